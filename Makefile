@@ -1,0 +1,160 @@
+# mxprobe - build, test and install.
+#
+#   make deps      install every Debian package the build, tests and
+#                  benchmarks need (idempotent, non-interactive)
+#   make           build/mxprobe and build/plugins/*.so
+#   make check     unit and integration tests, normal and ASan+UBSan builds
+#   make asan      the sanitizer build only, into build/asan/
+#   make bench     the benchmarks (bench/README.md)
+#   make fuzz      run the libFuzzer targets for a bounded time
+#   make install   PREFIX (/usr/local) and DESTDIR honoured
+#
+# O= chooses the output folder and SAN=1 adds ASan+UBSan; the asan and
+# check targets use both through a recursive make.
+
+O ?= build
+SAN ?= 0
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+PLUGINDIR ?= $(LIBDIR)/mxprobe/plugins
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/mxprobe
+
+CC ?= cc
+PKGS := libcares yaml-0.1
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+VERSION := 0.1.0
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+        -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+CFLAGS ?= -O2 -g
+ifeq ($(SAN),1)
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+            -fno-omit-frame-pointer
+else
+SANFLAGS :=
+endif
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
+              -Iinclude -Isrc/core $(PKG_CFLAGS) \
+              -DMXP_VERSION='"$(VERSION)"' \
+              -DMXP_PLUGIN_DIR='"$(PLUGINDIR)"' -MMD -MP
+ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
+
+CORE_SRC := $(filter-out src/core/main.c,$(wildcard src/core/*.c))
+CORE_OBJ := $(CORE_SRC:%.c=$(O)/obj/%.o) $(O)/obj/gen/default_config.o
+MAIN_OBJ := $(O)/obj/src/core/main.o
+CORE_LIB := $(O)/libmxpcore.a
+
+PLUGIN_NAMES := $(notdir $(wildcard plugins/*))
+PLUGINS := $(PLUGIN_NAMES:%=$(O)/plugins/%.so)
+TEST_PLUGIN_NAMES := $(basename $(notdir $(wildcard tests/plugins/*.c)))
+TEST_PLUGINS := $(TEST_PLUGIN_NAMES:%=$(O)/test-plugins/%.so)
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
+UNIT_SUPPORT := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
+
+TOOLS_SRC := $(wildcard tests/tools/*.c bench/*.c)
+TOOLS := $(patsubst %.c,$(O)/tools/%,$(notdir $(TOOLS_SRC)))
+
+.PHONY: all deps check check-unit check-integration asan bench fuzz \
+        install clean format
+all: $(O)/mxprobe $(PLUGINS) $(TEST_PLUGINS) $(TOOLS)
+
+deps:
+	sh src/tools/install-deps.sh
+
+$(O)/mxprobe: $(MAIN_OBJ) $(CORE_LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lm
+
+$(CORE_LIB): $(CORE_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(O)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)/gen/default_config.c: conf/mxprobe.yaml src/tools/embed.sh
+	@mkdir -p $(@D)
+	sh src/tools/embed.sh mxp_default_config $< > $@
+
+$(O)/obj/gen/%.o: $(O)/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# A plugin is every .c in plugins/<name>/, plus any conf/<name>.yaml
+# compiled in as its built-in default (symbol mxp_default_<name>).
+PLUGIN_CFLAGS = $(ALL_CFLAGS) -fPIC -fvisibility=hidden
+define plugin_rule
+$(O)/plugins/$(1).so: $(wildcard plugins/$(1)/*.c) $(wildcard conf/$(1).yaml) include/mxprobe/plugin.h src/tools/embed.sh
+	@mkdir -p $(O)/plugins $(O)/gen
+	$(if $(wildcard conf/$(1).yaml),sh src/tools/embed.sh mxp_default_$(1) conf/$(1).yaml > $(O)/gen/plugin_$(1)_conf.c)
+	$(CC) $(PLUGIN_CFLAGS) -shared -o $$@ $(wildcard plugins/$(1)/*.c) \
+	    $(if $(wildcard conf/$(1).yaml),$(O)/gen/plugin_$(1)_conf.c) \
+	    $(ALL_LDFLAGS) -lm
+endef
+$(foreach p,$(PLUGIN_NAMES),$(eval $(call plugin_rule,$(p))))
+
+$(O)/test-plugins/%.so: tests/plugins/%.c include/mxprobe/plugin.h
+	@mkdir -p $(@D)
+	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $< $(ALL_LDFLAGS)
+
+# Unit tests: one cmocka binary per tests/unit/test_*.c, linked with the
+# core library and any tests/unit support files.
+$(O)/tests/test_%: tests/unit/test_%.c $(UNIT_SUPPORT) $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(UNIT_SUPPORT) $(CORE_LIB) \
+	    $(ALL_LDFLAGS) $(PKG_LIBS) $(shell pkg-config --libs cmocka) -ldl -lm
+
+# Test and benchmark helpers (fake servers, DNS delay forwarder).
+$(O)/tools/%: tests/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(PKG_LIBS) -lm
+$(O)/tools/%: bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(PKG_LIBS) -lm
+
+check-unit: all $(UNIT_BIN)
+	@sh tests/run-unit.sh $(UNIT_BIN)
+
+check-integration: all
+	@MXPROBE_BUILD=$(O) sh tests/integration/run.sh
+
+asan:
+	$(MAKE) O=build/asan SAN=1 all
+
+# The sanitizer build runs every test; the plain build runs the unit
+# tests too, so both configurations are known to work.
+check:
+	$(MAKE) all check-unit
+	$(MAKE) O=build/asan SAN=1 check-unit check-integration
+
+bench: all
+	sh bench/run.sh
+
+fuzz:
+	sh tests/fuzz/run.sh
+
+install: $(O)/mxprobe $(PLUGINS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/mxprobe $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(DATADIR)/nagios
+	install -m 755 $(O)/mxprobe $(DESTDIR)$(BINDIR)/mxprobe
+	install -m 644 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
+	install -m 644 conf/*.yaml $(DESTDIR)$(SYSCONFDIR)/mxprobe/
+	install -m 644 doc/mxprobe.1 $(DESTDIR)$(MANDIR)/man1/mxprobe.1
+	install -m 644 nagios/* $(DESTDIR)$(DATADIR)/nagios/
+
+format:
+	clang-format -i $(wildcard src/core/*.[ch] plugins/*/*.c include/mxprobe/*.h tests/unit/*.c tests/plugins/*.c tests/tools/*.c bench/*.c)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(O)/obj -name '*.d' 2>/dev/null)

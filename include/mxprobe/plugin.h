@@ -1,0 +1,272 @@
+/*
+ * mxprobe/plugin.h - the one header a check plugin includes.
+ *
+ * A plugin is a shared object that exports one const descriptor named
+ * MXP_PLUGIN_SYMBOL ("mxp_plugin").  The core dlopen()s it, checks the ABI
+ * version and struct size before calling any plugin code, then hands the
+ * plugin a context whose service table gives it DNS, SMTP, the clock, the
+ * result sink, config lookup and logging.  Plugins never link against core
+ * symbols: everything goes through ctx->svc, so a plugin can be unit tested
+ * against a fake core that fills in the same table.
+ *
+ * Versioning: MXP_ABI_MAJOR must match exactly.  A minor bump only appends
+ * members to the end of struct mxp_services (check svc->size before using a
+ * member newer than the minor you were built against) and never changes
+ * existing ones.
+ */
+#ifndef MXPROBE_PLUGIN_H
+#define MXPROBE_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MXP_ABI_MAJOR 1
+#define MXP_ABI_MINOR 0
+#define MXP_PLUGIN_SYMBOL "mxp_plugin"
+
+#if defined(__GNUC__)
+#define MXP_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define MXP_PRINTF(f, a)
+#endif
+
+/* Nagios states; the numeric values are the exit codes. */
+enum mxp_state {
+    MXP_STATE_OK = 0,
+    MXP_STATE_WARNING = 1,
+    MXP_STATE_CRITICAL = 2,
+    MXP_STATE_UNKNOWN = 3,
+};
+
+/* One status type for every fallible call; svc->strerror() names them. */
+enum mxp_status {
+    MXP_OK = 0,
+    MXP_ERR_NOMEM,       /* out of memory */
+    MXP_ERR_INVALID,     /* bad argument or input */
+    MXP_ERR_TIMEOUT,     /* deadline or per-operation timeout reached */
+    MXP_ERR_CONNECT,     /* TCP connect failed (refused, unreachable) */
+    MXP_ERR_CLOSED,      /* peer closed the connection */
+    MXP_ERR_PROTOCOL,    /* peer sent something malformed */
+    MXP_ERR_TOO_BIG,     /* peer sent a line or reply over our hard caps */
+    MXP_ERR_IO,          /* read/write/socket error */
+    MXP_ERR_DNS,         /* resolver could not be set up or used */
+    MXP_ERR_CONFIG,      /* bad configuration */
+    MXP_ERR_UNSUPPORTED, /* not available in this build */
+    MXP_ERR_PLUGIN,      /* plugin could not be loaded or refused */
+    MXP_STATUS_COUNT
+};
+
+struct mxp_ctx;  /* defined below */
+struct mxp_node; /* opaque: a node of the YAML config */
+struct mxp_smtp; /* opaque: one SMTP session */
+
+/* ---- the target ------------------------------------------------------ */
+
+struct mxp_target {
+    const char *host;            /* as the operator wrote it */
+    const char *addr;            /* numeric form: "192.0.2.25", "2001:db8::1" */
+    int family;                  /* AF_INET or AF_INET6 */
+    unsigned char addr_bytes[16]; /* network order; AF_INET uses the first 4 */
+    unsigned port;               /* SMTP port (-p), default 25 */
+    const char *domain;          /* -D / config domain, or NULL to guess */
+};
+
+/* probe: section of the config, already validated by the core. */
+struct mxp_probe_settings {
+    const char *helo_name;
+    const char *mail_from;
+    const char *my_email;   /* "" when unset: no delivery tests */
+    double connect_timeout; /* seconds */
+    double command_timeout; /* seconds */
+};
+
+/* ---- DNS ------------------------------------------------------------- */
+
+enum mxp_dns_type {
+    MXP_DNS_A = 1,
+    MXP_DNS_NS = 2,
+    MXP_DNS_CNAME = 5,
+    MXP_DNS_SOA = 6,
+    MXP_DNS_PTR = 12,
+    MXP_DNS_MX = 15,
+    MXP_DNS_TXT = 16,
+    MXP_DNS_AAAA = 28,
+};
+
+enum mxp_dns_result {
+    MXP_DNS_ANSWER = 0, /* NOERROR with at least one record of the type */
+    MXP_DNS_NODATA,     /* NOERROR, name exists, no record of the type */
+    MXP_DNS_NXDOMAIN,   /* name does not exist */
+    MXP_DNS_SERVFAIL,
+    MXP_DNS_REFUSED,
+    MXP_DNS_TIMEOUT,    /* no answer within the timeouts and tries */
+    MXP_DNS_BADRESP,    /* malformed or unparsable answer, FORMERR */
+    MXP_DNS_FAILED,     /* anything else (not queried, resolver error) */
+};
+
+struct mxp_dns_rr {
+    uint16_t type;
+    uint16_t pref;            /* MX preference */
+    uint32_t ttl;
+    unsigned char addr[16];   /* A: 4 bytes, AAAA: 16 bytes, network order */
+    const char *text;         /* A/AAAA: printable address; PTR, CNAME, NS,
+                                 MX: the target name; TXT: the character
+                                 strings of one record concatenated */
+    size_t text_len;          /* TXT may contain NUL bytes */
+};
+
+/* One query of a batch.  name and type are inputs, the rest outputs.  The
+ * answers are owned by the job and live until the plugin's run() returns. */
+struct mxp_dns_query {
+    const char *name;
+    uint16_t type;
+    enum mxp_dns_result result;
+    const struct mxp_dns_rr *rr; /* records of the queried type only */
+    size_t n_rr;
+    double elapsed;              /* seconds from send to answer */
+};
+
+/* ---- SMTP ------------------------------------------------------------ */
+
+/* A parsed reply.  Owned by the session; valid until the next call on it. */
+struct mxp_smtp_reply {
+    int code;                 /* 100..599, or 0 when no complete reply */
+    char enhanced[16];        /* RFC 3463 code of the first line, or "" */
+    size_t n_lines;
+    const char *const *lines; /* text after "NNN-"/"NNN ", made printable:
+                                 NUL and control bytes become '?' */
+    double elapsed;           /* seconds waited for this reply */
+};
+
+/* ---- config nodes ---------------------------------------------------- */
+
+enum mxp_node_kind { MXP_NODE_SCALAR, MXP_NODE_SEQ, MXP_NODE_MAP };
+
+/* ---- perfdata -------------------------------------------------------- */
+
+/* Label becomes "<plugin>_<metric>".  warn/crit may be NULL; min/max NAN
+ * when absent.  uom is "", "s", "%", "B", "c"... per the guidelines. */
+struct mxp_perf {
+    const char *metric;
+    double value;
+    const char *uom;
+    const char *warn;
+    const char *crit;
+    double min;
+    double max;
+};
+
+/* ---- the service table ----------------------------------------------- */
+
+struct mxp_services {
+    uint32_t size; /* sizeof(struct mxp_services) of the core */
+
+    /* Clock: monotonic seconds, and seconds left before this job's
+     * deadline (never negative).  Plugins must finish by then. */
+    double (*now)(void);
+    double (*remaining)(struct mxp_ctx *ctx);
+
+    /* Logging, shown from -vvv (level 3) or -vv (2). */
+    void (*log)(struct mxp_ctx *ctx, int level, const char *fmt, ...)
+        MXP_PRINTF(3, 4);
+    const char *(*strerror)(int status);
+
+    /* Results.  set_result sets the check's state and the short summary
+     * used on the status line (the last call wins).  add_detail adds one
+     * long-output line.  check_threshold evaluates the main metric against
+     * the -w/-c ranges (when this is the only check) or the plugin's
+     * warning/critical config, and threshold_text gives those ranges
+     * (which: 0 warning, 1 critical) or NULL. */
+    void (*set_result)(struct mxp_ctx *ctx, enum mxp_state st,
+                       const char *fmt, ...) MXP_PRINTF(3, 4);
+    void (*add_detail)(struct mxp_ctx *ctx, enum mxp_state st,
+                       const char *fmt, ...) MXP_PRINTF(3, 4);
+    void (*add_perfdata)(struct mxp_ctx *ctx, const struct mxp_perf *p);
+    enum mxp_state (*check_threshold)(struct mxp_ctx *ctx, double value);
+    const char *(*threshold_text)(struct mxp_ctx *ctx, int which);
+
+    /* Config: this plugin's "plugins.<name>" mapping, or NULL. */
+    const struct mxp_node *(*config)(struct mxp_ctx *ctx);
+    const struct mxp_node *(*node_get)(const struct mxp_node *map,
+                                       const char *key);
+    enum mxp_node_kind (*node_kind)(const struct mxp_node *n);
+    const char *(*node_str)(const struct mxp_node *n); /* scalars */
+    size_t (*node_len)(const struct mxp_node *n);      /* seq, map */
+    const struct mxp_node *(*node_at)(const struct mxp_node *n, size_t i);
+    const char *(*node_key)(const struct mxp_node *map, size_t i);
+    /* Report a config error at a node ("file:line:col: message"); for
+     * init() only, which then returns MXP_ERR_CONFIG. */
+    void (*config_error)(struct mxp_ctx *ctx, const struct mxp_node *at,
+                         const char *fmt, ...) MXP_PRINTF(3, 4);
+    /* Parse YAML text (e.g. a built-in default list) into a node tree
+     * that lives as long as the plugin's state; name is used in error
+     * positions.  Errors go through config_error. */
+    int (*config_parse)(struct mxp_ctx *ctx, const char *name,
+                        const char *text, size_t len,
+                        const struct mxp_node **out);
+
+    /* DNS: send every query of the batch at once and wait for all, at
+     * most until the job's deadline.  Returns MXP_OK when the batch ran;
+     * per-query outcomes are in each query's result. */
+    int (*dns_batch)(struct mxp_ctx *ctx, struct mxp_dns_query *q, size_t n);
+
+    /* SMTP.  smtp_open connects (probe.connect_timeout), nothing more;
+     * read the greeting with smtp_read_reply.  Each command is bounded by
+     * probe.command_timeout and the deadline; lines get CRLF appended.
+     * smtp_ehlo falls back to HELO when EHLO is refused (5xx) and sets
+     * *used_helo.  smtp_error describes the last failure in words. */
+    int (*smtp_open)(struct mxp_ctx *ctx, const char *addr, unsigned port,
+                     struct mxp_smtp **out);
+    int (*smtp_read_reply)(struct mxp_smtp *s, struct mxp_smtp_reply *r);
+    int (*smtp_command)(struct mxp_smtp *s, const char *line,
+                        struct mxp_smtp_reply *r);
+    int (*smtp_ehlo)(struct mxp_smtp *s, const char *name,
+                     struct mxp_smtp_reply *r, int *used_helo);
+    int (*smtp_has_extension)(struct mxp_smtp *s, const char *keyword);
+    size_t (*smtp_extensions)(struct mxp_smtp *s, const char *const **list);
+    double (*smtp_connect_time)(struct mxp_smtp *s);
+    const char *(*smtp_error)(struct mxp_smtp *s);
+    /* Sends QUIT (when send_quit and the session is healthy), closes and
+     * frees.  NULL is fine. */
+    void (*smtp_close)(struct mxp_smtp *s, int send_quit);
+};
+
+/* What a plugin sees.  Fields are read-only for plugins. */
+struct mxp_ctx {
+    const struct mxp_services *svc;
+    const struct mxp_target *target;        /* NULL during init() */
+    const struct mxp_probe_settings *probe;
+    const char *plugin_name;
+    int verbosity;                          /* count of -v */
+    void *core;                             /* private to the core */
+};
+
+/* ---- the descriptor -------------------------------------------------- */
+
+struct mxp_plugin {
+    uint16_t abi_major;   /* MXP_ABI_MAJOR */
+    uint16_t abi_minor;   /* MXP_ABI_MINOR */
+    uint32_t struct_size; /* sizeof(struct mxp_plugin) */
+    const char *name;     /* must equal the file name without ".so" */
+    const char *summary;  /* one line for --list-plugins */
+    /* Keys accepted under plugins.<name>, NULL-terminated; "warning" and
+     * "critical" are always accepted and handled by the core. */
+    const char *const *config_keys;
+    const char *default_warning;  /* ranges when config and -w/-c say none */
+    const char *default_critical;
+    /* init: in the parent, once, before any job: validate config and build
+     * *state (may stay NULL).  run: in a forked child per target; must
+     * finish before svc->remaining() reaches 0.  free: releases state. */
+    int (*init)(struct mxp_ctx *ctx, void **state);
+    int (*run)(struct mxp_ctx *ctx, void *state);
+    void (*free)(void *state);
+};
+
+#define MXP_PLUGIN_DEFINE(...)                                           \
+    __attribute__((visibility("default"))) const struct mxp_plugin       \
+        mxp_plugin = {.abi_major = MXP_ABI_MAJOR,                        \
+                      .abi_minor = MXP_ABI_MINOR,                        \
+                      .struct_size = sizeof(struct mxp_plugin),          \
+                      __VA_ARGS__}
+
+#endif /* MXPROBE_PLUGIN_H */

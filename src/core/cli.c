@@ -1,0 +1,326 @@
+/*
+ * cli.c - parse the command line (cli.h).
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mxprobe/plugin.h"
+
+const char mxp_cli_help[] =
+    "Usage: mxprobe [options] -H HOST     check one mail server\n"
+    "       mxprobe [options] --all       check every target in the config\n"
+    "\n"
+    "Audits a mail server: SMTP banner vs reverse DNS, DNS blocklists and\n"
+    "more, and answers like a Nagios plugin (exit 0 OK, 1 WARNING,\n"
+    "2 CRITICAL, 3 UNKNOWN; status line, long output, perfdata).\n"
+    "\n"
+    "Options:\n"
+    " -H, --host HOST        hostname, IPv4 or IPv6 address to check\n"
+    " -p, --port PORT        SMTP port (default 25)\n"
+    " -D, --domain DOMAIN    the server's mail domain (else guessed)\n"
+    " -C, --checks LIST      checks to run, e.g. banner,dnsbl; +x adds to\n"
+    "                        and -x removes from the configured list\n"
+    " -w, --warning RANGE    warning range for the main metric (one check)\n"
+    " -c, --critical RANGE   critical range for the main metric (one check)\n"
+    " -t, --timeout SEC      hard deadline for the whole run (default 30)\n"
+    " -f, --config FILE      YAML config (default: the built-in one)\n"
+    "     --dns-server A[:P] DNS server to use instead of /etc/resolv.conf\n"
+    "                        (repeatable; IPv6 as [addr]:port)\n"
+    "     --set SECTION.KEY=VALUE\n"
+    "                        override one config value, e.g.\n"
+    "                        --set probe.helo_name=probe.example.org\n"
+    "                        --set 'dnsbl.zones=[zen.spamhaus.org]'\n"
+    " -o, --format FMT       nagios, text or json (default: text on a\n"
+    "                        terminal, else nagios)\n"
+    " -v, --verbose          -v all details, -vv SMTP transcripts,\n"
+    "                        -vvv plugin debugging\n"
+    "     --list-plugins     list the available checks and exit\n"
+    " -V, --version          print the version and exit\n"
+    " -h, --help             print this help and exit\n"
+    "\n"
+    "Ranges follow the Monitoring Plugins guidelines: 10 (alert outside\n"
+    "0..10), 10: (below 10), ~:10 (above 10), 10:20 (outside), @10:20\n"
+    "(inside).  See mxprobe(1) and the README for the checks and the\n"
+    "config file.\n";
+
+enum {
+    OPT_DNS_SERVER = 256,
+    OPT_SET,
+    OPT_ALL,
+    OPT_LIST_PLUGINS,
+};
+
+static int push(const char ***v, size_t *n, const char *s)
+{
+    const char **p = realloc(*v, (*n + 1) * sizeof(char *));
+
+    if (p == NULL)
+        return MXP_ERR_NOMEM;
+    p[*n] = s;
+    *v = p;
+    (*n)++;
+    return MXP_OK;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    unsigned long v;
+
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int mxp_cli_parse(int argc, char **argv, struct mxp_cli *cli, char *err,
+                  size_t errlen)
+{
+    static const struct option longopts[] = {
+        {"host", required_argument, NULL, 'H'},
+        {"port", required_argument, NULL, 'p'},
+        {"domain", required_argument, NULL, 'D'},
+        {"checks", required_argument, NULL, 'C'},
+        {"warning", required_argument, NULL, 'w'},
+        {"critical", required_argument, NULL, 'c'},
+        {"timeout", required_argument, NULL, 't'},
+        {"config", required_argument, NULL, 'f'},
+        {"dns-server", required_argument, NULL, OPT_DNS_SERVER},
+        {"set", required_argument, NULL, OPT_SET},
+        {"format", required_argument, NULL, 'o'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"all", no_argument, NULL, OPT_ALL},
+        {"list-plugins", no_argument, NULL, OPT_LIST_PLUGINS},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    unsigned long ul;
+    char *end;
+    int c;
+
+    memset(cli, 0, sizeof(*cli));
+    cli->timeout = 30;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":H:p:D:C:w:c:t:f:o:vVh", longopts,
+                            NULL)) != -1) {
+        switch (c) {
+        case 'H':
+            cli->host = optarg;
+            break;
+        case 'p':
+            if (parse_uint(optarg, 65535, &ul) != 0 || ul == 0) {
+                snprintf(err, errlen, "-p: '%s' is not a port (1-65535)",
+                         optarg);
+                return MXP_ERR_INVALID;
+            }
+            cli->port = (unsigned)ul;
+            break;
+        case 'D':
+            cli->domain = optarg;
+            break;
+        case 'C':
+            cli->checks = optarg;
+            break;
+        case 'w':
+            cli->warning = optarg;
+            break;
+        case 'c':
+            cli->critical = optarg;
+            break;
+        case 't':
+            errno = 0;
+            cli->timeout = strtod(optarg, &end);
+            if (errno != 0 || end == optarg || *end != '\0' ||
+                !isfinite(cli->timeout) || cli->timeout <= 0 ||
+                cli->timeout > 86400) {
+                snprintf(err, errlen,
+                         "-t: '%s' is not a number of seconds (0-86400)",
+                         optarg);
+                return MXP_ERR_INVALID;
+            }
+            break;
+        case 'f':
+            cli->config = optarg;
+            break;
+        case OPT_DNS_SERVER:
+            if (push(&cli->dns_servers, &cli->n_dns_servers, optarg))
+                return MXP_ERR_NOMEM;
+            break;
+        case OPT_SET:
+            if (push(&cli->sets, &cli->n_sets, optarg))
+                return MXP_ERR_NOMEM;
+            break;
+        case 'o':
+            if (strcmp(optarg, "nagios") == 0)
+                cli->format = MXP_FORMAT_NAGIOS;
+            else if (strcmp(optarg, "text") == 0)
+                cli->format = MXP_FORMAT_TEXT;
+            else if (strcmp(optarg, "json") == 0)
+                cli->format = MXP_FORMAT_JSON;
+            else {
+                snprintf(err, errlen,
+                         "-o: '%s': choose nagios, text or json", optarg);
+                return MXP_ERR_INVALID;
+            }
+            break;
+        case 'v':
+            cli->verbosity++;
+            break;
+        case OPT_ALL:
+            cli->all = 1;
+            break;
+        case OPT_LIST_PLUGINS:
+            cli->list_plugins = 1;
+            break;
+        case 'V':
+            cli->version = 1;
+            break;
+        case 'h':
+            cli->help = 1;
+            break;
+        case ':':
+            snprintf(err, errlen, "option '%s' needs a value (see -h)",
+                     argv[optind - 1]);
+            return MXP_ERR_INVALID;
+        default:
+            snprintf(err, errlen, "unknown option '%s' (see -h)",
+                     argv[optind - 1]);
+            return MXP_ERR_INVALID;
+        }
+    }
+    if (optind < argc) {
+        snprintf(err, errlen, "unexpected argument '%s' (see -h)",
+                 argv[optind]);
+        return MXP_ERR_INVALID;
+    }
+    if (cli->help || cli->version || cli->list_plugins)
+        return MXP_OK;
+    if (cli->host == NULL && !cli->all) {
+        snprintf(err, errlen, "no target: give -H HOST or --all (see -h)");
+        return MXP_ERR_INVALID;
+    }
+    if (cli->host != NULL && cli->all) {
+        snprintf(err, errlen, "-H and --all exclude each other");
+        return MXP_ERR_INVALID;
+    }
+    return MXP_OK;
+}
+
+void mxp_cli_free(struct mxp_cli *cli)
+{
+    free(cli->dns_servers);
+    free(cli->sets);
+    cli->dns_servers = NULL;
+    cli->sets = NULL;
+}
+
+void mxp_strv_free(char **v, size_t n)
+{
+    size_t i;
+
+    if (v == NULL)
+        return;
+    for (i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static int strv_find(char *const *v, size_t n, const char *s, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (strlen(v[i]) == len && strncmp(v[i], s, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int strv_add(char ***v, size_t *n, const char *s, size_t len)
+{
+    char **p;
+
+    if (strv_find(*v, *n, s, len) >= 0)
+        return MXP_OK;
+    p = realloc(*v, (*n + 1) * sizeof(char *));
+    if (p == NULL)
+        return MXP_ERR_NOMEM;
+    *v = p;
+    p[*n] = strndup(s, len);
+    if (p[*n] == NULL)
+        return MXP_ERR_NOMEM;
+    (*n)++;
+    return MXP_OK;
+}
+
+int mxp_checks_apply(const char *spec, char *const *base, size_t n_base,
+                     char ***out, size_t *n_out, char *err, size_t errlen)
+{
+    char **v = NULL;
+    size_t n = 0, i;
+    const char *p;
+    int relative = 1, rc = MXP_OK;
+
+    /* Relative when every item starts with + or -. */
+    for (p = spec; *p != '\0';) {
+        size_t l = strcspn(p, ",");
+        if (l > 0 && p[0] != '+' && p[0] != '-')
+            relative = 0;
+        p += l;
+        if (*p == ',')
+            p++;
+    }
+    if (relative)
+        for (i = 0; i < n_base && rc == MXP_OK; i++)
+            rc = strv_add(&v, &n, base[i], strlen(base[i]));
+    for (p = spec; *p != '\0' && rc == MXP_OK;) {
+        size_t l = strcspn(p, ",");
+        const char *name = p;
+        int remove = 0;
+        if (l > 0 && (p[0] == '+' || p[0] == '-')) {
+            remove = p[0] == '-';
+            name++;
+            l--;
+        }
+        if (l == 0) {
+            snprintf(err, errlen, "-C '%s': empty check name", spec);
+            rc = MXP_ERR_INVALID;
+            break;
+        }
+        if (remove) {
+            int k = strv_find(v, n, name, l);
+            if (k >= 0) {
+                free(v[k]);
+                memmove(&v[k], &v[k + 1], (n - (size_t)k - 1) * sizeof(*v));
+                n--;
+            }
+        } else {
+            rc = strv_add(&v, &n, name, l);
+        }
+        p = name + l;
+        if (*p == ',')
+            p++;
+    }
+    if (rc == MXP_OK && n == 0) {
+        snprintf(err, errlen, "-C '%s' leaves no check to run", spec);
+        rc = MXP_ERR_INVALID;
+    }
+    if (rc != MXP_OK) {
+        mxp_strv_free(v, n);
+        return rc;
+    }
+    *out = v;
+    *n_out = n;
+    return MXP_OK;
+}

@@ -1,0 +1,123 @@
+/*
+ * config.h - the YAML configuration (DESIGN.md section 4).
+ *
+ * The file is parsed with libyaml into a tree of nodes that remember their
+ * file, line and column, so every error can say "file:line:col: message".
+ * The core validates probe:, checks: and targets: itself; each plugin's
+ * plugins.<name> mapping is checked against the keys the plugin declares
+ * and then handed to the plugin's init().  Without -f, the built-in
+ * default (conf/mxprobe.yaml compiled in) serves.
+ */
+#ifndef MXP_CONFIG_H
+#define MXP_CONFIG_H
+
+#include <stddef.h>
+
+#include "mxprobe/plugin.h"
+
+/* Where something was written: file, 1-based line and column. */
+struct mxp_pos {
+    const char *file;
+    int line, col;
+};
+
+struct mxp_node {
+    enum mxp_node_kind kind;
+    char *str;               /* scalar text (NUL-terminated), else NULL */
+    size_t n;                /* items in a seq or map */
+    struct mxp_node **items; /* seq items, or map values */
+    char **keys;             /* map keys (parallel to items) */
+    const char *file;        /* shared, owned by the tree's root */
+    int line, col;           /* 1-based, where the node starts */
+    /* Added for validation: */
+    int plain;               /* scalar written unquoted (bools need it) */
+    int is_null;             /* plain "", "~", "null": str is then "" */
+    struct mxp_pos *key_pos; /* map keys' positions (parallel to keys) */
+    char *own_file;          /* the name this node owns (a tree's root);
+                                --set values grafted into a tree keep
+                                theirs, so file always stays valid */
+};
+
+/* Parses YAML text into a tree.  An empty document gives an empty map.
+ * Errors (syntax, anchors/aliases, non-scalar keys, duplicate keys) go to
+ * err as "name:line:col: message". */
+int mxp_yaml_parse(const char *name, const char *text, size_t len,
+                   struct mxp_node **out, char *err, size_t errlen);
+int mxp_yaml_parse_file(const char *path, struct mxp_node **out, char *err,
+                        size_t errlen);
+void mxp_node_free(struct mxp_node *n);
+/* Like mxp_yaml_parse for one value (a --set VALUE): an empty document
+ * gives a null scalar, not a map, and col_shift is added to columns on the
+ * first line so positions point into the whole argument. */
+int mxp_yaml_parse_value(const char *name, const char *text, size_t len,
+                         int col_shift, struct mxp_node **out, char *err,
+                         size_t errlen);
+
+const struct mxp_node *mxp_node_get(const struct mxp_node *map,
+                                    const char *key);
+/* "file:line:col" into buf. */
+const char *mxp_node_where(const struct mxp_node *n, char *buf, size_t len);
+
+/* Typed scalar readers: MXP_OK, or MXP_ERR_CONFIG with
+ * "file:line:col: KEY: expected ..." in err.  Booleans are plain
+ * true/false/yes/no/on/off (any case); numeric bounds are inclusive. */
+int mxp_node_to_bool(const struct mxp_node *n, const char *what, int *out,
+                     char *err, size_t errlen);
+int mxp_node_to_double(const struct mxp_node *n, const char *what,
+                       double min, double max, double *out, char *err,
+                       size_t errlen);
+/* A single scalar or a seq of scalars; a null gives an empty list.  The
+ * strings are copies: release with mxp_string_list_free(). */
+int mxp_node_to_string_list(const struct mxp_node *n, const char *what,
+                            char ***out, size_t *n_out, char *err,
+                            size_t errlen);
+void mxp_string_list_free(char **list, size_t n);
+/* An integer in min..max (inclusive), e.g. a port or a count of tries. */
+int mxp_node_to_long(const struct mxp_node *n, const char *what, long min,
+                     long max, long *out, char *err, size_t errlen);
+/* "file:line:col: " + message into err (one line); returns
+ * MXP_ERR_CONFIG so callers can `return mxp_node_error(...)`. */
+int mxp_node_error(const struct mxp_node *n, char *err, size_t errlen,
+                   const char *fmt, ...) MXP_PRINTF(4, 5);
+
+struct mxp_target_config {
+    char *host;
+    char *domain;    /* NULL when unset */
+    unsigned port;   /* 0 when unset */
+    char **checks;   /* NULL when unset */
+    size_t n_checks;
+};
+
+struct mxp_config {
+    struct mxp_node *root;   /* owns the tree */
+    char *source;            /* file name, or "<built-in>" */
+    char *helo_name, *mail_from, *my_email;
+    double connect_timeout, command_timeout;
+    char **dns_servers;
+    size_t n_dns_servers;
+    double dns_timeout; /* seconds per try */
+    int dns_tries;
+    char **checks;
+    size_t n_checks;
+    const struct mxp_node *plugins; /* the plugins: map, or NULL */
+    struct mxp_target_config *targets;
+    size_t n_targets;
+};
+
+/* The built-in default text (conf/mxprobe.yaml). */
+extern const char mxp_default_config[];
+extern const size_t mxp_default_config_len;
+
+/* Load and validate.  path NULL means the built-in default.  sets are
+ * "SECTION.KEY=VALUE" overrides (--set) applied before validation; SECTION
+ * is "probe" or a plugin name (then plugins.SECTION.KEY); VALUE is parsed
+ * as YAML (so "[a, b]" is a list).  Errors: one line in err. */
+int mxp_config_load(const char *path, const char *const *sets, size_t n_sets,
+                    struct mxp_config **out, char *err, size_t errlen);
+void mxp_config_free(struct mxp_config *cfg);
+
+/* plugins.<name>, or NULL. */
+const struct mxp_node *mxp_config_plugin(const struct mxp_config *cfg,
+                                         const char *name);
+
+#endif

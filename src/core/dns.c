@@ -1,0 +1,777 @@
+/*
+ * dns.c - batched DNS queries on c-ares 1.18 (see dns.h).
+ *
+ * A batch hands every query to c-ares at once, then drives the channel
+ * with poll() over the sockets c-ares reports through its socket-state
+ * callback, until each query has an outcome or the deadline passes.
+ * Answers are parsed here, from the raw packet, into arena memory: the
+ * packet is hostile input and a bad one becomes MXP_DNS_BADRESP.
+ */
+#include "dns.h"
+
+#include <ares.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "clock.h"
+
+#define DEFAULT_TIMEOUT_MS 2000
+#define DEFAULT_TRIES 2
+#define MAX_RR 256 /* records kept per answer */
+#define DNS_HEADER 12
+#define RR_FIXED 10 /* type, class, ttl, rdlength */
+#define CLASS_IN 1
+
+/* A socket c-ares wants watched, and for what. */
+struct sock_watch {
+    ares_socket_t fd;
+    int rd, wr;
+};
+
+struct mxp_resolver {
+    ares_channel ch;
+    int have_channel;
+    struct sock_watch *socks;
+    size_t n_socks, cap_socks;
+    int sock_nomem; /* a socket could not be tracked: fail the batch */
+};
+
+/* State of one running batch, shared by its query callbacks. */
+struct batch {
+    struct mxp_arena *arena;
+    size_t pending;
+    double start;
+    int cancelling; /* ares_cancel() below is ours */
+    enum mxp_dns_result cancel_result;
+    int nomem;
+};
+
+struct pending {
+    struct batch *b;
+    struct mxp_dns_query *q;
+    int done;
+};
+
+/* A parsed server string. */
+struct server_addr {
+    int family;
+    unsigned char addr[16];
+    unsigned port; /* 0: not given */
+};
+
+int mxp_dns_global_init(void)
+{
+    return ares_library_init(ARES_LIB_INIT_ALL) == ARES_SUCCESS ? MXP_OK
+                                                                : MXP_ERR_DNS;
+}
+
+void mxp_dns_global_cleanup(void)
+{
+    ares_library_cleanup();
+}
+
+/* ---- server strings -------------------------------------------------- */
+
+static int parse_port(const char *s, unsigned *port)
+{
+    unsigned long v = 0;
+    size_t i;
+
+    if (*s == '\0' || strlen(s) > 5)
+        return -1;
+    for (i = 0; s[i] != '\0'; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (unsigned long)(s[i] - '0');
+    }
+    if (v < 1 || v > 65535)
+        return -1;
+    *port = (unsigned)v;
+    return 0;
+}
+
+/* Accepts "a.b.c.d", "a.b.c.d:port", "v6", "[v6]" and "[v6]:port". */
+static int parse_server(const char *s, struct server_addr *out)
+{
+    char host[INET6_ADDRSTRLEN + 1];
+    const char *colon, *end, *port = NULL;
+    size_t len;
+
+    memset(out, 0, sizeof(*out));
+    if (s == NULL)
+        return -1;
+    if (s[0] == '[') {
+        end = strchr(s, ']');
+        if (end == NULL)
+            return -1;
+        len = (size_t)(end - (s + 1));
+        if (end[1] == ':')
+            port = end + 2;
+        else if (end[1] != '\0')
+            return -1;
+        if (len == 0 || len >= sizeof(host))
+            return -1;
+        memcpy(host, s + 1, len);
+        host[len] = '\0';
+        out->family = AF_INET6;
+    } else {
+        colon = strchr(s, ':');
+        if (colon != NULL && strchr(colon + 1, ':') != NULL) {
+            /* Two or more colons: a bare IPv6 address, no port. */
+            len = strlen(s);
+            out->family = AF_INET6;
+        } else {
+            len = colon != NULL ? (size_t)(colon - s) : strlen(s);
+            if (colon != NULL)
+                port = colon + 1;
+            out->family = AF_INET;
+        }
+        if (len == 0 || len >= sizeof(host))
+            return -1;
+        memcpy(host, s, len);
+        host[len] = '\0';
+    }
+    if (inet_pton(out->family, host, out->addr) != 1)
+        return -1;
+    if (port != NULL && parse_port(port, &out->port) != 0)
+        return -1;
+    return 0;
+}
+
+int mxp_dns_server_check(const char *server, char *err, size_t errlen)
+{
+    struct server_addr sa;
+    char shown[80];
+    size_t i;
+
+    if (parse_server(server, &sa) == 0)
+        return MXP_OK;
+    if (err != NULL && errlen > 0) {
+        /* Config text, but keep the message one printable line. */
+        for (i = 0;
+             server != NULL && server[i] != '\0' && i < sizeof(shown) - 4;
+             i++) {
+            unsigned char c = (unsigned char)server[i];
+            shown[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+        }
+        if (server != NULL && server[i] != '\0') {
+            memcpy(shown + i, "...", 3);
+            i += 3;
+        }
+        shown[i] = '\0';
+        snprintf(err, errlen,
+                 "'%s' is not an IPv4/IPv6 address with optional :port "
+                 "(1..65535)",
+                 shown);
+    }
+    return MXP_ERR_CONFIG;
+}
+
+/* ---- the resolver ---------------------------------------------------- */
+
+/* c-ares tells us which sockets to watch; keep our own table so that
+ * poll() sees every one of them (ares_getsock() stops at 16). */
+static void sock_state_cb(void *data, ares_socket_t fd, int readable,
+                          int writable)
+{
+    struct mxp_resolver *r = data;
+    size_t i;
+
+    for (i = 0; i < r->n_socks; i++)
+        if (r->socks[i].fd == fd)
+            break;
+    if (!readable && !writable) {
+        if (i < r->n_socks)
+            r->socks[i] = r->socks[--r->n_socks];
+        return;
+    }
+    if (i == r->n_socks) {
+        if (r->n_socks == r->cap_socks) {
+            size_t cap = r->cap_socks ? r->cap_socks * 2 : 8;
+            struct sock_watch *p = realloc(r->socks, cap * sizeof(*p));
+            if (p == NULL) {
+                r->sock_nomem = 1;
+                return;
+            }
+            r->socks = p;
+            r->cap_socks = cap;
+        }
+        r->socks[r->n_socks++].fd = fd;
+    }
+    r->socks[i].rd = readable;
+    r->socks[i].wr = writable;
+}
+
+int mxp_resolver_new(const struct mxp_dns_config *cfg,
+                     struct mxp_resolver **out)
+{
+    struct ares_options opts;
+    struct ares_addr_port_node *nodes = NULL;
+    struct mxp_resolver *r = NULL;
+    struct server_addr sa;
+    char lookups[] = "b"; /* never /etc/hosts */
+    int mask, rc = MXP_OK;
+    size_t i;
+
+    *out = NULL;
+    r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return MXP_ERR_NOMEM;
+
+    memset(&opts, 0, sizeof(opts));
+    /* NOCHECKRESP: c-ares 1.18 would otherwise turn SERVFAIL, REFUSED
+     * and NOTIMP into ECONNREFUSED after trying the other servers; a
+     * check reports what the server said instead. */
+    opts.flags =
+        ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP;
+    opts.timeout = cfg != NULL && cfg->timeout_ms > 0 ? cfg->timeout_ms
+                                                      : DEFAULT_TIMEOUT_MS;
+    opts.tries = cfg != NULL && cfg->tries > 0 ? cfg->tries : DEFAULT_TRIES;
+    opts.sock_state_cb = sock_state_cb;
+    opts.sock_state_cb_data = r;
+    opts.lookups = lookups;
+    mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
+           ARES_OPT_SOCK_STATE_CB | ARES_OPT_LOOKUPS;
+    switch (ares_init_options(&r->ch, &opts, mask)) {
+    case ARES_SUCCESS:
+        break;
+    case ARES_ENOMEM:
+        rc = MXP_ERR_NOMEM;
+        goto done;
+    default:
+        rc = MXP_ERR_DNS;
+        goto done;
+    }
+    r->have_channel = 1;
+
+    if (cfg != NULL && cfg->servers != NULL && cfg->n_servers > 0) {
+        /* Build the list ourselves rather than through
+         * ares_set_servers_ports_csv(): its 1.18 parser guesses ports
+         * from colon counts, and a string that passed
+         * mxp_dns_server_check() must mean exactly one thing. */
+        nodes = calloc(cfg->n_servers, sizeof(*nodes));
+        if (nodes == NULL) {
+            rc = MXP_ERR_NOMEM;
+            goto done;
+        }
+        for (i = 0; i < cfg->n_servers; i++) {
+            if (parse_server(cfg->servers[i], &sa) != 0) {
+                rc = MXP_ERR_CONFIG;
+                goto done;
+            }
+            nodes[i].next = i + 1 < cfg->n_servers ? &nodes[i + 1] : NULL;
+            nodes[i].family = sa.family;
+            if (sa.family == AF_INET)
+                memcpy(&nodes[i].addr.addr4, sa.addr, 4);
+            else
+                memcpy(&nodes[i].addr.addr6, sa.addr, 16);
+            nodes[i].udp_port = sa.port ? (int)sa.port : 53;
+            nodes[i].tcp_port = nodes[i].udp_port;
+        }
+        switch (ares_set_servers_ports(r->ch, nodes)) {
+        case ARES_SUCCESS:
+            break;
+        case ARES_ENOMEM:
+            rc = MXP_ERR_NOMEM;
+            goto done;
+        default:
+            rc = MXP_ERR_DNS;
+            goto done;
+        }
+    }
+    *out = r;
+    r = NULL;
+
+done:
+    free(nodes);
+    mxp_resolver_free(r);
+    return rc;
+}
+
+void mxp_resolver_free(struct mxp_resolver *r)
+{
+    if (r == NULL)
+        return;
+    if (r->have_channel)
+        ares_destroy(r->ch);
+    free(r->socks);
+    free(r);
+}
+
+/* ---- answer parsing -------------------------------------------------- */
+
+static uint16_t get16(const unsigned char *p)
+{
+    return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+           p[3];
+}
+
+/* Expands the name at abuf[off] into the arena.  *used is its length in
+ * place (a compression pointer counts 2).  Returns 0, -1 when malformed,
+ * -2 when out of memory. */
+static int expand_name(const unsigned char *abuf, size_t alen, size_t off,
+                       struct mxp_arena *arena, char **name, size_t *used)
+{
+    char *s = NULL;
+    long enclen = 0;
+    int st;
+
+    if (off >= alen)
+        return -1;
+    st = ares_expand_name(abuf + off, abuf, (int)alen, &s, &enclen);
+    if (st == ARES_ENOMEM)
+        return -2;
+    if (st != ARES_SUCCESS || enclen <= 0 || (size_t)enclen > alen - off) {
+        ares_free_string(s);
+        return -1;
+    }
+    *used = (size_t)enclen;
+    if (name != NULL) {
+        *name = mxp_arena_strndup(arena, s, strlen(s));
+        if (*name == NULL) {
+            ares_free_string(s);
+            return -2;
+        }
+    }
+    ares_free_string(s);
+    return 0;
+}
+
+/* Fills rr from rdata at abuf[off], rdlen bytes.  Returns 0, -1 when
+ * malformed, -2 when out of memory. */
+static int parse_rdata(const unsigned char *abuf, size_t alen, size_t off,
+                       size_t rdlen, struct mxp_arena *arena,
+                       struct mxp_dns_rr *rr)
+{
+    const unsigned char *rd = abuf + off;
+    char addr[INET6_ADDRSTRLEN];
+    char *name = NULL, *text;
+    size_t used, used2, i, n;
+    int st;
+
+    switch (rr->type) {
+    case MXP_DNS_A:
+    case MXP_DNS_AAAA:
+        n = rr->type == MXP_DNS_A ? 4 : 16;
+        if (rdlen != n)
+            return -1;
+        memcpy(rr->addr, rd, n);
+        if (inet_ntop(n == 4 ? AF_INET : AF_INET6, rd, addr, sizeof(addr)) ==
+            NULL)
+            return -1;
+        rr->text = mxp_arena_strndup(arena, addr, strlen(addr));
+        if (rr->text == NULL)
+            return -2;
+        rr->text_len = strlen(addr);
+        return 0;
+    case MXP_DNS_NS:
+    case MXP_DNS_CNAME:
+    case MXP_DNS_PTR:
+        st = expand_name(abuf, alen, off, arena, &name, &used);
+        if (st != 0)
+            return st;
+        if (used != rdlen)
+            return -1;
+        break;
+    case MXP_DNS_MX:
+        if (rdlen < 3)
+            return -1;
+        rr->pref = get16(rd);
+        st = expand_name(abuf, alen, off + 2, arena, &name, &used);
+        if (st != 0)
+            return st;
+        if (used + 2 != rdlen)
+            return -1;
+        break;
+    case MXP_DNS_SOA:
+        /* text is the primary server (MNAME); RNAME and the five
+         * counters are checked for shape only. */
+        st = expand_name(abuf, alen, off, arena, &name, &used);
+        if (st != 0)
+            return st;
+        if (used >= rdlen)
+            return -1;
+        st = expand_name(abuf, alen, off + used, arena, NULL, &used2);
+        if (st != 0)
+            return st;
+        if (used + used2 + 20 != rdlen)
+            return -1;
+        break;
+    case MXP_DNS_TXT:
+        text = mxp_arena_alloc(arena, rdlen + 1);
+        if (text == NULL)
+            return -2;
+        n = 0;
+        for (i = 0; i < rdlen; i += 1 + rd[i]) {
+            if (rd[i] > rdlen - i - 1)
+                return -1;
+            memcpy(text + n, rd + i + 1, rd[i]);
+            n += rd[i];
+        }
+        text[n] = '\0';
+        rr->text = text;
+        rr->text_len = n;
+        return 0;
+    default:
+        /* Any other type: the raw RDATA (RFC 3597), NUL-terminated. */
+        text = mxp_arena_alloc(arena, rdlen + 1);
+        if (text == NULL)
+            return -2;
+        memcpy(text, rd, rdlen);
+        rr->text = text;
+        rr->text_len = rdlen;
+        return 0;
+    }
+    rr->text = name;
+    rr->text_len = strlen(name);
+    return 0;
+}
+
+int mxp_dns_parse_answer(const unsigned char *abuf, size_t alen,
+                         struct mxp_arena *arena, struct mxp_dns_query *q)
+{
+    struct mxp_dns_rr *rrs = NULL;
+    size_t off, used, rdlen, i, qd, an, n = 0;
+    uint16_t type, cls;
+    uint32_t ttl;
+    int st;
+
+    q->rr = NULL;
+    q->n_rr = 0;
+    /* c-ares hands over at most 64 KiB; the int casts below rely on it. */
+    if (abuf == NULL || alen < DNS_HEADER || alen > 65535 ||
+        !(abuf[2] & 0x80)) {
+        q->result = MXP_DNS_BADRESP;
+        return MXP_OK;
+    }
+    switch (abuf[3] & 0x0f) {
+    case 0:
+        break;
+    case 1:
+        q->result = MXP_DNS_BADRESP;
+        return MXP_OK;
+    case 2:
+        q->result = MXP_DNS_SERVFAIL;
+        return MXP_OK;
+    case 3:
+        q->result = MXP_DNS_NXDOMAIN;
+        return MXP_OK;
+    case 5:
+        q->result = MXP_DNS_REFUSED;
+        return MXP_OK;
+    default:
+        q->result = MXP_DNS_FAILED;
+        return MXP_OK;
+    }
+    qd = get16(abuf + 4);
+    an = get16(abuf + 6);
+
+    off = DNS_HEADER;
+    for (i = 0; i < qd; i++) {
+        st = expand_name(abuf, alen, off, arena, NULL, &used);
+        if (st == -2)
+            return MXP_ERR_NOMEM;
+        if (st != 0 || alen - off - used < 4)
+            goto bad;
+        off += used + 4;
+    }
+    if (an > 0) {
+        rrs =
+            mxp_arena_alloc(arena, (an < MAX_RR ? an : MAX_RR) * sizeof(*rrs));
+        if (rrs == NULL)
+            return MXP_ERR_NOMEM;
+    }
+    /* Every answer record is checked for shape, even past the cap, so a
+     * packet is either wholly well-formed or BADRESP. */
+    for (i = 0; i < an; i++) {
+        st = expand_name(abuf, alen, off, arena, NULL, &used);
+        if (st == -2)
+            return MXP_ERR_NOMEM;
+        if (st != 0 || alen - off - used < RR_FIXED)
+            goto bad;
+        off += used;
+        type = get16(abuf + off);
+        cls = get16(abuf + off + 2);
+        ttl = get32(abuf + off + 4);
+        rdlen = get16(abuf + off + 8);
+        off += RR_FIXED;
+        if (rdlen > alen - off)
+            goto bad;
+        if (type == q->type && cls == CLASS_IN && n < MAX_RR) {
+            memset(&rrs[n], 0, sizeof(rrs[n]));
+            rrs[n].type = type;
+            rrs[n].ttl = ttl > 0x7fffffffu ? 0 : ttl; /* RFC 2181 8 */
+            st = parse_rdata(abuf, alen, off, rdlen, arena, &rrs[n]);
+            if (st == -2)
+                return MXP_ERR_NOMEM;
+            if (st != 0)
+                goto bad;
+            n++;
+        }
+        off += rdlen;
+    }
+    if (n == 0) {
+        q->result = MXP_DNS_NODATA;
+        return MXP_OK;
+    }
+    q->result = MXP_DNS_ANSWER;
+    q->rr = rrs;
+    q->n_rr = n;
+    return MXP_OK;
+
+bad:
+    q->result = MXP_DNS_BADRESP;
+    return MXP_OK;
+}
+
+/* ---- the batch ------------------------------------------------------- */
+
+static enum mxp_dns_result map_status(int status)
+{
+    switch (status) {
+    case ARES_ENODATA:
+        return MXP_DNS_NODATA;
+    case ARES_ENOTFOUND:
+        return MXP_DNS_NXDOMAIN;
+    case ARES_ESERVFAIL:
+        return MXP_DNS_SERVFAIL;
+    case ARES_EREFUSED:
+        return MXP_DNS_REFUSED;
+    case ARES_ETIMEOUT:
+        return MXP_DNS_TIMEOUT;
+    case ARES_EFORMERR:
+    case ARES_EBADRESP:
+    case ARES_EBADNAME:
+        return MXP_DNS_BADRESP;
+    default:
+        return MXP_DNS_FAILED;
+    }
+}
+
+static void query_cb(void *arg, int status, int timeouts, unsigned char *abuf,
+                     int alen)
+{
+    struct pending *p = arg;
+    struct batch *b = p->b;
+
+    (void)timeouts;
+    if (p->done)
+        return;
+    p->done = 1;
+    b->pending--;
+    p->q->elapsed = mxp_now() - b->start;
+    if (b->cancelling &&
+        (status == ARES_ECANCELLED || status == ARES_EDESTRUCTION)) {
+        p->q->result = b->cancel_result;
+        return;
+    }
+    if (status == ARES_SUCCESS && abuf != NULL && alen > 0) {
+        if (mxp_dns_parse_answer(abuf, (size_t)alen, b->arena, p->q) !=
+            MXP_OK) {
+            p->q->result = MXP_DNS_FAILED;
+            b->nomem = 1;
+        }
+        return;
+    }
+    p->q->result =
+        status == ARES_SUCCESS ? MXP_DNS_BADRESP : map_status(status);
+}
+
+/* One poll() round: waits for c-ares' sockets or its next timeout, never
+ * past deadline, and lets c-ares process what happened. */
+static int batch_step(struct mxp_resolver *r, struct pollfd **pfds, size_t *cap,
+                      double deadline)
+{
+    struct timeval tv, *tvp;
+    size_t i, n = r->n_socks;
+    int ms, ares_ms, rc;
+
+    if (n > *cap) {
+        struct pollfd *p = realloc(*pfds, n * sizeof(*p));
+        if (p == NULL)
+            return MXP_ERR_NOMEM;
+        *pfds = p;
+        *cap = n;
+    }
+    /* A copy: processing may open and close sockets under us. */
+    for (i = 0; i < n; i++) {
+        (*pfds)[i].fd = r->socks[i].fd;
+        (*pfds)[i].events = (short)((r->socks[i].rd ? POLLIN : 0) |
+                                    (r->socks[i].wr ? POLLOUT : 0));
+        (*pfds)[i].revents = 0;
+    }
+    ms = mxp_poll_ms(deadline);
+    tvp = ares_timeout(r->ch, NULL, &tv);
+    if (tvp != NULL) {
+        ares_ms = (int)(tvp->tv_sec * 1000 + (tvp->tv_usec + 999) / 1000);
+        if (ares_ms < ms)
+            ms = ares_ms;
+    }
+    rc = poll(*pfds, (nfds_t)n, ms);
+    if (rc < 0)
+        return errno == EINTR ? MXP_OK : MXP_ERR_IO;
+    if (rc == 0) {
+        ares_process_fd(r->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+        return MXP_OK;
+    }
+    for (i = 0; i < n; i++) {
+        short ev = (*pfds)[i].revents;
+        if (ev == 0)
+            continue;
+        /* Errors and hang-ups go to c-ares as readable: its read sees
+         * the error (e.g. ICMP port unreachable) and moves on. */
+        ares_process_fd(r->ch,
+                        ev & (POLLIN | POLLERR | POLLHUP | POLLNVAL)
+                            ? (*pfds)[i].fd
+                            : ARES_SOCKET_BAD,
+                        ev & POLLOUT ? (*pfds)[i].fd : ARES_SOCKET_BAD);
+    }
+    return MXP_OK;
+}
+
+int mxp_dns_batch(struct mxp_resolver *r, struct mxp_arena *arena,
+                  struct mxp_dns_query *q, size_t n, double deadline)
+{
+    struct pending *pend = NULL;
+    struct pollfd *pfds = NULL;
+    size_t i, cap = 0;
+    struct batch b;
+    int rc = MXP_OK;
+
+    if (n == 0)
+        return MXP_OK;
+    if (r == NULL || arena == NULL || q == NULL)
+        return MXP_ERR_INVALID;
+    pend = calloc(n, sizeof(*pend));
+    if (pend == NULL)
+        return MXP_ERR_NOMEM;
+
+    memset(&b, 0, sizeof(b));
+    b.arena = arena;
+    b.start = mxp_now();
+    b.cancel_result = MXP_DNS_TIMEOUT;
+    for (i = 0; i < n; i++) {
+        q[i].result = MXP_DNS_FAILED;
+        q[i].rr = NULL;
+        q[i].n_rr = 0;
+        q[i].elapsed = 0;
+        pend[i].b = &b;
+        pend[i].q = &q[i];
+        pend[i].done = q[i].name == NULL;
+        if (!pend[i].done)
+            b.pending++;
+    }
+    r->sock_nomem = 0;
+    /* Count first: a callback may run inside ares_query() itself. */
+    for (i = 0; i < n; i++)
+        if (!pend[i].done)
+            ares_query(r->ch, q[i].name, CLASS_IN, q[i].type, query_cb,
+                       &pend[i]);
+
+    while (b.pending > 0 && !b.nomem && !r->sock_nomem &&
+           mxp_now() < deadline) {
+        rc = batch_step(r, &pfds, &cap, deadline);
+        if (rc != MXP_OK)
+            break;
+    }
+    if (rc == MXP_OK && (b.nomem || r->sock_nomem))
+        rc = MXP_ERR_NOMEM;
+    if (b.pending > 0) {
+        b.cancelling = 1;
+        b.cancel_result = rc == MXP_OK ? MXP_DNS_TIMEOUT : MXP_DNS_FAILED;
+        ares_cancel(r->ch);
+        /* ares_cancel() reports every query it knew; anything left was
+         * never reported and must not be left looking answered. */
+        for (i = 0; i < n; i++)
+            if (!pend[i].done) {
+                pend[i].done = 1;
+                q[i].result = b.cancel_result;
+                q[i].elapsed = mxp_now() - b.start;
+            }
+    }
+    free(pfds);
+    free(pend);
+    return rc;
+}
+
+const char *mxp_dns_result_name(enum mxp_dns_result res)
+{
+    switch (res) {
+    case MXP_DNS_ANSWER:
+        return "answer";
+    case MXP_DNS_NODATA:
+        return "NODATA";
+    case MXP_DNS_NXDOMAIN:
+        return "NXDOMAIN";
+    case MXP_DNS_SERVFAIL:
+        return "SERVFAIL";
+    case MXP_DNS_REFUSED:
+        return "REFUSED";
+    case MXP_DNS_TIMEOUT:
+        return "timeout";
+    case MXP_DNS_BADRESP:
+        return "bad response";
+    case MXP_DNS_FAILED:
+        return "failed";
+    }
+    return "unknown";
+}
+
+/* ---- reverse names --------------------------------------------------- */
+
+size_t mxp_dns_reverse_name(int family, const unsigned char *addr,
+                            const char *suffix, char *out, size_t outlen)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t pos = 0, i, slen;
+    int w;
+
+    if (addr == NULL || out == NULL || outlen == 0)
+        return 0;
+    if (family == AF_INET) {
+        for (i = 4; i-- > 0;) {
+            w = snprintf(out + pos, outlen - pos, "%u.", addr[i]);
+            if (w < 0 || (size_t)w >= outlen - pos)
+                goto toosmall;
+            pos += (size_t)w;
+        }
+        if (suffix == NULL)
+            suffix = "in-addr.arpa";
+    } else if (family == AF_INET6) {
+        if (outlen - pos <= 64)
+            goto toosmall;
+        for (i = 16; i-- > 0;) {
+            out[pos++] = hex[addr[i] & 0x0f];
+            out[pos++] = '.';
+            out[pos++] = hex[addr[i] >> 4];
+            out[pos++] = '.';
+        }
+        if (suffix == NULL)
+            suffix = "ip6.arpa";
+    } else {
+        goto toosmall;
+    }
+    if (*suffix == '.') /* ".bl.example" reads the same as "bl.example" */
+        suffix++;
+    slen = strlen(suffix);
+    if (slen >= outlen - pos)
+        goto toosmall;
+    memcpy(out + pos, suffix, slen + 1);
+    return pos + slen;
+
+toosmall:
+    out[0] = '\0';
+    return 0;
+}

@@ -1,0 +1,70 @@
+/*
+ * dns.h - batched DNS queries on c-ares.
+ *
+ * A batch sends every query at once and waits for all of them, driven by
+ * poll() on c-ares' sockets until each query has an outcome or the
+ * deadline passes (then the rest are TIMEOUT).  Per-try timeout and tries
+ * are set explicitly: c-ares' defaults (5 s x 4) are far too long for a
+ * monitoring check.  Servers may carry a port ("127.0.0.10:5353",
+ * "[::1]:5353"); with none configured, /etc/resolv.conf is used.
+ *
+ * A resolver must be created after fork(): c-ares sockets are not shared.
+ */
+#ifndef MXP_DNS_H
+#define MXP_DNS_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "mxprobe/plugin.h"
+
+struct mxp_dns_config {
+    const char *const *servers; /* "ip", "ip:port", "[v6]:port"; may be NULL */
+    size_t n_servers;
+    int timeout_ms; /* per try; <= 0 means 2000 */
+    int tries;      /* <= 0 means 2 */
+};
+
+struct mxp_resolver;
+
+/* Call once per process before any resolver (wraps ares_library_init). */
+int mxp_dns_global_init(void);
+void mxp_dns_global_cleanup(void);
+
+/* Checks one server string; MXP_ERR_CONFIG with a message in err when it
+ * is not an IPv4/IPv6 address with an optional port 1..65535. */
+int mxp_dns_server_check(const char *server, char *err, size_t errlen);
+
+int mxp_resolver_new(const struct mxp_dns_config *cfg,
+                     struct mxp_resolver **out);
+void mxp_resolver_free(struct mxp_resolver *r);
+
+/* Runs the batch until every query has an outcome or the absolute
+ * monotonic deadline passes.  Answers are allocated in arena.  Returns
+ * MXP_OK when the batch ran (look at each query's result), otherwise an
+ * error status for the whole batch (e.g. MXP_ERR_NOMEM). */
+int mxp_dns_batch(struct mxp_resolver *r, struct mxp_arena *arena,
+                  struct mxp_dns_query *q, size_t n, double deadline);
+
+/* Parses one raw DNS response for records of q->type (q->name is not
+ * looked at) into q->result, q->rr and q->n_rr, from arena memory.  Only
+ * IN-class answer records of the queried type are kept (at most 256);
+ * every record is checked and anything malformed gives MXP_DNS_BADRESP.
+ * NOERROR without a record of the type is MXP_DNS_NODATA.  Besides the
+ * types plugin.h describes, SOA gives the MNAME as text, and any other
+ * type its raw RDATA as text/text_len.  Returns MXP_OK or MXP_ERR_NOMEM.
+ * mxp_dns_batch() uses it; it is public for tests and fuzzing. */
+int mxp_dns_parse_answer(const unsigned char *abuf, size_t alen,
+                         struct mxp_arena *arena, struct mxp_dns_query *q);
+
+/* "NXDOMAIN", "timeout"...: the words for a result. */
+const char *mxp_dns_result_name(enum mxp_dns_result res);
+
+/* Reverse-lookup names: "25.2.0.192.in-addr.arpa" or the 32 nibbles of
+ * ip6.arpa.  With suffix (e.g. a DNSBL zone) the suffix replaces
+ * in-addr.arpa/ip6.arpa.  Returns bytes written (excluding NUL) or 0 when
+ * it does not fit. */
+size_t mxp_dns_reverse_name(int family, const unsigned char *addr,
+                            const char *suffix, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,346 @@
+/*
+ * job.c - the service table plugins call (job.h).
+ *
+ * Every service takes the plugin's ctx and finds the job through
+ * ctx->core.  Results go to the parent as IPC records right away.
+ */
+#include "job.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "ipc.h"
+#include "smtp.h"
+#include "status.h"
+
+static struct mxp_job *job_of(struct mxp_ctx *ctx)
+{
+    return ctx->core;
+}
+
+static double svc_remaining(struct mxp_ctx *ctx)
+{
+    double left = job_of(ctx)->deadline - mxp_now();
+
+    return left > 0 ? left : 0;
+}
+
+static void svc_log(struct mxp_ctx *ctx, int level, const char *fmt, ...)
+{
+    struct mxp_job *job = job_of(ctx);
+    va_list ap;
+    char *s;
+
+    if (level > ctx->verbosity || job->fd < 0)
+        return;
+    va_start(ap, fmt);
+    s = mxp_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    if (s != NULL)
+        mxp_ipc_send(job->fd, MXP_IPC_LOG, s, strlen(s));
+    free(s);
+}
+
+static void send_state_text(struct mxp_ctx *ctx, enum mxp_ipc_type type,
+                            enum mxp_state st, const char *fmt, va_list ap)
+{
+    struct mxp_job *job = job_of(ctx);
+    char *s;
+
+    if (job->fd < 0)
+        return;
+    if (st > MXP_STATE_UNKNOWN)
+        st = MXP_STATE_UNKNOWN;
+    s = mxp_strdup_vprintf(fmt, ap);
+    if (s != NULL)
+        mxp_ipc_send_state_text(job->fd, type, st, s);
+    free(s);
+}
+
+static void svc_set_result(struct mxp_ctx *ctx, enum mxp_state st,
+                           const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    send_state_text(ctx, MXP_IPC_RESULT, st, fmt, ap);
+    va_end(ap);
+}
+
+static void svc_add_detail(struct mxp_ctx *ctx, enum mxp_state st,
+                           const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    send_state_text(ctx, MXP_IPC_DETAIL, st, fmt, ap);
+    va_end(ap);
+}
+
+static void svc_add_perfdata(struct mxp_ctx *ctx, const struct mxp_perf *p)
+{
+    struct mxp_job *job = job_of(ctx);
+    char *label;
+
+    if (job->fd < 0 || p == NULL || p->metric == NULL)
+        return;
+    label = mxp_strdup_printf("%s_%s", ctx->plugin_name, p->metric);
+    if (label != NULL)
+        mxp_ipc_send_perf(job->fd, label, p);
+    free(label);
+}
+
+static enum mxp_state svc_check_threshold(struct mxp_ctx *ctx, double value)
+{
+    struct mxp_plugin_slot *slot = job_of(ctx)->slot;
+
+    return mxp_thresholds_state(slot->warn_text ? &slot->warn : NULL,
+                                slot->crit_text ? &slot->crit : NULL, value);
+}
+
+static const char *svc_threshold_text(struct mxp_ctx *ctx, int which)
+{
+    struct mxp_plugin_slot *slot = job_of(ctx)->slot;
+
+    return which ? slot->crit_text : slot->warn_text;
+}
+
+static const struct mxp_node *svc_config(struct mxp_ctx *ctx)
+{
+    return job_of(ctx)->slot->cfg;
+}
+
+static enum mxp_node_kind svc_node_kind(const struct mxp_node *n)
+{
+    return n != NULL ? n->kind : MXP_NODE_SCALAR;
+}
+
+static const char *svc_node_str(const struct mxp_node *n)
+{
+    return n != NULL && n->kind == MXP_NODE_SCALAR ? n->str : NULL;
+}
+
+static size_t svc_node_len(const struct mxp_node *n)
+{
+    return n != NULL && n->kind != MXP_NODE_SCALAR ? n->n : 0;
+}
+
+static const struct mxp_node *svc_node_at(const struct mxp_node *n,
+                                          size_t i)
+{
+    if (n == NULL || n->kind == MXP_NODE_SCALAR || i >= n->n)
+        return NULL;
+    return n->items[i];
+}
+
+static const char *svc_node_key(const struct mxp_node *n, size_t i)
+{
+    if (n == NULL || n->kind != MXP_NODE_MAP || i >= n->n)
+        return NULL;
+    return n->keys[i];
+}
+
+static void set_init_error(struct mxp_job *job, char *msg)
+{
+    if (job->init_error == NULL)
+        job->init_error = msg;
+    else
+        free(msg);
+}
+
+static void svc_config_error(struct mxp_ctx *ctx, const struct mxp_node *at,
+                             const char *fmt, ...)
+{
+    struct mxp_job *job = job_of(ctx);
+    char where[512];
+    va_list ap;
+    char *msg;
+
+    va_start(ap, fmt);
+    msg = mxp_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    if (msg == NULL)
+        return;
+    if (at != NULL) {
+        char *full = mxp_strdup_printf(
+            "%s: plugins.%s: %s", mxp_node_where(at, where, sizeof(where)),
+            ctx->plugin_name, msg);
+        free(msg);
+        msg = full;
+    } else {
+        char *full = mxp_strdup_printf("plugins.%s: %s", ctx->plugin_name,
+                                       msg);
+        free(msg);
+        msg = full;
+    }
+    if (msg != NULL)
+        set_init_error(job, msg);
+}
+
+static int svc_config_parse(struct mxp_ctx *ctx, const char *name,
+                            const char *text, size_t len,
+                            const struct mxp_node **out)
+{
+    struct mxp_job *job = job_of(ctx);
+    struct mxp_loaded_plugin *lp = &job->slot->lp;
+    struct mxp_node *tree, **trees;
+    char err[512];
+    int rc;
+
+    *out = NULL;
+    rc = mxp_yaml_parse(name, text, len, &tree, err, sizeof(err));
+    if (rc != MXP_OK) {
+        set_init_error(job, strdup(err));
+        return rc;
+    }
+    trees = realloc(lp->trees, (lp->n_trees + 1) * sizeof(*trees));
+    if (trees == NULL) {
+        mxp_node_free(tree);
+        return MXP_ERR_NOMEM;
+    }
+    lp->trees = trees;
+    lp->trees[lp->n_trees++] = tree;
+    *out = tree;
+    return MXP_OK;
+}
+
+static int svc_dns_batch(struct mxp_ctx *ctx, struct mxp_dns_query *q,
+                         size_t n)
+{
+    struct mxp_job *job = job_of(ctx);
+    int rc;
+
+    if (ctx->target == NULL)
+        return MXP_ERR_INVALID; /* no network during init() */
+    if (job->arena == NULL) {
+        job->arena = mxp_arena_new();
+        if (job->arena == NULL)
+            return MXP_ERR_NOMEM;
+    }
+    if (job->resolver == NULL) {
+        rc = mxp_resolver_new(&job->run->dns, &job->resolver);
+        if (rc != MXP_OK)
+            return rc;
+    }
+    return mxp_dns_batch(job->resolver, job->arena, q, n, job->deadline);
+}
+
+static void transcript_to_parent(void *user, char dir, double t,
+                                 const char *line)
+{
+    struct mxp_job *job = user;
+
+    if (job->fd >= 0 && job->ctx.verbosity >= 2)
+        mxp_ipc_send_transcript(job->fd, t, dir, line);
+}
+
+static int svc_smtp_open(struct mxp_ctx *ctx, const char *addr,
+                         unsigned port, struct mxp_smtp **out)
+{
+    struct mxp_job *job = job_of(ctx);
+    struct mxp_smtp_options opt;
+
+    *out = NULL;
+    if (ctx->target == NULL)
+        return MXP_ERR_INVALID;
+    memset(&opt, 0, sizeof(opt));
+    opt.connect_timeout = ctx->probe->connect_timeout;
+    opt.command_timeout = ctx->probe->command_timeout;
+    opt.deadline = job->deadline;
+    opt.t0 = job->t0;
+    opt.transcript = transcript_to_parent;
+    opt.transcript_user = job;
+    return mxp_smtp_open(&opt, addr, port, out);
+}
+
+static const struct mxp_services services = {
+    .size = sizeof(struct mxp_services),
+    .now = mxp_now,
+    .remaining = svc_remaining,
+    .log = svc_log,
+    .strerror = mxp_strerror,
+    .set_result = svc_set_result,
+    .add_detail = svc_add_detail,
+    .add_perfdata = svc_add_perfdata,
+    .check_threshold = svc_check_threshold,
+    .threshold_text = svc_threshold_text,
+    .config = svc_config,
+    .node_get = mxp_node_get,
+    .node_kind = svc_node_kind,
+    .node_str = svc_node_str,
+    .node_len = svc_node_len,
+    .node_at = svc_node_at,
+    .node_key = svc_node_key,
+    .config_error = svc_config_error,
+    .config_parse = svc_config_parse,
+    .dns_batch = svc_dns_batch,
+    .smtp_open = svc_smtp_open,
+    .smtp_read_reply = mxp_smtp_read_reply,
+    .smtp_command = mxp_smtp_command,
+    .smtp_ehlo = mxp_smtp_ehlo,
+    .smtp_has_extension = mxp_smtp_has_extension,
+    .smtp_extensions = mxp_smtp_extensions,
+    .smtp_connect_time = mxp_smtp_connect_time,
+    .smtp_error = mxp_smtp_error,
+    .smtp_close = mxp_smtp_close,
+};
+
+const struct mxp_services *mxp_core_services(void)
+{
+    return &services;
+}
+
+void mxp_job_prepare(struct mxp_job *job, const struct mxp_run_settings *run,
+                     struct mxp_plugin_slot *slot,
+                     const struct mxp_target *target, double deadline,
+                     int fd)
+{
+    memset(job, 0, sizeof(*job));
+    job->ctx.svc = &services;
+    job->ctx.target = target;
+    job->ctx.probe = &run->probe;
+    job->ctx.plugin_name = slot->lp.name;
+    job->ctx.verbosity = run->verbosity;
+    job->ctx.core = job;
+    job->run = run;
+    job->slot = slot;
+    job->t0 = mxp_now();
+    job->deadline = deadline;
+    job->fd = fd;
+}
+
+void mxp_job_release(struct mxp_job *job)
+{
+    mxp_resolver_free(job->resolver);
+    job->resolver = NULL;
+    mxp_arena_free(job->arena);
+    job->arena = NULL;
+    free(job->init_error);
+    job->init_error = NULL;
+}
+
+int mxp_job_init_plugin(const struct mxp_run_settings *run,
+                        struct mxp_plugin_slot *slot, char *err,
+                        size_t errlen)
+{
+    struct mxp_job job;
+    int rc = MXP_OK;
+
+    if (slot->lp.desc->init == NULL)
+        return MXP_OK;
+    mxp_job_prepare(&job, run, slot, NULL, INFINITY, -1);
+    rc = slot->lp.desc->init(&job.ctx, &slot->lp.state);
+    if (job.init_error != NULL) {
+        snprintf(err, errlen, "%s", job.init_error);
+        rc = MXP_ERR_CONFIG;
+    } else if (rc != MXP_OK) {
+        snprintf(err, errlen, "plugin %s: initialisation failed: %s",
+                 slot->lp.name, mxp_strerror(rc));
+    }
+    mxp_job_release(&job);
+    return rc;
+}

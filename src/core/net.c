@@ -1,0 +1,241 @@
+/*
+ * net.c - TCP with deadlines (see net.h).
+ *
+ * Sockets are non-blocking from birth; every wait is a poll() whose
+ * timeout is recomputed from the absolute deadline after each wake-up, so
+ * EINTR or partial progress never stretch a wait.  Writes use MSG_NOSIGNAL:
+ * a peer that hangs up gives EPIPE, never SIGPIPE.
+ */
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "mxprobe/plugin.h"
+
+int mxp_parse_addr(const char *text, int *family, unsigned char bytes[16])
+{
+    memset(bytes, 0, 16);
+    if (text == NULL)
+        return -1;
+    if (inet_pton(AF_INET, text, bytes) == 1) {
+        *family = AF_INET;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, text, bytes) == 1) {
+        *family = AF_INET6;
+        return 0;
+    }
+    return -1;
+}
+
+/* strerror() in the lower case that reads well inside a sentence:
+ * "connection refused", "no route to host". */
+static void errno_words(int err, char *out, size_t len)
+{
+    char tmp[128];
+    const char *s;
+
+    s = strerror_r(err, tmp, sizeof(tmp));
+    snprintf(out, len, "%s", s);
+    if (len > 0 && out[0] >= 'A' && out[0] <= 'Z' && out[1] >= 'a' &&
+        out[1] <= 'z')
+        out[0] = (char)(out[0] - 'A' + 'a');
+}
+
+/* Failures that say something about the target rather than about us. */
+static int connect_status(int err)
+{
+    switch (err) {
+    case ECONNREFUSED:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case ENETDOWN:
+    case ECONNRESET:
+    case EADDRNOTAVAIL:
+        return MXP_ERR_CONNECT;
+    case ETIMEDOUT:
+        return MXP_ERR_TIMEOUT;
+    default:
+        return MXP_ERR_IO;
+    }
+}
+
+/* Polls fd for events until deadline.  1 ready, 0 timed out, -1 error
+ * (errno set). */
+static int wait_fd(int fd, short events, double deadline)
+{
+    struct pollfd pfd;
+    int rc;
+
+    for (;;) {
+        pfd.fd = fd;
+        pfd.events = events;
+        pfd.revents = 0;
+        rc = poll(&pfd, 1, mxp_poll_ms(deadline));
+        if (rc > 0)
+            return 1;
+        if (rc == 0) {
+            if (mxp_poll_ms(deadline) == 0)
+                return 0;
+            continue; /* woke a hair early */
+        }
+        if (errno != EINTR)
+            return -1;
+    }
+}
+
+int mxp_tcp_connect(const char *addr, unsigned port, double deadline,
+                    int *fd, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    unsigned char bytes[16];
+    int family, s = -1, rc, soerr, one = 1;
+    socklen_t olen = sizeof(soerr);
+    double start = mxp_now();
+
+    *fd = -1;
+    if (errlen > 0)
+        err[0] = '\0';
+    if (mxp_parse_addr(addr, &family, bytes) != 0) {
+        snprintf(err, errlen, "not a numeric address");
+        return MXP_ERR_INVALID;
+    }
+    if (port == 0 || port > 65535) {
+        snprintf(err, errlen, "bad port %u", port);
+        return MXP_ERR_INVALID;
+    }
+    memset(&ss, 0, sizeof(ss));
+    if (family == AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)port);
+        memcpy(&sin->sin_addr, bytes, 4);
+        sslen = sizeof(*sin);
+    } else {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)port);
+        memcpy(&sin6->sin6_addr, bytes, 16);
+        sslen = sizeof(*sin6);
+    }
+    if (mxp_poll_ms(deadline) == 0) {
+        snprintf(err, errlen, "timed out after 0.0 s");
+        return MXP_ERR_TIMEOUT;
+    }
+
+    s = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s < 0) {
+        rc = MXP_ERR_IO;
+        errno_words(errno, err, errlen);
+        goto done;
+    }
+    /* Commands are small and timed: don't let Nagle hold them back. */
+    (void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+    if (connect(s, (struct sockaddr *)&ss, sslen) == 0) {
+        rc = MXP_OK;
+        goto done;
+    }
+    if (errno != EINPROGRESS && errno != EINTR) {
+        rc = connect_status(errno);
+        errno_words(errno, err, errlen);
+        goto done;
+    }
+    rc = wait_fd(s, POLLOUT, deadline);
+    if (rc == 0) {
+        snprintf(err, errlen, "timed out after %.1f s", mxp_now() - start);
+        rc = MXP_ERR_TIMEOUT;
+        goto done;
+    }
+    if (rc < 0) {
+        errno_words(errno, err, errlen);
+        rc = MXP_ERR_IO;
+        goto done;
+    }
+    if (getsockopt(s, SOL_SOCKET, SO_ERROR, &soerr, &olen) != 0) {
+        errno_words(errno, err, errlen);
+        rc = MXP_ERR_IO;
+        goto done;
+    }
+    if (soerr != 0) {
+        rc = connect_status(soerr);
+        errno_words(soerr, err, errlen);
+        goto done;
+    }
+    rc = MXP_OK;
+
+done:
+    if (rc == MXP_OK) {
+        *fd = s;
+    } else if (s >= 0) {
+        close(s);
+    }
+    return rc;
+}
+
+ssize_t mxp_net_read(int fd, void *buf, size_t len, double deadline)
+{
+    ssize_t n;
+    int w;
+
+    if (len == 0)
+        return -MXP_ERR_INVALID;
+    for (;;) {
+        /* Try first: data already here is returned even at the deadline. */
+        n = recv(fd, buf, len, 0);
+        if (n > 0)
+            return n;
+        if (n == 0)
+            return -MXP_ERR_CLOSED;
+        if (errno == EINTR)
+            continue;
+        if (errno == ECONNRESET)
+            return -MXP_ERR_CLOSED;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return -MXP_ERR_IO;
+        w = wait_fd(fd, POLLIN, deadline);
+        if (w == 0)
+            return -MXP_ERR_TIMEOUT;
+        if (w < 0)
+            return -MXP_ERR_IO;
+    }
+}
+
+int mxp_net_write_all(int fd, const void *buf, size_t len, double deadline)
+{
+    const char *p = buf;
+    ssize_t n;
+    int w;
+
+    while (len > 0) {
+        n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n > 0) {
+            p += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+            return MXP_ERR_CLOSED;
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+            return MXP_ERR_IO;
+        w = wait_fd(fd, POLLOUT, deadline);
+        if (w == 0)
+            return MXP_ERR_TIMEOUT;
+        if (w < 0)
+            return MXP_ERR_IO;
+    }
+    return MXP_OK;
+}

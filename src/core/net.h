@@ -1,0 +1,37 @@
+/*
+ * net.h - TCP with deadlines.
+ *
+ * Non-blocking sockets, every wait a poll() bounded by an absolute
+ * monotonic deadline.  Addresses are numeric (resolution is dns.c's job),
+ * so nothing here ever asks the system resolver.
+ */
+#ifndef MXP_NET_H
+#define MXP_NET_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Parses a numeric IPv4/IPv6 address into family and 16 bytes.  Returns 0
+ * on success, -1 when it is not an address. */
+int mxp_parse_addr(const char *text, int *family, unsigned char bytes[16]);
+
+/* Connects to addr:port before deadline.  On success *fd is a
+ * non-blocking connected socket.  On failure returns MXP_ERR_TIMEOUT,
+ * MXP_ERR_CONNECT or MXP_ERR_IO (MXP_ERR_INVALID for a non-numeric
+ * address or a bad port) and writes the reason (e.g. "connection
+ * refused", "timed out after 5.0 s") into err. */
+int mxp_tcp_connect(const char *addr, unsigned port, double deadline,
+                    int *fd, char *err, size_t errlen);
+
+/* Reads what is available (at most len bytes), waiting until deadline.
+ * Returns bytes read (> 0), or a negative mxp_status: -MXP_ERR_CLOSED on
+ * EOF or reset, -MXP_ERR_TIMEOUT, -MXP_ERR_IO (errno says why).  Bytes
+ * already received are returned even when the deadline has passed. */
+ssize_t mxp_net_read(int fd, void *buf, size_t len, double deadline);
+
+/* Writes all bytes before deadline.  MXP_OK or an mxp_status:
+ * MXP_ERR_CLOSED when the peer hung up (never SIGPIPE), MXP_ERR_TIMEOUT,
+ * MXP_ERR_IO (errno says why). */
+int mxp_net_write_all(int fd, const void *buf, size_t len, double deadline);
+
+#endif

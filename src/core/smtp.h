@@ -1,0 +1,62 @@
+/*
+ * smtp.h - SMTP client sessions with deadlines and a timed transcript.
+ *
+ * A session is one TCP connection.  Each read waits at most the command
+ * timeout and never past the session's deadline.  Every line sent and
+ * received goes to the transcript callback with its time since the job
+ * started (shown with -vv).  The functions return an mxp_status; after a
+ * failure smtp_error() says what happened in words ("no greeting within
+ * 5.0 s", "reply line longer than 2048 bytes", ...), and the session is
+ * marked broken (QUIT is not attempted on close).
+ */
+#ifndef MXP_SMTP_H
+#define MXP_SMTP_H
+
+#include <stddef.h>
+
+#include "mxprobe/plugin.h"
+
+struct mxp_smtp_options {
+    double connect_timeout; /* seconds */
+    double command_timeout; /* seconds */
+    double deadline;        /* absolute monotonic */
+    double t0;              /* transcript times are relative to this */
+    /* dir: 'C' connect/info, '>' sent, '<' received, '!' error. */
+    void (*transcript)(void *user, char dir, double t, const char *line);
+    void *transcript_user;
+};
+
+/* Connects to the numeric addr:port within min(now + connect_timeout,
+ * deadline); a timeout <= 0 means "the deadline only".  Unlike most
+ * functions, *out is set even when the connect fails (only out of memory
+ * or a NULL argument leave it NULL): that session is broken, and
+ * mxp_smtp_error() names the failure ("cannot connect to 127.0.0.1:25:
+ * connection refused").  The caller always closes a non-NULL *out. */
+int mxp_smtp_open(const struct mxp_smtp_options *opt, const char *addr,
+                  unsigned port, struct mxp_smtp **out);
+/* Reads one reply, waiting at most min(now + command_timeout, deadline)
+ * in total.  MXP_OK whenever a well-formed reply arrived, whatever its
+ * code.  Bytes past the reply are kept for the next call.  The reply's
+ * lines live in the session until the next call on it.  r may be NULL. */
+int mxp_smtp_read_reply(struct mxp_smtp *s, struct mxp_smtp_reply *r);
+/* Sends line + CRLF, then reads the reply.  A line holding CR or LF is
+ * refused with MXP_ERR_INVALID (the session stays usable). */
+int mxp_smtp_command(struct mxp_smtp *s, const char *line,
+                     struct mxp_smtp_reply *r);
+/* EHLO name; on a 5xx reply HELO name and *used_helo = 1 (used_helo may
+ * be NULL).  The extensions are the EHLO reply's lines 2..n, whole
+ * ("SIZE 10240000"); has_extension compares their first word without
+ * regard to case. */
+int mxp_smtp_ehlo(struct mxp_smtp *s, const char *name,
+                  struct mxp_smtp_reply *r, int *used_helo);
+int mxp_smtp_has_extension(struct mxp_smtp *s, const char *keyword);
+size_t mxp_smtp_extensions(struct mxp_smtp *s, const char *const **list);
+double mxp_smtp_connect_time(struct mxp_smtp *s);
+/* The last failure in words ("" when none); never NULL, NULL s is fine. */
+const char *mxp_smtp_error(struct mxp_smtp *s);
+/* QUIT (if send_quit and the session is healthy, waiting for the reply at
+ * most min(2 s, time to the deadline)), then closes and frees.  NULL is
+ * fine. */
+void mxp_smtp_close(struct mxp_smtp *s, int send_quit);
+
+#endif

@@ -1,0 +1,40 @@
+#!/bin/sh
+# install-deps.sh: installs every Debian package that building, testing
+# and benchmarking mxprobe needs.  Idempotent and non-interactive: when
+# all packages are present it does nothing (no apt-get update).
+set -eu
+
+PACKAGES="
+build-essential pkg-config clang libclang-rt-14-dev
+libc-ares-dev libyaml-dev libmaxminddb-dev libssl-dev libpsl-dev
+libcmocka-dev
+knot knot-dnsutils
+postfix
+python3
+nagios-plugins-contrib libnet-dns-perl libmonitoring-plugin-perl
+libreadonly-perl libdata-validate-ip-perl libdata-validate-domain-perl
+"
+
+missing=""
+for p in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+        grep -q 'install ok installed'; then
+        missing="$missing $p"
+    fi
+done
+if [ -z "$missing" ]; then
+    echo "make deps: all packages present"
+    exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "make deps: installing$missing"
+# Postfix asks how to configure itself; the tests write their own config.
+echo "postfix postfix/main_mailer_type select No configuration" |
+    $SUDO debconf-set-selections
+$SUDO apt-get update -qq
+# The services must not start on install: the tests start their own
+# instances on loopback (a policy-rc.d may already forbid it).
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+    --no-install-recommends $missing

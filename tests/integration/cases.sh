@@ -1,0 +1,291 @@
+# tests/integration/cases.sh - the integration cases, sourced by run.sh.
+#
+# Each case runs mxprobe against the loopback servers run.sh started and
+# asserts exit code, output and run time.  Expected wordings come from
+# /work/notes/plugins-contract.md and DESIGN.md; do not loosen them to fit
+# the implementation.  Add a case with expect_run for the plain shape, or
+# begin/mx/want_*/finish when a case needs more than one assertion.
+#
+# Targets (see run.sh and zones/): .21 Postfix mail.mxprobe.test (clean),
+# .22 Postfix greeting mail.elsewhere.test (PTR smtp.mxprobe.test), .23
+# generic PTR, .24 no PTR, .25 listed on the test DNSBLs, .26 PTR without
+# FCrDNS, .41-.50 fakesmtp scenarios, .49 nothing listening.
+
+ZONES3='dnsbl.zones=[ip-dnsxl.test, bl2.mxprobe.test, clean.mxprobe.test]'
+ZONES_BAD='dnsbl.zones=[clean.mxprobe.test, errcode.mxprobe.test, '\
+'wildcard.mxprobe.test, notest.mxprobe.test, outside.mxprobe.test]'
+ZONES_ALL_BAD='dnsbl.zones=[errcode.mxprobe.test, wildcard.mxprobe.test, '\
+'notest.mxprobe.test]'
+
+# want_exit_in CODES...: the exit code is one of CODES.
+want_exit_in() {
+    local c
+    for c in "$@"; do [ "$RC" = "$c" ] && return 0; done
+    why "exit $RC, want one of $*"
+}
+
+# want_clean_bytes: no raw NUL or ESC (or other C0 control besides \t \n)
+# in anything mxprobe printed: network text must be escaped.
+want_clean_bytes() {
+    python3 - "$OUT" "$ERR" <<'EOF' || why "raw control bytes in output"
+import re, sys
+data = open(sys.argv[1], "rb").read() + open(sys.argv[2], "rb").read()
+sys.exit(1 if re.search(rb"[\x00-\x08\x0b-\x1f\x7f]", data) else 0)
+EOF
+}
+
+# ------------------------------------------------------------ banner
+
+expect_run banner_clean_postfix 0 '^MXPROBE OK - .*matches PTR' 10 -- \
+    -C banner -H 127.0.0.21
+
+expect_run banner_mismatch 1 \
+    'greeting names mail\.elsewhere\.test, PTR is smtp\.mxprobe\.test' 10 -- \
+    -C banner -H 127.0.0.22
+
+expect_run banner_generic_ptr 1 \
+    'PTR dsl-127-0-0-23\.pool\.isp\.test looks generic \(' 10 -- \
+    -C banner -H 127.0.0.23
+
+expect_run banner_no_ptr 1 'no PTR record for 127\.0\.0\.24' 10 -- \
+    -C banner -H 127.0.0.24
+
+expect_run banner_fcrdns 1 'PTR nofcrdns\.mxprobe\.test .*FCrDNS' 10 -- \
+    -C banner -H 127.0.0.26
+
+if begin banner_hostname_target; then
+    # -H as a name: resolved through --dns-server, not the system resolver.
+    mx 10 -C banner -H mail.mxprobe.test
+    want_exit 0
+    want_status '^MXPROBE OK - mail\.mxprobe\.test \[127\.0\.0\.21\]'
+    finish
+fi
+
+if begin banner_silent; then
+    mx 3 -C banner -H 127.0.0.41
+    want_exit 2
+    want_status '^MXPROBE CRITICAL - .*no greeting'
+    want_time 3
+    [ "$ELAPSED_MS" -ge 2500 ] || why "gave up after $ELAPSED_MS ms, before -t"
+    finish
+fi
+
+if begin banner_slow_greeting; then
+    # 1 byte/s never completes a line: the per-command timeout (2 s), not
+    # the idle time between bytes, must end the wait.
+    mx 10 -C banner -H 127.0.0.42 --set probe.command_timeout=2
+    want_exit 2
+    want_status '^MXPROBE CRITICAL - .*no greeting'
+    want_time 3
+    finish
+fi
+
+expect_run banner_endless_ehlo 2 'more than 128 reply lines' 10 -- \
+    -C banner -H 127.0.0.43
+
+expect_run banner_huge_line 2 'longer than' 10 -- \
+    -C banner -H 127.0.0.44
+
+expect_run banner_garbage 2 'malformed reply' 10 -- \
+    -C banner -H 127.0.0.45
+
+if begin banner_nul_greeting; then
+    mx 10 -v -C banner -H 127.0.0.46
+    want_exit_in 0 1 2
+    want_status '^MXPROBE (OK|WARNING|CRITICAL) - '
+    want_clean_bytes
+    want_time 10
+    finish
+fi
+
+expect_run banner_helo_only 1 'EHLO refused, HELO accepted' 10 -- \
+    -C banner -H 127.0.0.47
+
+expect_run banner_refuse_554 2 'greeting refuses service: 554' 10 -- \
+    -C banner -H 127.0.0.48
+
+if begin banner_close_after_greeting; then
+    # Not in the contract's wording list: only "a problem, found quickly".
+    mx 10 -C banner -H 127.0.0.50
+    want_exit_in 1 2
+    want_time 4
+    finish
+fi
+
+expect_run banner_connection_refused 2 \
+    'no SMTP service: connection refused' 10 -- -C banner -H 127.0.0.49
+
+if begin banner_perfdata; then
+    mx 10 -C banner -H 127.0.0.21
+    want_exit 0
+    # In the contract's order, the main metric first, seconds with unit.
+    want_status '\| *banner_greeting=[0-9.]+s[^ ]* banner_connect=[0-9.]+s[^ ]* banner_ehlo=[0-9.]+s'
+    finish
+fi
+
+if begin banner_verbose_extensions; then
+    mx 10 -v -C banner -H 127.0.0.21
+    want_exit 0
+    want_out '^\[OK\] banner: .*matches PTR'
+    want_out 'EHLO extensions: .*PIPELINING.*SIZE 10240000'
+    finish
+fi
+
+# ------------------------------------------------------------ dnsbl
+
+expect_run dnsbl_clean 0 '^MXPROBE OK - .*not listed on 3 DNSBLs' 10 -- \
+    -C dnsbl -H 127.0.0.21 --set "$ZONES3"
+
+if begin dnsbl_listed; then
+    mx 10 -C dnsbl -H 127.0.0.25 --set "$ZONES3"
+    want_exit 2
+    want_status '^MXPROBE CRITICAL - .*on 2/3 DNSBLs \((ip-dnsxl\.test, bl2\.mxprobe\.test|bl2\.mxprobe\.test, ip-dnsxl\.test)\)'
+    want_out 'listed on bl2\.mxprobe\.test \(127\.0\.0\.4[^)]*\): 127\.0\.0\.25 listed on bl2, see https://bl2\.mxprobe\.test/'
+    want_out 'listed on ip-dnsxl\.test \(127\.0\.0\.2[^)]*\): 127\.0\.0\.25 listed on ip-dnsxl for testing'
+    want_out 'dnsbl_listed=2;[^ ]*;0;3( |$)'
+    want_out 'dnsbl_errors=0;;;0;3( |$)'
+    want_out 'dnsbl_zones=3( |$)'
+    want_out 'dnsbl_time=[0-9.]+s'
+    want_no_out 'list error'
+    finish
+fi
+
+expect_run dnsbl_one_listing_warns 1 '^MXPROBE WARNING - .*on 1/2 DNSBLs \(ip-dnsxl\.test\)' 10 -- \
+    -C dnsbl -H 127.0.0.25 \
+    --set 'dnsbl.zones=[ip-dnsxl.test, clean.mxprobe.test]'
+
+expect_run dnsbl_zone_codes 1 \
+    'listed on bl2\.mxprobe\.test \(127\.0\.0\.4 XBL\)' 10 -- \
+    -C dnsbl -H 127.0.0.25 \
+    --set 'dnsbl.zones=[{zone: bl2.mxprobe.test, codes: {127.0.0.4: XBL}}]'
+
+if begin dnsbl_list_errors; then
+    # Every broken list answers "listed" for 127.0.0.25 in its own way;
+    # none of them may count.
+    mx 10 -v -C dnsbl -H 127.0.0.25 --set "$ZONES_BAD"
+    want_exit_in 0 3
+    want_out 'dnsbl_listed=0;'
+    want_out 'dnsbl_errors=4;'
+    want_out '4 list errors'
+    want_out 'list error on errcode\.mxprobe\.test: '
+    want_out 'list error on wildcard\.mxprobe\.test: .*self-test failed: 127\.0\.0\.1 is listed'
+    want_out 'list error on notest\.mxprobe\.test: .*self-test failed: 127\.0\.0\.2 not listed'
+    want_out 'list error on outside\.mxprobe\.test: '
+    want_out 'not listed on clean\.mxprobe\.test'
+    want_no_out 'listed on (errcode|wildcard|notest|outside)\.mxprobe\.test \('
+    finish
+fi
+
+expect_run dnsbl_all_failed 3 '^MXPROBE UNKNOWN - .*all 3 DNSBLs failed' 10 -- \
+    -C dnsbl -H 127.0.0.25 --set "$ZONES_ALL_BAD"
+
+if begin dnsbl_zone_timeout; then
+    # slow.mxprobe.test never answers (the forwarder drops it): the other
+    # lists are still reported and the run ends within -t.
+    mx 8 -C dnsbl -H 127.0.0.25 --dns-server "$DROP_DNS" \
+        --set 'dnsbl.zones=[ip-dnsxl.test, bl2.mxprobe.test, slow.mxprobe.test]'
+    want_exit 2
+    want_status 'on 2/3 DNSBLs'
+    want_out '1 list errors?'
+    want_out 'list error on slow\.mxprobe\.test'
+    want_time 8
+    finish
+fi
+
+expect_run dnsbl_thresholds 0 'dnsbl_listed=2;5;5;0;3( |$)' 10 -- \
+    -C dnsbl -H 127.0.0.25 --set "$ZONES3" -w 5 -c 5
+
+if begin dnsbl_zones_file; then
+    cat >"$TMP/zones.yaml" <<'EOF'
+zones:
+  - ip-dnsxl.test
+  - { zone: bl2.mxprobe.test, codes: { 127.0.0.4: XBL } }
+  - clean.mxprobe.test
+EOF
+    cat >"$TMP/zonesfile.yaml" <<EOF
+checks: [dnsbl]
+plugins:
+  dnsbl:
+    zones_file: $TMP/zones.yaml
+EOF
+    mx 10 -f "$TMP/zonesfile.yaml" -H 127.0.0.25
+    want_exit 2
+    want_status 'on 2/3 DNSBLs'
+    want_out 'listed on bl2\.mxprobe\.test \(127\.0\.0\.4 XBL\)'
+    finish
+fi
+
+# ------------------------------------------------------------ core
+
+if begin core_two_checks; then
+    mx 10 -C banner,dnsbl -H 127.0.0.25 --set "$ZONES3"
+    want_exit 2
+    want_status '^MXPROBE CRITICAL - listed\.mxprobe\.test \[127\.0\.0\.25\]|^MXPROBE CRITICAL - 127\.0\.0\.25'
+    want_status 'on 2/3 DNSBLs'
+    want_status 'banner_greeting=.*dnsbl_listed=|dnsbl_listed=.*banner_greeting='
+    want_out '^\[OK\] banner: .*matches PTR'
+    want_out '^\[CRITICAL\] dnsbl: on 2/3 DNSBLs'
+    finish
+fi
+
+if begin core_crash_and_hang; then
+    MX_ENV=(MXPROBE_PLUGIN_PATH="$BUILD/test-plugins")
+    ALLOW_SANITIZER=1 # crash.so crashes on purpose
+    mx 5 -C banner,crash,hang -H 127.0.0.21
+    want_exit 3
+    want_status '^MXPROBE UNKNOWN - '
+    want_out '^\[OK\] banner: .*matches PTR'
+    want_out '^\[UNKNOWN\] crash: .*crashed'
+    want_out '^\[UNKNOWN\] hang: .*did not finish'
+    want_time 5
+    finish
+fi
+
+if begin core_json; then
+    mx 10 -o json -C banner,dnsbl -H 127.0.0.25 --set "$ZONES3"
+    want_exit 2
+    python3 - "$OUT" >"$TMP/cases/$CASE.json-check" 2>&1 <<'EOF' ||
+import json, sys
+doc = json.load(open(sys.argv[1]))
+text = json.dumps(doc)
+for word in ("banner", "dnsbl", "CRITICAL", "OK", "dnsbl_listed",
+             "banner_greeting", "matches PTR", "on 2/3 DNSBLs"):
+    if word not in text:
+        sys.exit("JSON lacks %r" % word)
+EOF
+        why "JSON check: $(cat "$TMP/cases/$CASE.json-check")"
+    finish
+fi
+
+if begin core_bad_config; then
+    printf 'probe:\n  helo_name: probe.mxprobe.test\n  no_such_key: 1\n' \
+        >"$TMP/bad.yaml"
+    mx 10 -f "$TMP/bad.yaml" -C banner -H 127.0.0.21
+    want_exit 3
+    want_out 'bad\.yaml:3:3'
+    want_out 'no_such_key'
+    finish
+fi
+
+if begin core_bad_config_syntax; then
+    printf 'probe:\n  helo_name: [unclosed\n' >"$TMP/syntax.yaml"
+    mx 10 -f "$TMP/syntax.yaml" -C banner -H 127.0.0.21
+    want_exit 3
+    want_out 'syntax\.yaml:[0-9]+:[0-9]+'
+    finish
+fi
+
+expect_run core_unknown_check 3 'nosuchcheck' 10 -- \
+    -C banner,nosuchcheck -H 127.0.0.21
+
+expect_run core_warning_range 1 '^MXPROBE WARNING - .*banner_greeting=[0-9.]+s;0\.000001' 10 -- \
+    -C banner -H 127.0.0.21 -w 0.000001
+
+expect_run core_critical_range 2 '^MXPROBE CRITICAL - .*banner_greeting=[0-9.]+s;;0\.000001' 10 -- \
+    -C banner -H 127.0.0.21 -c 0.000001
+
+expect_run core_ranges_ok 0 '^MXPROBE OK - .*banner_greeting=[0-9.]+s;60;120' 10 -- \
+    -C banner -H 127.0.0.21 -w 60 -c 120
+
+expect_run core_bad_range 3 '^MXPROBE UNKNOWN' 10 -- \
+    -C banner -H 127.0.0.21 -w abc

@@ -1,0 +1,1165 @@
+/*
+ * fake_core.c - the fake service table of fake_core.h.
+ *
+ * All state is static and reset by fake_reset(); storage handed to the
+ * plugin (DNS records, replies, nodes) lives until then.  Failing to get
+ * memory here aborts: this is test scaffolding, not the product.
+ */
+#include "fake_core.h"
+
+#include <arpa/inet.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <yaml.h>
+
+/* The core's node struct is private to it; the fake has its own. */
+struct mxp_node {
+    enum mxp_node_kind kind;
+    char *str;
+    size_t n;
+    struct mxp_node **items;
+    char **keys;
+    size_t n_keys;
+    const char *file;
+    int line, col;
+};
+
+struct mxp_smtp {
+    char error[256];
+};
+
+struct fake_dns_entry {
+    char *name;
+    uint16_t type;
+    enum mxp_dns_result result;
+    struct mxp_dns_rr *rr;
+    size_t n_rr;
+};
+
+struct fake_script_item {
+    int status; /* MXP_OK: a reply */
+    char *error;
+    int code;
+    double elapsed;
+    char **lines;
+    size_t n_lines;
+};
+
+struct fake_detail {
+    enum mxp_state st;
+    char *text;
+};
+
+#define FAKE_MAX_BATCHES 64
+
+static struct {
+    struct mxp_ctx ctx, init_ctx;
+    struct mxp_target target;
+    struct mxp_probe_settings probe;
+    char addr[64];
+    char plugin_name[64];
+    char helo[256];
+    int have_target;
+    double now, remaining;
+
+    struct fake_dns_entry *dns;
+    size_t n_dns;
+    enum mxp_dns_result dns_default;
+    int dns_batch_status;
+    double dns_delay;
+    size_t n_batches;
+    size_t batch_size[FAKE_MAX_BATCHES];
+    char **asked_names; /* every query name, in order */
+    uint16_t *asked_types;
+    size_t n_asked;
+
+    int open_status;
+    char *open_error;
+    double connect_time;
+    struct fake_script_item *script;
+    size_t n_script, next_script;
+    size_t opens, closes;
+    int quit_sent;
+    char **sent;
+    size_t n_sent;
+    char **ext;
+    size_t n_ext;
+    struct mxp_smtp session;
+
+    int result_calls;
+    enum mxp_state state;
+    char *summary;
+    struct fake_detail *details;
+    size_t n_details;
+    struct mxp_perf *perf;
+    size_t n_perf;
+
+    char *warn, *crit;
+
+    struct mxp_node *config;
+    struct mxp_node **trees; /* everything config_parse made */
+    size_t n_trees;
+    char **errors;
+    size_t n_errors;
+} F;
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void *fake_xalloc(size_t n)
+{
+    void *p = calloc(1, n ? n : 1);
+
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+static void *fake_xgrow(void *p, size_t n, size_t size)
+{
+    p = realloc(p, (n ? n : 1) * size);
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+static char *fake_xstrdup(const char *s)
+{
+    char *d;
+
+    if (s == NULL)
+        return NULL;
+    d = strdup(s);
+    if (d == NULL)
+        abort();
+    return d;
+}
+
+static char *fake_vformat(const char *fmt, va_list ap)
+{
+    char *s = NULL;
+
+    if (vasprintf(&s, fmt, ap) < 0)
+        abort();
+    return s;
+}
+
+static void fake_push_str(char ***list, size_t *n, char *s)
+{
+    *list = fake_xgrow(*list, *n + 1, sizeof(**list));
+    (*list)[(*n)++] = s;
+}
+
+/* Case-insensitive, a trailing dot on either side ignored. */
+static int fake_name_eq(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+
+    if (la > 0 && a[la - 1] == '.')
+        la--;
+    if (lb > 0 && b[lb - 1] == '.')
+        lb--;
+    return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+static void fake_free_list(char **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+}
+
+static void fake_node_free(struct mxp_node *n)
+{
+    if (n == NULL)
+        return;
+    for (size_t i = 0; i < n->n; i++)
+        fake_node_free(n->items[i]);
+    free(n->items);
+    fake_free_list(n->keys, n->n_keys);
+    free(n->str);
+    free((char *)n->file);
+    free(n);
+}
+
+/* ---- clock, log, strerror -------------------------------------------- */
+
+static double fake_now_fn(void)
+{
+    return F.now;
+}
+
+static double fake_remaining_fn(struct mxp_ctx *ctx)
+{
+    (void)ctx;
+    return F.remaining;
+}
+
+static void fake_log_fn(struct mxp_ctx *ctx, int level, const char *fmt, ...)
+{
+    va_list ap;
+
+    (void)ctx;
+    if (getenv("FAKE_CORE_LOG") == NULL)
+        return;
+    va_start(ap, fmt);
+    fprintf(stderr, "[log %d] ", level);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static const char *fake_strerror_fn(int status)
+{
+    static const char *const words[] = {
+        "success",         "out of memory",       "invalid argument",
+        "timed out",       "connection failed",   "connection closed",
+        "protocol error",  "too big",             "I/O error",
+        "DNS error",       "configuration error", "unsupported",
+        "plugin error",
+    };
+
+    if (status < 0 || (size_t)status >= sizeof words / sizeof words[0])
+        return "unknown error";
+    return words[status];
+}
+
+/* ---- results ---------------------------------------------------------- */
+
+static void fake_set_result_fn(struct mxp_ctx *ctx, enum mxp_state st,
+                               const char *fmt, ...)
+{
+    va_list ap;
+
+    (void)ctx;
+    va_start(ap, fmt);
+    free(F.summary);
+    F.summary = fake_vformat(fmt, ap);
+    va_end(ap);
+    F.state = st;
+    F.result_calls++;
+}
+
+static void fake_add_detail_fn(struct mxp_ctx *ctx, enum mxp_state st,
+                               const char *fmt, ...)
+{
+    va_list ap;
+
+    (void)ctx;
+    F.details = fake_xgrow(F.details, F.n_details + 1, sizeof(*F.details));
+    va_start(ap, fmt);
+    F.details[F.n_details].text = fake_vformat(fmt, ap);
+    va_end(ap);
+    F.details[F.n_details++].st = st;
+}
+
+static void fake_add_perfdata_fn(struct mxp_ctx *ctx, const struct mxp_perf *p)
+{
+    struct mxp_perf *d;
+
+    (void)ctx;
+    F.perf = fake_xgrow(F.perf, F.n_perf + 1, sizeof(*F.perf));
+    d = &F.perf[F.n_perf++];
+    *d = *p;
+    d->metric = fake_xstrdup(p->metric);
+    d->uom = fake_xstrdup(p->uom ? p->uom : "");
+    d->warn = fake_xstrdup(p->warn);
+    d->crit = fake_xstrdup(p->crit);
+}
+
+/* Simplified Monitoring Plugins range: "[@][start:][end]" with "~" for
+ * -infinity.  Enough for the tests' ranges; the core has the real one
+ * (result.c), tested on its own. */
+static int fake_range_alert(const char *range, double v)
+{
+    double start = 0, end = INFINITY;
+    int inside = 0, alert;
+    const char *colon;
+
+    if (*range == '@') {
+        inside = 1;
+        range++;
+    }
+    colon = strchr(range, ':');
+    if (colon != NULL) {
+        if (range[0] == '~')
+            start = -INFINITY;
+        else if (colon != range)
+            start = strtod(range, NULL);
+        if (colon[1] != '\0')
+            end = strtod(colon + 1, NULL);
+    } else {
+        end = strtod(range, NULL);
+    }
+    alert = v < start || v > end;
+    return inside ? !alert : alert;
+}
+
+static enum mxp_state fake_check_threshold_fn(struct mxp_ctx *ctx,
+                                              double value)
+{
+    (void)ctx;
+    if (F.crit != NULL && fake_range_alert(F.crit, value))
+        return MXP_STATE_CRITICAL;
+    if (F.warn != NULL && fake_range_alert(F.warn, value))
+        return MXP_STATE_WARNING;
+    return MXP_STATE_OK;
+}
+
+static const char *fake_threshold_text_fn(struct mxp_ctx *ctx, int which)
+{
+    (void)ctx;
+    return which ? F.crit : F.warn;
+}
+
+/* ---- config nodes ----------------------------------------------------- */
+
+static const struct mxp_node *fake_config_fn(struct mxp_ctx *ctx)
+{
+    (void)ctx;
+    return F.config;
+}
+
+static const struct mxp_node *fake_node_get_fn(const struct mxp_node *map,
+                                               const char *key)
+{
+    if (map == NULL || map->kind != MXP_NODE_MAP || key == NULL)
+        return NULL;
+    for (size_t i = 0; i < map->n; i++)
+        if (strcmp(map->keys[i], key) == 0)
+            return map->items[i];
+    return NULL;
+}
+
+static enum mxp_node_kind fake_node_kind_fn(const struct mxp_node *n)
+{
+    return n != NULL ? n->kind : MXP_NODE_SCALAR;
+}
+
+static const char *fake_node_str_fn(const struct mxp_node *n)
+{
+    return n != NULL && n->kind == MXP_NODE_SCALAR ? n->str : NULL;
+}
+
+static size_t fake_node_len_fn(const struct mxp_node *n)
+{
+    return n != NULL && n->kind != MXP_NODE_SCALAR ? n->n : 0;
+}
+
+static const struct mxp_node *fake_node_at_fn(const struct mxp_node *n,
+                                              size_t i)
+{
+    if (n == NULL || n->kind == MXP_NODE_SCALAR || i >= n->n)
+        return NULL;
+    return n->items[i];
+}
+
+static const char *fake_node_key_fn(const struct mxp_node *n, size_t i)
+{
+    if (n == NULL || n->kind != MXP_NODE_MAP || i >= n->n)
+        return NULL;
+    return n->keys[i];
+}
+
+static void fake_config_error_fn(struct mxp_ctx *ctx,
+                                 const struct mxp_node *at, const char *fmt,
+                                 ...)
+{
+    va_list ap;
+    char *msg, *full = NULL;
+    int rc;
+
+    va_start(ap, fmt);
+    msg = fake_vformat(fmt, ap);
+    va_end(ap);
+    if (at != NULL)
+        rc = asprintf(&full, "%s:%d:%d: plugins.%s: %s", at->file, at->line,
+                      at->col, ctx->plugin_name, msg);
+    else
+        rc = asprintf(&full, "plugins.%s: %s", ctx->plugin_name, msg);
+    if (rc < 0)
+        abort();
+    free(msg);
+    fake_push_str(&F.errors, &F.n_errors, full);
+}
+
+/* Attaches child to the open collection on top of the stack: a map takes
+ * a scalar key first, then the value. */
+static int fake_attach(struct mxp_node *parent, struct mxp_node *child,
+                       char *err, size_t errlen)
+{
+    if (parent->kind == MXP_NODE_MAP && parent->n_keys == parent->n) {
+        if (child->kind != MXP_NODE_SCALAR) {
+            snprintf(err, errlen, "%d:%d: non-scalar key", child->line,
+                     child->col);
+            fake_node_free(child);
+            return -1;
+        }
+        fake_push_str(&parent->keys, &parent->n_keys, child->str);
+        child->str = NULL;
+        fake_node_free(child);
+        return 0;
+    }
+    parent->items = fake_xgrow(parent->items, parent->n + 1,
+                               sizeof(*parent->items));
+    parent->items[parent->n++] = child;
+    return 0;
+}
+
+static struct mxp_node *fake_new_node(enum mxp_node_kind kind,
+                                      const char *file, yaml_mark_t mark)
+{
+    struct mxp_node *n = fake_xalloc(sizeof(*n));
+
+    n->kind = kind;
+    n->file = fake_xstrdup(file);
+    n->line = (int)mark.line + 1;
+    n->col = (int)mark.column + 1;
+    return n;
+}
+
+/* YAML text to a fake node tree on libyaml's events.  An empty document
+ * gives an empty map; plain "~"/"null" scalars become "". */
+static int fake_yaml_parse(const char *file, const char *text, size_t len,
+                           struct mxp_node **out, char *err, size_t errlen)
+{
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    struct mxp_node *stack[64], *root = NULL;
+    size_t depth = 0;
+    int done = 0, rc = -1;
+
+    *out = NULL;
+    if (!yaml_parser_initialize(&parser))
+        abort();
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    while (!done) {
+        struct mxp_node *n = NULL;
+
+        if (!yaml_parser_parse(&parser, &ev)) {
+            snprintf(err, errlen, "%d:%d: %s",
+                     (int)parser.problem_mark.line + 1,
+                     (int)parser.problem_mark.column + 1,
+                     parser.problem ? parser.problem : "syntax error");
+            goto done;
+        }
+        switch (ev.type) {
+        case YAML_STREAM_END_EVENT:
+            done = 1;
+            break;
+        case YAML_SCALAR_EVENT: {
+            const char *v = (const char *)ev.data.scalar.value;
+            int null = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+                       (strcmp(v, "~") == 0 || strcmp(v, "null") == 0);
+
+            n = fake_new_node(MXP_NODE_SCALAR, file, ev.start_mark);
+            n->str = fake_xstrdup(null ? "" : v);
+            break;
+        }
+        case YAML_SEQUENCE_START_EVENT:
+            n = fake_new_node(MXP_NODE_SEQ, file, ev.start_mark);
+            break;
+        case YAML_MAPPING_START_EVENT:
+            n = fake_new_node(MXP_NODE_MAP, file, ev.start_mark);
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+            depth--;
+            break;
+        case YAML_ALIAS_EVENT:
+            snprintf(err, errlen, "%d:%d: aliases not supported",
+                     (int)ev.start_mark.line + 1,
+                     (int)ev.start_mark.column + 1);
+            yaml_event_delete(&ev);
+            goto done;
+        default:
+            break;
+        }
+        if (n != NULL) {
+            if (depth == 0) {
+                if (root != NULL) {
+                    fake_node_free(n);
+                    snprintf(err, errlen, "more than one document");
+                    yaml_event_delete(&ev);
+                    goto done;
+                }
+                root = n;
+            } else if (fake_attach(stack[depth - 1], n, err, errlen) != 0) {
+                yaml_event_delete(&ev);
+                goto done;
+            }
+            if (n->kind != MXP_NODE_SCALAR) {
+                if (depth == sizeof stack / sizeof stack[0]) {
+                    snprintf(err, errlen, "nested too deep");
+                    yaml_event_delete(&ev);
+                    goto done;
+                }
+                stack[depth++] = n;
+            }
+        }
+        yaml_event_delete(&ev);
+    }
+    if (root == NULL) {
+        yaml_mark_t m = {0, 0, 0};
+
+        root = fake_new_node(MXP_NODE_MAP, file, m);
+    }
+    *out = root;
+    root = NULL;
+    rc = 0;
+done:
+    fake_node_free(root);
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
+static void fake_keep_tree(struct mxp_node *t)
+{
+    F.trees = fake_xgrow(F.trees, F.n_trees + 1, sizeof(*F.trees));
+    F.trees[F.n_trees++] = t;
+}
+
+static int fake_config_parse_fn(struct mxp_ctx *ctx, const char *name,
+                                const char *text, size_t len,
+                                const struct mxp_node **out)
+{
+    struct mxp_node *tree;
+    char err[256], *msg = NULL;
+
+    (void)ctx;
+    *out = NULL;
+    if (fake_yaml_parse(name, text, len, &tree, err, sizeof(err)) != 0) {
+        if (asprintf(&msg, "%s:%s", name, err) < 0)
+            abort();
+        fake_push_str(&F.errors, &F.n_errors, msg);
+        return MXP_ERR_CONFIG;
+    }
+    fake_keep_tree(tree);
+    *out = tree;
+    return MXP_OK;
+}
+
+int fake_config_set(const char *yaml)
+{
+    const struct mxp_node *t;
+    int rc;
+
+    F.config = NULL;
+    if (yaml == NULL)
+        return MXP_OK;
+    rc = fake_config_parse_fn(&F.init_ctx, "test.yaml", yaml, strlen(yaml),
+                              &t);
+    if (rc == MXP_OK)
+        F.config = (struct mxp_node *)t;
+    return rc;
+}
+
+size_t fake_n_config_errors(void)
+{
+    return F.n_errors;
+}
+
+const char *fake_config_error(size_t i)
+{
+    return i < F.n_errors ? F.errors[i] : NULL;
+}
+
+/* ---- DNS -------------------------------------------------------------- */
+
+static struct fake_dns_entry *fake_dns_find(const char *name, uint16_t type)
+{
+    for (size_t i = 0; i < F.n_dns; i++)
+        if (F.dns[i].type == type && fake_name_eq(F.dns[i].name, name))
+            return &F.dns[i];
+    return NULL;
+}
+
+static void fake_dns_entry_clear(struct fake_dns_entry *e)
+{
+    for (size_t i = 0; i < e->n_rr; i++)
+        free((char *)e->rr[i].text);
+    free(e->rr);
+    free(e->name);
+    memset(e, 0, sizeof(*e));
+}
+
+static struct fake_dns_entry *fake_dns_slot(const char *name, uint16_t type)
+{
+    struct fake_dns_entry *e = fake_dns_find(name, type);
+
+    if (e != NULL) {
+        fake_dns_entry_clear(e);
+    } else {
+        F.dns = fake_xgrow(F.dns, F.n_dns + 1, sizeof(*F.dns));
+        e = &F.dns[F.n_dns++];
+        memset(e, 0, sizeof(*e));
+    }
+    e->name = fake_xstrdup(name);
+    e->type = type;
+    return e;
+}
+
+static void fake_dns_push_rr(struct fake_dns_entry *e, const char *text,
+                             size_t len)
+{
+    struct mxp_dns_rr *rr;
+    char *copy = fake_xalloc(len + 1);
+
+    memcpy(copy, text, len);
+    e->rr = fake_xgrow(e->rr, e->n_rr + 1, sizeof(*e->rr));
+    rr = &e->rr[e->n_rr++];
+    memset(rr, 0, sizeof(*rr));
+    rr->type = e->type;
+    rr->ttl = 300;
+    rr->text = copy;
+    rr->text_len = len;
+    if (e->type == MXP_DNS_A && inet_pton(AF_INET, copy, rr->addr) != 1)
+        abort();
+    if (e->type == MXP_DNS_AAAA && inet_pton(AF_INET6, copy, rr->addr) != 1)
+        abort();
+}
+
+void fake_dns_add(const char *name, uint16_t type,
+                  enum mxp_dns_result result, ...)
+{
+    struct fake_dns_entry *e = fake_dns_slot(name, type);
+    const char *text;
+    va_list ap;
+
+    e->result = result;
+    va_start(ap, result);
+    while ((text = va_arg(ap, const char *)) != NULL)
+        fake_dns_push_rr(e, text, strlen(text));
+    va_end(ap);
+}
+
+void fake_dns_add_txt_bytes(const char *name, const char *bytes, size_t len)
+{
+    struct fake_dns_entry *e = fake_dns_slot(name, MXP_DNS_TXT);
+
+    e->result = MXP_DNS_ANSWER;
+    fake_dns_push_rr(e, bytes, len);
+}
+
+void fake_dns_default(enum mxp_dns_result result)
+{
+    F.dns_default = result;
+}
+
+void fake_dns_fail_batches(int status)
+{
+    F.dns_batch_status = status;
+}
+
+void fake_set_dns_delay(double seconds)
+{
+    F.dns_delay = seconds;
+}
+
+static int fake_dns_batch_fn(struct mxp_ctx *ctx, struct mxp_dns_query *q,
+                             size_t n)
+{
+    if (ctx->target == NULL)
+        return MXP_ERR_INVALID; /* the core refuses network in init() */
+    if (F.n_batches < FAKE_MAX_BATCHES)
+        F.batch_size[F.n_batches] = n;
+    F.n_batches++;
+    F.now += F.dns_delay;
+    for (size_t i = 0; i < n; i++) {
+        F.asked_names = fake_xgrow(F.asked_names, F.n_asked + 1,
+                                   sizeof(*F.asked_names));
+        F.asked_types = fake_xgrow(F.asked_types, F.n_asked + 1,
+                                   sizeof(*F.asked_types));
+        F.asked_names[F.n_asked] = fake_xstrdup(q[i].name);
+        F.asked_types[F.n_asked++] = q[i].type;
+    }
+    if (F.dns_batch_status != MXP_OK)
+        return F.dns_batch_status;
+    for (size_t i = 0; i < n; i++) {
+        struct fake_dns_entry *e = fake_dns_find(q[i].name, q[i].type);
+
+        q[i].elapsed = F.dns_delay;
+        if (e == NULL) {
+            q[i].result = F.dns_default;
+            q[i].rr = NULL;
+            q[i].n_rr = 0;
+            continue;
+        }
+        q[i].result = e->result;
+        q[i].rr = e->result == MXP_DNS_ANSWER ? e->rr : NULL;
+        q[i].n_rr = e->result == MXP_DNS_ANSWER ? e->n_rr : 0;
+    }
+    return MXP_OK;
+}
+
+size_t fake_dns_batches(void)
+{
+    return F.n_batches;
+}
+
+size_t fake_dns_queries(void)
+{
+    return F.n_asked;
+}
+
+size_t fake_dns_batch_size(size_t i)
+{
+    return i < F.n_batches && i < FAKE_MAX_BATCHES ? F.batch_size[i] : 0;
+}
+
+size_t fake_dns_asked(const char *name, uint16_t type)
+{
+    size_t count = 0;
+
+    for (size_t i = 0; i < F.n_asked; i++)
+        if ((type == 0 || F.asked_types[i] == type) &&
+            fake_name_eq(F.asked_names[i], name))
+            count++;
+    return count;
+}
+
+const char *fake_dns_query_name(size_t batch, size_t j)
+{
+    size_t start = 0;
+
+    if (batch >= F.n_batches || batch >= FAKE_MAX_BATCHES)
+        return NULL;
+    for (size_t b = 0; b < batch; b++)
+        start += F.batch_size[b];
+    return j < F.batch_size[batch] ? F.asked_names[start + j] : NULL;
+}
+
+/* ---- SMTP ------------------------------------------------------------- */
+
+void fake_smtp_fail_open(int status, const char *error)
+{
+    F.open_status = status;
+    free(F.open_error);
+    F.open_error = fake_xstrdup(error);
+}
+
+void fake_smtp_set_connect_time(double seconds)
+{
+    F.connect_time = seconds;
+}
+
+static struct fake_script_item *fake_script_push(void)
+{
+    struct fake_script_item *it;
+
+    F.script = fake_xgrow(F.script, F.n_script + 1, sizeof(*F.script));
+    it = &F.script[F.n_script++];
+    memset(it, 0, sizeof(*it));
+    return it;
+}
+
+void fake_smtp_reply(int code, double elapsed, const char *text)
+{
+    struct fake_script_item *it = fake_script_push();
+    const char *p = text;
+
+    it->code = code;
+    it->elapsed = elapsed;
+    for (;;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char *line = fake_xalloc(len + 1);
+
+        memcpy(line, p, len);
+        fake_push_str(&it->lines, &it->n_lines, line);
+        if (nl == NULL)
+            break;
+        p = nl + 1;
+    }
+}
+
+void fake_smtp_fail(int status, const char *error)
+{
+    struct fake_script_item *it = fake_script_push();
+
+    it->status = status;
+    it->error = fake_xstrdup(error);
+}
+
+static int fake_smtp_open_fn(struct mxp_ctx *ctx, const char *addr,
+                             unsigned port, struct mxp_smtp **out)
+{
+    (void)addr;
+    (void)port;
+    *out = NULL;
+    if (ctx->target == NULL)
+        return MXP_ERR_INVALID;
+    F.opens++;
+    snprintf(F.session.error, sizeof(F.session.error), "%s",
+             F.open_error ? F.open_error : "");
+    *out = &F.session;
+    return F.open_status;
+}
+
+static int fake_smtp_next(struct mxp_smtp *s, struct mxp_smtp_reply *r)
+{
+    struct fake_script_item *it;
+
+    memset(r, 0, sizeof(*r));
+    if (F.next_script >= F.n_script) {
+        snprintf(s->error, sizeof(s->error),
+                 "no reply within 20.0 s (fake script ended)");
+        return MXP_ERR_TIMEOUT;
+    }
+    it = &F.script[F.next_script++];
+    if (it->status != MXP_OK) {
+        snprintf(s->error, sizeof(s->error), "%s", it->error);
+        return it->status;
+    }
+    r->code = it->code;
+    r->n_lines = it->n_lines;
+    r->lines = (const char *const *)it->lines;
+    r->elapsed = it->elapsed;
+    return MXP_OK;
+}
+
+static int fake_smtp_read_reply_fn(struct mxp_smtp *s,
+                                   struct mxp_smtp_reply *r)
+{
+    struct mxp_smtp_reply dummy;
+
+    return fake_smtp_next(s, r ? r : &dummy);
+}
+
+static void fake_sent(const char *verb, const char *arg)
+{
+    char *line = NULL;
+
+    if (asprintf(&line, "%s%s%s", verb, arg ? " " : "", arg ? arg : "") < 0)
+        abort();
+    fake_push_str(&F.sent, &F.n_sent, line);
+}
+
+static int fake_smtp_command_fn(struct mxp_smtp *s, const char *line,
+                                struct mxp_smtp_reply *r)
+{
+    struct mxp_smtp_reply dummy;
+
+    fake_sent(line, NULL);
+    return fake_smtp_next(s, r ? r : &dummy);
+}
+
+static int fake_smtp_ehlo_fn(struct mxp_smtp *s, const char *name,
+                             struct mxp_smtp_reply *r, int *used_helo)
+{
+    struct mxp_smtp_reply dummy;
+    int rc;
+
+    if (r == NULL)
+        r = &dummy;
+    if (used_helo != NULL)
+        *used_helo = 0;
+    fake_free_list(F.ext, F.n_ext);
+    F.ext = NULL;
+    F.n_ext = 0;
+    fake_sent("EHLO", name);
+    rc = fake_smtp_next(s, r);
+    if (rc != MXP_OK)
+        return rc;
+    if (r->code >= 500) {
+        if (used_helo != NULL)
+            *used_helo = 1;
+        fake_sent("HELO", name);
+        return fake_smtp_next(s, r);
+    }
+    if (r->code / 100 == 2)
+        for (size_t i = 1; i < r->n_lines; i++)
+            fake_push_str(&F.ext, &F.n_ext, fake_xstrdup(r->lines[i]));
+    return MXP_OK;
+}
+
+static int fake_smtp_has_extension_fn(struct mxp_smtp *s, const char *kw)
+{
+    size_t klen = strlen(kw);
+
+    (void)s;
+    for (size_t i = 0; i < F.n_ext; i++)
+        if (strncasecmp(F.ext[i], kw, klen) == 0 &&
+            (F.ext[i][klen] == '\0' || F.ext[i][klen] == ' '))
+            return 1;
+    return 0;
+}
+
+static size_t fake_smtp_extensions_fn(struct mxp_smtp *s,
+                                      const char *const **list)
+{
+    (void)s;
+    if (list != NULL)
+        *list = (const char *const *)F.ext;
+    return F.n_ext;
+}
+
+static double fake_smtp_connect_time_fn(struct mxp_smtp *s)
+{
+    (void)s;
+    return F.connect_time;
+}
+
+static const char *fake_smtp_error_fn(struct mxp_smtp *s)
+{
+    return s != NULL ? s->error : "no session";
+}
+
+static void fake_smtp_close_fn(struct mxp_smtp *s, int send_quit)
+{
+    if (s == NULL)
+        return;
+    F.closes++;
+    F.quit_sent = send_quit;
+}
+
+size_t fake_smtp_opens(void)
+{
+    return F.opens;
+}
+
+size_t fake_smtp_closes(void)
+{
+    return F.closes;
+}
+
+int fake_smtp_quit_sent(void)
+{
+    return F.quit_sent;
+}
+
+size_t fake_smtp_n_sent(void)
+{
+    return F.n_sent;
+}
+
+const char *fake_smtp_sent(size_t i)
+{
+    return i < F.n_sent ? F.sent[i] : NULL;
+}
+
+/* ---- the table -------------------------------------------------------- */
+
+const struct mxp_services fake_services = {
+    .size = sizeof(struct mxp_services),
+    .now = fake_now_fn,
+    .remaining = fake_remaining_fn,
+    .log = fake_log_fn,
+    .strerror = fake_strerror_fn,
+    .set_result = fake_set_result_fn,
+    .add_detail = fake_add_detail_fn,
+    .add_perfdata = fake_add_perfdata_fn,
+    .check_threshold = fake_check_threshold_fn,
+    .threshold_text = fake_threshold_text_fn,
+    .config = fake_config_fn,
+    .node_get = fake_node_get_fn,
+    .node_kind = fake_node_kind_fn,
+    .node_str = fake_node_str_fn,
+    .node_len = fake_node_len_fn,
+    .node_at = fake_node_at_fn,
+    .node_key = fake_node_key_fn,
+    .config_error = fake_config_error_fn,
+    .config_parse = fake_config_parse_fn,
+    .dns_batch = fake_dns_batch_fn,
+    .smtp_open = fake_smtp_open_fn,
+    .smtp_read_reply = fake_smtp_read_reply_fn,
+    .smtp_command = fake_smtp_command_fn,
+    .smtp_ehlo = fake_smtp_ehlo_fn,
+    .smtp_has_extension = fake_smtp_has_extension_fn,
+    .smtp_extensions = fake_smtp_extensions_fn,
+    .smtp_connect_time = fake_smtp_connect_time_fn,
+    .smtp_error = fake_smtp_error_fn,
+    .smtp_close = fake_smtp_close_fn,
+};
+
+/* ---- lifecycle ------------------------------------------------------- */
+
+static void fake_fix_ctx(void)
+{
+    F.probe.helo_name = F.helo;
+    F.probe.mail_from = "postmaster@mxprobe.test";
+    F.probe.my_email = "";
+    F.probe.connect_timeout = 5;
+    F.probe.command_timeout = 20;
+    F.target.addr = F.addr;
+    F.target.host = F.addr;
+
+    F.ctx.svc = &fake_services;
+    F.ctx.target = F.have_target ? &F.target : NULL;
+    F.ctx.probe = &F.probe;
+    F.ctx.plugin_name = F.plugin_name;
+    F.init_ctx = F.ctx;
+    F.init_ctx.target = NULL;
+}
+
+void fake_reset(void)
+{
+    for (size_t i = 0; i < F.n_dns; i++)
+        fake_dns_entry_clear(&F.dns[i]);
+    free(F.dns);
+    fake_free_list(F.asked_names, F.n_asked);
+    free(F.asked_types);
+    free(F.open_error);
+    for (size_t i = 0; i < F.n_script; i++) {
+        fake_free_list(F.script[i].lines, F.script[i].n_lines);
+        free(F.script[i].error);
+    }
+    free(F.script);
+    fake_free_list(F.sent, F.n_sent);
+    fake_free_list(F.ext, F.n_ext);
+    free(F.summary);
+    for (size_t i = 0; i < F.n_details; i++)
+        free(F.details[i].text);
+    free(F.details);
+    for (size_t i = 0; i < F.n_perf; i++) {
+        free((char *)F.perf[i].metric);
+        free((char *)F.perf[i].uom);
+        free((char *)F.perf[i].warn);
+        free((char *)F.perf[i].crit);
+    }
+    free(F.perf);
+    free(F.warn);
+    free(F.crit);
+    for (size_t i = 0; i < F.n_trees; i++)
+        fake_node_free(F.trees[i]);
+    free(F.trees);
+    fake_free_list(F.errors, F.n_errors);
+
+    memset(&F, 0, sizeof(F));
+    F.dns_default = MXP_DNS_NXDOMAIN;
+    F.now = 1000.0;
+    F.remaining = 30.0;
+    F.connect_time = 0.001;
+    F.state = MXP_STATE_UNKNOWN;
+    snprintf(F.plugin_name, sizeof(F.plugin_name), "test");
+    snprintf(F.helo, sizeof(F.helo), "probe.mxprobe.test");
+    fake_fix_ctx();
+}
+
+struct mxp_ctx *fake_ctx(void)
+{
+    fake_fix_ctx();
+    return &F.ctx;
+}
+
+struct mxp_ctx *fake_init_ctx(void)
+{
+    fake_fix_ctx();
+    return &F.init_ctx;
+}
+
+void fake_set_target(const char *addr, unsigned port)
+{
+    unsigned char bytes[16] = {0};
+
+    if (inet_pton(AF_INET, addr, bytes) == 1)
+        F.target.family = AF_INET;
+    else if (inet_pton(AF_INET6, addr, bytes) == 1)
+        F.target.family = AF_INET6;
+    else
+        abort();
+    memcpy(F.target.addr_bytes, bytes, sizeof(bytes));
+    snprintf(F.addr, sizeof(F.addr), "%s", addr);
+    F.target.port = port;
+    F.have_target = 1;
+    fake_fix_ctx();
+}
+
+void fake_set_plugin_name(const char *name)
+{
+    snprintf(F.plugin_name, sizeof(F.plugin_name), "%s", name);
+}
+
+void fake_set_helo(const char *name)
+{
+    snprintf(F.helo, sizeof(F.helo), "%s", name);
+}
+
+void fake_set_verbosity(int v)
+{
+    F.ctx.verbosity = v;
+    F.init_ctx.verbosity = v;
+}
+
+void fake_set_remaining(double seconds)
+{
+    F.remaining = seconds;
+}
+
+void fake_set_now(double t)
+{
+    F.now = t;
+}
+
+void fake_set_thresholds(const char *warn, const char *crit)
+{
+    free(F.warn);
+    free(F.crit);
+    F.warn = fake_xstrdup(warn);
+    F.crit = fake_xstrdup(crit);
+}
+
+/* ---- result accessors -------------------------------------------------- */
+
+int fake_result_calls(void)
+{
+    return F.result_calls;
+}
+
+enum mxp_state fake_state(void)
+{
+    return F.state;
+}
+
+const char *fake_summary(void)
+{
+    return F.summary ? F.summary : "";
+}
+
+size_t fake_n_details(void)
+{
+    return F.n_details;
+}
+
+const char *fake_detail(size_t i, enum mxp_state *st)
+{
+    if (i >= F.n_details)
+        return NULL;
+    if (st != NULL)
+        *st = F.details[i].st;
+    return F.details[i].text;
+}
+
+int fake_detail_find(const char *substr, enum mxp_state *st)
+{
+    for (size_t i = 0; i < F.n_details; i++)
+        if (strstr(F.details[i].text, substr) != NULL) {
+            if (st != NULL)
+                *st = F.details[i].st;
+            return (int)i;
+        }
+    return -1;
+}
+
+size_t fake_n_perf(void)
+{
+    return F.n_perf;
+}
+
+const struct mxp_perf *fake_perf(size_t i)
+{
+    return i < F.n_perf ? &F.perf[i] : NULL;
+}
+
+const struct mxp_perf *fake_perf_find(const char *metric)
+{
+    for (size_t i = 0; i < F.n_perf; i++)
+        if (strcmp(F.perf[i].metric, metric) == 0)
+            return &F.perf[i];
+    return NULL;
+}

@@ -1,0 +1,120 @@
+/*
+ * fake_core.h - a fake mxprobe core for unit testing check plugins.
+ *
+ * Like collectd's plugin_mock.c: fake_services fills the whole struct
+ * mxp_services with in-memory fakes, so a plugin's init()/run() can run in
+ * a test without network, fork or the real core.  DNS answers come from a
+ * table, SMTP replies from a script, results are captured for assertions,
+ * config nodes are parsed from YAML text.  Every symbol starts with fake_
+ * because this file is linked into every unit test binary.
+ */
+#ifndef FAKE_CORE_H
+#define FAKE_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mxprobe/plugin.h"
+
+extern const struct mxp_services fake_services;
+
+/* ---- lifecycle and context ------------------------------------------- */
+
+/* Frees everything the fake holds and restores the defaults: no target,
+ * plugin name "test", helo_name "probe.mxprobe.test", no thresholds,
+ * unknown DNS names NXDOMAIN, empty SMTP script, clock at 1000.0 with
+ * 30 s remaining.  Call it in each test's setup and teardown. */
+void fake_reset(void);
+
+/* The context to hand to run(): its target is the one set below. */
+struct mxp_ctx *fake_ctx(void);
+/* The context to hand to init(): target NULL, as the core does. */
+struct mxp_ctx *fake_init_ctx(void);
+
+/* Numeric IPv4/IPv6 address; fails the process (abort) when not one. */
+void fake_set_target(const char *addr, unsigned port);
+void fake_set_plugin_name(const char *name);
+void fake_set_helo(const char *name);
+void fake_set_verbosity(int v);
+void fake_set_remaining(double seconds);
+/* now() returns this; each DNS batch advances it by fake_set_dns_delay. */
+void fake_set_now(double t);
+
+/* ---- DNS ------------------------------------------------------------- */
+
+/* Adds an answer for (name, type): result plus record texts, NULL
+ * terminated.  A and AAAA texts are addresses (parsed into addr); PTR,
+ * CNAME, NS, MX texts are names; TXT texts are the record text.  Names
+ * match case-insensitively, a trailing dot ignored.  A later entry for the
+ * same (name, type) replaces the earlier one. */
+void fake_dns_add(const char *name, uint16_t type,
+                  enum mxp_dns_result result, ...)
+    __attribute__((sentinel));
+/* A TXT record holding arbitrary bytes (NUL included). */
+void fake_dns_add_txt_bytes(const char *name, const char *bytes, size_t len);
+/* Result for names not in the table (default MXP_DNS_NXDOMAIN). */
+void fake_dns_default(enum mxp_dns_result result);
+/* Make every following batch fail as a whole with status. */
+void fake_dns_fail_batches(int status);
+void fake_set_dns_delay(double seconds);
+
+size_t fake_dns_batches(void);          /* calls of dns_batch */
+size_t fake_dns_queries(void);          /* queries over all batches */
+size_t fake_dns_batch_size(size_t i);   /* queries in batch i */
+/* How often (name, type) was asked; type 0 counts any type. */
+size_t fake_dns_asked(const char *name, uint16_t type);
+/* The name of query j of batch i, or NULL. */
+const char *fake_dns_query_name(size_t batch, size_t j);
+
+/* ---- SMTP ------------------------------------------------------------ */
+
+/* smtp_open fails with status; smtp_error then says error (the real core
+ * returns the session even on failure, so does the fake). */
+void fake_smtp_fail_open(int status, const char *error);
+void fake_smtp_set_connect_time(double seconds);
+/* Queue a reply for the next read (greeting, EHLO, command...).  text
+ * holds the lines separated by '\n'; elapsed is the reply's elapsed. */
+void fake_smtp_reply(int code, double elapsed, const char *text);
+/* Queue a failure for the next read: status and smtp_error() text. */
+void fake_smtp_fail(int status, const char *error);
+/* The fake's EHLO takes one queued reply; a 5xx makes it take another one
+ * as the HELO reply, like the core.  Extensions are the EHLO reply lines
+ * after the first. */
+
+size_t fake_smtp_opens(void);
+size_t fake_smtp_closes(void);
+int fake_smtp_quit_sent(void);      /* 1 if the last close asked for QUIT */
+size_t fake_smtp_n_sent(void);      /* lines "sent": "EHLO x", "HELO x"... */
+const char *fake_smtp_sent(size_t i);
+
+/* ---- results --------------------------------------------------------- */
+
+int fake_result_calls(void);
+enum mxp_state fake_state(void);    /* of the last set_result */
+const char *fake_summary(void);     /* "" before any set_result */
+size_t fake_n_details(void);
+const char *fake_detail(size_t i, enum mxp_state *st);
+/* Index of the first detail containing substr, or -1; *st its state. */
+int fake_detail_find(const char *substr, enum mxp_state *st);
+size_t fake_n_perf(void);
+/* Perfdata as added (strings copied; warn/crit NULL when absent). */
+const struct mxp_perf *fake_perf(size_t i);
+const struct mxp_perf *fake_perf_find(const char *metric);
+
+/* ---- thresholds ------------------------------------------------------ */
+
+/* The ranges check_threshold() applies and threshold_text() returns;
+ * NULL for none. */
+void fake_set_thresholds(const char *warn, const char *crit);
+
+/* ---- config ---------------------------------------------------------- */
+
+/* Parses YAML text (libyaml) as this plugin's plugins.<name> mapping,
+ * the file name being "test.yaml".  Returns MXP_OK or MXP_ERR_CONFIG (the
+ * message is then among the config errors).  NULL text: no config. */
+int fake_config_set(const char *yaml);
+size_t fake_n_config_errors(void);
+/* "file:line:col: plugins.NAME: message", as the core words it. */
+const char *fake_config_error(size_t i);
+
+#endif
