@@ -81,13 +81,20 @@ static int key_allowed(const struct mxp_plugin *d, const char *key)
     return 0;
 }
 
+static const char *pos_where(const struct mxp_pos *p, char *buf,
+                             size_t len)
+{
+    snprintf(buf, len, "%s:%d:%d", p->file, p->line, p->col);
+    return buf;
+}
+
 /* Every plugin named under plugins: must exist and know its keys, even
  * when it does not run now: a typo should not wait for the day the check
  * is enabled. */
 static int check_plugin_sections(struct app *a, char *err, size_t errlen)
 {
     const struct mxp_node *plugins = a->cfg->plugins;
-    char where[512];
+    char where[256];
     size_t i, k;
 
     if (plugins == NULL)
@@ -95,19 +102,23 @@ static int check_plugin_sections(struct app *a, char *err, size_t errlen)
     for (i = 0; i < plugins->n; i++) {
         struct mxp_loaded_plugin lp;
         const struct mxp_node *sec = plugins->items[i];
-        char why[512];
+        char why[400];
 
         if (mxp_plugin_load(a->dirs, plugins->keys[i], &lp, why,
                             sizeof(why)) != MXP_OK) {
             snprintf(err, errlen, "%s: plugins: %s",
-                     mxp_node_where(sec, where, sizeof(where)), why);
+                     pos_where(&plugins->key_pos[i], where, sizeof(where)),
+                     why);
             return MXP_ERR_CONFIG;
         }
         for (k = 0; sec->kind == MXP_NODE_MAP && k < sec->n; k++) {
             if (!key_allowed(lp.desc, sec->keys[k])) {
+                char *key = mxp_printable_dup(sec->keys[k],
+                                              strlen(sec->keys[k]));
                 snprintf(err, errlen, "%s: plugins.%s: unknown key '%s'",
-                         mxp_node_where(sec->items[k], where, sizeof(where)),
-                         plugins->keys[i], sec->keys[k]);
+                         pos_where(&sec->key_pos[k], where, sizeof(where)),
+                         plugins->keys[i], key ? key : "?");
+                free(key);
                 mxp_plugin_unload(&lp);
                 return MXP_ERR_CONFIG;
             }

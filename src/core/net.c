@@ -94,8 +94,8 @@ static int wait_fd(int fd, short events, double deadline)
     }
 }
 
-int mxp_tcp_connect(const char *addr, unsigned port, double deadline,
-                    int *fd, char *err, size_t errlen)
+int mxp_tcp_connect(const char *addr, unsigned port, double deadline, int *fd,
+                    char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
     socklen_t sslen;

@@ -217,10 +217,10 @@ static void json_target(struct mxp_out *o, const struct mxp_target_report *t,
     json_key(o, "state", 0);
     json_str(o, mxp_state_name(t->state));
     json_key(o, "exit_code", 0);
-    mxp_out_printf(o, "%d", t->state >= MXP_STATE_OK &&
-                                    t->state <= MXP_STATE_UNKNOWN
-                                ? (int)t->state
-                                : (int)MXP_STATE_UNKNOWN);
+    mxp_out_printf(o, "%d",
+                   t->state >= MXP_STATE_OK && t->state <= MXP_STATE_UNKNOWN
+                       ? (int)t->state
+                       : (int)MXP_STATE_UNKNOWN);
     json_key(o, "summary", 0);
     json_str(o, summary);
     json_key(o, "error", 0);

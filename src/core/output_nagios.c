@@ -182,8 +182,8 @@ static void put_multi(struct mxp_out *o, const struct mxp_report *r,
                 struct mxp_perfdatum p = t->checks[j].perf[k];
                 char *label;
 
-                label = mxp_strdup_printf("%s::%s", host,
-                                          p.label ? p.label : "");
+                label =
+                    mxp_strdup_printf("%s::%s", host, p.label ? p.label : "");
                 if (label == NULL) {
                     if (o->status == MXP_OK)
                         o->status = MXP_ERR_NOMEM;

@@ -223,10 +223,8 @@ char *mxp_target_summary(const struct mxp_target_report *t)
 char *mxp_report_counts(const struct mxp_report *r)
 {
     static const enum mxp_state order[] = {
-        MXP_STATE_CRITICAL, MXP_STATE_WARNING, MXP_STATE_UNKNOWN,
-        MXP_STATE_OK};
-    static const char *const words[] = {"critical", "warning", "unknown",
-                                        "ok"};
+        MXP_STATE_CRITICAL, MXP_STATE_WARNING, MXP_STATE_UNKNOWN, MXP_STATE_OK};
+    static const char *const words[] = {"critical", "warning", "unknown", "ok"};
     size_t count[4] = {0, 0, 0, 0};
     struct mxp_out o;
     size_t i, k;
@@ -243,8 +241,7 @@ char *mxp_report_counts(const struct mxp_report *r)
         /* "0 ok" stands in when there is nothing else to say. */
         if (count[k] == 0 && !(k == 3 && first))
             continue;
-        mxp_out_printf(&o, "%s%zu %s", first ? "" : ", ", count[k],
-                       words[k]);
+        mxp_out_printf(&o, "%s%zu %s", first ? "" : ", ", count[k], words[k]);
         first = 0;
     }
     if (o.status != MXP_OK) {

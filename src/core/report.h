@@ -83,6 +83,8 @@ void mxp_out_init(struct mxp_out *o);
 void mxp_out_put(struct mxp_out *o, const char *p, size_t n);
 void mxp_out_puts(struct mxp_out *o, const char *s); /* NULL: nothing */
 void mxp_out_printf(struct mxp_out *o, const char *fmt, ...) MXP_PRINTF(2, 3);
+/* mxp_perf_format() into o; a datum without a label is written as
+ * "unnamed" rather than failing the whole output. */
 void mxp_out_perf(struct mxp_out *o, const struct mxp_perfdatum *p);
 int mxp_out_finish(struct mxp_out *o, FILE *f);
 
@@ -92,7 +94,8 @@ char *mxp_target_name(const struct mxp_target_report *t);
 /* The one-line summary of a target: the summaries of non-OK checks
  * ordered CRITICAL, WARNING, UNKNOWN (run order within a state), or all
  * summaries when every check is OK, joined with ", "; a target error
- * comes first.  A check without a summary counts as "<plugin> <STATE>".
+ * comes first.  A check without a summary counts as "<plugin> <STATE>";
+ * no checks and no error gives "no checks run".
  * Raw text; caller frees; NULL on out of memory. */
 char *mxp_target_summary(const struct mxp_target_report *t);
 /* "x critical, y warning, z unknown, w ok" over the targets, zero counts

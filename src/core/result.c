@@ -122,14 +122,13 @@ int mxp_range_alert(const struct mxp_range *r, double value)
 
     if (r == NULL || isnan(value))
         return 0;
-    outside = (!r->start_inf && value < r->start) ||
-              (!r->end_inf && value > r->end);
+    outside =
+        (!r->start_inf && value < r->start) || (!r->end_inf && value > r->end);
     return r->inside ? !outside : outside;
 }
 
 enum mxp_state mxp_thresholds_state(const struct mxp_range *warn,
-                                    const struct mxp_range *crit,
-                                    double value)
+                                    const struct mxp_range *crit, double value)
 {
     if (crit != NULL && mxp_range_alert(crit, value))
         return MXP_STATE_CRITICAL;
@@ -230,8 +229,7 @@ static int append_token(struct mxp_buf *out, const char *s)
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
 
-        if (perf_breaking(c) || c == ';' || c == ' ' || c == '\'' ||
-            c == '=')
+        if (perf_breaking(c) || c == ';' || c == ' ' || c == '\'' || c == '=')
             continue;
         if ((rc = mxp_buf_append(out, s, 1)) != MXP_OK)
             return rc;

@@ -29,16 +29,16 @@
 struct mxp_smtp {
     int fd;
     struct mxp_smtp_options opt;
-    char peer[64];      /* "127.0.0.1:25", "[::1]:25" */
+    char peer[64]; /* "127.0.0.1:25", "[::1]:25" */
     double connect_time;
-    int broken;         /* set by any network or protocol failure */
-    int err_status;     /* what a broken session returns */
-    char err[320];      /* the last failure in words */
-    int greeted;        /* a reply has been read */
-    char verb[16];      /* first word of the last command, for messages */
-    struct mxp_buf in;  /* received past the last reply (pipelining) */
+    int broken;        /* set by any network or protocol failure */
+    int err_status;    /* what a broken session returns */
+    char err[320];     /* the last failure in words */
+    int greeted;       /* a reply has been read */
+    char verb[16];     /* first word of the last command, for messages */
+    struct mxp_buf in; /* received past the last reply (pipelining) */
     struct mxp_reply_parser parser;
-    char **ext;         /* EHLO extension lines, owned */
+    char **ext; /* EHLO extension lines, owned */
     size_t n_ext;
 };
 
@@ -61,8 +61,7 @@ static void note(struct mxp_smtp *s, char dir, const char *fmt, ...)
     va_end(ap);
     if (line == NULL)
         return;
-    s->opt.transcript(s->opt.transcript_user, dir, mxp_now() - s->opt.t0,
-                      line);
+    s->opt.transcript(s->opt.transcript_user, dir, mxp_now() - s->opt.t0, line);
     free(line);
 }
 
@@ -149,6 +148,15 @@ static int parse_failure(struct mxp_smtp *s, enum mxp_reply_step step)
     }
 }
 
+/* start + timeout capped by the session deadline; a timeout <= 0 leaves
+ * the deadline alone in charge. */
+static double limit_of(const struct mxp_smtp *s, double start, double timeout)
+{
+    if (timeout <= 0)
+        return s->opt.deadline;
+    return mxp_min_deadline(start + timeout, s->opt.deadline);
+}
+
 /* Reads one reply, waiting at most timeout seconds in total and never
  * past the deadline.  Bytes after the reply stay in s->in. */
 static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
@@ -156,7 +164,7 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
 {
     enum mxp_reply_step step = MXP_REPLY_MORE;
     double start = mxp_now();
-    double limit = mxp_min_deadline(start + timeout, s->opt.deadline);
+    double limit = limit_of(s, start, timeout);
     size_t shown = 0, used;
     char what[40];
     int rc;
@@ -168,8 +176,7 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
     waiting_for(s, what, sizeof(what));
 
     if (s->in.len > 0) {
-        step = mxp_reply_parser_feed(&s->parser, s->in.data, s->in.len,
-                                     &used);
+        step = mxp_reply_parser_feed(&s->parser, s->in.data, s->in.len, &used);
         show_lines(s, &shown);
         mxp_buf_consume(&s->in, used);
     }
@@ -221,7 +228,7 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
 static int send_line(struct mxp_smtp *s, const char *line, double timeout)
 {
     double start = mxp_now();
-    double limit = mxp_min_deadline(start + timeout, s->opt.deadline);
+    double limit = limit_of(s, start, timeout);
     struct mxp_buf out;
     size_t vlen;
     int rc;
@@ -259,8 +266,7 @@ static int send_line(struct mxp_smtp *s, const char *line, double timeout)
     }
     rc = mxp_net_write_all(s->fd, out.data, out.len, limit);
     if (rc == MXP_ERR_CLOSED)
-        rc = fail(s, rc, "connection closed by server (sending %s)",
-                  s->verb);
+        rc = fail(s, rc, "connection closed by server (sending %s)", s->verb);
     else if (rc == MXP_ERR_TIMEOUT)
         rc = fail(s, rc, "could not send %s within %.1f s", s->verb,
                   limit - start > 0 ? limit - start : 0.0);
@@ -297,9 +303,7 @@ int mxp_smtp_open(const struct mxp_smtp_options *opt, const char *addr,
         snprintf(s->peer, sizeof(s->peer), "%s:%u", addr, port);
 
     start = mxp_now();
-    limit = opt->deadline;
-    if (opt->connect_timeout > 0)
-        limit = mxp_min_deadline(start + opt->connect_timeout, limit);
+    limit = limit_of(s, start, opt->connect_timeout);
     rc = mxp_tcp_connect(addr, port, limit, &s->fd, why, sizeof(why));
     s->connect_time = mxp_now() - start;
     *out = s;

@@ -1,13 +1,14 @@
 /*
  * smtp.h - SMTP client sessions with deadlines and a timed transcript.
  *
- * A session is one TCP connection.  Each read waits at most the command
- * timeout and never past the session's deadline.  Every line sent and
- * received goes to the transcript callback with its time since the job
- * started (shown with -vv).  The functions return an mxp_status; after a
- * failure smtp_error() says what happened in words ("no greeting within
- * 5.0 s", "reply line longer than 2048 bytes", ...), and the session is
- * marked broken (QUIT is not attempted on close).
+ * A session is one TCP connection.  Each reply is waited for at most the
+ * command timeout in total, and never past the session's deadline.  Every
+ * line sent and received goes to the transcript callback with its time
+ * since the job started (shown with -vv).  The functions return an
+ * mxp_status; after a failure smtp_error() says what happened in words
+ * ("no reply within 20.0 s (waiting for greeting)", "reply line longer
+ * than 2048 bytes", ...), and the session is marked broken: later calls
+ * fail at once with the same status, and close does not attempt QUIT.
  */
 #ifndef MXP_SMTP_H
 #define MXP_SMTP_H
@@ -35,9 +36,10 @@ struct mxp_smtp_options {
 int mxp_smtp_open(const struct mxp_smtp_options *opt, const char *addr,
                   unsigned port, struct mxp_smtp **out);
 /* Reads one reply, waiting at most min(now + command_timeout, deadline)
- * in total.  MXP_OK whenever a well-formed reply arrived, whatever its
- * code.  Bytes past the reply are kept for the next call.  The reply's
- * lines live in the session until the next call on it.  r may be NULL. */
+ * in total (a command_timeout <= 0 means "the deadline only").  MXP_OK
+ * whenever a well-formed reply arrived, whatever its code.  Bytes past
+ * the reply are kept for the next call.  The reply's lines live in the
+ * session until the next call on it.  r may be NULL. */
 int mxp_smtp_read_reply(struct mxp_smtp *s, struct mxp_smtp_reply *r);
 /* Sends line + CRLF, then reads the reply.  A line holding CR or LF is
  * refused with MXP_ERR_INVALID (the session stays usable). */

@@ -229,8 +229,8 @@ enum mxp_reply_step mxp_reply_parser_feed(struct mxp_reply_parser *p,
         if (mxp_buf_append(&p->partial, data + pos, take) != MXP_OK)
             return fail(p, MXP_REPLY_TOO_BIG, "", 0);
         pos += take + 1;
-        step = take_line(p, p->partial.data, p->partial.len,
-                         p->partial.len + 1);
+        step =
+            take_line(p, p->partial.data, p->partial.len, p->partial.len + 1);
         mxp_buf_reset(&p->partial);
         if (step < 0)
             step = fail(p, MXP_REPLY_TOO_BIG, "", 0);

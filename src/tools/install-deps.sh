@@ -13,6 +13,7 @@ postfix
 python3
 nagios-plugins-contrib libnet-dns-perl libmonitoring-plugin-perl
 libreadonly-perl libdata-validate-ip-perl libdata-validate-domain-perl
+libcapture-tiny-perl libnet-ip-perl
 "
 
 missing=""

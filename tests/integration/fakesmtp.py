@@ -175,7 +175,7 @@ def run_scenario(c, scenario, name):
         c.drain()
     elif scenario == "garbage":
         data = bytearray(random.getrandbits(8) for _ in range(4096))
-        data[10:12] = b"\x00\x1b"
+        data[0:2] = b"\x00\x1b"  # never a valid reply code
         c.send(bytes(data))
     elif scenario == "nul-greeting":
         c.send(("220 %s ESMTP " % name).encode("ascii") +

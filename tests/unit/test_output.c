@@ -18,10 +18,10 @@
 
 /* ---- fixtures --------------------------------------------------------- */
 
-#define PERF(l, v, u, w, c, mn, mx)                                        \
-    {                                                                      \
-        .label = l, .value = v, .uom = u, .warn = w, .crit = c, .min = mn, \
-        .max = mx                                                          \
+#define PERF(l, v, u, w, c, mn, mx)                                            \
+    {                                                                          \
+        .label = l, .value = v, .uom = u, .warn = w, .crit = c, .min = mn,     \
+        .max = mx                                                              \
     }
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -155,11 +155,11 @@ static void expect(enum fmt fmt, const struct mxp_report *r, int verbosity,
 
 /* ---- nagios ----------------------------------------------------------- */
 
-#define FULL_LINE1                                                          \
-    "MXPROBE CRITICAL - mx1.example.org [192.0.2.25]: open relay (3/16 "    \
-    "forms), on 2/40 DNSBLs, greeting names mail.example.org, PTR is "      \
-    "dsl-192-0-2-25.isp.example, no SOA | banner_connect=0.012s;;;0 "       \
-    "relay_accepted=3;;1;0;16 tls_handshake=0.05s;;;0 "                     \
+#define FULL_LINE1                                                             \
+    "MXPROBE CRITICAL - mx1.example.org [192.0.2.25]: open relay (3/16 "       \
+    "forms), on 2/40 DNSBLs, greeting names mail.example.org, PTR is "         \
+    "dsl-192-0-2-25.isp.example, no SOA | banner_connect=0.012s;;;0 "          \
+    "relay_accepted=3;;1;0;16 tls_handshake=0.05s;;;0 "                        \
     "dnsbl_listed=2;1;2;0;40\n"
 #define FULL_PERF_LAST "| banner_ehlo=0.02s;;;0 tls_cert_days=81;14;7\n"
 
@@ -182,25 +182,25 @@ static void test_nagios_v0(void **state)
            "[UNKNOWN] zone: no SOA\n" FULL_PERF_LAST);
 }
 
-#define FULL_CHECKS_V1                                                      \
-    "[WARNING] banner: greeting names mail.example.org, PTR is "            \
-    "dsl-192-0-2-25.isp.example\n"                                          \
-    "[OK] banner: connected in 0.012s\n"                                    \
+#define FULL_CHECKS_V1                                                         \
+    "[WARNING] banner: greeting names mail.example.org, PTR is "               \
+    "dsl-192-0-2-25.isp.example\n"                                             \
+    "[OK] banner: connected in 0.012s\n"                                       \
     "[WARNING] banner: greeting name does not match PTR\n"
 
-#define FULL_REST_V1                                                        \
-    "[CRITICAL] relay: open relay (3/16 forms)\n"                           \
-    "[CRITICAL] relay: accepted RCPT TO:<relaytest%example.net@"            \
-    "[192.0.2.25]> (250 2.1.5 Ok)\n"                                        \
-    "[OK] relay: refused RCPT TO:<relaytest@example.net>\n"                 \
-    "[OK] tls: TLSv1.3 TLS_AES_256_GCM_SHA384, certificate valid 81 "       \
-    "days\n"                                                                \
-    "[CRITICAL] dnsbl: on 2/40 DNSBLs\n"                                    \
+#define FULL_REST_V1                                                           \
+    "[CRITICAL] relay: open relay (3/16 forms)\n"                              \
+    "[CRITICAL] relay: accepted RCPT TO:<relaytest%example.net@"               \
+    "[192.0.2.25]> (250 2.1.5 Ok)\n"                                           \
+    "[OK] relay: refused RCPT TO:<relaytest@example.net>\n"                    \
+    "[OK] tls: TLSv1.3 TLS_AES_256_GCM_SHA384, certificate valid 81 "          \
+    "days\n"                                                                   \
+    "[CRITICAL] dnsbl: on 2/40 DNSBLs\n"                                       \
     "[UNKNOWN] zone: no SOA\n" FULL_PERF_LAST
 
-#define FULL_TRANSCRIPT                                                     \
-    "  banner +0.012s C connected to 192.0.2.25:25\n"                       \
-    "  banner +0.013s < 220 mail.example.org ESMTP\n"                       \
+#define FULL_TRANSCRIPT                                                        \
+    "  banner +0.012s C connected to 192.0.2.25:25\n"                          \
+    "  banner +0.013s < 220 mail.example.org ESMTP\n"                          \
     "  banner +0.013s > EHLO probe.example.org\n"
 
 static void test_nagios_verbosity(void **state)
@@ -262,9 +262,11 @@ static void test_nagios_order_within_state(void **state)
         {.plugin = "p6", .state = MXP_STATE_UNKNOWN, .summary = "u2"},
         {.plugin = "p7", .state = MXP_STATE_CRITICAL, .summary = "c2"},
     };
-    struct mxp_target_report t = {.host = "h", .addr = "h",
+    struct mxp_target_report t = {.host = "h",
+                                  .addr = "h",
                                   .state = MXP_STATE_CRITICAL,
-                                  .checks = c, .n_checks = N(c)};
+                                  .checks = c,
+                                  .n_checks = N(c)};
     struct mxp_report r = one(&t);
     char *s = mxp_target_summary(&t);
 
@@ -370,8 +372,8 @@ static void test_nagios_multi(void **state)
          .checks = ok_checks + 1,
          .n_checks = 1},
     };
-    struct mxp_report r = {.targets = t, .n_targets = N(t),
-                           .state = MXP_STATE_CRITICAL};
+    struct mxp_report r = {
+        .targets = t, .n_targets = N(t), .state = MXP_STATE_CRITICAL};
 
     (void)state;
     expect(NAGIOS, &r, 0,
@@ -391,8 +393,8 @@ static void test_nagios_multi(void **state)
 static void test_nagios_edge(void **state)
 {
     struct mxp_report r = {.n_targets = 0, .state = MXP_STATE_UNKNOWN};
-    struct mxp_target_report t = {.host = "h", .addr = "192.0.2.1",
-                                  .state = MXP_STATE_OK};
+    struct mxp_target_report t = {
+        .host = "h", .addr = "192.0.2.1", .state = MXP_STATE_OK};
     struct mxp_target_report u[3] = {
         {.host = "x", .state = MXP_STATE_WARNING},
         {.host = "y", .state = MXP_STATE_UNKNOWN},
@@ -483,9 +485,12 @@ static void test_text_color(void **state)
         {.plugin = "relay", .state = MXP_STATE_CRITICAL, .summary = "open"},
         {.plugin = "zone", .state = MXP_STATE_UNKNOWN, .summary = "?"},
     };
-    struct mxp_target_report t = {.host = "mx", .addr = "192.0.2.1",
-                                  .port = 587, .state = MXP_STATE_CRITICAL,
-                                  .checks = c, .n_checks = N(c)};
+    struct mxp_target_report t = {.host = "mx",
+                                  .addr = "192.0.2.1",
+                                  .port = 587,
+                                  .state = MXP_STATE_CRITICAL,
+                                  .checks = c,
+                                  .n_checks = N(c)};
     struct mxp_report r = one(&t);
 
     (void)state;
@@ -508,16 +513,21 @@ static void test_text_color(void **state)
  * DEL become '?', one per maximal invalid sequence. */
 static void test_text_sanitise_utf8(void **state)
 {
-    struct mxp_detail d[] = {{MXP_STATE_CRITICAL, "x\xc2\x9b" "31my\x7f"}};
+    struct mxp_detail d[] = {{MXP_STATE_CRITICAL, "x\xc2\x9b"
+                                                  "31my\x7f"}};
     struct mxp_check_result c[] = {{.plugin = "geoip",
                                     .state = MXP_STATE_CRITICAL,
                                     .summary = "Z\xc3\xbcrich \xff\xe2\x82"
-                                               "\t\x9b" "2J",
+                                               "\t\x9b"
+                                               "2J",
                                     .details = d,
                                     .n_details = 1}};
-    struct mxp_target_report t = {.host = "h\033x", .addr = "192.0.2.1",
-                                  .port = 25, .state = MXP_STATE_CRITICAL,
-                                  .error = "e\re", .checks = c,
+    struct mxp_target_report t = {.host = "h\033x",
+                                  .addr = "192.0.2.1",
+                                  .port = 25,
+                                  .state = MXP_STATE_CRITICAL,
+                                  .error = "e\re",
+                                  .checks = c,
                                   .n_checks = 1};
     struct mxp_report r = one(&t);
 
@@ -532,13 +542,19 @@ static void test_text_sanitise_utf8(void **state)
 static void test_text_multi(void **state)
 {
     struct mxp_target_report t[] = {
-        {.host = "a", .addr = "192.0.2.1", .port = 25,
-         .state = MXP_STATE_OK, .checks = ok_checks, .n_checks = 2},
-        {.host = "b", .port = 25, .state = MXP_STATE_UNKNOWN,
+        {.host = "a",
+         .addr = "192.0.2.1",
+         .port = 25,
+         .state = MXP_STATE_OK,
+         .checks = ok_checks,
+         .n_checks = 2},
+        {.host = "b",
+         .port = 25,
+         .state = MXP_STATE_UNKNOWN,
          .error = "cannot resolve"},
     };
-    struct mxp_report r = {.targets = t, .n_targets = 2,
-                           .state = MXP_STATE_UNKNOWN};
+    struct mxp_report r = {
+        .targets = t, .n_targets = 2, .state = MXP_STATE_UNKNOWN};
 
     (void)state;
     expect(TEXT, &r, 1,
@@ -557,53 +573,53 @@ static void test_text_multi(void **state)
 
 /* ---- json ------------------------------------------------------------- */
 
-#define JSON_HEAD                                                           \
-    "{\"host\":\"mx1.example.org\",\"address\":\"192.0.2.25\",\"port\":25," \
-    "\"state\":\"CRITICAL\",\"exit_code\":2,\"summary\":\"open relay "     \
-    "(3/16 forms), on 2/40 DNSBLs, greeting names mail.example.org, PTR "   \
-    "is dsl-192-0-2-25.isp.example, no SOA\",\"error\":null,"               \
+#define JSON_HEAD                                                              \
+    "{\"host\":\"mx1.example.org\",\"address\":\"192.0.2.25\",\"port\":25,"    \
+    "\"state\":\"CRITICAL\",\"exit_code\":2,\"summary\":\"open relay "         \
+    "(3/16 forms), on 2/40 DNSBLs, greeting names mail.example.org, PTR "      \
+    "is dsl-192-0-2-25.isp.example, no SOA\",\"error\":null,"                  \
     "\"elapsed\":1.6,\"checks\":["
-#define JSON_BANNER_HEAD                                                    \
-    "{\"plugin\":\"banner\",\"state\":\"WARNING\",\"summary\":\"greeting "  \
-    "names mail.example.org, PTR is dsl-192-0-2-25.isp.example\","          \
-    "\"elapsed\":0.02,\"details\":[{\"state\":\"OK\",\"text\":\"connected " \
-    "in 0.012s\"},{\"state\":\"WARNING\",\"text\":\"greeting name does "    \
-    "not match PTR\"}],\"perfdata\":[{\"label\":\"banner_connect\","        \
-    "\"value\":0.012,\"uom\":\"s\",\"warn\":null,\"crit\":null,\"min\":0,"  \
-    "\"max\":null},{\"label\":\"banner_ehlo\",\"value\":0.02,\"uom\":\"s\"" \
+#define JSON_BANNER_HEAD                                                       \
+    "{\"plugin\":\"banner\",\"state\":\"WARNING\",\"summary\":\"greeting "     \
+    "names mail.example.org, PTR is dsl-192-0-2-25.isp.example\","             \
+    "\"elapsed\":0.02,\"details\":[{\"state\":\"OK\",\"text\":\"connected "    \
+    "in 0.012s\"},{\"state\":\"WARNING\",\"text\":\"greeting name does "       \
+    "not match PTR\"}],\"perfdata\":[{\"label\":\"banner_connect\","           \
+    "\"value\":0.012,\"uom\":\"s\",\"warn\":null,\"crit\":null,\"min\":0,"     \
+    "\"max\":null},{\"label\":\"banner_ehlo\",\"value\":0.02,\"uom\":\"s\""    \
     ",\"warn\":null,\"crit\":null,\"min\":0,\"max\":null}]"
-#define JSON_TRANSCRIPT                                                     \
-    ",\"transcript\":[{\"t\":0.012,\"dir\":\"C\",\"text\":\"connected to "  \
-    "192.0.2.25:25\"},{\"t\":0.0125,\"dir\":\"<\",\"text\":\"220 "          \
-    "mail.example.org ESMTP\"},{\"t\":0.013,\"dir\":\">\",\"text\":\"EHLO " \
+#define JSON_TRANSCRIPT                                                        \
+    ",\"transcript\":[{\"t\":0.012,\"dir\":\"C\",\"text\":\"connected to "     \
+    "192.0.2.25:25\"},{\"t\":0.0125,\"dir\":\"<\",\"text\":\"220 "             \
+    "mail.example.org ESMTP\"},{\"t\":0.013,\"dir\":\">\",\"text\":\"EHLO "    \
     "probe.example.org\"}]"
-#define JSON_REST                                                           \
-    "},{\"plugin\":\"relay\",\"state\":\"CRITICAL\",\"summary\":\"open "    \
-    "relay (3/16 forms)\",\"elapsed\":1.5,\"details\":[{\"state\":"         \
-    "\"CRITICAL\",\"text\":\"accepted RCPT TO:<relaytest%example.net@"      \
-    "[192.0.2.25]> (250 2.1.5 Ok)\"},{\"state\":\"OK\",\"text\":\"refused " \
-    "RCPT TO:<relaytest@example.net>\"}],\"perfdata\":[{\"label\":"         \
-    "\"relay_accepted\",\"value\":3,\"uom\":null,\"warn\":null,\"crit\":"   \
+#define JSON_REST                                                              \
+    "},{\"plugin\":\"relay\",\"state\":\"CRITICAL\",\"summary\":\"open "       \
+    "relay (3/16 forms)\",\"elapsed\":1.5,\"details\":[{\"state\":"            \
+    "\"CRITICAL\",\"text\":\"accepted RCPT TO:<relaytest%example.net@"         \
+    "[192.0.2.25]> (250 2.1.5 Ok)\"},{\"state\":\"OK\",\"text\":\"refused "    \
+    "RCPT TO:<relaytest@example.net>\"}],\"perfdata\":[{\"label\":"            \
+    "\"relay_accepted\",\"value\":3,\"uom\":null,\"warn\":null,\"crit\":"      \
     "\"1\",\"min\":0,\"max\":16}]"
-#define JSON_TLS                                                            \
-    "},{\"plugin\":\"tls\",\"state\":\"OK\",\"summary\":\"TLSv1.3 "         \
-    "TLS_AES_256_GCM_SHA384, certificate valid 81 days\",\"elapsed\":0,"    \
-    "\"details\":[],\"perfdata\":[{\"label\":\"tls_handshake\",\"value\":"  \
-    "0.05,\"uom\":\"s\",\"warn\":null,\"crit\":null,\"min\":0,\"max\":null" \
-    "},{\"label\":\"tls_cert_days\",\"value\":81,\"uom\":null,\"warn\":"    \
+#define JSON_TLS                                                               \
+    "},{\"plugin\":\"tls\",\"state\":\"OK\",\"summary\":\"TLSv1.3 "            \
+    "TLS_AES_256_GCM_SHA384, certificate valid 81 days\",\"elapsed\":0,"       \
+    "\"details\":[],\"perfdata\":[{\"label\":\"tls_handshake\",\"value\":"     \
+    "0.05,\"uom\":\"s\",\"warn\":null,\"crit\":null,\"min\":0,\"max\":null"    \
+    "},{\"label\":\"tls_cert_days\",\"value\":81,\"uom\":null,\"warn\":"       \
     "\"14\",\"crit\":\"7\",\"min\":null,\"max\":null}]"
-#define JSON_DNSBL                                                          \
-    "},{\"plugin\":\"dnsbl\",\"state\":\"CRITICAL\",\"summary\":\"on 2/40 " \
-    "DNSBLs\",\"elapsed\":0,\"details\":[],\"perfdata\":[{\"label\":"       \
-    "\"dnsbl_listed\",\"value\":2,\"uom\":null,\"warn\":\"1\",\"crit\":"    \
+#define JSON_DNSBL                                                             \
+    "},{\"plugin\":\"dnsbl\",\"state\":\"CRITICAL\",\"summary\":\"on 2/40 "    \
+    "DNSBLs\",\"elapsed\":0,\"details\":[],\"perfdata\":[{\"label\":"          \
+    "\"dnsbl_listed\",\"value\":2,\"uom\":null,\"warn\":\"1\",\"crit\":"       \
     "\"2\",\"min\":0,\"max\":40}]"
-#define JSON_ZONE                                                           \
-    "},{\"plugin\":\"zone\",\"state\":\"UNKNOWN\",\"summary\":\"no SOA\","  \
+#define JSON_ZONE                                                              \
+    "},{\"plugin\":\"zone\",\"state\":\"UNKNOWN\",\"summary\":\"no SOA\","     \
     "\"elapsed\":0,\"details\":[],\"perfdata\":[]"
 /* The whole line; banner_extra and other_extra end the banner's and the
  * other checks' objects (transcript and log keys). */
-#define JSON_FULL(banner_extra, other_extra)                                \
-    JSON_HEAD JSON_BANNER_HEAD banner_extra JSON_REST other_extra JSON_TLS  \
+#define JSON_FULL(banner_extra, other_extra)                                   \
+    JSON_HEAD JSON_BANNER_HEAD banner_extra JSON_REST other_extra JSON_TLS     \
         other_extra JSON_DNSBL other_extra JSON_ZONE other_extra "}]}\n"
 
 static void test_json_full(void **state)
@@ -614,8 +630,7 @@ static void test_json_full(void **state)
     /* details are all there even at -v0; no transcript, no log */
     expect(JSON, &r, 0, JSON_FULL("", ""));
     expect(JSON, &r, 1, JSON_FULL("", ""));
-    expect(JSON, &r, 2,
-           JSON_FULL(JSON_TRANSCRIPT, ",\"transcript\":[]"));
+    expect(JSON, &r, 2, JSON_FULL(JSON_TRANSCRIPT, ",\"transcript\":[]"));
     expect(JSON, &r, 3,
            JSON_FULL(JSON_TRANSCRIPT ",\"log\":[\"ptr lookup took 3ms\"]",
                      ",\"transcript\":[],\"log\":[]"));
@@ -629,8 +644,13 @@ static void test_json_escaping(void **state)
         {MXP_STATE_OK, "Z\xc3\xbcrich \xe2\x82\xac \xf0\x9f\x93\xa7"},
         /* invalid: lone continuation, overlong, surrogate, > U+10FFFF,
          * truncated 3-byte form, 0xff */
-        {MXP_STATE_OK, "a\x80" "b\xc0\xaf" "c\xed\xa0\x80" "d\xf4\x90\x80"
-                       "\x80" "e\xe2\x82" "f\xff"},
+        {MXP_STATE_OK, "a\x80"
+                       "b\xc0\xaf"
+                       "c\xed\xa0\x80"
+                       "d\xf4\x90\x80"
+                       "\x80"
+                       "e\xe2\x82"
+                       "f\xff"},
     };
     struct mxp_transcript_line tr[] = {{0, '\x01', "x"}, {0, '\xe9', "y"}};
     struct mxp_check_result c[] = {{.plugin = "p\"",
@@ -640,9 +660,13 @@ static void test_json_escaping(void **state)
                                     .n_details = N(d),
                                     .transcript = tr,
                                     .n_transcript = N(tr)}};
-    struct mxp_target_report t = {.host = "h\\", .addr = NULL, .port = 25,
-                                  .state = MXP_STATE_OK, .elapsed = NAN,
-                                  .checks = c, .n_checks = 1};
+    struct mxp_target_report t = {.host = "h\\",
+                                  .addr = NULL,
+                                  .port = 25,
+                                  .state = MXP_STATE_OK,
+                                  .elapsed = NAN,
+                                  .checks = c,
+                                  .n_checks = 1};
     struct mxp_report r = one(&t);
 
     (void)state;
@@ -675,13 +699,18 @@ static void test_json_nulls_and_error(void **state)
                                     .n_perf = N(p),
                                     .elapsed = 12345678}};
     struct mxp_target_report t[] = {
-        {.host = "a", .addr = "2001:db8::1", .port = 465,
-         .state = MXP_STATE_UNKNOWN, .error = "boom", .checks = c,
-         .n_checks = 1, .elapsed = 0.1234567},
+        {.host = "a",
+         .addr = "2001:db8::1",
+         .port = 465,
+         .state = MXP_STATE_UNKNOWN,
+         .error = "boom",
+         .checks = c,
+         .n_checks = 1,
+         .elapsed = 0.1234567},
         {.host = "b", .port = 25, .state = MXP_STATE_CRITICAL, .error = ""},
     };
-    struct mxp_report r = {.targets = t, .n_targets = 2,
-                           .state = MXP_STATE_CRITICAL};
+    struct mxp_report r = {
+        .targets = t, .n_targets = 2, .state = MXP_STATE_CRITICAL};
 
     (void)state;
     expect(JSON, &r, 0,

@@ -28,9 +28,9 @@ static const struct {
     {"10:20", {1, 1, 0, 0, 0, 1}},  /* outside 10..20 */
     {"@10:20", {0, 0, 1, 1, 1, 0}}, /* inside 10..20 */
     /* beyond the guidelines' table, same grammar */
-    {"@10", {0, 1, 1, 0, 0, 0}},    /* inside 0..10 */
-    {"~:", {0, 0, 0, 0, 0, 0}},     /* everything is fine */
-    {"@~:", {1, 1, 1, 1, 1, 1}},    /* nothing is */
+    {"@10", {0, 1, 1, 0, 0, 0}}, /* inside 0..10 */
+    {"~:", {0, 0, 0, 0, 0, 0}},  /* everything is fine */
+    {"@~:", {1, 1, 1, 1, 1, 1}}, /* nothing is */
     {"-5:-5", {0, 1, 1, 1, 1, 1}},
     {"10.5", {1, 0, 0, 1, 1, 1}},
     {"1e1:2e1", {1, 1, 0, 0, 0, 1}},
@@ -78,10 +78,10 @@ static void test_parse_fields(void **state)
 }
 
 static const char *const bad_ranges[] = {
-    "",      "abc",   "20:10", "10:x",  "@",     "10x",  "10:20x", " 10",
-    "10 ",   "1:2:3", ":10",   "~",     "@@10",  "10:~", "nan",    "inf",
-    "0x10",  "1e",    "1e999", "-",     ".",     "--1",  "1..2",   "10:-5",
-    "-5",    "@:",    "~:~",   "1,5",
+    "",    "abc",  "20:10", "10:x", "@",     "10x",  "10:20x",
+    " 10", "10 ",  "1:2:3", ":10",  "~",     "@@10", "10:~",
+    "nan", "inf",  "0x10",  "1e",   "1e999", "-",    ".",
+    "--1", "1..2", "10:-5", "-5",   "@:",    "~:~",  "1,5",
 };
 
 static void test_parse_errors(void **state)
@@ -119,7 +119,7 @@ static void test_thresholds(void **state)
         double value;
         enum mxp_state want;
     } cases[] = {
-        {1, 1, 5, MXP_STATE_OK},       {1, 1, 15, MXP_STATE_WARNING},
+        {1, 1, 5, MXP_STATE_OK},        {1, 1, 15, MXP_STATE_WARNING},
         {1, 1, 25, MXP_STATE_CRITICAL}, {1, 1, -1, MXP_STATE_CRITICAL},
         {0, 1, 15, MXP_STATE_OK},       {0, 1, 25, MXP_STATE_CRITICAL},
         {1, 0, 25, MXP_STATE_WARNING},  {0, 0, 1e9, MXP_STATE_OK},
@@ -132,9 +132,9 @@ static void test_thresholds(void **state)
     assert_int_equal(mxp_range_parse("10", &w), MXP_OK);
     assert_int_equal(mxp_range_parse("20", &c), MXP_OK);
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        enum mxp_state got = mxp_thresholds_state(
-            cases[i].has_warn ? &w : NULL, cases[i].has_crit ? &c : NULL,
-            cases[i].value);
+        enum mxp_state got =
+            mxp_thresholds_state(cases[i].has_warn ? &w : NULL,
+                                 cases[i].has_crit ? &c : NULL, cases[i].value);
 
         if (got != cases[i].want)
             fail_msg("case %zu: value %g gave %d, expected %d", i,
@@ -160,8 +160,7 @@ static void test_crit_before_warn(void **state)
 static void test_state_worst(void **state)
 {
     static const enum mxp_state rank[] = {
-        MXP_STATE_OK, MXP_STATE_UNKNOWN, MXP_STATE_WARNING,
-        MXP_STATE_CRITICAL};
+        MXP_STATE_OK, MXP_STATE_UNKNOWN, MXP_STATE_WARNING, MXP_STATE_CRITICAL};
     size_t i, j;
 
     (void)state;

@@ -18,23 +18,23 @@
 
 /* cmocka 1.1 has no per-assert message: name the case before failing. */
 static const char *current;
-#define SAY_CASE(ok) \
-    do { \
-        if (!(ok)) \
-            print_error("in case '%s':\n", current); \
+#define SAY_CASE(ok)                                                           \
+    do {                                                                       \
+        if (!(ok))                                                             \
+            print_error("in case '%s':\n", current);                           \
     } while (0)
-#define CHECK_INT(a, b) \
-    do { \
-        SAY_CASE((a) == (b)); \
-        assert_int_equal(a, b); \
+#define CHECK_INT(a, b)                                                        \
+    do {                                                                       \
+        SAY_CASE((a) == (b));                                                  \
+        assert_int_equal(a, b);                                                \
     } while (0)
-#define CHECK_STR(a, b) \
-    do { \
-        SAY_CASE(strcmp(a, b) == 0); \
-        assert_string_equal(a, b); \
+#define CHECK_STR(a, b)                                                        \
+    do {                                                                       \
+        SAY_CASE(strcmp(a, b) == 0);                                           \
+        assert_string_equal(a, b);                                             \
     } while (0)
 
-#define ANY SIZE_MAX /* consumed count not checked */
+#define ANY SIZE_MAX           /* consumed count not checked */
 #define IN(s) s, sizeof(s) - 1 /* keeps NUL bytes inside the literal */
 
 struct reply_case {
@@ -49,6 +49,7 @@ struct reply_case {
     const char *lines[4];
 };
 
+/* clang-format off */
 static const struct reply_case cases[] = {
     {"single line", IN("220 mx.example ESMTP\r\n"), MXP_REPLY_DONE, 22, 220,
      "", 1, {"mx.example ESMTP"}},
@@ -61,18 +62,18 @@ static const struct reply_case cases[] = {
      "", 2, {"", "ok"}},
     {"bare LF", IN("250-a\n250 b\n"), MXP_REPLY_DONE, 12, 250, "", 2,
      {"a", "b"}},
-    {"incomplete last line", IN("250-a\r\n250 b"), MXP_REPLY_MORE, 12, 250, "",
-     1, {"a"}},
-    {"incomplete after continuation", IN("250-a\r\n"), MXP_REPLY_MORE, 7, 250,
+    {"incomplete last line", IN("250-a\r\n250 b"), MXP_REPLY_MORE, 12, 250,
      "", 1, {"a"}},
-    {"two replies in one buffer", IN("250 a\r\n354 go\r\n"), MXP_REPLY_DONE, 7,
+    {"incomplete after continuation", IN("250-a\r\n"), MXP_REPLY_MORE, 7,
      250, "", 1, {"a"}},
-    {"NUL and ESC in text", IN("220 a\0b\x1b[c\r\n"), MXP_REPLY_DONE, 12, 220,
-     "", 1, {"a?b?[c"}},
+    {"two replies in one buffer", IN("250 a\r\n354 go\r\n"), MXP_REPLY_DONE,
+     7, 250, "", 1, {"a"}},
+    {"NUL and ESC in text", IN("220 a\0b\x1b[c\r\n"), MXP_REPLY_DONE, 12,
+     220, "", 1, {"a?b?[c"}},
     {"CR inside a line", IN("220 a\rb\r\n"), MXP_REPLY_DONE, 9, 220, "", 1,
      {"a?b"}},
-    {"high bytes", IN("220 caf\xc3\xa9\r\n"), MXP_REPLY_DONE, 11, 220, "", 1,
-     {"caf??"}},
+    {"high bytes", IN("220 caf\xc3\xa9\r\n"), MXP_REPLY_DONE, 11, 220, "",
+     1, {"caf??"}},
     {"lowest code", IN("200 x\r\n"), MXP_REPLY_DONE, 7, 200, "", 1, {"x"}},
     {"highest code", IN("599 x\r\n"), MXP_REPLY_DONE, 7, 599, "", 1, {"x"}},
 
@@ -96,35 +97,36 @@ static const struct reply_case cases[] = {
     {"empty line", IN("\r\n"), MXP_REPLY_MALFORMED, ANY, 0, "", 0, {NULL}},
     {"NUL in code", IN("2\0000 x\r\n"), MXP_REPLY_MALFORMED, ANY, 0, "", 0,
      {NULL}},
-    {"codes differ", IN("250-a\r\n251 b\r\n"), MXP_REPLY_MALFORMED, ANY, 250,
-     "", 1, {"a"}},
+    {"codes differ", IN("250-a\r\n251 b\r\n"), MXP_REPLY_MALFORMED, ANY,
+     250, "", 1, {"a"}},
     {"codes differ in class", IN("250-a\r\n550 b\r\n"), MXP_REPLY_MALFORMED,
      ANY, 250, "", 1, {"a"}},
-    {"malformed second line", IN("250-a\r\nb\r\n"), MXP_REPLY_MALFORMED, ANY,
-     250, "", 1, {"a"}},
+    {"malformed second line", IN("250-a\r\nb\r\n"), MXP_REPLY_MALFORMED,
+     ANY, 250, "", 1, {"a"}},
 
     /* Enhanced codes (RFC 3463) come from the first line only. */
-    {"enhanced", IN("550 5.1.1 <x@y>: unknown\r\n"), MXP_REPLY_DONE, ANY, 550,
-     "5.1.1", 1, {"5.1.1 <x@y>: unknown"}},
-    {"enhanced alone", IN("250 2.0.0\r\n"), MXP_REPLY_DONE, ANY, 250, "2.0.0",
-     1, {"2.0.0"}},
-    {"enhanced 3-digit parts", IN("451 4.123.456 later\r\n"), MXP_REPLY_DONE,
-     ANY, 451, "4.123.456", 1, {"4.123.456 later"}},
+    {"enhanced", IN("550 5.1.1 <x@y>: unknown\r\n"), MXP_REPLY_DONE, ANY,
+     550, "5.1.1", 1, {"5.1.1 <x@y>: unknown"}},
+    {"enhanced alone", IN("250 2.0.0\r\n"), MXP_REPLY_DONE, ANY, 250,
+     "2.0.0", 1, {"2.0.0"}},
+    {"enhanced 3-digit parts", IN("451 4.123.456 later\r\n"),
+     MXP_REPLY_DONE, ANY, 451, "4.123.456", 1, {"4.123.456 later"}},
     {"enhanced first line wins", IN("250-2.1.0 a\r\n250 2.1.5 b\r\n"),
      MXP_REPLY_DONE, ANY, 250, "2.1.0", 2, {"2.1.0 a", "2.1.5 b"}},
     {"enhanced only on a later line", IN("250-a\r\n250 2.1.5 b\r\n"),
      MXP_REPLY_DONE, ANY, 250, "", 2, {"a", "2.1.5 b"}},
-    {"enhanced class 3", IN("550 3.1.1 x\r\n"), MXP_REPLY_DONE, ANY, 550, "",
-     1, {"3.1.1 x"}},
-    {"enhanced two parts", IN("550 5.1 x\r\n"), MXP_REPLY_DONE, ANY, 550, "",
-     1, {"5.1 x"}},
+    {"enhanced class 3", IN("550 3.1.1 x\r\n"), MXP_REPLY_DONE, ANY, 550,
+     "", 1, {"3.1.1 x"}},
+    {"enhanced two parts", IN("550 5.1 x\r\n"), MXP_REPLY_DONE, ANY, 550,
+     "", 1, {"5.1 x"}},
     {"enhanced 4-digit part", IN("550 5.1.1000 x\r\n"), MXP_REPLY_DONE, ANY,
      550, "", 1, {"5.1.1000 x"}},
-    {"enhanced glued to text", IN("550 5.1.1x\r\n"), MXP_REPLY_DONE, ANY, 550,
-     "", 1, {"5.1.1x"}},
+    {"enhanced glued to text", IN("550 5.1.1x\r\n"), MXP_REPLY_DONE, ANY,
+     550, "", 1, {"5.1.1x"}},
     {"IP address is no code", IN("220 4.5.6.7 ready\r\n"), MXP_REPLY_DONE,
      ANY, 220, "", 1, {"4.5.6.7 ready"}},
 };
+/* clang-format on */
 
 static void check_result(const struct reply_case *c,
                          const struct mxp_reply_parser *p,
@@ -160,8 +162,8 @@ static void test_table_one_feed(void **state)
         enum mxp_reply_step step;
 
         mxp_reply_parser_init(&p);
-        step = mxp_reply_parser_feed(&p, cases[i].input, cases[i].len,
-                                     &consumed);
+        step =
+            mxp_reply_parser_feed(&p, cases[i].input, cases[i].len, &consumed);
         check_result(&cases[i], &p, step, consumed);
         mxp_reply_parser_free(&p);
     }
@@ -179,8 +181,7 @@ static void test_table_byte_at_a_time(void **state)
 
         mxp_reply_parser_init(&p);
         for (j = 0; j < cases[i].len && step == MXP_REPLY_MORE; j++) {
-            step = mxp_reply_parser_feed(&p, cases[i].input + j, 1,
-                                         &consumed);
+            step = mxp_reply_parser_feed(&p, cases[i].input + j, 1, &consumed);
             assert_true(consumed <= 1);
             total += consumed;
         }
@@ -197,9 +198,9 @@ static void test_error_line(void **state)
 
     (void)state;
     mxp_reply_parser_init(&p);
-    assert_int_equal(mxp_reply_parser_feed(&p, IN("250-a\r\n251 b\r\n"),
-                                           &consumed),
-                     MXP_REPLY_MALFORMED);
+    assert_int_equal(
+        mxp_reply_parser_feed(&p, IN("250-a\r\n251 b\r\n"), &consumed),
+        MXP_REPLY_MALFORMED);
     assert_string_equal(p.error_line, "251 b");
     mxp_reply_parser_reset(&p);
 
@@ -212,9 +213,8 @@ static void test_error_line(void **state)
     assert_string_equal(p.error_line + 57, "...");
     mxp_reply_parser_reset(&p);
 
-    assert_int_equal(
-        mxp_reply_parser_feed(&p, IN("\x1b[2J\0\r\n"), &consumed),
-        MXP_REPLY_MALFORMED);
+    assert_int_equal(mxp_reply_parser_feed(&p, IN("\x1b[2J\0\r\n"), &consumed),
+                     MXP_REPLY_MALFORMED);
     assert_string_equal(p.error_line, "?[2J?");
     mxp_reply_parser_free(&p);
 }
@@ -228,8 +228,7 @@ static void test_sticky_and_reset(void **state)
 
     (void)state;
     mxp_reply_parser_init(&p);
-    assert_int_equal(mxp_reply_parser_feed(&p, two, sizeof(two) - 1,
-                                           &consumed),
+    assert_int_equal(mxp_reply_parser_feed(&p, two, sizeof(two) - 1, &consumed),
                      MXP_REPLY_DONE);
     assert_int_equal(consumed, 7);
     assert_int_equal(mxp_reply_parser_feed(&p, two + 7, 8, &consumed),
@@ -374,8 +373,7 @@ static void test_line_count_cap(void **state)
 
     (void)state;
     mxp_reply_parser_init(&p);
-    assert_int_equal(feed_lines(&p, MXP_SMTP_MAX_LINES, 1, 1),
-                     MXP_REPLY_DONE);
+    assert_int_equal(feed_lines(&p, MXP_SMTP_MAX_LINES, 1, 1), MXP_REPLY_DONE);
     assert_int_equal(p.n_lines, MXP_SMTP_MAX_LINES);
     mxp_reply_parser_reset(&p);
 

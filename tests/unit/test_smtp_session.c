@@ -245,8 +245,7 @@ static void test_greeting_and_ehlo(void **state)
     assert_false(mxp_smtp_has_extension(s, "STARTTLS"));
 
     /* A line with CR or LF is refused; the session stays usable. */
-    assert_int_equal(mxp_smtp_command(s, "NOOP\r\nRSET", &r),
-                     MXP_ERR_INVALID);
+    assert_int_equal(mxp_smtp_command(s, "NOOP\r\nRSET", &r), MXP_ERR_INVALID);
     assert_int_equal(mxp_smtp_command(s, "NOOP\n", &r), MXP_ERR_INVALID);
     assert_int_equal(mxp_smtp_command(s, "NOOP", &r), MXP_OK);
     assert_int_equal(r.code, 250);
@@ -333,8 +332,7 @@ static void test_slow_greeting_times_out(void **state)
     /* Broken: later calls fail at once with the same error. */
     t = mxp_now();
     assert_int_equal(mxp_smtp_command(s, "NOOP", &r), MXP_ERR_TIMEOUT);
-    assert_int_equal(mxp_smtp_ehlo(s, "probe.test", &r, NULL),
-                     MXP_ERR_TIMEOUT);
+    assert_int_equal(mxp_smtp_ehlo(s, "probe.test", &r, NULL), MXP_ERR_TIMEOUT);
     assert_true(mxp_now() - t < 0.1);
     assert_string_equal(mxp_smtp_error(s),
                         "no reply within 0.3 s (waiting for greeting)");
@@ -387,8 +385,7 @@ static void test_endless_ehlo(void **state)
     s = connect_to(&sv, 5, 10);
     assert_int_equal(mxp_smtp_read_reply(s, &r), MXP_OK);
     t = mxp_now();
-    assert_int_equal(mxp_smtp_ehlo(s, "probe.test", &r, NULL),
-                     MXP_ERR_TOO_BIG);
+    assert_int_equal(mxp_smtp_ehlo(s, "probe.test", &r, NULL), MXP_ERR_TOO_BIG);
     assert_true(mxp_now() - t < 2);
     assert_string_equal(mxp_smtp_error(s), "more than 128 reply lines");
     assert_int_equal(mxp_smtp_extensions(s, NULL), 0);
@@ -413,8 +410,7 @@ static void test_close_mid_reply(void **state)
     start_server(&sv, script_close_mid_reply);
     s = connect_to(&sv, 5, 10);
     assert_int_equal(mxp_smtp_read_reply(s, &r), MXP_OK);
-    assert_int_equal(mxp_smtp_ehlo(s, "probe.test", &r, NULL),
-                     MXP_ERR_CLOSED);
+    assert_int_equal(mxp_smtp_ehlo(s, "probe.test", &r, NULL), MXP_ERR_CLOSED);
     assert_string_equal(
         mxp_smtp_error(s),
         "connection closed by server (waiting for reply to EHLO)");
@@ -440,7 +436,8 @@ static void test_malformed_greeting(void **state)
     start_server(&sv, script_garbage);
     s = connect_to(&sv, 5, 10);
     assert_int_equal(mxp_smtp_read_reply(s, NULL), MXP_ERR_PROTOCOL);
-    assert_string_equal(mxp_smtp_error(s), "malformed reply: 'xyzzy??[0m plugh'");
+    assert_string_equal(mxp_smtp_error(s),
+                        "malformed reply: 'xyzzy??[0m plugh'");
     mxp_smtp_close(s, 1);
     assert_int_equal(finish_server(&sv, 0), 0);
 }
@@ -507,8 +504,7 @@ static void test_connect_refused(void **state)
     assert_int_equal(mxp_smtp_read_reply(s, NULL), MXP_ERR_CONNECT);
     mxp_smtp_close(s, 1);
 
-    assert_int_equal(mxp_smtp_open(&opt, "localhost", 25, &s),
-                     MXP_ERR_INVALID);
+    assert_int_equal(mxp_smtp_open(&opt, "localhost", 25, &s), MXP_ERR_INVALID);
     mxp_smtp_close(s, 1);
     mxp_smtp_close(NULL, 1);
 }

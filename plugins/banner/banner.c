@@ -1,0 +1,813 @@
+/*
+ * banner.c - the banner check: SMTP greeting and EHLO against the PTR.
+ *
+ * Connects, reads the greeting, says EHLO, quits; then looks up the PTR
+ * of the target address and, in one batch, A and AAAA of every PTR name
+ * and of the greeting and EHLO names.  Finds: no SMTP service, refused or
+ * broken greetings, no PTR, PTR not forward-confirmed (FCrDNS), a greeting
+ * that names another host than the PTR, generic/dynamic-looking PTR names
+ * and the time to the greeting (thresholds apply to it).
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <mxprobe/plugin.h>
+
+#define BANNER_MAX_PTR 8       /* PTR names we look at; more is abuse */
+#define BANNER_MAX_PROBLEMS 24 /* non-OK findings kept for the summary */
+#define BANNER_NAME_LEN 256    /* a DNS name (253) plus room */
+#define BANNER_TEXT_LEN 512
+
+struct banner_problem {
+    enum mxp_state st;
+    char text[BANNER_TEXT_LEN];
+};
+
+/* What one run found; lives on run()'s stack. */
+struct banner_run {
+    struct mxp_ctx *ctx;
+    const struct mxp_services *svc;
+    const struct mxp_target *t;
+    double connect_time, greeting_time, ehlo_time; /* NAN: not measured */
+    char greeting_name[BANNER_NAME_LEN]; /* "" when none */
+    char ehlo_name[BANNER_NAME_LEN];
+    char ptr[BANNER_MAX_PTR][BANNER_NAME_LEN];
+    size_t n_ptr;
+    int ptr_ok;     /* the PTR lookup gave an answer */
+    int fcrdns_ok;  /* some PTR name resolves back to the address */
+    struct banner_problem problems[BANNER_MAX_PROBLEMS];
+    size_t n_problems;
+    size_t n_more; /* problems beyond the array, still counted */
+};
+
+/* ---- names ----------------------------------------------------------- */
+
+/* DNS names compare without regard to case, a trailing dot ignored. */
+static int names_equal(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+
+    if (la > 0 && a[la - 1] == '.')
+        la--;
+    if (lb > 0 && b[lb - 1] == '.')
+        lb--;
+    return la == lb && la > 0 && strncasecmp(a, b, la) == 0;
+}
+
+/* A host name: LDH labels of 1..63, at most 253 bytes, at least two
+ * labels, an optional trailing dot. */
+static int is_host_name(const char *s)
+{
+    size_t len = strlen(s), label = 0, labels = 0;
+
+    if (len > 0 && s[len - 1] == '.')
+        len--;
+    if (len == 0 || len > 253)
+        return 0;
+    for (size_t i = 0; i <= len; i++) {
+        unsigned char c = i < len ? (unsigned char)s[i] : '.';
+
+        if (c == '.') {
+            if (label == 0 || s[i - 1] == '-')
+                return 0;
+            labels++;
+            label = 0;
+        } else if (isalnum(c) || c == '_' || (c == '-' && label > 0)) {
+            if (++label > 63)
+                return 0;
+        } else {
+            return 0;
+        }
+    }
+    return labels >= 2;
+}
+
+/* "[192.0.2.1]" or "[IPv6:2001:db8::1]" (RFC 5321 4.1.3). */
+static int is_address_literal(const char *s)
+{
+    size_t len = strlen(s);
+
+    if (len < 3 || s[0] != '[' || s[len - 1] != ']')
+        return 0;
+    for (size_t i = 1; i + 1 < len; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != ':')
+            return 0;
+    return 1;
+}
+
+/* The first word of a reply line, when it is a host name or an address
+ * literal, into out; "" otherwise. */
+static void first_word_name(const char *line, char *out, size_t len)
+{
+    size_t n = strcspn(line, " \t");
+
+    out[0] = '\0';
+    if (n == 0 || n >= len)
+        return;
+    memcpy(out, line, n);
+    out[n] = '\0';
+    if (!is_host_name(out) && !is_address_literal(out))
+        out[0] = '\0';
+}
+
+/* "23.0.0.127.in-addr.arpa" / the 32 nibbles of ip6.arpa.  0 when it does
+ * not fit. */
+static size_t reverse_name(int family, const unsigned char *a, char *out,
+                           size_t len)
+{
+    size_t off = 0;
+    int n;
+
+    if (family == AF_INET) {
+        n = snprintf(out, len, "%u.%u.%u.%u.in-addr.arpa", a[3], a[2], a[1],
+                     a[0]);
+        return n > 0 && (size_t)n < len ? (size_t)n : 0;
+    }
+    for (int i = 15; i >= 0; i--) {
+        n = snprintf(out + off, len - off, "%x.%x.", a[i] & 0xf, a[i] >> 4);
+        if (n < 0 || (size_t)n >= len - off)
+            return 0;
+        off += (size_t)n;
+    }
+    n = snprintf(out + off, len - off, "ip6.arpa");
+    return n > 0 && (size_t)n < len - off ? off + (size_t)n : 0;
+}
+
+/* ---- generic PTR heuristics ------------------------------------------ */
+
+/* Words ISPs put in names of pools of customer addresses.  They count
+ * only as whole tokens (delimited by '.', '-', '_' or digits) left of the
+ * registered domain, so "dsl-provider.example" itself is no evidence and
+ * "poolside" is not "pool".  dash_or_digit: the token counts only when a
+ * '-' or a digit follows ("host-12", "ip-10-0-0-1", not "host.example"). */
+static const struct {
+    const char *word;
+    int dash_or_digit;
+} generic_tokens[] = {
+    {"dyn", 0},        {"dynamic", 0},     {"dynip", 0},
+    {"dsl", 0},        {"adsl", 0},        {"xdsl", 0},
+    {"vdsl", 0},       {"sdsl", 0},        {"pool", 0},
+    {"dhcp", 0},       {"dial", 0},        {"dialup", 0},
+    {"dialin", 0},     {"dip", 0},         {"ppp", 0},
+    {"pppoe", 0},      {"cable", 0},       {"catv", 0},
+    {"cpe", 0},        {"customer", 0},    {"cust", 0},
+    {"client", 0},     {"subscriber", 0},  {"broadband", 0},
+    {"bb", 0},         {"ftth", 0},        {"fttx", 0},
+    {"res", 0},        {"residential", 0}, {"mobile", 0},
+    {"wireless", 0},   {"gprs", 0},        {"lte", 0},
+    {"unassigned", 0}, {"unknown", 0},     {"static", 0},
+    {"nat", 0},        {"rev", 0},         {"reverse", 0},
+    {"generic", 0},    {"host", 1},        {"ip", 1},
+};
+
+/* Second-level labels under two-letter country codes that are public
+ * suffixes themselves ("isp.co.uk"): then the registered domain has three
+ * labels.  A heuristic, not the Public Suffix List. */
+static const char *const cc_second_levels[] = {
+    "ac", "co", "com", "edu", "go", "gob", "gov", "ne", "net", "or", "org",
+};
+
+/* Bytes of name left of its registered domain. */
+static size_t prefix_before_domain(const char *name, size_t len)
+{
+    size_t dots[4], nd = 0, keep = 2;
+
+    for (size_t i = len; i-- > 0 && nd < 4;)
+        if (name[i] == '.')
+            dots[nd++] = i;
+    /* dots[0] is the last dot, before the TLD. */
+    if (nd >= 2 && len - dots[0] - 1 == 2) {
+        size_t sl = dots[0] - dots[1] - 1;
+
+        for (size_t i = 0; i < sizeof cc_second_levels / sizeof(char *); i++)
+            if (strlen(cc_second_levels[i]) == sl &&
+                strncmp(name + dots[1] + 1, cc_second_levels[i], sl) == 0)
+                keep = 3;
+    }
+    if (nd < keep)
+        return 0;
+    return dots[keep - 1];
+}
+
+/* Does needle occur in hay delimited as a number: the bytes next to it are
+ * not digits (hex: not hex digits)? */
+static int contains_number(const char *hay, const char *needle, int hex)
+{
+    size_t nlen = strlen(needle);
+    const char *p = hay;
+
+    while ((p = strstr(p, needle)) != NULL) {
+        unsigned char before = p > hay ? (unsigned char)p[-1] : '.';
+        unsigned char after = (unsigned char)p[nlen];
+        int bad_before = hex ? isxdigit(before) : isdigit(before);
+        int bad_after = hex ? isxdigit(after) : isdigit(after);
+
+        if (!bad_before && !bad_after)
+            return 1;
+        p++;
+    }
+    return 0;
+}
+
+/* The address written into a host name in the usual ways: octets joined
+ * by '-' or '.', forward or reversed, zero-padded or not, as one 12-digit
+ * number, as 8 hex digits, as a 32-bit decimal; for IPv6 the 32 nibbles,
+ * the groups joined by '-', the compressed form with ':' -> '-'. */
+static int contains_address(const char *name, int family,
+                            const unsigned char *a)
+{
+    char form[80];
+
+    if (family == AF_INET) {
+        static const char seps[] = {'-', '.'};
+        unsigned o[2][4] = {{a[0], a[1], a[2], a[3]},
+                            {a[3], a[2], a[1], a[0]}};
+
+        for (int r = 0; r < 2; r++) {
+            const unsigned *v = o[r];
+
+            for (size_t s = 0; s < sizeof seps; s++) {
+                char c = seps[s];
+
+                snprintf(form, sizeof form, "%u%c%u%c%u%c%u", v[0], c, v[1],
+                         c, v[2], c, v[3]);
+                if (contains_number(name, form, 0))
+                    return 1;
+                snprintf(form, sizeof form, "%03u%c%03u%c%03u%c%03u", v[0],
+                         c, v[1], c, v[2], c, v[3]);
+                if (contains_number(name, form, 0))
+                    return 1;
+            }
+            snprintf(form, sizeof form, "%03u%03u%03u%03u", v[0], v[1], v[2],
+                     v[3]);
+            if (contains_number(name, form, 0))
+                return 1;
+            snprintf(form, sizeof form, "%02x%02x%02x%02x", v[0], v[1], v[2],
+                     v[3]);
+            if (contains_number(name, form, 1))
+                return 1;
+        }
+        snprintf(form, sizeof form, "%lu",
+                 (unsigned long)a[0] << 24 | (unsigned long)a[1] << 16 |
+                     (unsigned long)a[2] << 8 | (unsigned long)a[3]);
+        return contains_number(name, form, 0);
+    }
+
+    for (int i = 0; i < 16; i++)
+        snprintf(form + 2 * i, sizeof form - 2 * (size_t)i, "%02x", a[i]);
+    if (contains_number(name, form, 1))
+        return 1;
+    {
+        size_t off = 0;
+
+        for (int g = 0; g < 8; g++) {
+            int n = snprintf(form + off, sizeof form - off, "%s%x",
+                             g ? "-" : "", a[2 * g] << 8 | a[2 * g + 1]);
+
+            off += n > 0 ? (size_t)n : 0;
+        }
+        if (contains_number(name, form, 1))
+            return 1;
+    }
+    if (inet_ntop(AF_INET6, a, form, sizeof form) != NULL &&
+        strstr(form, "::") != NULL) {
+        for (char *p = form; *p != '\0'; p++)
+            if (*p == ':')
+                *p = '-';
+        /* "--1" alone would be too little evidence. */
+        if (strlen(form) >= 6 && contains_number(name, form, 1))
+            return 1;
+    }
+    return 0;
+}
+
+/* Returns 1 and writes why into why ("contains the address digits",
+ * "contains 'dsl'") when name looks like a generic/dynamic PTR. */
+static int generic_reason(const char *name, int family,
+                          const unsigned char *addr, char *why, size_t len)
+{
+    char low[BANNER_NAME_LEN];
+    size_t n = strlen(name), end, i = 0;
+
+    if (n >= sizeof low)
+        n = sizeof low - 1;
+    for (size_t k = 0; k < n; k++)
+        low[k] = (char)tolower((unsigned char)name[k]);
+    low[n] = '\0';
+    if (n > 0 && low[n - 1] == '.')
+        low[--n] = '\0';
+
+    if (contains_address(low, family, addr)) {
+        snprintf(why, len, "contains the address digits");
+        return 1;
+    }
+    end = prefix_before_domain(low, n);
+    while (i < end) {
+        size_t start, tl;
+
+        while (i < end && !islower((unsigned char)low[i]))
+            i++;
+        start = i;
+        while (i < end && islower((unsigned char)low[i]))
+            i++;
+        tl = i - start;
+        if (tl == 0)
+            continue;
+        for (size_t k = 0; k < sizeof generic_tokens / sizeof *generic_tokens;
+             k++) {
+            const char *w = generic_tokens[k].word;
+
+            if (strlen(w) != tl || strncmp(low + start, w, tl) != 0)
+                continue;
+            if (generic_tokens[k].dash_or_digit && low[i] != '-' &&
+                !isdigit((unsigned char)low[i]))
+                continue;
+            snprintf(why, len, "contains '%s%s'", w,
+                     generic_tokens[k].dash_or_digit ? "-" : "");
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- findings -------------------------------------------------------- */
+
+static int state_rank(enum mxp_state st)
+{
+    switch (st) {
+    case MXP_STATE_OK:
+        return 0;
+    case MXP_STATE_UNKNOWN:
+        return 1;
+    case MXP_STATE_WARNING:
+        return 2;
+    case MXP_STATE_CRITICAL:
+        return 3;
+    }
+    return 1;
+}
+
+static void finding(struct banner_run *R, enum mxp_state st, const char *fmt,
+                    ...) MXP_PRINTF(3, 4);
+
+/* One long-output line; non-OK ones also feed the summary. */
+static void finding(struct banner_run *R, enum mxp_state st, const char *fmt,
+                    ...)
+{
+    char text[BANNER_TEXT_LEN];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    R->svc->add_detail(R->ctx, st, "%s", text);
+    if (st == MXP_STATE_OK)
+        return;
+    if (R->n_problems == BANNER_MAX_PROBLEMS) {
+        R->n_more++;
+        return;
+    }
+    R->problems[R->n_problems].st = st;
+    memcpy(R->problems[R->n_problems].text, text, sizeof text);
+    R->n_problems++;
+}
+
+static const char *dns_words(enum mxp_dns_result res)
+{
+    switch (res) {
+    case MXP_DNS_ANSWER:
+        return "answer";
+    case MXP_DNS_NODATA:
+        return "no data";
+    case MXP_DNS_NXDOMAIN:
+        return "NXDOMAIN";
+    case MXP_DNS_SERVFAIL:
+        return "SERVFAIL";
+    case MXP_DNS_REFUSED:
+        return "REFUSED";
+    case MXP_DNS_TIMEOUT:
+        return "timeout";
+    case MXP_DNS_BADRESP:
+        return "bad response";
+    case MXP_DNS_FAILED:
+        break;
+    }
+    return "resolver failure";
+}
+
+/* A definite answer about a name: records, or that it has none. */
+static int dns_definite(enum mxp_dns_result res)
+{
+    return res == MXP_DNS_ANSWER || res == MXP_DNS_NODATA ||
+           res == MXP_DNS_NXDOMAIN;
+}
+
+/* ---- SMTP ------------------------------------------------------------ */
+
+/* The core words a failed connect "cannot connect to PEER: WHY"; the
+ * contract wants "connection refused" / "connect timed out after ...". */
+static void connect_words(const char *err, char *out, size_t len)
+{
+    const char *why = err;
+
+    if (strncmp(err, "cannot connect to ", 18) == 0) {
+        const char *p = strstr(err + 18, ": ");
+
+        if (p != NULL)
+            why = p + 2;
+    }
+    if (strncmp(why, "timed out", 9) == 0)
+        snprintf(out, len, "connect %s", why);
+    else
+        snprintf(out, len, "%s", why);
+}
+
+static void join_extensions(struct banner_run *R, struct mxp_smtp *s)
+{
+    const char *const *ext = NULL;
+    size_t n = R->svc->smtp_extensions(s, &ext);
+    char text[BANNER_TEXT_LEN];
+    size_t off = 0;
+
+    text[0] = '\0';
+    for (size_t i = 0; i < n && ext != NULL; i++) {
+        int w = snprintf(text + off, sizeof text - off, "%s%s",
+                         i ? ", " : "", ext[i]);
+
+        if (w < 0 || (size_t)w >= sizeof text - off) {
+            snprintf(text + off, sizeof text - off, "...");
+            break;
+        }
+        off += (size_t)w;
+    }
+    R->svc->add_detail(R->ctx, MXP_STATE_OK, "EHLO extensions: %s",
+                       n ? text : "none");
+}
+
+/* Connect, greeting, EHLO, QUIT. */
+static void smtp_phase(struct banner_run *R)
+{
+    const struct mxp_services *svc = R->svc;
+    struct mxp_smtp *s = NULL;
+    struct mxp_smtp_reply r;
+    const char *helo = R->ctx->probe != NULL ? R->ctx->probe->helo_name : NULL;
+    char words[BANNER_TEXT_LEN];
+    int rc, used_helo = 0;
+
+    rc = svc->smtp_open(R->ctx, R->t->addr, R->t->port, &s);
+    if (rc != MXP_OK) {
+        connect_words(s != NULL ? svc->smtp_error(s) : svc->strerror(rc),
+                      words, sizeof words);
+        finding(R, MXP_STATE_CRITICAL, "no SMTP service: %s", words);
+        goto done;
+    }
+    R->connect_time = svc->smtp_connect_time(s);
+
+    memset(&r, 0, sizeof r);
+    rc = svc->smtp_read_reply(s, &r);
+    if (rc == MXP_ERR_TIMEOUT || rc == MXP_ERR_CLOSED) {
+        finding(R, MXP_STATE_CRITICAL, "no greeting: %s", svc->smtp_error(s));
+        goto done;
+    }
+    if (rc != MXP_OK) {
+        finding(R, MXP_STATE_CRITICAL, "bad greeting: %s", svc->smtp_error(s));
+        goto done;
+    }
+    R->greeting_time = R->connect_time + r.elapsed;
+    if (r.code >= 400) {
+        finding(R, MXP_STATE_CRITICAL, "greeting refuses service: %d %.200s",
+                r.code, r.n_lines ? r.lines[0] : "");
+        svc->smtp_close(s, 1);
+        s = NULL;
+        goto done;
+    }
+    if (r.code != 220)
+        finding(R, MXP_STATE_WARNING, "greeting code %d, expected 220: %.200s",
+                r.code, r.n_lines ? r.lines[0] : "");
+    if (r.n_lines > 0)
+        first_word_name(r.lines[0], R->greeting_name,
+                        sizeof R->greeting_name);
+    if (R->greeting_name[0] == '\0')
+        finding(R, MXP_STATE_WARNING,
+                "greeting does not start with a host name: %.200s",
+                r.n_lines ? r.lines[0] : "");
+
+    if (helo == NULL || helo[0] == '\0')
+        helo = "localhost";
+    memset(&r, 0, sizeof r);
+    rc = svc->smtp_ehlo(s, helo, &r, &used_helo);
+    if (rc != MXP_OK) {
+        finding(R, MXP_STATE_CRITICAL, "%s failed: %s",
+                used_helo ? "HELO" : "EHLO", svc->smtp_error(s));
+        goto done;
+    }
+    R->ehlo_time = r.elapsed;
+    if (r.code / 100 != 2) {
+        finding(R, MXP_STATE_WARNING, "%s refused: %d %.200s",
+                used_helo ? "EHLO and HELO" : "EHLO", r.code,
+                r.n_lines ? r.lines[0] : "");
+    } else {
+        if (used_helo)
+            finding(R, MXP_STATE_WARNING, "EHLO refused, HELO accepted");
+        else
+            join_extensions(R, s);
+        if (r.n_lines > 0)
+            first_word_name(r.lines[0], R->ehlo_name, sizeof R->ehlo_name);
+    }
+    svc->smtp_close(s, 1);
+    s = NULL;
+done:
+    if (s != NULL)
+        svc->smtp_close(s, 0);
+}
+
+/* ---- DNS ------------------------------------------------------------- */
+
+static int rr_has_addr(const struct mxp_dns_query *q, int family,
+                       const unsigned char *addr)
+{
+    size_t alen = family == AF_INET ? 4 : 16;
+
+    if (q->result != MXP_DNS_ANSWER)
+        return 0;
+    for (size_t i = 0; i < q->n_rr; i++)
+        if (memcmp(q->rr[i].addr, addr, alen) == 0)
+            return 1;
+    return 0;
+}
+
+static void ptr_lookup(struct banner_run *R)
+{
+    struct mxp_dns_query q;
+    char name[128];
+    int rc;
+
+    memset(&q, 0, sizeof q);
+    if (reverse_name(R->t->family, R->t->addr_bytes, name, sizeof name) ==
+        0) {
+        finding(R, MXP_STATE_UNKNOWN, "PTR lookup for %s failed: %s",
+                R->t->addr, "bad address");
+        return;
+    }
+    q.name = name;
+    q.type = MXP_DNS_PTR;
+    rc = R->svc->dns_batch(R->ctx, &q, 1);
+    if (rc != MXP_OK) {
+        finding(R, MXP_STATE_UNKNOWN, "PTR lookup for %s failed: %s",
+                R->t->addr, R->svc->strerror(rc));
+        return;
+    }
+    if (q.result == MXP_DNS_NXDOMAIN || q.result == MXP_DNS_NODATA ||
+        (q.result == MXP_DNS_ANSWER && q.n_rr == 0)) {
+        finding(R, MXP_STATE_WARNING, "no PTR record for %s", R->t->addr);
+        return;
+    }
+    if (q.result != MXP_DNS_ANSWER) {
+        finding(R, MXP_STATE_UNKNOWN, "PTR lookup for %s failed: %s",
+                R->t->addr, dns_words(q.result));
+        return;
+    }
+    R->ptr_ok = 1;
+    for (size_t i = 0; i < q.n_rr && R->n_ptr < BANNER_MAX_PTR; i++) {
+        const char *t = q.rr[i].text;
+
+        if (t == NULL || t[0] == '\0' || strlen(t) >= BANNER_NAME_LEN)
+            continue;
+        snprintf(R->ptr[R->n_ptr++], BANNER_NAME_LEN, "%s", t);
+    }
+    if (R->n_ptr == 0) {
+        R->ptr_ok = 0;
+        finding(R, MXP_STATE_UNKNOWN, "PTR lookup for %s failed: %s",
+                R->t->addr, "unusable answer");
+    }
+}
+
+/* Index of name in the batch's distinct names, adding it when new. */
+static size_t name_slot(const char **names, size_t *n, const char *name)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (names_equal(names[i], name))
+            return i;
+    names[*n] = name;
+    return (*n)++;
+}
+
+static void join_ptr(const struct banner_run *R, char *out, size_t len)
+{
+    size_t off = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < R->n_ptr; i++) {
+        int w = snprintf(out + off, len - off, "%s%s", i ? " and " : "",
+                         R->ptr[i]);
+
+        if (w < 0 || (size_t)w >= len - off)
+            break;
+        off += (size_t)w;
+    }
+}
+
+/* What the forward lookups of the greeting or EHLO name say, as OK
+ * evidence lines. */
+static void name_evidence(struct banner_run *R, const char *what,
+                          const char *name, const struct mxp_dns_query *fq)
+{
+    if (rr_has_addr(fq, R->t->family, R->t->addr_bytes))
+        R->svc->add_detail(R->ctx, MXP_STATE_OK, "%s name %s resolves to %s",
+                           what, name, R->t->addr);
+    else if (dns_definite(fq->result))
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "%s name %s does not resolve to %s", what, name,
+                           R->t->addr);
+}
+
+static void forward_phase(struct banner_run *R)
+{
+    const char *names[BANNER_MAX_PTR + 2];
+    size_t n = 0, ptr_slot[BANNER_MAX_PTR], g_slot = 0, e_slot = 0;
+    struct mxp_dns_query q[2 * (BANNER_MAX_PTR + 2)];
+    int have_g = is_host_name(R->greeting_name);
+    int have_e = is_host_name(R->ehlo_name);
+    int fam_off = R->t->family == AF_INET ? 0 : 1; /* A, AAAA */
+    char ptrs[BANNER_TEXT_LEN];
+    int rc, g_match = 0;
+
+    for (size_t i = 0; i < R->n_ptr; i++)
+        ptr_slot[i] = name_slot(names, &n, R->ptr[i]);
+    if (have_g)
+        g_slot = name_slot(names, &n, R->greeting_name);
+    if (have_e)
+        e_slot = name_slot(names, &n, R->ehlo_name);
+    if (n == 0)
+        return;
+
+    memset(q, 0, sizeof q);
+    for (size_t i = 0; i < n; i++) {
+        q[2 * i].name = names[i];
+        q[2 * i].type = MXP_DNS_A;
+        q[2 * i + 1].name = names[i];
+        q[2 * i + 1].type = MXP_DNS_AAAA;
+    }
+    rc = R->svc->dns_batch(R->ctx, q, 2 * n);
+    if (rc != MXP_OK) {
+        for (size_t i = 0; i < 2 * n; i++)
+            q[i].result = MXP_DNS_FAILED;
+        if (R->n_ptr > 0)
+            finding(R, MXP_STATE_UNKNOWN, "forward lookups failed: %s",
+                    R->svc->strerror(rc));
+    }
+
+    /* FCrDNS: some PTR name must resolve back; each that does not is
+     * reported (a stale second PTR is worth fixing too). */
+    for (size_t i = 0; i < R->n_ptr && rc == MXP_OK; i++) {
+        const struct mxp_dns_query *fq = &q[2 * ptr_slot[i] + fam_off];
+
+        if (rr_has_addr(fq, R->t->family, R->t->addr_bytes)) {
+            R->fcrdns_ok = 1;
+            R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                               "PTR %s resolves back to %s (FCrDNS ok)",
+                               R->ptr[i], R->t->addr);
+        } else if (dns_definite(fq->result)) {
+            finding(R, MXP_STATE_WARNING,
+                    "PTR %s does not resolve back to %s (FCrDNS fails)",
+                    R->ptr[i], R->t->addr);
+        } else {
+            finding(R, MXP_STATE_UNKNOWN,
+                    "forward lookup of PTR %s failed: %s (FCrDNS unknown)",
+                    R->ptr[i], dns_words(fq->result));
+        }
+    }
+
+    for (size_t i = 0; i < R->n_ptr; i++) {
+        char why[96];
+
+        if (generic_reason(R->ptr[i], R->t->family, R->t->addr_bytes, why,
+                           sizeof why))
+            finding(R, MXP_STATE_WARNING, "PTR %s looks generic (%s)",
+                    R->ptr[i], why);
+    }
+
+    join_ptr(R, ptrs, sizeof ptrs);
+    if (R->greeting_name[0] != '\0' && R->n_ptr > 0) {
+        for (size_t i = 0; i < R->n_ptr; i++)
+            if (names_equal(R->greeting_name, R->ptr[i]))
+                g_match = 1;
+        if (g_match)
+            R->svc->add_detail(R->ctx, MXP_STATE_OK, "greeting %s matches PTR",
+                               R->greeting_name);
+        else
+            finding(R, MXP_STATE_WARNING, "greeting names %s, PTR is %s",
+                    R->greeting_name, ptrs);
+    }
+    if (have_g && !g_match)
+        name_evidence(R, "greeting", R->greeting_name,
+                      &q[2 * g_slot + fam_off]);
+    /* The EHLO name is informational: the contract's clean state is
+     * defined by the greeting name, and many servers answer EHLO with the
+     * same name anyway. */
+    if (have_e && !names_equal(R->ehlo_name, R->greeting_name)) {
+        int e_match = 0;
+
+        for (size_t i = 0; i < R->n_ptr; i++)
+            if (names_equal(R->ehlo_name, R->ptr[i]))
+                e_match = 1;
+        if (!e_match && R->n_ptr > 0)
+            R->svc->add_detail(R->ctx, MXP_STATE_OK, "EHLO names %s, PTR is %s",
+                               R->ehlo_name, ptrs);
+        name_evidence(R, "EHLO", R->ehlo_name, &q[2 * e_slot + fam_off]);
+    }
+}
+
+/* ---- result ---------------------------------------------------------- */
+
+static void perf(struct banner_run *R, const char *metric, double v, int is_main)
+{
+    struct mxp_perf p;
+
+    memset(&p, 0, sizeof p);
+    p.metric = metric;
+    p.value = v;
+    p.uom = "s";
+    p.warn = is_main ? R->svc->threshold_text(R->ctx, 0) : NULL;
+    p.crit = is_main ? R->svc->threshold_text(R->ctx, 1) : NULL;
+    p.min = 0;
+    p.max = NAN;
+    R->svc->add_perfdata(R->ctx, &p);
+}
+
+static void finish(struct banner_run *R)
+{
+    size_t worst = 0, more;
+
+    if (!isnan(R->greeting_time)) {
+        enum mxp_state st = R->svc->check_threshold(R->ctx, R->greeting_time);
+
+        if (st != MXP_STATE_OK)
+            finding(R, st, "greeting took %.3f s", R->greeting_time);
+    }
+    perf(R, "greeting", R->greeting_time, 1);
+    perf(R, "connect", R->connect_time, 0);
+    perf(R, "ehlo", R->ehlo_time, 0);
+
+    if (R->n_problems == 0) {
+        R->svc->set_result(R->ctx, MXP_STATE_OK,
+                           "greeting %s matches PTR, FCrDNS ok",
+                           R->greeting_name);
+        return;
+    }
+    for (size_t i = 1; i < R->n_problems; i++)
+        if (state_rank(R->problems[i].st) >
+            state_rank(R->problems[worst].st))
+            worst = i;
+    more = R->n_problems - 1 + R->n_more;
+    if (more > 0)
+        R->svc->set_result(R->ctx, R->problems[worst].st, "%s (+%zu more)",
+                           R->problems[worst].text, more);
+    else
+        R->svc->set_result(R->ctx, R->problems[worst].st, "%s",
+                           R->problems[worst].text);
+}
+
+static int banner_run(struct mxp_ctx *ctx, void *state)
+{
+    struct banner_run *R;
+
+    (void)state;
+    if (ctx->target == NULL)
+        return MXP_ERR_INVALID;
+    R = calloc(1, sizeof(*R));
+    if (R == NULL)
+        return MXP_ERR_NOMEM;
+    R->ctx = ctx;
+    R->svc = ctx->svc;
+    R->t = ctx->target;
+    R->connect_time = R->greeting_time = R->ehlo_time = NAN;
+
+    smtp_phase(R);
+    ptr_lookup(R);
+    forward_phase(R);
+    /* Every clean case has a greeting matching a confirmed PTR; anything
+     * short of that was reported above as a finding. */
+    if (R->n_problems == 0 && (!R->ptr_ok || !R->fcrdns_ok))
+        finding(R, MXP_STATE_UNKNOWN, "could not confirm the PTR of %s",
+                R->t->addr);
+    finish(R);
+    free(R);
+    return MXP_OK;
+}
+
+static const char *const banner_keys[] = {NULL};
+
+MXP_PLUGIN_DEFINE(.name = "banner",
+                  .summary = "SMTP greeting and EHLO vs PTR, FCrDNS, "
+                             "generic PTR names, response times",
+                  .config_keys = banner_keys, .default_warning = NULL,
+                  .default_critical = NULL, .init = NULL, .run = banner_run,
+                  .free = NULL);
