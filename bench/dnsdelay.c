@@ -152,6 +152,16 @@ static int set_nonblock(int fd)
     return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+/* Bursts of queries and of delayed answers are the point of a benchmark:
+ * ask for big socket buffers (the kernel caps them at rmem_max/wmem_max). */
+static void grow_buffers(int fd)
+{
+    int sz = 4 << 20;
+
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+}
+
 /* ---- the timer heap -------------------------------------------------- */
 
 static int heap_less(const struct fwd *f, size_t a, size_t b)
@@ -555,6 +565,8 @@ int main(int argc, char **argv)
         goto done;
     }
     (void)setsockopt(f.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    grow_buffers(f.lfd);
+    grow_buffers(f.ufd);
     if (bind(f.lfd, (struct sockaddr *)&laddr, llen) != 0) {
         perror("dnsdelay: bind --listen");
         goto done;

@@ -211,7 +211,10 @@ struct mxp_services {
     int (*dns_batch)(struct mxp_ctx *ctx, struct mxp_dns_query *q, size_t n);
 
     /* SMTP.  smtp_open connects (probe.connect_timeout), nothing more;
-     * read the greeting with smtp_read_reply.  Each command is bounded by
+     * read the greeting with smtp_read_reply.  When the connect fails,
+     * *out is still set (NULL only when out of memory): a broken session
+     * whose smtp_error says why; smtp_close it like any other.  A call
+     * returns MXP_OK whenever a well-formed reply came, whatever its code.  Each command is bounded by
      * probe.command_timeout and the deadline; lines get CRLF appended.
      * smtp_ehlo falls back to HELO when EHLO is refused (5xx) and sets
      * *used_helo.  smtp_error describes the last failure in words. */

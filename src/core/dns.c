@@ -1,9 +1,10 @@
 /*
  * dns.c - batched DNS queries on c-ares 1.18 (see dns.h).
  *
- * A batch hands every query to c-ares at once, then drives the channel
- * with poll() over the sockets c-ares reports through its socket-state
- * callback, until each query has an outcome or the deadline passes.
+ * A batch hands every query to c-ares at once (up to 256; a bigger batch
+ * slides a window of 256 in flight), then drives the channel with poll()
+ * over the sockets c-ares reports through its socket-state callback,
+ * until each query has an outcome or the deadline passes.
  * Answers are parsed here, from the raw packet, into arena memory: the
  * packet is hostile input and a bad one becomes MXP_DNS_BADRESP.
  */
@@ -28,6 +29,12 @@
 #define DNS_HEADER 12
 #define RR_FIXED 10 /* type, class, ttl, rdlength */
 #define CLASS_IN 1
+/* Queries of one batch in flight at once.  Answers that arrive together
+ * must fit the socket's receive buffer (we ask for RCVBUF below, but the
+ * kernel caps it at net.core.rmem_max, 208 KiB by default, which holds a
+ * few hundred small answers); bigger batches go out in a sliding window. */
+#define BATCH_WINDOW 256
+#define RCVBUF_BYTES (1 << 20)
 
 /* A socket c-ares wants watched, and for what. */
 struct sock_watch {
@@ -46,9 +53,9 @@ struct mxp_resolver {
 /* State of one running batch, shared by its query callbacks. */
 struct batch {
     struct mxp_arena *arena;
-    size_t pending;
-    double start;
-    int cancelling; /* ares_cancel() below is ours */
+    size_t pending;  /* without an outcome yet */
+    size_t inflight; /* handed to c-ares, without an outcome yet */
+    int cancelling;  /* ares_cancel() below is ours */
     enum mxp_dns_result cancel_result;
     int nomem;
 };
@@ -56,7 +63,8 @@ struct batch {
 struct pending {
     struct batch *b;
     struct mxp_dns_query *q;
-    int done;
+    int sent, done;
+    double sent_at;
 };
 
 /* A parsed server string. */
@@ -237,8 +245,9 @@ int mxp_resolver_new(const struct mxp_dns_config *cfg,
     opts.sock_state_cb = sock_state_cb;
     opts.sock_state_cb_data = r;
     opts.lookups = lookups;
+    opts.socket_receive_buffer_size = RCVBUF_BYTES;
     mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-           ARES_OPT_SOCK_STATE_CB | ARES_OPT_LOOKUPS;
+           ARES_OPT_SOCK_STATE_CB | ARES_OPT_LOOKUPS | ARES_OPT_SOCK_RCVBUF;
     switch (ares_init_options(&r->ch, &opts, mask)) {
     case ARES_SUCCESS:
         break;
@@ -571,7 +580,8 @@ static void query_cb(void *arg, int status, int timeouts, unsigned char *abuf,
         return;
     p->done = 1;
     b->pending--;
-    p->q->elapsed = mxp_now() - b->start;
+    b->inflight--;
+    p->q->elapsed = mxp_now() - p->sent_at;
     if (b->cancelling &&
         (status == ARES_ECANCELLED || status == ARES_EDESTRUCTION)) {
         p->q->result = b->cancel_result;
@@ -641,12 +651,31 @@ static int batch_step(struct mxp_resolver *r, struct pollfd **pfds, size_t *cap,
     return MXP_OK;
 }
 
+/* Hands c-ares the next queries, up to BATCH_WINDOW in flight. */
+static void submit(struct mxp_resolver *r, struct batch *b,
+                   struct pending *pend, size_t n, size_t *next)
+{
+    struct pending *p;
+
+    for (; *next < n && b->inflight < BATCH_WINDOW; (*next)++) {
+        p = &pend[*next];
+        if (p->done)
+            continue;
+        /* Count first: the callback may run inside ares_query(), e.g. for
+         * a name c-ares cannot encode. */
+        p->sent = 1;
+        p->sent_at = mxp_now();
+        b->inflight++;
+        ares_query(r->ch, p->q->name, CLASS_IN, p->q->type, query_cb, p);
+    }
+}
+
 int mxp_dns_batch(struct mxp_resolver *r, struct mxp_arena *arena,
                   struct mxp_dns_query *q, size_t n, double deadline)
 {
     struct pending *pend = NULL;
     struct pollfd *pfds = NULL;
-    size_t i, cap = 0;
+    size_t i, cap = 0, next = 0;
     struct batch b;
     int rc = MXP_OK;
 
@@ -660,7 +689,6 @@ int mxp_dns_batch(struct mxp_resolver *r, struct mxp_arena *arena,
 
     memset(&b, 0, sizeof(b));
     b.arena = arena;
-    b.start = mxp_now();
     b.cancel_result = MXP_DNS_TIMEOUT;
     for (i = 0; i < n; i++) {
         q[i].result = MXP_DNS_FAILED;
@@ -674,17 +702,14 @@ int mxp_dns_batch(struct mxp_resolver *r, struct mxp_arena *arena,
             b.pending++;
     }
     r->sock_nomem = 0;
-    /* Count first: a callback may run inside ares_query() itself. */
-    for (i = 0; i < n; i++)
-        if (!pend[i].done)
-            ares_query(r->ch, q[i].name, CLASS_IN, q[i].type, query_cb,
-                       &pend[i]);
+    submit(r, &b, pend, n, &next);
 
     while (b.pending > 0 && !b.nomem && !r->sock_nomem &&
            mxp_now() < deadline) {
         rc = batch_step(r, &pfds, &cap, deadline);
         if (rc != MXP_OK)
             break;
+        submit(r, &b, pend, n, &next);
     }
     if (rc == MXP_OK && (b.nomem || r->sock_nomem))
         rc = MXP_ERR_NOMEM;
@@ -692,13 +717,12 @@ int mxp_dns_batch(struct mxp_resolver *r, struct mxp_arena *arena,
         b.cancelling = 1;
         b.cancel_result = rc == MXP_OK ? MXP_DNS_TIMEOUT : MXP_DNS_FAILED;
         ares_cancel(r->ch);
-        /* ares_cancel() reports every query it knew; anything left was
-         * never reported and must not be left looking answered. */
+        /* ares_cancel() reports every query it knew; the rest were
+         * never sent (the window) and time out with elapsed 0. */
         for (i = 0; i < n; i++)
             if (!pend[i].done) {
                 pend[i].done = 1;
                 q[i].result = b.cancel_result;
-                q[i].elapsed = mxp_now() - b.start;
             }
     }
     free(pfds);

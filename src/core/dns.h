@@ -42,7 +42,10 @@ void mxp_resolver_free(struct mxp_resolver *r);
 /* Runs the batch until every query has an outcome or the absolute
  * monotonic deadline passes.  Answers are allocated in arena.  Returns
  * MXP_OK when the batch ran (look at each query's result), otherwise an
- * error status for the whole batch (e.g. MXP_ERR_NOMEM). */
+ * error status for the whole batch (e.g. MXP_ERR_NOMEM).  Up to 256
+ * queries are sent at once; a bigger batch keeps a window of 256 in
+ * flight, so that a burst of answers fits the socket buffer.  elapsed
+ * counts from each query's own send (0 for a query never sent). */
 int mxp_dns_batch(struct mxp_resolver *r, struct mxp_arena *arena,
                   struct mxp_dns_query *q, size_t n, double deadline);
 

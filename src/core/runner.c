@@ -3,16 +3,20 @@
  * deadline (runner.h).
  *
  * No signals are involved in timing: the parent's poll() is bounded by
- * the hard deadline and SIGKILL ends whatever overruns it.
+ * the hard deadline and SIGKILL ends whatever overruns it.  A child's
+ * exit is a poll event too, through a pidfd (Linux 5.3); without one the
+ * parent looks for exited children every millisecond.
  */
 #include "runner.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +31,7 @@
 struct child {
     pid_t pid;
     int fd;          /* read end, -1 once closed */
+    int pidfd;       /* readable when the child exits; -1 if none */
     int exited;
     int wstatus;
     int killed;      /* we killed it at the deadline */
@@ -94,8 +99,10 @@ static int start_children(const struct mxp_run_settings *run,
         if (pid == 0) {
             setpgid(0, 0);
             close(p[0]);
-            for (j = 0; j < i; j++)
+            for (j = 0; j < i; j++) {
                 close_fd(&ch[j].fd);
+                close_fd(&ch[j].pidfd);
+            }
             run_child(run, &slots[i], target, deadline, p[1]);
         }
         /* Both sides set the group, so a kill right after fork works. */
@@ -103,6 +110,10 @@ static int start_children(const struct mxp_run_settings *run,
         close(p[1]);
         ch[i].pid = pid;
         ch[i].fd = p[0];
+        fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
+#ifdef SYS_pidfd_open
+        ch[i].pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+#endif
     }
     return MXP_OK;
 }
@@ -124,78 +135,76 @@ static void reap(struct child *c, int block)
     }
 }
 
-static void drain(struct child *c, struct mxp_check_result *res)
+/* Reads what the pipe has; 1 when it gave bytes, 0 at EOF or nothing. */
+static int drain(struct child *c, struct mxp_check_result *res)
 {
     char buf[16384];
     ssize_t r;
 
     r = read(c->fd, buf, sizeof(buf));
     if (r < 0 && (errno == EINTR || errno == EAGAIN))
-        return;
+        return 0;
     if (r <= 0) {
         close_fd(&c->fd);
-        return;
+        return 0;
     }
     if (!c->corrupt &&
         mxp_ipc_feed(&c->reader, buf, (size_t)r, res) != MXP_OK)
         c->corrupt = 1;
+    return 1;
 }
 
 static void wait_children(struct child *ch, size_t n,
                           struct mxp_check_result *res, double deadline)
 {
-    struct pollfd *pfd = calloc(n ? n : 1, sizeof(*pfd));
+    /* Two poll slots per child: its pipe and its pidfd. */
+    struct pollfd *pfd = calloc(2 * (n ? n : 1), sizeof(*pfd));
+    size_t *owner = calloc(2 * (n ? n : 1), sizeof(*owner));
     size_t i;
 
-    for (;;) {
-        size_t open = 0, running = 0;
-        int ms;
+    while (pfd != NULL && owner != NULL) {
+        nfds_t k = 0;
+        int ms, blind = 0;
 
         for (i = 0; i < n; i++) {
             reap(&ch[i], 0);
-            if (ch[i].fd >= 0)
-                open++;
-            if (!ch[i].exited)
-                running++;
+            if (ch[i].fd >= 0) {
+                pfd[k].fd = ch[i].fd;
+                pfd[k].events = POLLIN;
+                owner[k++] = i;
+            }
+            if (!ch[i].exited) {
+                if (ch[i].pidfd >= 0) {
+                    pfd[k].fd = ch[i].pidfd;
+                    pfd[k].events = POLLIN;
+                    owner[k++] = i;
+                } else {
+                    blind = 1;
+                }
+            }
         }
-        if (open == 0 && running == 0)
-            break;
+        if (k == 0 && !blind)
+            break; /* all pipes drained, all children reaped */
         ms = mxp_poll_ms(deadline);
         if (ms == 0)
             break;
-        /* A child that closed its pipe but still runs is polled for
-         * every 20 ms: exit is not a pipe event. */
-        if (open < running && ms > 20)
-            ms = 20;
-        if (pfd == NULL) {
-            usleep(10000);
+        if (blind && ms > 1)
+            ms = 1;
+        for (i = 0; i < k; i++)
+            pfd[i].revents = 0;
+        if (poll(pfd, k, ms) <= 0)
             continue;
-        }
-        {
-            nfds_t k = 0;
-            size_t idx[64];
-            for (i = 0; i < n && k < 64; i++) {
-                if (ch[i].fd >= 0) {
-                    pfd[k].fd = ch[i].fd;
-                    pfd[k].events = POLLIN;
-                    pfd[k].revents = 0;
-                    idx[k] = i;
-                    k++;
-                }
-            }
-            if (k == 0) {
-                poll(NULL, 0, ms);
+        for (i = 0; i < k; i++) {
+            if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
-            }
-            if (poll(pfd, k, ms) <= 0)
-                continue;
-            for (i = 0; i < k; i++) {
-                if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
-                    drain(&ch[idx[i]], &res[idx[i]]);
-            }
+            if (pfd[i].fd == ch[owner[i]].fd)
+                drain(&ch[owner[i]], &res[owner[i]]);
+            else
+                reap(&ch[owner[i]], 0);
         }
     }
     free(pfd);
+    free(owner);
     for (i = 0; i < n; i++) {
         if (!ch[i].exited && ch[i].pid > 0) {
             kill(-ch[i].pid, SIGKILL);
@@ -203,7 +212,13 @@ static void wait_children(struct child *ch, size_t n,
             ch[i].killed = 1;
             reap(&ch[i], 1);
         }
+        /* What a child wrote before it died or was killed is still read;
+         * the pipe is non-blocking, so a grandchild holding it open
+         * cannot stall us. */
+        while (ch[i].fd >= 0 && drain(&ch[i], &res[i]))
+            ;
         close_fd(&ch[i].fd);
+        close_fd(&ch[i].pidfd);
     }
 }
 
@@ -286,6 +301,7 @@ int mxp_run_target(const struct mxp_run_settings *run,
     out->n_checks = n;
     for (i = 0; i < n; i++) {
         ch[i].fd = -1;
+        ch[i].pidfd = -1;
         mxp_ipc_reader_init(&ch[i].reader);
         out->checks[i].plugin = strdup(slots[i].lp.name);
         out->checks[i].state = MXP_STATE_UNKNOWN;

@@ -27,6 +27,10 @@ DNS=$DNS_ADDR:$DNS_PORT
 DROP_DNS=127.0.0.54:$DNS_PORT # forwards to $DNS, drops *.slow.mxprobe.test
 PORT=2525
 
+# The system interpreter: a pyenv shim costs half a second a call.
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+
 PASSED=0
 FAILED=0
 FAILED_NAMES=
@@ -42,18 +46,28 @@ die() {
 # ---------------------------------------------------------------- cleanup
 
 cleanup() {
-    local rc=$? dir pid
+    local rc=$? dir pid i
     trap - EXIT INT TERM
-    for dir in "${POSTFIXES[@]}"; do
-        postfix -c "$dir" stop >/dev/null 2>&1
-        pid=$(cat "$dir/../queue/pid/master.pid" 2>/dev/null | tr -d ' ')
-        [ -n "$pid" ] && kill "$pid" 2>/dev/null
-    done
     for pid in "${PIDS[@]}"; do
         kill "$pid" 2>/dev/null
     done
+    for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
+        kill -0 "${PIDS[@]}" 2>/dev/null || break
+        sleep 0.2
+    done
     for pid in "${PIDS[@]}"; do
-        wait "$pid" 2>/dev/null
+        kill -KILL "$pid" 2>/dev/null
+    done
+    wait # also for a "postfix start" still running
+    for dir in "${POSTFIXES[@]}"; do
+        postfix -c "$dir" stop >/dev/null 2>&1
+        pid=$(tr -d ' ' <"$dir/../queue/pid/master.pid" 2>/dev/null)
+        [ -n "$pid" ] || continue
+        for i in 1 2 3 4 5 6 7 8 9 10; do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.2
+        done
+        kill -KILL "$pid" 2>/dev/null
     done
     if [ -n "${TMP:-}" ] && [ -d "$TMP" ]; then
         if [ "${MXPROBE_KEEP_TMP:-0}" = 1 ]; then
@@ -85,7 +99,7 @@ wait_for() {
 # tcp_greets ADDR PORT [REGEX]: the server at ADDR:PORT sends a first line
 # matching REGEX (default: anything) within 2 s.
 tcp_greets() {
-    python3 - "$1" "$2" "${3:-}" <<'EOF'
+    "$PY" - "$1" "$2" "${3:-}" <<'EOF'
 import re, socket, sys
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
 line = s.makefile("rb").readline(512).decode("latin-1")
@@ -94,7 +108,7 @@ EOF
 }
 
 tcp_listens() {
-    python3 -c 'import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1).close()' "$1" "$2"
+    "$PY" -c 'import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1).close()' "$1" "$2"
 }
 
 dns_answers() {
@@ -203,27 +217,36 @@ scache    unix  - - n -   1 scache
 postlog   unix-dgram n - n - 1 postlogd
 EOF
     POSTFIXES+=("$d/conf")
-    postfix -c "$d/conf" start >"$d/start.log" 2>&1
-    wait_for 10 tcp_greets "$addr" "$PORT" "^220 $host ESMTP" ||
+    # "postfix start" takes seconds on fresh dirs: both start at once.
+    postfix -c "$d/conf" start >"$d/start.log" 2>&1 &
+}
+
+# wait_postfix NAME ADDR MYHOSTNAME: it greets as it should.
+wait_postfix() {
+    local d=$TMP/postfix-$1
+    wait_for 10 tcp_greets "$2" "$PORT" "^220 $3 ESMTP" ||
         { cat "$d/start.log" "$d/postfix.log" 2>/dev/null; return 1; }
 }
 
-# start_fake ADDR SCENARIO [NAME]
+# start_fake ADDR SCENARIO [NAME]; wait_fake ADDR: it listens.
 start_fake() {
-    local log=$TMP/fakesmtp-$1.log
-    python3 "$HERE/fakesmtp.py" --listen "$1:$PORT" --scenario "$2" \
-        ${3:+--name "$3"} --pidfile "$TMP/fakesmtp-$1.pid" >"$log" 2>&1 &
+    "$PY" "$HERE/fakesmtp.py" --listen "$1:$PORT" --scenario "$2" \
+        ${3:+--name "$3"} >"$TMP/fakesmtp-$1.log" 2>&1 &
     PIDS+=($!)
-    wait_for 10 tcp_listens "$1" "$PORT" || { cat "$log"; return 1; }
+}
+
+wait_fake() {
+    wait_for 10 tcp_listens "$1" "$PORT" ||
+        { cat "$TMP/fakesmtp-$1.log"; return 1; }
 }
 
 start_dnsdrop() {
     local tool=$BUILD/tools/dnsdelay log=$TMP/dnsdrop.log
     if [ -x "$tool" ] && [ -z "${MXPROBE_NO_DNSDELAY:-}" ]; then
-        "$tool" --listen "$DROP_DNS" --upstream "$DNS" \
+        "$tool" --listen "$DROP_DNS" --upstream "$DNS" --delay-ms 0 \
             --drop-suffix slow.mxprobe.test >"$log" 2>&1 &
     else
-        python3 "$HERE/dnsdrop.py" --listen "$DROP_DNS" --upstream "$DNS" \
+        "$PY" "$HERE/dnsdrop.py" --listen "$DROP_DNS" --upstream "$DNS" \
             --drop slow.mxprobe.test >"$log" 2>&1 &
     fi
     PIDS+=($!)
@@ -364,27 +387,38 @@ TMP=$(mktemp -d /tmp/mxprobe-it.XXXXXX) || die "mktemp"
 chmod 755 "$TMP" # Postfix daemons drop to the postfix user
 mkdir -p "$TMP/cases"
 
+# Everything starts at once, then each is waited for.
+FAKES=(
+    "127.0.0.23 normal dsl-127-0-0-23.pool.isp.test"
+    "127.0.0.24 normal noptr.mxprobe.test"
+    "127.0.0.25 normal listed.mxprobe.test"
+    "127.0.0.26 normal nofcrdns.mxprobe.test"
+    "127.0.0.41 silent"
+    "127.0.0.42 slow-greeting"
+    "127.0.0.43 endless-ehlo"
+    "127.0.0.44 huge-line"
+    "127.0.0.45 garbage"
+    "127.0.0.46 nul-greeting"
+    "127.0.0.47 helo-only"
+    "127.0.0.48 refuse-554"
+    "127.0.0.50 close-after-greeting"
+) # 127.0.0.49: nothing listens there (connection refused).
+for f in "${FAKES[@]}"; do
+    start_fake $f
+done
 start_knot || die "knotd did not start"
-start_postfix clean 127.0.0.21 mail.mxprobe.test || die "postfix (.21)"
-if ! start_postfix mismatch 127.0.0.22 mail.elsewhere.test; then
-    say "integration: note: second Postfix failed, fakesmtp on 127.0.0.22"
-    start_fake 127.0.0.22 normal mail.elsewhere.test || die "fakesmtp .22"
-fi
-start_fake 127.0.0.23 normal dsl-127-0-0-23.pool.isp.test || die "fake .23"
-start_fake 127.0.0.24 normal noptr.mxprobe.test || die "fake .24"
-start_fake 127.0.0.25 normal listed.mxprobe.test || die "fake .25"
-start_fake 127.0.0.26 normal nofcrdns.mxprobe.test || die "fake .26"
-start_fake 127.0.0.41 silent || die "fake silent"
-start_fake 127.0.0.42 slow-greeting || die "fake slow-greeting"
-start_fake 127.0.0.43 endless-ehlo || die "fake endless-ehlo"
-start_fake 127.0.0.44 huge-line || die "fake huge-line"
-start_fake 127.0.0.45 garbage || die "fake garbage"
-start_fake 127.0.0.46 nul-greeting || die "fake nul-greeting"
-start_fake 127.0.0.47 helo-only || die "fake helo-only"
-start_fake 127.0.0.48 refuse-554 || die "fake refuse-554"
-start_fake 127.0.0.50 close-after-greeting || die "fake close-after-greeting"
-# 127.0.0.49: nothing listens there (connection refused).
+start_postfix clean 127.0.0.21 mail.mxprobe.test
+start_postfix mismatch 127.0.0.22 mail.elsewhere.test
 start_dnsdrop || die "DNS forwarder did not start"
+for f in "${FAKES[@]}"; do
+    wait_fake ${f%% *} || die "fakesmtp ${f#* } did not start"
+done
+wait_postfix clean 127.0.0.21 mail.mxprobe.test || die "postfix (.21)"
+if ! wait_postfix mismatch 127.0.0.22 mail.elsewhere.test; then
+    say "integration: note: second Postfix failed, fakesmtp on 127.0.0.22"
+    start_fake 127.0.0.22 normal mail.elsewhere.test
+    wait_fake 127.0.0.22 || die "fakesmtp 127.0.0.22"
+fi
 
 . "$HERE/cases.sh"
 

@@ -1,0 +1,793 @@
+/*
+ * dnsbl.c - the dnsbl check: is the target's address on DNS blocklists?
+ *
+ * init() builds the zone table from plugins.dnsbl.zones, from zones_file,
+ * or from the built-in conf/dnsbl.yaml.  run() asks every zone at once in
+ * one DNS batch: A and TXT of the target's reversed name and the RFC 5782
+ * self-tests (127.0.0.2 must be listed, 127.0.0.1 must not).  Answers that
+ * are list errors (Spamhaus 127.255.255.x codes, 127.0.0.1, anything
+ * outside 127.0.0.0/8, failed self-tests, SERVFAIL, timeouts) are never
+ * counted as listings.  The count of listings meets the thresholds.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <mxprobe/plugin.h>
+
+/* conf/dnsbl.yaml, compiled in by the Makefile (src/tools/embed.sh). */
+extern const char mxp_default_dnsbl[];
+extern const size_t mxp_default_dnsbl_len;
+
+#define DNSBL_MAX_ZONES 512
+#define DNSBL_MAX_CODES 64      /* per zone */
+#define DNSBL_MAX_MEANING 100   /* bytes of a code's meaning */
+#define DNSBL_MAX_FILE (1024 * 1024)
+/* The IPv6 prefix of a query name is 64 bytes ("x." * 32), and a name
+ * holds at most 253. */
+#define DNSBL_MAX_ZONE_LEN (253 - 64)
+#define DNSBL_NAME_LEN 256
+#define DNSBL_TEXT_LEN 512
+
+struct dnsbl_code {
+    unsigned char addr[4];
+    char *meaning;
+};
+
+struct dnsbl_zone {
+    char *name; /* without trailing dot */
+    struct dnsbl_code *codes;
+    size_t n_codes;
+};
+
+struct dnsbl_state {
+    struct dnsbl_zone *zones;
+    size_t n;
+};
+
+enum dnsbl_verdict { ZONE_CLEAN, ZONE_LISTED, ZONE_ERROR };
+
+/* ---- state ----------------------------------------------------------- */
+
+static void dnsbl_free(void *state)
+{
+    struct dnsbl_state *st = state;
+
+    if (st == NULL)
+        return;
+    for (size_t i = 0; i < st->n; i++) {
+        for (size_t j = 0; j < st->zones[i].n_codes; j++)
+            free(st->zones[i].codes[j].meaning);
+        free(st->zones[i].codes);
+        free(st->zones[i].name);
+    }
+    free(st->zones);
+    free(st);
+}
+
+/* ---- names ----------------------------------------------------------- */
+
+/* A DNS name we can query under: LDH labels (underscore tolerated) of
+ * 1..63, at least two labels, an optional trailing dot. */
+static int valid_zone_name(const char *s)
+{
+    size_t len = strlen(s), label = 0, labels = 0;
+
+    if (len > 0 && s[len - 1] == '.')
+        len--;
+    if (len == 0 || len > DNSBL_MAX_ZONE_LEN)
+        return 0;
+    for (size_t i = 0; i <= len; i++) {
+        unsigned char c = i < len ? (unsigned char)s[i] : '.';
+
+        if (c == '.') {
+            if (label == 0 || s[i - 1] == '-')
+                return 0;
+            labels++;
+            label = 0;
+        } else if (isalnum(c) || c == '_' || (c == '-' && label > 0)) {
+            if (++label > 63)
+                return 0;
+        } else {
+            return 0;
+        }
+    }
+    return labels >= 2;
+}
+
+/* The reversed address + "." + zone: "99.2.0.192.zone" or the 32 nibbles
+ * of an IPv6 address, lowest first.  0 when it does not fit. */
+static size_t query_name(int family, const unsigned char *a, const char *zone,
+                         char *out, size_t len)
+{
+    size_t off = 0;
+    int n;
+
+    if (family == AF_INET) {
+        n = snprintf(out, len, "%u.%u.%u.%u.%s", a[3], a[2], a[1], a[0],
+                     zone);
+        return n > 0 && (size_t)n < len ? (size_t)n : 0;
+    }
+    for (int i = 15; i >= 0; i--) {
+        n = snprintf(out + off, len - off, "%x.%x.", a[i] & 0xf, a[i] >> 4);
+        if (n < 0 || (size_t)n >= len - off)
+            return 0;
+        off += (size_t)n;
+    }
+    n = snprintf(out + off, len - off, "%s", zone);
+    return n > 0 && (size_t)n < len - off ? off + (size_t)n : 0;
+}
+
+/* RFC 5782 section 5 test addresses: 127.0.0.2 must be listed, 127.0.0.1
+ * must not; an IPv6 list uses ::FFFF:7F00:2 and ::FFFF:7F00:1. */
+static void selftest_addr(int family, int positive, unsigned char out[16])
+{
+    memset(out, 0, 16);
+    if (family == AF_INET) {
+        out[0] = 127;
+        out[3] = positive ? 2 : 1;
+        return;
+    }
+    out[10] = 0xff;
+    out[11] = 0xff;
+    out[12] = 0x7f;
+    out[15] = positive ? 2 : 1;
+}
+
+/* ---- config ---------------------------------------------------------- */
+
+/* Absent, or written with no value: the default applies. */
+static int node_unset(const struct mxp_services *svc, const struct mxp_node *n)
+{
+    const char *s;
+
+    if (n == NULL)
+        return 1;
+    if (svc->node_kind(n) != MXP_NODE_SCALAR)
+        return 0;
+    s = svc->node_str(n);
+    return s == NULL || s[0] == '\0';
+}
+
+static int parse_code(const char *text, unsigned char out[4])
+{
+    return inet_pton(AF_INET, text, out) == 1 && out[0] == 127;
+}
+
+static int load_codes(struct mxp_ctx *ctx, struct dnsbl_zone *z,
+                      const struct mxp_node *codes)
+{
+    const struct mxp_services *svc = ctx->svc;
+    size_t n;
+
+    if (node_unset(svc, codes))
+        return MXP_OK;
+    if (svc->node_kind(codes) != MXP_NODE_MAP) {
+        svc->config_error(ctx, codes,
+                          "zones: codes of %s: expected a mapping like "
+                          "{ 127.0.0.2: MEANING }",
+                          z->name);
+        return MXP_ERR_CONFIG;
+    }
+    n = svc->node_len(codes);
+    if (n > DNSBL_MAX_CODES) {
+        svc->config_error(ctx, codes, "zones: %s has more than %d codes",
+                          z->name, DNSBL_MAX_CODES);
+        return MXP_ERR_CONFIG;
+    }
+    z->codes = calloc(n ? n : 1, sizeof(*z->codes));
+    if (z->codes == NULL)
+        return MXP_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const char *key = svc->node_key(codes, i);
+        const struct mxp_node *v = svc->node_at(codes, i);
+        const char *meaning = svc->node_str(v);
+        struct dnsbl_code *c = &z->codes[z->n_codes];
+
+        if (key == NULL || !parse_code(key, c->addr)) {
+            svc->config_error(ctx, v,
+                              "zones: codes of %s: '%s' is not an IPv4 "
+                              "address in 127.0.0.0/8",
+                              z->name, key ? key : "");
+            return MXP_ERR_CONFIG;
+        }
+        if (svc->node_kind(v) != MXP_NODE_SCALAR || meaning == NULL) {
+            svc->config_error(ctx, v,
+                              "zones: codes of %s: the meaning of %s must be "
+                              "a string",
+                              z->name, key);
+            return MXP_ERR_CONFIG;
+        }
+        c->meaning = strndup(meaning, DNSBL_MAX_MEANING);
+        if (c->meaning == NULL)
+            return MXP_ERR_NOMEM;
+        z->n_codes++;
+    }
+    return MXP_OK;
+}
+
+/* Adds zone name (checked) to the table; at is where errors point. */
+static int add_zone(struct mxp_ctx *ctx, struct dnsbl_state *st,
+                    const char *name, const struct mxp_node *at,
+                    struct dnsbl_zone **out)
+{
+    const struct mxp_services *svc = ctx->svc;
+    struct dnsbl_zone *z;
+    size_t len;
+
+    if (name == NULL || !valid_zone_name(name)) {
+        svc->config_error(ctx, at, "zones: '%s' is not a valid DNS zone name",
+                          name ? name : "");
+        return MXP_ERR_CONFIG;
+    }
+    len = strlen(name);
+    if (name[len - 1] == '.')
+        len--;
+    for (size_t i = 0; i < st->n; i++)
+        if (strlen(st->zones[i].name) == len &&
+            strncasecmp(st->zones[i].name, name, len) == 0) {
+            svc->config_error(ctx, at, "zones: %.*s is listed twice",
+                              (int)len, name);
+            return MXP_ERR_CONFIG;
+        }
+    if (st->n == DNSBL_MAX_ZONES) {
+        svc->config_error(ctx, at, "zones: more than %d zones",
+                          DNSBL_MAX_ZONES);
+        return MXP_ERR_CONFIG;
+    }
+    z = &st->zones[st->n];
+    memset(z, 0, sizeof(*z));
+    z->name = strndup(name, len);
+    if (z->name == NULL)
+        return MXP_ERR_NOMEM;
+    st->n++;
+    *out = z;
+    return MXP_OK;
+}
+
+static int load_item(struct mxp_ctx *ctx, struct dnsbl_state *st,
+                     const struct mxp_node *item)
+{
+    const struct mxp_services *svc = ctx->svc;
+    const struct mxp_node *zone = NULL, *codes = NULL;
+    struct dnsbl_zone *z;
+    int rc;
+
+    if (svc->node_kind(item) == MXP_NODE_SCALAR)
+        return add_zone(ctx, st, svc->node_str(item), item, &z);
+    if (svc->node_kind(item) != MXP_NODE_MAP) {
+        svc->config_error(ctx, item,
+                          "zones: an entry is a zone name or a mapping "
+                          "{ zone: NAME, codes: {...} }");
+        return MXP_ERR_CONFIG;
+    }
+    for (size_t i = 0; i < svc->node_len(item); i++) {
+        const char *key = svc->node_key(item, i);
+
+        if (key != NULL && strcmp(key, "zone") == 0) {
+            zone = svc->node_at(item, i);
+        } else if (key != NULL && strcmp(key, "codes") == 0) {
+            codes = svc->node_at(item, i);
+        } else {
+            svc->config_error(ctx, svc->node_at(item, i),
+                              "zones: unknown key '%s' (expected zone, "
+                              "codes)",
+                              key ? key : "");
+            return MXP_ERR_CONFIG;
+        }
+    }
+    if (zone == NULL || svc->node_kind(zone) != MXP_NODE_SCALAR) {
+        svc->config_error(ctx, zone ? zone : item,
+                          "zones: an entry needs zone: NAME");
+        return MXP_ERR_CONFIG;
+    }
+    rc = add_zone(ctx, st, svc->node_str(zone), zone, &z);
+    if (rc != MXP_OK)
+        return rc;
+    return load_codes(ctx, z, codes);
+}
+
+/* A zones: list (a single scalar is a list of one). */
+static int load_list(struct mxp_ctx *ctx, struct dnsbl_state *st,
+                     const struct mxp_node *list)
+{
+    const struct mxp_services *svc = ctx->svc;
+    size_t n;
+    int rc;
+
+    if (svc->node_kind(list) == MXP_NODE_SCALAR) {
+        st->zones = calloc(1, sizeof(*st->zones));
+        if (st->zones == NULL)
+            return MXP_ERR_NOMEM;
+        return load_item(ctx, st, list);
+    }
+    if (svc->node_kind(list) != MXP_NODE_SEQ) {
+        svc->config_error(ctx, list, "zones: expected a list of zones");
+        return MXP_ERR_CONFIG;
+    }
+    n = svc->node_len(list);
+    if (n == 0) {
+        svc->config_error(ctx, list, "zones: empty list (leave zones unset "
+                                     "for the built-in list)");
+        return MXP_ERR_CONFIG;
+    }
+    if (n > DNSBL_MAX_ZONES) {
+        svc->config_error(ctx, list, "zones: more than %d zones",
+                          DNSBL_MAX_ZONES);
+        return MXP_ERR_CONFIG;
+    }
+    st->zones = calloc(n, sizeof(*st->zones));
+    if (st->zones == NULL)
+        return MXP_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        rc = load_item(ctx, st, svc->node_at(list, i));
+        if (rc != MXP_OK)
+            return rc;
+    }
+    return MXP_OK;
+}
+
+/* A YAML document with a top-level zones: list (conf/dnsbl.yaml or a
+ * zones_file). */
+static int load_text(struct mxp_ctx *ctx, struct dnsbl_state *st,
+                     const char *name, const char *text, size_t len)
+{
+    const struct mxp_services *svc = ctx->svc;
+    const struct mxp_node *root = NULL, *zones = NULL;
+    int rc;
+
+    rc = svc->config_parse(ctx, name, text, len, &root);
+    if (rc != MXP_OK)
+        return rc == MXP_ERR_NOMEM ? rc : MXP_ERR_CONFIG;
+    if (svc->node_kind(root) != MXP_NODE_MAP) {
+        svc->config_error(ctx, root, "%s: expected a mapping with zones:",
+                          name);
+        return MXP_ERR_CONFIG;
+    }
+    for (size_t i = 0; i < svc->node_len(root); i++) {
+        const char *key = svc->node_key(root, i);
+
+        if (key != NULL && strcmp(key, "zones") == 0) {
+            zones = svc->node_at(root, i);
+        } else {
+            svc->config_error(ctx, svc->node_at(root, i),
+                              "%s: unknown key '%s' (expected zones)", name,
+                              key ? key : "");
+            return MXP_ERR_CONFIG;
+        }
+    }
+    if (zones == NULL) {
+        svc->config_error(ctx, root, "%s: no zones: list", name);
+        return MXP_ERR_CONFIG;
+    }
+    return load_list(ctx, st, zones);
+}
+
+static int load_file(struct mxp_ctx *ctx, struct dnsbl_state *st,
+                     const struct mxp_node *file)
+{
+    const struct mxp_services *svc = ctx->svc;
+    const char *path = svc->node_str(file);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = NULL;
+    int rc;
+
+    if (svc->node_kind(file) != MXP_NODE_SCALAR || path == NULL) {
+        svc->config_error(ctx, file, "zones_file: expected a file name");
+        return MXP_ERR_CONFIG;
+    }
+    f = fopen(path, "r");
+    if (f == NULL) {
+        svc->config_error(ctx, file, "zones_file: cannot open %s: %s", path,
+                          strerror(errno));
+        rc = MXP_ERR_CONFIG;
+        goto done;
+    }
+    text = malloc(DNSBL_MAX_FILE + 1);
+    if (text == NULL) {
+        rc = MXP_ERR_NOMEM;
+        goto done;
+    }
+    len = fread(text, 1, DNSBL_MAX_FILE + 1, f);
+    if (ferror(f)) {
+        svc->config_error(ctx, file, "zones_file: cannot read %s: %s", path,
+                          strerror(errno));
+        rc = MXP_ERR_CONFIG;
+        goto done;
+    }
+    if (len > DNSBL_MAX_FILE) {
+        svc->config_error(ctx, file, "zones_file: %s is larger than %d bytes",
+                          path, DNSBL_MAX_FILE);
+        rc = MXP_ERR_CONFIG;
+        goto done;
+    }
+    rc = load_text(ctx, st, path, text, len);
+done:
+    free(text);
+    if (f != NULL)
+        fclose(f);
+    return rc;
+}
+
+static int dnsbl_init(struct mxp_ctx *ctx, void **state)
+{
+    const struct mxp_services *svc = ctx->svc;
+    const struct mxp_node *cfg = svc->config(ctx);
+    const struct mxp_node *zones = NULL, *file = NULL;
+    struct dnsbl_state *st;
+    int rc;
+
+    *state = NULL;
+    if (cfg != NULL) {
+        zones = svc->node_get(cfg, "zones");
+        file = svc->node_get(cfg, "zones_file");
+    }
+    if (node_unset(svc, zones))
+        zones = NULL;
+    if (node_unset(svc, file))
+        file = NULL;
+    st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return MXP_ERR_NOMEM;
+    if (zones != NULL && file != NULL) {
+        svc->config_error(ctx, file,
+                          "zones_file: give either zones or zones_file");
+        rc = MXP_ERR_CONFIG;
+    } else if (zones != NULL) {
+        rc = load_list(ctx, st, zones);
+    } else if (file != NULL) {
+        rc = load_file(ctx, st, file);
+    } else {
+        rc = load_text(ctx, st, "<built-in dnsbl.yaml>", mxp_default_dnsbl,
+                       mxp_default_dnsbl_len);
+    }
+    if (rc != MXP_OK) {
+        dnsbl_free(st);
+        return rc;
+    }
+    *state = st;
+    return MXP_OK;
+}
+
+/* ---- classification -------------------------------------------------- */
+
+static const char *dns_words(enum mxp_dns_result res)
+{
+    switch (res) {
+    case MXP_DNS_ANSWER:
+        return "answer";
+    case MXP_DNS_NODATA:
+        return "no data";
+    case MXP_DNS_NXDOMAIN:
+        return "NXDOMAIN";
+    case MXP_DNS_SERVFAIL:
+        return "SERVFAIL";
+    case MXP_DNS_REFUSED:
+        return "REFUSED";
+    case MXP_DNS_TIMEOUT:
+        return "timeout";
+    case MXP_DNS_BADRESP:
+        return "bad response";
+    case MXP_DNS_FAILED:
+        break;
+    }
+    return "resolver failure";
+}
+
+/* NOERROR with records, or a definite "not there". */
+static int answered(const struct mxp_dns_query *q)
+{
+    return q->result == MXP_DNS_ANSWER || q->result == MXP_DNS_NODATA ||
+           q->result == MXP_DNS_NXDOMAIN;
+}
+
+static int has_records(const struct mxp_dns_query *q)
+{
+    return q->result == MXP_DNS_ANSWER && q->n_rr > 0;
+}
+
+/* Why an A answer is not a listing code, or NULL when every record is
+ * one.  target: 127.0.0.1 is then an error too (it is the negative
+ * self-test address, a list answering it for a target is broken). */
+static const char *answer_error(const struct mxp_dns_query *q, int target,
+                                char *buf, size_t len)
+{
+    for (size_t i = 0; i < q->n_rr; i++) {
+        const unsigned char *a = q->rr[i].addr;
+        char ip[INET_ADDRSTRLEN];
+
+        inet_ntop(AF_INET, a, ip, sizeof ip);
+        if (a[0] != 127) {
+            snprintf(buf, len, "answer %s is outside 127.0.0.0/8", ip);
+            return buf;
+        }
+        if (a[1] == 255 && a[2] == 255 && a[3] == 252) {
+            snprintf(buf, len, "%s: typing error in the zone name", ip);
+            return buf;
+        }
+        if (a[1] == 255 && a[2] == 255 && a[3] == 254) {
+            snprintf(buf, len,
+                     "%s: queries through a public resolver are refused", ip);
+            return buf;
+        }
+        if (a[1] == 255 && a[2] == 255 && a[3] == 255) {
+            snprintf(buf, len, "%s: excessive number of queries", ip);
+            return buf;
+        }
+        if (target && a[1] == 0 && a[2] == 0 && a[3] == 1) {
+            snprintf(buf, len, "answer 127.0.0.1 for the target");
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+/* "127.0.0.2 SBL, 127.0.0.4 XBL" for the target's A records. */
+static void codes_text(const struct dnsbl_zone *z,
+                       const struct mxp_dns_query *q, char *out, size_t len)
+{
+    size_t off = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < q->n_rr && i < 8; i++) {
+        const char *meaning = NULL;
+        char ip[INET_ADDRSTRLEN];
+        int w;
+
+        inet_ntop(AF_INET, q->rr[i].addr, ip, sizeof ip);
+        for (size_t j = 0; j < z->n_codes; j++)
+            if (memcmp(z->codes[j].addr, q->rr[i].addr, 4) == 0)
+                meaning = z->codes[j].meaning;
+        w = snprintf(out + off, len - off, "%s%s%s%s", i ? ", " : "", ip,
+                     meaning && meaning[0] ? " " : "",
+                     meaning ? meaning : "");
+        if (w < 0 || (size_t)w >= len - off)
+            break;
+        off += (size_t)w;
+    }
+}
+
+/* Classifies one zone from its four answers (target A, target TXT,
+ * self-test 127.0.0.2, self-test 127.0.0.1).  text gets the codes of a
+ * listing or the reason of a list error. */
+static enum dnsbl_verdict classify(const struct dnsbl_zone *z,
+                                   const struct mxp_dns_query q[4],
+                                   char *text, size_t len)
+{
+    const struct mxp_dns_query *a = &q[0], *pos = &q[2], *neg = &q[3];
+    char why[160];
+
+    text[0] = '\0';
+    if (!answered(a)) {
+        snprintf(text, len, "query failed (%s)", dns_words(a->result));
+        return ZONE_ERROR;
+    }
+    if (has_records(a) && answer_error(a, 1, why, sizeof why) != NULL) {
+        snprintf(text, len, "%s", why);
+        return ZONE_ERROR;
+    }
+    if (!answered(pos)) {
+        snprintf(text, len, "self-test query failed (%s)",
+                 dns_words(pos->result));
+        return ZONE_ERROR;
+    }
+    if (!has_records(pos)) {
+        snprintf(text, len, "self-test failed: 127.0.0.2 not listed");
+        return ZONE_ERROR;
+    }
+    if (answer_error(pos, 1, why, sizeof why) != NULL) {
+        snprintf(text, len, "self-test failed: 127.0.0.2 gave %s", why);
+        return ZONE_ERROR;
+    }
+    if (!answered(neg)) {
+        snprintf(text, len, "self-test query failed (%s)",
+                 dns_words(neg->result));
+        return ZONE_ERROR;
+    }
+    if (has_records(neg)) {
+        snprintf(text, len, "self-test failed: 127.0.0.1 is listed");
+        return ZONE_ERROR;
+    }
+    if (!has_records(a))
+        return ZONE_CLEAN;
+    codes_text(z, a, text, len);
+    return ZONE_LISTED;
+}
+
+/* The first TXT record, printable and bounded, or "". */
+static void txt_text(const struct mxp_dns_query *t, char *out, size_t len)
+{
+    size_t n = 0;
+
+    out[0] = '\0';
+    if (!has_records(t) || t->rr[0].text == NULL || len == 0)
+        return;
+    for (size_t i = 0; i < t->rr[0].text_len && n + 1 < len && n < 200;
+         i++) {
+        unsigned char c = (unsigned char)t->rr[0].text[i];
+
+        out[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    out[n] = '\0';
+}
+
+/* ---- run ------------------------------------------------------------- */
+
+static void add_perf(struct mxp_ctx *ctx, const char *metric, double v,
+                     const char *uom, const char *warn, const char *crit,
+                     double min, double max)
+{
+    struct mxp_perf p;
+
+    p.metric = metric;
+    p.value = v;
+    p.uom = uom;
+    p.warn = warn;
+    p.crit = crit;
+    p.min = min;
+    p.max = max;
+    ctx->svc->add_perfdata(ctx, &p);
+}
+
+static void append(char *out, size_t len, size_t *off, const char *fmt, ...)
+    MXP_PRINTF(4, 5);
+
+/* snprintf at *off; a cut output stays NUL-terminated and stops there. */
+static void append(char *out, size_t len, size_t *off, const char *fmt, ...)
+{
+    va_list ap;
+    int w;
+
+    if (*off >= len)
+        return;
+    va_start(ap, fmt);
+    w = vsnprintf(out + *off, len - *off, fmt, ap);
+    va_end(ap);
+    *off = w < 0 ? len : *off + (size_t)w;
+}
+
+/* "not listed on 18 DNSBLs" or "on 2/18 DNSBLs (a, b)", at most five
+ * zone names, then ", E list errors" when there are some. */
+static void summary_text(const struct dnsbl_state *st,
+                         const enum dnsbl_verdict *v, size_t listed,
+                         size_t errors, char *out, size_t len)
+{
+    size_t off = 0, shown = 0;
+
+    out[0] = '\0';
+    if (listed == 0) {
+        append(out, len, &off, "not listed on %zu DNSBLs", st->n);
+    } else {
+        append(out, len, &off, "on %zu/%zu DNSBLs (", listed, st->n);
+        for (size_t i = 0; i < st->n; i++) {
+            if (v[i] != ZONE_LISTED)
+                continue;
+            if (shown++ == 5) {
+                append(out, len, &off, ", ...");
+                break;
+            }
+            append(out, len, &off, "%s%s", shown > 1 ? ", " : "",
+                   st->zones[i].name);
+        }
+        append(out, len, &off, ")");
+    }
+    if (errors > 0)
+        append(out, len, &off, ", %zu list errors", errors);
+}
+
+static int dnsbl_run(struct mxp_ctx *ctx, void *state)
+{
+    const struct mxp_services *svc = ctx->svc;
+    const struct dnsbl_state *st = state;
+    const struct mxp_target *t = ctx->target;
+    struct mxp_dns_query *q = NULL;
+    enum dnsbl_verdict *verdict = NULL;
+    char *names = NULL, text[DNSBL_TEXT_LEN], txt[256], summary[1024];
+    unsigned char pos[16], neg[16];
+    size_t listed = 0, errors = 0, n;
+    enum mxp_state check;
+    double t0, elapsed;
+    int rc = MXP_OK, batch;
+
+    if (st == NULL || t == NULL || st->n == 0)
+        return MXP_ERR_INVALID;
+    n = st->n;
+    q = calloc(4 * n, sizeof(*q));
+    verdict = calloc(n, sizeof(*verdict));
+    names = calloc(3 * n, DNSBL_NAME_LEN);
+    if (q == NULL || verdict == NULL || names == NULL) {
+        rc = MXP_ERR_NOMEM;
+        goto done;
+    }
+    selftest_addr(t->family, 1, pos);
+    selftest_addr(t->family, 0, neg);
+    for (size_t i = 0; i < n; i++) {
+        char *tn = names + (3 * i) * DNSBL_NAME_LEN;
+        char *pn = tn + DNSBL_NAME_LEN, *nn = pn + DNSBL_NAME_LEN;
+        const char *zone = st->zones[i].name;
+
+        /* Zone names are bounded in init(), so these always fit. */
+        query_name(t->family, t->addr_bytes, zone, tn, DNSBL_NAME_LEN);
+        query_name(t->family, pos, zone, pn, DNSBL_NAME_LEN);
+        query_name(t->family, neg, zone, nn, DNSBL_NAME_LEN);
+        q[4 * i] = (struct mxp_dns_query){.name = tn, .type = MXP_DNS_A};
+        q[4 * i + 1] = (struct mxp_dns_query){.name = tn, .type = MXP_DNS_TXT};
+        q[4 * i + 2] = (struct mxp_dns_query){.name = pn, .type = MXP_DNS_A};
+        q[4 * i + 3] = (struct mxp_dns_query){.name = nn, .type = MXP_DNS_A};
+    }
+
+    t0 = svc->now();
+    batch = svc->dns_batch(ctx, q, 4 * n);
+    elapsed = svc->now() - t0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (batch != MXP_OK) {
+            verdict[i] = ZONE_ERROR;
+            errors++;
+            continue;
+        }
+        verdict[i] = classify(&st->zones[i], &q[4 * i], text, sizeof text);
+        if (verdict[i] == ZONE_LISTED)
+            listed++;
+        else if (verdict[i] == ZONE_ERROR)
+            errors++;
+    }
+    check = svc->check_threshold(ctx, (double)listed);
+
+    for (size_t i = 0; i < n; i++) {
+        const char *zone = st->zones[i].name;
+
+        if (batch != MXP_OK) {
+            svc->add_detail(ctx, MXP_STATE_UNKNOWN, "list error on %s: %s",
+                            zone, svc->strerror(batch));
+            continue;
+        }
+        /* classify() again: cheaper than keeping n texts around. */
+        classify(&st->zones[i], &q[4 * i], text, sizeof text);
+        if (verdict[i] == ZONE_LISTED) {
+            txt_text(&q[4 * i + 1], txt, sizeof txt);
+            svc->add_detail(ctx, check, "listed on %s (%s)%s%s", zone, text,
+                            txt[0] ? ": " : "", txt);
+        } else if (verdict[i] == ZONE_ERROR) {
+            svc->add_detail(ctx, MXP_STATE_UNKNOWN, "list error on %s: %s",
+                            zone, text);
+        } else {
+            svc->add_detail(ctx, MXP_STATE_OK, "not listed on %s", zone);
+        }
+    }
+
+    if (errors == n) {
+        svc->set_result(ctx, MXP_STATE_UNKNOWN, "all %zu DNSBLs failed", n);
+    } else {
+        summary_text(st, verdict, listed, errors, summary, sizeof summary);
+        svc->set_result(ctx, check, "%s", summary);
+    }
+    add_perf(ctx, "listed", (double)listed, "", svc->threshold_text(ctx, 0),
+             svc->threshold_text(ctx, 1), 0, (double)n);
+    add_perf(ctx, "errors", (double)errors, "", NULL, NULL, 0, (double)n);
+    add_perf(ctx, "zones", (double)n, "", NULL, NULL, NAN, NAN);
+    add_perf(ctx, "time", elapsed, "s", NULL, NULL, NAN, NAN);
+done:
+    free(names);
+    free(verdict);
+    free(q);
+    return rc;
+}
+
+static const char *const dnsbl_keys[] = {"zones", "zones_file", NULL};
+
+MXP_PLUGIN_DEFINE(.name = "dnsbl",
+                  .summary = "listings of the target's address on DNS "
+                             "blocklists (RFC 5782 self-tested)",
+                  .config_keys = dnsbl_keys, .default_warning = "0",
+                  .default_critical = "1", .init = dnsbl_init,
+                  .run = dnsbl_run, .free = dnsbl_free);
