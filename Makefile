@@ -138,7 +138,7 @@ check:
 bench: all
 	sh bench/run.sh
 
-fuzz:
+fuzz: all
 	sh tests/fuzz/run.sh
 
 install: $(O)/mxprobe $(PLUGINS)

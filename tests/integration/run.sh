@@ -153,7 +153,7 @@ $list
 EOF
     knotc -c "$d/knot.conf" conf-check >"$d/check.log" 2>&1 ||
         { cat "$d/check.log"; return 1; }
-    knotd -c "$d/knot.conf" >"$d/knotd.log" 2>&1 &
+    knotd -c "$d/knot.conf" >"$d/knotd.log" 2>&1 9>&- &
     PIDS+=($!)
     wait_for 10 dns_answers -x 127.0.0.21 ||
         { cat "$d/knotd.log"; return 1; }
@@ -218,7 +218,7 @@ postlog   unix-dgram n - n - 1 postlogd
 EOF
     POSTFIXES+=("$d/conf")
     # "postfix start" takes seconds on fresh dirs: both start at once.
-    postfix -c "$d/conf" start >"$d/start.log" 2>&1 &
+    postfix -c "$d/conf" start >"$d/start.log" 2>&1 9>&- &
 }
 
 # wait_postfix NAME ADDR MYHOSTNAME: it greets as it should.
@@ -231,7 +231,7 @@ wait_postfix() {
 # start_fake ADDR SCENARIO [NAME]; wait_fake ADDR: it listens.
 start_fake() {
     "$PY" "$HERE/fakesmtp.py" --listen "$1:$PORT" --scenario "$2" \
-        ${3:+--name "$3"} >"$TMP/fakesmtp-$1.log" 2>&1 &
+        ${3:+--name "$3"} >"$TMP/fakesmtp-$1.log" 2>&1 9>&- &
     PIDS+=($!)
 }
 
@@ -244,10 +244,10 @@ start_dnsdrop() {
     local tool=$BUILD/tools/dnsdelay log=$TMP/dnsdrop.log
     if [ -x "$tool" ] && [ -z "${MXPROBE_NO_DNSDELAY:-}" ]; then
         "$tool" --listen "$DROP_DNS" --upstream "$DNS" --delay-ms 0 \
-            --drop-suffix slow.mxprobe.test >"$log" 2>&1 &
+            --drop-suffix slow.mxprobe.test >"$log" 2>&1 9>&- &
     else
         "$PY" "$HERE/dnsdrop.py" --listen "$DROP_DNS" --upstream "$DNS" \
-            --drop slow.mxprobe.test >"$log" 2>&1 &
+            --drop slow.mxprobe.test >"$log" 2>&1 9>&- &
     fi
     PIDS+=($!)
     wait_for 10 kdig @"${DROP_DNS%:*}" -p "${DROP_DNS#*:}" +time=1 \
@@ -299,7 +299,7 @@ mx() {
     # timeout makes itself a process group leader: whatever mxprobe forks
     # stays in that group, so leftovers can be found (and must not exist).
     env "${MX_ENV[@]}" timeout -k 2 $((t + 15)) "${argv[@]}" \
-        >"$OUT" 2>"$ERR" </dev/null &
+        >"$OUT" 2>"$ERR" </dev/null 9>&- &
     pid=$!
     wait "$pid"
     RC=$?
@@ -378,10 +378,15 @@ expect_run() {
 
 [ "$(id -u)" = 0 ] || die "must run as root (Postfix)"
 [ -x "$MXPROBE" ] || die "$MXPROBE not built (make asan?)"
-for tool in knotd knotc kdig postfix python3 timeout; do
+for tool in knotd knotc kdig postfix python3 timeout flock ss pgrep; do
     command -v "$tool" >/dev/null || die "$tool not installed"
 done
 [ -f "$HERE/fakesmtp.py" ] || die "$HERE/fakesmtp.py missing"
+
+# The servers use fixed addresses: a second run at the same time (another
+# make check) waits for this one instead of colliding with it.
+exec 9>/tmp/mxprobe-integration.lock || die "lock file"
+flock -w 600 9 || die "another integration run holds the lock"
 
 TMP=$(mktemp -d /tmp/mxprobe-it.XXXXXX) || die "mktemp"
 chmod 755 "$TMP" # Postfix daemons drop to the postfix user

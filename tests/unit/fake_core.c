@@ -481,6 +481,9 @@ static int fake_yaml_parse(const char *file, const char *text, size_t len,
             break;
         }
         if (n != NULL) {
+            /* fake_attach() frees a map key's node: remember the kind. */
+            enum mxp_node_kind kind = n->kind;
+
             if (depth == 0) {
                 if (root != NULL) {
                     fake_node_free(n);
@@ -493,7 +496,7 @@ static int fake_yaml_parse(const char *file, const char *text, size_t len,
                 yaml_event_delete(&ev);
                 goto done;
             }
-            if (n->kind != MXP_NODE_SCALAR) {
+            if (kind != MXP_NODE_SCALAR) {
                 if (depth == sizeof stack / sizeof stack[0]) {
                     snprintf(err, errlen, "nested too deep");
                     yaml_event_delete(&ev);
