@@ -157,4 +157,4 @@ format:
 clean:
 	rm -rf build
 
--include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(O)/obj $(O)/tests $(O)/tools -name '*.d' 2>/dev/null)

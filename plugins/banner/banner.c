@@ -36,12 +36,12 @@ struct banner_run {
     const struct mxp_services *svc;
     const struct mxp_target *t;
     double connect_time, greeting_time, ehlo_time; /* NAN: not measured */
-    char greeting_name[BANNER_NAME_LEN]; /* "" when none */
+    char greeting_name[BANNER_NAME_LEN];           /* "" when none */
     char ehlo_name[BANNER_NAME_LEN];
     char ptr[BANNER_MAX_PTR][BANNER_NAME_LEN];
     size_t n_ptr;
-    int ptr_ok;     /* the PTR lookup gave an answer */
-    int fcrdns_ok;  /* some PTR name resolves back to the address */
+    int ptr_ok;    /* the PTR lookup gave an answer */
+    int fcrdns_ok; /* some PTR name resolves back to the address */
     struct banner_problem problems[BANNER_MAX_PROBLEMS];
     size_t n_problems;
     size_t n_more; /* problems beyond the array, still counted */
@@ -151,20 +151,17 @@ static const struct {
     const char *word;
     int dash_or_digit;
 } generic_tokens[] = {
-    {"dyn", 0},        {"dynamic", 0},     {"dynip", 0},
-    {"dsl", 0},        {"adsl", 0},        {"xdsl", 0},
-    {"vdsl", 0},       {"sdsl", 0},        {"pool", 0},
-    {"dhcp", 0},       {"dial", 0},        {"dialup", 0},
-    {"dialin", 0},     {"dip", 0},         {"ppp", 0},
-    {"pppoe", 0},      {"cable", 0},       {"catv", 0},
-    {"cpe", 0},        {"customer", 0},    {"cust", 0},
-    {"client", 0},     {"subscriber", 0},  {"broadband", 0},
-    {"bb", 0},         {"ftth", 0},        {"fttx", 0},
-    {"res", 0},        {"residential", 0}, {"mobile", 0},
-    {"wireless", 0},   {"gprs", 0},        {"lte", 0},
-    {"unassigned", 0}, {"unknown", 0},     {"static", 0},
-    {"nat", 0},        {"rev", 0},         {"reverse", 0},
-    {"generic", 0},    {"host", 1},        {"ip", 1},
+    {"dyn", 0},         {"dynamic", 0},    {"dynip", 0},      {"dsl", 0},
+    {"adsl", 0},        {"xdsl", 0},       {"vdsl", 0},       {"sdsl", 0},
+    {"pool", 0},        {"dhcp", 0},       {"dial", 0},       {"dialup", 0},
+    {"dialin", 0},      {"dip", 0},        {"ppp", 0},        {"pppoe", 0},
+    {"cable", 0},       {"catv", 0},       {"cpe", 0},        {"customer", 0},
+    {"cust", 0},        {"client", 0},     {"subscriber", 0}, {"broadband", 0},
+    {"bb", 0},          {"ftth", 0},       {"fttx", 0},       {"res", 0},
+    {"residential", 0}, {"mobile", 0},     {"wireless", 0},   {"gprs", 0},
+    {"lte", 0},         {"unassigned", 0}, {"unknown", 0},    {"static", 0},
+    {"nat", 0},         {"rev", 0},        {"reverse", 0},    {"generic", 0},
+    {"host", 1},        {"ip", 1},
 };
 
 /* Second-level labels under two-letter country codes that are public
@@ -227,8 +224,7 @@ static int contains_address(const char *name, int family,
 
     if (family == AF_INET) {
         static const char seps[] = {'-', '.'};
-        unsigned o[2][4] = {{a[0], a[1], a[2], a[3]},
-                            {a[3], a[2], a[1], a[0]}};
+        unsigned o[2][4] = {{a[0], a[1], a[2], a[3]}, {a[3], a[2], a[1], a[0]}};
 
         for (int r = 0; r < 2; r++) {
             const unsigned *v = o[r];
@@ -236,12 +232,12 @@ static int contains_address(const char *name, int family,
             for (size_t s = 0; s < sizeof seps; s++) {
                 char c = seps[s];
 
-                snprintf(form, sizeof form, "%u%c%u%c%u%c%u", v[0], c, v[1],
-                         c, v[2], c, v[3]);
+                snprintf(form, sizeof form, "%u%c%u%c%u%c%u", v[0], c, v[1], c,
+                         v[2], c, v[3]);
                 if (contains_number(name, form, 0))
                     return 1;
-                snprintf(form, sizeof form, "%03u%c%03u%c%03u%c%03u", v[0],
-                         c, v[1], c, v[2], c, v[3]);
+                snprintf(form, sizeof form, "%03u%c%03u%c%03u%c%03u", v[0], c,
+                         v[1], c, v[2], c, v[3]);
                 if (contains_number(name, form, 0))
                     return 1;
             }
@@ -438,8 +434,8 @@ static void join_extensions(struct banner_run *R, struct mxp_smtp *s)
 
     text[0] = '\0';
     for (size_t i = 0; i < n && ext != NULL; i++) {
-        int w = snprintf(text + off, sizeof text - off, "%s%s",
-                         i ? ", " : "", ext[i]);
+        int w = snprintf(text + off, sizeof text - off, "%s%s", i ? ", " : "",
+                         ext[i]);
 
         if (w < 0 || (size_t)w >= sizeof text - off) {
             snprintf(text + off, sizeof text - off, "...");
@@ -463,8 +459,8 @@ static void smtp_phase(struct banner_run *R)
 
     rc = svc->smtp_open(R->ctx, R->t->addr, R->t->port, &s);
     if (rc != MXP_OK) {
-        connect_words(s != NULL ? svc->smtp_error(s) : svc->strerror(rc),
-                      words, sizeof words);
+        connect_words(s != NULL ? svc->smtp_error(s) : svc->strerror(rc), words,
+                      sizeof words);
         finding(R, MXP_STATE_CRITICAL, "no SMTP service: %s", words);
         goto done;
     }
@@ -492,8 +488,7 @@ static void smtp_phase(struct banner_run *R)
         finding(R, MXP_STATE_WARNING, "greeting code %d, expected 220: %.200s",
                 r.code, r.n_lines ? r.lines[0] : "");
     if (r.n_lines > 0)
-        first_word_name(r.lines[0], R->greeting_name,
-                        sizeof R->greeting_name);
+        first_word_name(r.lines[0], R->greeting_name, sizeof R->greeting_name);
     if (R->greeting_name[0] == '\0')
         finding(R, MXP_STATE_WARNING,
                 "greeting does not start with a host name: %.200s",
@@ -550,8 +545,7 @@ static void ptr_lookup(struct banner_run *R)
     int rc;
 
     memset(&q, 0, sizeof q);
-    if (reverse_name(R->t->family, R->t->addr_bytes, name, sizeof name) ==
-        0) {
+    if (reverse_name(R->t->family, R->t->addr_bytes, name, sizeof name) == 0) {
         finding(R, MXP_STATE_UNKNOWN, "PTR lookup for %s failed: %s",
                 R->t->addr, "bad address");
         return;
@@ -578,9 +572,17 @@ static void ptr_lookup(struct banner_run *R)
     for (size_t i = 0; i < q.n_rr && R->n_ptr < BANNER_MAX_PTR; i++) {
         const char *t = q.rr[i].text;
 
+        char *out = R->ptr[R->n_ptr];
+        size_t len;
+
         if (t == NULL || t[0] == '\0' || strlen(t) >= BANNER_NAME_LEN)
             continue;
-        snprintf(R->ptr[R->n_ptr++], BANNER_NAME_LEN, "%s", t);
+        /* A label may hold any byte: keep the output printable. */
+        len = strlen(t);
+        for (size_t k = 0; k < len; k++)
+            out[k] = t[k] > ' ' && t[k] < 0x7f ? t[k] : '?';
+        out[len] = '\0';
+        R->n_ptr++;
     }
     if (R->n_ptr == 0) {
         R->ptr_ok = 0;
@@ -605,8 +607,8 @@ static void join_ptr(const struct banner_run *R, char *out, size_t len)
 
     out[0] = '\0';
     for (size_t i = 0; i < R->n_ptr; i++) {
-        int w = snprintf(out + off, len - off, "%s%s", i ? " and " : "",
-                         R->ptr[i]);
+        int w =
+            snprintf(out + off, len - off, "%s%s", i ? " and " : "", R->ptr[i]);
 
         if (w < 0 || (size_t)w >= len - off)
             break;
@@ -727,7 +729,8 @@ static void forward_phase(struct banner_run *R)
 
 /* ---- result ---------------------------------------------------------- */
 
-static void perf(struct banner_run *R, const char *metric, double v, int is_main)
+static void perf(struct banner_run *R, const char *metric, double v,
+                 int is_main)
 {
     struct mxp_perf p;
 
@@ -763,8 +766,7 @@ static void finish(struct banner_run *R)
         return;
     }
     for (size_t i = 1; i < R->n_problems; i++)
-        if (state_rank(R->problems[i].st) >
-            state_rank(R->problems[worst].st))
+        if (state_rank(R->problems[i].st) > state_rank(R->problems[worst].st))
             worst = i;
     more = R->n_problems - 1 + R->n_more;
     if (more > 0)

@@ -28,8 +28,8 @@ extern const char mxp_default_dnsbl[];
 extern const size_t mxp_default_dnsbl_len;
 
 #define DNSBL_MAX_ZONES 512
-#define DNSBL_MAX_CODES 64      /* per zone */
-#define DNSBL_MAX_MEANING 100   /* bytes of a code's meaning */
+#define DNSBL_MAX_CODES 64    /* per zone */
+#define DNSBL_MAX_MEANING 100 /* bytes of a code's meaning */
 #define DNSBL_MAX_FILE (1024 * 1024)
 /* The IPv6 prefix of a query name is 64 bytes ("x." * 32), and a name
  * holds at most 253. */
@@ -112,8 +112,7 @@ static size_t query_name(int family, const unsigned char *a, const char *zone,
     int n;
 
     if (family == AF_INET) {
-        n = snprintf(out, len, "%u.%u.%u.%u.%s", a[3], a[2], a[1], a[0],
-                     zone);
+        n = snprintf(out, len, "%u.%u.%u.%u.%s", a[3], a[2], a[1], a[0], zone);
         return n > 0 && (size_t)n < len ? (size_t)n : 0;
     }
     for (int i = 15; i >= 0; i--) {
@@ -234,8 +233,8 @@ static int add_zone(struct mxp_ctx *ctx, struct dnsbl_state *st,
     for (size_t i = 0; i < st->n; i++)
         if (strlen(st->zones[i].name) == len &&
             strncasecmp(st->zones[i].name, name, len) == 0) {
-            svc->config_error(ctx, at, "zones: %.*s is listed twice",
-                              (int)len, name);
+            svc->config_error(ctx, at, "zones: %.*s is listed twice", (int)len,
+                              name);
             return MXP_ERR_CONFIG;
         }
     if (st->n == DNSBL_MAX_ZONES) {
@@ -315,8 +314,9 @@ static int load_list(struct mxp_ctx *ctx, struct dnsbl_state *st,
     }
     n = svc->node_len(list);
     if (n == 0) {
-        svc->config_error(ctx, list, "zones: empty list (leave zones unset "
-                                     "for the built-in list)");
+        svc->config_error(ctx, list,
+                          "zones: empty list (leave zones unset "
+                          "for the built-in list)");
         return MXP_ERR_CONFIG;
     }
     if (n > DNSBL_MAX_ZONES) {
@@ -348,8 +348,8 @@ static int load_text(struct mxp_ctx *ctx, struct dnsbl_state *st,
     if (rc != MXP_OK)
         return rc == MXP_ERR_NOMEM ? rc : MXP_ERR_CONFIG;
     if (svc->node_kind(root) != MXP_NODE_MAP) {
-        svc->config_error(ctx, root, "%s: expected a mapping with zones:",
-                          name);
+        svc->config_error(ctx, root,
+                          "%s: expected a mapping with zones:", name);
         return MXP_ERR_CONFIG;
     }
     for (size_t i = 0; i < svc->node_len(root); i++) {
@@ -548,8 +548,7 @@ static void codes_text(const struct dnsbl_zone *z,
             if (memcmp(z->codes[j].addr, q->rr[i].addr, 4) == 0)
                 meaning = z->codes[j].meaning;
         w = snprintf(out + off, len - off, "%s%s%s%s", i ? ", " : "", ip,
-                     meaning && meaning[0] ? " " : "",
-                     meaning ? meaning : "");
+                     meaning && meaning[0] ? " " : "", meaning ? meaning : "");
         if (w < 0 || (size_t)w >= len - off)
             break;
         off += (size_t)w;
@@ -560,8 +559,8 @@ static void codes_text(const struct dnsbl_zone *z,
  * self-test 127.0.0.2, self-test 127.0.0.1).  text gets the codes of a
  * listing or the reason of a list error. */
 static enum dnsbl_verdict classify(const struct dnsbl_zone *z,
-                                   const struct mxp_dns_query q[4],
-                                   char *text, size_t len)
+                                   const struct mxp_dns_query q[4], char *text,
+                                   size_t len)
 {
     const struct mxp_dns_query *a = &q[0], *pos = &q[2], *neg = &q[3];
     char why[160];
@@ -611,8 +610,7 @@ static void txt_text(const struct mxp_dns_query *t, char *out, size_t len)
     out[0] = '\0';
     if (!has_records(t) || t->rr[0].text == NULL || len == 0)
         return;
-    for (size_t i = 0; i < t->rr[0].text_len && n + 1 < len && n < 200;
-         i++) {
+    for (size_t i = 0; i < t->rr[0].text_len && n + 1 < len && n < 200; i++) {
         unsigned char c = (unsigned char)t->rr[0].text[i];
 
         out[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
@@ -789,5 +787,5 @@ MXP_PLUGIN_DEFINE(.name = "dnsbl",
                   .summary = "listings of the target's address on DNS "
                              "blocklists (RFC 5782 self-tested)",
                   .config_keys = dnsbl_keys, .default_warning = "0",
-                  .default_critical = "1", .init = dnsbl_init,
-                  .run = dnsbl_run, .free = dnsbl_free);
+                  .default_critical = "1", .init = dnsbl_init, .run = dnsbl_run,
+                  .free = dnsbl_free);

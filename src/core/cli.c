@@ -272,6 +272,10 @@ int mxp_checks_apply(const char *spec, char *const *base, size_t n_base,
     const char *p;
     int relative = 1, rc = MXP_OK;
 
+    if (*spec == '\0') {
+        snprintf(err, errlen, "-C: empty list of checks");
+        return MXP_ERR_INVALID;
+    }
     /* Relative when every item starts with + or -. */
     for (p = spec; *p != '\0';) {
         size_t l = strcspn(p, ",");

@@ -1,15 +1,17 @@
 # tests/integration/cases.sh - the integration cases, sourced by run.sh.
 #
 # Each case runs mxprobe against the loopback servers run.sh started and
-# asserts exit code, output and run time.  Expected wordings come from
-# /work/notes/plugins-contract.md and DESIGN.md; do not loosen them to fit
-# the implementation.  Add a case with expect_run for the plain shape, or
+# asserts exit code, output and run time.  Expected wordings are the
+# plugins' documented contract (DESIGN.md, the plugin contract): when
+# mxprobe words it differently, fix one of them, do not loosen the test.  Add a case with expect_run for the plain shape, or
 # begin/mx/want_*/finish when a case needs more than one assertion.
 #
 # Targets (see run.sh and zones/): .21 Postfix mail.mxprobe.test (clean),
 # .22 Postfix greeting mail.elsewhere.test (PTR smtp.mxprobe.test), .23
 # generic PTR, .24 no PTR, .25 listed on the test DNSBLs, .26 PTR without
 # FCrDNS, .41-.50 fakesmtp scenarios, .49 nothing listening.
+#
+# shellcheck shell=bash disable=SC2034 # MX_ENV etc. are read by run.sh
 
 ZONES3='dnsbl.zones=[ip-dnsxl.test, bl2.mxprobe.test, clean.mxprobe.test]'
 ZONES_BAD='dnsbl.zones=[clean.mxprobe.test, errcode.mxprobe.test, '\
@@ -280,6 +282,41 @@ if begin core_crash_and_hang; then
     finish
 fi
 
+if begin core_plugin_bad_abi; then
+    # Refused before any of its code runs (its run() would abort).
+    MX_ENV=(MXPROBE_PLUGIN_PATH="$BUILD/test-plugins")
+    mx 5 -C banner,badabi -H 127.0.0.21
+    want_exit 3
+    want_out 'badabi.*ABI'
+    want_no_out 'crashed|Abort|abort'
+    finish
+fi
+
+if begin core_plugin_path; then
+    # MXPROBE_PLUGIN_PATH is a colon list; a missing dir does no harm.
+    mkdir -p "$TMP/plugins-ok"
+    cp "$BUILD/test-plugins/noop.so" "$TMP/plugins-ok/"
+    chmod 644 "$TMP/plugins-ok/noop.so"
+    MX_ENV=(MXPROBE_PLUGIN_PATH="$TMP/no-such-dir:$TMP/plugins-ok")
+    mx 5 -C noop,dnsbl -H 127.0.0.21 --set "$ZONES3"
+    want_exit 0
+    want_out '^\[OK\] noop: nothing checked'
+    want_out '^\[OK\] dnsbl: not listed on 3 DNSBLs'
+    finish
+fi
+
+if begin core_plugin_writable_refused; then
+    mkdir -p "$TMP/plugins-rw"
+    cp "$BUILD/test-plugins/noop.so" "$TMP/plugins-rw/"
+    chmod 666 "$TMP/plugins-rw/noop.so"
+    MX_ENV=(MXPROBE_PLUGIN_PATH="$TMP/plugins-rw")
+    mx 5 -C noop -H 127.0.0.21
+    want_exit 3
+    want_out 'noop\.so.*writable'
+    want_no_out 'nothing checked'
+    finish
+fi
+
 if begin core_json; then
     mx 10 -o json -C banner,dnsbl -H 127.0.0.25 --set "$ZONES3"
     want_exit 2
@@ -339,3 +376,17 @@ expect_run core_ranges_ok 0 '^MXPROBE OK - .*banner_greeting=[0-9.]+s;60;120' 10
 
 expect_run core_bad_range 3 '^MXPROBE UNKNOWN' 10 -- \
     -C banner -H 127.0.0.21 -w abc
+
+# ------------------------------------------------------------ harness
+
+if begin postfix_safety; then
+    # smtpd_peername_lookup = no: our Postfix never asked the system
+    # resolver about its clients (they show up as "unknown"), and no
+    # message was ever delivered (no "status=" line).
+    OUT=$TMP/postfix-clean/postfix.log ERR=/dev/null RC=0 ELAPSED_MS=0
+    echo "(grep $OUT)" >"$TMP/cases/$CASE.cmd"
+    want_out 'connect from unknown\[127\.0\.0\.1\]'
+    want_no_out 'connect from [^u][^ ]*\[127'
+    want_no_out 'status='
+    finish
+fi

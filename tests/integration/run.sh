@@ -35,6 +35,7 @@ PASSED=0
 FAILED=0
 FAILED_NAMES=
 PIDS=()      # background servers, killed at exit
+MX_PID=      # process group of the mxprobe run under way
 POSTFIXES=() # config dirs of the Postfix instances we started
 
 say() { printf '%s\n' "$*"; }
@@ -46,12 +47,14 @@ die() {
 # ---------------------------------------------------------------- cleanup
 
 cleanup() {
-    local rc=$? dir pid i
+    local rc=$? dir pid
     trap - EXIT INT TERM
+    # An mxprobe run cut short by a signal: its whole process group.
+    [ -n "$MX_PID" ] && kill -KILL -- "-$MX_PID" 2>/dev/null
     for pid in "${PIDS[@]}"; do
         kill "$pid" 2>/dev/null
     done
-    for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
+    for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
         kill -0 "${PIDS[@]}" 2>/dev/null || break
         sleep 0.2
     done
@@ -63,7 +66,7 @@ cleanup() {
         postfix -c "$dir" stop >/dev/null 2>&1
         pid=$(tr -d ' ' <"$dir/../queue/pid/master.pid" 2>/dev/null)
         [ -n "$pid" ] || continue
-        for i in 1 2 3 4 5 6 7 8 9 10; do
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.2
         done
@@ -301,8 +304,10 @@ mx() {
     env "${MX_ENV[@]}" timeout -k 2 $((t + 15)) "${argv[@]}" \
         >"$OUT" 2>"$ERR" </dev/null 9>&- &
     pid=$!
+    MX_PID=$pid
     wait "$pid"
     RC=$?
+    MX_PID=
     ELAPSED_MS=$(($(now_ms) - start))
     if pgrep -g "$pid" >/dev/null; then
         sleep 0.5
@@ -409,14 +414,15 @@ FAKES=(
     "127.0.0.50 close-after-greeting"
 ) # 127.0.0.49: nothing listens there (connection refused).
 for f in "${FAKES[@]}"; do
-    start_fake $f
+    read -r -a fake <<<"$f"
+    start_fake "${fake[@]}"
 done
 start_knot || die "knotd did not start"
 start_postfix clean 127.0.0.21 mail.mxprobe.test
 start_postfix mismatch 127.0.0.22 mail.elsewhere.test
 start_dnsdrop || die "DNS forwarder did not start"
 for f in "${FAKES[@]}"; do
-    wait_fake ${f%% *} || die "fakesmtp ${f#* } did not start"
+    wait_fake "${f%% *}" || die "fakesmtp ${f#* } did not start"
 done
 wait_postfix clean 127.0.0.21 mail.mxprobe.test || die "postfix (.21)"
 if ! wait_postfix mismatch 127.0.0.22 mail.elsewhere.test; then

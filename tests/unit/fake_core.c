@@ -217,10 +217,18 @@ static void fake_log_fn(struct mxp_ctx *ctx, int level, const char *fmt, ...)
 static const char *fake_strerror_fn(int status)
 {
     static const char *const words[] = {
-        "success",         "out of memory",       "invalid argument",
-        "timed out",       "connection failed",   "connection closed",
-        "protocol error",  "too big",             "I/O error",
-        "DNS error",       "configuration error", "unsupported",
+        "success",
+        "out of memory",
+        "invalid argument",
+        "timed out",
+        "connection failed",
+        "connection closed",
+        "protocol error",
+        "too big",
+        "I/O error",
+        "DNS error",
+        "configuration error",
+        "unsupported",
         "plugin error",
     };
 
@@ -300,8 +308,7 @@ static int fake_range_alert(const char *range, double v)
     return inside ? !alert : alert;
 }
 
-static enum mxp_state fake_check_threshold_fn(struct mxp_ctx *ctx,
-                                              double value)
+static enum mxp_state fake_check_threshold_fn(struct mxp_ctx *ctx, double value)
 {
     (void)ctx;
     if (F.crit != NULL && fake_range_alert(F.crit, value))
@@ -366,9 +373,8 @@ static const char *fake_node_key_fn(const struct mxp_node *n, size_t i)
     return n->keys[i];
 }
 
-static void fake_config_error_fn(struct mxp_ctx *ctx,
-                                 const struct mxp_node *at, const char *fmt,
-                                 ...)
+static void fake_config_error_fn(struct mxp_ctx *ctx, const struct mxp_node *at,
+                                 const char *fmt, ...)
 {
     va_list ap;
     char *msg, *full = NULL;
@@ -405,14 +411,14 @@ static int fake_attach(struct mxp_node *parent, struct mxp_node *child,
         fake_node_free(child);
         return 0;
     }
-    parent->items = fake_xgrow(parent->items, parent->n + 1,
-                               sizeof(*parent->items));
+    parent->items =
+        fake_xgrow(parent->items, parent->n + 1, sizeof(*parent->items));
     parent->items[parent->n++] = child;
     return 0;
 }
 
-static struct mxp_node *fake_new_node(enum mxp_node_kind kind,
-                                      const char *file, yaml_mark_t mark)
+static struct mxp_node *fake_new_node(enum mxp_node_kind kind, const char *file,
+                                      yaml_mark_t mark)
 {
     struct mxp_node *n = fake_xalloc(sizeof(*n));
 
@@ -555,8 +561,7 @@ int fake_config_set(const char *yaml)
     F.config = NULL;
     if (yaml == NULL)
         return MXP_OK;
-    rc = fake_config_parse_fn(&F.init_ctx, "test.yaml", yaml, strlen(yaml),
-                              &t);
+    rc = fake_config_parse_fn(&F.init_ctx, "test.yaml", yaml, strlen(yaml), &t);
     if (rc == MXP_OK)
         F.config = (struct mxp_node *)t;
     return rc;
@@ -627,8 +632,8 @@ static void fake_dns_push_rr(struct fake_dns_entry *e, const char *text,
         abort();
 }
 
-void fake_dns_add(const char *name, uint16_t type,
-                  enum mxp_dns_result result, ...)
+void fake_dns_add(const char *name, uint16_t type, enum mxp_dns_result result,
+                  ...)
 {
     struct fake_dns_entry *e = fake_dns_slot(name, type);
     const char *text;
@@ -674,10 +679,10 @@ static int fake_dns_batch_fn(struct mxp_ctx *ctx, struct mxp_dns_query *q,
     F.n_batches++;
     F.now += F.dns_delay;
     for (size_t i = 0; i < n; i++) {
-        F.asked_names = fake_xgrow(F.asked_names, F.n_asked + 1,
-                                   sizeof(*F.asked_names));
-        F.asked_types = fake_xgrow(F.asked_types, F.n_asked + 1,
-                                   sizeof(*F.asked_types));
+        F.asked_names =
+            fake_xgrow(F.asked_names, F.n_asked + 1, sizeof(*F.asked_names));
+        F.asked_types =
+            fake_xgrow(F.asked_types, F.n_asked + 1, sizeof(*F.asked_types));
         F.asked_names[F.n_asked] = fake_xstrdup(q[i].name);
         F.asked_types[F.n_asked++] = q[i].type;
     }
@@ -826,8 +831,7 @@ static int fake_smtp_next(struct mxp_smtp *s, struct mxp_smtp_reply *r)
     return MXP_OK;
 }
 
-static int fake_smtp_read_reply_fn(struct mxp_smtp *s,
-                                   struct mxp_smtp_reply *r)
+static int fake_smtp_read_reply_fn(struct mxp_smtp *s, struct mxp_smtp_reply *r)
 {
     struct mxp_smtp_reply dummy;
 

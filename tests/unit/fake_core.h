@@ -47,9 +47,8 @@ void fake_set_now(double t);
  * CNAME, NS, MX texts are names; TXT texts are the record text.  Names
  * match case-insensitively, a trailing dot ignored.  A later entry for the
  * same (name, type) replaces the earlier one. */
-void fake_dns_add(const char *name, uint16_t type,
-                  enum mxp_dns_result result, ...)
-    __attribute__((sentinel));
+void fake_dns_add(const char *name, uint16_t type, enum mxp_dns_result result,
+                  ...) __attribute__((sentinel));
 /* A TXT record holding arbitrary bytes (NUL included). */
 void fake_dns_add_txt_bytes(const char *name, const char *bytes, size_t len);
 /* Result for names not in the table (default MXP_DNS_NXDOMAIN). */
@@ -58,9 +57,9 @@ void fake_dns_default(enum mxp_dns_result result);
 void fake_dns_fail_batches(int status);
 void fake_set_dns_delay(double seconds);
 
-size_t fake_dns_batches(void);          /* calls of dns_batch */
-size_t fake_dns_queries(void);          /* queries over all batches */
-size_t fake_dns_batch_size(size_t i);   /* queries in batch i */
+size_t fake_dns_batches(void);        /* calls of dns_batch */
+size_t fake_dns_queries(void);        /* queries over all batches */
+size_t fake_dns_batch_size(size_t i); /* queries in batch i */
 /* How often (name, type) was asked; type 0 counts any type. */
 size_t fake_dns_asked(const char *name, uint16_t type);
 /* The name of query j of batch i, or NULL. */
@@ -83,15 +82,15 @@ void fake_smtp_fail(int status, const char *error);
 
 size_t fake_smtp_opens(void);
 size_t fake_smtp_closes(void);
-int fake_smtp_quit_sent(void);      /* 1 if the last close asked for QUIT */
-size_t fake_smtp_n_sent(void);      /* lines "sent": "EHLO x", "HELO x"... */
+int fake_smtp_quit_sent(void); /* 1 if the last close asked for QUIT */
+size_t fake_smtp_n_sent(void); /* lines "sent": "EHLO x", "HELO x"... */
 const char *fake_smtp_sent(size_t i);
 
 /* ---- results --------------------------------------------------------- */
 
 int fake_result_calls(void);
-enum mxp_state fake_state(void);    /* of the last set_result */
-const char *fake_summary(void);     /* "" before any set_result */
+enum mxp_state fake_state(void); /* of the last set_result */
+const char *fake_summary(void);  /* "" before any set_result */
 size_t fake_n_details(void);
 const char *fake_detail(size_t i, enum mxp_state *st);
 /* Index of the first detail containing substr, or -1; *st its state. */

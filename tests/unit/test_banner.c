@@ -77,8 +77,7 @@ static const struct {
 static void test_generic_table(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof generic_table / sizeof *generic_table;
-         i++) {
+    for (size_t i = 0; i < sizeof generic_table / sizeof *generic_table; i++) {
         unsigned char addr[16] = {0};
         int family = strchr(generic_table[i].addr, ':') ? AF_INET6 : AF_INET;
         char why[96] = "";
@@ -88,8 +87,8 @@ static void test_generic_table(void **state)
         got = generic_reason(generic_table[i].name, family, addr, why,
                              sizeof why);
         if (generic_table[i].why == NULL && got)
-            fail_msg("%s (%s): generic (%s), expected not", generic_table[i].name,
-                     generic_table[i].addr, why);
+            fail_msg("%s (%s): generic (%s), expected not",
+                     generic_table[i].name, generic_table[i].addr, why);
         if (generic_table[i].why != NULL &&
             (!got || strstr(why, generic_table[i].why) == NULL))
             fail_msg("%s (%s): got %d '%s', expected '%s'",
@@ -213,8 +212,7 @@ static void script_clean_dns(void)
 static void script_smtp(const char *greeting)
 {
     fake_smtp_reply(220, 0.020, greeting);
-    fake_smtp_reply(250, 0.005,
-                    NAME "\nPIPELINING\nSIZE 10240000\n8BITMIME");
+    fake_smtp_reply(250, 0.005, NAME "\nPIPELINING\nSIZE 10240000\n8BITMIME");
 }
 
 static void run_banner(void)
@@ -289,8 +287,7 @@ static void test_run_clean(void **state)
 static void test_run_clean_case_and_dot(void **state)
 {
     (void)state;
-    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "Mail.MXProbe.Test.",
-                 NULL);
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "Mail.MXProbe.Test.", NULL);
     fake_dns_add(NAME, MXP_DNS_A, MXP_DNS_ANSWER, "192.0.2.7", ADDR, NULL);
     script_smtp("MAIL.mxprobe.test ESMTP");
     run_banner();
@@ -440,8 +437,7 @@ static void test_run_generic(void **state)
     setup(NULL);
     fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.dsl.isp.example",
                  NULL);
-    fake_dns_add("mail.dsl.isp.example", MXP_DNS_A, MXP_DNS_ANSWER, ADDR,
-                 NULL);
+    fake_dns_add("mail.dsl.isp.example", MXP_DNS_A, MXP_DNS_ANSWER, ADDR, NULL);
     script_smtp("mail.dsl.isp.example ESMTP");
     run_banner();
     assert_int_equal(fake_state(), MXP_STATE_WARNING);
@@ -461,7 +457,8 @@ static void test_run_several_problems(void **state)
     run_banner();
     /* FCrDNS fails, generic, mismatch, slow greeting: all WARNING */
     assert_int_equal(fake_state(), MXP_STATE_WARNING);
-    assert_string_equal(fake_summary(), "PTR " "dsl-192-0-2-25.isp.example "
+    assert_string_equal(fake_summary(), "PTR "
+                                        "dsl-192-0-2-25.isp.example "
                                         "does not resolve back to " ADDR
                                         " (FCrDNS fails) (+3 more)");
     assert_detail("greeting took 0.520 s", MXP_STATE_WARNING);
@@ -554,8 +551,9 @@ static void test_run_bad_replies(void **state)
         {0, MXP_ERR_TOO_BIG, "reply line longer than 2048 bytes"},
         {1, MXP_ERR_TOO_BIG, "more than 128 reply lines"},
         {1, MXP_ERR_PROTOCOL, "malformed reply: '250x'"},
-        {1, MXP_ERR_TIMEOUT, "no reply within 20.0 s (waiting for reply to "
-                             "EHLO)"},
+        {1, MXP_ERR_TIMEOUT,
+         "no reply within 20.0 s (waiting for reply to "
+         "EHLO)"},
     };
 
     (void)state;
@@ -613,6 +611,21 @@ static void test_run_ehlo_name_differs(void **state)
     assert_detail("EHLO names other.example.net, PTR is " NAME, MXP_STATE_OK);
 }
 
+static void test_run_hostile_ptr(void **state)
+{
+    (void)state;
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "evil\033[31m.example",
+                 NULL);
+    script_smtp(NAME " ESMTP");
+    run_banner();
+    assert_int_equal(fake_state(), MXP_STATE_WARNING);
+    assert_detail("PTR evil?[31m.example does not resolve back",
+                  MXP_STATE_WARNING);
+    for (size_t i = 0; i < fake_n_details(); i++)
+        assert_null(strchr(fake_detail(i, NULL), '\033'));
+    assert_null(strchr(fake_summary(), '\033'));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -632,8 +645,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_ptr_nodata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_ptr_lookup_fails, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_run_fcrdns_fails, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_run_fcrdns_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_generic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_several_problems, setup,
                                         teardown),
@@ -650,6 +662,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_run_ehlo_name_differs, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_run_hostile_ptr, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,9 +25,9 @@ const char mxp_default_dnsbl[] = "# test default\n"
                                  "{ 127.0.0.2: SBL } }\n";
 const size_t mxp_default_dnsbl_len = sizeof(mxp_default_dnsbl) - 1;
 
-#define V6_SELFTEST_POS                                                       \
+#define V6_SELFTEST_POS                                                        \
     "2.0.0.0.0.0.f.7.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
-#define V6_SELFTEST_NEG                                                       \
+#define V6_SELFTEST_NEG                                                        \
     "1.0.0.0.0.0.f.7.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
 
 static int setup(void **state)
@@ -80,8 +80,7 @@ static void test_query_names(void **state)
             assert_int_equal(inet_pton(family, t[i].addr, a), 1);
         else
             selftest_addr(family, t[i].positive, a);
-        assert_true(query_name(family, a, "zone.example", out, sizeof out) >
-                    0);
+        assert_true(query_name(family, a, "zone.example", out, sizeof out) > 0);
         assert_string_equal(out, t[i].want);
     }
 }
@@ -108,18 +107,12 @@ static void test_zone_names(void **state)
         const char *name;
         int ok;
     } t[] = {
-        {"zen.spamhaus.org", 1},
-        {"dnsbl-1.uceprotect.net", 1},
-        {"bl.example.", 1},
-        {"BL.Example.NET", 1},
-        {"example", 0},
-        {"", 0},
-        {"bad..zone", 0},
-        {".bl.example", 0},
-        {"-bl.example", 0},
-        {"bl-.example", 0},
-        {"bl example.org", 0},
-        {"bl.example/x", 0},
+        {"zen.spamhaus.org", 1}, {"dnsbl-1.uceprotect.net", 1},
+        {"bl.example.", 1},      {"BL.Example.NET", 1},
+        {"example", 0},          {"", 0},
+        {"bad..zone", 0},        {".bl.example", 0},
+        {"-bl.example", 0},      {"bl-.example", 0},
+        {"bl example.org", 0},   {"bl.example/x", 0},
         {"127.0.0.2", 1}, /* numeric labels are fine in DNS */
     };
 
@@ -136,11 +129,41 @@ struct answer {
     const char *a[3]; /* A records, NULL-terminated */
 };
 
-#define NX {MXP_DNS_NXDOMAIN, {NULL}}
-#define NODATA {MXP_DNS_NODATA, {NULL}}
-#define A1(x) {MXP_DNS_ANSWER, {x, NULL}}
-#define A2(x, y) {MXP_DNS_ANSWER, {x, y, NULL}}
-#define FAIL(r) {r, {NULL}}
+#define NX                                                                     \
+    {                                                                          \
+        MXP_DNS_NXDOMAIN,                                                      \
+        {                                                                      \
+            NULL                                                               \
+        }                                                                      \
+    }
+#define NODATA                                                                 \
+    {                                                                          \
+        MXP_DNS_NODATA,                                                        \
+        {                                                                      \
+            NULL                                                               \
+        }                                                                      \
+    }
+#define A1(x)                                                                  \
+    {                                                                          \
+        MXP_DNS_ANSWER,                                                        \
+        {                                                                      \
+            x, NULL                                                            \
+        }                                                                      \
+    }
+#define A2(x, y)                                                               \
+    {                                                                          \
+        MXP_DNS_ANSWER,                                                        \
+        {                                                                      \
+            x, y, NULL                                                         \
+        }                                                                      \
+    }
+#define FAIL(r)                                                                \
+    {                                                                          \
+        r,                                                                     \
+        {                                                                      \
+            NULL                                                               \
+        }                                                                      \
+    }
 #define SELF_OK A1("127.0.0.2"), NX
 
 static const struct {
@@ -238,8 +261,8 @@ static void test_classify_table(void **state)
         else
             ok = strcmp(text, classify_table[i].text) == 0;
         if (got != classify_table[i].want || !ok)
-            fail_msg("row %zu: verdict %d '%s', expected %d '%s'", i, got,
-                     text, classify_table[i].want, classify_table[i].text);
+            fail_msg("row %zu: verdict %d '%s', expected %d '%s'", i, got, text,
+                     classify_table[i].want, classify_table[i].text);
     }
 }
 
@@ -408,10 +431,11 @@ static void test_run_summaries(void **state)
                         "on 2/3 DNSBLs (a.example, c.example), 1 list errors");
     assert_true(fake_detail_find("list error on b.example: 127.255.255.254",
                                  NULL) >= 0);
-    assert_true(fake_detail_find("listed on a.example (127.0.0.2 SBL)",
-                                 NULL) >= 0);
+    assert_true(fake_detail_find("listed on a.example (127.0.0.2 SBL)", NULL) >=
+                0);
     /* no TXT: no ": " tail */
-    assert_string_equal(fake_detail(2, NULL), "listed on c.example (127.0.0.3)");
+    assert_string_equal(fake_detail(2, NULL),
+                        "listed on c.example (127.0.0.3)");
     dnsbl_free(st);
 }
 
@@ -456,8 +480,8 @@ static void test_run_txt_hostile(void **state)
     fake_dns_add_txt_bytes("99.2.0.192.a.example", bytes, sizeof bytes - 1);
     memset(long_txt, 'x', sizeof long_txt - 1);
     long_txt[sizeof long_txt - 1] = '\0';
-    fake_dns_add("99.2.0.192.b.example", MXP_DNS_TXT, MXP_DNS_ANSWER,
-                 long_txt, NULL);
+    fake_dns_add("99.2.0.192.b.example", MXP_DNS_TXT, MXP_DNS_ANSWER, long_txt,
+                 NULL);
     assert_int_equal(dnsbl_run(fake_ctx(), st), MXP_OK);
     assert_string_equal(fake_detail(0, NULL),
                         "listed on a.example (127.0.0.2): bad???bytes??");
@@ -701,8 +725,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_run_summaries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_all_failed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_run_txt_hostile, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_run_txt_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_ipv6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_default, setup, teardown),

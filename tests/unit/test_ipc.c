@@ -111,7 +111,7 @@ static void test_flood_is_capped(void **state)
 {
     struct mxp_ipc_reader r;
     struct mxp_check_result res;
-    char *chunk = calloc(1, 65536);
+    char *chunk = calloc(1, 4 + 65535);
     size_t i;
 
     (void)state;
