@@ -232,6 +232,12 @@ struct mxp_services {
     /* Sends QUIT (when send_quit and the session is healthy), closes and
      * frees.  NULL is fine. */
     void (*smtp_close)(struct mxp_smtp *s, int send_quit);
+
+    /* The registered domain of a lowercase host name per the Public
+     * Suffix List: a pointer into name ("mail.example.co.uk" gives
+     * "example.co.uk"), or NULL when name is itself a public suffix or
+     * has none. */
+    const char *(*registered_domain)(struct mxp_ctx *ctx, const char *name);
 };
 
 /* What a plugin sees.  Fields are read-only for plugins. */

@@ -164,35 +164,6 @@ static const struct {
     {"host", 1},        {"ip", 1},
 };
 
-/* Second-level labels under two-letter country codes that are public
- * suffixes themselves ("isp.co.uk"): then the registered domain has three
- * labels.  A heuristic, not the Public Suffix List. */
-static const char *const cc_second_levels[] = {
-    "ac", "co", "com", "edu", "go", "gob", "gov", "ne", "net", "or", "org",
-};
-
-/* Bytes of name left of its registered domain. */
-static size_t prefix_before_domain(const char *name, size_t len)
-{
-    size_t dots[4], nd = 0, keep = 2;
-
-    for (size_t i = len; i-- > 0 && nd < 4;)
-        if (name[i] == '.')
-            dots[nd++] = i;
-    /* dots[0] is the last dot, before the TLD. */
-    if (nd >= 2 && len - dots[0] - 1 == 2) {
-        size_t sl = dots[0] - dots[1] - 1;
-
-        for (size_t i = 0; i < sizeof cc_second_levels / sizeof(char *); i++)
-            if (strlen(cc_second_levels[i]) == sl &&
-                strncmp(name + dots[1] + 1, cc_second_levels[i], sl) == 0)
-                keep = 3;
-    }
-    if (nd < keep)
-        return 0;
-    return dots[keep - 1];
-}
-
 /* Does needle occur in hay delimited as a number: the bytes next to it are
  * not digits (hex: not hex digits)? */
 static int contains_number(const char *hay, const char *needle, int hex)
@@ -286,9 +257,10 @@ static int contains_address(const char *name, int family,
 
 /* Returns 1 and writes why into why ("contains the address digits",
  * "contains 'dsl'") when name looks like a generic/dynamic PTR. */
-static int generic_reason(const char *name, int family,
+static int generic_reason(struct mxp_ctx *ctx, const char *name, int family,
                           const unsigned char *addr, char *why, size_t len)
 {
+    const char *regdom;
     char low[BANNER_NAME_LEN];
     size_t n = strlen(name), end, i = 0;
 
@@ -304,7 +276,11 @@ static int generic_reason(const char *name, int family,
         snprintf(why, len, "contains the address digits");
         return 1;
     }
-    end = prefix_before_domain(low, n);
+    /* Only the labels left of the registered domain (Public Suffix List)
+     * can describe the host; a name that is a public suffix or has no
+     * registered domain gives no token evidence. */
+    regdom = ctx->svc->registered_domain(ctx, low);
+    end = regdom != NULL ? (size_t)(regdom - low) : 0;
     while (i < end) {
         size_t start, tl;
 
@@ -690,8 +666,8 @@ static void forward_phase(struct banner_run *R)
     for (size_t i = 0; i < R->n_ptr; i++) {
         char why[96];
 
-        if (generic_reason(R->ptr[i], R->t->family, R->t->addr_bytes, why,
-                           sizeof why))
+        if (generic_reason(R->ctx, R->ptr[i], R->t->family, R->t->addr_bytes,
+                           why, sizeof why))
             finding(R, MXP_STATE_WARNING, "PTR %s looks generic (%s)",
                     R->ptr[i], why);
     }

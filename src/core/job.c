@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "ipc.h"
+#include "psl.h"
 #include "smtp.h"
 #include "status.h"
 
@@ -257,6 +258,13 @@ static int svc_smtp_open(struct mxp_ctx *ctx, const char *addr,
     return mxp_smtp_open(&opt, addr, port, out);
 }
 
+static const char *svc_registered_domain(struct mxp_ctx *ctx,
+                                         const char *name)
+{
+    (void)ctx;
+    return mxp_registered_domain(name);
+}
+
 static const struct mxp_services services = {
     .size = sizeof(struct mxp_services),
     .now = mxp_now,
@@ -287,6 +295,7 @@ static const struct mxp_services services = {
     .smtp_connect_time = mxp_smtp_connect_time,
     .smtp_error = mxp_smtp_error,
     .smtp_close = mxp_smtp_close,
+    .registered_domain = svc_registered_domain,
 };
 
 const struct mxp_services *mxp_core_services(void)

@@ -18,6 +18,7 @@
 #include "dns.h"
 #include "job.h"
 #include "plugin_loader.h"
+#include "psl.h"
 #include "report.h"
 #include "result.h"
 #include "runner.h"
@@ -281,6 +282,7 @@ static void cleanup(struct app *a)
     mxp_config_free(a->cfg);
     mxp_cli_free(&a->cli);
     mxp_dns_global_cleanup();
+    mxp_psl_cleanup();
 }
 
 static int run(struct app *a, int argc, char **argv)

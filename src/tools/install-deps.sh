@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="
 build-essential pkg-config clang libclang-rt-14-dev
-libc-ares-dev libyaml-dev libmaxminddb-dev libssl-dev libpsl-dev
+libc-ares-dev libyaml-dev libmaxminddb-dev libssl-dev libpsl-dev publicsuffix
 libcmocka-dev
 knot knot-dnsutils
 postfix

@@ -35,7 +35,7 @@ PASSED=0
 FAILED=0
 FAILED_NAMES=
 PIDS=()      # background servers, killed at exit
-MX_PID=      # process group of the mxprobe run under way
+MX_PID=      # session of the mxprobe run under way
 POSTFIXES=() # config dirs of the Postfix instances we started
 
 say() { printf '%s\n' "$*"; }
@@ -49,8 +49,8 @@ die() {
 cleanup() {
     local rc=$? dir pid
     trap - EXIT INT TERM
-    # An mxprobe run cut short by a signal: its whole process group.
-    [ -n "$MX_PID" ] && kill -KILL -- "-$MX_PID" 2>/dev/null
+    # An mxprobe run cut short by a signal: its whole session.
+    [ -n "$MX_PID" ] && kill -KILL $(pgrep -s "$MX_PID") 2>/dev/null
     for pid in "${PIDS[@]}"; do
         kill "$pid" 2>/dev/null
     done
@@ -299,9 +299,11 @@ mx() {
     ERR=$TMP/cases/$CASE.err
     printf '%q ' "${MX_ENV[@]}" "${argv[@]}" >"$TMP/cases/$CASE.cmd"
     start=$(now_ms)
-    # timeout makes itself a process group leader: whatever mxprobe forks
-    # stays in that group, so leftovers can be found (and must not exist).
-    env "${MX_ENV[@]}" timeout -k 2 $((t + 15)) "${argv[@]}" \
+    # setsid starts a new session whose id is $! (a background job of a
+    # shell without job control is no group leader, so setsid does not
+    # fork).  mxprobe puts its plugin children into process groups of
+    # their own, but they stay in the session: leftovers can be found.
+    env "${MX_ENV[@]}" setsid timeout -k 2 $((t + 15)) "${argv[@]}" \
         >"$OUT" 2>"$ERR" </dev/null 9>&- &
     pid=$!
     MX_PID=$pid
@@ -309,12 +311,13 @@ mx() {
     RC=$?
     MX_PID=
     ELAPSED_MS=$(($(now_ms) - start))
-    if pgrep -g "$pid" >/dev/null; then
+    if pgrep -s "$pid" >/dev/null; then
         sleep 0.5
-        left=$(pgrep -g "$pid" | tr '\n' ' ')
+        left=$(pgrep -s "$pid" | tr '\n' ' ')
         if [ -n "$left" ]; then
             why "processes left behind: $left"
-            kill -KILL -- "-$pid" 2>/dev/null
+            # shellcheck disable=SC2086 # a list of pids
+            kill -KILL $left 2>/dev/null
         fi
     fi
 }
@@ -383,7 +386,7 @@ expect_run() {
 
 [ "$(id -u)" = 0 ] || die "must run as root (Postfix)"
 [ -x "$MXPROBE" ] || die "$MXPROBE not built (make asan?)"
-for tool in knotd knotc kdig postfix python3 timeout flock ss pgrep; do
+for tool in knotd knotc kdig postfix python3 timeout flock ss pgrep setsid; do
     command -v "$tool" >/dev/null || die "$tool not installed"
 done
 [ -f "$HERE/fakesmtp.py" ] || die "$HERE/fakesmtp.py missing"

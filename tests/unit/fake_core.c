@@ -6,6 +6,7 @@
  * memory here aborts: this is test scaffolding, not the product.
  */
 #include "fake_core.h"
+#include "psl.h"
 
 #include <arpa/inet.h>
 #include <math.h>
@@ -952,6 +953,14 @@ const char *fake_smtp_sent(size_t i)
 
 /* ---- the table -------------------------------------------------------- */
 
+/* The real Public Suffix List: the core's psl.c, linked from the core
+ * library, is plain libpsl with no core state. */
+static const char *fake_registered_domain(struct mxp_ctx *ctx, const char *name)
+{
+    (void)ctx;
+    return mxp_registered_domain(name);
+}
+
 const struct mxp_services fake_services = {
     .size = sizeof(struct mxp_services),
     .now = fake_now_fn,
@@ -982,6 +991,7 @@ const struct mxp_services fake_services = {
     .smtp_connect_time = fake_smtp_connect_time_fn,
     .smtp_error = fake_smtp_error_fn,
     .smtp_close = fake_smtp_close_fn,
+    .registered_domain = fake_registered_domain,
 };
 
 /* ---- lifecycle ------------------------------------------------------- */
