@@ -768,8 +768,10 @@ static int banner_run(struct mxp_ctx *ctx, void *state)
     R->t = ctx->target;
     R->connect_time = R->greeting_time = R->ehlo_time = NAN;
 
-    smtp_phase(R);
+    /* PTR first: it is quick, and a silent SMTP server would otherwise
+     * use up the deadline and leave no time to say what the PTR is. */
     ptr_lookup(R);
+    smtp_phase(R);
     forward_phase(R);
     /* Every clean case has a greeting matching a confirmed PTR; anything
      * short of that was reported above as a finding. */

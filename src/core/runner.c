@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -60,11 +61,16 @@ static void close_fd(int *fd)
 static void run_child(const struct mxp_run_settings *run,
                       struct mxp_plugin_slot *slot,
                       const struct mxp_target *target, double deadline,
-                      int wfd)
+                      int wfd, pid_t parent)
 {
     struct mxp_job job;
     int rc;
 
+    /* A job must not outlive mxprobe: Nagios kills a plugin that overruns
+     * its own timeout, and the jobs are in process groups of their own. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(EXIT_STATUS_BASE + MXP_ERR_IO); /* it died before prctl */
     /* Plugins must not write to our stdout: the Nagios output is there. */
     dup2(STDERR_FILENO, STDOUT_FILENO);
     signal(SIGPIPE, SIG_IGN);
@@ -80,6 +86,7 @@ static int start_children(const struct mxp_run_settings *run,
                           const struct mxp_target *target, double deadline,
                           struct child *ch)
 {
+    pid_t parent = getpid();
     size_t i, j;
 
     fflush(NULL); /* or the children would print our buffers again */
@@ -103,7 +110,7 @@ static int start_children(const struct mxp_run_settings *run,
                 close_fd(&ch[j].fd);
                 close_fd(&ch[j].pidfd);
             }
-            run_child(run, &slots[i], target, deadline, p[1]);
+            run_child(run, &slots[i], target, deadline, p[1], parent);
         }
         /* Both sides set the group, so a kill right after fork works. */
         setpgid(pid, pid);

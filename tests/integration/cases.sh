@@ -3,8 +3,9 @@
 # Each case runs mxprobe against the loopback servers run.sh started and
 # asserts exit code, output and run time.  Expected wordings are the
 # plugins' documented contract (DESIGN.md, the plugin contract): when
-# mxprobe words it differently, fix one of them, do not loosen the test.  Add a case with expect_run for the plain shape, or
-# begin/mx/want_*/finish when a case needs more than one assertion.
+# mxprobe words it differently, fix one of them, do not loosen the test.
+# Add a case with expect_run for the plain shape, or begin/mx/want_*/
+# finish when a case needs more than one assertion.
 #
 # Targets (see run.sh and zones/): .21 Postfix mail.mxprobe.test (clean),
 # .22 Postfix greeting mail.elsewhere.test (PTR smtp.mxprobe.test), .23
@@ -50,9 +51,14 @@ if begin servers_on_loopback_only; then
     done
     ss -H -lntup >"$OUT"
     while read -r _ _ _ _ local _ users; do
-        for p in $(printf '%s\n' "$users" | grep -o 'pid=[0-9]*' | cut -d= -f2); do
+        for p in $(printf '%s\n' "$users" | grep -o 'pid=[0-9]*'); do
+            p=${p#pid=}
             case $ours in *" $p "*)
-                case $local in 127.*) ;; *) why "pid $p listens on $local" ;; esac
+                case $local in
+                127.*) ;;
+                *) why "pid $p listens on $local" ;;
+                esac
+                ;;
             esac
         done
     done <"$OUT"

@@ -9,7 +9,8 @@
 # Every server started here is stopped on exit.  Needs root (Postfix).
 #
 #   MXPROBE_BUILD=build/asan sh tests/integration/run.sh [NAME-REGEX]
-#   MXPROBE_KEEP_TMP=1 keeps the temp dir (server logs, case outputs).
+#   MXPROBE_KEEP_TMP=1 keeps the temp dir (server logs, case outputs);
+#   MXPROBE_IT_TIMES=1 adds each case's run time to its "ok" line.
 
 # The harness uses bash arrays and local variables.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
@@ -353,7 +354,7 @@ finish() {
     fi
     if [ -z "$REASONS" ]; then
         PASSED=$((PASSED + 1))
-        say "ok $CASE"
+        say "ok $CASE${MXPROBE_IT_TIMES:+ ($ELAPSED_MS ms)}"
     else
         FAILED=$((FAILED + 1))
         FAILED_NAMES="$FAILED_NAMES $CASE"
@@ -396,6 +397,12 @@ done
 exec 9>/tmp/mxprobe-integration.lock || die "lock file"
 flock -w 600 9 || die "another integration run holds the lock"
 
+# Servers left behind by a run that was killed would answer in place of
+# ours (a second Postfix cannot bind, the old one still greets).
+busy=$(ss -H -lntu | awk '{print $5}' |
+    grep -E '^(127\.0\.0\.(2[1-6]|4[1-9]|50)|0\.0\.0\.0|\*):2525$|^(127\.0\.0\.5[34]|0\.0\.0\.0|\*):5353$')
+[ -z "$busy" ] || die "in use, by an earlier run's leftovers? ${busy//$'\n'/ }"
+
 TMP=$(mktemp -d /tmp/mxprobe-it.XXXXXX) || die "mktemp"
 chmod 755 "$TMP" # Postfix daemons drop to the postfix user
 mkdir -p "$TMP/cases"
@@ -436,5 +443,6 @@ fi
 
 . "$HERE/cases.sh"
 
+[ -z "$FAILED_NAMES" ] || say "integration: failed:$FAILED_NAMES"
 say "integration: $PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
