@@ -73,7 +73,7 @@ static void put_check(struct mxp_out *o, const struct mxp_check_result *c,
     for (i = 0; i < c->n_details; i++) {
         const struct mxp_detail *d = &c->details[i];
 
-        if (!mxp_detail_visible(d, verbosity))
+        if (!mxp_detail_visible(c, d, verbosity))
             continue;
         mxp_out_printf(o, "[%s] ", mxp_state_name(d->state));
         put_text(o, plugin);

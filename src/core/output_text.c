@@ -97,7 +97,7 @@ static void put_check(struct mxp_out *o, const struct mxp_check_result *c,
     put_text(o, c->summary);
     mxp_out_puts(o, "\n");
     for (i = 0; i < c->n_details; i++) {
-        if (!mxp_detail_visible(&c->details[i], verbosity))
+        if (!mxp_detail_visible(c, &c->details[i], verbosity))
             continue;
         put_spaces(o, indent);
         mxp_out_puts(o, "[");

@@ -251,8 +251,14 @@ char *mxp_report_counts(const struct mxp_report *r)
     return o.buf.data;
 }
 
-int mxp_detail_visible(const struct mxp_detail *d, int verbosity)
+int mxp_detail_visible(const struct mxp_check_result *c,
+                       const struct mxp_detail *d, int verbosity)
 {
+    /* The check's own line already says it: a plugin whose summary is
+     * its one finding would otherwise print it twice. */
+    if (c->summary != NULL && d->state == c->state &&
+        strcmp(d->text, c->summary) == 0)
+        return 0;
     return verbosity >= 1 || d->state != MXP_STATE_OK;
 }
 

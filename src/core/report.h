@@ -101,8 +101,10 @@ char *mxp_target_summary(const struct mxp_target_report *t);
 /* "x critical, y warning, z unknown, w ok" over the targets, zero counts
  * left out (but never all of them).  Caller frees; NULL on OOM. */
 char *mxp_report_counts(const struct mxp_report *r);
-/* Whether a detail is shown at this verbosity (0: non-OK only). */
-int mxp_detail_visible(const struct mxp_detail *d, int verbosity);
+/* Whether a detail of c is shown at this verbosity (0: non-OK only);
+ * never when it repeats the summary of c. */
+int mxp_detail_visible(const struct mxp_check_result *c,
+                       const struct mxp_detail *d, int verbosity);
 
 /* Decodes one UTF-8 sequence at s (n > 0 bytes): returns the bytes used
  * and sets *cp, or for invalid input (overlong, surrogate, > U+10FFFF,

@@ -36,6 +36,8 @@ struct mxp_smtp {
     char err[320];     /* the last failure in words */
     int greeted;       /* a reply has been read */
     char verb[16];     /* first word of the last command, for messages */
+    double sent_at;    /* when the command awaiting a reply started going
+                          out (or the connect completed); 0: not known */
     struct mxp_buf in; /* received past the last reply (pipelining) */
     struct mxp_reply_parser parser;
     char **ext; /* EHLO extension lines, owned */
@@ -165,6 +167,9 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
     enum mxp_reply_step step = MXP_REPLY_MORE;
     double start = mxp_now();
     double limit = limit_of(s, start, timeout);
+    /* A reply's time counts from its command (or from the connect), not
+     * from when we got round to reading: it measures the server. */
+    double origin = s->sent_at > 0 ? s->sent_at : start;
     size_t shown = 0, used;
     char what[40];
     int rc;
@@ -191,7 +196,8 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
         if (n < 0) {
             double waited = limit - start;
 
-            r->elapsed = mxp_now() - start;
+            r->elapsed = mxp_now() - origin;
+            s->sent_at = 0;
             if (n == -MXP_ERR_TIMEOUT)
                 return fail(s, MXP_ERR_TIMEOUT,
                             "no reply within %.1f s (waiting for %s)",
@@ -211,7 +217,8 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
                 return fail(s, rc, "out of memory");
         }
     }
-    r->elapsed = mxp_now() - start;
+    r->elapsed = mxp_now() - origin;
+    s->sent_at = 0;
     if (step != MXP_REPLY_DONE)
         return parse_failure(s, step);
 
@@ -235,6 +242,7 @@ static int send_line(struct mxp_smtp *s, const char *line, double timeout)
 
     if (s->broken)
         return s->err_status;
+    s->sent_at = start;
     if (strpbrk(line, "\r\n") != NULL) {
         /* Our caller's bug, not the server's: the session stays usable. */
         snprintf(s->err, sizeof(s->err),
@@ -310,6 +318,7 @@ int mxp_smtp_open(const struct mxp_smtp_options *opt, const char *addr,
     if (rc != MXP_OK)
         return fail(s, rc, "cannot connect to %s: %s", s->peer, why);
     note(s, 'C', "connected to %s in %.3f s", s->peer, s->connect_time);
+    s->sent_at = mxp_now();
     return MXP_OK;
 }
 

@@ -251,6 +251,41 @@ static void test_nagios_all_ok(void **state)
            "[OK] c\n");
 }
 
+/* A detail that says what the check's own line says is not repeated;
+ * one with the same words in another state still is. */
+static struct mxp_detail dup_details[] = {
+    {MXP_STATE_WARNING, "greeting names a.example, PTR is b.example"},
+    {MXP_STATE_OK, "greeting names a.example, PTR is b.example"},
+    {MXP_STATE_WARNING, "no PTR record for 192.0.2.1"},
+};
+static struct mxp_check_result dup_checks[] = {
+    {.plugin = "banner",
+     .state = MXP_STATE_WARNING,
+     .summary = "greeting names a.example, PTR is b.example",
+     .details = dup_details,
+     .n_details = 3},
+};
+
+static void test_nagios_no_repeated_summary(void **state)
+{
+    struct mxp_target_report t = {.host = "192.0.2.1",
+                                  .addr = "192.0.2.1",
+                                  .port = 25,
+                                  .state = MXP_STATE_WARNING,
+                                  .checks = dup_checks,
+                                  .n_checks = 1};
+    struct mxp_report r = one(&t);
+
+    (void)state;
+    r.state = MXP_STATE_WARNING;
+    expect(NAGIOS, &r, 1,
+           "MXPROBE WARNING - 192.0.2.1: greeting names a.example, PTR is "
+           "b.example\n"
+           "[WARNING] banner: greeting names a.example, PTR is b.example\n"
+           "[OK] banner: greeting names a.example, PTR is b.example\n"
+           "[WARNING] banner: no PTR record for 192.0.2.1\n");
+}
+
 static void test_nagios_order_within_state(void **state)
 {
     struct mxp_check_result c[] = {
@@ -851,6 +886,7 @@ int main(void)
         cmocka_unit_test(test_nagios_v0),
         cmocka_unit_test(test_nagios_verbosity),
         cmocka_unit_test(test_nagios_all_ok),
+        cmocka_unit_test(test_nagios_no_repeated_summary),
         cmocka_unit_test(test_nagios_order_within_state),
         cmocka_unit_test(test_nagios_error),
         cmocka_unit_test(test_nagios_sanitise),
