@@ -50,7 +50,7 @@ static void list_one(const char *name, const char *path,
                      const struct mxp_plugin *desc, const char *error,
                      void *user)
 {
-    (void)user;
+    (*(size_t *)user)++;
     if (desc != NULL)
         printf("%-12s %s  (%s, ABI %u.%u)\n", name, desc->summary, path,
                (unsigned)desc->abi_major, (unsigned)desc->abi_minor);
@@ -313,7 +313,15 @@ static int run(struct app *a, int argc, char **argv)
     if (a->dirs == NULL)
         return fail("out of memory");
     if (a->cli.list_plugins) {
-        mxp_plugin_list(a->dirs, list_one, NULL);
+        size_t found = 0;
+        mxp_plugin_list(a->dirs, list_one, &found);
+        if (found == 0) {
+            printf("no plugins found in:");
+            for (i = 0; a->dirs[i] != NULL; i++)
+                printf(" %s", a->dirs[i]);
+            printf("\n");
+            return EXIT_UNKNOWN;
+        }
         return 0;
     }
     if (mxp_config_load(a->cli.config, a->cli.sets, a->cli.n_sets, &a->cfg,

@@ -60,16 +60,27 @@ char **mxp_plugin_dirs(void)
                 p++;
         }
     }
-    /* Run from the build tree: build/mxprobe finds build/plugins. */
+    /* Next to the executable: build/mxprobe finds build/plugins, and an
+     * installed PREFIX/bin/mxprobe finds PREFIX/lib/mxprobe/plugins
+     * wherever PREFIX was moved to (DESTDIR staging, a relocated tree).
+     * The first of these that exists is the one. */
     len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     if (len > 0) {
+        static const char *const rel[] = {"plugins",
+                                          "../lib/mxprobe/plugins"};
         char *slash;
+        size_t k;
+
         exe[len] = '\0';
         slash = strrchr(exe, '/');
-        if (slash != NULL && (size_t)(slash - exe) + 9 < sizeof(exe)) {
-            memcpy(slash + 1, "plugins", 8);
-            if (stat(exe, &st) == 0 && S_ISDIR(st.st_mode)) {
-                if (push_dir(&dirs, &n, exe, strlen(exe)) != MXP_OK)
+        for (k = 0; slash != NULL && k < 2; k++) {
+            char dir[PATH_MAX];
+            int w = snprintf(dir, sizeof(dir), "%.*s/%s",
+                             (int)(slash - exe), exe, rel[k]);
+            if (w < 0 || (size_t)w >= sizeof(dir))
+                continue;
+            if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+                if (push_dir(&dirs, &n, dir, strlen(dir)) != MXP_OK)
                     goto fail;
                 return dirs;
             }

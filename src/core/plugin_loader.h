@@ -25,8 +25,9 @@ struct mxp_loaded_plugin {
 };
 
 /* The folders searched, in order: each entry of $MXPROBE_PLUGIN_PATH
- * (colon-separated), then <folder of the executable>/plugins when it
- * exists (running from the build tree), else the installed MXP_PLUGIN_DIR.
+ * (colon-separated), then <folder of the executable>/plugins (the build
+ * tree) or <folder of the executable>/../lib/mxprobe/plugins (an
+ * installed tree), the first that exists, else MXP_PLUGIN_DIR.
  * Returns a NULL-terminated array owned by the caller
  * (mxp_plugin_dirs_free). */
 char **mxp_plugin_dirs(void);
