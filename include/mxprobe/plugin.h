@@ -238,6 +238,17 @@ struct mxp_services {
      * "example.co.uk"), or NULL when name is itself a public suffix or
      * has none. */
     const char *(*registered_domain)(struct mxp_ctx *ctx, const char *name);
+
+    /* Small shared helpers, so that every plugin words and ranks things
+     * the same way: the words for a DNS result ("NXDOMAIN", "timeout");
+     * the worse of two states (OK < UNKNOWN < WARNING < CRITICAL, a when
+     * equal); the reversed-address name of addr under suffix, or under
+     * in-addr.arpa / ip6.arpa when suffix is NULL ("25.2.0.192.zone"),
+     * returning its length, 0 when out is too small. */
+    const char *(*dns_result_name)(enum mxp_dns_result res);
+    enum mxp_state (*state_worst)(enum mxp_state a, enum mxp_state b);
+    size_t (*reverse_name)(int family, const unsigned char *addr,
+                           const char *suffix, char *out, size_t outlen);
 };
 
 /* What a plugin sees.  Fields are read-only for plugins. */

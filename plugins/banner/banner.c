@@ -117,29 +117,6 @@ static void first_word_name(const char *line, char *out, size_t len)
         out[0] = '\0';
 }
 
-/* "23.0.0.127.in-addr.arpa" / the 32 nibbles of ip6.arpa.  0 when it does
- * not fit. */
-static size_t reverse_name(int family, const unsigned char *a, char *out,
-                           size_t len)
-{
-    size_t off = 0;
-    int n;
-
-    if (family == AF_INET) {
-        n = snprintf(out, len, "%u.%u.%u.%u.in-addr.arpa", a[3], a[2], a[1],
-                     a[0]);
-        return n > 0 && (size_t)n < len ? (size_t)n : 0;
-    }
-    for (int i = 15; i >= 0; i--) {
-        n = snprintf(out + off, len - off, "%x.%x.", a[i] & 0xf, a[i] >> 4);
-        if (n < 0 || (size_t)n >= len - off)
-            return 0;
-        off += (size_t)n;
-    }
-    n = snprintf(out + off, len - off, "ip6.arpa");
-    return n > 0 && (size_t)n < len - off ? off + (size_t)n : 0;
-}
-
 /* ---- generic PTR heuristics ------------------------------------------ */
 
 /* Words ISPs put in names of pools of customer addresses.  They count
@@ -311,21 +288,6 @@ static int generic_reason(struct mxp_ctx *ctx, const char *name, int family,
 
 /* ---- findings -------------------------------------------------------- */
 
-static int state_rank(enum mxp_state st)
-{
-    switch (st) {
-    case MXP_STATE_OK:
-        return 0;
-    case MXP_STATE_UNKNOWN:
-        return 1;
-    case MXP_STATE_WARNING:
-        return 2;
-    case MXP_STATE_CRITICAL:
-        return 3;
-    }
-    return 1;
-}
-
 static void finding(struct banner_run *R, enum mxp_state st, const char *fmt,
                     ...) MXP_PRINTF(3, 4);
 
@@ -349,29 +311,6 @@ static void finding(struct banner_run *R, enum mxp_state st, const char *fmt,
     R->problems[R->n_problems].st = st;
     memcpy(R->problems[R->n_problems].text, text, sizeof text);
     R->n_problems++;
-}
-
-static const char *dns_words(enum mxp_dns_result res)
-{
-    switch (res) {
-    case MXP_DNS_ANSWER:
-        return "answer";
-    case MXP_DNS_NODATA:
-        return "no data";
-    case MXP_DNS_NXDOMAIN:
-        return "NXDOMAIN";
-    case MXP_DNS_SERVFAIL:
-        return "SERVFAIL";
-    case MXP_DNS_REFUSED:
-        return "REFUSED";
-    case MXP_DNS_TIMEOUT:
-        return "timeout";
-    case MXP_DNS_BADRESP:
-        return "bad response";
-    case MXP_DNS_FAILED:
-        break;
-    }
-    return "resolver failure";
 }
 
 /* A definite answer about a name: records, or that it has none. */
@@ -521,7 +460,8 @@ static void ptr_lookup(struct banner_run *R)
     int rc;
 
     memset(&q, 0, sizeof q);
-    if (reverse_name(R->t->family, R->t->addr_bytes, name, sizeof name) == 0) {
+    if (R->svc->reverse_name(R->t->family, R->t->addr_bytes, NULL, name,
+                             sizeof name) == 0) {
         finding(R, MXP_STATE_UNKNOWN, "PTR lookup for %s failed: %s",
                 R->t->addr, "bad address");
         return;
@@ -541,7 +481,7 @@ static void ptr_lookup(struct banner_run *R)
     }
     if (q.result != MXP_DNS_ANSWER) {
         finding(R, MXP_STATE_UNKNOWN, "PTR lookup for %s failed: %s",
-                R->t->addr, dns_words(q.result));
+                R->t->addr, R->svc->dns_result_name(q.result));
         return;
     }
     R->ptr_ok = 1;
@@ -659,7 +599,7 @@ static void forward_phase(struct banner_run *R)
         } else {
             finding(R, MXP_STATE_UNKNOWN,
                     "forward lookup of PTR %s failed: %s (FCrDNS unknown)",
-                    R->ptr[i], dns_words(fq->result));
+                    R->ptr[i], R->svc->dns_result_name(fq->result));
         }
     }
 
@@ -742,8 +682,9 @@ static void finish(struct banner_run *R)
         return;
     }
     for (size_t i = 1; i < R->n_problems; i++)
-        if (state_rank(R->problems[i].st) > state_rank(R->problems[worst].st))
-            worst = i;
+        if (R->svc->state_worst(R->problems[worst].st, R->problems[i].st) !=
+            R->problems[worst].st)
+            worst = i; /* strictly worse: the first of equals stays */
     more = R->n_problems - 1 + R->n_more;
     if (more > 0)
         R->svc->set_result(R->ctx, R->problems[worst].st, "%s (+%zu more)",

@@ -103,28 +103,6 @@ static int valid_zone_name(const char *s)
     return labels >= 2;
 }
 
-/* The reversed address + "." + zone: "99.2.0.192.zone" or the 32 nibbles
- * of an IPv6 address, lowest first.  0 when it does not fit. */
-static size_t query_name(int family, const unsigned char *a, const char *zone,
-                         char *out, size_t len)
-{
-    size_t off = 0;
-    int n;
-
-    if (family == AF_INET) {
-        n = snprintf(out, len, "%u.%u.%u.%u.%s", a[3], a[2], a[1], a[0], zone);
-        return n > 0 && (size_t)n < len ? (size_t)n : 0;
-    }
-    for (int i = 15; i >= 0; i--) {
-        n = snprintf(out + off, len - off, "%x.%x.", a[i] & 0xf, a[i] >> 4);
-        if (n < 0 || (size_t)n >= len - off)
-            return 0;
-        off += (size_t)n;
-    }
-    n = snprintf(out + off, len - off, "%s", zone);
-    return n > 0 && (size_t)n < len - off ? off + (size_t)n : 0;
-}
-
 /* RFC 5782 section 5 test addresses: 127.0.0.2 must be listed, 127.0.0.1
  * must not; an IPv6 list uses ::FFFF:7F00:2 and ::FFFF:7F00:1. */
 static void selftest_addr(int family, int positive, unsigned char out[16])
@@ -460,29 +438,6 @@ static int dnsbl_init(struct mxp_ctx *ctx, void **state)
 
 /* ---- classification -------------------------------------------------- */
 
-static const char *dns_words(enum mxp_dns_result res)
-{
-    switch (res) {
-    case MXP_DNS_ANSWER:
-        return "answer";
-    case MXP_DNS_NODATA:
-        return "no data";
-    case MXP_DNS_NXDOMAIN:
-        return "NXDOMAIN";
-    case MXP_DNS_SERVFAIL:
-        return "SERVFAIL";
-    case MXP_DNS_REFUSED:
-        return "REFUSED";
-    case MXP_DNS_TIMEOUT:
-        return "timeout";
-    case MXP_DNS_BADRESP:
-        return "bad response";
-    case MXP_DNS_FAILED:
-        break;
-    }
-    return "resolver failure";
-}
-
 /* NOERROR with records, or a definite "not there". */
 static int answered(const struct mxp_dns_query *q)
 {
@@ -558,7 +513,8 @@ static void codes_text(const struct dnsbl_zone *z,
 /* Classifies one zone from its four answers (target A, target TXT,
  * self-test 127.0.0.2, self-test 127.0.0.1).  text gets the codes of a
  * listing or the reason of a list error. */
-static enum dnsbl_verdict classify(const struct dnsbl_zone *z,
+static enum dnsbl_verdict classify(const struct mxp_services *svc,
+                                   const struct dnsbl_zone *z,
                                    const struct mxp_dns_query q[4], char *text,
                                    size_t len)
 {
@@ -567,7 +523,8 @@ static enum dnsbl_verdict classify(const struct dnsbl_zone *z,
 
     text[0] = '\0';
     if (!answered(a)) {
-        snprintf(text, len, "query failed (%s)", dns_words(a->result));
+        snprintf(text, len, "query failed (%s)",
+                 svc->dns_result_name(a->result));
         return ZONE_ERROR;
     }
     if (has_records(a) && answer_error(a, 1, why, sizeof why) != NULL) {
@@ -576,7 +533,7 @@ static enum dnsbl_verdict classify(const struct dnsbl_zone *z,
     }
     if (!answered(pos)) {
         snprintf(text, len, "self-test query failed (%s)",
-                 dns_words(pos->result));
+                 svc->dns_result_name(pos->result));
         return ZONE_ERROR;
     }
     if (!has_records(pos)) {
@@ -589,7 +546,7 @@ static enum dnsbl_verdict classify(const struct dnsbl_zone *z,
     }
     if (!answered(neg)) {
         snprintf(text, len, "self-test query failed (%s)",
-                 dns_words(neg->result));
+                 svc->dns_result_name(neg->result));
         return ZONE_ERROR;
     }
     if (has_records(neg)) {
@@ -714,9 +671,10 @@ static int dnsbl_run(struct mxp_ctx *ctx, void *state)
         const char *zone = st->zones[i].name;
 
         /* Zone names are bounded in init(), so these always fit. */
-        query_name(t->family, t->addr_bytes, zone, tn, DNSBL_NAME_LEN);
-        query_name(t->family, pos, zone, pn, DNSBL_NAME_LEN);
-        query_name(t->family, neg, zone, nn, DNSBL_NAME_LEN);
+        ctx->svc->reverse_name(t->family, t->addr_bytes, zone, tn,
+                               DNSBL_NAME_LEN);
+        ctx->svc->reverse_name(t->family, pos, zone, pn, DNSBL_NAME_LEN);
+        ctx->svc->reverse_name(t->family, neg, zone, nn, DNSBL_NAME_LEN);
         q[4 * i] = (struct mxp_dns_query){.name = tn, .type = MXP_DNS_A};
         q[4 * i + 1] = (struct mxp_dns_query){.name = tn, .type = MXP_DNS_TXT};
         q[4 * i + 2] = (struct mxp_dns_query){.name = pn, .type = MXP_DNS_A};
@@ -733,7 +691,8 @@ static int dnsbl_run(struct mxp_ctx *ctx, void *state)
             errors++;
             continue;
         }
-        verdict[i] = classify(&st->zones[i], &q[4 * i], text, sizeof text);
+        verdict[i] =
+            classify(ctx->svc, &st->zones[i], &q[4 * i], text, sizeof text);
         if (verdict[i] == ZONE_LISTED)
             listed++;
         else if (verdict[i] == ZONE_ERROR)
@@ -750,7 +709,7 @@ static int dnsbl_run(struct mxp_ctx *ctx, void *state)
             continue;
         }
         /* classify() again: cheaper than keeping n texts around. */
-        classify(&st->zones[i], &q[4 * i], text, sizeof text);
+        classify(ctx->svc, &st->zones[i], &q[4 * i], text, sizeof text);
         if (verdict[i] == ZONE_LISTED) {
             txt_text(&q[4 * i + 1], txt, sizeof txt);
             svc->add_detail(ctx, check, "listed on %s (%s)%s%s", zone, text,

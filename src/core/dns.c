@@ -736,7 +736,7 @@ const char *mxp_dns_result_name(enum mxp_dns_result res)
     case MXP_DNS_ANSWER:
         return "answer";
     case MXP_DNS_NODATA:
-        return "NODATA";
+        return "no data";
     case MXP_DNS_NXDOMAIN:
         return "NXDOMAIN";
     case MXP_DNS_SERVFAIL:
@@ -748,7 +748,7 @@ const char *mxp_dns_result_name(enum mxp_dns_result res)
     case MXP_DNS_BADRESP:
         return "bad response";
     case MXP_DNS_FAILED:
-        return "failed";
+        return "resolver failure";
     }
     return "unknown";
 }

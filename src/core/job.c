@@ -296,6 +296,9 @@ static const struct mxp_services services = {
     .smtp_error = mxp_smtp_error,
     .smtp_close = mxp_smtp_close,
     .registered_domain = svc_registered_domain,
+    .dns_result_name = mxp_dns_result_name,
+    .state_worst = mxp_state_worst,
+    .reverse_name = mxp_dns_reverse_name,
 };
 
 const struct mxp_services *mxp_core_services(void)

@@ -6,7 +6,9 @@
  * memory here aborts: this is test scaffolding, not the product.
  */
 #include "fake_core.h"
+#include "dns.h"
 #include "psl.h"
+#include "status.h"
 
 #include <arpa/inet.h>
 #include <math.h>
@@ -992,6 +994,9 @@ const struct mxp_services fake_services = {
     .smtp_error = fake_smtp_error_fn,
     .smtp_close = fake_smtp_close_fn,
     .registered_domain = fake_registered_domain,
+    .dns_result_name = mxp_dns_result_name,
+    .state_worst = mxp_state_worst,
+    .reverse_name = mxp_dns_reverse_name,
 };
 
 /* ---- lifecycle ------------------------------------------------------- */

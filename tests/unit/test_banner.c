@@ -147,22 +147,6 @@ static void test_greeting_name(void **state)
     }
 }
 
-static void test_reverse_name(void **state)
-{
-    unsigned char a[16] = {0};
-    char out[128];
-
-    (void)state;
-    assert_int_equal(inet_pton(AF_INET, "192.0.2.25", a), 1);
-    assert_true(reverse_name(AF_INET, a, out, sizeof out) > 0);
-    assert_string_equal(out, "25.2.0.192.in-addr.arpa");
-    assert_int_equal(inet_pton(AF_INET6, "2001:db8::1", a), 1);
-    assert_true(reverse_name(AF_INET6, a, out, sizeof out) > 0);
-    assert_string_equal(out, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
-                             "0.8.b.d.0.1.0.0.2.ip6.arpa");
-    assert_int_equal(reverse_name(AF_INET6, a, out, 20), 0);
-}
-
 static void test_connect_words(void **state)
 {
     char out[128];
@@ -632,7 +616,6 @@ int main(void)
         cmocka_unit_test(test_generic_table),
         cmocka_unit_test(test_names_equal),
         cmocka_unit_test(test_greeting_name),
-        cmocka_unit_test(test_reverse_name),
         cmocka_unit_test(test_connect_words),
         cmocka_unit_test_setup_teardown(test_run_clean, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_clean_case_and_dot, setup,

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "../../plugins/dnsbl/dnsbl.c"
+#include "dns.h"
 #include "fake_core.h"
 
 /* The plugin's built-in list is conf/dnsbl.yaml compiled in by the
@@ -80,7 +81,8 @@ static void test_query_names(void **state)
             assert_int_equal(inet_pton(family, t[i].addr, a), 1);
         else
             selftest_addr(family, t[i].positive, a);
-        assert_true(query_name(family, a, "zone.example", out, sizeof out) > 0);
+        assert_true(mxp_dns_reverse_name(family, a, "zone.example", out,
+                                         sizeof out) > 0);
         assert_string_equal(out, t[i].want);
     }
 }
@@ -97,8 +99,9 @@ static void test_query_name_fits(void **state)
     for (size_t i = 60; i < sizeof zone - 1; i += 61)
         zone[i] = '.';
     assert_true(valid_zone_name(zone));
-    assert_int_equal(query_name(AF_INET6, a, zone, out, sizeof out), 253);
-    assert_int_equal(query_name(AF_INET6, a, zone, out, 100), 0);
+    assert_int_equal(mxp_dns_reverse_name(AF_INET6, a, zone, out, sizeof out),
+                     253);
+    assert_int_equal(mxp_dns_reverse_name(AF_INET6, a, zone, out, 100), 0);
 }
 
 static void test_zone_names(void **state)
@@ -255,7 +258,7 @@ static void test_classify_table(void **state)
         q[1].result = MXP_DNS_NXDOMAIN;
         fill_query(&q[2], &classify_table[i].pos, rr[1]);
         fill_query(&q[3], &classify_table[i].neg, rr[2]);
-        got = classify(&z, q, text, sizeof text);
+        got = classify(fake_ctx()->svc, &z, q, text, sizeof text);
         if (classify_table[i].want == ZONE_ERROR)
             ok = strstr(text, classify_table[i].text) != NULL;
         else
