@@ -249,6 +249,10 @@ struct mxp_services {
     enum mxp_state (*state_worst)(enum mxp_state a, enum mxp_state b);
     size_t (*reverse_name)(int family, const unsigned char *addr,
                            const char *suffix, char *out, size_t outlen);
+    /* 1 when s is a host name of two or more labels (letters, digits,
+     * inner '-', '_'; labels 1..63 bytes; at most 253; a trailing dot
+     * allowed). */
+    int (*is_host_name)(const char *s);
 };
 
 /* What a plugin sees.  Fields are read-only for plugins. */

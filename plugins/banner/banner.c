@@ -61,34 +61,6 @@ static int names_equal(const char *a, const char *b)
     return la == lb && la > 0 && strncasecmp(a, b, la) == 0;
 }
 
-/* A host name: LDH labels of 1..63, at most 253 bytes, at least two
- * labels, an optional trailing dot. */
-static int is_host_name(const char *s)
-{
-    size_t len = strlen(s), label = 0, labels = 0;
-
-    if (len > 0 && s[len - 1] == '.')
-        len--;
-    if (len == 0 || len > 253)
-        return 0;
-    for (size_t i = 0; i <= len; i++) {
-        unsigned char c = i < len ? (unsigned char)s[i] : '.';
-
-        if (c == '.') {
-            if (label == 0 || s[i - 1] == '-')
-                return 0;
-            labels++;
-            label = 0;
-        } else if (isalnum(c) || c == '_' || (c == '-' && label > 0)) {
-            if (++label > 63)
-                return 0;
-        } else {
-            return 0;
-        }
-    }
-    return labels >= 2;
-}
-
 /* "[192.0.2.1]" or "[IPv6:2001:db8::1]" (RFC 5321 4.1.3). */
 static int is_address_literal(const char *s)
 {
@@ -104,7 +76,8 @@ static int is_address_literal(const char *s)
 
 /* The first word of a reply line, when it is a host name or an address
  * literal, into out; "" otherwise. */
-static void first_word_name(const char *line, char *out, size_t len)
+static void first_word_name(const struct mxp_services *svc, const char *line,
+                            char *out, size_t len)
 {
     size_t n = strcspn(line, " \t");
 
@@ -113,7 +86,7 @@ static void first_word_name(const char *line, char *out, size_t len)
         return;
     memcpy(out, line, n);
     out[n] = '\0';
-    if (!is_host_name(out) && !is_address_literal(out))
+    if (!svc->is_host_name(out) && !is_address_literal(out))
         out[0] = '\0';
 }
 
@@ -403,7 +376,8 @@ static void smtp_phase(struct banner_run *R)
         finding(R, MXP_STATE_WARNING, "greeting code %d, expected 220: %.200s",
                 r.code, r.n_lines ? r.lines[0] : "");
     if (r.n_lines > 0)
-        first_word_name(r.lines[0], R->greeting_name, sizeof R->greeting_name);
+        first_word_name(svc, r.lines[0], R->greeting_name,
+                        sizeof R->greeting_name);
     if (R->greeting_name[0] == '\0')
         finding(R, MXP_STATE_WARNING,
                 "greeting does not start with a host name: %.200s",
@@ -429,7 +403,7 @@ static void smtp_phase(struct banner_run *R)
         else
             join_extensions(R, s);
         if (r.n_lines > 0)
-            first_word_name(r.lines[0], R->ehlo_name, sizeof R->ehlo_name);
+            first_word_name(svc, r.lines[0], R->ehlo_name, sizeof R->ehlo_name);
     }
     svc->smtp_close(s, 1);
     s = NULL;
@@ -551,8 +525,8 @@ static void forward_phase(struct banner_run *R)
     const char *names[BANNER_MAX_PTR + 2];
     size_t n = 0, ptr_slot[BANNER_MAX_PTR], g_slot = 0, e_slot = 0;
     struct mxp_dns_query q[2 * (BANNER_MAX_PTR + 2)];
-    int have_g = is_host_name(R->greeting_name);
-    int have_e = is_host_name(R->ehlo_name);
+    int have_g = R->svc->is_host_name(R->greeting_name);
+    int have_e = R->svc->is_host_name(R->ehlo_name);
     int fam_off = R->t->family == AF_INET ? 0 : 1; /* A, AAAA */
     char ptrs[BANNER_TEXT_LEN];
     int rc, g_match = 0;

@@ -77,30 +77,13 @@ static void dnsbl_free(void *state)
 
 /* A DNS name we can query under: LDH labels (underscore tolerated) of
  * 1..63, at least two labels, an optional trailing dot. */
-static int valid_zone_name(const char *s)
+static int valid_zone_name(const struct mxp_services *svc, const char *s)
 {
-    size_t len = strlen(s), label = 0, labels = 0;
+    size_t len = strlen(s);
 
     if (len > 0 && s[len - 1] == '.')
         len--;
-    if (len == 0 || len > DNSBL_MAX_ZONE_LEN)
-        return 0;
-    for (size_t i = 0; i <= len; i++) {
-        unsigned char c = i < len ? (unsigned char)s[i] : '.';
-
-        if (c == '.') {
-            if (label == 0 || s[i - 1] == '-')
-                return 0;
-            labels++;
-            label = 0;
-        } else if (isalnum(c) || c == '_' || (c == '-' && label > 0)) {
-            if (++label > 63)
-                return 0;
-        } else {
-            return 0;
-        }
-    }
-    return labels >= 2;
+    return len <= DNSBL_MAX_ZONE_LEN && svc->is_host_name(s);
 }
 
 /* RFC 5782 section 5 test addresses: 127.0.0.2 must be listed, 127.0.0.1
@@ -200,7 +183,7 @@ static int add_zone(struct mxp_ctx *ctx, struct dnsbl_state *st,
     struct dnsbl_zone *z;
     size_t len;
 
-    if (name == NULL || !valid_zone_name(name)) {
+    if (name == NULL || !valid_zone_name(ctx->svc, name)) {
         svc->config_error(ctx, at, "zones: '%s' is not a valid DNS zone name",
                           name ? name : "");
         return MXP_ERR_CONFIG;

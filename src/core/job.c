@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "ipc.h"
+#include "names.h"
 #include "psl.h"
 #include "smtp.h"
 #include "status.h"
@@ -299,6 +300,7 @@ static const struct mxp_services services = {
     .dns_result_name = mxp_dns_result_name,
     .state_worst = mxp_state_worst,
     .reverse_name = mxp_dns_reverse_name,
+    .is_host_name = mxp_is_host_name,
 };
 
 const struct mxp_services *mxp_core_services(void)

@@ -7,6 +7,7 @@
  */
 #include "fake_core.h"
 #include "dns.h"
+#include "names.h"
 #include "psl.h"
 #include "status.h"
 
@@ -997,6 +998,7 @@ const struct mxp_services fake_services = {
     .dns_result_name = mxp_dns_result_name,
     .state_worst = mxp_state_worst,
     .reverse_name = mxp_dns_reverse_name,
+    .is_host_name = mxp_is_host_name,
 };
 
 /* ---- lifecycle ------------------------------------------------------- */

@@ -140,7 +140,7 @@ static void test_greeting_name(void **state)
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
         char out[BANNER_NAME_LEN];
 
-        first_word_name(t[i].line, out, sizeof out);
+        first_word_name(fake_ctx()->svc, t[i].line, out, sizeof out);
         if (strcmp(out, t[i].name) != 0)
             fail_msg("'%s': got '%s', expected '%s'", t[i].line, out,
                      t[i].name);
