@@ -594,7 +594,9 @@ static void append(char *out, size_t len, size_t *off, const char *fmt, ...)
 }
 
 /* "not listed on 18 DNSBLs" or "on 2/18 DNSBLs (a, b)", at most five
- * zone names, then ", E list errors" when there are some. */
+ * zone names, then ", E list errors" when there are some.  A zone with a
+ * list error said nothing about the target, so "not listed" counts only
+ * the zones that answered: "not listed on 14/18 DNSBLs, 4 list errors". */
 static void summary_text(const struct dnsbl_state *st,
                          const enum dnsbl_verdict *v, size_t listed,
                          size_t errors, char *out, size_t len)
@@ -602,8 +604,11 @@ static void summary_text(const struct dnsbl_state *st,
     size_t off = 0, shown = 0;
 
     out[0] = '\0';
-    if (listed == 0) {
+    if (listed == 0 && errors == 0) {
         append(out, len, &off, "not listed on %zu DNSBLs", st->n);
+    } else if (listed == 0) {
+        append(out, len, &off, "not listed on %zu/%zu DNSBLs", st->n - errors,
+               st->n);
     } else {
         append(out, len, &off, "on %zu/%zu DNSBLs (", listed, st->n);
         for (size_t i = 0; i < st->n; i++) {
@@ -619,7 +624,8 @@ static void summary_text(const struct dnsbl_state *st,
         append(out, len, &off, ")");
     }
     if (errors > 0)
-        append(out, len, &off, ", %zu list errors", errors);
+        append(out, len, &off, ", %zu list error%s", errors,
+               errors == 1 ? "" : "s");
 }
 
 static int dnsbl_run(struct mxp_ctx *ctx, void *state)

@@ -31,11 +31,11 @@
 
 struct child {
     pid_t pid;
-    int fd;          /* read end, -1 once closed */
-    int pidfd;       /* readable when the child exits; -1 if none */
+    int fd;    /* read end, -1 once closed */
+    int pidfd; /* readable when the child exits; -1 if none */
     int exited;
     int wstatus;
-    int killed;      /* we killed it at the deadline */
+    int killed; /* we killed it at the deadline */
     double started, ended;
     struct mxp_ipc_reader reader;
     int corrupt;
@@ -60,8 +60,8 @@ static void close_fd(int *fd)
 
 static void run_child(const struct mxp_run_settings *run,
                       struct mxp_plugin_slot *slot,
-                      const struct mxp_target *target, double deadline,
-                      int wfd, pid_t parent)
+                      const struct mxp_target *target, double deadline, int wfd,
+                      pid_t parent)
 {
     struct mxp_job job;
     int rc;
@@ -155,8 +155,7 @@ static int drain(struct child *c, struct mxp_check_result *res)
         close_fd(&c->fd);
         return 0;
     }
-    if (!c->corrupt &&
-        mxp_ipc_feed(&c->reader, buf, (size_t)r, res) != MXP_OK)
+    if (!c->corrupt && mxp_ipc_feed(&c->reader, buf, (size_t)r, res) != MXP_OK)
         c->corrupt = 1;
     return 1;
 }
@@ -251,29 +250,30 @@ static void conclude(const struct child *c, struct mxp_check_result *res,
     res->elapsed = (c->exited ? c->ended : mxp_now()) - c->started;
     if (c->killed) {
         snprintf(why, sizeof(why),
-                 "plugin %s did not finish within the deadline (%.1f s) "
-                 "and was stopped", name, budget);
+                 "plugin '%s' did not finish within the deadline (%.1f s) "
+                 "and was stopped",
+                 name, budget);
         set_unknown(res, why);
         return;
     }
     if (WIFSIGNALED(c->wstatus)) {
         int sig = WTERMSIG(c->wstatus);
-        snprintf(why, sizeof(why), "plugin %s crashed (signal %d, %s)",
-                 name, sig, strsignal(sig));
+        snprintf(why, sizeof(why), "plugin '%s' crashed (signal %d, %s)", name,
+                 sig, strsignal(sig));
         set_unknown(res, why);
         return;
     }
     code = WIFEXITED(c->wstatus) ? WEXITSTATUS(c->wstatus) : -1;
     if (c->corrupt) {
-        snprintf(why, sizeof(why), "plugin %s sent a corrupt result stream",
+        snprintf(why, sizeof(why), "plugin '%s' sent a corrupt result stream",
                  name);
         set_unknown(res, why);
         return;
     }
     if (code != 0 && !(code >= EXIT_STATUS_BASE &&
                        code < EXIT_STATUS_BASE + MXP_STATUS_COUNT)) {
-        snprintf(why, sizeof(why), "plugin %s crashed (exit status %d)",
-                 name, code);
+        snprintf(why, sizeof(why), "plugin '%s' crashed (exit status %d)", name,
+                 code);
         set_unknown(res, why);
         return;
     }
@@ -282,7 +282,7 @@ static void conclude(const struct child *c, struct mxp_check_result *res,
             snprintf(why, sizeof(why), "%s check failed: %s", name,
                      mxp_strerror(code - EXIT_STATUS_BASE));
         else
-            snprintf(why, sizeof(why), "plugin %s ended without a result",
+            snprintf(why, sizeof(why), "plugin '%s' ended without a result",
                      name);
         set_unknown(res, why);
     }

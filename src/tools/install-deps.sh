@@ -10,7 +10,7 @@ libc-ares-dev libyaml-dev libmaxminddb-dev libssl-dev libpsl-dev publicsuffix
 libcmocka-dev
 knot knot-dnsutils
 postfix
-python3 iproute2 procps
+python3 iproute2 procps time
 nagios-plugins-contrib libnet-dns-perl libmonitoring-plugin-perl
 libreadonly-perl libdata-validate-ip-perl libdata-validate-domain-perl
 libcapture-tiny-perl libnet-ip-perl

@@ -342,7 +342,7 @@ static void test_run_one_listed(void **state)
 
     assert_int_equal(fake_state(), MXP_STATE_WARNING);
     assert_string_equal(fake_summary(),
-                        "on 1/3 DNSBLs (a.example), 1 list errors");
+                        "on 1/3 DNSBLs (a.example), 1 list error");
     assert_int_equal(fake_n_details(), 3);
     assert_string_equal(fake_detail(0, &ds),
                         "listed on a.example (127.0.0.4 XBL): Listed, see "
@@ -431,7 +431,7 @@ static void test_run_summaries(void **state)
     assert_int_equal(dnsbl_run(fake_ctx(), st), MXP_OK);
     assert_int_equal(fake_state(), MXP_STATE_CRITICAL);
     assert_string_equal(fake_summary(),
-                        "on 2/3 DNSBLs (a.example, c.example), 1 list errors");
+                        "on 2/3 DNSBLs (a.example, c.example), 1 list error");
     assert_true(fake_detail_find("list error on b.example: 127.255.255.254",
                                  NULL) >= 0);
     assert_true(fake_detail_find("listed on a.example (127.0.0.2 SBL)", NULL) >=
