@@ -683,10 +683,12 @@ static int banner_run(struct mxp_ctx *ctx, void *state)
     R->t = ctx->target;
     R->connect_time = R->greeting_time = R->ehlo_time = NAN;
 
-    /* PTR first: it is quick, and a silent SMTP server would otherwise
-     * use up the deadline and leave no time to say what the PTR is. */
-    ptr_lookup(R);
+    /* SMTP first: a DNS server that never answers must not eat the time
+     * of the SMTP test and make a working server look dead.  A silent
+     * SMTP server can leave the PTR lookup no time; that is then said as
+     * an UNKNOWN detail, next to the CRITICAL it deserves. */
     smtp_phase(R);
+    ptr_lookup(R);
     forward_phase(R);
     /* Every clean case has a greeting matching a confirmed PTR; anything
      * short of that was reported above as a finding. */

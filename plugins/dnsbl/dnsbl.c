@@ -461,6 +461,12 @@ static const char *answer_error(const struct mxp_dns_query *q, int target,
             snprintf(buf, len, "%s: excessive number of queries", ip);
             return buf;
         }
+        /* The rest of 127.255.255.0/24 is Spamhaus' too (DQS key and
+         * access errors); no list lists addresses there. */
+        if (a[1] == 255 && a[2] == 255) {
+            snprintf(buf, len, "%s: error code of the list operator", ip);
+            return buf;
+        }
         if (target && a[1] == 0 && a[2] == 0 && a[3] == 1) {
             snprintf(buf, len, "answer 127.0.0.1 for the target");
             return buf;
@@ -496,13 +502,17 @@ static void codes_text(const struct dnsbl_zone *z,
 /* Classifies one zone from its four answers (target A, target TXT,
  * self-test 127.0.0.2, self-test 127.0.0.1).  text gets the codes of a
  * listing or the reason of a list error. */
-static enum dnsbl_verdict classify(const struct mxp_services *svc,
+static enum dnsbl_verdict classify(const struct mxp_services *svc, int t_v6,
                                    const struct dnsbl_zone *z,
                                    const struct mxp_dns_query q[4], char *text,
                                    size_t len)
 {
     const struct mxp_dns_query *a = &q[0], *pos = &q[2], *neg = &q[3];
     char why[160];
+    /* An IPv6 target is self-tested with the IPv6 test entries, and many
+     * lists only know IPv4: say which entry failed. */
+    const char *pos_name = t_v6 ? "::FFFF:7F00:2" : "127.0.0.2";
+    const char *neg_name = t_v6 ? "::FFFF:7F00:1" : "127.0.0.1";
 
     text[0] = '\0';
     if (!answered(a)) {
@@ -520,11 +530,12 @@ static enum dnsbl_verdict classify(const struct mxp_services *svc,
         return ZONE_ERROR;
     }
     if (!has_records(pos)) {
-        snprintf(text, len, "self-test failed: 127.0.0.2 not listed");
+        snprintf(text, len, "self-test failed: %s not listed%s", pos_name,
+                 t_v6 ? " (the list may not support IPv6)" : "");
         return ZONE_ERROR;
     }
     if (answer_error(pos, 1, why, sizeof why) != NULL) {
-        snprintf(text, len, "self-test failed: 127.0.0.2 gave %s", why);
+        snprintf(text, len, "self-test failed: %s gave %s", pos_name, why);
         return ZONE_ERROR;
     }
     if (!answered(neg)) {
@@ -533,7 +544,7 @@ static enum dnsbl_verdict classify(const struct mxp_services *svc,
         return ZONE_ERROR;
     }
     if (has_records(neg)) {
-        snprintf(text, len, "self-test failed: 127.0.0.1 is listed");
+        snprintf(text, len, "self-test failed: %s is listed", neg_name);
         return ZONE_ERROR;
     }
     if (!has_records(a))
@@ -680,14 +691,18 @@ static int dnsbl_run(struct mxp_ctx *ctx, void *state)
             errors++;
             continue;
         }
-        verdict[i] =
-            classify(ctx->svc, &st->zones[i], &q[4 * i], text, sizeof text);
+        verdict[i] = classify(ctx->svc, t->family == AF_INET6, &st->zones[i],
+                              &q[4 * i], text, sizeof text);
         if (verdict[i] == ZONE_LISTED)
             listed++;
         else if (verdict[i] == ZONE_ERROR)
             errors++;
     }
     check = svc->check_threshold(ctx, (double)listed);
+    /* "Not listed" from a minority of the lists is no verdict: when most
+     * lists failed, UNKNOWN, unless a listing already says more. */
+    if (errors * 2 > n)
+        check = svc->state_worst(check, MXP_STATE_UNKNOWN);
 
     for (size_t i = 0; i < n; i++) {
         const char *zone = st->zones[i].name;
@@ -698,7 +713,8 @@ static int dnsbl_run(struct mxp_ctx *ctx, void *state)
             continue;
         }
         /* classify() again: cheaper than keeping n texts around. */
-        classify(ctx->svc, &st->zones[i], &q[4 * i], text, sizeof text);
+        classify(ctx->svc, t->family == AF_INET6, &st->zones[i], &q[4 * i],
+                 text, sizeof text);
         if (verdict[i] == ZONE_LISTED) {
             txt_text(&q[4 * i + 1], txt, sizeof txt);
             svc->add_detail(ctx, check, "listed on %s (%s)%s%s", zone, text,

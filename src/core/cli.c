@@ -112,7 +112,8 @@ int mxp_cli_parse(int argc, char **argv, struct mxp_cli *cli, char *err,
     memset(cli, 0, sizeof(*cli));
     cli->timeout = 30;
     opterr = 0;
-    optind = 1;
+    optopt = 0;
+    optind = 0; /* glibc: 0 also resets the state of a half-read cluster */
     while ((c = getopt_long(argc, argv, ":H:p:D:C:w:c:t:f:o:vVh", longopts,
                             NULL)) != -1) {
         switch (c) {
@@ -146,7 +147,8 @@ int mxp_cli_parse(int argc, char **argv, struct mxp_cli *cli, char *err,
                 !isfinite(cli->timeout) || cli->timeout <= 0 ||
                 cli->timeout > 86400) {
                 snprintf(err, errlen,
-                         "-t: '%s' is not a number of seconds (0-86400)",
+                         "-t: '%s' is not a number of seconds (> 0, at "
+                         "most 86400)",
                          optarg);
                 return MXP_ERR_INVALID;
             }
@@ -191,12 +193,22 @@ int mxp_cli_parse(int argc, char **argv, struct mxp_cli *cli, char *err,
             cli->help = 1;
             break;
         case ':':
-            snprintf(err, errlen, "option '%s' needs a value (see -h)",
-                     argv[optind - 1]);
+            /* optopt names a short option even inside a cluster (-vH);
+             * a long one is only in argv. */
+            if (optopt > 0 && optopt < 256)
+                snprintf(err, errlen, "option '-%c' needs a value (see -h)",
+                         optopt);
+            else
+                snprintf(err, errlen, "option '%s' needs a value (see -h)",
+                         argv[optind - 1]);
             return MXP_ERR_INVALID;
         default:
-            snprintf(err, errlen, "unknown option '%s' (see -h)",
-                     argv[optind - 1]);
+            if (optopt > 0 && optopt < 256)
+                snprintf(err, errlen, "unknown option '-%c' (see -h)",
+                         optopt);
+            else
+                snprintf(err, errlen, "unknown option '%s' (see -h)",
+                         argv[optind - 1]);
             return MXP_ERR_INVALID;
         }
     }
@@ -209,6 +221,10 @@ int mxp_cli_parse(int argc, char **argv, struct mxp_cli *cli, char *err,
         return MXP_OK;
     if (cli->host == NULL && !cli->all) {
         snprintf(err, errlen, "no target: give -H HOST or --all (see -h)");
+        return MXP_ERR_INVALID;
+    }
+    if (cli->host != NULL && cli->host[0] == '\0') {
+        snprintf(err, errlen, "-H: empty host name");
         return MXP_ERR_INVALID;
     }
     if (cli->host != NULL && cli->all) {

@@ -210,6 +210,17 @@ static int svc_config_parse(struct mxp_ctx *ctx, const char *name,
     return MXP_OK;
 }
 
+/* What a batch may take: dns_timeout per try times dns_tries.  c-ares
+ * doubles its wait on every retry (2 s then 4 s by default), which would
+ * make a dead server cost far more than the config says. */
+static double dns_budget(const struct mxp_job *job)
+{
+    int ms = job->run->dns.timeout_ms > 0 ? job->run->dns.timeout_ms : 2000;
+    int tries = job->run->dns.tries > 0 ? job->run->dns.tries : 2;
+
+    return (double)ms / 1000.0 * tries;
+}
+
 static int svc_dns_batch(struct mxp_ctx *ctx, struct mxp_dns_query *q,
                          size_t n)
 {
@@ -228,7 +239,9 @@ static int svc_dns_batch(struct mxp_ctx *ctx, struct mxp_dns_query *q,
         if (rc != MXP_OK)
             return rc;
     }
-    return mxp_dns_batch(job->resolver, job->arena, q, n, job->deadline);
+    return mxp_dns_batch(job->resolver, job->arena, q, n,
+                         mxp_min_deadline(job->deadline,
+                                          mxp_now() + dns_budget(job)));
 }
 
 static void transcript_to_parent(void *user, char dir, double t,

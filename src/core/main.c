@@ -59,8 +59,8 @@ static void list_one(const char *name, const char *path,
 }
 
 /* The config entry of -H, when the config lists it as a target. */
-static const struct mxp_target_config *
-find_target(const struct mxp_config *cfg, const char *host)
+static const struct mxp_target_config *find_target(const struct mxp_config *cfg,
+                                                   const char *host)
 {
     size_t i;
 
@@ -82,8 +82,7 @@ static int key_allowed(const struct mxp_plugin *d, const char *key)
     return 0;
 }
 
-static const char *pos_where(const struct mxp_pos *p, char *buf,
-                             size_t len)
+static const char *pos_where(const struct mxp_pos *p, char *buf, size_t len)
 {
     snprintf(buf, len, "%s:%d:%d", p->file, p->line, p->col);
     return buf;
@@ -105,8 +104,8 @@ static int check_plugin_sections(struct app *a, char *err, size_t errlen)
         const struct mxp_node *sec = plugins->items[i];
         char why[400];
 
-        if (mxp_plugin_load(a->dirs, plugins->keys[i], &lp, why,
-                            sizeof(why)) != MXP_OK) {
+        if (mxp_plugin_load(a->dirs, plugins->keys[i], &lp, why, sizeof(why)) !=
+            MXP_OK) {
             snprintf(err, errlen, "%s: plugins: %s",
                      pos_where(&plugins->key_pos[i], where, sizeof(where)),
                      why);
@@ -114,8 +113,8 @@ static int check_plugin_sections(struct app *a, char *err, size_t errlen)
         }
         for (k = 0; sec->kind == MXP_NODE_MAP && k < sec->n; k++) {
             if (!key_allowed(lp.desc, sec->keys[k])) {
-                char *key = mxp_printable_dup(sec->keys[k],
-                                              strlen(sec->keys[k]));
+                char *key =
+                    mxp_printable_dup(sec->keys[k], strlen(sec->keys[k]));
                 snprintf(err, errlen, "%s: plugins.%s: unknown key '%s'",
                          pos_where(&sec->key_pos[k], where, sizeof(where)),
                          plugins->keys[i], key ? key : "?");
@@ -130,19 +129,22 @@ static int check_plugin_sections(struct app *a, char *err, size_t errlen)
 }
 
 static int set_range(const char *text, const struct mxp_node *at,
-                     const char *what, struct mxp_range *r,
-                     const char **out, char *err, size_t errlen)
+                     const char *what, struct mxp_range *r, const char **out,
+                     char *err, size_t errlen)
 {
     char where[512];
 
     if (mxp_range_parse(text, r) != MXP_OK) {
         if (at != NULL)
-            snprintf(err, errlen, "%s: %s: '%s' is not a range (e.g. 10, "
+            snprintf(err, errlen,
+                     "%s: %s: '%s' is not a range (e.g. 10, "
                      "10:, ~:10, 10:20, @10:20)",
                      mxp_node_where(at, where, sizeof(where)), what, text);
         else
-            snprintf(err, errlen, "%s: '%s' is not a range (e.g. 10, 10:, "
-                     "~:10, 10:20, @10:20)", what, text);
+            snprintf(err, errlen,
+                     "%s: '%s' is not a range (e.g. 10, 10:, "
+                     "~:10, 10:20, @10:20)",
+                     what, text);
         return MXP_ERR_CONFIG;
     }
     *out = text;
@@ -151,8 +153,8 @@ static int set_range(const char *text, const struct mxp_node *at,
 
 /* -w/-c when this is the only check, else plugins.<name>.warning and
  * .critical, else the plugin's own defaults. */
-static int slot_thresholds(struct app *a, struct mxp_plugin_slot *s,
-                           char *err, size_t errlen)
+static int slot_thresholds(struct app *a, struct mxp_plugin_slot *s, char *err,
+                           size_t errlen)
 {
     const char *keys[2] = {"warning", "critical"};
     const char *cli[2] = {a->cli.warning, a->cli.critical};
@@ -163,28 +165,26 @@ static int slot_thresholds(struct app *a, struct mxp_plugin_slot *s,
     int i, rc;
 
     for (i = 0; i < 2; i++) {
-        const struct mxp_node *n = s->cfg ? mxp_node_get(s->cfg, keys[i])
-                                          : NULL;
+        const struct mxp_node *n =
+            s->cfg ? mxp_node_get(s->cfg, keys[i]) : NULL;
         char what[128];
 
         *outs[i] = NULL;
         if (cli[i] != NULL) {
-            rc = set_range(cli[i], NULL, i ? "-c" : "-w", ranges[i],
-                           outs[i], err, errlen);
+            rc = set_range(cli[i], NULL, i ? "-c" : "-w", ranges[i], outs[i],
+                           err, errlen);
         } else if (n != NULL) {
-            snprintf(what, sizeof(what), "plugins.%s.%s", s->lp.name,
-                     keys[i]);
+            snprintf(what, sizeof(what), "plugins.%s.%s", s->lp.name, keys[i]);
             if (n->kind != MXP_NODE_SCALAR) {
                 char where[512];
                 snprintf(err, errlen, "%s: %s: expected a range",
                          mxp_node_where(n, where, sizeof(where)), what);
                 return MXP_ERR_CONFIG;
             }
-            rc = set_range(n->str, n, what, ranges[i], outs[i], err,
-                           errlen);
+            rc = set_range(n->str, n, what, ranges[i], outs[i], err, errlen);
         } else if (defs[i] != NULL) {
-            rc = set_range(defs[i], NULL, "plugin default", ranges[i],
-                           outs[i], err, errlen);
+            rc = set_range(defs[i], NULL, "plugin default", ranges[i], outs[i],
+                           err, errlen);
         } else {
             rc = MXP_OK;
         }
@@ -242,7 +242,8 @@ static int choose_checks(struct app *a, const struct mxp_target_config *tc,
             return MXP_ERR_NOMEM;
     }
     if (n_base == 0) {
-        snprintf(err, errlen, "the config enables no checks: add some "
+        snprintf(err, errlen,
+                 "the config enables no checks: add some "
                  "to checks: or use -C");
         return MXP_ERR_CONFIG;
     }
@@ -301,8 +302,8 @@ static int run(struct app *a, int argc, char **argv)
         return 0;
     }
     if (a->cli.version) {
-        printf("mxprobe %s (plugin ABI %d.%d)\n", MXP_VERSION,
-               MXP_ABI_MAJOR, MXP_ABI_MINOR);
+        printf("mxprobe %s (plugin ABI %d.%d)\n", MXP_VERSION, MXP_ABI_MAJOR,
+               MXP_ABI_MINOR);
         return 0;
     }
     /* Output after the hard deadline must still make it within -t. */
@@ -324,8 +325,8 @@ static int run(struct app *a, int argc, char **argv)
         }
         return 0;
     }
-    if (mxp_config_load(a->cli.config, a->cli.sets, a->cli.n_sets, &a->cfg,
-                        err, sizeof(err)) != MXP_OK)
+    if (mxp_config_load(a->cli.config, a->cli.sets, a->cli.n_sets, &a->cfg, err,
+                        sizeof(err)) != MXP_OK)
         return fail(err);
     for (i = 0; i < a->cli.n_dns_servers; i++)
         if (mxp_dns_server_check(a->cli.dns_servers[i], err, sizeof(err)) !=
@@ -352,6 +353,8 @@ static int run(struct app *a, int argc, char **argv)
         a->run.dns.n_servers = a->cfg->n_dns_servers;
     }
     a->run.dns.timeout_ms = (int)lround(a->cfg->dns_timeout * 1000);
+    if (a->run.dns.timeout_ms < 1)
+        a->run.dns.timeout_ms = 1; /* 0 would mean c-ares' default */
     a->run.dns.tries = a->cfg->dns_tries;
 
     tc = find_target(a->cfg, a->cli.host);
@@ -381,12 +384,16 @@ static int run(struct app *a, int argc, char **argv)
         tr->state = MXP_STATE_UNKNOWN;
     } else {
         tr->addr = strdup(a->target.addr);
-        mxp_run_target(&a->run, a->slots, a->n_slots, &a->target.t,
-                       deadline, tr);
+        mxp_run_target(&a->run, a->slots, a->n_slots, &a->target.t, deadline,
+                       tr);
     }
     a->report.state = tr->state;
-    print_report(a);
-    fflush(stdout);
+    if (print_report(a) != MXP_OK || fflush(stdout) != 0) {
+        /* The report is built in memory and written at once, so nothing
+         * of it went out (out of memory) or stdout is broken. */
+        printf("MXPROBE UNKNOWN - could not write the report\n");
+        return EXIT_UNKNOWN;
+    }
     return (int)a->report.state;
 }
 

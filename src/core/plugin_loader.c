@@ -1,8 +1,11 @@
 /*
  * plugin_loader.c - find, vet and dlopen check plugins (plugin_loader.h).
  *
- * Nothing of a plugin runs before its descriptor passed the ABI checks:
- * the descriptor is plain data, read with dlsym().
+ * No plugin function is called before its descriptor passed the ABI
+ * checks: the descriptor is plain data, read with dlsym().  (dlopen()
+ * itself runs the object's ELF constructors; mxprobe plugins have none,
+ * and the permission check before dlopen() is what keeps foreign code
+ * out.)
  */
 #include "plugin_loader.h"
 

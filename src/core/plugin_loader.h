@@ -5,7 +5,7 @@
  * file owned by root or by us and writable by nobody else (the rule
  * Postfix applies to its dynamic maps: a writable plugin is a way in).
  * After dlopen(RTLD_NOW|RTLD_LOCAL) the descriptor's ABI major, minor,
- * struct size and name are checked before any plugin code runs.
+ * struct size and name are checked before any plugin function is called.
  */
 #ifndef MXP_PLUGIN_LOADER_H
 #define MXP_PLUGIN_LOADER_H

@@ -239,6 +239,21 @@ static void set_unknown(struct mxp_check_result *res, const char *why)
     res->state = MXP_STATE_UNKNOWN;
 }
 
+static void add_detail(struct mxp_check_result *res, enum mxp_state st,
+                       const char *text)
+{
+    struct mxp_detail *d =
+        realloc(res->details, (res->n_details + 1) * sizeof(*d));
+
+    if (d == NULL)
+        return;
+    res->details = d;
+    d[res->n_details].state = st;
+    d[res->n_details].text = strdup(text);
+    if (d[res->n_details].text != NULL)
+        res->n_details++;
+}
+
 /* Turns how the child ended into the check's final state. */
 static void conclude(const struct child *c, struct mxp_check_result *res,
                      double budget)
@@ -248,6 +263,16 @@ static void conclude(const struct child *c, struct mxp_check_result *res,
     int code;
 
     res->elapsed = (c->exited ? c->ended : mxp_now()) - c->started;
+    if (c->killed && c->reader.got_result) {
+        /* It had said its verdict and then failed to exit: the verdict
+         * stands, the overrun is noted. */
+        snprintf(why, sizeof(why),
+                 "plugin '%s' had reported but did not exit within the "
+                 "deadline (%.1f s) and was stopped",
+                 name, budget);
+        add_detail(res, MXP_STATE_UNKNOWN, why);
+        return;
+    }
     if (c->killed) {
         snprintf(why, sizeof(why),
                  "plugin '%s' did not finish within the deadline (%.1f s) "

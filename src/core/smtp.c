@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -231,6 +232,31 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
     return MXP_OK;
 }
 
+/* Without pipelining a server speaks only to answer a command (RFC 5321
+ * 4.3.1).  Bytes already waiting when we are about to send one would be
+ * read as its answer: a server that sends "250" early would seem to
+ * accept what it later refuses.  So they break the session instead. */
+static int check_unsolicited(struct mxp_smtp *s)
+{
+    char peek[64];
+    ssize_t n = 0;
+    char *shown;
+    int rc;
+
+    if (s->in.len == 0) {
+        n = recv(s->fd, peek, sizeof(peek), MSG_DONTWAIT | MSG_PEEK);
+        if (n <= 0)
+            return MXP_OK; /* nothing waiting, or EOF: the send tells */
+    }
+    shown = s->in.len > 0
+                ? mxp_printable_dup(s->in.data, s->in.len > 60 ? 60 : s->in.len)
+                : mxp_printable_dup(peek, (size_t)n > 60 ? 60 : (size_t)n);
+    rc = fail(s, MXP_ERR_PROTOCOL, "server sent data before our %s: '%s'",
+              s->verb, shown != NULL ? shown : "?");
+    free(shown);
+    return rc;
+}
+
 /* Sends line + CRLF within timeout (and the deadline). */
 static int send_line(struct mxp_smtp *s, const char *line, double timeout)
 {
@@ -242,7 +268,6 @@ static int send_line(struct mxp_smtp *s, const char *line, double timeout)
 
     if (s->broken)
         return s->err_status;
-    s->sent_at = start;
     if (strpbrk(line, "\r\n") != NULL) {
         /* Our caller's bug, not the server's: the session stays usable. */
         snprintf(s->err, sizeof(s->err),
@@ -257,6 +282,10 @@ static int send_line(struct mxp_smtp *s, const char *line, double timeout)
         s->verb[i] = c >= 0x20 && c <= 0x7e ? (char)c : '?';
     }
     s->verb[vlen] = '\0';
+    rc = check_unsolicited(s);
+    if (rc != MXP_OK)
+        return rc;
+    s->sent_at = start;
 
     mxp_buf_init(&out);
     rc = mxp_buf_puts(&out, line);

@@ -14,7 +14,16 @@
 static int set_addr(struct mxp_target_store *out, int family,
                     const unsigned char *bytes)
 {
+    static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0,    0,
+                                               0, 0, 0, 0, 0xff, 0xff};
     char text[INET6_ADDRSTRLEN];
+
+    /* ::ffff:192.0.2.1 is an IPv4 host: its PTR lives in in-addr.arpa
+     * and DNSBLs know it by its IPv4 name. */
+    if (family == AF_INET6 && memcmp(bytes, v4mapped, 12) == 0) {
+        family = AF_INET;
+        bytes += 12;
+    }
 
     memset(out->t.addr_bytes, 0, sizeof(out->t.addr_bytes));
     memcpy(out->t.addr_bytes, bytes, family == AF_INET ? 4 : 16);

@@ -264,6 +264,19 @@ fi
 
 # ------------------------------------------------------------ core
 
+if begin banner_dns_black_hole; then
+    # A DNS server that never answers the PTR lookup must not make a
+    # working SMTP server look dead: SMTP is tested first and the PTR
+    # failure is UNKNOWN, never "no SMTP service".
+    mx 5 -C banner -H 127.0.0.21 --dns-server "$HOLE_DNS"
+    want_exit 3
+    want_status 'PTR lookup for 127\.0\.0\.21 failed: timeout'
+    want_no_out 'no SMTP service'
+    want_out 'banner_greeting=0\.[0-9]+s'
+    want_time 5
+    finish
+fi
+
 if begin core_two_checks; then
     mx 10 -C banner,dnsbl -H 127.0.0.25 --set "$ZONES3"
     want_exit 2

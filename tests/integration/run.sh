@@ -26,6 +26,7 @@ DNS_ADDR=127.0.0.53
 DNS_PORT=5353
 DNS=$DNS_ADDR:$DNS_PORT
 DROP_DNS=127.0.0.54:$DNS_PORT # forwards to $DNS, drops *.slow.mxprobe.test
+HOLE_DNS=127.0.0.55:$DNS_PORT # never answers reverse (in-addr.arpa) lookups
 PORT=2525
 
 # The system interpreter: a pyenv shim costs half a second a call.
@@ -244,17 +245,20 @@ wait_fake() {
         { cat "$TMP/fakesmtp-$1.log"; return 1; }
 }
 
+# start_dnsdrop LISTEN SUFFIX: a forwarder to $DNS that drops every query
+# for a name under SUFFIX (a zone, or a server, that never answers).
 start_dnsdrop() {
-    local tool=$BUILD/tools/dnsdelay log=$TMP/dnsdrop.log
+    local listen=$1 suffix=$2 tool=$BUILD/tools/dnsdelay
+    local log=$TMP/dnsdrop-${1%%:*}.log
     if [ -x "$tool" ] && [ -z "${MXPROBE_NO_DNSDELAY:-}" ]; then
-        "$tool" --listen "$DROP_DNS" --upstream "$DNS" --delay-ms 0 \
-            --drop-suffix slow.mxprobe.test >"$log" 2>&1 9>&- &
+        "$tool" --listen "$listen" --upstream "$DNS" --delay-ms 0 \
+            --drop-suffix "$suffix" >"$log" 2>&1 9>&- &
     else
-        "$PY" "$HERE/dnsdrop.py" --listen "$DROP_DNS" --upstream "$DNS" \
-            --drop slow.mxprobe.test >"$log" 2>&1 9>&- &
+        "$PY" "$HERE/dnsdrop.py" --listen "$listen" --upstream "$DNS" \
+            --drop "$suffix" >"$log" 2>&1 9>&- &
     fi
     PIDS+=($!)
-    wait_for 10 kdig @"${DROP_DNS%:*}" -p "${DROP_DNS#*:}" +time=1 \
+    wait_for 10 kdig @"${listen%:*}" -p "${listen#*:}" +time=1 \
         +retry=0 mail.mxprobe.test A || { cat "$log"; return 1; }
 }
 
@@ -430,7 +434,8 @@ done
 start_knot || die "knotd did not start"
 start_postfix clean 127.0.0.21 mail.mxprobe.test
 start_postfix mismatch 127.0.0.22 mail.elsewhere.test
-start_dnsdrop || die "DNS forwarder did not start"
+start_dnsdrop "$DROP_DNS" slow.mxprobe.test || die "DNS forwarder did not start"
+start_dnsdrop "$HOLE_DNS" in-addr.arpa || die "DNS forwarder did not start"
 for f in "${FAKES[@]}"; do
     wait_fake "${f%% *}" || die "fakesmtp ${f#* } did not start"
 done

@@ -114,6 +114,10 @@ static void test_parse_errors(void **state)
         {{"-p", "25", NULL}, "no target"},
         {{"-H", "x", "--all", NULL}, "exclude each other"},
         {{"-H", "x", "extra", NULL}, "unexpected argument"},
+        {{"-xv", "-H", "a", NULL}, "unknown option '-x'"},
+        {{"-vH", NULL}, "option '-H' needs a value"},
+        {{"-H", "a", "--dns-server", NULL}, "option '--dns-server' needs"},
+        {{"-H", "", NULL}, "empty host name"},
     };
     size_t i;
 

@@ -188,6 +188,7 @@ static const struct {
     {A1("127.255.255.254"), SELF_OK, ZONE_ERROR, "public resolver"},
     {A1("127.255.255.252"), SELF_OK, ZONE_ERROR, "typing error"},
     {A1("127.255.255.255"), SELF_OK, ZONE_ERROR, "excessive number"},
+    {A1("127.255.255.250"), SELF_OK, ZONE_ERROR, "error code of the list"},
     {A2("127.0.0.2", "127.255.255.254"), SELF_OK, ZONE_ERROR,
      "127.255.255.254"},
     {A1("127.0.0.1"), SELF_OK, ZONE_ERROR, "answer 127.0.0.1 for the target"},
@@ -258,7 +259,7 @@ static void test_classify_table(void **state)
         q[1].result = MXP_DNS_NXDOMAIN;
         fill_query(&q[2], &classify_table[i].pos, rr[1]);
         fill_query(&q[3], &classify_table[i].neg, rr[2]);
-        got = classify(fake_ctx()->svc, &z, q, text, sizeof text);
+        got = classify(fake_ctx()->svc, 0, &z, q, text, sizeof text);
         if (classify_table[i].want == ZONE_ERROR)
             ok = strstr(text, classify_table[i].text) != NULL;
         else
@@ -457,6 +458,30 @@ static void test_run_all_failed(void **state)
                                  NULL) >= 0);
     assert_true(fake_perf_find("errors")->value == 3);
     assert_true(fake_perf_find("listed")->value == 0);
+    dnsbl_free(st);
+
+    /* two of three failed: "not listed on 1/3" is no verdict */
+    setup(NULL);
+    st = init_with(three_zones);
+    zone_ok("a.example", NULL);
+    fake_dns_add("99.2.0.192.b.example", MXP_DNS_A, MXP_DNS_TIMEOUT, NULL);
+    fake_dns_add("99.2.0.192.c.example", MXP_DNS_A, MXP_DNS_TIMEOUT, NULL);
+    assert_int_equal(dnsbl_run(fake_ctx(), st), MXP_OK);
+    assert_int_equal(fake_state(), MXP_STATE_UNKNOWN);
+    assert_string_equal(fake_summary(),
+                        "not listed on 1/3 DNSBLs, 2 list errors");
+    dnsbl_free(st);
+
+    /* one of three failed: the two that answered decide */
+    setup(NULL);
+    st = init_with(three_zones);
+    zone_ok("a.example", NULL);
+    zone_ok("b.example", NULL);
+    fake_dns_add("99.2.0.192.c.example", MXP_DNS_A, MXP_DNS_TIMEOUT, NULL);
+    assert_int_equal(dnsbl_run(fake_ctx(), st), MXP_OK);
+    assert_int_equal(fake_state(), MXP_STATE_OK);
+    assert_string_equal(fake_summary(),
+                        "not listed on 2/3 DNSBLs, 1 list error");
     dnsbl_free(st);
 
     /* the batch itself failing */

@@ -469,6 +469,36 @@ static void test_leftover_kept(void **state)
     assert_int_equal(finish_server(&sv, 0), 0);
 }
 
+static void script_early_250(int fd)
+{
+    srv_puts(fd, "220 mail.example.org\r\n250 extra\r\n");
+    srv_drain(fd);
+}
+
+/* A reply sent before our command is not taken as its answer: the
+ * session breaks with a protocol error and EHLO is never sent. */
+static void test_unsolicited_data_refused(void **state)
+{
+    struct server sv;
+    struct mxp_smtp *s;
+    struct mxp_smtp_reply r;
+    int used_helo = 0;
+
+    (void)state;
+    start_server(&sv, script_early_250);
+    s = connect_to(&sv, 1, 10);
+    sleep_ms(50); /* both lines in one segment, or the second waiting */
+    assert_int_equal(mxp_smtp_read_reply(s, &r), MXP_OK);
+    assert_int_equal(r.code, 220);
+    assert_int_equal(mxp_smtp_ehlo(s, "probe.test", &r, &used_helo),
+                     MXP_ERR_PROTOCOL);
+    assert_string_equal(mxp_smtp_error(s),
+                        "server sent data before our EHLO: '250 extra?" "?'");
+    assert_false(noted('>', "EHLO"));
+    mxp_smtp_close(s, 1);
+    assert_int_equal(finish_server(&sv, 0), 0);
+}
+
 static void test_connect_refused(void **state)
 {
     struct sockaddr_in sin;
@@ -520,6 +550,7 @@ int main(void)
         cmocka_unit_test(test_close_mid_reply),
         cmocka_unit_test(test_malformed_greeting),
         cmocka_unit_test(test_leftover_kept),
+        cmocka_unit_test(test_unsolicited_data_refused),
         cmocka_unit_test(test_connect_refused),
     };
 
