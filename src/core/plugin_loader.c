@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,8 +70,7 @@ char **mxp_plugin_dirs(void)
      * The first of these that exists is the one. */
     len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     if (len > 0) {
-        static const char *const rel[] = {"plugins",
-                                          "../lib/mxprobe/plugins"};
+        static const char *const rel[] = {"plugins", "../lib/mxprobe/plugins"};
         char *slash;
         size_t k;
 
@@ -78,8 +78,8 @@ char **mxp_plugin_dirs(void)
         slash = strrchr(exe, '/');
         for (k = 0; slash != NULL && k < 2; k++) {
             char dir[PATH_MAX];
-            int w = snprintf(dir, sizeof(dir), "%.*s/%s",
-                             (int)(slash - exe), exe, rel[k]);
+            int w = snprintf(dir, sizeof(dir), "%.*s/%s", (int)(slash - exe),
+                             exe, rel[k]);
             if (w < 0 || (size_t)w >= sizeof(dir))
                 continue;
             if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -108,6 +108,32 @@ void mxp_plugin_dirs_free(char **dirs)
     free(dirs);
 }
 
+/* The ownership and mode rules, for the plugin file and its folder. */
+static int check_stat(const char *path, const struct stat *st, int dir,
+                      char *err, size_t errlen)
+{
+    if (dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode)) {
+        snprintf(err, errlen, "%s: not a %s", path,
+                 dir ? "folder" : "regular file");
+        return MXP_ERR_PLUGIN;
+    }
+    /* A folder others can write to may still hold a safe plugin when it
+     * is sticky (like /tmp): they cannot replace a file they do not own. */
+    if ((st->st_mode & (S_IWGRP | S_IWOTH)) &&
+        !(dir && (st->st_mode & S_ISVTX))) {
+        snprintf(err, errlen,
+                 "%s: refused: writable by group or others (chmod go-w)", path);
+        return MXP_ERR_PLUGIN;
+    }
+    if (st->st_uid != 0 && st->st_uid != geteuid()) {
+        snprintf(err, errlen,
+                 "%s: refused: owned by uid %lu, not by root or by us", path,
+                 (unsigned long)st->st_uid);
+        return MXP_ERR_PLUGIN;
+    }
+    return MXP_OK;
+}
+
 int mxp_plugin_check_file(const char *path, char *err, size_t errlen)
 {
     struct stat st;
@@ -116,22 +142,7 @@ int mxp_plugin_check_file(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return MXP_ERR_PLUGIN;
     }
-    if (!S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s: not a regular file", path);
-        return MXP_ERR_PLUGIN;
-    }
-    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        snprintf(err, errlen,
-                 "%s: refused: writable by group or others (chmod go-w)",
-                 path);
-        return MXP_ERR_PLUGIN;
-    }
-    if (st.st_uid != 0 && st.st_uid != geteuid()) {
-        snprintf(err, errlen, "%s: refused: owned by uid %lu, not by root "
-                 "or by us", path, (unsigned long)st.st_uid);
-        return MXP_ERR_PLUGIN;
-    }
-    return MXP_OK;
+    return check_stat(path, &st, 0, err, errlen);
 }
 
 int mxp_plugin_check_descriptor(const struct mxp_plugin *d,
@@ -141,8 +152,8 @@ int mxp_plugin_check_descriptor(const struct mxp_plugin *d,
     if (d->abi_major != MXP_ABI_MAJOR) {
         snprintf(err, errlen,
                  "plugin ABI %u.%u, this mxprobe needs %d.x: rebuild the "
-                 "plugin", (unsigned)d->abi_major, (unsigned)d->abi_minor,
-                 MXP_ABI_MAJOR);
+                 "plugin",
+                 (unsigned)d->abi_major, (unsigned)d->abi_minor, MXP_ABI_MAJOR);
         return MXP_ERR_PLUGIN;
     }
     /* A newer minor may use services this core lacks; it would find them
@@ -150,8 +161,8 @@ int mxp_plugin_check_descriptor(const struct mxp_plugin *d,
     if (d->abi_minor > MXP_ABI_MINOR) {
         snprintf(err, errlen,
                  "plugin ABI %u.%u is newer than this mxprobe's %d.%d",
-                 (unsigned)d->abi_major, (unsigned)d->abi_minor,
-                 MXP_ABI_MAJOR, MXP_ABI_MINOR);
+                 (unsigned)d->abi_major, (unsigned)d->abi_minor, MXP_ABI_MAJOR,
+                 MXP_ABI_MINOR);
         return MXP_ERR_PLUGIN;
     }
     if (d->struct_size < sizeof(struct mxp_plugin)) {
@@ -179,33 +190,73 @@ static int valid_plugin_name(const char *name)
         return 0;
     for (i = 0; i < n; i++) {
         char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '-'))
             return 0;
     }
     return 1;
 }
 
+/* The folder of path must be safe too: whoever can write to it could
+ * put another file in the plugin's place. */
+static int check_folder(const char *path, char *err, size_t errlen)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    struct stat st;
+    int n;
+
+    if (slash == NULL)
+        n = snprintf(dir, sizeof(dir), ".");
+    else if (slash == path)
+        n = snprintf(dir, sizeof(dir), "/");
+    else
+        n = snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+    if (n < 0 || (size_t)n >= sizeof(dir) || stat(dir, &st) != 0) {
+        snprintf(err, errlen, "%s: cannot check its folder", path);
+        return MXP_ERR_PLUGIN;
+    }
+    return check_stat(dir, &st, 1, err, errlen);
+}
+
 static int load_path(const char *path, const char *name,
                      struct mxp_loaded_plugin *out, char *err, size_t errlen)
 {
-    char why[512];
+    char why[512], fdpath[64];
+    struct stat st;
     void *h;
     const struct mxp_plugin *d;
-    int rc;
+    int rc, fd = -1;
 
-    rc = mxp_plugin_check_file(path, err, errlen);
+    /* The file checked is the file loaded: open it once, check what the
+     * descriptor points at, and load it through that descriptor, so it
+     * cannot be swapped between the check and dlopen(). */
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        rc = MXP_ERR_PLUGIN;
+        goto fail;
+    }
+    rc = check_stat(path, &st, 0, err, errlen);
     if (rc != MXP_OK)
-        return rc;
-    h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        goto fail;
+    rc = check_folder(path, err, errlen);
+    if (rc != MXP_OK)
+        goto fail;
+    snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+    h = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL);
+    close(fd);
+    fd = -1;
     if (h == NULL) {
         snprintf(err, errlen, "%s: cannot load: %s", path, dlerror());
         return MXP_ERR_PLUGIN;
     }
     d = dlsym(h, MXP_PLUGIN_SYMBOL);
     if (d == NULL) {
-        snprintf(err, errlen, "%s: no '%s' descriptor: not an mxprobe "
-                 "plugin", path, MXP_PLUGIN_SYMBOL);
+        snprintf(err, errlen,
+                 "%s: no '%s' descriptor: not an mxprobe "
+                 "plugin",
+                 path, MXP_PLUGIN_SYMBOL);
         dlclose(h);
         return MXP_ERR_PLUGIN;
     }
@@ -227,6 +278,10 @@ static int load_path(const char *path, const char *name,
     out->handle = h;
     out->desc = d;
     return MXP_OK;
+fail:
+    if (fd >= 0)
+        close(fd);
+    return rc;
 }
 
 int mxp_plugin_load(char *const *dirs, const char *name,
@@ -236,8 +291,7 @@ int mxp_plugin_load(char *const *dirs, const char *name,
     size_t i;
 
     if (!valid_plugin_name(name)) {
-        snprintf(err, errlen, "unknown check '%s' (see --list-plugins)",
-                 name);
+        snprintf(err, errlen, "unknown check '%s' (see --list-plugins)", name);
         return MXP_ERR_PLUGIN;
     }
     for (i = 0; dirs[i] != NULL; i++) {
@@ -316,8 +370,7 @@ int mxp_plugin_list(char *const *dirs, mxp_plugin_list_fn fn, void *user)
         char err[512];
         if (i > 0 && strcmp(names[i], names[i - 1]) == 0)
             continue; /* an earlier folder wins, as in loading */
-        if (mxp_plugin_load(dirs, names[i], &lp, err, sizeof(err)) ==
-            MXP_OK) {
+        if (mxp_plugin_load(dirs, names[i], &lp, err, sizeof(err)) == MXP_OK) {
             fn(names[i], lp.path, lp.desc, NULL, user);
             mxp_plugin_unload(&lp);
         } else {

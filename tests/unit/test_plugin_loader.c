@@ -111,6 +111,42 @@ static void test_file_permissions(void **state)
                      MXP_ERR_PLUGIN);
 }
 
+/* A safe file in a folder others can write to is refused: they could put
+ * another file in its place.  A sticky folder is fine. */
+static void test_folder_permissions(void **state)
+{
+    char dir[] = "/tmp/mxp-plugdir-XXXXXX";
+    char path[64], err[512];
+    char *dirs[] = {dir, NULL};
+    struct mxp_loaded_plugin lp;
+    FILE *f;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/demo.so", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("not an ELF object", f);
+    fclose(f);
+    assert_int_equal(chmod(path, 0644), 0);
+
+    assert_int_equal(chmod(dir, 0777), 0);
+    assert_int_equal(mxp_plugin_load(dirs, "demo", &lp, err, sizeof(err)),
+                     MXP_ERR_PLUGIN);
+    if (strstr(err, "writable by group or others") == NULL ||
+        strstr(err, "demo.so") != NULL)
+        fail_msg("folder not blamed: %s", err);
+
+    /* Sticky: the folder passes, and loading fails later, on the file. */
+    assert_int_equal(chmod(dir, 01777), 0);
+    assert_int_equal(mxp_plugin_load(dirs, "demo", &lp, err, sizeof(err)),
+                     MXP_ERR_PLUGIN);
+    assert_non_null(strstr(err, "cannot load"));
+
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_unknown_and_bad_names(void **state)
 {
     char *dirs[] = {"/nonexistent-mxp", NULL};
@@ -133,6 +169,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_descriptor_table),
         cmocka_unit_test(test_file_permissions),
+        cmocka_unit_test(test_folder_permissions),
         cmocka_unit_test(test_unknown_and_bad_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
