@@ -222,31 +222,31 @@ static int check_folder(const char *path, char *err, size_t errlen)
 static int load_path(const char *path, const char *name,
                      struct mxp_loaded_plugin *out, char *err, size_t errlen)
 {
-    char why[512], fdpath[64];
+    char why[512];
     struct stat st;
     void *h;
     const struct mxp_plugin *d;
     int rc, fd = -1;
 
-    /* The file checked is the file loaded: open it once, check what the
-     * descriptor points at, and load it through that descriptor, so it
-     * cannot be swapped between the check and dlopen(). */
+    /* Only root or we can write to the file and to its folder, so no one
+     * else can swap the file between these checks and dlopen(). */
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) != 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         rc = MXP_ERR_PLUGIN;
         goto fail;
     }
+    close(fd);
+    fd = -1;
     rc = check_stat(path, &st, 0, err, errlen);
     if (rc != MXP_OK)
         goto fail;
     rc = check_folder(path, err, errlen);
     if (rc != MXP_OK)
         goto fail;
-    snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
-    h = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL);
-    close(fd);
-    fd = -1;
+    /* Not through /proc/self/fd/N: glibc knows loaded objects by name,
+     * and a reused descriptor number would hand back another plugin. */
+    h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (h == NULL) {
         snprintf(err, errlen, "%s: cannot load: %s", path, dlerror());
         return MXP_ERR_PLUGIN;
