@@ -41,7 +41,8 @@ EOF
 
 if begin servers_on_loopback_only; then
     # Safety of the harness itself: every socket our servers listen on is
-    # in 127.0.0.0/8.  (No mxprobe run: OUT/ERR hold the ss listing.)
+    # in 127.0.0.0/8 or ::1.  (No mxprobe run: OUT/ERR hold the ss
+    # listing.)
     OUT=$TMP/cases/$CASE.out ERR=$TMP/cases/$CASE.err RC=0 ELAPSED_MS=0
     : >"$ERR"
     echo "(ss -lntup)" >"$TMP/cases/$CASE.cmd"
@@ -55,7 +56,7 @@ if begin servers_on_loopback_only; then
             p=${p#pid=}
             case $ours in *" $p "*)
                 case $local in
-                127.*) ;;
+                127.* | "[::1]:"*) ;;
                 *) why "pid $p listens on $local" ;;
                 esac
                 ;;
@@ -274,6 +275,20 @@ if begin banner_dns_black_hole; then
     want_no_out 'no SMTP service'
     want_out 'banner_greeting=0\.[0-9]+s'
     want_time 5
+    finish
+fi
+
+# IPv6 end to end: the PTR from ip6.arpa, forward-confirmed by AAAA.
+expect_run banner_ipv6 0 '^MXPROBE OK - ::1: greeting mail6\.mxprobe\.test matches PTR' 10 -- \
+    -C banner -H ::1
+
+# An IPv6 address on a DNSBL: nibble names, and the list's IPv6
+# self-test entries (::FFFF:7F00:2 listed, ::FFFF:7F00:1 not).
+if begin dnsbl_ipv6_listed; then
+    mx 10 -C dnsbl -H 2001:db8::1 --set 'dnsbl.zones=[ip-dnsxl.test]'
+    want_exit 1
+    want_status 'on 1/1 DNSBLs \(ip-dnsxl\.test\)'
+    want_out 'listed on ip-dnsxl\.test \(127\.0\.0\.2\): 2001:db8::1 listed for testing'
     finish
 fi
 

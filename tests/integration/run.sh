@@ -431,6 +431,10 @@ for f in "${FAKES[@]}"; do
     read -r -a fake <<<"$f"
     start_fake "${fake[@]}"
 done
+# The IPv6 test server, on the loopback address ::1.
+"$PY" "$HERE/fakesmtp.py" --listen "[::1]:$PORT" --scenario normal \
+    --name mail6.mxprobe.test >"$TMP/fakesmtp-ipv6.log" 2>&1 9>&- &
+PIDS+=($!)
 start_knot || die "knotd did not start"
 start_postfix clean 127.0.0.21 mail.mxprobe.test
 start_postfix mismatch 127.0.0.22 mail.elsewhere.test
@@ -439,6 +443,7 @@ start_dnsdrop "$HOLE_DNS" in-addr.arpa || die "DNS forwarder did not start"
 for f in "${FAKES[@]}"; do
     wait_fake "${f%% *}" || die "fakesmtp ${f#* } did not start"
 done
+wait_for 10 tcp_listens ::1 "$PORT" || die "fakesmtp on [::1] did not start"
 wait_postfix clean 127.0.0.21 mail.mxprobe.test || die "postfix (.21)"
 if ! wait_postfix mismatch 127.0.0.22 mail.elsewhere.test; then
     say "integration: note: second Postfix failed, fakesmtp on 127.0.0.22"
