@@ -349,7 +349,13 @@ static void smtp_phase(struct banner_run *R)
     if (rc != MXP_OK) {
         connect_words(s != NULL ? svc->smtp_error(s) : svc->strerror(rc), words,
                       sizeof words);
-        finding(R, MXP_STATE_CRITICAL, "no SMTP service: %s", words);
+        /* A local failure (no route from here, no IPv6 here) says
+         * nothing about the server. */
+        if (rc == MXP_ERR_IO || rc == MXP_ERR_NOMEM || rc == MXP_ERR_INVALID)
+            finding(R, MXP_STATE_UNKNOWN,
+                    "cannot test SMTP from this prober: %s", words);
+        else
+            finding(R, MXP_STATE_CRITICAL, "no SMTP service: %s", words);
         goto done;
     }
     R->connect_time = svc->smtp_connect_time(s);

@@ -51,17 +51,17 @@ static void errno_words(int err, char *out, size_t len)
         out[0] = (char)(out[0] - 'A' + 'a');
 }
 
-/* Failures that say something about the target rather than about us. */
+/* Failures that say something about the target (MXP_ERR_CONNECT) rather
+ * than about us (MXP_ERR_IO): no route to a whole network, a network down
+ * or no usable source address (say, no IPv6 here) are this prober's
+ * problem, not evidence that the server is dead. */
 static int connect_status(int err)
 {
     switch (err) {
     case ECONNREFUSED:
     case EHOSTUNREACH:
-    case ENETUNREACH:
     case EHOSTDOWN:
-    case ENETDOWN:
     case ECONNRESET:
-    case EADDRNOTAVAIL:
         return MXP_ERR_CONNECT;
     case ETIMEDOUT:
         return MXP_ERR_TIMEOUT;

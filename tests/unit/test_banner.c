@@ -502,6 +502,17 @@ static void test_run_refused(void **state)
     assert_int_equal(fake_n_perf(), 3);
     assert_true(isnan(fake_perf(0)->value));
 
+    /* no route from here: the prober's problem, not the server's */
+    setup(NULL);
+    script_clean_dns();
+    fake_smtp_fail_open(MXP_ERR_IO, "cannot connect to " ADDR
+                                    ":25: network is unreachable");
+    run_banner();
+    assert_int_equal(fake_state(), MXP_STATE_UNKNOWN);
+    assert_string_equal(fake_summary(),
+                        "cannot test SMTP from this prober: network is "
+                        "unreachable");
+
     setup(NULL);
     script_clean_dns();
     fake_smtp_fail_open(MXP_ERR_TIMEOUT,
