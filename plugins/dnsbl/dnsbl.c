@@ -53,7 +53,9 @@ struct dnsbl_state {
     size_t n;
 };
 
-enum dnsbl_verdict { ZONE_CLEAN, ZONE_LISTED, ZONE_ERROR };
+/* ZONE_NO_IPV6: an IPv6 target and a list without the IPv6 test entry of
+ * RFC 5782: an IPv4-only list, which has nothing to say about it. */
+enum dnsbl_verdict { ZONE_CLEAN, ZONE_LISTED, ZONE_ERROR, ZONE_NO_IPV6 };
 
 /* ---- state ----------------------------------------------------------- */
 
@@ -529,9 +531,13 @@ static enum dnsbl_verdict classify(const struct mxp_services *svc, int t_v6,
                  svc->dns_result_name(pos->result));
         return ZONE_ERROR;
     }
+    if (!has_records(pos) && t_v6) {
+        snprintf(text, len, "no IPv6 test entry (%s): an IPv4-only list",
+                 pos_name);
+        return ZONE_NO_IPV6;
+    }
     if (!has_records(pos)) {
-        snprintf(text, len, "self-test failed: %s not listed%s", pos_name,
-                 t_v6 ? " (the list may not support IPv6)" : "");
+        snprintf(text, len, "self-test failed: %s not listed", pos_name);
         return ZONE_ERROR;
     }
     if (answer_error(pos, 1, why, sizeof why) != NULL) {
@@ -610,18 +616,18 @@ static void append(char *out, size_t len, size_t *off, const char *fmt, ...)
  * the zones that answered: "not listed on 14/18 DNSBLs, 4 list errors". */
 static void summary_text(const struct dnsbl_state *st,
                          const enum dnsbl_verdict *v, size_t listed,
-                         size_t errors, char *out, size_t len)
+                         size_t errors, size_t skipped, char *out, size_t len)
 {
-    size_t off = 0, shown = 0;
+    size_t off = 0, shown = 0, total = st->n - skipped;
 
     out[0] = '\0';
     if (listed == 0 && errors == 0) {
-        append(out, len, &off, "not listed on %zu DNSBLs", st->n);
+        append(out, len, &off, "not listed on %zu DNSBLs", total);
     } else if (listed == 0) {
-        append(out, len, &off, "not listed on %zu/%zu DNSBLs", st->n - errors,
-               st->n);
+        append(out, len, &off, "not listed on %zu/%zu DNSBLs", total - errors,
+               total);
     } else {
-        append(out, len, &off, "on %zu/%zu DNSBLs (", listed, st->n);
+        append(out, len, &off, "on %zu/%zu DNSBLs (", listed, total);
         for (size_t i = 0; i < st->n; i++) {
             if (v[i] != ZONE_LISTED)
                 continue;
@@ -637,6 +643,8 @@ static void summary_text(const struct dnsbl_state *st,
     if (errors > 0)
         append(out, len, &off, ", %zu list error%s", errors,
                errors == 1 ? "" : "s");
+    if (skipped > 0)
+        append(out, len, &off, ", %zu IPv4-only skipped", skipped);
 }
 
 static int dnsbl_run(struct mxp_ctx *ctx, void *state)
@@ -648,7 +656,7 @@ static int dnsbl_run(struct mxp_ctx *ctx, void *state)
     enum dnsbl_verdict *verdict = NULL;
     char *names = NULL, text[DNSBL_TEXT_LEN], txt[256], summary[1024];
     unsigned char pos[16], neg[16];
-    size_t listed = 0, errors = 0, n;
+    size_t listed = 0, errors = 0, skipped = 0, n, used;
     enum mxp_state check;
     double t0, elapsed;
     int rc = MXP_OK, batch;
@@ -697,11 +705,14 @@ static int dnsbl_run(struct mxp_ctx *ctx, void *state)
             listed++;
         else if (verdict[i] == ZONE_ERROR)
             errors++;
+        else if (verdict[i] == ZONE_NO_IPV6)
+            skipped++;
     }
+    used = n - skipped; /* the lists that can judge this address */
     check = svc->check_threshold(ctx, (double)listed);
     /* "Not listed" from a minority of the lists is no verdict: when most
      * lists failed, UNKNOWN, unless a listing already says more. */
-    if (errors * 2 > n)
+    if (errors * 2 > used)
         check = svc->state_worst(check, MXP_STATE_UNKNOWN);
 
     for (size_t i = 0; i < n; i++) {
@@ -722,21 +733,27 @@ static int dnsbl_run(struct mxp_ctx *ctx, void *state)
         } else if (verdict[i] == ZONE_ERROR) {
             svc->add_detail(ctx, MXP_STATE_UNKNOWN, "list error on %s: %s",
                             zone, text);
+        } else if (verdict[i] == ZONE_NO_IPV6) {
+            svc->add_detail(ctx, MXP_STATE_OK, "skipped %s: %s", zone, text);
         } else {
             svc->add_detail(ctx, MXP_STATE_OK, "not listed on %s", zone);
         }
     }
 
-    if (errors == n) {
-        svc->set_result(ctx, MXP_STATE_UNKNOWN, "all %zu DNSBLs failed", n);
+    if (used == 0) {
+        svc->set_result(ctx, MXP_STATE_UNKNOWN,
+                        "none of the %zu DNSBLs lists IPv6 addresses", n);
+    } else if (errors == used) {
+        svc->set_result(ctx, MXP_STATE_UNKNOWN, "all %zu DNSBLs failed", used);
     } else {
-        summary_text(st, verdict, listed, errors, summary, sizeof summary);
+        summary_text(st, verdict, listed, errors, skipped, summary,
+                     sizeof summary);
         svc->set_result(ctx, check, "%s", summary);
     }
     add_perf(ctx, "listed", (double)listed, "", svc->threshold_text(ctx, 0),
-             svc->threshold_text(ctx, 1), 0, (double)n);
-    add_perf(ctx, "errors", (double)errors, "", NULL, NULL, 0, (double)n);
-    add_perf(ctx, "zones", (double)n, "", NULL, NULL, NAN, NAN);
+             svc->threshold_text(ctx, 1), 0, (double)used);
+    add_perf(ctx, "errors", (double)errors, "", NULL, NULL, 0, (double)used);
+    add_perf(ctx, "zones", (double)used, "", NULL, NULL, NAN, NAN);
     add_perf(ctx, "time", elapsed, "s", NULL, NULL, NAN, NAN);
 done:
     free(names);

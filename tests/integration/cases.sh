@@ -292,6 +292,18 @@ if begin dnsbl_ipv6_listed; then
     finish
 fi
 
+# bl2.mxprobe.test has no IPv6 test entry: an IPv4-only list, skipped for
+# an IPv6 address rather than counted as an error or as "not listed".
+if begin dnsbl_ipv6_ipv4_only_list; then
+    mx 10 -v -C dnsbl -H 2001:db8::1 \
+        --set 'dnsbl.zones=[ip-dnsxl.test, bl2.mxprobe.test]'
+    want_exit 1
+    want_status 'on 1/1 DNSBLs \(ip-dnsxl\.test\), 1 IPv4-only skipped'
+    want_out 'skipped bl2\.mxprobe\.test: no IPv6 test entry'
+    want_out 'dnsbl_errors=0;'
+    finish
+fi
+
 if begin core_two_checks; then
     mx 10 -C banner,dnsbl -H 127.0.0.25 --set "$ZONES3"
     want_exit 2

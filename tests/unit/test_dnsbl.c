@@ -443,6 +443,56 @@ static void test_run_summaries(void **state)
     dnsbl_free(st);
 }
 
+/* An IPv6 target: lists without the IPv6 test entry are IPv4-only and
+ * are skipped, not counted as errors; with no IPv6 list left, UNKNOWN. */
+static void zone6(const char *zone, int has_test_entry, const char *code)
+{
+    unsigned char a[16] = {0};
+    char name[DNSBL_NAME_LEN];
+
+    a[10] = a[11] = 0xff;
+    a[12] = 127;
+    a[15] = 2;
+    mxp_dns_reverse_name(AF_INET6, a, zone, name, sizeof name);
+    if (has_test_entry)
+        fake_dns_add(name, MXP_DNS_A, MXP_DNS_ANSWER, "127.0.0.2", NULL);
+    if (code != NULL) {
+        assert_int_equal(inet_pton(AF_INET6, "2001:db8::1", a), 1);
+        mxp_dns_reverse_name(AF_INET6, a, zone, name, sizeof name);
+        fake_dns_add(name, MXP_DNS_A, MXP_DNS_ANSWER, code, NULL);
+    }
+}
+
+static void test_run_ipv6_target(void **state)
+{
+    struct dnsbl_state *st;
+
+    (void)state;
+    fake_set_target("2001:db8::1", 25);
+    st = init_with(three_zones);
+    zone6("a.example", 1, "127.0.0.4");
+    zone6("b.example", 0, NULL);
+    zone6("c.example", 1, NULL);
+    assert_int_equal(dnsbl_run(fake_ctx(), st), MXP_OK);
+    assert_int_equal(fake_state(), MXP_STATE_WARNING);
+    assert_string_equal(fake_summary(),
+                        "on 1/2 DNSBLs (a.example), 1 IPv4-only skipped");
+    assert_true(fake_detail_find("skipped b.example: no IPv6 test entry "
+                                 "(::FFFF:7F00:2): an IPv4-only list",
+                                 NULL) >= 0);
+    assert_true(fake_perf_find("zones")->value == 2);
+    dnsbl_free(st);
+
+    setup(NULL);
+    fake_set_target("2001:db8::1", 25);
+    st = init_with(three_zones);
+    assert_int_equal(dnsbl_run(fake_ctx(), st), MXP_OK);
+    assert_int_equal(fake_state(), MXP_STATE_UNKNOWN);
+    assert_string_equal(fake_summary(),
+                        "none of the 3 DNSBLs lists IPv6 addresses");
+    dnsbl_free(st);
+}
+
 static void test_run_all_failed(void **state)
 {
     struct dnsbl_state *st;
@@ -752,6 +802,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_counts_and_thresholds, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_run_summaries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_ipv6_target, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_run_all_failed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_txt_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_ipv6, setup, teardown),
