@@ -130,9 +130,11 @@ asan:
 	$(MAKE) O=build/asan SAN=1 all
 
 # The sanitizer build runs every test; the plain build runs the unit
-# tests too, so both configurations are known to work.
+# tests too, so both configurations are known to work; clang builds the
+# tree as well, so it stays warning-free under both compilers.
 check:
 	$(MAKE) all check-unit
+	$(MAKE) O=build/clang CC=clang all
 	$(MAKE) O=build/asan SAN=1 check-unit check-integration
 
 bench: all
