@@ -16,29 +16,27 @@
 int mxp_ipc_send(int fd, enum mxp_ipc_type type, const void *payload,
                  size_t len)
 {
-    unsigned char head[5];
+    /* One write per record: each write wakes the parent, and a record
+     * up to PIPE_BUF bytes arrives whole. */
+    unsigned char buf[5 + MXP_IPC_MAX_RECORD];
     uint32_t n;
-    const unsigned char *parts[2];
-    size_t lens[2], i, off;
+    size_t off, total;
 
     if (len > MXP_IPC_MAX_RECORD - 1)
         len = MXP_IPC_MAX_RECORD - 1;
     n = (uint32_t)len + 1;
-    memcpy(head, &n, 4);
-    head[4] = (unsigned char)type;
-    parts[0] = head;
-    lens[0] = sizeof(head);
-    parts[1] = payload;
-    lens[1] = len;
-    for (i = 0; i < 2; i++) {
-        for (off = 0; off < lens[i];) {
-            ssize_t w = write(fd, parts[i] + off, lens[i] - off);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                return MXP_ERR_IO;
-            off += (size_t)w;
-        }
+    memcpy(buf, &n, 4);
+    buf[4] = (unsigned char)type;
+    if (len > 0)
+        memcpy(buf + 5, payload, len);
+    total = 5 + len;
+    for (off = 0; off < total;) {
+        ssize_t w = write(fd, buf + off, total - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return MXP_ERR_IO;
+        off += (size_t)w;
     }
     return MXP_OK;
 }

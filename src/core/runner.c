@@ -173,7 +173,9 @@ static void wait_children(struct child *ch, size_t n,
         int ms, blind = 0;
 
         for (i = 0; i < n; i++) {
-            reap(&ch[i], 0);
+            /* With a pidfd, exit is a poll event: no need to ask. */
+            if (ch[i].pidfd < 0)
+                reap(&ch[i], 0);
             if (ch[i].fd >= 0) {
                 pfd[k].fd = ch[i].fd;
                 pfd[k].events = POLLIN;
