@@ -83,9 +83,21 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
     return 0;
 }
 
+/* The option getopt just stumbled on: optopt names a short one even inside
+ * a cluster (-vH); a long one is only in argv. */
+static const char *option_name(char **argv, char *buf, size_t len)
+{
+    if (optopt > 0 && optopt < 256) {
+        snprintf(buf, len, "-%c", optopt);
+        return buf;
+    }
+    return argv[optind - 1];
+}
+
 int mxp_cli_parse(int argc, char **argv, struct mxp_cli *cli, char *err,
                   size_t errlen)
 {
+    char opt[8];
     static const struct option longopts[] = {
         {"host", required_argument, NULL, 'H'},
         {"port", required_argument, NULL, 'p'},
@@ -172,8 +184,8 @@ int mxp_cli_parse(int argc, char **argv, struct mxp_cli *cli, char *err,
             else if (strcmp(optarg, "json") == 0)
                 cli->format = MXP_FORMAT_JSON;
             else {
-                snprintf(err, errlen,
-                         "-o: '%s': choose nagios, text or json", optarg);
+                snprintf(err, errlen, "-o: '%s': choose nagios, text or json",
+                         optarg);
                 return MXP_ERR_INVALID;
             }
             break;
@@ -193,22 +205,12 @@ int mxp_cli_parse(int argc, char **argv, struct mxp_cli *cli, char *err,
             cli->help = 1;
             break;
         case ':':
-            /* optopt names a short option even inside a cluster (-vH);
-             * a long one is only in argv. */
-            if (optopt > 0 && optopt < 256)
-                snprintf(err, errlen, "option '-%c' needs a value (see -h)",
-                         optopt);
-            else
-                snprintf(err, errlen, "option '%s' needs a value (see -h)",
-                         argv[optind - 1]);
+            snprintf(err, errlen, "option '%s' needs a value (see -h)",
+                     option_name(argv, opt, sizeof(opt)));
             return MXP_ERR_INVALID;
         default:
-            if (optopt > 0 && optopt < 256)
-                snprintf(err, errlen, "unknown option '-%c' (see -h)",
-                         optopt);
-            else
-                snprintf(err, errlen, "unknown option '%s' (see -h)",
-                         argv[optind - 1]);
+            snprintf(err, errlen, "unknown option '%s' (see -h)",
+                     option_name(argv, opt, sizeof(opt)));
             return MXP_ERR_INVALID;
         }
     }

@@ -57,6 +57,8 @@ const struct mxp_node *mxp_node_get(const struct mxp_node *map,
                                     const char *key);
 /* "file:line:col" into buf. */
 const char *mxp_node_where(const struct mxp_node *n, char *buf, size_t len);
+/* The same for a map key's position (struct mxp_node's key_pos). */
+const char *mxp_pos_where(const struct mxp_pos *p, char *buf, size_t len);
 
 /* Typed scalar readers: MXP_OK, or MXP_ERR_CONFIG with
  * "file:line:col: KEY: expected ..." in err.  Booleans are plain

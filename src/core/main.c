@@ -82,15 +82,21 @@ static int key_allowed(const struct mxp_plugin *d, const char *key)
     return 0;
 }
 
-static const char *pos_where(const struct mxp_pos *p, char *buf, size_t len)
-{
-    snprintf(buf, len, "%s:%d:%d", p->file, p->line, p->col);
-    return buf;
-}
-
 /* Every plugin named under plugins: must exist and know its keys, even
  * when it does not run now: a typo should not wait for the day the check
  * is enabled. */
+/* The descriptor of a plugin this run has loaded already, or NULL. */
+static const struct mxp_plugin *loaded_desc(const struct app *a,
+                                            const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < a->n_slots; i++)
+        if (strcmp(a->slots[i].lp.name, name) == 0)
+            return a->slots[i].lp.desc;
+    return NULL;
+}
+
 static int check_plugin_sections(struct app *a, char *err, size_t errlen)
 {
     const struct mxp_node *plugins = a->cfg->plugins;
@@ -102,28 +108,32 @@ static int check_plugin_sections(struct app *a, char *err, size_t errlen)
     for (i = 0; i < plugins->n; i++) {
         struct mxp_loaded_plugin lp;
         const struct mxp_node *sec = plugins->items[i];
+        const struct mxp_plugin *desc = loaded_desc(a, plugins->keys[i]);
         char why[400];
 
-        if (mxp_plugin_load(a->dirs, plugins->keys[i], &lp, why, sizeof(why)) !=
-            MXP_OK) {
+        memset(&lp, 0, sizeof(lp));
+        if (desc == NULL && mxp_plugin_load(a->dirs, plugins->keys[i], &lp, why,
+                                            sizeof(why)) != MXP_OK) {
             snprintf(err, errlen, "%s: plugins: %s",
-                     pos_where(&plugins->key_pos[i], where, sizeof(where)),
+                     mxp_pos_where(&plugins->key_pos[i], where, sizeof(where)),
                      why);
             return MXP_ERR_CONFIG;
         }
         for (k = 0; sec->kind == MXP_NODE_MAP && k < sec->n; k++) {
-            if (!key_allowed(lp.desc, sec->keys[k])) {
+            if (!key_allowed(desc ? desc : lp.desc, sec->keys[k])) {
                 char *key =
                     mxp_printable_dup(sec->keys[k], strlen(sec->keys[k]));
                 snprintf(err, errlen, "%s: plugins.%s: unknown key '%s'",
-                         pos_where(&sec->key_pos[k], where, sizeof(where)),
+                         mxp_pos_where(&sec->key_pos[k], where, sizeof(where)),
                          plugins->keys[i], key ? key : "?");
                 free(key);
-                mxp_plugin_unload(&lp);
+                if (desc == NULL)
+                    mxp_plugin_unload(&lp);
                 return MXP_ERR_CONFIG;
             }
         }
-        mxp_plugin_unload(&lp);
+        if (desc == NULL)
+            mxp_plugin_unload(&lp);
     }
     return MXP_OK;
 }
@@ -209,10 +219,20 @@ static int load_slots(struct app *a, char *err, size_t errlen)
             return rc;
         a->n_slots++;
         s->cfg = mxp_config_plugin(a->cfg, a->checks[i]);
-        rc = slot_thresholds(a, s, err, errlen);
-        if (rc != MXP_OK)
-            return rc;
-        rc = mxp_job_init_plugin(&a->run, s, err, errlen);
+    }
+    return MXP_OK;
+}
+
+/* Thresholds and init(), once every plugins: section is known good. */
+static int init_slots(struct app *a, char *err, size_t errlen)
+{
+    size_t i;
+    int rc;
+
+    for (i = 0; i < a->n_slots; i++) {
+        rc = slot_thresholds(a, &a->slots[i], err, errlen);
+        if (rc == MXP_OK)
+            rc = mxp_job_init_plugin(&a->run, &a->slots[i], err, errlen);
         if (rc != MXP_OK)
             return rc;
     }
@@ -332,11 +352,12 @@ static int run(struct app *a, int argc, char **argv)
         if (mxp_dns_server_check(a->cli.dns_servers[i], err, sizeof(err)) !=
             MXP_OK)
             return fail(err);
-    if (check_plugin_sections(a, err, sizeof(err)) != MXP_OK)
-        return fail(err);
-    if (a->cli.all)
+    if (a->cli.all) {
+        if (check_plugin_sections(a, err, sizeof(err)) != MXP_OK)
+            return fail(err);
         return fail("--all is not implemented yet; check one server with "
                     "-H HOST");
+    }
 
     a->run.cfg = a->cfg;
     a->run.verbosity = a->cli.verbosity;
@@ -363,8 +384,11 @@ static int run(struct app *a, int argc, char **argv)
     if ((a->cli.warning || a->cli.critical) && a->n_checks != 1)
         return fail("-w/-c apply to a single check: add -C NAME, or set "
                     "plugins.NAME.warning/critical in the config");
-    rc = load_slots(a, err, sizeof(err));
-    if (rc != MXP_OK)
+    /* The plugins that run are loaded once, and serve the check of every
+     * plugins: section too; the others are loaded for that check only. */
+    if (load_slots(a, err, sizeof(err)) != MXP_OK ||
+        check_plugin_sections(a, err, sizeof(err)) != MXP_OK ||
+        init_slots(a, err, sizeof(err)) != MXP_OK)
         return fail(err);
 
     a->report.targets = calloc(1, sizeof(*a->report.targets));

@@ -12,7 +12,6 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,27 +222,17 @@ static int load_path(const char *path, const char *name,
                      struct mxp_loaded_plugin *out, char *err, size_t errlen)
 {
     char why[512];
-    struct stat st;
     void *h;
     const struct mxp_plugin *d;
-    int rc, fd = -1;
+    int rc;
 
     /* Only root or we can write to the file and to its folder, so no one
      * else can swap the file between these checks and dlopen(). */
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        rc = MXP_ERR_PLUGIN;
-        goto fail;
-    }
-    close(fd);
-    fd = -1;
-    rc = check_stat(path, &st, 0, err, errlen);
+    rc = mxp_plugin_check_file(path, err, errlen);
+    if (rc == MXP_OK)
+        rc = check_folder(path, err, errlen);
     if (rc != MXP_OK)
-        goto fail;
-    rc = check_folder(path, err, errlen);
-    if (rc != MXP_OK)
-        goto fail;
+        return rc;
     /* Not through /proc/self/fd/N: glibc knows loaded objects by name,
      * and a reused descriptor number would hand back another plugin. */
     h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
@@ -278,10 +267,6 @@ static int load_path(const char *path, const char *name,
     out->handle = h;
     out->desc = d;
     return MXP_OK;
-fail:
-    if (fd >= 0)
-        close(fd);
-    return rc;
 }
 
 int mxp_plugin_load(char *const *dirs, const char *name,

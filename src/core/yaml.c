@@ -82,6 +82,13 @@ const char *mxp_node_where(const struct mxp_node *n, char *buf, size_t len)
     return buf;
 }
 
+const char *mxp_pos_where(const struct mxp_pos *p, char *buf, size_t len)
+{
+    if (len > 0)
+        snprintf(buf, len, "%s:%d:%d", p->file, p->line, p->col);
+    return buf;
+}
+
 /* ---- the tree --------------------------------------------------------- */
 
 void mxp_node_free(struct mxp_node *n)
