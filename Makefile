@@ -106,8 +106,11 @@ $(O)/test-plugins/%.so: tests/plugins/%.c include/mxprobe/plugin.h
 	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $< $(ALL_LDFLAGS)
 
 # Unit tests: one cmocka binary per tests/unit/test_*.c, linked with the
-# core library and any tests/unit support files.
-$(O)/tests/test_%: tests/unit/test_%.c $(UNIT_SUPPORT) $(CORE_LIB)
+# core library and any tests/unit support files.  Plugin tests #include
+# their plugin's sources, which the compiler's dependency file misses
+# (with several inputs it keeps only the last one's): list them all.
+$(O)/tests/test_%: tests/unit/test_%.c $(UNIT_SUPPORT) $(CORE_LIB) \
+                   $(wildcard plugins/*/*.c plugins/*/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(UNIT_SUPPORT) $(CORE_LIB) \
 	    $(ALL_LDFLAGS) $(PKG_LIBS) $(shell pkg-config --libs cmocka) -ldl -lm

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define MXP_ABI_MAJOR 1
-#define MXP_ABI_MINOR 0
+#define MXP_ABI_MINOR 1
 #define MXP_PLUGIN_SYMBOL "mxp_plugin"
 
 #if defined(__GNUC__)
@@ -253,6 +253,22 @@ struct mxp_services {
      * inner '-', '_'; labels 1..63 bytes; at most 253; a trailing dot
      * allowed). */
     int (*is_host_name)(const char *s);
+
+    /* ---- ABI 1.1 ---- */
+
+    /* PIPELINING (RFC 2920): sends one command without waiting for its
+     * reply; read the replies later, in order, with smtp_read_reply (each
+     * times from its own command).  At most 64 replies may be owed. */
+    int (*smtp_send)(struct mxp_smtp *s, const char *line);
+    /* After a 354 to DATA the session is in the message: every other
+     * command is refused (MXP_ERR_INVALID) and smtp_close drops the
+     * connection without a final dot, so no message exists.  This is the
+     * only call that completes a message: it sends text (lines dot-
+     * stuffed, CRLF line ends), then "." and reads the reply.  It is
+     * refused unless probe.my_email is set and is the MAIL FROM or an
+     * accepted RCPT of this transaction. */
+    int (*smtp_send_message)(struct mxp_smtp *s, const char *text,
+                             struct mxp_smtp_reply *r);
 };
 
 /* What a plugin sees.  Fields are read-only for plugins. */

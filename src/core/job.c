@@ -269,6 +269,7 @@ static int svc_smtp_open(struct mxp_ctx *ctx, const char *addr,
     opt.t0 = job->t0;
     opt.transcript = transcript_to_parent;
     opt.transcript_user = job;
+    opt.own_mailbox = ctx->probe->my_email;
     return mxp_smtp_open(&opt, addr, port, out);
 }
 
@@ -314,6 +315,8 @@ static const struct mxp_services services = {
     .state_worst = mxp_state_worst,
     .reverse_name = mxp_dns_reverse_name,
     .is_host_name = mxp_is_host_name,
+    .smtp_send = mxp_smtp_send,
+    .smtp_send_message = mxp_smtp_send_message,
 };
 
 const struct mxp_services *mxp_core_services(void)

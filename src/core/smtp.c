@@ -26,6 +26,22 @@
 #include "smtp_reply.h"
 
 #define QUIT_WAIT 2.0 /* seconds, at most, for the reply to QUIT */
+#define MAX_OWED 64    /* replies a pipelining client may be owed */
+#define MAX_MESSAGE (1024 * 1024) /* bytes of a test message */
+
+/* What a command does to the mail transaction when it succeeds; the
+ * session tracks it so that only the operator's own mail can complete. */
+enum cmd_kind { CMD_KEEP, CMD_RESET, CMD_MAIL, CMD_RCPT, CMD_DATA,
+                CMD_MESSAGE };
+
+/* A reply we are owed: the command's first word (for messages), when it
+ * went out (a reply's time counts from its command), and what it was. */
+struct owed {
+    char verb[16];
+    double sent_at;
+    enum cmd_kind kind;
+    int mine; /* MAIL/RCPT: the address is the operator's own mailbox */
+};
 
 struct mxp_smtp {
     int fd;
@@ -33,13 +49,22 @@ struct mxp_smtp {
     char peer[64]; /* "127.0.0.1:25", "[::1]:25" */
     double connect_time;
     int broken;        /* set by any network or protocol failure */
+    int send_closed;   /* a send found the connection closed: nothing
+                          more goes out, but replies the server sent
+                          before it hung up can still be read */
+    int send_status;   /* what a send then returns */
     int err_status;    /* what a broken session returns */
     char err[320];     /* the last failure in words */
     int greeted;       /* a reply has been read */
-    char verb[16];     /* first word of the last command, for messages */
-    double sent_at;    /* when the command awaiting a reply started going
-                          out (or the connect completed); 0: not known */
+    struct owed owed[MAX_OWED]; /* ring of replies owed, oldest first */
+    size_t owed_head, n_owed;
+    int in_message;    /* a 354 came: everything we send is content */
+    int txn_mine;      /* this transaction's MAIL or an accepted RCPT is
+                          the own mailbox: only then may it complete */
     struct mxp_buf in; /* received past the last reply (pipelining) */
+    struct mxp_buf out; /* pipelined commands not written yet: a group
+                           goes out in one write (RFC 2920 3.1) */
+    size_t n_unsent;    /* owed replies whose commands are in out */
     struct mxp_reply_parser parser;
     char **ext; /* EHLO extension lines, owned */
     size_t n_ext;
@@ -47,6 +72,7 @@ struct mxp_smtp {
 
 static void note(struct mxp_smtp *s, char dir, const char *fmt, ...)
     MXP_PRINTF(3, 4);
+static int flush_out(struct mxp_smtp *s, double timeout);
 static int fail(struct mxp_smtp *s, int status, const char *fmt, ...)
     MXP_PRINTF(3, 4);
 
@@ -81,11 +107,19 @@ static int fail(struct mxp_smtp *s, int status, const char *fmt, ...)
     return status;
 }
 
-/* What we were waiting for, for messages: "greeting", "reply to EHLO". */
-static void waiting_for(const struct mxp_smtp *s, char *out, size_t len)
+/* The oldest reply owed, or NULL. */
+static struct owed *owed_first(struct mxp_smtp *s)
 {
-    if (s->verb[0] != '\0')
-        snprintf(out, len, "reply to %s", s->verb);
+    return s->n_owed > 0 ? &s->owed[s->owed_head] : NULL;
+}
+
+/* What we were waiting for, for messages: "greeting", "reply to EHLO". */
+static void waiting_for(struct mxp_smtp *s, char *out, size_t len)
+{
+    const struct owed *o = owed_first(s);
+
+    if (o != NULL && o->verb[0] != '\0')
+        snprintf(out, len, "reply to %s", o->verb);
     else if (!s->greeted)
         snprintf(out, len, "greeting");
     else
@@ -160,6 +194,42 @@ static double limit_of(const struct mxp_smtp *s, double start, double timeout)
     return mxp_min_deadline(start + timeout, s->opt.deadline);
 }
 
+/* A reply came for the oldest command owed one: forget it, and follow
+ * the transaction it opened, extended or ended. */
+static void settle_owed(struct mxp_smtp *s, int code)
+{
+    const struct owed *o = owed_first(s);
+    int ok = code / 100 == 2;
+
+    if (o == NULL)
+        return; /* a reply nobody asked for: the caller reads on */
+    /* Whatever the command, a 354 means the server now takes content. */
+    if (code == 354)
+        s->in_message = 1;
+    switch (o->kind) {
+    case CMD_RESET:
+        s->txn_mine = 0;
+        break;
+    case CMD_MAIL:
+        s->txn_mine = ok && o->mine;
+        break;
+    case CMD_RCPT:
+        if (ok && o->mine)
+            s->txn_mine = 1;
+        break;
+    case CMD_DATA:
+        break;
+    case CMD_MESSAGE:
+        s->in_message = 0;
+        s->txn_mine = 0;
+        break;
+    case CMD_KEEP:
+        break;
+    }
+    s->owed_head = (s->owed_head + 1) % MAX_OWED;
+    s->n_owed--;
+}
+
 /* Reads one reply, waiting at most timeout seconds in total and never
  * past the deadline.  Bytes after the reply stay in s->in. */
 static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
@@ -168,9 +238,8 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
     enum mxp_reply_step step = MXP_REPLY_MORE;
     double start = mxp_now();
     double limit = limit_of(s, start, timeout);
-    /* A reply's time counts from its command (or from the connect), not
-     * from when we got round to reading: it measures the server. */
-    double origin = s->sent_at > 0 ? s->sent_at : start;
+    const struct owed *o;
+    double origin;
     size_t shown = 0, used;
     char what[40];
     int rc;
@@ -178,6 +247,15 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
     clear_reply(r);
     if (s->broken)
         return s->err_status;
+    /* Held commands go out now; if the server has hung up, what it said
+     * before is still worth reading. */
+    if (s->out.len > 0 && (rc = flush_out(s, timeout)) != MXP_OK &&
+        !s->send_closed)
+        return rc;
+    /* A reply's time counts from its command (or from the connect), not
+     * from when we got round to reading: it measures the server. */
+    o = owed_first(s);
+    origin = o != NULL ? o->sent_at : start;
     mxp_reply_parser_reset(&s->parser);
     waiting_for(s, what, sizeof(what));
 
@@ -198,7 +276,6 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
             double waited = limit - start;
 
             r->elapsed = mxp_now() - origin;
-            s->sent_at = 0;
             if (n == -MXP_ERR_TIMEOUT)
                 return fail(s, MXP_ERR_TIMEOUT,
                             "no reply within %.1f s (waiting for %s)",
@@ -219,12 +296,11 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
         }
     }
     r->elapsed = mxp_now() - origin;
-    s->sent_at = 0;
     if (step != MXP_REPLY_DONE)
         return parse_failure(s, step);
 
     s->greeted = 1;
-    s->verb[0] = '\0';
+    settle_owed(s, s->parser.code);
     r->code = s->parser.code;
     memcpy(r->enhanced, s->parser.enhanced, sizeof(r->enhanced));
     r->n_lines = s->parser.n_lines;
@@ -233,16 +309,19 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
 }
 
 /* Without pipelining a server speaks only to answer a command (RFC 5321
- * 4.3.1).  Bytes already waiting when we are about to send one would be
- * read as its answer: a server that sends "250" early would seem to
- * accept what it later refuses.  So they break the session instead. */
-static int check_unsolicited(struct mxp_smtp *s)
+ * 4.3.1).  Bytes already waiting when we are about to send one, with no
+ * reply owed, would be read as its answer: a server that sends "250"
+ * early would seem to accept what it later refuses.  So they break the
+ * session instead. */
+static int check_unsolicited(struct mxp_smtp *s, const char *verb)
 {
     char peek[64];
     ssize_t n = 0;
     char *shown;
     int rc;
 
+    if (s->n_owed > 0)
+        return MXP_OK; /* pipelining: replies are on their way */
     if (s->in.len == 0) {
         n = recv(s->fd, peek, sizeof(peek), MSG_DONTWAIT | MSG_PEEK);
         if (n <= 0)
@@ -252,68 +331,198 @@ static int check_unsolicited(struct mxp_smtp *s)
                 ? mxp_printable_dup(s->in.data, s->in.len > 60 ? 60 : s->in.len)
                 : mxp_printable_dup(peek, (size_t)n > 60 ? 60 : (size_t)n);
     rc = fail(s, MXP_ERR_PROTOCOL, "server sent data before our %s: '%s'",
-              s->verb, shown != NULL ? shown : "?");
+              verb, shown != NULL ? shown : "?");
     free(shown);
     return rc;
 }
 
-/* Sends line + CRLF within timeout (and the deadline). */
-static int send_line(struct mxp_smtp *s, const char *line, double timeout)
+/* 1 when the address in "MAIL FROM:<addr> ..." / "RCPT TO:<addr>" (after
+ * prefix) is the operator's own mailbox. */
+static int names_own_mailbox(const struct mxp_smtp *s, const char *line,
+                             size_t prefix)
+{
+    const char *own = s->opt.own_mailbox;
+    const char *a = line + prefix, *end;
+
+    if (own == NULL || own[0] == '\0')
+        return 0;
+    while (*a == ' ')
+        a++;
+    if (*a != '<')
+        return 0;
+    a++;
+    end = strchr(a, '>');
+    return end != NULL && (size_t)(end - a) == strlen(own) &&
+           strncasecmp(a, own, strlen(own)) == 0;
+}
+
+/* The first word of line, printable, for messages and the owed ring. */
+static void first_word(const char *line, char *verb, size_t len)
+{
+    size_t i, n = strcspn(line, " ");
+
+    if (n >= len)
+        n = len - 1;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)line[i];
+        verb[i] = c >= 0x20 && c <= 0x7e ? (char)c : '?';
+    }
+    verb[n] = '\0';
+}
+
+/* What the command does to the transaction.  Only the plain spellings
+ * "MAIL FROM:<own>" and "RCPT TO:<own>" can grant the right to complete
+ * a message; any command that might start a new transaction (MAIL in
+ * any spelling, RSET, HELO, SEND, SAML...) takes it away.  Commands
+ * known to leave the transaction alone keep it. */
+static void classify(const struct mxp_smtp *s, const char *line,
+                     struct owed *o)
+{
+    static const char *const keep[] = {"NOOP", "VRFY", "EXPN", "HELP",
+                                       NULL};
+
+    o->kind = CMD_RESET;
+    o->mine = 0;
+    if (strcasecmp(o->verb, "MAIL") == 0) {
+        o->kind = CMD_MAIL;
+        if (strncasecmp(line, "MAIL FROM:", 10) == 0)
+            o->mine = names_own_mailbox(s, line, 10);
+    } else if (strcasecmp(o->verb, "RCPT") == 0) {
+        o->kind = CMD_RCPT;
+        if (strncasecmp(line, "RCPT TO:", 8) == 0)
+            o->mine = names_own_mailbox(s, line, 8);
+    } else if (strcasecmp(o->verb, "DATA") == 0) {
+        o->kind = CMD_DATA;
+    } else {
+        for (size_t i = 0; keep[i] != NULL; i++)
+            if (strcasecmp(o->verb, keep[i]) == 0)
+                o->kind = CMD_KEEP;
+    }
+}
+
+/* Commands that must never go out as plain commands: inside a message
+ * every line is content, and BDAT carries content of its own, so either
+ * could complete a message behind the guard of smtp_send_message. */
+static int refuse_command(struct mxp_smtp *s, const char *line,
+                          const char *verb)
+{
+    const char *why = NULL;
+    size_t i;
+
+    for (i = 0; line[i] != '\0'; i++)
+        if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+            break;
+    if (line[i] == '\r' || line[i] == '\n')
+        why = "refusing to send a command containing CR or LF";
+    else if (line[i] != '\0')
+        why = "refusing to send a command containing control characters";
+    else if (line[0] == ' ')
+        /* The verb must be where the server (and this guard) look. */
+        why = "refusing to send a command starting with a space";
+    else if (s->in_message || (s->n_owed > 0 &&
+                                s->owed[(s->owed_head + s->n_owed - 1) %
+                                        MAX_OWED].kind == CMD_DATA))
+        why = "refusing to send a command inside a message (after DATA)";
+    else if (strcasecmp(verb, "BDAT") == 0)
+        why = "refusing to send BDAT (it would carry a message)";
+    else if (s->n_owed >= MAX_OWED)
+        why = "refusing to send: too many replies owed";
+    if (why == NULL)
+        return MXP_OK;
+    /* Our caller's bug, not the server's: the session stays usable. */
+    snprintf(s->err, sizeof(s->err), "%s", why);
+    return MXP_ERR_INVALID;
+}
+
+/* Writes data within limit; failures are named after verb.  A peer that
+ * hung up ends the sending only: a pipelining server may have answered
+ * several commands before it closed, and those replies still count. */
+static int write_within(struct mxp_smtp *s, const char *data, size_t len,
+                        const char *verb, double start, double limit)
+{
+    int rc = mxp_net_write_all(s->fd, data, len, limit);
+
+    if (rc == MXP_ERR_CLOSED || (rc == MXP_ERR_IO && (errno == EPIPE ||
+                                                      errno == ECONNRESET))) {
+        snprintf(s->err, sizeof(s->err),
+                 "connection closed by server (sending %s)", verb);
+        note(s, '!', "%s", s->err);
+        s->send_closed = 1;
+        s->send_status = rc = MXP_ERR_CLOSED;
+    } else if (rc == MXP_ERR_TIMEOUT)
+        rc = fail(s, rc, "could not send %s within %.1f s", verb,
+                  limit - start > 0 ? limit - start : 0.0);
+    else if (rc != MXP_OK)
+        rc = fail(s, rc, "write error: %s (sending %s)", strerror(errno),
+                  verb);
+    return rc;
+}
+
+/* Owes the reply to o, sent at o->sent_at. */
+static void owe(struct mxp_smtp *s, const struct owed *o)
+{
+    s->owed[(s->owed_head + s->n_owed) % MAX_OWED] = *o;
+    s->n_owed++;
+}
+
+/* Sends line + CRLF within timeout (and the deadline); its reply is owed. */
+/* Writes the pipelined commands held in s->out; their replies' times
+ * count from now. */
+static int flush_out(struct mxp_smtp *s, double timeout)
 {
     double start = mxp_now();
-    double limit = limit_of(s, start, timeout);
-    struct mxp_buf out;
-    size_t vlen;
+    size_t i, first = s->n_owed - s->n_unsent;
+    const char *verb;
+    int rc;
+
+    if (s->out.len == 0)
+        return MXP_OK;
+    for (i = first; i < s->n_owed; i++)
+        s->owed[(s->owed_head + i) % MAX_OWED].sent_at = start;
+    verb = s->owed[(s->owed_head + first) % MAX_OWED].verb;
+    rc = write_within(s, s->out.data, s->out.len, verb, start,
+                      limit_of(s, start, timeout));
+    s->out.len = 0;
+    s->n_unsent = 0;
+    return rc;
+}
+
+/* Sends line + CRLF within timeout (and the deadline), or with hold keeps
+ * it for the next flush; its reply is owed either way. */
+static int send_line(struct mxp_smtp *s, const char *line, double timeout,
+                     int hold)
+{
+    struct owed o;
     int rc;
 
     if (s->broken)
         return s->err_status;
-    if (strpbrk(line, "\r\n") != NULL) {
-        /* Our caller's bug, not the server's: the session stays usable. */
-        snprintf(s->err, sizeof(s->err),
-                 "refusing to send a command containing CR or LF");
-        return MXP_ERR_INVALID;
-    }
-    vlen = strcspn(line, " ");
-    if (vlen >= sizeof(s->verb))
-        vlen = sizeof(s->verb) - 1;
-    for (size_t i = 0; i < vlen; i++) {
-        unsigned char c = (unsigned char)line[i];
-        s->verb[i] = c >= 0x20 && c <= 0x7e ? (char)c : '?';
-    }
-    s->verb[vlen] = '\0';
-    rc = check_unsolicited(s);
+    if (s->send_closed)
+        return s->send_status;
+    first_word(line, o.verb, sizeof(o.verb));
+    rc = refuse_command(s, line, o.verb);
     if (rc != MXP_OK)
         return rc;
-    s->sent_at = start;
+    rc = check_unsolicited(s, o.verb);
+    if (rc != MXP_OK)
+        return rc;
+    classify(s, line, &o);
+    o.sent_at = mxp_now();
 
-    mxp_buf_init(&out);
-    rc = mxp_buf_puts(&out, line);
+    rc = mxp_buf_puts(&s->out, line);
     if (rc == MXP_OK)
-        rc = mxp_buf_append(&out, "\r\n", 2);
-    if (rc != MXP_OK) {
-        rc = fail(s, rc, "out of memory");
-        goto done;
-    }
+        rc = mxp_buf_append(&s->out, "\r\n", 2);
+    if (rc != MXP_OK)
+        return fail(s, rc, "out of memory");
     {
-        char *shown = mxp_printable_dup(line, out.len - 2);
+        char *shown = mxp_printable_dup(line, strlen(line));
         if (shown != NULL)
             note(s, '>', "%s", shown);
         free(shown);
     }
-    rc = mxp_net_write_all(s->fd, out.data, out.len, limit);
-    if (rc == MXP_ERR_CLOSED)
-        rc = fail(s, rc, "connection closed by server (sending %s)", s->verb);
-    else if (rc == MXP_ERR_TIMEOUT)
-        rc = fail(s, rc, "could not send %s within %.1f s", s->verb,
-                  limit - start > 0 ? limit - start : 0.0);
-    else if (rc != MXP_OK)
-        rc = fail(s, rc, "write error: %s (sending %s)", strerror(errno),
-                  s->verb);
-
-done:
-    mxp_buf_free(&out);
-    return rc;
+    owe(s, &o);
+    s->n_unsent++;
+    return hold ? MXP_OK : flush_out(s, timeout);
 }
 
 int mxp_smtp_open(const struct mxp_smtp_options *opt, const char *addr,
@@ -333,6 +542,7 @@ int mxp_smtp_open(const struct mxp_smtp_options *opt, const char *addr,
     s->fd = -1;
     s->opt = *opt;
     mxp_buf_init(&s->in);
+    mxp_buf_init(&s->out);
     mxp_reply_parser_init(&s->parser);
     if (strchr(addr, ':') != NULL)
         snprintf(s->peer, sizeof(s->peer), "[%s]:%u", addr, port);
@@ -347,7 +557,11 @@ int mxp_smtp_open(const struct mxp_smtp_options *opt, const char *addr,
     if (rc != MXP_OK)
         return fail(s, rc, "cannot connect to %s: %s", s->peer, why);
     note(s, 'C', "connected to %s in %.3f s", s->peer, s->connect_time);
-    s->sent_at = mxp_now();
+    {
+        /* The greeting is owed from the moment the connection is up. */
+        struct owed greeting = {.sent_at = mxp_now(), .kind = CMD_KEEP};
+        owe(s, &greeting);
+    }
     return MXP_OK;
 }
 
@@ -372,12 +586,122 @@ int mxp_smtp_command(struct mxp_smtp *s, const char *line,
         clear_reply(r);
         return MXP_ERR_INVALID;
     }
-    rc = send_line(s, line, s->opt.command_timeout);
+    if (s->n_owed > 0 && !s->broken) {
+        /* Its reply would be read as an earlier command's. */
+        clear_reply(r);
+        char verb[16];
+
+        first_word(line, verb, sizeof(verb));
+        snprintf(s->err, sizeof(s->err),
+                 "refusing to send %s: %zu earlier repl%s not read yet",
+                 verb, s->n_owed, s->n_owed == 1 ? "y" : "ies");
+        return MXP_ERR_INVALID;
+    }
+    rc = send_line(s, line, s->opt.command_timeout, 0);
     if (rc != MXP_OK) {
         clear_reply(r);
         return rc;
     }
     return read_reply_within(s, r, s->opt.command_timeout);
+}
+
+int mxp_smtp_send(struct mxp_smtp *s, const char *line)
+{
+    if (s == NULL || line == NULL)
+        return MXP_ERR_INVALID;
+    return send_line(s, line, s->opt.command_timeout, 1);
+}
+
+/* text as DATA content: CRLF line ends, a leading dot doubled (RFC 5321
+ * 4.5.2), then the end-of-data line. */
+static int stuff_message(const char *text, struct mxp_buf *out)
+{
+    const char *p = text;
+    int rc = MXP_OK;
+
+    while (rc == MXP_OK && *p != '\0') {
+        size_t n = strcspn(p, "\n");
+        size_t body = n > 0 && p[n - 1] == '\r' ? n - 1 : n;
+
+        if (p[0] == '.')
+            rc = mxp_buf_append(out, ".", 1);
+        if (rc == MXP_OK)
+            rc = mxp_buf_append(out, p, body);
+        if (rc == MXP_OK)
+            rc = mxp_buf_append(out, "\r\n", 2);
+        p += n;
+        if (*p == '\n')
+            p++;
+    }
+    if (rc == MXP_OK)
+        rc = mxp_buf_append(out, ".\r\n", 3);
+    return rc;
+}
+
+static int has_bare_cr(const char *text)
+{
+    for (const char *p = strchr(text, '\r'); p != NULL; p = strchr(p + 1, '\r'))
+        if (p[1] != '\n')
+            return 1;
+    return 0;
+}
+
+int mxp_smtp_send_message(struct mxp_smtp *s, const char *text,
+                          struct mxp_smtp_reply *r)
+{
+    struct mxp_smtp_reply dummy;
+    struct owed o = {.verb = "message", .kind = CMD_MESSAGE};
+    struct mxp_buf out;
+    const char *why = NULL;
+    int rc;
+
+    if (r == NULL)
+        r = &dummy;
+    clear_reply(r);
+    if (s == NULL || text == NULL)
+        return MXP_ERR_INVALID;
+    if (s->broken)
+        return s->err_status;
+    if (s->send_closed)
+        return s->send_status;
+    /* The one place a message can be completed: only the operator's own
+     * mail, whatever the plugin asks. */
+    if (!s->in_message)
+        why = "no message to complete (DATA was not answered 354)";
+    else if (s->opt.own_mailbox == NULL || s->opt.own_mailbox[0] == '\0')
+        why = "refusing to complete a message: probe.my_email is not set";
+    else if (!s->txn_mine)
+        why = "refusing to complete a message that is neither from nor to "
+              "probe.my_email";
+    else if (strlen(text) > MAX_MESSAGE)
+        why = "refusing to send a test message over 1 MiB";
+    else if (has_bare_cr(text))
+        /* A lone CR could end the data early on some servers and smuggle
+         * what follows in as commands. */
+        why = "refusing to send a message with a CR that ends no line";
+    if (why != NULL) {
+        snprintf(s->err, sizeof(s->err), "%s", why);
+        return MXP_ERR_INVALID;
+    }
+    mxp_buf_init(&out);
+    rc = stuff_message(text, &out);
+    if (rc != MXP_OK) {
+        rc = fail(s, rc, "out of memory");
+        goto done;
+    }
+    o.sent_at = mxp_now();
+    note(s, '>', "[message of %zu bytes for %s]", out.len,
+         s->opt.own_mailbox);
+    note(s, '>', ".");
+    owe(s, &o);
+    rc = write_within(s, out.data, out.len, "message", o.sent_at,
+                      limit_of(s, o.sent_at, s->opt.command_timeout));
+    if (rc == MXP_OK)
+        rc = read_reply_within(s, r, s->opt.command_timeout);
+
+done:
+    mxp_buf_free(&out);
+    return rc;
 }
 
 /* "EHLO name" / "HELO name" and its reply. */
@@ -483,19 +807,23 @@ void mxp_smtp_close(struct mxp_smtp *s, int send_quit)
 {
     if (s == NULL)
         return;
-    if (send_quit && s->fd >= 0 && !s->broken) {
+    /* Inside a message, closing is how it is abandoned: QUIT would be
+     * content.  With replies owed, the QUIT reply would be a stale one. */
+    if (send_quit && s->fd >= 0 && !s->broken && !s->in_message &&
+        s->n_owed == 0) {
         double left = s->opt.deadline - mxp_now();
         double wait = left < QUIT_WAIT ? left : QUIT_WAIT;
         struct mxp_smtp_reply r;
 
         /* QUIT is a courtesy: skip it when no time is left. */
-        if (wait > 0 && send_line(s, "QUIT", wait) == MXP_OK)
+        if (wait > 0 && send_line(s, "QUIT", wait, 0) == MXP_OK)
             (void)read_reply_within(s, &r, wait);
     }
     if (s->fd >= 0)
         close(s->fd);
     mxp_reply_parser_free(&s->parser);
     mxp_buf_free(&s->in);
+    mxp_buf_free(&s->out);
     free_ext(s);
     free(s);
 }

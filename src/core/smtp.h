@@ -25,6 +25,9 @@ struct mxp_smtp_options {
     /* dir: 'C' connect/info, '>' sent, '<' received, '!' error. */
     void (*transcript)(void *user, char dir, double t, const char *line);
     void *transcript_user;
+    /* probe.my_email: the only mailbox a message may be from or to when
+     * it is completed; NULL or "": no message can ever be completed. */
+    const char *own_mailbox;
 };
 
 /* Connects to the numeric addr:port within min(now + connect_timeout,
@@ -45,6 +48,19 @@ int mxp_smtp_read_reply(struct mxp_smtp *s, struct mxp_smtp_reply *r);
  * refused with MXP_ERR_INVALID (the session stays usable). */
 int mxp_smtp_command(struct mxp_smtp *s, const char *line,
                      struct mxp_smtp_reply *r);
+/* Sends line + CRLF without reading (PIPELINING, RFC 2920): read the
+ * replies in order with mxp_smtp_read_reply.  mxp_smtp_command refuses
+ * to run while replies are owed.  Refused (MXP_ERR_INVALID, session
+ * usable): CR/LF in line, BDAT, any command after DATA or inside a
+ * message, more than 64 replies owed. */
+int mxp_smtp_send(struct mxp_smtp *s, const char *line);
+/* After DATA was answered 354: sends text as the message (dot-stuffed,
+ * CRLF), the final ".", and reads the reply.  Refused unless opt's
+ * own_mailbox is set and was this transaction's MAIL FROM or a RCPT the
+ * server accepted.  Otherwise the message can only be abandoned, by
+ * closing the session (which then sends no QUIT). */
+int mxp_smtp_send_message(struct mxp_smtp *s, const char *text,
+                          struct mxp_smtp_reply *r);
 /* EHLO name; on a 5xx reply HELO name and *used_helo = 1 (used_helo may
  * be NULL).  The extensions are the EHLO reply's lines 2..n, whole
  * ("SIZE 10240000"); has_extension compares their first word without

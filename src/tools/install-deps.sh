@@ -11,6 +11,7 @@ libcmocka-dev
 knot knot-dnsutils
 postfix
 python3 iproute2 procps time
+nmap
 nagios-plugins-contrib libnet-dns-perl libmonitoring-plugin-perl
 libreadonly-perl libdata-validate-ip-perl libdata-validate-domain-perl
 libcapture-tiny-perl libnet-ip-perl

@@ -4,10 +4,14 @@
 Usage:
     fakesmtp.py --listen 127.0.0.41:2525 --scenario NAME
                 [--name mail.example.test] [--pidfile FILE]
+                [--external-domain example.net] [--drop-after 5]
+                [--completed-file FILE]
 
 It listens on a loopback address only (IPv4 127.0.0.0/8 or [::1]), serves
 many connections at once (one thread each), and only ever writes to the
-sockets it accepted.  It never accepts a message: DATA is always refused.
+sockets it accepted.  The scenarios of issue 2 never accept a message
+(DATA is always refused); the relay scenarios of issue 3 (below) may answer
+354, and then record whether the client ever COMPLETED the message.
 SIGTERM or SIGINT stops it cleanly (the pidfile, written once the socket is
 listening, is removed).
 
@@ -36,12 +40,43 @@ Scenarios (NAME is --name):
     close-after-greeting  the normal greeting, then close.
     refuse-554            greeting "554 NAME no service"; every command but
                           QUIT gets 503, QUIT gets 221.
+
+Relay scenarios (issue 3): a stateful session (MAIL before RCPT before
+DATA, RSET, NOOP, QUIT, 503 when out of order) that logs, on stdout, every
+line received ("N< ..."), every reply ("N> ...") and every message line
+after a 354 ("N. ..."), N being the connection number.  A message the
+client ends with "." is answered "250 2.0.0 Ok: queued as FAKEn" and
+logged as a line "COMPLETED-MESSAGE conn=N" (also appended to
+--completed-file): the tests assert it never appears unless delivery is
+on.  A 354 the client leaves without "." is logged "ABORTED-DATA conn=N".
+A client that sends a line before the reply it must wait for (any command
+when PIPELINING is not offered; with it, anything after EHLO, HELO or
+DATA; message text before the 354) is logged "PIPELINING-VIOLATION".
+D is --external-domain.
+    relay-percent         PIPELINING offered; RCPT is accepted only for an
+                          unquoted local part holding "%D" followed by "@"
+                          (e.g. relaytest%D@[127.0.0.61]), else "554 5.7.1
+                          Relay access denied"; DATA after an accepted RCPT
+                          gets 354.
+    relay-percent-nopipe  the same without PIPELINING.
+    data-554              PIPELINING offered; every MAIL and RCPT gets 250,
+                          DATA gets "554 5.7.1 ... Relay access denied".
+    auth-530              AUTH PLAIN LOGIN offered, no PIPELINING; MAIL,
+                          RCPT and DATA get "530 5.7.0 Authentication
+                          required", AUTH gets 535.
+    greylist-450          no PIPELINING; MAIL 250, RCPT "450 4.7.1 ...
+                          Greylisted".
+    drop-after-5          PIPELINING offered; MAIL 250, RCPT 554 relay
+                          denied; the connection is closed, unanswered,
+                          when a session's command number --drop-after + 1
+                          (default 6) arrives.
 """
 
 import argparse
 import ipaddress
 import os
 import random
+import re
 import signal
 import socket
 import socketserver
@@ -59,7 +94,8 @@ SCENARIOS = (
     "normal", "silent", "slow-greeting", "endless-ehlo", "huge-line",
     "garbage", "nul-greeting", "helo-only", "close-after-greeting",
     "refuse-554",
-)
+) + ("relay-percent", "relay-percent-nopipe", "data-554", "auth-530",
+     "greylist-450", "drop-after-5")
 
 
 class Conn:
@@ -155,7 +191,254 @@ def helo_only_ehlo(c, _arg):
     return True
 
 
-def run_scenario(c, scenario, name):
+# ------------------------------------------------------------ relay scenarios
+
+LOG_LOCK = threading.Lock()
+
+
+def log(text):
+    """One line of the log on stdout; threads never interleave."""
+    with LOG_LOCK:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
+
+def printable(line):
+    """A received line as it may be logged: control bytes escaped."""
+    return "".join(ch if " " <= ch < "\x7f" else "\\x%02x" % ord(ch)
+                   for ch in line)
+
+
+def angle_addr(arg):
+    """'TO:<a@b> SIZE=1' -> 'a@b' (what is between the first < and the
+    last >), or the text after the colon when there are no brackets."""
+    _, _, rest = arg.partition(":")
+    rest = rest.strip()
+    lo, hi = rest.find("<"), rest.rfind(">")
+    if lo >= 0 and hi > lo:
+        return rest[lo + 1:hi]
+    return rest.split(" ", 1)[0] if rest else ""
+
+
+class Policy:
+    """What a relay scenario answers; the session keeps the SMTP state."""
+    pipelining = True
+    auth = False
+    drop = False
+
+    def mail(self, session, addr):
+        return "250 2.1.0 Ok"
+
+    def rcpt(self, session, addr):
+        return "250 2.1.5 Ok"
+
+    def data(self, session):
+        return "354 End data with <CR><LF>.<CR><LF>"
+
+
+def relay_denied(addr):
+    return "554 5.7.1 <%s>: Relay access denied" % addr
+
+
+class PercentPolicy(Policy):
+    def rcpt(self, session, addr):
+        hack = re.compile(r'^[^"@%%]+%%%s@' % re.escape(session.ext_domain),
+                          re.IGNORECASE)
+        if hack.match(addr):
+            return "250 2.1.5 Ok"
+        return relay_denied(addr)
+
+
+class PercentNoPipePolicy(PercentPolicy):
+    pipelining = False
+
+
+class Data554Policy(Policy):
+    def data(self, session):
+        return "554 5.7.1 <%s>: Relay access denied" % session.rcpts[0]
+
+
+class Auth530Policy(Policy):
+    pipelining = False
+    auth = True
+    NEED = "530 5.7.0 Authentication required"
+
+    def mail(self, session, addr):
+        return self.NEED
+
+    def rcpt(self, session, addr):
+        return self.NEED
+
+    def data(self, session):
+        return self.NEED
+
+
+class Greylist450Policy(Policy):
+    pipelining = False
+
+    def rcpt(self, session, addr):
+        return ("450 4.7.1 <%s>: Recipient address rejected: Greylisted, "
+                "try again later" % addr)
+
+
+class DropPolicy(Policy):
+    drop = True
+
+    def rcpt(self, session, addr):
+        return relay_denied(addr)
+
+
+POLICIES = {
+    "relay-percent": PercentPolicy(),
+    "relay-percent-nopipe": PercentNoPipePolicy(),
+    "data-554": Data554Policy(),
+    "auth-530": Auth530Policy(),
+    "greylist-450": Greylist450Policy(),
+    "drop-after-5": DropPolicy(),
+}
+
+# RFC 2920 section 3.1: these end a group of pipelined commands.
+LAST_IN_GROUP = ("EHLO", "HELO", "DATA", "QUIT", "NOOP", "VRFY", "EXPN",
+                 "TURN")
+
+
+class RelaySession:
+    """One connection of a relay scenario: SMTP state, log, DATA record."""
+
+    def __init__(self, c, policy, name, server):
+        self.c = c
+        self.policy = policy
+        self.name = name
+        self.server = server
+        self.ext_domain = getattr(server, "ext_domain", "example.net")
+        self.drop_after = getattr(server, "drop_after", 5)
+        self.conn = server.next_conn() if server is not None else 0
+        self.commands = 0
+        self.mail_from = None
+        self.rcpts = []
+
+    def say(self, text):
+        for line in text.split("\r\n"):
+            log("%d> %s" % (self.conn, line))
+        self.c.reply(text)
+
+    def reset(self):
+        self.mail_from = None
+        self.rcpts = []
+
+    def ehlo(self, arg):
+        lines = ["250-%s hello %s" % (self.name, arg or "there")]
+        if self.policy.pipelining:
+            lines.append("250-PIPELINING")
+        if self.policy.auth:
+            lines.append("250-AUTH PLAIN LOGIN")
+        lines += ["250-SIZE 10240000", "250-8BITMIME",
+                  "250 ENHANCEDSTATUSCODES"]
+        return "\r\n".join(lines)
+
+    def check_pipelining(self, verb):
+        """Bytes already buffered were sent before our reply to verb."""
+        if not self.c.buf:
+            return
+        if not self.policy.pipelining or verb in LAST_IN_GROUP:
+            log("PIPELINING-VIOLATION conn=%d after %s" % (self.conn, verb))
+
+    def run(self):
+        log("%d open" % self.conn)
+        try:
+            self.say("220 %s ESMTP fake" % self.name)
+            self.loop()
+        finally:
+            log("%d closed" % self.conn)
+
+    def loop(self):
+        while True:
+            line = self.c.readline()
+            if line is None:
+                return
+            log("%d< %s" % (self.conn, printable(line)))
+            self.commands += 1
+            if self.policy.drop and self.commands > self.drop_after:
+                log("%d dropped after %d commands"
+                    % (self.conn, self.drop_after))
+                return
+            verb, _, arg = line.partition(" ")
+            verb = verb.upper()
+            self.check_pipelining(verb)
+            if not self.command(verb, arg):
+                return
+
+    def command(self, verb, arg):
+        """Answers one command; False ends the session."""
+        if verb == "EHLO":
+            self.reset()
+            self.say(self.ehlo(arg))
+        elif verb == "HELO":
+            self.reset()
+            self.say("250 %s" % self.name)
+        elif verb == "MAIL":
+            if self.mail_from is not None:
+                self.say("503 5.5.1 Error: nested MAIL command")
+                return True
+            reply = self.policy.mail(self, angle_addr(arg))
+            if reply.startswith("2"):
+                self.mail_from = angle_addr(arg)
+            self.say(reply)
+        elif verb == "RCPT":
+            if self.mail_from is None:
+                self.say("503 5.5.1 Error: need MAIL command")
+                return True
+            addr = angle_addr(arg)
+            reply = self.policy.rcpt(self, addr)
+            if reply.startswith("2"):
+                self.rcpts.append(addr)
+            self.say(reply)
+        elif verb == "DATA":
+            if self.mail_from is None or not self.rcpts:
+                self.say("554 5.5.1 Error: no valid recipients")
+                return True
+            reply = self.policy.data(self)
+            self.say(reply)
+            if reply.startswith("354"):
+                return self.message()
+            self.reset()
+        elif verb == "AUTH":
+            self.say("535 5.7.8 Error: authentication failed")
+        elif verb in ("RSET", "NOOP"):
+            if verb == "RSET":
+                self.reset()
+            self.say("250 2.0.0 Ok")
+        elif verb == "QUIT":
+            self.say("221 2.0.0 Bye")
+            return False
+        else:
+            self.say("502 5.5.2 Error: command not recognized")
+        return True
+
+    def message(self):
+        """After a 354: message lines up to ".", which completes it."""
+        lines = 0
+        while True:
+            line = self.c.readline()
+            if line is None:
+                log("ABORTED-DATA conn=%d after %d lines" % (self.conn, lines))
+                return False
+            if line == ".":
+                break
+            lines += 1
+            log("%d. %s" % (self.conn, printable(line)))
+        log("COMPLETED-MESSAGE conn=%d from=<%s> to=<%s> lines=%d"
+            % (self.conn, self.mail_from, ">,<".join(self.rcpts), lines))
+        path = getattr(self.server, "completed_file", None)
+        if path:
+            with LOG_LOCK, open(path, "a") as f:
+                f.write("COMPLETED-MESSAGE conn=%d\n" % self.conn)
+        self.reset()
+        self.say("250 2.0.0 Ok: queued as FAKE%d" % self.conn)
+        return True
+
+
+def run_scenario(c, scenario, name, server=None):
     if scenario == "normal":
         c.reply(greeting(name))
         dialogue(c, name)
@@ -186,6 +469,8 @@ def run_scenario(c, scenario, name):
         dialogue(c, name, on_ehlo=helo_only_ehlo)
     elif scenario == "close-after-greeting":
         c.reply(greeting(name))
+    elif scenario in POLICIES:
+        RelaySession(c, POLICIES[scenario], name, server).run()
     elif scenario == "refuse-554":
         c.reply("554 %s no service" % name)
         while True:
@@ -203,7 +488,7 @@ class Handler(socketserver.BaseRequestHandler):
         self.request.settimeout(IDLE_TIMEOUT)
         try:
             run_scenario(Conn(self.request), self.server.scenario,
-                         self.server.name)
+                         self.server.name, self.server)
         except OSError:
             pass  # the client went away or idled out: that is its right
 
@@ -212,6 +497,16 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 64
+    conns = 0
+    ext_domain = "example.net"
+    drop_after = 5
+    completed_file = None
+
+    def next_conn(self):
+        """The number of a new connection (1, 2, ...), for the log."""
+        with LOG_LOCK:
+            self.conns += 1
+            return self.conns
 
 
 class Server6(Server):
@@ -241,6 +536,12 @@ def main():
     ap.add_argument("--scenario", required=True, choices=SCENARIOS)
     ap.add_argument("--name", default="mail.example.test")
     ap.add_argument("--pidfile")
+    ap.add_argument("--external-domain", default="example.net",
+                    help="the foreign domain of the relay scenarios")
+    ap.add_argument("--drop-after", type=int, default=5,
+                    help="drop-after-5: commands answered per session")
+    ap.add_argument("--completed-file",
+                    help="append a line here for every completed message")
     args = ap.parse_args()
 
     try:
@@ -249,10 +550,18 @@ def main():
         ap.error(str(e))
     if not args.name or any(ch not in NAME_CHARS for ch in args.name):
         ap.error("--name: letters, digits, '.' and '-' only")
+    if (not args.external_domain or
+            any(ch not in NAME_CHARS for ch in args.external_domain)):
+        ap.error("--external-domain: letters, digits, '.' and '-' only")
+    if args.drop_after < 1:
+        ap.error("--drop-after: at least 1")
     cls = Server6 if addr.version == 6 else Server
     server = cls((str(addr), port), Handler)
     server.scenario = args.scenario
     server.name = args.name
+    server.ext_domain = args.external_domain
+    server.drop_after = args.drop_after
+    server.completed_file = args.completed_file
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -69,6 +69,8 @@ static struct {
     char addr[64];
     char plugin_name[64];
     char helo[256];
+    char my_email[256];
+    char domain[256]; /* the target's domain; "" means NULL */
     int have_target;
     double now, remaining;
 
@@ -95,6 +97,10 @@ static struct {
     char **ext;
     size_t n_ext;
     struct mxp_smtp session;
+    void (*responder)(void *user, const char *line);
+    void *responder_user;
+    char **messages; /* texts of completed messages */
+    size_t n_messages;
 
     int result_calls;
     enum mxp_state state;
@@ -810,6 +816,11 @@ static int fake_smtp_open_fn(struct mxp_ctx *ctx, const char *addr,
     snprintf(F.session.error, sizeof(F.session.error), "%s",
              F.open_error ? F.open_error : "");
     *out = &F.session;
+    if (F.responder != NULL && F.open_status == MXP_OK) {
+        /* A new connection: replies owed on the last one are gone. */
+        F.next_script = F.n_script;
+        F.responder(F.responder_user, NULL);
+    }
     return F.open_status;
 }
 
@@ -849,6 +860,63 @@ static void fake_sent(const char *verb, const char *arg)
     if (asprintf(&line, "%s%s%s", verb, arg ? " " : "", arg ? arg : "") < 0)
         abort();
     fake_push_str(&F.sent, &F.n_sent, line);
+    if (F.responder != NULL)
+        F.responder(F.responder_user, line);
+}
+
+static int fake_smtp_send_fn(struct mxp_smtp *s, const char *line)
+{
+    (void)s;
+    fake_sent(line, NULL);
+    return MXP_OK;
+}
+
+/* Like the core, only the operator's own mail may complete; the fake
+ * checks the mailbox is set (the transaction rule is the core's, tested
+ * in test_smtp_session). */
+static int fake_smtp_send_message_fn(struct mxp_smtp *s, const char *text,
+                                     struct mxp_smtp_reply *r)
+{
+    struct mxp_smtp_reply dummy;
+
+    if (r == NULL)
+        r = &dummy;
+    memset(r, 0, sizeof(*r));
+    if (F.my_email[0] == '\0') {
+        snprintf(s->error, sizeof(s->error),
+                 "refusing to complete a message: probe.my_email is not set");
+        return MXP_ERR_INVALID;
+    }
+    fake_push_str(&F.messages, &F.n_messages, fake_xstrdup(text));
+    fake_sent(".", NULL);
+    return fake_smtp_next(s, r);
+}
+
+void fake_smtp_set_responder(void (*fn)(void *user, const char *line),
+                             void *user)
+{
+    F.responder = fn;
+    F.responder_user = user;
+}
+
+size_t fake_smtp_n_messages(void)
+{
+    return F.n_messages;
+}
+
+const char *fake_smtp_message(size_t i)
+{
+    return i < F.n_messages ? F.messages[i] : NULL;
+}
+
+void fake_set_domain(const char *domain)
+{
+    snprintf(F.domain, sizeof(F.domain), "%s", domain ? domain : "");
+}
+
+void fake_set_my_email(const char *addr)
+{
+    snprintf(F.my_email, sizeof(F.my_email), "%s", addr);
 }
 
 static int fake_smtp_command_fn(struct mxp_smtp *s, const char *line,
@@ -999,6 +1067,8 @@ const struct mxp_services fake_services = {
     .state_worst = mxp_state_worst,
     .reverse_name = mxp_dns_reverse_name,
     .is_host_name = mxp_is_host_name,
+    .smtp_send = fake_smtp_send_fn,
+    .smtp_send_message = fake_smtp_send_message_fn,
 };
 
 /* ---- lifecycle ------------------------------------------------------- */
@@ -1007,11 +1077,12 @@ static void fake_fix_ctx(void)
 {
     F.probe.helo_name = F.helo;
     F.probe.mail_from = "postmaster@mxprobe.test";
-    F.probe.my_email = "";
+    F.probe.my_email = F.my_email;
     F.probe.connect_timeout = 5;
     F.probe.command_timeout = 20;
     F.target.addr = F.addr;
     F.target.host = F.addr;
+    F.target.domain = F.domain[0] != '\0' ? F.domain : NULL;
 
     F.ctx.svc = &fake_services;
     F.ctx.target = F.have_target ? &F.target : NULL;
@@ -1036,6 +1107,7 @@ void fake_reset(void)
     free(F.script);
     fake_free_list(F.sent, F.n_sent);
     fake_free_list(F.ext, F.n_ext);
+    fake_free_list(F.messages, F.n_messages);
     free(F.summary);
     for (size_t i = 0; i < F.n_details; i++)
         free(F.details[i].text);

@@ -86,6 +86,21 @@ int fake_smtp_quit_sent(void); /* 1 if the last close asked for QUIT */
 size_t fake_smtp_n_sent(void); /* lines "sent": "EHLO x", "HELO x"... */
 const char *fake_smtp_sent(size_t i);
 
+/* A scripted server: fn is called with NULL when a connection opens (queue
+ * its greeting) and with every line sent (commands, EHLO/HELO, "." for a
+ * completed message); it answers by queueing fake_smtp_reply/_fail.  A
+ * new connection drops the replies the old one still owed.  The default
+ * (NULL) is the plain queue above. */
+void fake_smtp_set_responder(void (*fn)(void *user, const char *line),
+                             void *user);
+/* Messages completed through smtp_send_message, and their texts. */
+size_t fake_smtp_n_messages(void);
+const char *fake_smtp_message(size_t i);
+/* The target's configured domain (-D); NULL or "" for none (default). */
+void fake_set_domain(const char *domain);
+/* probe.my_email (default ""). */
+void fake_set_my_email(const char *addr);
+
 /* ---- results --------------------------------------------------------- */
 
 int fake_result_calls(void);

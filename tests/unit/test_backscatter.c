@@ -1,0 +1,993 @@
+/*
+ * test_backscatter.c - the backscatter plugin against the fake core and a
+ * scripted SMTP server (fake_smtp_set_responder): the RCPT verdicts as a
+ * table, with and without PIPELINING; where the domains come from; lost
+ * connections; delivery only with deliver and my_email; config; perfdata.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../../plugins/backscatter/backscatter.c"
+#include "fake_core.h"
+
+#define ADDR "127.0.0.28"
+#define REV "28.0.0.127.in-addr.arpa"
+#define ME "operator@mxprobe.test"
+
+/* ---- the scripted server --------------------------------------------- */
+
+#define SRV_MAX_DOMAINS 4
+#define SRV_MAX_RCPT 16
+
+struct srv_answer {
+    int code; /* 0: the connection drops (MXP_ERR_CLOSED); -1: timeout */
+    const char *text;
+};
+
+struct srv {
+    const char *greeting; /* text after "220 " */
+    int greeting_code;
+    int pipelining;
+    /* Answers only when the RSET of a MAIL/RCPT/RSET group came: a client
+     * waiting for each reply would time out. */
+    int strict_pipelining;
+    struct srv_answer mail;
+    struct srv_answer rcpt; /* for domains not in the table */
+    struct {
+        const char *domain;
+        struct srv_answer a;
+    } by_domain[SRV_MAX_DOMAINS];
+    /* RCPT on connection drop_conn (1-based) gets drop_answer instead. */
+    size_t drop_conn;
+    struct srv_answer drop_answer;
+    int data_code;
+    int refuse_later;   /* connections after the drop are refused */
+    int greeting2_code; /* greeting of connections after the first */
+    const char *greeting2;
+
+    size_t conn;
+    size_t n_to;
+    char to[SRV_MAX_RCPT][256]; /* the addresses of RCPT TO */
+    size_t owed;                /* strict: replies held back */
+    int closed;                 /* a 421 was given on this connection */
+    struct srv_answer held[3];
+};
+
+static struct srv S;
+
+static void srv_answer(const struct srv_answer *a)
+{
+    if (a->code == 421)
+        S.closed = 1; /* like Postfix: 421, then the connection closes */
+    if (a->code == 0)
+        fake_smtp_fail(MXP_ERR_CLOSED, "connection closed by server");
+    else if (a->code < 0)
+        fake_smtp_fail(MXP_ERR_TIMEOUT, "no reply within 20.0 s");
+    else
+        fake_smtp_reply(a->code, 0.001, a->text);
+}
+
+static void srv_give(const struct srv_answer *a)
+{
+    if (!S.strict_pipelining) {
+        srv_answer(a);
+        return;
+    }
+    if (S.owed < 3)
+        S.held[S.owed++] = *a;
+}
+
+static const struct srv_answer *rcpt_answer(const char *addr)
+{
+    const char *at = strrchr(addr, '@');
+
+    if (S.drop_conn != 0 && S.conn == S.drop_conn) {
+        if (S.refuse_later)
+            fake_smtp_fail_open(MXP_ERR_CONNECT,
+                                "cannot connect to " ADDR ":25: connection "
+                                "refused");
+        return &S.drop_answer;
+    }
+    for (size_t i = 0; i < SRV_MAX_DOMAINS && at != NULL; i++) {
+        const char *d = S.by_domain[i].domain;
+
+        if (d != NULL && strncmp(d, at + 1, strlen(d)) == 0 &&
+            strcmp(at + 1 + strlen(d), ">") == 0)
+            return &S.by_domain[i].a;
+    }
+    return &S.rcpt;
+}
+
+static void responder(void *user, const char *line)
+{
+    static const struct srv_answer ok = {250, "2.0.0 Ok"};
+
+    (void)user;
+    if (line == NULL) {
+        S.conn++;
+        S.owed = 0;
+        S.closed = 0;
+        if (S.conn > 1 && S.greeting2_code != 0)
+            fake_smtp_reply(S.greeting2_code, 0.001, S.greeting2);
+        else
+            fake_smtp_reply(S.greeting_code, 0.001, S.greeting);
+        return;
+    }
+    if (S.closed) {
+        fake_smtp_fail(MXP_ERR_CLOSED, "connection closed by server");
+    } else if (strncmp(line, "EHLO ", 5) == 0) {
+        fake_smtp_reply(250, 0.001,
+                        S.pipelining ? "mail.mxprobe.test\nPIPELINING\n"
+                                       "SIZE 10240000"
+                                     : "mail.mxprobe.test\nSIZE 10240000");
+    } else if (strncmp(line, "MAIL FROM:", 10) == 0) {
+        srv_give(&S.mail);
+    } else if (strncmp(line, "RCPT TO:<", 9) == 0) {
+        size_t len = strlen(line + 9);
+
+        if (S.n_to < SRV_MAX_RCPT && len > 0 && len < 256) {
+            memcpy(S.to[S.n_to], line + 9, len - 1); /* no '>' */
+            S.to[S.n_to][len - 1] = '\0';
+            S.n_to++;
+        }
+        srv_give(rcpt_answer(line + 9));
+    } else if (strcmp(line, "RSET") == 0) {
+        srv_give(&ok);
+        for (size_t i = 0; i < S.owed; i++)
+            srv_answer(&S.held[i]);
+        S.owed = 0;
+    } else if (strcmp(line, "DATA") == 0 && S.data_code == 0) {
+        fake_smtp_fail(MXP_ERR_CLOSED, "connection closed by server");
+    } else if (strcmp(line, "DATA") == 0) {
+        fake_smtp_reply(S.data_code, 0.001,
+                        S.data_code == 354 ? "End data with <CR><LF>.<CR><LF>"
+                                           : "5.7.1 no");
+    } else if (strcmp(line, ".") == 0) {
+        fake_smtp_reply(250, 0.001, "2.0.0 Ok: queued as 4XyZ");
+    } else {
+        fake_smtp_reply(502, 0.001, "5.5.2 Error: command not recognized");
+    }
+}
+
+/* A Postfix that accepts every user of every domain. */
+static void srv_default(void)
+{
+    memset(&S, 0, sizeof S);
+    S.greeting = "mail.mxprobe.test ESMTP Postfix";
+    S.greeting_code = 220;
+    S.pipelining = 1;
+    S.mail = (struct srv_answer){250, "2.1.0 Ok"};
+    S.rcpt = (struct srv_answer){250, "2.1.5 Ok"};
+    S.data_code = 354;
+    fake_smtp_set_responder(responder, NULL);
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static int setup(void **state)
+{
+    (void)state;
+    fake_reset();
+    fake_set_plugin_name("backscatter");
+    fake_set_target(ADDR, 25);
+    /* The core's default for this plugin (descriptor default_warning). */
+    fake_set_thresholds("0", NULL);
+    srv_default();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    fake_reset();
+    return 0;
+}
+
+/* run() with config yaml (NULL: none) through init, as the core does. */
+static void run_with(const char *yaml)
+{
+    void *st = NULL;
+
+    assert_int_equal(fake_config_set(yaml), MXP_OK);
+    assert_int_equal(bs_init(fake_init_ctx(), &st), MXP_OK);
+    assert_int_equal(bs_run(fake_ctx(), st), MXP_OK);
+    assert_int_equal(fake_result_calls(), 1);
+    bs_free(st);
+}
+
+static void run_plain(void)
+{
+    run_with(NULL);
+}
+
+static void dump(void)
+{
+    print_message("summary: [%d] %s\n", fake_state(), fake_summary());
+    for (size_t i = 0; i < fake_n_details(); i++) {
+        enum mxp_state st;
+        const char *d = fake_detail(i, &st);
+
+        print_message("detail: [%d] %s\n", st, d);
+    }
+    for (size_t i = 0; i < fake_smtp_n_sent(); i++)
+        print_message("sent: %s\n", fake_smtp_sent(i));
+}
+
+static void assert_summary_has(const char *s)
+{
+    if (strstr(fake_summary(), s) == NULL) {
+        dump();
+        fail_msg("summary '%s' lacks '%s'", fake_summary(), s);
+    }
+}
+
+static void assert_detail(const char *s, enum mxp_state want)
+{
+    enum mxp_state st;
+
+    if (fake_detail_find(s, &st) < 0) {
+        dump();
+        fail_msg("no detail containing '%s'", s);
+    }
+    assert_int_equal(st, want);
+}
+
+static size_t sent_count(const char *prefix)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < fake_smtp_n_sent(); i++)
+        n += strncmp(fake_smtp_sent(i), prefix, strlen(prefix)) == 0;
+    return n;
+}
+
+/* "mxprobe-nonexistent-" and 16 lowercase hex digits, at domain. */
+static void assert_random_user(const char *addr, const char *prefix,
+                               const char *domain)
+{
+    size_t pl = strlen(prefix);
+    const char *at = strrchr(addr, '@');
+
+    assert_non_null(at);
+    assert_int_equal(strncmp(addr, prefix, pl), 0);
+    assert_int_equal((size_t)(at - addr), pl + 16);
+    for (size_t i = pl; i < pl + 16; i++)
+        assert_non_null(strchr("0123456789abcdef", addr[i]));
+    assert_string_equal(at + 1, domain);
+}
+
+/* ---- unit pieces ------------------------------------------------------ */
+
+static void test_token(void **state)
+{
+    char a[BS_TOKEN_DIGITS + 1], b[BS_TOKEN_DIGITS + 1];
+
+    (void)state;
+    make_token(a);
+    make_token(b);
+    assert_int_equal(strlen(a), 16);
+    assert_int_equal(strspn(a, "0123456789abcdef"), 16);
+    assert_string_not_equal(a, b);
+}
+
+static void test_user_unknown(void **state)
+{
+    static const struct {
+        int code;
+        const char *enhanced;
+        int unknown;
+    } t[] = {
+        {550, "5.1.1", 1}, {550, "5.1.10", 1}, {554, "5.1.1", 1}, {550, "", 1},
+        {551, "", 1},      {553, "", 1},       {550, "5.7.1", 0}, {554, "", 0},
+        {552, "", 0},      {553, "5.7.1", 0},  {554, "5.7.1", 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        struct bs_reply r;
+
+        memset(&r, 0, sizeof r);
+        r.code = t[i].code;
+        snprintf(r.enhanced, sizeof r.enhanced, "%s", t[i].enhanced);
+        if (user_unknown(&r) != t[i].unknown)
+            fail_msg("%d %s: expected %d", t[i].code, t[i].enhanced,
+                     t[i].unknown);
+    }
+}
+
+static void test_enhanced_of(void **state)
+{
+    static const struct {
+        int code;
+        const char *line;
+        const char *enhanced;
+    } t[] = {
+        {550, "5.1.1 <x@y>: Recipient address rejected", "5.1.1"},
+        {554, "5.7.1 Relay access denied", "5.7.1"},
+        {250, "2.1.5 Ok", "2.1.5"},
+        {550, "5.1.10", "5.1.10"},
+        {450, "4.7.1 greylisted", "4.7.1"},
+        {550, "4.7.1 class differs", ""},
+        {550, "User unknown", ""},
+        {550, "5.1 too short", ""},
+        {550, "5.1.1x glued", ""},
+        {550, "5.1234.1 subject too long", ""},
+        {550, "5..1 empty", ""},
+        {550, "55.1.1 two-digit class", ""},
+        {550, "", ""},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        char out[16];
+
+        enhanced_of(t[i].code, t[i].line, out, sizeof out);
+        if (strcmp(out, t[i].enhanced) != 0)
+            fail_msg("%d '%s': got '%s', expected '%s'", t[i].code, t[i].line,
+                     out, t[i].enhanced);
+    }
+}
+
+/* ---- config ----------------------------------------------------------- */
+
+static void test_config(void **state)
+{
+    static const struct {
+        const char *yaml;
+        int ok;
+        int deliver;
+        const char *prefix; /* or the error's substring */
+    } t[] = {
+        {NULL, 1, 0, BS_DEFAULT_PREFIX},
+        {"{}", 1, 0, BS_DEFAULT_PREFIX},
+        {"deliver: true", 1, 1, BS_DEFAULT_PREFIX},
+        {"deliver: yes", 1, 1, BS_DEFAULT_PREFIX},
+        {"deliver: On", 1, 1, BS_DEFAULT_PREFIX},
+        {"deliver: FALSE", 1, 0, BS_DEFAULT_PREFIX},
+        {"deliver: no", 1, 0, BS_DEFAULT_PREFIX},
+        {"deliver: off", 1, 0, BS_DEFAULT_PREFIX},
+        {"deliver:", 1, 0, BS_DEFAULT_PREFIX},
+        {"local_part_prefix: nobody-here.", 1, 0, "nobody-here."},
+        {"local_part_prefix: a+b=c_d", 1, 0, "a+b=c_d"},
+        {"local_part_prefix: ''", 1, 0, BS_DEFAULT_PREFIX},
+        {"deliver: maybe", 0, 0,
+         "deliver: expected true or false, got 'maybe'"},
+        {"deliver: 1", 0, 0, "deliver: expected true or false, got '1'"},
+        {"deliver: [true]", 0, 0, "deliver: expected true or false"},
+        {"local_part_prefix: has space", 0, 0,
+         "local_part_prefix: may hold only"},
+        {"local_part_prefix: a<b>", 0, 0, "local_part_prefix: may hold only"},
+        {"local_part_prefix: .x", 0, 0, "local_part_prefix: may not start"},
+        {"local_part_prefix: a..b", 0, 0, "local_part_prefix: may not start"},
+        {"local_part_prefix: "
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+         0, 0, "longer than 48"},
+        {"local_part_prefix: {a: b}", 0, 0, "local_part_prefix: expected"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        void *st = NULL;
+        int rc;
+
+        fake_reset();
+        assert_int_equal(fake_config_set(t[i].yaml), MXP_OK);
+        rc = bs_init(fake_init_ctx(), &st);
+        if (t[i].ok) {
+            const struct bs_config *c = st;
+
+            if (rc != MXP_OK)
+                fail_msg("'%s': %s", t[i].yaml, fake_config_error(0));
+            assert_non_null(c);
+            assert_int_equal(c->deliver, t[i].deliver);
+            assert_string_equal(c->prefix, t[i].prefix);
+            bs_free(st);
+            continue;
+        }
+        assert_int_equal(rc, MXP_ERR_CONFIG);
+        assert_null(st);
+        assert_int_equal(fake_n_config_errors(), 1);
+        if (strstr(fake_config_error(0), t[i].prefix) == NULL)
+            fail_msg("'%s': error '%s' lacks '%s'", t[i].yaml,
+                     fake_config_error(0), t[i].prefix);
+        /* at the node: "test.yaml:1:..." */
+        assert_int_equal(strncmp(fake_config_error(0), "test.yaml:1:", 12), 0);
+    }
+}
+
+/* ---- verdicts --------------------------------------------------------- */
+
+static void test_accepts_unknown_user(void **state)
+{
+    const struct mxp_perf *p;
+
+    (void)state;
+    fake_set_domain("mxprobe.test");
+    run_plain();
+    assert_int_equal(fake_state(), MXP_STATE_WARNING);
+    assert_string_equal(fake_summary(),
+                        "accepts mail for unknown users (mxprobe.test)");
+    assert_int_equal(S.n_to, 1);
+    assert_random_user(S.to[0], BS_DEFAULT_PREFIX, "mxprobe.test");
+    {
+        char want[512];
+
+        snprintf(want, sizeof want,
+                 "accepts RCPT for unknown user <%s> (250 2.1.5 Ok): it will "
+                 "bounce later (backscatter)",
+                 S.to[0]);
+        assert_detail(want, MXP_STATE_WARNING);
+    }
+    /* MAIL, RCPT, RSET; from probe.mail_from; one connection, QUIT. */
+    assert_int_equal(sent_count("MAIL FROM:<postmaster@mxprobe.test>"), 1);
+    assert_int_equal(sent_count("RSET"), 1);
+    assert_int_equal(sent_count("DATA"), 0);
+    assert_int_equal(fake_smtp_n_messages(), 0);
+    assert_int_equal(fake_smtp_opens(), 1);
+    assert_int_equal(fake_smtp_closes(), 1);
+    assert_true(fake_smtp_quit_sent());
+    assert_int_equal(fake_dns_batches(), 0);
+
+    assert_int_equal(fake_n_perf(), 3);
+    p = fake_perf(0);
+    assert_string_equal(p->metric, "accepted");
+    assert_true(p->value == 1);
+    assert_string_equal(p->warn, "0");
+    assert_null(p->crit);
+    assert_true(p->min == 0 && p->max == 1);
+    assert_string_equal(fake_perf(1)->metric, "domains");
+    assert_true(fake_perf(1)->value == 1);
+    assert_string_equal(fake_perf(2)->metric, "time");
+    assert_string_equal(fake_perf(2)->uom, "s");
+    assert_true(fake_perf(2)->value >= 0);
+}
+
+static const struct {
+    int code;
+    const char *text;
+    enum mxp_state state;
+    const char *summary;
+    const char *detail; /* substring of the detail */
+} verdict_table[] = {
+    {550, "5.1.1 <x>: Recipient address rejected: User unknown in local",
+     MXP_STATE_OK, "rejects unknown users (mxprobe.test)",
+     "rejects unknown user <mxprobe-nonexistent-"},
+    {550, "User unknown", MXP_STATE_OK, "rejects unknown users (mxprobe.test)",
+     "(550 User unknown)"},
+    {553, "sorry, no mailbox here by that name", MXP_STATE_OK,
+     "rejects unknown users", "rejects unknown user"},
+    {554, "5.7.1 <x@mxprobe.test>: Relay access denied", MXP_STATE_OK,
+     "no domain of this server accepts mail (mxprobe.test)",
+     "does not accept mail for mxprobe.test (554 5.7.1 <x@mxprobe.test>: "
+     "Relay access denied)"},
+    {550, "5.7.1 Client host rejected", MXP_STATE_OK,
+     "no domain of this server accepts mail (mxprobe.test)",
+     "does not accept mail for mxprobe.test (550 5.7.1"},
+    {530, "5.7.0 Authentication required", MXP_STATE_OK,
+     "no domain of this server accepts mail (mxprobe.test): authentication "
+     "required (530 5.7.0 Authentication required)",
+     "authentication required (530 5.7.0 Authentication required)"},
+    {450, "4.1.1 <x>: Recipient address rejected: unverified address",
+     MXP_STATE_UNKNOWN, "inconclusive: 1/1 domains (mxprobe.test: 450 4.1.1",
+     "inconclusive for mxprobe.test: 450 4.1.1 <x>: Recipient"},
+    {451, "4.3.0 Temporary lookup failure", MXP_STATE_UNKNOWN, "inconclusive",
+     "inconclusive for mxprobe.test: 451 4.3.0"},
+    {252, "2.1.5 Cannot verify, will attempt delivery", MXP_STATE_WARNING,
+     "accepts mail for unknown users (mxprobe.test)", "(252 2.1.5 Cannot"},
+};
+
+static void test_verdicts(void **state)
+{
+    (void)state;
+    for (int pipe = 0; pipe < 2; pipe++) {
+        for (size_t i = 0; i < sizeof verdict_table / sizeof *verdict_table;
+             i++) {
+            setup(NULL);
+            S.pipelining = pipe;
+            S.strict_pipelining = pipe;
+            S.rcpt.code = verdict_table[i].code;
+            S.rcpt.text = verdict_table[i].text;
+            fake_set_domain("mxprobe.test");
+            run_plain();
+            if (fake_state() != verdict_table[i].state) {
+                dump();
+                fail_msg("%d %s (pipelining %d): state %d", S.rcpt.code,
+                         S.rcpt.text, pipe, fake_state());
+            }
+            assert_summary_has(verdict_table[i].summary);
+            assert_detail(verdict_table[i].detail, verdict_table[i].state);
+            assert_int_equal(sent_count("RCPT TO:"), 1);
+            assert_int_equal(sent_count("RSET"), 1);
+            assert_int_equal(fake_smtp_opens(), 1);
+            teardown(NULL);
+        }
+    }
+}
+
+/* Without PIPELINING each command waits for its reply, and a refused
+ * MAIL is not followed by RCPT. */
+static void test_mail_refused(void **state)
+{
+    (void)state;
+    for (int pipe = 0; pipe < 2; pipe++) {
+        setup(NULL);
+        S.pipelining = pipe;
+        S.mail = (struct srv_answer){553, "5.1.8 <postmaster@mxprobe.test>: "
+                                          "Sender address rejected"};
+        S.rcpt = (struct srv_answer){503, "5.5.1 Error: need MAIL command"};
+        fake_set_domain("mxprobe.test");
+        run_plain();
+        assert_int_equal(fake_state(), MXP_STATE_UNKNOWN);
+        assert_detail("inconclusive for mxprobe.test: MAIL "
+                      "FROM:<postmaster@mxprobe.test> refused: 553 5.1.8",
+                      MXP_STATE_UNKNOWN);
+        assert_int_equal(sent_count("RCPT TO:"), pipe ? 1 : 0);
+        assert_true(isnan(fake_perf_find("accepted")->value));
+        teardown(NULL);
+    }
+}
+
+static void test_auth_at_mail(void **state)
+{
+    (void)state;
+    S.pipelining = 0;
+    S.mail = (struct srv_answer){530, "5.7.0 Must issue a STARTTLS first"};
+    fake_set_domain("mxprobe.test");
+    run_plain();
+    assert_int_equal(fake_state(), MXP_STATE_OK);
+    assert_detail("authentication required (530 5.7.0 Must issue",
+                  MXP_STATE_OK);
+    assert_int_equal(sent_count("RCPT TO:"), 0);
+}
+
+static void test_thresholds(void **state)
+{
+    (void)state;
+    fake_set_domain("mxprobe.test");
+    fake_set_thresholds(NULL, "0");
+    run_plain();
+    assert_int_equal(fake_state(), MXP_STATE_CRITICAL);
+    assert_summary_has("accepts mail for unknown users");
+    assert_detail("accepts RCPT for unknown user", MXP_STATE_CRITICAL);
+    assert_string_equal(fake_perf_find("accepted")->crit, "0");
+    teardown(NULL);
+
+    /* one accepting domain allowed: OK, but still said */
+    setup(NULL);
+    fake_set_domain("mxprobe.test");
+    fake_set_thresholds("1", NULL);
+    run_plain();
+    assert_int_equal(fake_state(), MXP_STATE_OK);
+    assert_string_equal(fake_summary(),
+                        "accepts mail for unknown users (mxprobe.test)");
+}
+
+/* ---- cannot test ------------------------------------------------------ */
+
+static void test_cannot_test(void **state)
+{
+    static const struct {
+        int how; /* 0 refused, 1 greeting 554, 2 no greeting, 3 EHLO+HELO */
+        const char *summary;
+    } t[] = {
+        {0, "cannot test backscatter: cannot connect to 127.0.0.28:25: "
+            "connection refused"},
+        {1, "cannot test backscatter: greeting 554 5.7.1 go away"},
+        {2, "cannot test backscatter: no greeting: no reply within 20.0 s"},
+        {3, "cannot test backscatter: EHLO and HELO refused: 500 5.5.1 no"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        setup(NULL);
+        fake_set_domain("mxprobe.test");
+        if (t[i].how == 0) {
+            fake_smtp_fail_open(MXP_ERR_CONNECT,
+                                "cannot connect to 127.0.0.28:25: connection "
+                                "refused");
+        } else {
+            fake_smtp_set_responder(NULL, NULL);
+            if (t[i].how == 1)
+                fake_smtp_reply(554, 0.001, "5.7.1 go away");
+            else if (t[i].how == 2)
+                fake_smtp_fail(MXP_ERR_TIMEOUT, "no reply within 20.0 s");
+            else {
+                fake_smtp_reply(220, 0.001, "mail.mxprobe.test ESMTP");
+                fake_smtp_reply(500, 0.001, "5.5.1 no");
+                fake_smtp_reply(500, 0.001, "5.5.1 no");
+            }
+        }
+        run_plain();
+        assert_int_equal(fake_state(), MXP_STATE_UNKNOWN);
+        assert_string_equal(fake_summary(), t[i].summary);
+        assert_int_equal(sent_count("MAIL"), 0);
+        assert_int_equal(fake_smtp_opens(), 1);
+        assert_int_equal(fake_smtp_closes(), 1);
+        assert_true(isnan(fake_perf_find("accepted")->value));
+        assert_true(fake_perf_find("domains")->value == 1);
+        teardown(NULL);
+    }
+}
+
+static void test_no_domain(void **state)
+{
+    (void)state;
+    S.greeting = "[127.0.0.28] ESMTP";
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_NXDOMAIN, NULL);
+    run_plain();
+    assert_int_equal(fake_state(), MXP_STATE_UNKNOWN);
+    assert_string_equal(fake_summary(),
+                        "no mail domain to test: set the target's domain "
+                        "(-D)");
+    assert_int_equal(sent_count("MAIL"), 0);
+    assert_true(fake_perf_find("domains")->value == 0);
+    assert_true(isnan(fake_perf_find("accepted")->value));
+    assert_true(fake_smtp_quit_sent());
+}
+
+/* ---- domains ---------------------------------------------------------- */
+
+static void test_domain_from_target(void **state)
+{
+    (void)state;
+    fake_set_domain("Example.ORG.");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mx.other.test", NULL);
+    run_plain();
+    assert_int_equal(S.n_to, 1);
+    assert_random_user(S.to[0], BS_DEFAULT_PREFIX, "example.org");
+    assert_int_equal(fake_dns_batches(), 0);
+    assert_detail("domains tested: example.org (the target's domain)",
+                  MXP_STATE_OK);
+}
+
+static void test_domains_guessed(void **state)
+{
+    (void)state;
+    S.by_domain[0].domain = "mxprobe.test";
+    S.by_domain[0].a = (struct srv_answer){550, "5.1.1 User unknown"};
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "MX1.mxprobe.test.",
+                 "smtp.other.example.co.uk", "mail.mxprobe.test", NULL);
+    run_plain();
+    /* greeting mail.mxprobe.test and the PTRs: two distinct domains */
+    assert_int_equal(S.n_to, 2);
+    assert_random_user(S.to[0], BS_DEFAULT_PREFIX, "mxprobe.test");
+    assert_random_user(S.to[1], BS_DEFAULT_PREFIX, "example.co.uk");
+    /* one random local part per run */
+    assert_int_equal(strncmp(S.to[0], S.to[1], strlen(BS_DEFAULT_PREFIX) + 16),
+                     0);
+    assert_int_equal(fake_dns_asked(REV, MXP_DNS_PTR), 1);
+    assert_int_equal(fake_state(), MXP_STATE_WARNING);
+    assert_string_equal(fake_summary(),
+                        "accepts mail for unknown users (example.co.uk)");
+    assert_detail("rejects unknown user", MXP_STATE_OK);
+    assert_detail("domains tested: mxprobe.test, example.co.uk (from "
+                  "the greeting and PTR names)",
+                  MXP_STATE_OK);
+    assert_true(fake_perf_find("accepted")->value == 1);
+    assert_true(fake_perf_find("accepted")->max == 2);
+    assert_true(fake_perf_find("domains")->value == 2);
+    assert_int_equal(fake_smtp_opens(), 1);
+}
+
+static void test_domain_from_ptr_only(void **state)
+{
+    (void)state;
+    S.greeting = "ESMTP ready";
+    S.rcpt = (struct srv_answer){550, "5.1.1 User unknown"};
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.ptr.test", NULL);
+    run_plain();
+    assert_int_equal(S.n_to, 1);
+    assert_random_user(S.to[0], BS_DEFAULT_PREFIX, "ptr.test");
+    assert_int_equal(fake_state(), MXP_STATE_OK);
+    assert_string_equal(fake_summary(), "rejects unknown users (ptr.test)");
+}
+
+static void test_mixed_ok(void **state)
+{
+    (void)state;
+    S.by_domain[0].domain = "mxprobe.test";
+    S.by_domain[0].a = (struct srv_answer){550, "5.1.1 User unknown"};
+    S.rcpt = (struct srv_answer){554, "5.7.1 Relay access denied"};
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.ptr.test", NULL);
+    run_plain();
+    assert_int_equal(fake_state(), MXP_STATE_OK);
+    assert_string_equal(fake_summary(), "rejects unknown users (mxprobe.test)");
+    assert_detail("does not accept mail for ptr.test (554 5.7.1", MXP_STATE_OK);
+}
+
+static void test_prefix_config(void **state)
+{
+    (void)state;
+    fake_set_domain("mxprobe.test");
+    run_with("local_part_prefix: nosuchuser.");
+    assert_random_user(S.to[0], "nosuchuser.", "mxprobe.test");
+}
+
+/* ---- lost connections ------------------------------------------------- */
+
+static void test_drop_reconnects(void **state)
+{
+    static const struct srv_answer drops[] = {
+        {0, NULL},
+        {421, "4.7.0 mail.mxprobe.test Error: too many errors"},
+    };
+
+    (void)state;
+    for (size_t k = 0; k < 2; k++) {
+        for (int pipe = 0; pipe < 2; pipe++) {
+            setup(NULL);
+            S.pipelining = pipe;
+            S.drop_conn = 1;
+            S.drop_answer = drops[k];
+            S.by_domain[0].domain = "mxprobe.test";
+            S.by_domain[0].a = (struct srv_answer){550, "5.1.1 unknown"};
+            fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.ptr.test",
+                         NULL);
+            run_plain();
+            /* the first domain again on connection 2, then the second */
+            assert_int_equal(fake_smtp_opens(), 2);
+            assert_int_equal(S.n_to, 3);
+            assert_string_equal(S.to[0], S.to[1]);
+            assert_int_equal(fake_state(), MXP_STATE_WARNING);
+            assert_string_equal(fake_summary(),
+                                "accepts mail for unknown users (ptr.test)");
+            assert_detail("rejects unknown user", MXP_STATE_OK);
+            teardown(NULL);
+        }
+    }
+}
+
+static void test_drop_twice(void **state)
+{
+    static const struct {
+        struct srv_answer a;
+        const char *summary;
+        const char *detail;
+    } t[] = {
+        {{0, NULL},
+         "inconclusive: 2/2 domains (mxprobe.test: connection closed by "
+         "server)",
+         "inconclusive for ptr.test: connection closed by server"},
+        {{421, "4.7.0 mail.mxprobe.test Error: too many errors"},
+         "inconclusive: 2/2 domains (mxprobe.test: 421 4.7.0 "
+         "mail.mxprobe.test Error: too many errors)",
+         "inconclusive for ptr.test: 421 4.7.0 mail.mxprobe.test Error"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        for (int pipe = 0; pipe < 2; pipe++) {
+            setup(NULL);
+            S.pipelining = pipe;
+            S.rcpt = t[i].a; /* every RCPT */
+            fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.ptr.test",
+                         NULL);
+            run_plain();
+            assert_int_equal(fake_smtp_opens(), 2);
+            assert_int_equal(fake_state(), MXP_STATE_UNKNOWN);
+            assert_string_equal(fake_summary(), t[i].summary);
+            assert_detail(t[i].detail, MXP_STATE_UNKNOWN);
+            assert_int_equal(S.n_to, 2);
+            assert_true(isnan(fake_perf_find("accepted")->value));
+            teardown(NULL);
+        }
+    }
+}
+
+/* The one new connection fails: what is left is inconclusive. */
+static void test_reconnect_fails(void **state)
+{
+    static const struct {
+        int refuse; /* connect refused, else greeting 421 */
+        const char *why;
+    } t[] = {
+        {1, "inconclusive for mxprobe.test: cannot connect to 127.0.0.28:25: "
+            "connection refused"},
+        {0, "inconclusive for mxprobe.test: greeting 421 4.3.2 Service "
+            "shutting down"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        setup(NULL);
+        S.drop_conn = 1;
+        S.drop_answer = (struct srv_answer){0, NULL};
+        S.refuse_later = t[i].refuse;
+        S.greeting2_code = 421;
+        S.greeting2 = "4.3.2 Service shutting down";
+        fake_set_domain("mxprobe.test");
+        run_plain();
+        assert_int_equal(fake_smtp_opens(), 2);
+        assert_int_equal(S.n_to, 1);
+        assert_int_equal(fake_state(), MXP_STATE_UNKNOWN);
+        assert_detail(t[i].why, MXP_STATE_UNKNOWN);
+        teardown(NULL);
+    }
+}
+
+static void test_timeout_no_reconnect(void **state)
+{
+    (void)state;
+    S.rcpt = (struct srv_answer){-1, NULL};
+    fake_set_domain("mxprobe.test");
+    run_plain();
+    assert_int_equal(fake_smtp_opens(), 1);
+    assert_int_equal(fake_state(), MXP_STATE_UNKNOWN);
+    assert_detail("inconclusive for mxprobe.test: no reply within 20.0 s",
+                  MXP_STATE_UNKNOWN);
+    assert_false(fake_smtp_quit_sent());
+}
+
+static void test_out_of_time(void **state)
+{
+    (void)state;
+    fake_set_domain("mxprobe.test");
+    fake_set_remaining(0.0);
+    run_plain();
+    assert_int_equal(fake_state(), MXP_STATE_UNKNOWN);
+    assert_detail("inconclusive for mxprobe.test: out of time",
+                  MXP_STATE_UNKNOWN);
+    assert_int_equal(sent_count("MAIL"), 0);
+}
+
+/* ---- delivery --------------------------------------------------------- */
+
+static void test_deliver(void **state)
+{
+    char want[512];
+    const char *msg;
+
+    (void)state;
+    S.by_domain[0].domain = "mxprobe.test";
+    S.by_domain[0].a = (struct srv_answer){550, "5.1.1 unknown"};
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "a.ptr.test", "b.two.test",
+                 NULL);
+    fake_set_my_email(ME);
+    run_with("deliver: true");
+
+    /* mxprobe.test rejects; ptr.test and two.test accept: two messages */
+    assert_int_equal(fake_smtp_n_messages(), 2);
+    assert_int_equal(sent_count("MAIL FROM:<" ME ">"), 2);
+    assert_int_equal(sent_count("DATA"), 2);
+    assert_int_equal(S.n_to, 5); /* 3 probes, 2 for the messages */
+    assert_random_user(S.to[2], BS_DEFAULT_PREFIX, "ptr.test");
+    assert_string_equal(S.to[2], S.to[1]);
+    msg = fake_smtp_message(0);
+    snprintf(want, sizeof want, "Subject: mxprobe backscatter test %.16s\n",
+             S.to[0] + strlen(BS_DEFAULT_PREFIX));
+    assert_non_null(strstr(msg, want));
+    assert_non_null(strstr(msg, "From: <" ME ">\n"));
+    snprintf(want, sizeof want, "To: <%s>\n", S.to[1]);
+    assert_non_null(strstr(msg, want));
+    snprintf(want, sizeof want,
+             "sent test message %.16s from " ME " to <%s> (250 2.0.0 Ok: "
+             "queued as 4XyZ): a bounce in your mailbox means backscatter",
+             S.to[0] + strlen(BS_DEFAULT_PREFIX), S.to[3]);
+    assert_detail(want, MXP_STATE_WARNING);
+    /* each sent message right after its domain's verdict */
+    {
+        int k = fake_detail_find("accepts RCPT for unknown user", NULL);
+
+        assert_true(k >= 0);
+        assert_non_null(strstr(fake_detail((size_t)k, NULL), "@ptr.test>"));
+        assert_non_null(
+            strstr(fake_detail((size_t)k + 1, NULL), "sent test message"));
+        assert_non_null(strstr(fake_detail((size_t)k + 1, NULL), "@ptr.test>"));
+    }
+    assert_int_equal(fake_state(), MXP_STATE_WARNING);
+    assert_string_equal(fake_summary(),
+                        "accepts mail for unknown users (ptr.test, two.test)");
+    assert_true(fake_perf_find("accepted")->value == 2);
+    assert_int_equal(fake_smtp_opens(), 1);
+}
+
+static void test_deliver_data_refused(void **state)
+{
+    (void)state;
+    S.data_code = 554;
+    fake_set_domain("mxprobe.test");
+    fake_set_my_email(ME);
+    run_with("deliver: yes");
+    assert_int_equal(fake_smtp_n_messages(), 0);
+    assert_detail("test message to <mxprobe-nonexistent-", MXP_STATE_UNKNOWN);
+    assert_detail("not sent: DATA refused (554 5.7.1 no)", MXP_STATE_UNKNOWN);
+    assert_int_equal(fake_state(), MXP_STATE_WARNING);
+}
+
+/* A session lost while sending: the next domain gets the new one. */
+static void test_deliver_drop(void **state)
+{
+    (void)state;
+    S.data_code = 0;
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "a.ptr.test", NULL);
+    fake_set_my_email(ME);
+    run_with("deliver: true");
+    assert_int_equal(fake_smtp_n_messages(), 0);
+    assert_int_equal(fake_smtp_opens(), 2);
+    assert_int_equal(sent_count("DATA"), 2);
+    assert_detail("@mxprobe.test> not sent: DATA: connection closed by "
+                  "server",
+                  MXP_STATE_UNKNOWN);
+    assert_detail("@ptr.test> not sent: DATA: connection closed",
+                  MXP_STATE_UNKNOWN);
+    assert_int_equal(fake_state(), MXP_STATE_WARNING);
+    assert_string_equal(fake_summary(),
+                        "accepts mail for unknown users (mxprobe.test, "
+                        "ptr.test)");
+}
+
+static void test_deliver_without_my_email(void **state)
+{
+    (void)state;
+    fake_set_domain("mxprobe.test");
+    run_with("deliver: true");
+    assert_int_equal(fake_smtp_n_messages(), 0);
+    assert_int_equal(sent_count("DATA"), 0);
+    assert_detail("probe.my_email is not set: no test message is sent",
+                  MXP_STATE_OK);
+    assert_int_equal(fake_state(), MXP_STATE_WARNING);
+}
+
+static void test_no_deliver_never_sends(void **state)
+{
+    static const char *const configs[] = {NULL, "deliver: false",
+                                          "deliver: no"};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof configs / sizeof *configs; i++) {
+        setup(NULL);
+        fake_set_my_email(ME);
+        fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "a.ptr.test", NULL);
+        run_with(configs[i]);
+        assert_int_equal(fake_state(), MXP_STATE_WARNING);
+        assert_int_equal(fake_smtp_n_messages(), 0);
+        assert_int_equal(sent_count("DATA"), 0);
+        assert_int_equal(sent_count("MAIL FROM:<" ME), 0);
+        teardown(NULL);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_token),
+        cmocka_unit_test(test_user_unknown),
+        cmocka_unit_test(test_enhanced_of),
+        cmocka_unit_test_teardown(test_config, teardown),
+        cmocka_unit_test_setup_teardown(test_accepts_unknown_user, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_verdicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mail_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_auth_at_mail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thresholds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cannot_test, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_domain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_domain_from_target, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_domains_guessed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_domain_from_ptr_only, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_mixed_ok, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prefix_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drop_reconnects, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drop_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconnect_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeout_no_reconnect, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_out_of_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deliver, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deliver_data_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_deliver_drop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deliver_without_my_email, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_no_deliver_never_sends, setup,
+                                        teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

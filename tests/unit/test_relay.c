@@ -1,0 +1,1756 @@
+/*
+ * test_relay.c - the relay plugin against the fake core: forms, local
+ * parts, literals and config as tables; run() against scripted SMTP
+ * servers (closed, open, %-hack, DATA refused, 530, 4xx, drops, 421,
+ * pipelining, names, deliver) through a wrapper of the fake's SMTP calls
+ * that records sends and reads in order and flags what the core refuses.
+ */
+#include <ctype.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../../plugins/relay/forms.c"
+#include "../../plugins/relay/relay.c"
+#include "fake_core.h"
+
+#define ADDR "127.0.0.21"
+#define LIT "[" ADDR "]"
+#define LIT6 "[IPv6:::1]"
+#define F_ "relaytest"
+#define T_ "relaytest"
+#define D_ "example.net"
+#define S_ "mail.example.org"
+#define R_ "example.org"
+#define ME "me@mailbox.example.com"
+
+/* ---- forms.c ---------------------------------------------------------- */
+
+struct want_form {
+    const char *mail, *rcpt;
+    int plain;
+};
+
+/* The 16 nmap forms then the own-domain one, for server S and literal I. */
+#define WANT_FORMS(S, I)                                                       \
+    {                                                                          \
+        {"<>", "<" T_ "@" D_ ">", 1},                                          \
+            {"<" F_ "@" D_ ">", "<" T_ "@" D_ ">", 1},                         \
+            {"<" F_ "@" S ">", "<" T_ "@" D_ ">", 1},                          \
+            {"<" F_ "@" I ">", "<" T_ "@" D_ ">", 1},                          \
+            {"<" F_ "@" I ">", "<" T_ "%" D_ "@" I ">", 0},                    \
+            {"<" F_ "@" I ">", "<" T_ "%" D_ "@" S ">", 0},                    \
+            {"<" F_ "@" I ">", "<\"" T_ "@" D_ "\">", 0},                      \
+            {"<" F_ "@" I ">", "<\"" T_ "%" D_ "\">", 0},                      \
+            {"<" F_ "@" I ">", "<" T_ "@" D_ "@" I ">", 0},                    \
+            {"<" F_ "@" I ">", "<\"" T_ "@" D_ "\"@" I ">", 0},                \
+            {"<" F_ "@" I ">", "<" T_ "@" D_ "@" S ">", 0},                    \
+            {"<" F_ "@" I ">", "<@" I ":" T_ "@" D_ ">", 0},                   \
+            {"<" F_ "@" I ">", "<@" S ":" T_ "@" D_ ">", 0},                   \
+            {"<" F_ "@" I ">", "<" D_ "!" T_ ">", 0},                          \
+            {"<" F_ "@" I ">", "<" D_ "!" T_ "@" I ">", 0},                    \
+            {"<" F_ "@" I ">", "<" D_ "!" T_ "@" S ">", 0},                    \
+            {"<" F_ "@" R_ ">", "<" T_ "@" D_ ">", 1},                         \
+    }
+
+static void check_forms(const struct relay_form *got, size_t n,
+                        const struct want_form *want, size_t n_want)
+{
+    if (n != n_want)
+        fail_msg("built %zu forms, expected %zu", n, n_want);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(got[i].mail, want[i].mail) != 0 ||
+            strcmp(got[i].rcpt, want[i].rcpt) != 0 ||
+            got[i].plain_rcpt != want[i].plain)
+            fail_msg("form %zu: got %s %s plain=%d, expected %s %s plain=%d",
+                     i + 1, got[i].mail, got[i].rcpt, got[i].plain_rcpt,
+                     want[i].mail, want[i].rcpt, want[i].plain);
+    }
+}
+
+static void test_forms_ipv4(void **state)
+{
+    static const struct want_form want[] = WANT_FORMS(S_, LIT);
+    struct relay_parts p = {F_, T_, D_, S_, LIT, R_};
+    struct relay_form forms[RELAY_MAX_FORMS];
+    size_t n;
+
+    (void)state;
+    n = relay_build_forms(&p, forms, RELAY_MAX_FORMS);
+    check_forms(forms, n, want, 17);
+}
+
+static void test_forms_ipv6(void **state)
+{
+    static const struct want_form want[] = WANT_FORMS(S_, LIT6);
+    char lit[80];
+    struct relay_parts p = {F_, T_, D_, S_, lit, R_};
+    struct relay_form forms[RELAY_MAX_FORMS];
+    size_t n;
+
+    (void)state;
+    relay_address_literal(AF_INET6, "::1", lit, sizeof lit);
+    assert_string_equal(lit, LIT6);
+    n = relay_build_forms(&p, forms, RELAY_MAX_FORMS);
+    check_forms(forms, n, want, 17);
+}
+
+/* The own-domain sender form exists only when R is set and differs. */
+static void test_forms_own_domain(void **state)
+{
+    static const struct want_form want[] = WANT_FORMS(R_, LIT);
+    static const struct {
+        const char *server, *own;
+        size_t n;
+    } t[] = {
+        {S_, R_, 17},
+        {S_, NULL, 16},
+        {S_, "", 16},
+        {R_, R_, 16},
+        {R_, "EXAMPLE.ORG", 16},
+        {"mx.example.co.uk", "example.co.uk", 17},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        struct relay_parts p = {F_, T_, D_, t[i].server, LIT, t[i].own};
+        struct relay_form forms[RELAY_MAX_FORMS];
+        size_t n = relay_build_forms(&p, forms, RELAY_MAX_FORMS);
+
+        if (n != t[i].n)
+            fail_msg("S=%s R=%s: %zu forms, expected %zu", t[i].server,
+                     t[i].own ? t[i].own : "(null)", n, t[i].n);
+    }
+    {
+        /* S == R: exactly the first 16 forms, S in them. */
+        struct relay_parts p = {F_, T_, D_, R_, LIT, R_};
+        struct relay_form forms[RELAY_MAX_FORMS];
+        size_t n = relay_build_forms(&p, forms, RELAY_MAX_FORMS);
+
+        check_forms(forms, n, want, 16);
+    }
+}
+
+static void test_forms_limits(void **state)
+{
+    struct relay_form forms[RELAY_MAX_FORMS];
+    char big[RELAY_ADDR_LEN + 10];
+    struct relay_parts p = {F_, T_, D_, S_, LIT, R_};
+
+    (void)state;
+    /* room for exactly the forms, and one short */
+    assert_int_equal(relay_build_forms(&p, forms, 17), 17);
+    assert_int_equal(relay_build_forms(&p, forms, 16), 0);
+    assert_int_equal(relay_build_forms(&p, forms, 0), 0);
+    p.own = NULL;
+    assert_int_equal(relay_build_forms(&p, forms, 16), 16);
+    assert_int_equal(relay_build_forms(&p, forms, 15), 0);
+
+    /* a part that cannot fit an address */
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    p = (struct relay_parts){F_, T_, big, S_, LIT, R_};
+    assert_int_equal(relay_build_forms(&p, forms, RELAY_MAX_FORMS), 0);
+    p = (struct relay_parts){F_, T_, D_, big, LIT, R_};
+    assert_int_equal(relay_build_forms(&p, forms, RELAY_MAX_FORMS), 0);
+    p = (struct relay_parts){big, T_, D_, S_, LIT, R_};
+    assert_int_equal(relay_build_forms(&p, forms, RELAY_MAX_FORMS), 0);
+    /* just fitting: "<" F "@" D ">" is RELAY_ADDR_LEN - 1 (D longer than
+     * S and I, so that form 2 has the longest sender) */
+    memset(big, 'a', sizeof big);
+    big[RELAY_ADDR_LEN - 1 - strlen("<@long-external-domain.example>")] = '\0';
+    p = (struct relay_parts){big, T_,  "long-external-domain.example",
+                             S_,  LIT, NULL};
+    assert_int_equal(relay_build_forms(&p, forms, RELAY_MAX_FORMS), 16);
+    assert_int_equal(strlen(forms[1].mail), RELAY_ADDR_LEN - 1);
+
+    /* a missing part */
+    p = (struct relay_parts){F_, T_, D_, NULL, LIT, R_};
+    assert_int_equal(relay_build_forms(&p, forms, RELAY_MAX_FORMS), 0);
+    p = (struct relay_parts){F_, T_, D_, S_, NULL, R_};
+    assert_int_equal(relay_build_forms(&p, forms, RELAY_MAX_FORMS), 0);
+    p = (struct relay_parts){NULL, T_, D_, S_, LIT, R_};
+    assert_int_equal(relay_build_forms(&p, forms, RELAY_MAX_FORMS), 0);
+    p = (struct relay_parts){F_, NULL, D_, S_, LIT, R_};
+    assert_int_equal(relay_build_forms(&p, forms, RELAY_MAX_FORMS), 0);
+    p = (struct relay_parts){F_, T_, NULL, S_, LIT, R_};
+    assert_int_equal(relay_build_forms(&p, forms, RELAY_MAX_FORMS), 0);
+}
+
+static void test_local_part_ok(void **state)
+{
+    static const struct {
+        const char *s;
+        int ok;
+    } t[] = {
+        {"relaytest", 1},
+        {"a.b", 1},
+        {"x+y", 1},
+        {"a-b_c", 1},
+        {"A9", 1},
+        {"a", 1},
+        {"1234567890123456789012345678901234567890123456789012345678901234", 1},
+        {"", 0},
+        {".a", 0},
+        {"a.", 0},
+        {".", 0},
+        {"a..b", 0},
+        {"a%b", 0},
+        {"a!b", 0},
+        {"a@b", 0},
+        {"a\"b", 0},
+        {"a b", 0},
+        {"a\nb", 0},
+        {"a\rb", 0},
+        {"a<b", 0},
+        {"a>b", 0},
+        {"a:b", 0},
+        {"a\xc3\xa9", 0},
+        {"12345678901234567890123456789012345678901234567890123456789012345",
+         0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+        if (relay_local_part_ok(t[i].s) != t[i].ok)
+            fail_msg("relay_local_part_ok(\"%s\") != %d", t[i].s, t[i].ok);
+}
+
+static void test_address_literal(void **state)
+{
+    static const struct {
+        int family;
+        const char *addr, *lit;
+    } t[] = {
+        {AF_INET, "127.0.0.21", "[127.0.0.21]"},
+        {AF_INET, "192.0.2.25", "[192.0.2.25]"},
+        {AF_INET6, "::1", "[IPv6:::1]"},
+        {AF_INET6, "2001:db8::1", "[IPv6:2001:db8::1]"},
+    };
+    char out[80], small[8];
+    volatile size_t small_len = sizeof small; /* no compile-time warning */
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        relay_address_literal(t[i].family, t[i].addr, out, sizeof out);
+        assert_string_equal(out, t[i].lit);
+    }
+    /* truncated, but terminated */
+    memset(small, 'x', sizeof small);
+    relay_address_literal(AF_INET6, "2001:db8::1", small, small_len);
+    assert_string_equal(small, "[IPv6:2");
+}
+
+/* ---- config ----------------------------------------------------------- */
+
+static void test_config_defaults(void **state)
+{
+    void *st = NULL;
+    struct relay_config *c;
+
+    (void)state;
+    assert_int_equal(fake_config_set(NULL), MXP_OK);
+    assert_int_equal(relay_init(fake_init_ctx(), &st), MXP_OK);
+    c = st;
+    assert_string_equal(c->external, "example.net");
+    assert_string_equal(c->sender, "relaytest");
+    assert_string_equal(c->recipient, "relaytest");
+    assert_int_equal(c->deliver, 0);
+    assert_int_equal(c->per_connection, 8);
+    relay_free(st);
+    assert_int_equal(fake_n_config_errors(), 0);
+}
+
+static void test_config_good(void **state)
+{
+    static const struct {
+        const char *yaml;
+        const char *external, *sender, *recipient;
+        int deliver;
+        unsigned per;
+    } t[] = {
+        {"external_domain: relay-test.example.com\nsender: a.b\n"
+         "recipient: x+y\ndeliver: true\nforms_per_connection: 1\n",
+         "relay-test.example.com", "a.b", "x+y", 1, 1},
+        {"deliver: false\nforms_per_connection: 100\n", "example.net",
+         "relaytest", "relaytest", 0, 100},
+        {"deliver: yes\n", "example.net", "relaytest", "relaytest", 1, 8},
+        {"deliver: off\nforms_per_connection: 17\n", "example.net", "relaytest",
+         "relaytest", 0, 17},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        void *st = NULL;
+        struct relay_config *c;
+
+        fake_reset();
+        fake_set_plugin_name("relay");
+        assert_int_equal(fake_config_set(t[i].yaml), MXP_OK);
+        if (relay_init(fake_init_ctx(), &st) != MXP_OK)
+            fail_msg("case %zu refused: %s", i,
+                     fake_n_config_errors() ? fake_config_error(0) : "?");
+        c = st;
+        assert_string_equal(c->external, t[i].external);
+        assert_string_equal(c->sender, t[i].sender);
+        assert_string_equal(c->recipient, t[i].recipient);
+        assert_int_equal(c->deliver, t[i].deliver);
+        assert_int_equal(c->per_connection, t[i].per);
+        relay_free(st);
+    }
+}
+
+static void test_config_bad(void **state)
+{
+    static const struct {
+        const char *yaml, *key;
+    } t[] = {
+        {"external_domain: nodots\n", "external_domain"},
+        {"external_domain: \"bad domain.example\"\n", "external_domain"},
+        {"external_domain: a..b.example\n", "external_domain"},
+        {"external_domain: \"x@example.net\"\n", "external_domain"},
+        {"external_domain: [a.example, b.example]\n", "external_domain"},
+        {"sender: \"\"\n", "sender"},
+        {"sender: .a\n", "sender"},
+        {"sender: a.\n", "sender"},
+        {"sender: a..b\n", "sender"},
+        {"sender: a%b\n", "sender"},
+        {"sender: a!b\n", "sender"},
+        {"sender: \"a@b\"\n", "sender"},
+        {"sender: 'a\"b'\n", "sender"},
+        {"sender: 12345678901234567890123456789012345678901234567890"
+         "123456789012345\n",
+         "sender"},
+        {"recipient: a%b\n", "recipient"},
+        {"recipient: \"a b\"\n", "recipient"},
+        {"recipient: {x: y}\n", "recipient"},
+        {"deliver: maybe\n", "deliver"},
+        {"deliver: 2\n", "deliver"},
+        {"deliver: \"\"\n", "deliver"},
+        {"forms_per_connection: 0\n", "forms_per_connection"},
+        {"forms_per_connection: 101\n", "forms_per_connection"},
+        {"forms_per_connection: abc\n", "forms_per_connection"},
+        {"forms_per_connection: -1\n", "forms_per_connection"},
+        {"forms_per_connection: 8x\n", "forms_per_connection"},
+        {"forms_per_connection: \"\"\n", "forms_per_connection"},
+        {"forms_per_connection: 99999999999999999999\n",
+         "forms_per_connection"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        void *st = NULL;
+        int rc;
+
+        fake_reset();
+        fake_set_plugin_name("relay");
+        assert_int_equal(fake_config_set(t[i].yaml), MXP_OK);
+        rc = relay_init(fake_init_ctx(), &st);
+        if (rc != MXP_ERR_CONFIG)
+            fail_msg("'%s': init returned %d, expected MXP_ERR_CONFIG",
+                     t[i].yaml, rc);
+        assert_null(st);
+        if (fake_n_config_errors() != 1)
+            fail_msg("'%s': %zu config errors, expected 1", t[i].yaml,
+                     fake_n_config_errors());
+        if (strstr(fake_config_error(0), t[i].key) == NULL ||
+            strstr(fake_config_error(0), "test.yaml:1:") == NULL ||
+            strstr(fake_config_error(0), "plugins.relay: ") == NULL)
+            fail_msg("'%s': error '%s' lacks the key '%s' or its position",
+                     t[i].yaml, fake_config_error(0), t[i].key);
+    }
+}
+
+/* Every bad key is reported, not only the first. */
+static void test_config_several_bad(void **state)
+{
+    void *st = NULL;
+
+    (void)state;
+    assert_int_equal(fake_config_set("sender: a%b\nrecipient: a!b\n"
+                                     "deliver: sure\n"
+                                     "forms_per_connection: 0\n"),
+                     MXP_OK);
+    assert_int_equal(relay_init(fake_init_ctx(), &st), MXP_ERR_CONFIG);
+    assert_int_equal(fake_n_config_errors(), 4);
+}
+
+/* ---- the services wrapper ---------------------------------------------- */
+
+/* Every SMTP call in order, to check pipelining and the core's rules. */
+#define EV_MAX 4096
+struct ev {
+    char kind; /* O open, E ehlo, S send, R read, M message, C close */
+    int code;  /* R: reply code, or -status; O: status; C: send_quit */
+    char line[160];
+};
+
+static struct ev evs[EV_MAX];
+static size_t n_ev;
+static int owed, max_owed, in_message;
+static int send_fails_when_closed; /* smtp_send fails once srv.dead */
+static int broken;                 /* a send failed: reads fail too */
+static char violation[512];
+static struct mxp_services wrap;
+
+static void ev_add(char kind, int code, const char *line)
+{
+    if (n_ev == EV_MAX)
+        return;
+    evs[n_ev].kind = kind;
+    evs[n_ev].code = code;
+    snprintf(evs[n_ev].line, sizeof evs[n_ev].line, "%s", line ? line : "");
+    n_ev++;
+}
+
+static void violate(const char *fmt, ...) MXP_PRINTF(1, 2);
+static void violate(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (violation[0] != '\0')
+        return;
+    va_start(ap, fmt);
+    vsnprintf(violation, sizeof violation, fmt, ap);
+    va_end(ap);
+}
+
+static int srv_dead(void);
+
+static int w_open(struct mxp_ctx *ctx, const char *addr, unsigned port,
+                  struct mxp_smtp **out)
+{
+    int rc = fake_services.smtp_open(ctx, addr, port, out);
+
+    ev_add('O', rc, addr);
+    owed = rc == MXP_OK; /* the greeting */
+    in_message = 0;
+    broken = 0;
+    return rc;
+}
+
+static int w_read(struct mxp_smtp *s, struct mxp_smtp_reply *r)
+{
+    struct mxp_smtp_reply tmp;
+    int rc;
+
+    if (r == NULL)
+        r = &tmp;
+    if (broken) { /* the real core fails at once on a broken session */
+        memset(r, 0, sizeof(*r));
+        ev_add('R', -MXP_ERR_CLOSED, NULL);
+        return MXP_ERR_CLOSED;
+    }
+    if (owed <= 0)
+        violate("smtp_read_reply with no reply owed (event %zu)", n_ev);
+    rc = fake_services.smtp_read_reply(s, r);
+    owed--;
+    ev_add('R', rc == MXP_OK ? r->code : -rc, NULL);
+    if (rc == MXP_OK && r->code == 354)
+        in_message = 1;
+    return rc;
+}
+
+static int w_send(struct mxp_smtp *s, const char *line)
+{
+    if (in_message)
+        violate("'%s' sent after a 354", line);
+    if (owed >= 64)
+        violate("'%s' sent with %d replies owed", line, owed);
+    if (strchr(line, '\r') || strchr(line, '\n'))
+        violate("CR or LF in '%s'", line);
+    if (send_fails_when_closed && srv_dead()) {
+        /* as the core: a failed write breaks the session */
+        ev_add('S', -MXP_ERR_CLOSED, line);
+        broken = 1;
+        return MXP_ERR_CLOSED;
+    }
+    owed++;
+    if (owed > max_owed)
+        max_owed = owed;
+    ev_add('S', 0, line);
+    return fake_services.smtp_send(s, line);
+}
+
+static int w_command(struct mxp_smtp *s, const char *line,
+                     struct mxp_smtp_reply *r)
+{
+    struct mxp_smtp_reply tmp;
+    int rc;
+
+    if (r == NULL)
+        r = &tmp;
+    if (owed > 0)
+        violate("smtp_command '%s' with %d replies owed", line, owed);
+    if (in_message)
+        violate("'%s' sent after a 354", line);
+    ev_add('S', 0, line);
+    rc = fake_services.smtp_command(s, line, r);
+    ev_add('R', rc == MXP_OK ? r->code : -rc, NULL);
+    if (rc == MXP_OK && r->code == 354)
+        in_message = 1;
+    return rc;
+}
+
+static int w_ehlo(struct mxp_smtp *s, const char *name,
+                  struct mxp_smtp_reply *r, int *used_helo)
+{
+    if (owed > 0)
+        violate("EHLO with %d replies owed", owed);
+    ev_add('E', 0, name);
+    return fake_services.smtp_ehlo(s, name, r, used_helo);
+}
+
+static int w_send_message(struct mxp_smtp *s, const char *text,
+                          struct mxp_smtp_reply *r)
+{
+    int rc;
+
+    if (!in_message)
+        violate("smtp_send_message without a 354");
+    ev_add('M', 0, NULL);
+    rc = fake_services.smtp_send_message(s, text, r);
+    in_message = 0;
+    return rc;
+}
+
+static const char *w_error(struct mxp_smtp *s)
+{
+    return broken ? "write failed: connection closed by server"
+                  : fake_services.smtp_error(s);
+}
+
+static void w_close(struct mxp_smtp *s, int send_quit)
+{
+    if (s != NULL)
+        ev_add('C', send_quit, NULL);
+    fake_services.smtp_close(s, send_quit);
+    owed = 0;
+    in_message = 0;
+}
+
+/* ---- the scripted server ---------------------------------------------- */
+
+struct srv {
+    int greet_code;
+    const char *greet;
+    int greet_close;  /* the connection closes before the greeting */
+    const char *name; /* first word of the EHLO reply */
+    int pipelining;   /* PIPELINING in the EHLO reply */
+    int ehlo_close;   /* EHLO gets a closed connection */
+    int ehlo_code;    /* EHLO's reply code when not 250 (HELO gets 250) */
+    int helo_code;    /* HELO's reply code when not 250 */
+    int mail_code;
+    const char *mail_text;
+    int rcpt_code;
+    const char *rcpt_text;
+    int pct_only; /* RCPT with '%' gets 250, others rcpt_code */
+    int data_code;
+    const char *data_text;
+    int answers;            /* per connection: commands answered, then closed
+                             * (negative: no limit) */
+    int silent_after;       /* commands answered in all, then silence (timeout);
+                             * negative: no limit */
+    int close_after_answer; /* closed right after the answers-th reply */
+    int r421_after;         /* 421 after this many commands; negative: never */
+    int r421_every;         /* on every connection, not only the first */
+    /* seen */
+    unsigned conns, cmds, total, datas, dots, rsets;
+    int dead;
+    char ehlo_buf[256];
+};
+
+static struct srv srv;
+
+static void srv_default(int pipelining)
+{
+    memset(&srv, 0, sizeof srv);
+    srv.greet_code = 220;
+    srv.greet = S_ " ESMTP Postfix";
+    srv.name = S_;
+    srv.pipelining = pipelining;
+    srv.mail_code = 250;
+    srv.mail_text = "2.1.0 Ok";
+    srv.rcpt_code = 554;
+    srv.rcpt_text = "5.7.1 <relaytest@example.net>: Relay access denied";
+    srv.data_code = 354;
+    srv.data_text = "End data with <CR><LF>.<CR><LF>";
+    srv.answers = -1;
+    srv.silent_after = -1;
+    srv.r421_after = -1;
+}
+
+static int srv_dead(void)
+{
+    return srv.dead;
+}
+
+static void srv_respond(void *user, const char *line)
+{
+    struct srv *v = user;
+
+    if (line == NULL) {
+        v->conns++;
+        v->cmds = 0;
+        v->dead = 0;
+        if (v->greet_close) {
+            v->dead = 1;
+            fake_smtp_fail(MXP_ERR_CLOSED, "connection closed by server");
+            return;
+        }
+        fake_smtp_reply(v->greet_code, 0.001, v->greet);
+        return;
+    }
+    if (v->dead) {
+        fake_smtp_fail(MXP_ERR_CLOSED, "connection closed by server");
+        return;
+    }
+    if (strncmp(line, "EHLO ", 5) == 0 || strncmp(line, "HELO ", 5) == 0) {
+        if (v->ehlo_close) {
+            v->dead = 1;
+            fake_smtp_fail(MXP_ERR_CLOSED, "connection closed by server");
+            return;
+        }
+        if (line[0] == 'E' && v->ehlo_code != 0) {
+            fake_smtp_reply(v->ehlo_code, 0.001, "5.5.1 EHLO not here");
+            return;
+        }
+        if (line[0] == 'H' && v->helo_code != 0) {
+            fake_smtp_reply(v->helo_code, 0.001, "5.7.1 Go away");
+            return;
+        }
+        snprintf(v->ehlo_buf, sizeof v->ehlo_buf, "%s%s\nSIZE 10240000",
+                 v->name, v->pipelining ? "\nPIPELINING" : "");
+        fake_smtp_reply(250, 0.001, line[0] == 'E' ? v->ehlo_buf : v->name);
+        return;
+    }
+    v->cmds++;
+    v->total++;
+    if (strcmp(line, "DATA") == 0)
+        v->datas++;
+    if (strcmp(line, ".") == 0)
+        v->dots++;
+    if (strcmp(line, "RSET") == 0)
+        v->rsets++;
+    if (v->silent_after >= 0 && v->total > (unsigned)v->silent_after)
+        return; /* no reply: the fake times out */
+    if (v->answers >= 0 && v->cmds > (unsigned)v->answers) {
+        v->dead = 1;
+        fake_smtp_fail(MXP_ERR_CLOSED, "connection closed by server");
+        return;
+    }
+    if (v->r421_after >= 0 && (v->conns == 1 || v->r421_every) &&
+        v->cmds > (unsigned)v->r421_after) {
+        v->dead = 1;
+        fake_smtp_reply(421, 0.001, "4.3.2 Service shutting down");
+        return;
+    }
+    if (v->close_after_answer && v->answers >= 0 &&
+        v->cmds == (unsigned)v->answers)
+        v->dead = 1; /* after this reply */
+    if (strncmp(line, "MAIL FROM:", 10) == 0)
+        fake_smtp_reply(v->mail_code, 0.001, v->mail_text);
+    else if (strncmp(line, "RCPT TO:", 8) == 0)
+        fake_smtp_reply(
+            v->pct_only && strchr(line, '%') ? 250 : v->rcpt_code, 0.001,
+            v->pct_only && strchr(line, '%') ? "2.1.5 Ok" : v->rcpt_text);
+    else if (strcmp(line, "RSET") == 0)
+        fake_smtp_reply(250, 0.001, "2.0.0 Ok");
+    else if (strcmp(line, "DATA") == 0)
+        fake_smtp_reply(v->data_code, 0.001, v->data_text);
+    else if (strcmp(line, ".") == 0)
+        fake_smtp_reply(250, 0.001, "2.0.0 Ok: queued as 4F2A1");
+    else
+        fake_smtp_reply(502, 0.001, "5.5.2 Error: command not recognized");
+}
+
+/* ---- run() helpers ----------------------------------------------------- */
+
+static int setup(void **state)
+{
+    (void)state;
+    fake_reset();
+    fake_set_plugin_name("relay");
+    fake_set_target(ADDR, 25);
+    fake_set_thresholds(NULL, "0"); /* the plugin's default_critical */
+    wrap = fake_services;
+    wrap.smtp_open = w_open;
+    wrap.smtp_read_reply = w_read;
+    wrap.smtp_send = w_send;
+    wrap.smtp_command = w_command;
+    wrap.smtp_ehlo = w_ehlo;
+    wrap.smtp_send_message = w_send_message;
+    wrap.smtp_close = w_close;
+    wrap.smtp_error = w_error;
+    n_ev = 0;
+    owed = max_owed = in_message = 0;
+    send_fails_when_closed = broken = 0;
+    violation[0] = '\0';
+    srv_default(1);
+    fake_smtp_set_responder(srv_respond, &srv);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    fake_reset();
+    return 0;
+}
+
+static void dump(void)
+{
+    if (getenv("RELAY_TEST_EVENTS") != NULL)
+        for (size_t i = 0; i < n_ev; i++)
+            print_message("ev %c %d %s\n", evs[i].kind, evs[i].code,
+                          evs[i].line);
+    print_message("summary: %s\n", fake_summary());
+    for (size_t i = 0; i < fake_n_details(); i++) {
+        enum mxp_state st;
+        const char *d = fake_detail(i, &st);
+
+        print_message("detail %d: %s\n", (int)st, d);
+    }
+}
+
+static void run_relay(const char *yaml)
+{
+    void *st = NULL;
+    struct mxp_ctx *ctx;
+
+    assert_int_equal(fake_config_set(yaml), MXP_OK);
+    assert_int_equal(relay_init(fake_init_ctx(), &st), MXP_OK);
+    ctx = fake_ctx();
+    ctx->svc = &wrap;
+    assert_int_equal(relay_run(ctx, st), MXP_OK);
+    relay_free(st);
+    fake_ctx(); /* back to the plain services */
+    assert_int_equal(fake_result_calls(), 1);
+    if (violation[0] != '\0') {
+        dump();
+        fail_msg("the core would refuse: %s", violation);
+    }
+    /* every session opened is closed */
+    assert_int_equal(fake_smtp_closes(), fake_smtp_opens());
+}
+
+static void assert_summary(enum mxp_state want, const char *s)
+{
+    if (strcmp(fake_summary(), s) != 0 || fake_state() != want) {
+        dump();
+        fail_msg("got state %d '%s', expected %d '%s'", (int)fake_state(),
+                 fake_summary(), (int)want, s);
+    }
+}
+
+static void assert_summary_has(enum mxp_state want, const char *s)
+{
+    if (strstr(fake_summary(), s) == NULL || fake_state() != want) {
+        dump();
+        fail_msg("got state %d '%s', expected %d with '%s'", (int)fake_state(),
+                 fake_summary(), (int)want, s);
+    }
+}
+
+static void assert_detail(const char *s, enum mxp_state want)
+{
+    enum mxp_state st;
+
+    if (fake_detail_find(s, &st) < 0) {
+        dump();
+        fail_msg("no detail containing '%s'", s);
+    }
+    if (st != want) {
+        dump();
+        fail_msg("detail '%s': state %d, expected %d", s, (int)st, (int)want);
+    }
+}
+
+static double perf(const char *metric)
+{
+    const struct mxp_perf *p = fake_perf_find(metric);
+
+    if (p == NULL)
+        fail_msg("no perfdata '%s'", metric);
+    return p->value;
+}
+
+/* Lines sent that equal line exactly. */
+static size_t sent_exact(const char *line)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < fake_smtp_n_sent(); i++)
+        n += strcmp(fake_smtp_sent(i), line) == 0;
+    return n;
+}
+
+/* Lines sent that start with prefix. */
+static size_t sent_prefix(const char *prefix)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < fake_smtp_n_sent(); i++)
+        n += strncmp(fake_smtp_sent(i), prefix, strlen(prefix)) == 0;
+    return n;
+}
+
+/* Details in state st whose text starts with prefix. */
+static size_t details_with(enum mxp_state want, const char *prefix)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < fake_n_details(); i++) {
+        enum mxp_state st;
+        const char *d = fake_detail(i, &st);
+
+        n += st == want && strncmp(d, prefix, strlen(prefix)) == 0;
+    }
+    return n;
+}
+
+/* Every one of the 17 forms (S_, LIT) was sent at least once. */
+static void assert_all_forms_sent(void)
+{
+    static const struct want_form want[] = WANT_FORMS(S_, LIT);
+    char line[RELAY_ADDR_LEN + 16];
+
+    for (size_t i = 0; i < 17; i++) {
+        snprintf(line, sizeof line, "RCPT TO:%s", want[i].rcpt);
+        if (sent_exact(line) == 0)
+            fail_msg("form %zu's '%s' never sent", i + 1, line);
+        snprintf(line, sizeof line, "MAIL FROM:%s", want[i].mail);
+        if (sent_exact(line) == 0)
+            fail_msg("form %zu's '%s' never sent", i + 1, line);
+    }
+}
+
+/* Connection by connection, as a pattern string per connection:
+ * S = send, R = read (the greeting's read left out). */
+static size_t connection_patterns(char pat[][256], size_t max)
+{
+    size_t n = 0, len = 0;
+    int first_read = 0;
+
+    for (size_t i = 0; i < n_ev; i++) {
+        char k = evs[i].kind;
+
+        if (k == 'O') {
+            if (evs[i].code != MXP_OK)
+                continue;
+            if (n == max)
+                break;
+            n++;
+            len = 0;
+            pat[n - 1][0] = '\0';
+            first_read = 1;
+            continue;
+        }
+        if (n == 0 || (k != 'S' && k != 'R'))
+            continue;
+        if (k == 'R' && first_read) {
+            first_read = 0;
+            continue;
+        }
+        if (len + 1 < 256) {
+            pat[n - 1][len++] = k;
+            pat[n - 1][len] = '\0';
+        }
+    }
+    return n;
+}
+
+/* ---- run(): verdicts -------------------------------------------------- */
+
+static void test_run_closed(void **state)
+{
+    char pat[64][256];
+    size_t n;
+
+    (void)state;
+    run_relay(NULL);
+    assert_summary(MXP_STATE_OK, "no open relay: 17/17 forms refused");
+    assert_true(perf("forms") == 17);
+    assert_true(perf("accepted") == 0);
+    assert_true(perf("connections") == 3);
+    assert_true(fake_perf_find("accepted")->max == 17);
+    assert_string_equal(fake_perf_find("accepted")->crit, "0");
+    assert_string_equal(fake_perf_find("time")->uom, "s");
+    assert_string_equal(fake_perf(0)->metric, "accepted");
+    assert_int_equal(sent_prefix("DATA"), 0);
+    assert_int_equal(srv.datas, 0);
+    assert_int_equal(fake_smtp_opens(), 3);
+    assert_int_equal(sent_exact("EHLO probe.mxprobe.test"), 3);
+    assert_all_forms_sent();
+    assert_int_equal(sent_prefix("MAIL FROM:"), 17);
+    assert_int_equal(sent_prefix("RCPT TO:"), 17);
+    assert_int_equal(sent_exact("RSET"), 17);
+    assert_int_equal(details_with(MXP_STATE_OK, "refused MAIL FROM:"), 17);
+    assert_detail("refused MAIL FROM:<> RCPT TO:<relaytest@example.net> "
+                  "(554 5.7.1 <relaytest@example.net>: Relay access denied)",
+                  MXP_STATE_OK);
+    /* pipelined: each connection sends its whole chunk and QUIT, then
+     * reads: goodbye costs no round trip of its own */
+    n = connection_patterns(pat, 64);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < 2; i++)
+        assert_string_equal(pat[i], "SSSSSSSSSSSSSSSSSSSSSSSSS"
+                                    "RRRRRRRRRRRRRRRRRRRRRRRRR");
+    assert_string_equal(pat[2], "SSSSRRRR");
+    assert_int_equal(sent_exact("QUIT"), 3);
+    assert_int_equal(max_owed, 25);
+}
+
+static void test_run_closed_plain(void **state)
+{
+    char pat[64][256];
+    size_t n;
+
+    (void)state;
+    srv_default(0);
+    run_relay(NULL);
+    assert_summary(MXP_STATE_OK, "no open relay: 17/17 forms refused");
+    assert_true(perf("forms") == 17);
+    assert_int_equal(fake_smtp_opens(), 3);
+    assert_int_equal(srv.datas, 0);
+    assert_all_forms_sent();
+    n = connection_patterns(pat, 64);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; pat[i][j] != '\0'; j++)
+            if (pat[i][j] != (j % 2 ? 'R' : 'S'))
+                fail_msg("connection %zu not one command at a time: %s", i,
+                         pat[i]);
+    assert_int_equal(strlen(pat[0]), 8 * 6);
+    assert_int_equal(strlen(pat[2]), 1 * 6);
+    assert_int_equal(max_owed, 1);
+}
+
+/* The DATA commands of each connection: at most one, on its own one. */
+static size_t data_connections(void)
+{
+    size_t conns = 0, in_conn = 0;
+
+    for (size_t i = 0; i < n_ev; i++) {
+        if (evs[i].kind == 'O') {
+            in_conn = 0;
+        } else if (evs[i].kind == 'S' && strcmp(evs[i].line, "DATA") == 0) {
+            if (++in_conn > 1)
+                fail_msg("two DATA on one connection (event %zu)", i);
+            conns++;
+        } else if (evs[i].kind == 'S' && in_conn > 0 &&
+                   strcmp(evs[i].line, "RSET") == 0) {
+            fail_msg("RSET after DATA on one connection (event %zu)", i);
+        }
+    }
+    return conns;
+}
+
+static void test_run_open(void **state)
+{
+    static const int modes[] = {1, 0};
+
+    (void)state;
+    for (size_t m = 0; m < 2; m++) {
+        char pat[64][256];
+        size_t n;
+
+        teardown(NULL);
+        setup(NULL);
+        srv_default(modes[m]);
+        srv.rcpt_code = 250;
+        srv.rcpt_text = "2.1.5 Ok";
+        fake_set_my_email(ME); /* set, but deliver is off */
+        run_relay(NULL);
+        assert_summary(MXP_STATE_CRITICAL, "open relay (17/17 forms)");
+        assert_true(perf("accepted") == 17);
+        assert_true(perf("forms") == 17);
+        assert_true(perf("connections") == 3 + 17);
+        assert_int_equal(fake_smtp_opens(), 3 + 17);
+        assert_int_equal(srv.datas, 17);
+        assert_int_equal(data_connections(), 17);
+        assert_int_equal(fake_smtp_n_messages(), 0);
+        assert_int_equal(sent_exact("."), 0);
+        assert_int_equal(srv.dots, 0);
+        assert_all_forms_sent();
+        assert_int_equal(details_with(MXP_STATE_CRITICAL, "relays MAIL FROM:"),
+                         17);
+        assert_detail("relays MAIL FROM:<" F_ "@" LIT "> RCPT TO:<" T_ "%" D_
+                      "@" LIT "> (RCPT 250 2.1.5 Ok, DATA 354 End "
+                      "data with <CR><LF>.<CR><LF>)",
+                      MXP_STATE_CRITICAL);
+        assert_int_equal(fake_detail_find("sent test message", NULL), -1);
+        /* the confirmations: MAIL, RCPT, DATA, pipelined when offered */
+        n = connection_patterns(pat, 64);
+        assert_int_equal(n, 20);
+        for (size_t i = 3; i < n; i++)
+            assert_string_equal(pat[i], modes[m] ? "SSSRRR" : "SRSRSR");
+    }
+}
+
+static void test_run_percent_only(void **state)
+{
+    static const char *const pct[] = {
+        "RCPT TO:<" T_ "%" D_ "@" LIT ">",
+        "RCPT TO:<" T_ "%" D_ "@" S_ ">",
+        "RCPT TO:<\"" T_ "%" D_ "\">",
+    };
+
+    (void)state;
+    srv.pct_only = 1;
+    run_relay(NULL);
+    assert_summary(MXP_STATE_CRITICAL, "open relay (3/17 forms)");
+    assert_true(perf("accepted") == 3);
+    assert_int_equal(srv.datas, 3);
+    assert_int_equal(fake_smtp_opens(), 3 + 3);
+    assert_int_equal(details_with(MXP_STATE_CRITICAL, "relays "), 3);
+    assert_int_equal(details_with(MXP_STATE_OK, "refused "), 14);
+    for (size_t i = 0; i < fake_n_details(); i++) {
+        enum mxp_state st;
+        const char *d = fake_detail(i, &st);
+
+        if (st == MXP_STATE_CRITICAL && strchr(d, '%') == NULL)
+            fail_msg("a relaying form without %%: %s", d);
+    }
+    for (size_t i = 0; i < 3; i++) {
+        char want[RELAY_ADDR_LEN + 64];
+
+        /* the DATA probe went out for exactly these */
+        if (sent_exact(pct[i]) != 2)
+            fail_msg("'%s' sent %zu times, expected 2", pct[i],
+                     sent_exact(pct[i]));
+        snprintf(want, sizeof want, "relays MAIL FROM:<" F_ "@" LIT "> %s",
+                 pct[i]);
+        assert_detail(want, MXP_STATE_CRITICAL);
+    }
+    assert_int_equal(fake_smtp_n_messages(), 0);
+}
+
+static void test_run_data_refused(void **state)
+{
+    (void)state;
+    srv.rcpt_code = 250;
+    srv.rcpt_text = "2.1.5 Ok";
+    srv.data_code = 554;
+    srv.data_text = "5.5.1 Error: no valid recipients";
+    run_relay(NULL);
+    assert_summary(MXP_STATE_OK, "no open relay: 17/17 forms refused, 17 "
+                                 "accepted at RCPT but refused at DATA");
+    assert_true(perf("accepted") == 0);
+    assert_int_equal(srv.datas, 17);
+    assert_int_equal(details_with(MXP_STATE_OK, "accepted at RCPT, refused "
+                                                "at DATA: "),
+                     17);
+    assert_detail("accepted at RCPT, refused at DATA: MAIL FROM:<> RCPT "
+                  "TO:<relaytest@example.net> (554 5.5.1 Error: no valid "
+                  "recipients)",
+                  MXP_STATE_OK);
+    assert_int_equal(details_with(MXP_STATE_CRITICAL, ""), 0);
+}
+
+static void test_run_data_refused_some(void **state)
+{
+    (void)state;
+    srv.pct_only = 1;
+    srv.data_code = 554;
+    srv.data_text = "5.7.1 Relaying denied";
+    run_relay(NULL);
+    assert_summary(MXP_STATE_OK, "no open relay: 17/17 forms refused, 3 "
+                                 "accepted at RCPT but refused at DATA");
+    assert_int_equal(details_with(MXP_STATE_OK, "accepted at RCPT, refused "
+                                                "at DATA: "),
+                     3);
+    assert_int_equal(details_with(MXP_STATE_OK, "refused MAIL"), 14);
+}
+
+static void test_run_auth_required(void **state)
+{
+    static const struct {
+        int pipelining, at_mail;
+    } t[] = {{1, 1}, {0, 1}, {1, 0}, {0, 0}};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        teardown(NULL);
+        setup(NULL);
+        srv_default(t[i].pipelining);
+        if (t[i].at_mail) {
+            srv.mail_code = 530;
+            srv.mail_text = "5.7.0 Authentication required";
+        }
+        srv.rcpt_code = 530;
+        srv.rcpt_text = "5.7.0 Authentication required";
+        run_relay(NULL);
+        assert_summary(MXP_STATE_OK, "no open relay: authentication "
+                                     "required (530 5.7.0 Authentication "
+                                     "required)");
+        assert_true(perf("forms") == 17);
+        assert_int_equal(srv.datas, 0);
+        if (t[i].at_mail && !t[i].pipelining)
+            assert_int_equal(sent_prefix("RCPT TO:"), 0);
+    }
+}
+
+static void test_run_tempfail_rcpt(void **state)
+{
+    (void)state;
+    srv.rcpt_code = 450;
+    srv.rcpt_text = "4.7.1 <relaytest@example.net>: Recipient address "
+                    "rejected: greylisted";
+    run_relay(NULL);
+    assert_summary(MXP_STATE_UNKNOWN,
+                   "inconclusive: 17/17 forms temporarily refused (450 "
+                   "4.7.1 <relaytest@example.net>: Recipient address "
+                   "rejected: greylisted)");
+    assert_int_equal(srv.datas, 0);
+    assert_true(perf("accepted") == 0);
+    assert_int_equal(details_with(MXP_STATE_UNKNOWN, "temporarily refused "),
+                     17);
+}
+
+/* Postfix's default (defer_unauth_destination) refuses relaying with a
+ * 4xx: a refusal in words, not an inconclusive tempfail. */
+static void test_run_deferred_relay_denied(void **state)
+{
+    static const char *const texts[] = {
+        "4.7.1 <relaytest@example.net>: Relay access denied",
+        "4.7.1 Unable to relay for relaytest@example.net",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        teardown(NULL);
+        setup(NULL);
+        srv_default(1);
+        srv.rcpt_code = 454;
+        srv.rcpt_text = texts[i];
+        run_relay(NULL);
+        assert_summary(MXP_STATE_OK, "no open relay: 17/17 forms refused");
+        assert_int_equal(srv.datas, 0);
+        assert_int_equal(details_with(MXP_STATE_OK, "refused MAIL FROM:"),
+                         17);
+    }
+}
+
+static void test_run_tempfail_data(void **state)
+{
+    (void)state;
+    srv.rcpt_code = 250;
+    srv.rcpt_text = "2.1.5 Ok";
+    srv.data_code = 451;
+    srv.data_text = "4.3.0 Try again later";
+    run_relay(NULL);
+    assert_summary(MXP_STATE_UNKNOWN, "inconclusive: 17/17 forms temporarily "
+                                      "refused (451 4.3.0 Try again later)");
+    assert_int_equal(srv.datas, 17);
+    assert_int_equal(details_with(MXP_STATE_UNKNOWN, "accepted at RCPT, DATA "
+                                                     "temporarily refused: "),
+                     17);
+    assert_int_equal(details_with(MXP_STATE_CRITICAL, ""), 0);
+}
+
+/* ---- run(): servers that drop, 421, stall ----------------------------- */
+
+/* Closing after N answered commands: every form still gets tested, over
+ * as many connections as it takes (a form is settled once MAIL and RCPT
+ * are answered: floor((N + 1) / 3) forms a connection). */
+static void test_run_drops_after_n(void **state)
+{
+    static const struct {
+        int answers, relays;
+        size_t opens;
+    } t[] = {
+        {2, 0, 17}, {3, 0, 17}, {4, 0, 17},     {5, 0, 9},       {8, 0, 6},
+        {11, 0, 5}, {23, 0, 3}, {5, 1, 9 + 17}, {3, 1, 17 + 17},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+        for (int pipe = 0; pipe <= 1; pipe++) {
+            teardown(NULL);
+            setup(NULL);
+            srv_default(pipe);
+            srv.answers = t[i].answers;
+            if (t[i].relays) {
+                srv.rcpt_code = 250;
+                srv.rcpt_text = "2.1.5 Ok";
+            }
+            run_relay(NULL);
+            if (fake_smtp_opens() != t[i].opens)
+                fail_msg("answers %d pipelining %d: %zu connections, "
+                         "expected %zu",
+                         t[i].answers, pipe, fake_smtp_opens(), t[i].opens);
+            assert_true(perf("forms") == 17);
+            assert_all_forms_sent();
+            if (t[i].relays)
+                assert_summary(MXP_STATE_CRITICAL, "open relay (17/17 "
+                                                   "forms)");
+            else
+                assert_summary(MXP_STATE_OK, "no open relay: 17/17 forms "
+                                             "refused");
+        }
+}
+
+/* The same, when the server closes right after its Nth reply and the
+ * next command's write fails (one command at a time: the failed send is
+ * how the plugin learns of the close). */
+static void test_run_send_fails(void **state)
+{
+    static const struct {
+        int answers;
+        size_t opens;
+    } t[] = {{2, 17}, {3, 17}, {5, 9}, {11, 5}};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        teardown(NULL);
+        setup(NULL);
+        srv_default(0);
+        srv.answers = t[i].answers;
+        srv.close_after_answer = 1;
+        send_fails_when_closed = 1;
+        run_relay(NULL);
+        assert_summary(MXP_STATE_OK, "no open relay: 17/17 forms refused");
+        if (fake_smtp_opens() != t[i].opens)
+            fail_msg("answers %d: %zu connections, expected %zu", t[i].answers,
+                     fake_smtp_opens(), t[i].opens);
+        assert_all_forms_sent();
+    }
+}
+
+/* Accepted at RCPT but the confirming connection drops before DATA's
+ * answer: not a relay, not refused either. */
+static void test_run_unconfirmed(void **state)
+{
+    (void)state;
+    srv.rcpt_code = 250;
+    srv.rcpt_text = "2.1.5 Ok";
+    srv.answers = 2; /* MAIL and RCPT, then closed */
+    run_relay(NULL);
+    assert_summary_has(MXP_STATE_UNKNOWN, "inconclusive: 17/17 forms "
+                                          "accepted at RCPT but not "
+                                          "confirmed");
+    assert_int_equal(details_with(MXP_STATE_UNKNOWN, "accepted at RCPT, not "
+                                                     "confirmed at DATA: "),
+                     17);
+    assert_detail("accepted at RCPT, not confirmed at DATA: MAIL FROM:<> "
+                  "RCPT TO:<relaytest@example.net> (250 2.1.5 Ok; "
+                  "connection closed by server)",
+                  MXP_STATE_UNKNOWN);
+    assert_true(perf("accepted") == 0);
+    assert_int_equal(fake_smtp_opens(), 17 + 17);
+}
+
+/* Closing before any form is settled: a bounded number of tries. */
+static void test_run_drops_at_once(void **state)
+{
+    static const int answers[] = {0, 1};
+
+    (void)state;
+    for (size_t i = 0; i < 2; i++)
+        for (int pipe = 0; pipe <= 1; pipe++) {
+            teardown(NULL);
+            setup(NULL);
+            srv_default(pipe);
+            srv.answers = answers[i];
+            run_relay(NULL);
+            assert_summary_has(MXP_STATE_UNKNOWN, "inconclusive: 0/17 forms "
+                                                  "tested (connection closed "
+                                                  "by server)");
+            assert_in_range(fake_smtp_opens(), 2, 4);
+            assert_true(perf("forms") == 0);
+        }
+}
+
+static void test_run_421_mid_session(void **state)
+{
+    (void)state;
+    for (int pipe = 0; pipe <= 1; pipe++) {
+        teardown(NULL);
+        setup(NULL);
+        srv_default(pipe);
+        srv.r421_after = 4; /* the RCPT of form 2 */
+        run_relay(NULL);
+        assert_summary(MXP_STATE_OK, "no open relay: 17/17 forms refused");
+        assert_int_equal(fake_smtp_opens(), 3);
+        assert_all_forms_sent();
+        /* form 2 again from its MAIL on the next connection */
+        assert_int_equal(sent_exact("MAIL FROM:<" F_ "@" D_ ">"), 2);
+        assert_int_equal(sent_exact("MAIL FROM:<>"), 1);
+        assert_int_equal(details_with(MXP_STATE_OK, "refused "), 17);
+    }
+}
+
+static void test_run_421_always(void **state)
+{
+    (void)state;
+    for (int pipe = 0; pipe <= 1; pipe++) {
+        teardown(NULL);
+        setup(NULL);
+        srv_default(pipe);
+        srv.r421_after = 0;
+        srv.r421_every = 1;
+        run_relay(NULL);
+        assert_summary(MXP_STATE_UNKNOWN, "inconclusive: 0/17 forms tested "
+                                          "(421 4.3.2 Service shutting "
+                                          "down)");
+        assert_in_range(fake_smtp_opens(), 2, 4);
+    }
+}
+
+static void test_run_closes_after_greeting(void **state)
+{
+    (void)state;
+    srv.ehlo_close = 1;
+    run_relay(NULL);
+    assert_summary(MXP_STATE_UNKNOWN,
+                   "cannot test relaying: connection closed by server");
+    assert_in_range(fake_smtp_opens(), 1, 4);
+    assert_int_equal(sent_prefix("MAIL"), 0);
+
+    teardown(NULL);
+    setup(NULL);
+    srv.greet_close = 1;
+    run_relay(NULL);
+    assert_summary(MXP_STATE_UNKNOWN,
+                   "cannot test relaying: connection closed by server");
+    assert_in_range(fake_smtp_opens(), 1, 4);
+}
+
+/* A server that stops answering: the timeout ends the test, no retries. */
+static void test_run_silent(void **state)
+{
+    (void)state;
+    for (int pipe = 0; pipe <= 1; pipe++) {
+        teardown(NULL);
+        setup(NULL);
+        srv_default(pipe);
+        srv.silent_after = 5;
+        run_relay(NULL);
+        assert_summary_has(MXP_STATE_UNKNOWN,
+                           "inconclusive: 2/17 forms tested (no reply");
+        assert_int_equal(fake_smtp_opens(), 1);
+        assert_true(perf("forms") == 2);
+    }
+}
+
+static void test_run_connect_refused(void **state)
+{
+    (void)state;
+    fake_smtp_fail_open(MXP_ERR_CONNECT,
+                        "cannot connect to " ADDR ":25: connection refused");
+    run_relay(NULL);
+    assert_summary(MXP_STATE_UNKNOWN, "cannot test relaying: cannot connect "
+                                      "to " ADDR ":25: connection refused");
+    assert_int_equal(fake_smtp_opens(), 1);
+    assert_int_equal(fake_smtp_n_sent(), 0);
+}
+
+static void test_run_greeting_refuses(void **state)
+{
+    static const struct {
+        int code;
+        const char *text, *summary;
+    } t[] = {
+        {554, "5.7.1 mail.example.org: no SMTP service here",
+         "cannot test relaying: greeting 554 5.7.1 mail.example.org: no "
+         "SMTP service here"},
+        {421, "4.3.2 Too many connections",
+         "cannot test relaying: greeting 421 4.3.2 Too many connections"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        teardown(NULL);
+        setup(NULL);
+        srv.greet_code = t[i].code;
+        srv.greet = t[i].text;
+        run_relay(NULL);
+        assert_summary(MXP_STATE_UNKNOWN, t[i].summary);
+        assert_int_equal(fake_smtp_opens(), 1);
+        assert_int_equal(sent_prefix("EHLO"), 0);
+        assert_int_equal(sent_prefix("MAIL"), 0);
+    }
+}
+
+/* EHLO refused, HELO accepted: one command at a time, HELO's name. */
+static void test_run_helo_only(void **state)
+{
+    (void)state;
+    srv.ehlo_code = 502;
+    srv.greet = "ESMTP ready";
+    srv.name = "mx3.example.org";
+    run_relay(NULL);
+    assert_summary(MXP_STATE_OK, "no open relay: 17/17 forms refused");
+    assert_int_equal(sent_exact("HELO probe.mxprobe.test"), 3);
+    assert_int_equal(max_owed, 1);
+    assert_int_equal(sent_exact("MAIL FROM:<" F_ "@mx3.example.org>"), 1);
+}
+
+static void test_run_helo_refused(void **state)
+{
+    (void)state;
+    srv.ehlo_code = 502;
+    srv.helo_code = 550;
+    run_relay(NULL);
+    assert_summary(MXP_STATE_UNKNOWN, "cannot test relaying: EHLO and HELO "
+                                      "refused: 550 5.7.1 Go away");
+    assert_int_equal(fake_smtp_opens(), 1);
+    assert_int_equal(sent_prefix("MAIL"), 0);
+}
+
+static void test_run_no_time(void **state)
+{
+    (void)state;
+    fake_set_remaining(0.1);
+    run_relay(NULL);
+    assert_summary(MXP_STATE_UNKNOWN, "cannot test relaying: no time left "
+                                      "before the deadline");
+    assert_int_equal(fake_smtp_opens(), 0);
+}
+
+/* ---- run(): pipelining chunks ----------------------------------------- */
+
+static void test_run_per_connection(void **state)
+{
+    static const struct {
+        const char *yaml;
+        unsigned per;
+        int pct;
+        size_t opens;
+    } t[] = {
+        {NULL, 8, 0, 3},
+        {"forms_per_connection: 1\n", 1, 0, 17},
+        {"forms_per_connection: 5\n", 5, 0, 4},
+        {"forms_per_connection: 16\n", 16, 0, 2},
+        {"forms_per_connection: 17\n", 17, 0, 1},
+        {"forms_per_connection: 100\n", 100, 0, 1},
+        {NULL, 8, 1, 3 + 3},
+        {"forms_per_connection: 1\n", 1, 1, 17 + 3},
+        {"forms_per_connection: 100\n", 100, 1, 1 + 3},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+        for (int pipe = 0; pipe <= 1; pipe++) {
+            unsigned chunk = t[i].per < 17 ? t[i].per : 17;
+
+            teardown(NULL);
+            setup(NULL);
+            srv_default(pipe);
+            srv.pct_only = t[i].pct;
+            run_relay(t[i].yaml);
+            if (fake_smtp_opens() != t[i].opens)
+                fail_msg("case %zu pipelining %d: %zu connections, "
+                         "expected %zu",
+                         i, pipe, fake_smtp_opens(), t[i].opens);
+            assert_true(perf("forms") == 17);
+            assert_true(perf("connections") == (double)t[i].opens);
+            /* pipelined: the chunk's commands and QUIT */
+            assert_int_equal(max_owed, pipe ? (int)(3 * chunk + 1) : 1);
+            assert_int_equal(sent_exact("RSET"), 17);
+        }
+}
+
+/* ---- run(): the server's name ----------------------------------------- */
+
+static void test_run_names(void **state)
+{
+    static const struct {
+        const char *addr, *domain, *greet, *ehlo;
+        size_t n_forms;
+        const char *must[3]; /* lines sent */
+        const char *never;   /* a substring no line has */
+    } t[] = {
+        /* -D wins over the greeting; R its registered domain */
+        {ADDR,
+         "mx.example.com",
+         S_ " ESMTP",
+         S_,
+         17,
+         {"MAIL FROM:<" F_ "@mx.example.com>", "MAIL FROM:<" F_ "@example.com>",
+          "RCPT TO:<" T_ "%" D_ "@mx.example.com>"},
+         "example.org"},
+        /* -D a registered domain itself: no own-domain form */
+        {ADDR,
+         "example.com",
+         S_ " ESMTP",
+         S_,
+         16,
+         {"MAIL FROM:<" F_ "@example.com>",
+          "RCPT TO:<@example.com:" T_ "@" D_ ">",
+          "RCPT TO:<" D_ "!" T_ "@example.com>"},
+         "example.org"},
+        /* the greeting's name, lowercased */
+        {ADDR,
+         NULL,
+         "Mail.Example.ORG ESMTP",
+         "other.example.net",
+         17,
+         {"MAIL FROM:<" F_ "@" S_ ">", "MAIL FROM:<" F_ "@" R_ ">",
+          "RCPT TO:<" T_ "%" D_ "@" S_ ">"},
+         "other.example"},
+        /* no name in the greeting: the EHLO reply's */
+        {ADDR,
+         NULL,
+         "ESMTP ready",
+         "mx2.example.org",
+         17,
+         {"MAIL FROM:<" F_ "@mx2.example.org>", "MAIL FROM:<" F_ "@" R_ ">",
+          "RCPT TO:<" T_ "@" D_ "@mx2.example.org>"},
+         "ESMTP"},
+        /* no name anywhere: the address literal */
+        {ADDR,
+         NULL,
+         "ESMTP ready",
+         "localhost",
+         16,
+         {"MAIL FROM:<" F_ "@" LIT ">", "RCPT TO:<" T_ "%" D_ "@" LIT ">",
+          "RCPT TO:<@" LIT ":" T_ "@" D_ ">"},
+         "localhost"},
+        {"::1",
+         NULL,
+         "ESMTP ready",
+         "localhost",
+         16,
+         {"MAIL FROM:<" F_ "@" LIT6 ">", "RCPT TO:<" T_ "%" D_ "@" LIT6 ">",
+          "RCPT TO:<" D_ "!" T_ "@" LIT6 ">"},
+         "localhost"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        char want[64];
+
+        teardown(NULL);
+        setup(NULL);
+        fake_set_target(t[i].addr, 25);
+        fake_set_domain(t[i].domain);
+        srv.greet = t[i].greet;
+        srv.name = t[i].ehlo;
+        run_relay(NULL);
+        snprintf(want, sizeof want, "no open relay: %zu/%zu forms refused",
+                 t[i].n_forms, t[i].n_forms);
+        if (strcmp(fake_summary(), want) != 0) {
+            dump();
+            fail_msg("case %zu: '%s', expected '%s'", i, fake_summary(), want);
+        }
+        for (size_t j = 0; j < 3; j++)
+            if (sent_exact(t[i].must[j]) == 0) {
+                for (size_t k = 0; k < fake_smtp_n_sent(); k++)
+                    print_message("sent: %s\n", fake_smtp_sent(k));
+                fail_msg("case %zu: '%s' never sent", i, t[i].must[j]);
+            }
+        for (size_t k = 0; k < fake_smtp_n_sent(); k++)
+            if (strncmp(fake_smtp_sent(k), "EHLO ", 5) != 0 &&
+                strstr(fake_smtp_sent(k), t[i].never) != NULL)
+                fail_msg("case %zu: '%s' sent", i, fake_smtp_sent(k));
+    }
+}
+
+/* A greeting name written with the root's dot ("mail.example.org.", which
+ * is_host_name accepts): RFC 5321 domains have no trailing dot, so the
+ * addresses must not either ("<relaytest@mail.example.org.>" is a syntax
+ * error a server answers 501, wasting the form). */
+static void test_run_name_trailing_dot(void **state)
+{
+    (void)state;
+    srv.greet = S_ ". ESMTP Postfix";
+    srv.name = S_ ".";
+    run_relay(NULL);
+    assert_summary(MXP_STATE_OK, "no open relay: 17/17 forms refused");
+    for (size_t k = 0; k < fake_smtp_n_sent(); k++)
+        if (strstr(fake_smtp_sent(k), ".>") != NULL ||
+            strstr(fake_smtp_sent(k), ".:") != NULL)
+            fail_msg("address with a trailing dot sent: '%s'",
+                     fake_smtp_sent(k));
+    assert_int_equal(sent_exact("MAIL FROM:<" F_ "@" S_ ">"), 1);
+    assert_int_equal(sent_exact("MAIL FROM:<" F_ "@" R_ ">"), 1);
+    assert_int_equal(sent_exact("RCPT TO:<" T_ "%" D_ "@" S_ ">"), 1);
+}
+
+/* ---- run(): deliver --------------------------------------------------- */
+
+/* The token of the one message's Subject, checked to be 16 hex digits. */
+static void message_token(char *token)
+{
+    const char *msg = fake_smtp_message(0), *p;
+    static const char subj[] = "\nSubject: mxprobe relay test ";
+
+    assert_non_null(msg);
+    p = strstr(msg, subj);
+    if (p == NULL)
+        fail_msg("no Subject in the message:\n%s", msg);
+    p += strlen(subj);
+    for (size_t i = 0; i < 16; i++)
+        if (!isxdigit((unsigned char)p[i]))
+            fail_msg("Subject token not 16 hex digits: %.40s", p);
+    assert_int_equal(p[16], '\n');
+    memcpy(token, p, 16);
+    token[16] = '\0';
+}
+
+/* The connection that completed the message used the operator's mailbox
+ * as its MAIL FROM or a RCPT (what the core requires). */
+static void assert_message_session_mine(void)
+{
+    size_t start = 0;
+
+    for (size_t i = 0; i < n_ev; i++) {
+        if (evs[i].kind == 'O')
+            start = i;
+        if (evs[i].kind != 'M')
+            continue;
+        for (size_t j = start; j < i; j++)
+            if (evs[j].kind == 'S' &&
+                (strcmp(evs[j].line, "MAIL FROM:<" ME ">") == 0 ||
+                 strcmp(evs[j].line, "RCPT TO:<" ME ">") == 0))
+                return;
+        fail_msg("message completed on a session without <" ME ">");
+    }
+    fail_msg("no message completed");
+}
+
+static void test_run_deliver(void **state)
+{
+    char token[17], want[512];
+
+    (void)state;
+    srv.rcpt_code = 250;
+    srv.rcpt_text = "2.1.5 Ok";
+    fake_set_my_email(ME);
+    run_relay("deliver: true\n");
+    assert_summary(MXP_STATE_CRITICAL, "open relay (17/17 forms)");
+    assert_int_equal(fake_smtp_n_messages(), 1);
+    assert_int_equal(sent_exact("."), 1);
+    assert_int_equal(srv.dots, 1);
+    assert_int_equal(fake_smtp_opens(), 3 + 17 + 1);
+    message_token(token);
+    assert_message_session_mine();
+    /* the first relaying form: the null sender to a plain recipient */
+    snprintf(want, sizeof want,
+             "sent test message %s to " ME " via MAIL FROM:<> RCPT TO:<" ME
+             "> (250 2.0.0 Ok: queued as 4F2A1)",
+             token);
+    assert_detail(want, MXP_STATE_CRITICAL);
+    assert_non_null(strstr(fake_smtp_message(0), "\nTo: <" ME ">\n"));
+    assert_non_null(strstr(fake_smtp_message(0), token));
+}
+
+static void test_run_deliver_percent(void **state)
+{
+    char token[17], want[512];
+
+    (void)state;
+    srv.pct_only = 1;
+    fake_set_my_email(ME);
+    run_relay("deliver: on\n");
+    assert_summary(MXP_STATE_CRITICAL, "open relay (3/17 forms)");
+    assert_int_equal(fake_smtp_n_messages(), 1);
+    message_token(token);
+    assert_message_session_mine();
+    assert_int_equal(sent_exact("RCPT TO:<me%mailbox.example.com@" LIT ">"), 1);
+    snprintf(want, sizeof want,
+             "sent test message %s to " ME " via MAIL FROM:<" ME "> RCPT "
+             "TO:<me%%mailbox.example.com@" LIT "> (250 ",
+             token);
+    assert_detail(want, MXP_STATE_CRITICAL);
+}
+
+static void test_run_deliver_without_my_email(void **state)
+{
+    (void)state;
+    srv.rcpt_code = 250;
+    srv.rcpt_text = "2.1.5 Ok";
+    run_relay("deliver: true\n");
+    assert_summary(MXP_STATE_CRITICAL, "open relay (17/17 forms)");
+    assert_int_equal(fake_smtp_n_messages(), 0);
+    assert_int_equal(sent_exact("."), 0);
+    assert_int_equal(fake_smtp_opens(), 3 + 17);
+    assert_detail("my_email", MXP_STATE_OK);
+}
+
+static void test_run_deliver_off(void **state)
+{
+    static const char *const yaml[] = {NULL, "deliver: false\n"};
+
+    (void)state;
+    for (size_t i = 0; i < 2; i++) {
+        teardown(NULL);
+        setup(NULL);
+        srv.rcpt_code = 250;
+        srv.rcpt_text = "2.1.5 Ok";
+        fake_set_my_email(ME);
+        run_relay(yaml[i]);
+        assert_summary(MXP_STATE_CRITICAL, "open relay (17/17 forms)");
+        assert_int_equal(fake_smtp_n_messages(), 0);
+        assert_int_equal(sent_exact("."), 0);
+        assert_int_equal(fake_detail_find("test message", NULL), -1);
+        assert_int_equal(fake_smtp_opens(), 3 + 17);
+    }
+}
+
+static void test_run_deliver_not_relaying(void **state)
+{
+    (void)state;
+    fake_set_my_email(ME);
+    run_relay("deliver: true\n");
+    assert_summary(MXP_STATE_OK, "no open relay: 17/17 forms refused");
+    assert_int_equal(fake_smtp_n_messages(), 0);
+    assert_int_equal(fake_smtp_opens(), 3);
+    assert_int_equal(fake_detail_find("test message", NULL), -1);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_forms_ipv4),
+        cmocka_unit_test(test_forms_ipv6),
+        cmocka_unit_test(test_forms_own_domain),
+        cmocka_unit_test(test_forms_limits),
+        cmocka_unit_test(test_local_part_ok),
+        cmocka_unit_test(test_address_literal),
+        T(test_config_defaults),
+        T(test_config_good),
+        T(test_config_bad),
+        T(test_config_several_bad),
+        T(test_run_closed),
+        T(test_run_closed_plain),
+        T(test_run_open),
+        T(test_run_percent_only),
+        T(test_run_data_refused),
+        T(test_run_data_refused_some),
+        T(test_run_auth_required),
+        T(test_run_tempfail_rcpt),
+        T(test_run_deferred_relay_denied),
+        T(test_run_tempfail_data),
+        T(test_run_drops_after_n),
+        T(test_run_send_fails),
+        T(test_run_unconfirmed),
+        T(test_run_drops_at_once),
+        T(test_run_421_mid_session),
+        T(test_run_421_always),
+        T(test_run_closes_after_greeting),
+        T(test_run_silent),
+        T(test_run_connect_refused),
+        T(test_run_greeting_refuses),
+        T(test_run_helo_only),
+        T(test_run_helo_refused),
+        T(test_run_no_time),
+        T(test_run_per_connection),
+        T(test_run_names),
+        T(test_run_name_trailing_dot),
+        T(test_run_deliver),
+        T(test_run_deliver_percent),
+        T(test_run_deliver_without_my_email),
+        T(test_run_deliver_off),
+        T(test_run_deliver_not_relaying),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
