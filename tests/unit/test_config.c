@@ -252,6 +252,18 @@ static void test_full_config(void **state)
 
 /* What a file leaves out comes from the defaults; checks: from the
  * built-in config. */
+/* The checks of conf/mxprobe.yaml, in its order: what a config that
+ * does not say gets. */
+static void assert_default_checks(const struct mxp_config *cfg)
+{
+    static const char *const want[] = {"banner", "relay", "backscatter",
+                                       "dnsbl", "zone"};
+
+    assert_int_equal(cfg->n_checks, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        assert_string_equal(cfg->checks[i], want[i]);
+}
+
 static void test_defaults(void **state)
 {
     static const char *const texts[] = {
@@ -281,9 +293,7 @@ static void test_defaults(void **state)
         assert_true(cfg->dns_timeout == 2);
         assert_int_equal(cfg->dns_tries, 2);
         assert_int_equal(cfg->n_dns_servers, 0);
-        assert_int_equal(cfg->n_checks, 2);
-        assert_string_equal(cfg->checks[0], "banner");
-        assert_string_equal(cfg->checks[1], "dnsbl");
+        assert_default_checks(cfg);
         assert_int_equal(cfg->n_targets, 0);
         assert_null(cfg->plugins);
         mxp_config_free(cfg);
@@ -316,9 +326,7 @@ static void test_builtin_default(void **state)
     if (mxp_config_load(NULL, NULL, 0, &cfg, err, sizeof(err)) != MXP_OK)
         fail_msg("built-in default: %s", err);
     assert_string_equal(cfg->source, "<built-in>");
-    assert_int_equal(cfg->n_checks, 2);
-    assert_string_equal(cfg->checks[0], "banner");
-    assert_string_equal(cfg->checks[1], "dnsbl");
+    assert_default_checks(cfg);
     assert_true(cfg->connect_timeout == 5);
     assert_true(cfg->command_timeout == 20);
     assert_int_equal(cfg->n_dns_servers, 0);
@@ -333,8 +341,14 @@ static void test_builtin_default(void **state)
     assert_string_equal(w->str, "0");
     assert_string_equal(c->str, "1");
     assert_string_equal(w->file, "<built-in>");
+    /* Delivery tests stay off unless the operator turns them on. */
+    assert_string_equal(
+        mxp_node_get(mxp_config_plugin(cfg, "relay"), "deliver")->str,
+        "false");
+    assert_string_equal(
+        mxp_node_get(mxp_config_plugin(cfg, "backscatter"), "deliver")->str,
+        "false");
     /* The commented-out examples must stay commented out. */
-    assert_null(mxp_config_plugin(cfg, "relay"));
     assert_null(mxp_config_plugin(cfg, "geoip"));
     assert_null(mxp_node_get(dnsbl, "zones"));
     mxp_config_free(cfg);

@@ -1,0 +1,193 @@
+/*
+ * domain.c - the zone plugin's guess of the target's mail domain.
+ *
+ * The configured domain (-D or the target's domain:) wins.  Otherwise an
+ * expert's guess: the registered domain (Public Suffix List) of the PTR
+ * names and of the names the server gives in its greeting and EHLO reply,
+ * read over a short SMTP session of our own.  When PTR and banner point at
+ * different domains both are checked.  Each guess says where it came from.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "zone.h"
+
+/* The first word of a reply line, when it is a host name, into out
+ * (lowercase, no trailing dot); "" otherwise (address literals name no
+ * domain). */
+static void first_word_name(const struct mxp_services *svc, const char *line,
+                            char *out, size_t len)
+{
+    char word[ZONE_NAME_LEN];
+    size_t n = strcspn(line, " \t");
+
+    out[0] = '\0';
+    if (n == 0 || n >= sizeof word)
+        return;
+    memcpy(word, line, n);
+    word[n] = '\0';
+    if (svc->is_host_name(word))
+        zone_name_copy(word, out, len);
+}
+
+static void ptr_lookup(struct zone_run *R)
+{
+    struct mxp_dns_query q;
+    char name[128];
+    int rc;
+
+    memset(&q, 0, sizeof q);
+    if (R->svc->reverse_name(R->t->family, R->t->addr_bytes, NULL, name,
+                             sizeof name) == 0)
+        return;
+    q.name = name;
+    q.type = MXP_DNS_PTR;
+    rc = R->svc->dns_batch(R->ctx, &q, 1);
+    if (rc != MXP_OK || q.result != MXP_DNS_ANSWER) {
+        R->svc->add_detail(R->ctx, MXP_STATE_OK, "no PTR name for %s (%s)",
+                           R->t->addr,
+                           rc != MXP_OK ? R->svc->strerror(rc)
+                                        : R->svc->dns_result_name(q.result));
+        return;
+    }
+    for (size_t i = 0; i < q.n_rr && R->n_ptr < ZONE_MAX_PTR; i++) {
+        const char *t = q.rr[i].text;
+
+        if (t == NULL || !R->svc->is_host_name(t))
+            continue;
+        if (zone_name_copy(t, R->ptr[R->n_ptr], ZONE_NAME_LEN))
+            R->n_ptr++;
+    }
+}
+
+/* Greeting and EHLO, then QUIT: only the names are wanted here (the banner
+ * check judges the session itself). */
+static void smtp_names(struct zone_run *R)
+{
+    const struct mxp_services *svc = R->svc;
+    const char *helo = R->ctx->probe != NULL ? R->ctx->probe->helo_name : NULL;
+    struct mxp_smtp *s = NULL;
+    struct mxp_smtp_reply r;
+    int rc, used_helo = 0;
+
+    rc = svc->smtp_open(R->ctx, R->t->addr, R->t->port, &s);
+    if (rc != MXP_OK)
+        goto fail;
+    memset(&r, 0, sizeof r);
+    rc = svc->smtp_read_reply(s, &r);
+    if (rc != MXP_OK)
+        goto fail;
+    if (r.code != 220) {
+        svc->add_detail(R->ctx, MXP_STATE_OK,
+                        "no greeting name from %s (greeting %d): guessing "
+                        "from the PTR only",
+                        R->t->addr, r.code);
+        svc->smtp_close(s, 1);
+        return;
+    }
+    if (r.n_lines > 0)
+        first_word_name(svc, r.lines[0], R->greeting, sizeof R->greeting);
+    if (helo == NULL || helo[0] == '\0')
+        helo = "localhost";
+    memset(&r, 0, sizeof r);
+    rc = svc->smtp_ehlo(s, helo, &r, &used_helo);
+    if (rc == MXP_OK && r.code / 100 == 2 && r.n_lines > 0)
+        first_word_name(svc, r.lines[0], R->ehlo, sizeof R->ehlo);
+    svc->smtp_close(s, rc == MXP_OK);
+    return;
+fail:
+    svc->add_detail(R->ctx, MXP_STATE_OK,
+                    "no greeting name from %s (%s): guessing from the PTR "
+                    "only",
+                    R->t->addr,
+                    s != NULL ? svc->smtp_error(s) : svc->strerror(rc));
+    svc->smtp_close(s, 0);
+}
+
+/* Adds "<what> <name>" to the source of the domain that name belongs to,
+ * creating the domain when there is room. */
+static void add_candidate(struct zone_run *R, const char *what,
+                          const char *name, size_t *dropped)
+{
+    const char *reg;
+    struct zone_domain *d = NULL;
+    size_t off;
+
+    if (name[0] == '\0')
+        return;
+    reg = R->svc->registered_domain(R->ctx, name);
+    if (reg == NULL || reg[0] == '\0')
+        return;
+    for (size_t i = 0; i < R->n_dom; i++)
+        if (zone_names_equal(R->dom[i].name, reg))
+            d = &R->dom[i];
+    if (d == NULL) {
+        if (R->n_dom == ZONE_MAX_DOMAINS) {
+            (*dropped)++;
+            return;
+        }
+        d = &R->dom[R->n_dom];
+        memset(d, 0, sizeof *d);
+        if (!zone_name_copy(reg, d->name, sizeof d->name))
+            return;
+        snprintf(d->source, sizeof d->source, "from ");
+        R->n_dom++;
+    }
+    off = strlen(d->source);
+    snprintf(d->source + off, sizeof d->source - off, "%s%s %s",
+             off > 5 ? ", " : "", what, name);
+}
+
+void zone_guess_domains(struct zone_run *R)
+{
+    const char *conf = R->t->domain;
+    size_t dropped = 0;
+
+    if (conf != NULL && conf[0] != '\0') {
+        struct zone_domain *d = &R->dom[0];
+
+        memset(d, 0, sizeof *d);
+        if (!zone_name_copy(conf, d->name, sizeof d->name) ||
+            !R->svc->is_host_name(d->name)) {
+            zone_finding(R, MXP_STATE_UNKNOWN,
+                         "configured domain '%.253s' is not a domain name",
+                         d->name);
+            return;
+        }
+        snprintf(d->source, sizeof d->source, "configured");
+        R->n_dom = 1;
+        R->svc->add_detail(R->ctx, MXP_STATE_OK, "domain %s (configured)",
+                           d->name);
+        return;
+    }
+
+    ptr_lookup(R);
+    smtp_names(R);
+    for (size_t i = 0; i < R->n_ptr; i++)
+        add_candidate(R, "PTR", R->ptr[i], &dropped);
+    add_candidate(R, "greeting", R->greeting, &dropped);
+    /* EHLO usually repeats the greeting's name: say it once. */
+    if (!zone_names_equal(R->ehlo, R->greeting))
+        add_candidate(R, "EHLO", R->ehlo, &dropped);
+    if (R->n_dom == 0) {
+        zone_finding(R, MXP_STATE_UNKNOWN,
+                     "cannot guess the mail domain of %s: %s (give it with "
+                     "-D)",
+                     R->t->addr,
+                     R->n_ptr == 0 && R->greeting[0] == '\0' &&
+                             R->ehlo[0] == '\0'
+                         ? "no PTR name, no greeting name"
+                         : "no registered domain in its names");
+        return;
+    }
+    for (size_t i = 0; i < R->n_dom; i++)
+        R->svc->add_detail(R->ctx, MXP_STATE_OK, "domain %s (%s)",
+                           R->dom[i].name, R->dom[i].source);
+    if (dropped > 0)
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "%zu more name%s of other domains not checked "
+                           "(at most %d domains are)",
+                           dropped, dropped == 1 ? "" : "s", ZONE_MAX_DOMAINS);
+}

@@ -1,0 +1,319 @@
+/*
+ * mx.c - the zone plugin's MX analysis of one mail domain.
+ *
+ * Null MX (RFC 7505), MX hosts that are IP literals (mail to them fails)
+ * or CNAMEs (RFC 2181 10.3 forbids it; most MTAs cope, hence a warning),
+ * hosts without addresses, no MX at all (implicit MX, RFC 5321 5.1), and
+ * whether the target is one of the MX hosts, said either way: a server
+ * that only sends is fine.  The hosts are looked up in one batch.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "mx.h"
+
+struct mx_host {
+    const char *name;          /* as in the answer, for queries */
+    char shown[ZONE_NAME_LEN]; /* printable, lowercase */
+    unsigned pref;
+    int literal;   /* an IP address instead of a name */
+    int bad_name;  /* not a host name at all */
+    int has_addr;  /* some A/AAAA */
+    int is_target; /* one of them is the target */
+    char addrs[160];
+};
+
+static int is_null_mx(const char *name)
+{
+    return name == NULL || name[0] == '\0' || strcmp(name, ".") == 0;
+}
+
+static int is_ip_literal(const char *name)
+{
+    char buf[ZONE_NAME_LEN];
+    unsigned char bin[16];
+    size_t n = strlen(name);
+
+    if (n >= sizeof buf)
+        return 0;
+    memcpy(buf, name, n + 1);
+    if (n > 0 && buf[n - 1] == '.')
+        buf[--n] = '\0';
+    if (n > 2 && buf[0] == '[' && buf[n - 1] == ']') {
+        buf[n - 1] = '\0';
+        memmove(buf, buf + 1, n - 1);
+        if (strncmp(buf, "IPv6:", 5) == 0)
+            memmove(buf, buf + 5, strlen(buf + 5) + 1);
+    }
+    return inet_pton(AF_INET, buf, bin) == 1 ||
+           inet_pton(AF_INET6, buf, bin) == 1;
+}
+
+static int query_has_addr(const struct mxp_dns_query *q, int family,
+                          const unsigned char *addr)
+{
+    size_t alen = family == AF_INET ? 4 : 16;
+
+    if (q->result != MXP_DNS_ANSWER)
+        return 0;
+    for (size_t i = 0; i < q->n_rr; i++)
+        if (memcmp(q->rr[i].addr, addr, alen) == 0)
+            return 1;
+    return 0;
+}
+
+static void append_addrs(char *out, size_t len, const struct mxp_dns_query *q)
+{
+    size_t off = strlen(out);
+
+    if (q->result != MXP_DNS_ANSWER)
+        return;
+    for (size_t i = 0; i < q->n_rr && off + 1 < len; i++) {
+        int w = snprintf(out + off, len - off, "%s%s", off ? ", " : "",
+                         q->rr[i].text != NULL ? q->rr[i].text : "?");
+
+        if (w < 0 || (size_t)w >= len - off) {
+            out[off] = '\0';
+            break;
+        }
+        off += (size_t)w;
+    }
+}
+
+static int cmp_pref(const void *a, const void *b)
+{
+    const struct mx_host *x = a, *y = b;
+
+    return x->pref < y->pref ? -1 : x->pref > y->pref;
+}
+
+/* No MX: mail goes to the domain's own address (RFC 5321 5.1). */
+static void implicit_mx(struct zone_run *R, struct zone_domain *d,
+                        const struct mxp_dns_query *a,
+                        const struct mxp_dns_query *aaaa)
+{
+    const struct mxp_dns_query *own = R->t->family == AF_INET ? a : aaaa;
+
+    if (a->result == MXP_DNS_ANSWER || aaaa->result == MXP_DNS_ANSWER) {
+        zone_finding(R, MXP_STATE_WARNING,
+                     "no MX for %s: mail goes to its address record "
+                     "(implicit MX)",
+                     d->name);
+        R->svc->add_detail(
+            R->ctx, MXP_STATE_OK, "%s is %sthe implicit MX of %s", R->t->addr,
+            query_has_addr(own, R->t->family, R->t->addr_bytes) ? "" : "not ",
+            d->name);
+        return;
+    }
+    if (zone_dns_definite(a->result) && zone_dns_definite(aaaa->result)) {
+        zone_finding(R, MXP_STATE_CRITICAL,
+                     "%s has no MX and no address record: it cannot receive "
+                     "mail",
+                     d->name);
+        return;
+    }
+    zone_finding(R, MXP_STATE_UNKNOWN,
+                 "no MX for %s, and its address lookup failed: %s", d->name,
+                 R->svc->dns_result_name(
+                     zone_dns_definite(a->result) ? aaaa->result : a->result));
+}
+
+static void list_hosts(struct zone_run *R, struct zone_domain *d,
+                       const struct mx_host *h, size_t n)
+{
+    char text[ZONE_TEXT_LEN];
+    size_t off = 0;
+
+    text[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        int w = snprintf(text + off, sizeof text - off, "%s%u %s (%s)",
+                         i ? ", " : "", h[i].pref, h[i].shown,
+                         h[i].addrs[0] != '\0' ? h[i].addrs : "no address");
+
+        if (w < 0 || (size_t)w >= sizeof text - off) {
+            snprintf(text + off, sizeof text - off, "...");
+            break;
+        }
+        off += (size_t)w;
+    }
+    R->svc->add_detail(R->ctx, MXP_STATE_OK, "MX of %s: %s", d->name, text);
+}
+
+void zone_mx_check(struct zone_run *R, struct zone_domain *d,
+                   const struct mxp_dns_query *mx,
+                   const struct mxp_dns_query *a,
+                   const struct mxp_dns_query *aaaa)
+{
+    struct mx_host *h = NULL;
+    struct mxp_dns_query *q = NULL;
+    size_t n = 0, n_null = 0, n_usable = 0, n_failed = 0, extra = 0;
+    const char *target_host = NULL;
+    int rc;
+
+    d->n_mx = 0;
+    if (mx->result == MXP_DNS_NXDOMAIN) {
+        zone_finding(R, MXP_STATE_CRITICAL,
+                     "domain %s does not exist (NXDOMAIN)", d->name);
+        return;
+    }
+    if (mx->result == MXP_DNS_NODATA ||
+        (mx->result == MXP_DNS_ANSWER && mx->n_rr == 0)) {
+        implicit_mx(R, d, a, aaaa);
+        return;
+    }
+    if (mx->result != MXP_DNS_ANSWER) {
+        zone_finding(R, MXP_STATE_UNKNOWN, "MX lookup of %s failed: %s",
+                     d->name, R->svc->dns_result_name(mx->result));
+        return;
+    }
+
+    h = calloc(ZONE_MAX_MX, sizeof *h);
+    q = calloc(3 * ZONE_MAX_MX, sizeof *q);
+    if (h == NULL || q == NULL) {
+        zone_finding(R, MXP_STATE_UNKNOWN, "MX check of %s: out of memory",
+                     d->name);
+        goto done;
+    }
+    for (size_t i = 0; i < mx->n_rr; i++) {
+        const char *name = mx->rr[i].text;
+
+        if (is_null_mx(name)) {
+            n_null++;
+            continue;
+        }
+        if (n == ZONE_MAX_MX) {
+            extra++;
+            continue;
+        }
+        h[n].name = name;
+        h[n].pref = mx->rr[i].pref;
+        if (!zone_name_copy(name, h[n].shown, sizeof h[n].shown))
+            snprintf(h[n].shown, sizeof h[n].shown, "?");
+        h[n].literal = is_ip_literal(name);
+        h[n].bad_name = !h[n].literal && !R->svc->is_host_name(name);
+        n++;
+    }
+    if (n_null > 0 && n == 0 && extra == 0) {
+        zone_finding(R, MXP_STATE_WARNING,
+                     "Null MX: %s accepts no mail (RFC 7505); receivers may "
+                     "refuse mail from it",
+                     d->name);
+        goto done;
+    }
+    if (n_null > 0)
+        zone_finding(R, MXP_STATE_WARNING,
+                     "%s mixes a Null MX with other MX records (RFC 7505)",
+                     d->name);
+    d->n_mx = n + extra;
+    qsort(h, n, sizeof *h, cmp_pref);
+
+    for (size_t i = 0; i < n; i++) {
+        q[3 * i].name = q[3 * i + 1].name = q[3 * i + 2].name = h[i].name;
+        q[3 * i].type = MXP_DNS_A;
+        q[3 * i + 1].type = MXP_DNS_AAAA;
+        q[3 * i + 2].type = MXP_DNS_CNAME;
+        if (h[i].literal || h[i].bad_name)
+            q[3 * i].type = q[3 * i + 1].type = q[3 * i + 2].type = 0;
+    }
+    {
+        /* Only the real host names are asked; their slots are packed. */
+        struct mxp_dns_query *ask = calloc(3 * ZONE_MAX_MX, sizeof *ask);
+        size_t k = 0;
+
+        if (ask == NULL) {
+            zone_finding(R, MXP_STATE_UNKNOWN, "MX check of %s: out of memory",
+                         d->name);
+            goto done;
+        }
+        for (size_t i = 0; i < 3 * n; i++)
+            if (q[i].type != 0)
+                ask[k++] = q[i];
+        rc = k > 0 ? R->svc->dns_batch(R->ctx, ask, k) : MXP_OK;
+        k = 0;
+        for (size_t i = 0; i < 3 * n; i++) {
+            if (q[i].type == 0)
+                continue;
+            q[i] = ask[k++];
+            if (rc != MXP_OK) {
+                q[i].result = MXP_DNS_FAILED;
+                q[i].n_rr = 0;
+            }
+        }
+        free(ask);
+    }
+
+    for (size_t i = 0; i < n; i++) {
+        const struct mxp_dns_query *qa = &q[3 * i], *q6 = &q[3 * i + 1],
+                                   *qc = &q[3 * i + 2];
+        const struct mxp_dns_query *own = R->t->family == AF_INET ? qa : q6;
+
+        if (h[i].literal) {
+            zone_finding(R, MXP_STATE_CRITICAL,
+                         "MX host %s of %s is an IP address, not a host name",
+                         h[i].shown, d->name);
+            continue;
+        }
+        if (h[i].bad_name) {
+            zone_finding(R, MXP_STATE_WARNING,
+                         "MX host '%s' of %s is not a valid host name",
+                         h[i].shown, d->name);
+            continue;
+        }
+        if (qc->result == MXP_DNS_ANSWER && qc->n_rr > 0) {
+            char to[ZONE_NAME_LEN];
+
+            if (!zone_name_copy(qc->rr[0].text != NULL ? qc->rr[0].text : "",
+                                to, sizeof to))
+                snprintf(to, sizeof to, "?");
+            zone_finding(R, MXP_STATE_WARNING,
+                         "MX host %s of %s is a CNAME (to %s; RFC 2181 10.3)",
+                         h[i].shown, d->name, to);
+        }
+        append_addrs(h[i].addrs, sizeof h[i].addrs, qa);
+        append_addrs(h[i].addrs, sizeof h[i].addrs, q6);
+        h[i].has_addr = (qa->result == MXP_DNS_ANSWER && qa->n_rr > 0) ||
+                        (q6->result == MXP_DNS_ANSWER && q6->n_rr > 0);
+        h[i].is_target = query_has_addr(own, R->t->family, R->t->addr_bytes);
+        if (h[i].is_target && target_host == NULL)
+            target_host = h[i].shown;
+        if (h[i].has_addr) {
+            n_usable++;
+        } else if (zone_dns_definite(qa->result) &&
+                   zone_dns_definite(q6->result)) {
+            zone_finding(
+                R, MXP_STATE_WARNING, "MX host %s of %s has no address (%s)",
+                h[i].shown, d->name,
+                qa->result == MXP_DNS_NXDOMAIN ? "NXDOMAIN" : "no A/AAAA");
+        } else {
+            n_failed++;
+            zone_finding(R, MXP_STATE_UNKNOWN,
+                         "address lookup of MX host %s of %s failed: %s",
+                         h[i].shown, d->name,
+                         R->svc->dns_result_name(zone_dns_definite(qa->result)
+                                                     ? q6->result
+                                                     : qa->result));
+        }
+    }
+    list_hosts(R, d, h, n);
+    if (extra > 0)
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "%zu more MX records of %s not looked at", extra,
+                           d->name);
+    if (n_usable == 0 && n_failed == 0 && extra == 0)
+        zone_finding(R, MXP_STATE_CRITICAL, "no usable MX host for %s",
+                     d->name);
+    if (target_host != NULL)
+        R->svc->add_detail(R->ctx, MXP_STATE_OK, "%s is an MX of %s (%s)",
+                           R->t->addr, d->name, target_host);
+    else
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "%s is not an MX of %s (fine for an outbound-only "
+                           "server)",
+                           R->t->addr, d->name);
+done:
+    free(h);
+    free(q);
+}

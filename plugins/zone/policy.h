@@ -1,0 +1,25 @@
+/*
+ * policy.h - what a mail domain's published policies say about the
+ * target: the SPF verdict (spf.c's check_host() over the core's DNS),
+ * DMARC (dmarc.c's parser, with the organizational-domain fallback),
+ * and whether MTA-STS and TLS-RPT records exist.
+ */
+#ifndef MXP_ZONE_POLICY_H
+#define MXP_ZONE_POLICY_H
+
+#include "zone.h"
+
+/* check_host(<target address>, d, postmaster@d); reports the verdict and
+ * the policy's all, sets d->spf, d->spf_lookups, d->spf_void. */
+void zone_spf_check(struct zone_run *R, struct zone_domain *d);
+
+/* dq: the TXT answer for _dmarc.<d> (asked in the caller's batch). */
+void zone_dmarc_check(struct zone_run *R, struct zone_domain *d,
+                      const struct mxp_dns_query *dq);
+
+/* sts, rpt: TXT answers for _mta-sts.<d> and _smtp._tls.<d>. */
+void zone_sts_check(struct zone_run *R, struct zone_domain *d,
+                    const struct mxp_dns_query *sts,
+                    const struct mxp_dns_query *rpt);
+
+#endif

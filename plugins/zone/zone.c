@@ -1,0 +1,255 @@
+/*
+ * zone.c - the zone check: the target's mail domain in the DNS.
+ *
+ * Guesses the mail domain (domain.c), then per domain asks MX, A, AAAA,
+ * _dmarc, _mta-sts and _smtp._tls in one batch and hands the answers to
+ * the MX analysis (mx.c) and the policy checks (policy.c: SPF check_host()
+ * of the target, DMARC, MTA-STS, TLS-RPT).  State: the worst finding;
+ * main metric: the SPF DNS lookups of the worst domain, because a record
+ * close to RFC 7208's limit of 10 breaks with the next include.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mx.h"
+#include "policy.h"
+#include "spf.h"
+#include "zone.h"
+
+/* ---- shared helpers (zone.h) ----------------------------------------- */
+
+void zone_finding(struct zone_run *R, enum mxp_state st, const char *fmt, ...)
+{
+    char text[ZONE_TEXT_LEN];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    R->svc->add_detail(R->ctx, st, "%s", text);
+    if (st == MXP_STATE_OK)
+        return;
+    if (R->n_problems == ZONE_MAX_PROBLEMS) {
+        R->n_more++;
+        return;
+    }
+    R->problems[R->n_problems].st = st;
+    memcpy(R->problems[R->n_problems].text, text, sizeof text);
+    R->n_problems++;
+}
+
+int zone_names_equal(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+
+    if (la > 0 && a[la - 1] == '.')
+        la--;
+    if (lb > 0 && b[lb - 1] == '.')
+        lb--;
+    return la == lb && la > 0 && strncasecmp(a, b, la) == 0;
+}
+
+int zone_name_copy(const char *name, char *out, size_t len)
+{
+    size_t n = strlen(name);
+
+    if (n > 0 && name[n - 1] == '.')
+        n--;
+    if (n == 0 || n >= len) {
+        if (len > 0)
+            out[0] = '\0';
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+
+        out[i] = c > ' ' && c < 0x7f ? (char)tolower(c) : '?';
+    }
+    out[n] = '\0';
+    return 1;
+}
+
+void zone_printable(const char *text, size_t n, char *out, size_t len)
+{
+    size_t k = 0;
+
+    if (len == 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)text[i];
+
+        if (k + 4 >= len && i + 1 < n) {
+            if (len > 4) {
+                memcpy(out + k, "...", 3);
+                k += 3;
+            }
+            break;
+        }
+        if (k + 1 >= len)
+            break;
+        out[k++] = c >= ' ' && c < 0x7f ? (char)c : '?';
+    }
+    out[k] = '\0';
+}
+
+int zone_dns_definite(enum mxp_dns_result res)
+{
+    return res == MXP_DNS_ANSWER || res == MXP_DNS_NODATA ||
+           res == MXP_DNS_NXDOMAIN;
+}
+
+/* ---- one domain ------------------------------------------------------ */
+
+enum { Q_MX, Q_A, Q_AAAA, Q_DMARC, Q_STS, Q_RPT, Q_N };
+
+static void check_domain(struct zone_run *R, struct zone_domain *d)
+{
+    char dmarc[ZONE_NAME_LEN + 8], sts[ZONE_NAME_LEN + 12],
+        rpt[ZONE_NAME_LEN + 16];
+    struct mxp_dns_query q[Q_N];
+    int rc;
+
+    snprintf(dmarc, sizeof dmarc, "_dmarc.%s", d->name);
+    snprintf(sts, sizeof sts, "_mta-sts.%s", d->name);
+    snprintf(rpt, sizeof rpt, "_smtp._tls.%s", d->name);
+    memset(q, 0, sizeof q);
+    q[Q_MX] = (struct mxp_dns_query){.name = d->name, .type = MXP_DNS_MX};
+    q[Q_A] = (struct mxp_dns_query){.name = d->name, .type = MXP_DNS_A};
+    q[Q_AAAA] = (struct mxp_dns_query){.name = d->name, .type = MXP_DNS_AAAA};
+    q[Q_DMARC] = (struct mxp_dns_query){.name = dmarc, .type = MXP_DNS_TXT};
+    q[Q_STS] = (struct mxp_dns_query){.name = sts, .type = MXP_DNS_TXT};
+    q[Q_RPT] = (struct mxp_dns_query){.name = rpt, .type = MXP_DNS_TXT};
+    rc = R->svc->dns_batch(R->ctx, q, Q_N);
+    if (rc != MXP_OK) {
+        zone_finding(R, MXP_STATE_UNKNOWN, "DNS lookups of %s failed: %s",
+                     d->name, R->svc->strerror(rc));
+        return;
+    }
+    zone_mx_check(R, d, &q[Q_MX], &q[Q_A], &q[Q_AAAA]);
+    zone_spf_check(R, d);
+    zone_dmarc_check(R, d, &q[Q_DMARC]);
+    zone_sts_check(R, d, &q[Q_STS], &q[Q_RPT]);
+}
+
+/* ---- result ---------------------------------------------------------- */
+
+static void perf(struct zone_run *R, const char *metric, double v,
+                 const char *uom, int is_main, double max)
+{
+    struct mxp_perf p;
+
+    memset(&p, 0, sizeof p);
+    p.metric = metric;
+    p.value = v;
+    p.uom = uom;
+    p.warn = is_main ? R->svc->threshold_text(R->ctx, 0) : NULL;
+    p.crit = is_main ? R->svc->threshold_text(R->ctx, 1) : NULL;
+    p.min = 0;
+    p.max = max;
+    R->svc->add_perfdata(R->ctx, &p);
+}
+
+static void ok_summary(struct zone_run *R)
+{
+    char text[ZONE_TEXT_LEN];
+    size_t off = 0;
+
+    text[0] = '\0';
+    for (size_t i = 0; i < R->n_dom; i++) {
+        const struct zone_domain *d = &R->dom[i];
+        int w = snprintf(text + off, sizeof text - off,
+                         "%s%s: SPF %s, DMARC p=%s, %zu MX", i ? "; " : "",
+                         d->name, d->spf != NULL ? d->spf : "not checked",
+                         d->dmarc_p[0] != '\0' ? d->dmarc_p : "?", d->n_mx);
+
+        if (w < 0 || (size_t)w >= sizeof text - off)
+            break;
+        off += (size_t)w;
+    }
+    R->svc->set_result(R->ctx, MXP_STATE_OK, "%s", text);
+}
+
+static void finish(struct zone_run *R, double started)
+{
+    unsigned lookups = 0, voids = 0;
+    size_t n_mx = 0, worst = 0, more;
+    const struct zone_domain *top = NULL;
+
+    for (size_t i = 0; i < R->n_dom; i++) {
+        const struct zone_domain *d = &R->dom[i];
+
+        if (d->spf != NULL && (top == NULL || d->spf_lookups > lookups)) {
+            top = d;
+            lookups = d->spf_lookups;
+        }
+        if (d->spf_void > voids)
+            voids = d->spf_void;
+        n_mx += d->n_mx;
+    }
+    if (top != NULL) {
+        enum mxp_state st = R->svc->check_threshold(R->ctx, lookups);
+
+        if (st != MXP_STATE_OK)
+            zone_finding(R, st, "SPF of %s uses %u of 10 DNS lookups",
+                         top->name, lookups);
+    }
+    perf(R, "spf_lookups", lookups, "", 1, 10);
+    perf(R, "spf_void", voids, "", 0, 2);
+    perf(R, "mx", (double)n_mx, "", 0, NAN);
+    perf(R, "time", R->svc->now() - started, "s", 0, NAN);
+
+    if (R->n_problems == 0) {
+        ok_summary(R);
+        return;
+    }
+    for (size_t i = 1; i < R->n_problems; i++)
+        if (R->svc->state_worst(R->problems[worst].st, R->problems[i].st) !=
+            R->problems[worst].st)
+            worst = i; /* strictly worse: the first of equals stays */
+    more = R->n_problems - 1 + R->n_more;
+    if (more > 0)
+        R->svc->set_result(R->ctx, R->problems[worst].st, "%s (+%zu more)",
+                           R->problems[worst].text, more);
+    else
+        R->svc->set_result(R->ctx, R->problems[worst].st, "%s",
+                           R->problems[worst].text);
+}
+
+static int zone_run(struct mxp_ctx *ctx, void *state)
+{
+    struct zone_run *R;
+    double started;
+
+    (void)state;
+    if (ctx->target == NULL)
+        return MXP_ERR_INVALID;
+    R = calloc(1, sizeof *R);
+    if (R == NULL)
+        return MXP_ERR_NOMEM;
+    R->ctx = ctx;
+    R->svc = ctx->svc;
+    R->t = ctx->target;
+    started = R->svc->now();
+
+    zone_guess_domains(R);
+    for (size_t i = 0; i < R->n_dom; i++)
+        check_domain(R, &R->dom[i]);
+    finish(R, started);
+    free(R);
+    return MXP_OK;
+}
+
+static const char *const zone_keys[] = {NULL};
+
+MXP_PLUGIN_DEFINE(.name = "zone",
+                  .summary = "the mail domain in the DNS: MX, SPF "
+                             "check_host() of the target, DMARC, MTA-STS "
+                             "and TLS-RPT records",
+                  .config_keys = zone_keys, .default_warning = "8",
+                  .default_critical = NULL, .init = NULL, .run = zone_run,
+                  .free = NULL);

@@ -1,0 +1,76 @@
+/*
+ * zone.h - what the files of the zone plugin share: one run's state and
+ * the finding sink.
+ *
+ * zone.c is the glue (descriptor, run(), summary, perfdata); domain.c
+ * guesses the mail domain; mx.c judges the MX records; policy.c the SPF
+ * verdict, DMARC, MTA-STS and TLS-RPT; dmarc.c parses DMARC records.
+ */
+#ifndef MXP_ZONE_H
+#define MXP_ZONE_H
+
+#include <stddef.h>
+
+#include "mxprobe/plugin.h"
+
+#define ZONE_NAME_LEN 256    /* a DNS name (253) plus room */
+#define ZONE_TEXT_LEN 640    /* one finding */
+#define ZONE_MAX_PTR 4       /* PTR names we look at */
+#define ZONE_MAX_DOMAINS 2   /* PTR and banner may point at two domains */
+#define ZONE_MAX_PROBLEMS 32 /* non-OK findings kept for the summary */
+
+struct zone_problem {
+    enum mxp_state st;
+    char text[ZONE_TEXT_LEN];
+};
+
+/* One mail domain under test, and what the checks found for the OK
+ * summary and the perfdata. */
+struct zone_domain {
+    char name[ZONE_NAME_LEN];   /* lowercase, no trailing dot */
+    char source[ZONE_TEXT_LEN]; /* "configured", "from PTR x, ..." */
+    size_t n_mx;                /* MX records (a Null MX counts 0) */
+    const char *spf;            /* result name, "none"; NULL: not run */
+    char dmarc_p[16];           /* "reject"...; "" when none */
+    unsigned spf_lookups, spf_void;
+};
+
+/* What one run found; lives on the heap for run()'s duration. */
+struct zone_run {
+    struct mxp_ctx *ctx;
+    const struct mxp_services *svc;
+    const struct mxp_target *t;
+    char ptr[ZONE_MAX_PTR][ZONE_NAME_LEN]; /* printable PTR names */
+    size_t n_ptr;
+    char greeting[ZONE_NAME_LEN]; /* host name of the greeting, or "" */
+    char ehlo[ZONE_NAME_LEN];     /* host name of the EHLO reply, or "" */
+    struct zone_domain dom[ZONE_MAX_DOMAINS];
+    size_t n_dom;
+    struct zone_problem problems[ZONE_MAX_PROBLEMS];
+    size_t n_problems;
+    size_t n_more; /* problems beyond the array, still counted */
+};
+
+/* One long-output line; non-OK ones also feed the summary. */
+void zone_finding(struct zone_run *R, enum mxp_state st, const char *fmt, ...)
+    MXP_PRINTF(3, 4);
+
+/* DNS names compare without regard to case, a trailing dot ignored. */
+int zone_names_equal(const char *a, const char *b);
+
+/* name lowercased, without a trailing dot, non-printable bytes as '?',
+ * into out; 0 when it does not fit or is empty. */
+int zone_name_copy(const char *name, char *out, size_t len);
+
+/* len bytes of network text, control and non-ASCII bytes as '?', into
+ * out (cut at len - 4 with "..."). */
+void zone_printable(const char *text, size_t n, char *out, size_t len);
+
+/* A definite answer about a name: records, or that it has none. */
+int zone_dns_definite(enum mxp_dns_result res);
+
+/* domain.c: fills R->dom from the configured domain, or from the PTR,
+ * greeting and EHLO names (looking them up); reports how. */
+void zone_guess_domains(struct zone_run *R);
+
+#endif

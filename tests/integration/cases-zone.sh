@@ -1,0 +1,157 @@
+# tests/integration/cases-zone.sh - the zone plugin's cases, sourced by
+# run.sh after cases.sh.
+#
+# Wordings are the contract in the zone plugin's notes (zone-contract.md).
+# The SPF/MX/DMARC cases run against Postfix on 127.0.0.21 with -D naming
+# a case of zones/spf.test.zone (the configured domain wins, so no guess
+# is involved); the guess cases use the PTR and greeting names of .21 and
+# .22 (zones/mxprobe.test.zone, elsewhere.test.zone).
+#
+# shellcheck shell=bash disable=SC2034 # read by run.sh
+
+# zone_case NAME EXIT STATUS-REGEX OUT-REGEX DOMAIN: -C zone -H 127.0.0.21
+# -D DOMAIN -v; the status line and the output (details included) must
+# match.
+zone_case() {
+    local name=$1 want=$2 status=$3 re=$4 domain=$5
+    begin "$name" || return 0
+    mx 10 -C zone -H 127.0.0.21 -D "$domain" -v
+    want_exit "$want"
+    want_status "$status"
+    want_out "$re"
+    want_out 'zone_spf_lookups=[0-9]+;'
+    want_out 'zone_time=[0-9.]+s'
+    want_time 10
+    finish
+}
+
+# ------------------------------------------------------------ the guess
+
+if begin zone_guess_clean; then
+    # PTR and greeting both say mail.mxprobe.test: one domain, all good.
+    mx 10 -C zone -H 127.0.0.21 -v
+    want_exit 0
+    want_status '^MXPROBE OK - .*mxprobe\.test: SPF pass, DMARC p=reject, 1 MX'
+    want_out 'domain mxprobe\.test \(from PTR mail\.mxprobe\.test, greeting mail\.mxprobe\.test\)'
+    want_out '127\.0\.0\.21 is an MX of mxprobe\.test \(mail\.mxprobe\.test\)'
+    want_out 'SPF pass for 127\.0\.0\.21 at mxprobe\.test \(ip4:127\.0\.0\.21\)'
+    want_out 'DMARC of mxprobe\.test: p=reject \(at _dmarc\.mxprobe\.test\)'
+    # perfdata: the main metric (default warning 8) first, on the status
+    # line; the rest on the last line
+    want_status '\| zone_spf_lookups=0;8;;0;10$'
+    want_out 'zone_spf_void=0;;;0;2 zone_mx=1;;;0 zone_time=[0-9.]+s;;;0'
+    want_time 10
+    finish
+fi
+
+if begin zone_guess_two_domains; then
+    # PTR smtp.mxprobe.test, greeting mail.elsewhere.test: both checked.
+    mx 10 -C zone -H 127.0.0.22 -v
+    want_exit 0
+    want_status 'mxprobe\.test: SPF pass, DMARC p=reject, 1 MX; elsewhere\.test: SPF pass, DMARC p=none, 1 MX'
+    want_out 'domain mxprobe\.test \(from PTR smtp\.mxprobe\.test\)'
+    want_out 'domain elsewhere\.test \(from greeting mail\.elsewhere\.test\)'
+    want_out '127\.0\.0\.22 is not an MX of mxprobe\.test \(fine for an outbound-only server\)'
+    want_out 'DMARC policy of elsewhere\.test is p=none'
+    want_time 10
+    finish
+fi
+
+expect_run zone_configured_domain 0 'domain pass\.spf\.test \(configured\)' 10 -- \
+    -C zone -H 127.0.0.21 -D pass.spf.test -v
+
+if begin zone_cannot_guess; then
+    # Nothing listens on .49 and it has no PTR.
+    mx 10 -C zone -H 127.0.0.49 -v
+    want_exit 3
+    want_status 'cannot guess the mail domain of 127\.0\.0\.49: no PTR name, no greeting name \(give it with -D\)'
+    want_out 'no greeting name from 127\.0\.0\.49 \(.*\): guessing from the PTR only'
+    want_time 10
+    finish
+fi
+
+# ------------------------------------------------------------ SPF
+
+zone_case zone_spf_pass 0 '^MXPROBE OK - .*pass\.spf\.test: SPF pass, DMARC p=quarantine, 1 MX' \
+    'zone_spf_lookups=1;' pass.spf.test
+
+zone_case zone_spf_fail 2 \
+    'SPF fail: 127\.0\.0\.21 not permitted by fail\.spf\.test \(-all\)' \
+    'DMARC of fail\.spf\.test: p=reject \(at _dmarc\.spf\.test\)' fail.spf.test
+
+zone_case zone_spf_softfail 1 \
+    'SPF softfail: 127\.0\.0\.21 not permitted by softfail\.spf\.test \(~all\)' \
+    'softfail' softfail.spf.test
+
+zone_case zone_spf_neutral 1 \
+    'SPF neutral for 127\.0\.0\.21 at neutral\.spf\.test \(\?all\)' \
+    'neutral' neutral.spf.test
+
+zone_case zone_spf_plus_all 2 \
+    'SPF policy \+all lets anyone send as plusall\.spf\.test' \
+    'SPF pass for 127\.0\.0\.21 at plusall\.spf\.test \(mx\)' plusall.spf.test
+
+zone_case zone_spf_multiple_records 2 'SPF permerror at multi\.spf\.test: ' \
+    'SPF permerror at multi\.spf\.test: .*(2|two|multiple).*record' \
+    multi.spf.test
+
+zone_case zone_spf_too_many_lookups 2 'SPF permerror at loop\.spf\.test: ' \
+    'SPF permerror at loop\.spf\.test: .*10' loop.spf.test
+
+zone_case zone_spf_syntax_error 2 'SPF permerror at syntax\.spf\.test: ' \
+    'ip4:127\.0\.0' syntax.spf.test
+
+zone_case zone_spf_none 1 'no SPF record for none\.spf\.test' \
+    'no SPF record' none.spf.test
+
+zone_case zone_spf_lookups_near_limit 1 \
+    'SPF of nine\.spf\.test uses 9 of 10 DNS lookups' \
+    'zone_spf_lookups=9;8;;0;10' nine.spf.test
+
+# -w/-c on the main metric when zone runs alone.
+expect_run zone_spf_lookups_thresholds 2 'zone_spf_lookups=9;5;7;0;10' 10 -- \
+    -C zone -H 127.0.0.21 -D nine.spf.test -w 5 -c 7
+
+# ------------------------------------------------------------ DMARC
+
+zone_case zone_dmarc_missing 1 'no DMARC record for nodmarc\.test' \
+    'no DMARC record' nodmarc.test
+
+zone_case zone_dmarc_syntax_error 1 \
+    'DMARC record of baddmarc\.spf\.test: p=quarantin: not none, quarantine or reject; pct=150: not 0\.\.100' \
+    'DMARC record' baddmarc.spf.test
+
+if begin zone_dmarc_p_none_sts_tlsrpt; then
+    mx 10 -C zone -H 127.0.0.21 -D pnone.spf.test -v
+    want_exit 0
+    want_status 'pnone\.spf\.test: SPF pass, DMARC p=none, 1 MX'
+    want_out 'DMARC policy of pnone\.spf\.test is p=none \(monitoring only\)'
+    want_out 'DMARC reports of pnone\.spf\.test: rua=mailto:dmarc@spf\.test; ruf=mailto:forensic@spf\.test'
+    want_out 'MTA-STS record of pnone\.spf\.test: v=STSv1; id=20240101T000000'
+    want_out 'TLS-RPT record of pnone\.spf\.test: v=TLSRPTv1; rua=mailto:tlsrpt@spf\.test'
+    want_time 10
+    finish
+fi
+
+# ------------------------------------------------------------ MX
+
+zone_case zone_null_mx 1 \
+    'Null MX: nullmx\.spf\.test accepts no mail \(RFC 7505\)' \
+    'zone_mx=0;' nullmx.spf.test
+
+zone_case zone_mx_ip_literal 2 \
+    'MX host 127\.0\.0\.21 of mxip\.spf\.test is an IP address, not a host name' \
+    'no usable MX host|IP address' mxip.spf.test
+
+zone_case zone_mx_cname 1 \
+    'MX host alias\.spf\.test of mxcname\.spf\.test is a CNAME \(to real\.spf\.test; RFC 2181 10\.3\)' \
+    'MX of mxcname\.spf\.test: 10 alias\.spf\.test \(127\.0\.0\.21\)' \
+    mxcname.spf.test
+
+zone_case zone_implicit_mx 1 \
+    'no MX for implicit\.spf\.test: mail goes to its address record \(implicit MX\)' \
+    'implicit MX' implicit.spf.test
+
+zone_case zone_domain_nxdomain 2 \
+    'domain nosuch\.spf\.test does not exist \(NXDOMAIN\)' \
+    'no SPF record for nosuch\.spf\.test' nosuch.spf.test

@@ -1,0 +1,804 @@
+/*
+ * test_zone.c - the zone plugin's glue against the fake core: the mail
+ * domain guess (configured, PTR, greeting, two domains, nothing), the MX
+ * rules, how every SPF outcome is worded and ranked, DMARC lookups with
+ * the organizational fallback, summary and perfdata.  The SPF evaluator
+ * is a stub here (its own tests are spf's): it records the request and
+ * asks one TXT question through the plugin's lookup function.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../../plugins/zone/dmarc.c"
+#include "../../plugins/zone/domain.c"
+#include "../../plugins/zone/mx.c"
+#include "../../plugins/zone/policy.c"
+#include "../../plugins/zone/zone.c"
+#include "fake_core.h"
+
+/* ---- the SPF stub ----------------------------------------------------- */
+
+static struct {
+    struct spf_outcome out;
+    int rc;
+    size_t calls;
+    char domain[4][256];
+    char sender[256], helo[256];
+    int lookup_rc;
+    enum mxp_dns_result txt_result;
+    char txt[256];
+} S;
+
+int spf_check_host(const struct spf_request *rq, struct spf_outcome *out)
+{
+    struct spf_dns_answer a;
+
+    if (S.calls < 4)
+        snprintf(S.domain[S.calls], sizeof S.domain[0], "%s", rq->domain);
+    S.calls++;
+    snprintf(S.sender, sizeof S.sender, "%s", rq->sender);
+    snprintf(S.helo, sizeof S.helo, "%s", rq->helo ? rq->helo : "(null)");
+    S.lookup_rc = rq->lookup(rq->lookup_user, rq->domain, MXP_DNS_TXT, &a);
+    S.txt_result = a.result;
+    S.txt[0] = '\0';
+    if (S.lookup_rc == MXP_OK && a.n_rr > 0)
+        snprintf(S.txt, sizeof S.txt, "%s", a.rr[0].text);
+    *out = S.out;
+    return S.rc;
+}
+
+const char *spf_result_name(enum spf_result r)
+{
+    static const char *const names[] = {"none",     "neutral",  "pass",
+                                        "fail",     "softfail", "temperror",
+                                        "permerror"};
+
+    return (unsigned)r < 7 ? names[r] : "?";
+}
+
+static void spf_stub(enum spf_result res, const char *mech, char top_all,
+                     unsigned lookups)
+{
+    memset(&S.out, 0, sizeof S.out);
+    S.out.result = res;
+    snprintf(S.out.mechanism, sizeof S.out.mechanism, "%s", mech);
+    snprintf(S.out.record, sizeof S.out.record, "v=spf1 %s", mech);
+    S.out.top_all = top_all;
+    S.out.dns_lookups = lookups;
+}
+
+/* ---- scaffolding ------------------------------------------------------ */
+
+#define ADDR "192.0.2.25"
+#define REV "25.2.0.192.in-addr.arpa"
+
+static int setup(void **state)
+{
+    (void)state;
+    fake_reset();
+    memset(&S, 0, sizeof S);
+    spf_stub(SPF_PASS, "ip4:" ADDR, '-', 1);
+    fake_set_plugin_name("zone");
+    fake_set_target(ADDR, 25);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    fake_reset();
+    return 0;
+}
+
+/* A domain in good order: MX to the target, DMARC reject. */
+static void clean_domain(const char *d)
+{
+    char mxhost[300], dmarc[300];
+
+    snprintf(mxhost, sizeof mxhost, "mx.%s", d);
+    snprintf(dmarc, sizeof dmarc, "_dmarc.%s", d);
+    fake_dns_add(d, MXP_DNS_MX, MXP_DNS_ANSWER, mxhost, NULL);
+    fake_dns_add(mxhost, MXP_DNS_A, MXP_DNS_ANSWER, ADDR, NULL);
+    fake_dns_add(mxhost, MXP_DNS_AAAA, MXP_DNS_NODATA, NULL);
+    fake_dns_add(mxhost, MXP_DNS_CNAME, MXP_DNS_NODATA, NULL);
+    fake_dns_add(d, MXP_DNS_TXT, MXP_DNS_ANSWER, "v=spf1 ip4:" ADDR " -all",
+                 NULL);
+    fake_dns_add(dmarc, MXP_DNS_TXT, MXP_DNS_ANSWER,
+                 "v=DMARC1; p=reject; rua=mailto:d@example.org", NULL);
+}
+
+/* run() with the target's configured domain set (NULL: guess). */
+static void run_zone(const char *domain)
+{
+    struct mxp_ctx c = *fake_ctx();
+    struct mxp_target t = *c.target;
+
+    t.domain = domain;
+    c.target = &t;
+    assert_int_equal(zone_run(&c, NULL), MXP_OK);
+    assert_int_equal(fake_result_calls(), 1);
+}
+
+static void dump(void)
+{
+    print_message("summary: %s\n", fake_summary());
+    for (size_t i = 0; i < fake_n_details(); i++) {
+        enum mxp_state st;
+        const char *d = fake_detail(i, &st);
+
+        print_message("detail [%d]: %s\n", st, d);
+    }
+}
+
+static void assert_summary_has(const char *s)
+{
+    if (strstr(fake_summary(), s) == NULL) {
+        dump();
+        fail_msg("summary '%s' lacks '%s'", fake_summary(), s);
+    }
+}
+
+static void assert_detail(const char *s, enum mxp_state want)
+{
+    enum mxp_state st;
+
+    if (fake_detail_find(s, &st) < 0) {
+        dump();
+        fail_msg("no detail containing '%s'", s);
+    }
+    if (st != want) {
+        dump();
+        fail_msg("detail '%s': state %d, want %d", s, st, want);
+    }
+}
+
+static void assert_no_detail(const char *s)
+{
+    if (fake_detail_find(s, NULL) >= 0) {
+        dump();
+        fail_msg("unexpected detail containing '%s'", s);
+    }
+}
+
+static void assert_state(enum mxp_state want)
+{
+    if (fake_state() != want) {
+        dump();
+        fail_msg("state %d, want %d", fake_state(), want);
+    }
+}
+
+/* ---- the mail domain ---------------------------------------------------- */
+
+static void test_guess_from_ptr_and_greeting(void **state)
+{
+    const struct mxp_perf *p;
+
+    (void)state;
+    clean_domain("example.org");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "Mail.Example.ORG.", NULL);
+    fake_smtp_reply(220, 0.01, "mail.example.org ESMTP");
+    fake_smtp_reply(250, 0.01, "mail.example.org\nPIPELINING");
+    fake_set_thresholds("8", NULL);
+    run_zone(NULL);
+
+    assert_state(MXP_STATE_OK);
+    assert_string_equal(fake_summary(),
+                        "example.org: SPF pass, DMARC p=reject, 1 MX");
+    assert_detail("domain example.org (from PTR mail.example.org, greeting "
+                  "mail.example.org)",
+                  MXP_STATE_OK);
+    assert_no_detail("EHLO mail.example.org"); /* same as the greeting */
+    assert_detail("SPF pass for " ADDR " at example.org (ip4:" ADDR ")",
+                  MXP_STATE_OK);
+    assert_detail(ADDR " is an MX of example.org (mx.example.org)",
+                  MXP_STATE_OK);
+    assert_detail("MX of example.org: 0 mx.example.org (" ADDR ")",
+                  MXP_STATE_OK);
+    assert_detail("DMARC of example.org: p=reject (at _dmarc.example.org)",
+                  MXP_STATE_OK);
+    assert_detail("rua=mailto:d@example.org", MXP_STATE_OK);
+    assert_detail("no MTA-STS record for example.org", MXP_STATE_OK);
+    assert_detail("no TLS-RPT record for example.org", MXP_STATE_OK);
+
+    /* the request, and the lookup function answering from the core */
+    assert_int_equal(S.calls, 1);
+    assert_string_equal(S.domain[0], "example.org");
+    assert_string_equal(S.sender, "postmaster@example.org");
+    assert_string_equal(S.helo, "mail.example.org");
+    assert_int_equal(S.lookup_rc, MXP_OK);
+    assert_int_equal(S.txt_result, MXP_DNS_ANSWER);
+    assert_string_equal(S.txt, "v=spf1 ip4:" ADDR " -all");
+
+    /* our own SMTP session: EHLO with our name, QUIT */
+    assert_int_equal(fake_smtp_opens(), 1);
+    assert_int_equal(fake_smtp_closes(), 1);
+    assert_true(fake_smtp_quit_sent());
+    assert_string_equal(fake_smtp_sent(0), "EHLO probe.mxprobe.test");
+
+    /* perfdata: the main metric first */
+    assert_int_equal(fake_n_perf(), 4);
+    p = fake_perf(0);
+    assert_string_equal(p->metric, "spf_lookups");
+    assert_true(p->value == 1);
+    assert_string_equal(p->warn, "8");
+    assert_true(p->max == 10);
+    assert_string_equal(fake_perf(1)->metric, "spf_void");
+    assert_string_equal(fake_perf(2)->metric, "mx");
+    assert_true(fake_perf(2)->value == 1);
+    assert_string_equal(fake_perf(3)->metric, "time");
+    assert_string_equal(fake_perf(3)->uom, "s");
+}
+
+static void test_guess_two_domains(void **state)
+{
+    (void)state;
+    clean_domain("example.org");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "smtp.example.org", NULL);
+    fake_smtp_reply(220, 0.01, "mx.elsewhere.co.uk ESMTP");
+    fake_smtp_reply(250, 0.01, "mx.elsewhere.co.uk");
+    run_zone(NULL);
+
+    assert_detail("domain example.org (from PTR smtp.example.org)",
+                  MXP_STATE_OK);
+    assert_detail("domain elsewhere.co.uk (from greeting mx.elsewhere.co.uk)",
+                  MXP_STATE_OK);
+    assert_int_equal(S.calls, 2);
+    assert_string_equal(S.domain[0], "example.org");
+    assert_string_equal(S.domain[1], "elsewhere.co.uk");
+    assert_int_equal(fake_dns_asked("_dmarc.elsewhere.co.uk", MXP_DNS_TXT), 1);
+    /* elsewhere.co.uk has nothing: NXDOMAIN */
+    assert_state(MXP_STATE_CRITICAL);
+    assert_summary_has("domain elsewhere.co.uk does not exist (NXDOMAIN)");
+    assert_detail("no DMARC record for elsewhere.co.uk", MXP_STATE_WARNING);
+}
+
+static void test_configured_domain_wins(void **state)
+{
+    (void)state;
+    clean_domain("example.org");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.other.test", NULL);
+    run_zone("Example.ORG.");
+
+    assert_state(MXP_STATE_OK);
+    assert_detail("domain example.org (configured)", MXP_STATE_OK);
+    assert_int_equal(fake_smtp_opens(), 0);
+    assert_int_equal(fake_dns_asked(REV, 0), 0);
+    assert_int_equal(S.calls, 1);
+    assert_string_equal(S.helo, "example.org");
+}
+
+static void test_configured_domain_bad(void **state)
+{
+    (void)state;
+    run_zone("not a domain");
+    assert_state(MXP_STATE_UNKNOWN);
+    assert_summary_has("is not a domain name");
+    assert_int_equal(S.calls, 0);
+}
+
+static void test_smtp_fails_ptr_only(void **state)
+{
+    (void)state;
+    clean_domain("example.org");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.example.org", NULL);
+    fake_smtp_fail_open(MXP_ERR_CONNECT,
+                        "cannot connect to 192.0.2.25:25: connection refused");
+    run_zone(NULL);
+
+    assert_state(MXP_STATE_OK);
+    assert_detail("no greeting name from " ADDR " (cannot connect to "
+                  "192.0.2.25:25: connection refused): guessing from the PTR "
+                  "only",
+                  MXP_STATE_OK);
+    assert_detail("domain example.org (from PTR mail.example.org)",
+                  MXP_STATE_OK);
+    assert_int_equal(fake_smtp_closes(), 1);
+    assert_false(fake_smtp_quit_sent());
+}
+
+static void test_silent_greeting_ptr_only(void **state)
+{
+    (void)state;
+    clean_domain("example.org");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.example.org", NULL);
+    fake_smtp_fail(MXP_ERR_TIMEOUT, "no reply within 20.0 s");
+    run_zone(NULL);
+
+    assert_state(MXP_STATE_OK);
+    assert_detail("no greeting name from " ADDR " (no reply within 20.0 s)",
+                  MXP_STATE_OK);
+    assert_detail("domain example.org (from PTR mail.example.org)",
+                  MXP_STATE_OK);
+    assert_string_equal(S.helo, "example.org");
+    assert_int_equal(fake_smtp_n_sent(), 0);
+    assert_false(fake_smtp_quit_sent());
+}
+
+static void test_nothing_to_guess(void **state)
+{
+    (void)state;
+    fake_smtp_reply(220, 0.01, "ESMTP ready");
+    fake_smtp_reply(250, 0.01, "[192.0.2.25]");
+    run_zone(NULL);
+
+    assert_state(MXP_STATE_UNKNOWN);
+    assert_summary_has("cannot guess the mail domain of " ADDR
+                       ": no PTR name, no greeting name (give it with -D)");
+    assert_int_equal(S.calls, 0);
+}
+
+static void test_guess_public_suffix_only(void **state)
+{
+    (void)state;
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "co.uk", NULL);
+    fake_smtp_reply(554, 0.01, "go away");
+    run_zone(NULL);
+    assert_state(MXP_STATE_UNKNOWN);
+    assert_summary_has("no registered domain in its names");
+    assert_detail("(greeting 554)", MXP_STATE_OK);
+}
+
+/* ---- MX --------------------------------------------------------------- */
+
+static void test_mx_rules(void **state)
+{
+    static const struct {
+        const char *what;
+        enum mxp_state st;
+        const char *text;
+    } t[] = {
+        {"null", MXP_STATE_WARNING,
+         "Null MX: d.test accepts no mail (RFC 7505); receivers may refuse "
+         "mail from it"},
+        {"null+other", MXP_STATE_WARNING,
+         "d.test mixes a Null MX with other MX records (RFC 7505)"},
+        {"literal", MXP_STATE_CRITICAL,
+         "MX host 192.0.2.25 of d.test is an IP address, not a host name"},
+        {"cname", MXP_STATE_WARNING,
+         "MX host alias.d.test of d.test is a CNAME (to real.d.test; RFC "
+         "2181 10.3)"},
+        {"noaddr", MXP_STATE_CRITICAL, "no usable MX host for d.test"},
+        {"implicit", MXP_STATE_WARNING,
+         "no MX for d.test: mail goes to its address record (implicit MX)"},
+        {"nothing", MXP_STATE_CRITICAL,
+         "d.test has no MX and no address record: it cannot receive mail"},
+        {"nxdomain", MXP_STATE_CRITICAL,
+         "domain d.test does not exist (NXDOMAIN)"},
+        {"servfail", MXP_STATE_UNKNOWN, "MX lookup of d.test failed: SERVFAIL"},
+        {"timeout", MXP_STATE_UNKNOWN,
+         "address lookup of MX host slow.d.test of d.test failed"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        const char *w = t[i].what;
+
+        setup(NULL);
+        fake_dns_add("d.test", MXP_DNS_TXT, MXP_DNS_NODATA, NULL);
+        fake_dns_add("_dmarc.d.test", MXP_DNS_TXT, MXP_DNS_ANSWER,
+                     "v=DMARC1; p=reject", NULL);
+        fake_dns_add("mx.d.test", MXP_DNS_A, MXP_DNS_ANSWER, ADDR, NULL);
+        fake_dns_add("mx.d.test", MXP_DNS_AAAA, MXP_DNS_NODATA, NULL);
+        fake_dns_add("mx.d.test", MXP_DNS_CNAME, MXP_DNS_NODATA, NULL);
+        fake_dns_default(MXP_DNS_NODATA);
+        if (strcmp(w, "null") == 0)
+            fake_dns_add("d.test", MXP_DNS_MX, MXP_DNS_ANSWER, ".", NULL);
+        else if (strcmp(w, "null+other") == 0)
+            fake_dns_add("d.test", MXP_DNS_MX, MXP_DNS_ANSWER, "", "mx.d.test",
+                         NULL);
+        else if (strcmp(w, "literal") == 0)
+            fake_dns_add("d.test", MXP_DNS_MX, MXP_DNS_ANSWER, "192.0.2.25.",
+                         "mx.d.test", NULL);
+        else if (strcmp(w, "cname") == 0) {
+            fake_dns_add("d.test", MXP_DNS_MX, MXP_DNS_ANSWER, "alias.d.test",
+                         NULL);
+            fake_dns_add("alias.d.test", MXP_DNS_CNAME, MXP_DNS_ANSWER,
+                         "real.d.test.", NULL);
+            fake_dns_add("alias.d.test", MXP_DNS_A, MXP_DNS_ANSWER, ADDR, NULL);
+        } else if (strcmp(w, "noaddr") == 0) {
+            fake_dns_add("d.test", MXP_DNS_MX, MXP_DNS_ANSWER, "gone.d.test",
+                         NULL);
+            fake_dns_add("gone.d.test", MXP_DNS_A, MXP_DNS_NXDOMAIN, NULL);
+            fake_dns_add("gone.d.test", MXP_DNS_AAAA, MXP_DNS_NXDOMAIN, NULL);
+        } else if (strcmp(w, "implicit") == 0) {
+            fake_dns_add("d.test", MXP_DNS_MX, MXP_DNS_NODATA, NULL);
+            fake_dns_add("d.test", MXP_DNS_A, MXP_DNS_ANSWER, ADDR, NULL);
+        } else if (strcmp(w, "nothing") == 0) {
+            fake_dns_add("d.test", MXP_DNS_MX, MXP_DNS_NODATA, NULL);
+        } else if (strcmp(w, "nxdomain") == 0) {
+            fake_dns_add("d.test", MXP_DNS_MX, MXP_DNS_NXDOMAIN, NULL);
+        } else if (strcmp(w, "servfail") == 0) {
+            fake_dns_add("d.test", MXP_DNS_MX, MXP_DNS_SERVFAIL, NULL);
+        } else if (strcmp(w, "timeout") == 0) {
+            fake_dns_add("d.test", MXP_DNS_MX, MXP_DNS_ANSWER, "slow.d.test",
+                         "mx.d.test", NULL);
+            fake_dns_add("slow.d.test", MXP_DNS_A, MXP_DNS_TIMEOUT, NULL);
+        }
+        spf_stub(SPF_PASS, "ip4:" ADDR, '-', 1);
+        run_zone("d.test");
+        if (fake_detail_find(t[i].text, NULL) < 0 || fake_state() != t[i].st) {
+            dump();
+            fail_msg("%s: want state %d and '%s'", w, t[i].st, t[i].text);
+        }
+        teardown(NULL);
+    }
+}
+
+static void test_mx_target_or_not(void **state)
+{
+    (void)state;
+    clean_domain("d.test");
+    fake_dns_add("mx.d.test", MXP_DNS_A, MXP_DNS_ANSWER, "192.0.2.99", NULL);
+    run_zone("d.test");
+    assert_state(MXP_STATE_OK);
+    assert_detail(ADDR " is not an MX of d.test (fine for an outbound-only "
+                       "server)",
+                  MXP_STATE_OK);
+    assert_detail("MX of d.test: 0 mx.d.test (192.0.2.99)", MXP_STATE_OK);
+
+    teardown(NULL);
+    setup(NULL);
+    fake_dns_add("d.test", MXP_DNS_MX, MXP_DNS_NODATA, NULL);
+    fake_dns_add("d.test", MXP_DNS_A, MXP_DNS_ANSWER, ADDR, NULL);
+    run_zone("d.test");
+    assert_detail(ADDR " is the implicit MX of d.test", MXP_STATE_OK);
+    assert_true(fake_perf_find("mx")->value == 0);
+}
+
+static void test_mx_hostile_answers(void **state)
+{
+    char name[64];
+
+    (void)state;
+    clean_domain("d.test");
+    /* more MX records than we look at, and a name with odd bytes */
+    fake_dns_add("d.test", MXP_DNS_MX, MXP_DNS_ANSWER, "m\x1b[31mx.d.test",
+                 "a2.d.test", "a3.d.test", "a4.d.test", "a5.d.test",
+                 "a6.d.test", "a7.d.test", "a8.d.test", "a9.d.test",
+                 "b1.d.test", "b2.d.test", "b3.d.test", "b4.d.test",
+                 "b5.d.test", "b6.d.test", "b7.d.test", "b8.d.test",
+                 "b9.d.test", "mx.d.test", "a1.d.test", NULL);
+    run_zone("d.test");
+    assert_detail("more MX records of d.test not looked at", MXP_STATE_OK);
+    assert_true(fake_perf_find("mx")->value == 20);
+    for (size_t i = 0; i < fake_n_details(); i++)
+        for (const char *p = fake_detail(i, NULL); *p != '\0'; p++)
+            assert_true(*p >= ' ' && *p < 0x7f);
+    assert_detail("MX host 'm?[31mx.d.test' of d.test is not a valid host "
+                  "name",
+                  MXP_STATE_WARNING);
+    snprintf(name, sizeof name, "b7.d.test");
+    assert_int_equal(fake_dns_asked(name, MXP_DNS_A), 1);
+    assert_int_equal(fake_dns_asked("b8.d.test", MXP_DNS_A), 0);
+}
+
+/* ---- SPF -------------------------------------------------------------- */
+
+static void test_spf_outcomes(void **state)
+{
+    static const struct {
+        enum spf_result res;
+        const char *mech;
+        char top_all;
+        const char *problem;
+        enum mxp_state st;
+        const char *text;
+    } t[] = {
+        {SPF_PASS, "ip4:" ADDR, '-', "", MXP_STATE_OK,
+         "SPF pass for " ADDR " at d.test (ip4:" ADDR ")"},
+        {SPF_FAIL, "-all", '-', "", MXP_STATE_CRITICAL,
+         "SPF fail: " ADDR " not permitted by d.test (-all)"},
+        {SPF_SOFTFAIL, "~all", '~', "", MXP_STATE_WARNING,
+         "SPF softfail: " ADDR " not permitted by d.test (~all)"},
+        {SPF_NEUTRAL, "?all", '?', "", MXP_STATE_WARNING,
+         "SPF neutral for " ADDR " at d.test (?all)"},
+        {SPF_NEUTRAL, "", 0, "", MXP_STATE_WARNING,
+         "SPF neutral for " ADDR " at d.test (no term matched)"},
+        {SPF_NONE, "", 0, "", MXP_STATE_WARNING, "no SPF record for d.test"},
+        {SPF_PERMERROR, "", 0, "more than 10 DNS-querying terms",
+         MXP_STATE_CRITICAL,
+         "SPF permerror at d.test: more than 10 DNS-querying terms"},
+        {SPF_PERMERROR, "", 0, "2 SPF records at d.test", MXP_STATE_CRITICAL,
+         "SPF permerror at d.test: 2 SPF records at d.test"},
+        {SPF_TEMPERROR, "", 0, "TXT lookup of d.test failed: timeout",
+         MXP_STATE_UNKNOWN,
+         "SPF temperror at d.test: TXT lookup of d.test failed: timeout"},
+        {SPF_PASS, "+all", '+', "", MXP_STATE_CRITICAL,
+         "SPF policy +all lets anyone send as d.test"},
+        {SPF_PASS, "ip4:" ADDR, '?', "", MXP_STATE_WARNING,
+         "SPF policy ?all of d.test makes no assertion about other senders"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        setup(NULL);
+        clean_domain("d.test");
+        spf_stub(t[i].res, t[i].mech, t[i].top_all, 2);
+        snprintf(S.out.problem, sizeof S.out.problem, "%s", t[i].problem);
+        run_zone("d.test");
+        if (fake_state() != t[i].st ||
+            (t[i].st != MXP_STATE_OK &&
+             strstr(fake_summary(), t[i].text) == NULL) ||
+            fake_detail_find(t[i].text, NULL) < 0) {
+            dump();
+            fail_msg("case %zu: want state %d, '%s'", i, t[i].st, t[i].text);
+        }
+        teardown(NULL);
+    }
+}
+
+static void test_spf_neutral_all_said_once(void **state)
+{
+    (void)state;
+    clean_domain("d.test");
+    spf_stub(SPF_NEUTRAL, "?all", '?', 1);
+    run_zone("d.test");
+    assert_summary_has("SPF neutral for");
+    assert_no_detail("SPF policy ?all");
+}
+
+static void test_spf_fail_explanation_and_record(void **state)
+{
+    (void)state;
+    clean_domain("d.test");
+    spf_stub(SPF_FAIL, "-all", '-', 3);
+    snprintf(S.out.explanation, sizeof S.out.explanation,
+             "see http://d.test/why\x1b[0m");
+    S.out.void_lookups = 1;
+    run_zone("d.test");
+    assert_state(MXP_STATE_CRITICAL);
+    assert_detail("SPF explanation of d.test: see http://d.test/why?[0m",
+                  MXP_STATE_CRITICAL);
+    assert_detail("SPF record of d.test: v=spf1 -all", MXP_STATE_OK);
+    assert_detail("SPF of d.test: 3 DNS lookups, 1 void", MXP_STATE_OK);
+    assert_true(fake_perf_find("spf_lookups")->value == 3);
+    assert_true(fake_perf_find("spf_void")->value == 1);
+}
+
+static void test_spf_lookups_threshold(void **state)
+{
+    (void)state;
+    clean_domain("d.test");
+    spf_stub(SPF_PASS, "include:_spf.d.test", '-', 9);
+    fake_set_thresholds("8", "9");
+    run_zone("d.test");
+    assert_state(MXP_STATE_WARNING);
+    assert_summary_has("SPF of d.test uses 9 of 10 DNS lookups");
+
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("d.test");
+    spf_stub(SPF_PASS, "include:_spf.d.test", '-', 10);
+    fake_set_thresholds("8", "9");
+    run_zone("d.test");
+    assert_state(MXP_STATE_CRITICAL);
+    assert_summary_has("uses 10 of 10");
+}
+
+static void test_spf_evaluator_error(void **state)
+{
+    (void)state;
+    clean_domain("d.test");
+    S.rc = MXP_ERR_NOMEM;
+    run_zone("d.test");
+    assert_state(MXP_STATE_UNKNOWN);
+    assert_summary_has("SPF check of d.test failed");
+    assert_null(fake_perf_find("nothing"));
+}
+
+static void test_spf_lookup_deadline(void **state)
+{
+    (void)state;
+    clean_domain("d.test");
+    fake_set_remaining(0);
+    run_zone("d.test");
+    assert_int_equal(S.lookup_rc, MXP_ERR_TIMEOUT);
+}
+
+static void test_spf_lookup_batch_failure(void **state)
+{
+    struct zone_run R;
+    struct spf_dns_answer a;
+
+    (void)state;
+    memset(&R, 0, sizeof R);
+    R.ctx = fake_ctx();
+    R.svc = R.ctx->svc;
+    R.t = R.ctx->target;
+    fake_dns_fail_batches(MXP_ERR_DNS);
+    assert_int_equal(spf_lookup(&R, "d.test", MXP_DNS_TXT, &a), MXP_OK);
+    assert_int_equal(a.result, MXP_DNS_FAILED);
+    assert_int_equal(a.n_rr, 0);
+    fake_dns_fail_batches(MXP_ERR_NOMEM);
+    assert_int_equal(spf_lookup(&R, "d.test", MXP_DNS_TXT, &a), MXP_ERR_NOMEM);
+}
+
+/* ---- DMARC ------------------------------------------------------------ */
+
+static void test_dmarc_cases(void **state)
+{
+    static const struct {
+        const char *at;   /* where the TXT lives */
+        const char *txt1; /* NULL: NXDOMAIN there */
+        const char *txt2;
+        enum mxp_state st;
+        const char *text;
+    } t[] = {
+        {"_dmarc.d.test", NULL, NULL, MXP_STATE_WARNING,
+         "no DMARC record for d.test"},
+        {"_dmarc.d.test", "some other text", NULL, MXP_STATE_WARNING,
+         "no DMARC record for d.test"},
+        {"_dmarc.d.test", "v=DMARC1; p=none; rua=mailto:r@d.test", NULL,
+         MXP_STATE_OK, "DMARC policy of d.test is p=none (monitoring only)"},
+        {"_dmarc.d.test", "v=DMARC1; p=reject; pct=200", NULL,
+         MXP_STATE_WARNING, "DMARC record of d.test: pct=200: not 0..100"},
+        {"_dmarc.d.test", "v=DMARC1; p=reject", "v=DMARC1; p=none",
+         MXP_STATE_WARNING,
+         "d.test has 2 DMARC records: receivers ignore them (at "
+         "_dmarc.d.test)"},
+        {"_dmarc.d.test", "p=reject; v=DMARC1", NULL, MXP_STATE_WARNING,
+         "DMARC record of d.test: v=DMARC1 must be the first tag (at "
+         "_dmarc.d.test)"},
+        {"_dmarc.d.test", "v=DMARC1; rua=mailto:r@d.test", NULL,
+         MXP_STATE_WARNING,
+         "DMARC record of d.test: no p= tag (it is required); receivers "
+         "treat it as p=none"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        setup(NULL);
+        clean_domain("d.test");
+        if (t[i].txt1 == NULL)
+            fake_dns_add(t[i].at, MXP_DNS_TXT, MXP_DNS_NXDOMAIN, NULL);
+        else
+            fake_dns_add(t[i].at, MXP_DNS_TXT, MXP_DNS_ANSWER, t[i].txt1,
+                         t[i].txt2, NULL);
+        run_zone("d.test");
+        if (fake_state() != t[i].st || fake_detail_find(t[i].text, NULL) < 0) {
+            dump();
+            fail_msg("case %zu: want state %d, detail '%s'", i, t[i].st,
+                     t[i].text);
+        }
+        teardown(NULL);
+    }
+}
+
+static void test_dmarc_p_none_summary(void **state)
+{
+    (void)state;
+    clean_domain("d.test");
+    fake_dns_add("_dmarc.d.test", MXP_DNS_TXT, MXP_DNS_ANSWER,
+                 "v=DMARC1; p=none", NULL);
+    run_zone("d.test");
+    assert_state(MXP_STATE_OK);
+    assert_string_equal(fake_summary(), "d.test: SPF pass, DMARC p=none, 1 MX");
+}
+
+static void test_dmarc_org_fallback(void **state)
+{
+    (void)state;
+    clean_domain("sub.d.test");
+    fake_dns_add("_dmarc.sub.d.test", MXP_DNS_TXT, MXP_DNS_NXDOMAIN, NULL);
+    fake_dns_add("_dmarc.d.test", MXP_DNS_TXT, MXP_DNS_ANSWER,
+                 "v=DMARC1; p=quarantine; sp=reject", NULL);
+    run_zone("sub.d.test");
+    assert_state(MXP_STATE_OK);
+    assert_detail("DMARC of sub.d.test: p=quarantine, sp=reject (at "
+                  "_dmarc.d.test)",
+                  MXP_STATE_OK);
+
+    /* a failure at the first place ends discovery: no fallback */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("sub.d.test");
+    fake_dns_add("_dmarc.sub.d.test", MXP_DNS_TXT, MXP_DNS_SERVFAIL, NULL);
+    run_zone("sub.d.test");
+    assert_state(MXP_STATE_UNKNOWN);
+    assert_summary_has("DMARC lookup of sub.d.test failed: SERVFAIL");
+    assert_int_equal(fake_dns_asked("_dmarc.d.test", 0), 0);
+}
+
+static void test_sts_and_tlsrpt(void **state)
+{
+    (void)state;
+    clean_domain("d.test");
+    fake_dns_add("_mta-sts.d.test", MXP_DNS_TXT, MXP_DNS_ANSWER,
+                 "v=STSv1; id=20240101", NULL);
+    fake_dns_add("_smtp._tls.d.test", MXP_DNS_TXT, MXP_DNS_ANSWER,
+                 "v=TLSRPTv1; rua=mailto:tls@d.test", NULL);
+    run_zone("d.test");
+    assert_state(MXP_STATE_OK);
+    assert_detail("MTA-STS record of d.test: v=STSv1; id=20240101",
+                  MXP_STATE_OK);
+    assert_detail("TLS-RPT record of d.test: v=TLSRPTv1; "
+                  "rua=mailto:tls@d.test",
+                  MXP_STATE_OK);
+}
+
+/* ---- summary ---------------------------------------------------------- */
+
+static void test_summary_worst_plus_more(void **state)
+{
+    (void)state;
+    clean_domain("d.test");
+    fake_dns_add("_dmarc.d.test", MXP_DNS_TXT, MXP_DNS_NXDOMAIN, NULL);
+    spf_stub(SPF_SOFTFAIL, "~all", '~', 1);
+    fake_dns_add("d.test", MXP_DNS_MX, MXP_DNS_ANSWER, "192.0.2.25", NULL);
+    run_zone("d.test");
+    assert_state(MXP_STATE_CRITICAL);
+    assert_string_equal(fake_summary(),
+                        "MX host 192.0.2.25 of d.test is an IP address, not "
+                        "a host name (+3 more)");
+}
+
+static void test_dns_batch_fails(void **state)
+{
+    (void)state;
+    fake_dns_fail_batches(MXP_ERR_DNS);
+    run_zone("d.test");
+    assert_state(MXP_STATE_UNKNOWN);
+    assert_summary_has("DNS lookups of d.test failed");
+    assert_int_equal(S.calls, 0);
+}
+
+static void test_helpers(void **state)
+{
+    char out[16];
+
+    (void)state;
+    assert_true(zone_name_copy("A.B.", out, sizeof out));
+    assert_string_equal(out, "a.b");
+    assert_false(zone_name_copy(".", out, sizeof out));
+    assert_false(zone_name_copy("a-very-long-name.example", out, sizeof out));
+    zone_printable("abc\0d\x7f", 6, out, sizeof out);
+    assert_string_equal(out, "abc?d?");
+    zone_printable("0123456789abcdefghij", 20, out, sizeof out);
+    assert_string_equal(out, "0123456789ab...");
+    assert_true(is_ip_literal("192.0.2.1."));
+    assert_true(is_ip_literal("[192.0.2.1]"));
+    assert_true(is_ip_literal("[IPv6:2001:db8::1]"));
+    assert_true(is_ip_literal("2001:db8::1"));
+    assert_false(is_ip_literal("mx1.example.org"));
+    assert_false(is_ip_literal("192.0.2.1.example.org"));
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_guess_from_ptr_and_greeting),
+        T(test_guess_two_domains),
+        T(test_configured_domain_wins),
+        T(test_configured_domain_bad),
+        T(test_smtp_fails_ptr_only),
+        T(test_silent_greeting_ptr_only),
+        T(test_nothing_to_guess),
+        T(test_guess_public_suffix_only),
+        T(test_mx_rules),
+        T(test_mx_target_or_not),
+        T(test_mx_hostile_answers),
+        T(test_spf_outcomes),
+        T(test_spf_neutral_all_said_once),
+        T(test_spf_fail_explanation_and_record),
+        T(test_spf_lookups_threshold),
+        T(test_spf_evaluator_error),
+        T(test_spf_lookup_deadline),
+        T(test_spf_lookup_batch_failure),
+        T(test_dmarc_cases),
+        T(test_dmarc_p_none_summary),
+        T(test_dmarc_org_fallback),
+        T(test_sts_and_tlsrpt),
+        T(test_summary_worst_plus_more),
+        T(test_dns_batch_fails),
+        T(test_helpers),
+    };
+#undef T
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
