@@ -269,6 +269,15 @@ struct mxp_services {
      * accepted RCPT of this transaction. */
     int (*smtp_send_message)(struct mxp_smtp *s, const char *text,
                              struct mxp_smtp_reply *r);
+    /* Typed config readers for init(): key of map (a plugins.<name>
+     * mapping, may be NULL) into *out.  Absent or written with no value:
+     * MXP_OK, *out untouched.  Wrong type or out of min..max: reported
+     * at the node like config_error, MXP_ERR_CONFIG.  Booleans are
+     * true/false/yes/no/on/off, unquoted, as everywhere in the config. */
+    int (*config_bool)(struct mxp_ctx *ctx, const struct mxp_node *map,
+                       const char *key, int *out);
+    int (*config_long)(struct mxp_ctx *ctx, const struct mxp_node *map,
+                       const char *key, long min, long max, long *out);
 };
 
 /* What a plugin sees.  Fields are read-only for plugins. */

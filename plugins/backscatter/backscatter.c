@@ -214,25 +214,6 @@ static int node_unset(const struct mxp_services *svc, const struct mxp_node *n)
     return s == NULL || s[0] == '\0';
 }
 
-/* The words the core takes for booleans (YAML 1.1's, less y/n). */
-static int parse_bool(const char *s, int *out)
-{
-    static const char *const yes[] = {"true", "yes", "on"};
-    static const char *const no[] = {"false", "no", "off"};
-
-    for (size_t i = 0; i < 3; i++) {
-        if (strcasecmp(s, yes[i]) == 0) {
-            *out = 1;
-            return 1;
-        }
-        if (strcasecmp(s, no[i]) == 0) {
-            *out = 0;
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* A local part prefix stays a plain dot-atom once the hex digits follow:
  * letters, digits and - _ . + =, no leading or doubled dot. */
 static const char *prefix_problem(const char *p)
@@ -262,20 +243,7 @@ static int bs_init(struct mxp_ctx *ctx, void **state)
         return MXP_ERR_NOMEM;
     snprintf(c->prefix, sizeof c->prefix, "%s", BS_DEFAULT_PREFIX);
 
-    n = cfg != NULL ? svc->node_get(cfg, "deliver") : NULL;
-    if (!node_unset(svc, n)) {
-        const char *v =
-            svc->node_kind(n) == MXP_NODE_SCALAR ? svc->node_str(n) : NULL;
-
-        if (v == NULL || !parse_bool(v, &c->deliver)) {
-            svc->config_error(ctx, n,
-                              "deliver: expected true or false, got "
-                              "%s%.60s%s",
-                              v ? "'" : "", v ? v : "a list or mapping",
-                              v ? "'" : "");
-            rc = MXP_ERR_CONFIG;
-        }
-    }
+    rc = svc->config_bool(ctx, cfg, "deliver", &c->deliver);
 
     n = cfg != NULL ? svc->node_get(cfg, "local_part_prefix") : NULL;
     if (!node_unset(svc, n)) {

@@ -81,20 +81,6 @@ static const char *const config_keys[] = {
     "external_domain", "sender", "recipient", "deliver",
     "forms_per_connection", NULL};
 
-static int parse_bool(const char *s, int *out)
-{
-    static const char *const yes[] = {"true", "yes", "on", NULL};
-    static const char *const no[] = {"false", "no", "off", NULL};
-
-    for (size_t i = 0; yes[i] != NULL; i++) {
-        if (strcasecmp(s, yes[i]) == 0)
-            return (*out = 1, 1);
-        if (strcasecmp(s, no[i]) == 0)
-            return (*out = 0, 1);
-    }
-    return 0;
-}
-
 /* A scalar of plugins.relay, or NULL when absent; errors for non-scalars. */
 static const char *scalar(struct mxp_ctx *ctx, const struct mxp_node *cfg,
                           const char *key, const struct mxp_node **at,
@@ -119,6 +105,7 @@ static int relay_init(struct mxp_ctx *ctx, void **state)
     const struct mxp_node *cfg = svc->config(ctx), *at;
     struct relay_config *c = calloc(1, sizeof(*c));
     const char *v;
+    long per = 8;
     int bad = 0;
 
     if (c == NULL)
@@ -155,24 +142,12 @@ static int relay_init(struct mxp_ctx *ctx, void **state)
             snprintf(c->recipient, sizeof(c->recipient), "%s", v);
         }
     }
-    if ((v = scalar(ctx, cfg, "deliver", &at, &bad)) != NULL &&
-        !parse_bool(v, &c->deliver)) {
-        svc->config_error(ctx, at, "deliver: expected true or false, not "
-                          "'%s'", v);
+    if (svc->config_bool(ctx, cfg, "deliver", &c->deliver) != MXP_OK)
         bad = 1;
-    }
-    if ((v = scalar(ctx, cfg, "forms_per_connection", &at, &bad)) != NULL) {
-        char *end;
-        long n = strtol(v, &end, 10);
-
-        if (end == v || *end != '\0' || n < 1 || n > 100) {
-            svc->config_error(ctx, at, "forms_per_connection: expected a "
-                              "number from 1 to 100, not '%s'", v);
-            bad = 1;
-        } else {
-            c->per_connection = (unsigned)n;
-        }
-    }
+    if (svc->config_long(ctx, cfg, "forms_per_connection", 1, 100, &per) !=
+        MXP_OK)
+        bad = 1;
+    c->per_connection = (unsigned)per;
     if (bad) {
         free(c);
         return MXP_ERR_CONFIG;

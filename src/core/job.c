@@ -183,6 +183,57 @@ static void svc_config_error(struct mxp_ctx *ctx, const struct mxp_node *at,
         set_init_error(job, msg);
 }
 
+/* The node of key in map, or NULL when absent or written with no value. */
+static const struct mxp_node *given(const struct mxp_node *map,
+                                    const char *key)
+{
+    const struct mxp_node *n = map != NULL ? mxp_node_get(map, key) : NULL;
+
+    if (n != NULL && n->kind == MXP_NODE_SCALAR && n->is_null)
+        return NULL;
+    return n;
+}
+
+/* What was written instead, for messages: "'maybe'", "a list". */
+static const char *shown_value(const struct mxp_node *n, char *buf,
+                               size_t len)
+{
+    if (n->kind == MXP_NODE_SEQ)
+        return "a list";
+    if (n->kind == MXP_NODE_MAP)
+        return "a mapping";
+    snprintf(buf, len, "'%.60s'", n->str);
+    return buf;
+}
+
+static int svc_config_bool(struct mxp_ctx *ctx, const struct mxp_node *map,
+                           const char *key, int *out)
+{
+    const struct mxp_node *n = given(map, key);
+    char err[256];
+
+    if (n == NULL || mxp_node_to_bool(n, key, out, err, sizeof(err)) == MXP_OK)
+        return MXP_OK;
+    svc_config_error(ctx, n, "%s: expected true or false, got %s", key,
+                     shown_value(n, err, sizeof(err)));
+    return MXP_ERR_CONFIG;
+}
+
+static int svc_config_long(struct mxp_ctx *ctx, const struct mxp_node *map,
+                           const char *key, long min, long max, long *out)
+{
+    const struct mxp_node *n = given(map, key);
+    char err[256];
+
+    if (n == NULL ||
+        mxp_node_to_long(n, key, min, max, out, err, sizeof(err)) == MXP_OK)
+        return MXP_OK;
+    svc_config_error(ctx, n,
+                     "%s: expected a whole number from %ld to %ld, got %s",
+                     key, min, max, shown_value(n, err, sizeof(err)));
+    return MXP_ERR_CONFIG;
+}
+
 static int svc_config_parse(struct mxp_ctx *ctx, const char *name,
                             const char *text, size_t len,
                             const struct mxp_node **out)
@@ -317,6 +368,8 @@ static const struct mxp_services services = {
     .is_host_name = mxp_is_host_name,
     .smtp_send = mxp_smtp_send,
     .smtp_send_message = mxp_smtp_send_message,
+    .config_bool = svc_config_bool,
+    .config_long = svc_config_long,
 };
 
 const struct mxp_services *mxp_core_services(void)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <strings.h>
 #include <sys/socket.h>
 
@@ -32,6 +33,7 @@ struct mxp_node {
     size_t n_keys;
     const char *file;
     int line, col;
+    int plain, is_null; /* scalars: written unquoted; "", "~" or "null" */
 };
 
 struct mxp_smtp {
@@ -439,6 +441,69 @@ static struct mxp_node *fake_new_node(enum mxp_node_kind kind, const char *file,
     return n;
 }
 
+/* The typed readers, with the core's rules and words (see plugin.h). */
+static const char *fake_shown(const struct mxp_node *n, char *buf, size_t len)
+{
+    if (n->kind != MXP_NODE_SCALAR)
+        return n->kind == MXP_NODE_SEQ ? "a list" : "a mapping";
+    snprintf(buf, len, "'%.60s'", n->str);
+    return buf;
+}
+
+static const struct mxp_node *fake_given(const struct mxp_node *map,
+                                         const char *key)
+{
+    const struct mxp_node *n =
+        map != NULL ? fake_services.node_get(map, key) : NULL;
+
+    return n != NULL && n->kind == MXP_NODE_SCALAR && n->is_null ? NULL : n;
+}
+
+static int fake_config_bool_fn(struct mxp_ctx *ctx, const struct mxp_node *map,
+                               const char *key, int *out)
+{
+    static const char *const yes[] = {"true", "yes", "on"};
+    static const char *const no[] = {"false", "no", "off"};
+    const struct mxp_node *n = fake_given(map, key);
+    char buf[80];
+
+    if (n == NULL)
+        return MXP_OK;
+    for (size_t i = 0; i < 3 && n->kind == MXP_NODE_SCALAR && n->plain; i++) {
+        if (strcasecmp(n->str, yes[i]) == 0 || strcasecmp(n->str, no[i]) == 0) {
+            *out = strcasecmp(n->str, yes[i]) == 0;
+            return MXP_OK;
+        }
+    }
+    fake_config_error_fn(ctx, n, "%s: expected true or false, got %s", key,
+                         fake_shown(n, buf, sizeof buf));
+    return MXP_ERR_CONFIG;
+}
+
+static int fake_config_long_fn(struct mxp_ctx *ctx, const struct mxp_node *map,
+                               const char *key, long min, long max, long *out)
+{
+    const struct mxp_node *n = fake_given(map, key);
+    char *end, buf[80];
+    long v;
+
+    if (n == NULL)
+        return MXP_OK;
+    if (n->kind == MXP_NODE_SCALAR && n->str[0] != '\0') {
+        errno = 0;
+        v = strtol(n->str, &end, 10);
+        if (errno == 0 && *end == '\0' && v >= min && v <= max &&
+            n->str[0] != ' ') {
+            *out = v;
+            return MXP_OK;
+        }
+    }
+    fake_config_error_fn(ctx, n,
+                         "%s: expected a whole number from %ld to %ld, got %s",
+                         key, min, max, fake_shown(n, buf, sizeof buf));
+    return MXP_ERR_CONFIG;
+}
+
 /* YAML text to a fake node tree on libyaml's events.  An empty document
  * gives an empty map; plain "~"/"null" scalars become "". */
 static int fake_yaml_parse(const char *file, const char *text, size_t len,
@@ -475,6 +540,8 @@ static int fake_yaml_parse(const char *file, const char *text, size_t len,
 
             n = fake_new_node(MXP_NODE_SCALAR, file, ev.start_mark);
             n->str = fake_xstrdup(null ? "" : v);
+            n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+            n->is_null = n->plain && n->str[0] == '\0';
             break;
         }
         case YAML_SEQUENCE_START_EVENT:
@@ -1069,6 +1136,8 @@ const struct mxp_services fake_services = {
     .is_host_name = mxp_is_host_name,
     .smtp_send = fake_smtp_send_fn,
     .smtp_send_message = fake_smtp_send_message_fn,
+    .config_bool = fake_config_bool_fn,
+    .config_long = fake_config_long_fn,
 };
 
 /* ---- lifecycle ------------------------------------------------------- */
