@@ -278,6 +278,12 @@ struct mxp_services {
                        const char *key, int *out);
     int (*config_long)(struct mxp_ctx *ctx, const struct mxp_node *map,
                        const char *key, long min, long max, long *out);
+    /* The usual summary, from the details added so far: when some are
+     * not OK, sets the result to the worst one's state and text (the
+     * first of equals) plus " (+N more)" for the other non-OK ones, and
+     * returns 1; when all were OK, sets nothing and returns 0, so the
+     * plugin says what was fine. */
+    int (*set_result_from_details)(struct mxp_ctx *ctx);
 };
 
 /* What a plugin sees.  Fields are read-only for plugins. */

@@ -21,14 +21,8 @@
 #include <mxprobe/plugin.h>
 
 #define BANNER_MAX_PTR 8       /* PTR names we look at; more is abuse */
-#define BANNER_MAX_PROBLEMS 24 /* non-OK findings kept for the summary */
 #define BANNER_NAME_LEN 256    /* a DNS name (253) plus room */
 #define BANNER_TEXT_LEN 512
-
-struct banner_problem {
-    enum mxp_state st;
-    char text[BANNER_TEXT_LEN];
-};
 
 /* What one run found; lives on run()'s stack. */
 struct banner_run {
@@ -42,9 +36,7 @@ struct banner_run {
     size_t n_ptr;
     int ptr_ok;    /* the PTR lookup gave an answer */
     int fcrdns_ok; /* some PTR name resolves back to the address */
-    struct banner_problem problems[BANNER_MAX_PROBLEMS];
-    size_t n_problems;
-    size_t n_more; /* problems beyond the array, still counted */
+    size_t n_problems; /* findings that were not OK */
 };
 
 /* ---- names ----------------------------------------------------------- */
@@ -264,7 +256,8 @@ static int generic_reason(struct mxp_ctx *ctx, const char *name, int family,
 static void finding(struct banner_run *R, enum mxp_state st, const char *fmt,
                     ...) MXP_PRINTF(3, 4);
 
-/* One long-output line; non-OK ones also feed the summary. */
+/* One long-output line; the non-OK ones make the summary (the core's
+ * set_result_from_details). */
 static void finding(struct banner_run *R, enum mxp_state st, const char *fmt,
                     ...)
 {
@@ -275,15 +268,7 @@ static void finding(struct banner_run *R, enum mxp_state st, const char *fmt,
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     R->svc->add_detail(R->ctx, st, "%s", text);
-    if (st == MXP_STATE_OK)
-        return;
-    if (R->n_problems == BANNER_MAX_PROBLEMS) {
-        R->n_more++;
-        return;
-    }
-    R->problems[R->n_problems].st = st;
-    memcpy(R->problems[R->n_problems].text, text, sizeof text);
-    R->n_problems++;
+    R->n_problems += st != MXP_STATE_OK;
 }
 
 /* A definite answer about a name: records, or that it has none. */
@@ -643,8 +628,6 @@ static void perf(struct banner_run *R, const char *metric, double v,
 
 static void finish(struct banner_run *R)
 {
-    size_t worst = 0, more;
-
     if (!isnan(R->greeting_time)) {
         enum mxp_state st = R->svc->check_threshold(R->ctx, R->greeting_time);
 
@@ -655,23 +638,10 @@ static void finish(struct banner_run *R)
     perf(R, "connect", R->connect_time, 0);
     perf(R, "ehlo", R->ehlo_time, 0);
 
-    if (R->n_problems == 0) {
+    if (!R->svc->set_result_from_details(R->ctx))
         R->svc->set_result(R->ctx, MXP_STATE_OK,
                            "greeting %s matches PTR, FCrDNS ok",
                            R->greeting_name);
-        return;
-    }
-    for (size_t i = 1; i < R->n_problems; i++)
-        if (R->svc->state_worst(R->problems[worst].st, R->problems[i].st) !=
-            R->problems[worst].st)
-            worst = i; /* strictly worse: the first of equals stays */
-    more = R->n_problems - 1 + R->n_more;
-    if (more > 0)
-        R->svc->set_result(R->ctx, R->problems[worst].st, "%s (+%zu more)",
-                           R->problems[worst].text, more);
-    else
-        R->svc->set_result(R->ctx, R->problems[worst].st, "%s",
-                           R->problems[worst].text);
 }
 
 static int banner_run(struct mxp_ctx *ctx, void *state)

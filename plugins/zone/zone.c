@@ -32,15 +32,6 @@ void zone_finding(struct zone_run *R, enum mxp_state st, const char *fmt, ...)
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     R->svc->add_detail(R->ctx, st, "%s", text);
-    if (st == MXP_STATE_OK)
-        return;
-    if (R->n_problems == ZONE_MAX_PROBLEMS) {
-        R->n_more++;
-        return;
-    }
-    R->problems[R->n_problems].st = st;
-    memcpy(R->problems[R->n_problems].text, text, sizeof text);
-    R->n_problems++;
 }
 
 int zone_names_equal(const char *a, const char *b)
@@ -177,7 +168,7 @@ static void ok_summary(struct zone_run *R)
 static void finish(struct zone_run *R, double started)
 {
     unsigned lookups = 0, voids = 0;
-    size_t n_mx = 0, worst = 0, more;
+    size_t n_mx = 0;
     const struct zone_domain *top = NULL;
 
     for (size_t i = 0; i < R->n_dom; i++) {
@@ -203,21 +194,8 @@ static void finish(struct zone_run *R, double started)
     perf(R, "mx", (double)n_mx, "", 0, NAN);
     perf(R, "time", R->svc->now() - started, "s", 0, NAN);
 
-    if (R->n_problems == 0) {
+    if (!R->svc->set_result_from_details(R->ctx))
         ok_summary(R);
-        return;
-    }
-    for (size_t i = 1; i < R->n_problems; i++)
-        if (R->svc->state_worst(R->problems[worst].st, R->problems[i].st) !=
-            R->problems[worst].st)
-            worst = i; /* strictly worse: the first of equals stays */
-    more = R->n_problems - 1 + R->n_more;
-    if (more > 0)
-        R->svc->set_result(R->ctx, R->problems[worst].st, "%s (+%zu more)",
-                           R->problems[worst].text, more);
-    else
-        R->svc->set_result(R->ctx, R->problems[worst].st, "%s",
-                           R->problems[worst].text);
 }
 
 static int zone_run(struct mxp_ctx *ctx, void *state)

@@ -17,12 +17,6 @@
 #define ZONE_TEXT_LEN 640    /* one finding */
 #define ZONE_MAX_PTR 4       /* PTR names we look at */
 #define ZONE_MAX_DOMAINS 2   /* PTR and banner may point at two domains */
-#define ZONE_MAX_PROBLEMS 32 /* non-OK findings kept for the summary */
-
-struct zone_problem {
-    enum mxp_state st;
-    char text[ZONE_TEXT_LEN];
-};
 
 /* One mail domain under test, and what the checks found for the OK
  * summary and the perfdata. */
@@ -46,12 +40,10 @@ struct zone_run {
     char ehlo[ZONE_NAME_LEN];     /* host name of the EHLO reply, or "" */
     struct zone_domain dom[ZONE_MAX_DOMAINS];
     size_t n_dom;
-    struct zone_problem problems[ZONE_MAX_PROBLEMS];
-    size_t n_problems;
-    size_t n_more; /* problems beyond the array, still counted */
 };
 
-/* One long-output line; non-OK ones also feed the summary. */
+/* One long-output line; the non-OK ones make the summary (the core's
+ * set_result_from_details). */
 void zone_finding(struct zone_run *R, enum mxp_state st, const char *fmt, ...)
     MXP_PRINTF(3, 4);
 

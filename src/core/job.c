@@ -73,6 +73,28 @@ static void svc_set_result(struct mxp_ctx *ctx, enum mxp_state st,
     va_end(ap);
 }
 
+/* Keeps what set_result_from_details needs of a detail. */
+static void note_detail(struct mxp_job *job, enum mxp_state st,
+                        const char *fmt, va_list ap)
+{
+    char *text;
+
+    if (st == MXP_STATE_OK)
+        return;
+    if (st > MXP_STATE_UNKNOWN)
+        st = MXP_STATE_UNKNOWN;
+    job->n_problems++;
+    if (job->worst_text != NULL && mxp_state_worst(job->worst, st) ==
+                                       job->worst)
+        return; /* not strictly worse: the first of equals stays */
+    text = mxp_strdup_vprintf(fmt, ap);
+    if (text == NULL)
+        return;
+    free(job->worst_text);
+    job->worst_text = text;
+    job->worst = st;
+}
+
 static void svc_add_detail(struct mxp_ctx *ctx, enum mxp_state st,
                            const char *fmt, ...)
 {
@@ -81,6 +103,23 @@ static void svc_add_detail(struct mxp_ctx *ctx, enum mxp_state st,
     va_start(ap, fmt);
     send_state_text(ctx, MXP_IPC_DETAIL, st, fmt, ap);
     va_end(ap);
+    va_start(ap, fmt);
+    note_detail(job_of(ctx), st, fmt, ap);
+    va_end(ap);
+}
+
+static int svc_set_result_from_details(struct mxp_ctx *ctx)
+{
+    struct mxp_job *job = job_of(ctx);
+
+    if (job->n_problems == 0 || job->worst_text == NULL)
+        return 0;
+    if (job->n_problems > 1)
+        svc_set_result(ctx, job->worst, "%s (+%zu more)", job->worst_text,
+                       job->n_problems - 1);
+    else
+        svc_set_result(ctx, job->worst, "%s", job->worst_text);
+    return 1;
 }
 
 static void svc_add_perfdata(struct mxp_ctx *ctx, const struct mxp_perf *p)
@@ -370,6 +409,7 @@ static const struct mxp_services services = {
     .smtp_send_message = mxp_smtp_send_message,
     .config_bool = svc_config_bool,
     .config_long = svc_config_long,
+    .set_result_from_details = svc_set_result_from_details,
 };
 
 const struct mxp_services *mxp_core_services(void)
@@ -404,6 +444,8 @@ void mxp_job_release(struct mxp_job *job)
     job->arena = NULL;
     free(job->init_error);
     job->init_error = NULL;
+    free(job->worst_text);
+    job->worst_text = NULL;
 }
 
 int mxp_job_init_plugin(const struct mxp_run_settings *run,

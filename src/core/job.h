@@ -43,6 +43,10 @@ struct mxp_job {
     struct mxp_arena *arena;
     struct mxp_resolver *resolver; /* created on first use */
     char *init_error; /* first config error reported during init() */
+    /* The details so far, for set_result_from_details. */
+    size_t n_problems;      /* details that were not OK */
+    enum mxp_state worst;   /* the worst of them */
+    char *worst_text;       /* the first detail of that state */
 };
 
 const struct mxp_services *mxp_core_services(void);

@@ -441,6 +441,30 @@ static struct mxp_node *fake_new_node(enum mxp_node_kind kind, const char *file,
     return n;
 }
 
+/* As the core: the worst non-OK detail (first of equals) + " (+N more)". */
+static int fake_set_result_from_details_fn(struct mxp_ctx *ctx)
+{
+    size_t worst = 0, n = 0;
+
+    for (size_t i = 0; i < F.n_details; i++) {
+        if (F.details[i].st == MXP_STATE_OK)
+            continue;
+        if (n++ == 0 ||
+            mxp_state_worst(F.details[worst].st, F.details[i].st) !=
+                F.details[worst].st)
+            worst = i;
+    }
+    if (n == 0)
+        return 0;
+    if (n > 1)
+        fake_services.set_result(ctx, F.details[worst].st, "%s (+%zu more)",
+                                 F.details[worst].text, n - 1);
+    else
+        fake_services.set_result(ctx, F.details[worst].st, "%s",
+                                 F.details[worst].text);
+    return 1;
+}
+
 /* The typed readers, with the core's rules and words (see plugin.h). */
 static const char *fake_shown(const struct mxp_node *n, char *buf, size_t len)
 {
@@ -1138,6 +1162,7 @@ const struct mxp_services fake_services = {
     .smtp_send_message = fake_smtp_send_message_fn,
     .config_bool = fake_config_bool_fn,
     .config_long = fake_config_long_fn,
+    .set_result_from_details = fake_set_result_from_details_fn,
 };
 
 /* ---- lifecycle ------------------------------------------------------- */
