@@ -33,6 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "delay_common.h"
+
 #define MAX_SUFFIXES 64
 #define MAX_RESPONSE 4096
 #define MAX_QUERY 4096
@@ -69,22 +71,6 @@ struct fwd {
     } st;
 };
 
-static volatile sig_atomic_t quit;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    quit = 1;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static void usage(FILE *f)
 {
     fprintf(f, "usage: dnsdelay --listen ADDR:PORT --upstream ADDR:PORT "
@@ -92,57 +78,6 @@ static void usage(FILE *f)
                "                [--drop-suffix ZONE ...] [--pidfile FILE] "
                "[--max-inflight N]\n"
                "ADDR:PORT is a.b.c.d:port or [v6]:port\n");
-}
-
-/* "a.b.c.d:port" or "[v6]:port" into ss. */
-static int parse_addr(const char *s, struct sockaddr_storage *ss,
-                      socklen_t *len)
-{
-    char host[64];
-    const char *colon, *p;
-    char *end;
-    long port;
-    size_t n;
-
-    memset(ss, 0, sizeof(*ss));
-    if (s[0] == '[') {
-        p = strchr(s, ']');
-        if (p == NULL || p[1] != ':')
-            return -1;
-        n = (size_t)(p - s - 1);
-        colon = p + 1;
-        s++;
-    } else {
-        colon = strrchr(s, ':');
-        if (colon == NULL)
-            return -1;
-        n = (size_t)(colon - s);
-    }
-    if (n == 0 || n >= sizeof(host))
-        return -1;
-    memcpy(host, s, n);
-    host[n] = '\0';
-    errno = 0;
-    port = strtol(colon + 1, &end, 10);
-    if (errno != 0 || *end != '\0' || end == colon + 1 || port < 1 ||
-        port > 65535)
-        return -1;
-    if (strchr(host, ':') != NULL) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
-            return -1;
-        *len = sizeof(*a);
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)ss;
-        a->sin_family = AF_INET;
-        a->sin_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
-            return -1;
-        *len = sizeof(*a);
-    }
-    return 0;
 }
 
 static int set_nonblock(int fd)

@@ -206,6 +206,11 @@ static void svc_config_error(struct mxp_ctx *ctx, const struct mxp_node *at,
     va_end(ap);
     if (msg == NULL)
         return;
+    /* It ends up on the status line: one line, no terminal controls,
+     * whatever the config's quoted values hold. */
+    for (char *p = msg; *p != '\0'; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     if (at != NULL) {
         char *full = mxp_strdup_printf(
             "%s: plugins.%s: %s", mxp_node_where(at, where, sizeof(where)),
