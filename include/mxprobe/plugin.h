@@ -265,8 +265,9 @@ struct mxp_services {
      * connection without a final dot, so no message exists.  This is the
      * only call that completes a message: it sends text (lines dot-
      * stuffed, CRLF line ends), then "." and reads the reply.  It is
-     * refused unless probe.my_email is set and is the MAIL FROM or an
-     * accepted RCPT of this transaction. */
+     * refused unless plugins.<name>.deliver is true, probe.my_email is
+     * set and is the MAIL FROM or an accepted RCPT of this transaction,
+     * and no reply is owed. */
     int (*smtp_send_message)(struct mxp_smtp *s, const char *text,
                              struct mxp_smtp_reply *r);
     /* Typed config readers for init(): key of map (a plugins.<name>

@@ -27,7 +27,8 @@
 #define BS_MAX_DOMAINS (BS_MAX_PTR + 2) /* + greeting and -D */
 #define BS_NAME_LEN 256                 /* a DNS name (253) plus room */
 #define BS_TEXT_LEN 512
-#define BS_REPLY_SHOWN 200 /* reply text kept for the output */
+#define BS_REPLY_SHOWN 200                /* reply text kept for the output */
+#define BS_REPLY_MAX (BS_REPLY_SHOWN + 8) /* a bs_reply's text: code too */
 #define BS_TOKEN_DIGITS 16
 #define BS_LOCAL_MAX 64 /* RFC 5321 4.5.3.1.1 */
 #define BS_PREFIX_MAX (BS_LOCAL_MAX - BS_TOKEN_DIGITS)
@@ -275,7 +276,8 @@ static void bs_free(void *state)
 /* ---- SMTP sessions --------------------------------------------------- */
 
 /* Connect, greeting, EHLO.  On failure says why in R->lost and leaves no
- * session. */
+ * session; MXP_ERR_CLOSED (or MXP_ERR_IO) means the server hung up or
+ * said 421, which a new connection may get past. */
 static int session_open(struct bs_run *R)
 {
     const struct mxp_services *svc = R->svc;
@@ -297,12 +299,14 @@ static int session_open(struct bs_run *R)
                  svc->smtp_error(R->s));
         goto fail;
     }
-    if (r.code / 100 != 2) {
+    if (r.code != 220) {
+        /* RFC 5321 4.3.1: 220, or 554 for a server that will not talk;
+         * anything else (a 250 included) is no greeting. */
         snprintf(R->lost, sizeof R->lost, "greeting %d %.*s", r.code,
                  BS_REPLY_SHOWN, r.n_lines ? r.lines[0] : "");
-        svc->smtp_close(R->s, 1);
+        svc->smtp_close(R->s, r.code != 421);
         R->s = NULL;
-        return MXP_ERR_PROTOCOL;
+        return r.code == 421 ? MXP_ERR_CLOSED : MXP_ERR_PROTOCOL;
     }
     if (R->greeting_name[0] == '\0' && r.n_lines > 0) {
         size_t n = strcspn(r.lines[0], " \t");
@@ -326,9 +330,9 @@ static int session_open(struct bs_run *R)
         snprintf(R->lost, sizeof R->lost, "%s refused: %d %.*s",
                  used_helo ? "EHLO and HELO" : "EHLO", r.code, BS_REPLY_SHOWN,
                  r.n_lines ? r.lines[0] : "");
-        svc->smtp_close(R->s, 1);
+        svc->smtp_close(R->s, r.code != 421);
         R->s = NULL;
-        return MXP_ERR_PROTOCOL;
+        return r.code == 421 ? MXP_ERR_CLOSED : MXP_ERR_PROTOCOL;
     }
     R->pipelining = R->can_pipeline && !used_helo &&
                     svc->smtp_has_extension(R->s, "PIPELINING");
@@ -340,29 +344,47 @@ fail:
     return rc != MXP_OK ? rc : MXP_ERR_PROTOCOL;
 }
 
-/* Drops a session that failed: no QUIT, the core would not send it. */
-static void session_lost(struct bs_run *R)
+/* Drops a session that failed or cannot be trusted: no QUIT (the core
+ * would not send it after a failure).  why: what is left is lost for
+ * that; NULL: the session's own error. */
+static void session_drop(struct bs_run *R, const char *why)
 {
-    const char *err = R->svc->smtp_error(R->s);
+    const char *err = why != NULL ? why : R->svc->smtp_error(R->s);
 
-    snprintf(R->lost, sizeof R->lost, "%s",
-             err[0] != '\0' ? err : "connection lost");
+    if (err != R->lost)
+        snprintf(R->lost, sizeof R->lost, "%s",
+                 err[0] != '\0' ? err : "connection lost");
     R->svc->smtp_close(R->s, 0);
     R->s = NULL;
 }
 
-/* MAIL, RCPT, RSET as one pipelined group, or one by one.  A refused
- * MAIL leaves rcpt->code 0 when not pipelined. */
+/* A reply MAIL or RCPT can get: 250 (RFC 5321 4.3.2), 251 or 252 (some
+ * servers say so to RCPT), 4xx, 5xx.  A 354, a 220 or a 1xx belongs to
+ * some other command: the replies are out of step with the commands. */
+static int plausible(const struct bs_reply *r)
+{
+    return (r->code >= 250 && r->code <= 252) ||
+           (r->code >= 400 && r->code <= 599);
+}
+
+/* The replies to one MAIL, RCPT, RSET; code 0: not read. */
+struct bs_group {
+    struct bs_reply mail, rcpt, rset;
+};
+
+/* MAIL, RCPT, RSET as one pipelined group, or one by one (then a refused
+ * MAIL is not followed by RCPT).  Returns the failure of the first send
+ * or read that failed, with the replies read before it in g; a 421 ends
+ * the group (the server is closing) with MXP_OK. */
 static int transaction(struct bs_run *R, const char *from, const char *to,
-                       struct bs_reply *mail, struct bs_reply *rcpt)
+                       struct bs_group *g)
 {
     const struct mxp_services *svc = R->svc;
     char l_mail[BS_TEXT_LEN], l_rcpt[BS_TEXT_LEN];
     struct mxp_smtp_reply r;
     int rc;
 
-    memset(mail, 0, sizeof(*mail));
-    memset(rcpt, 0, sizeof(*rcpt));
+    memset(g, 0, sizeof(*g));
     snprintf(l_mail, sizeof l_mail, "MAIL FROM:<%s>", from);
     snprintf(l_rcpt, sizeof l_rcpt, "RCPT TO:<%s>", to);
 
@@ -376,31 +398,61 @@ static int transaction(struct bs_run *R, const char *from, const char *to,
             rc = svc->smtp_read_reply(R->s, &r);
         if (rc != MXP_OK)
             return rc;
-        copy_reply(mail, &r);
-        if (mail->code == 421)
+        copy_reply(&g->mail, &r);
+        if (g->mail.code == 421)
             return MXP_OK; /* closing: the other replies will not come */
         rc = svc->smtp_read_reply(R->s, &r);
         if (rc != MXP_OK)
             return rc;
-        copy_reply(rcpt, &r);
-        if (rcpt->code == 421)
+        copy_reply(&g->rcpt, &r);
+        if (g->rcpt.code == 421)
             return MXP_OK;
-        return svc->smtp_read_reply(R->s, &r);
+        rc = svc->smtp_read_reply(R->s, &r);
+        if (rc == MXP_OK)
+            copy_reply(&g->rset, &r);
+        return rc;
     }
 
     rc = svc->smtp_command(R->s, l_mail, &r);
     if (rc != MXP_OK)
         return rc;
-    copy_reply(mail, &r);
-    if (mail->code / 100 == 2) {
+    copy_reply(&g->mail, &r);
+    if (g->mail.code / 100 == 2) {
         rc = svc->smtp_command(R->s, l_rcpt, &r);
         if (rc != MXP_OK)
             return rc;
-        copy_reply(rcpt, &r);
+        copy_reply(&g->rcpt, &r);
     }
-    if (mail->code == 421 || rcpt->code == 421)
+    if (g->mail.code == 421 || g->rcpt.code == 421)
         return MXP_OK; /* the server is closing: no RSET */
-    return svc->smtp_command(R->s, "RSET", &r);
+    if (!plausible(&g->mail) || (g->rcpt.code != 0 && !plausible(&g->rcpt)))
+        return MXP_OK; /* out of step: the session is dropped, no RSET */
+    rc = svc->smtp_command(R->s, "RSET", &r);
+    if (rc == MXP_OK)
+        copy_reply(&g->rset, &r);
+    return rc;
+}
+
+/* Why the replies of g cannot be matched to the commands (into out), or
+ * 0 when they can.  A server that answers one command twice shifts every
+ * later reply by one: RCPT's reply then shows up as RSET's, and RSET
+ * only ever gets 250 (or 421, closing). */
+static int out_of_step(const struct bs_group *g, char *out, size_t len)
+{
+    static const char *const names[] = {"MAIL", "RCPT", "RSET"};
+    const struct bs_reply *rep[] = {&g->mail, &g->rcpt, &g->rset};
+
+    for (size_t k = 0; k < 3; k++) {
+        const struct bs_reply *x = rep[k];
+        int bad = k < 2 ? !plausible(x) : x->code / 100 != 2 && x->code != 421;
+
+        if (x->code != 0 && bad) {
+            snprintf(out, len, "%s answered %.*s", names[k], BS_REPLY_MAX,
+                     x->text);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* ---- verdicts -------------------------------------------------------- */
@@ -410,6 +462,30 @@ static int user_unknown(const struct bs_reply *r)
     if (r->enhanced[0] != '\0')
         return strncmp(r->enhanced, "5.1.", 4) == 0;
     return r->code == 550 || r->code == 551 || r->code == 553;
+}
+
+/* Text of a refusal that is about relaying, whatever its code: Postfix's
+ * default defer_unauth_destination says "454 4.7.1 <x>: Relay access
+ * denied", temporary only so that a config mistake defers mail instead
+ * of bouncing it.  The same phrases as the relay plugin's. */
+static int denies_relaying(const char *text)
+{
+    static const char *const phrases[] = {"relay access denied",
+                                          "relaying denied",
+                                          "relay denied",
+                                          "relay not permitted",
+                                          "relaying not permitted",
+                                          "not permitted to relay",
+                                          "relaying not allowed",
+                                          "relay not allowed",
+                                          "unable to relay",
+                                          "relaying disallowed",
+                                          NULL};
+
+    for (size_t i = 0; phrases[i] != NULL; i++)
+        if (strcasestr(text, phrases[i]) != NULL)
+            return 1;
+    return 0;
 }
 
 static void verdict(struct bs_domain *d, enum bs_verdict v, const char *fmt,
@@ -443,7 +519,8 @@ static void classify(struct bs_run *R, struct bs_domain *d,
         verdict(d, BS_ACCEPTS, "%s", rcpt->text);
     else if (rcpt->code / 100 == 5 && user_unknown(rcpt))
         verdict(d, BS_REJECTS_USER, "%s", rcpt->text);
-    else if (rcpt->code / 100 == 5)
+    else if (rcpt->code / 100 == 5 ||
+             (rcpt->code / 100 == 4 && denies_relaying(rcpt->text)))
         verdict(d, BS_NO_MAIL, "%s", rcpt->text);
     else
         verdict(d, BS_INCONCLUSIVE, "%s", rcpt->text);
@@ -488,12 +565,29 @@ static void message_text(struct bs_run *R, const char *to, char *out,
 }
 
 /* After a refusal in the test transaction: start over, but a session
- * that cannot even do that is lost. */
+ * that cannot even do that is lost (why in R->lost). */
 static int reset(struct bs_run *R)
 {
     struct mxp_smtp_reply r;
+    struct bs_reply rep;
+    int rc = R->svc->smtp_command(R->s, "RSET", &r);
 
-    return R->svc->smtp_command(R->s, "RSET", &r);
+    if (rc != MXP_OK) {
+        snprintf(R->lost, sizeof R->lost, "%s", R->svc->smtp_error(R->s));
+        return rc;
+    }
+    copy_reply(&rep, &r);
+    if (rep.code == 421) {
+        snprintf(R->lost, sizeof R->lost, "%s", rep.text);
+        return MXP_ERR_CLOSED;
+    }
+    if (rep.code / 100 != 2) {
+        snprintf(R->lost, sizeof R->lost,
+                 "replies out of step with commands (RSET answered %.*s)",
+                 BS_REPLY_MAX, rep.text);
+        return MXP_ERR_PROTOCOL;
+    }
+    return MXP_OK;
 }
 
 static void note(struct bs_domain *d, int sent, const char *fmt, ...)
@@ -511,8 +605,8 @@ static void note(struct bs_domain *d, int sent, const char *fmt, ...)
 
 /* One message from my_email to the unknown user, by plain commands (the
  * core refuses anything pipelined behind DATA).  Returns a session
- * failure (the session must then be dropped); what happened goes to
- * d->note. */
+ * failure (the session must then be dropped, R->lost says why); what
+ * happened goes to d->note. */
 static int send_test(struct bs_run *R, struct bs_domain *d, const char *to)
 {
     const struct mxp_services *svc = R->svc;
@@ -538,10 +632,27 @@ static int send_test(struct bs_run *R, struct bs_domain *d, const char *to)
     if (rc != MXP_OK)
         goto failed;
     copy_reply(&rep, &r);
-    if (rep.code != 354) {
+    if (rep.code / 100 == 4 || rep.code / 100 == 5) {
         note(d, 0, "test message to <%s> not sent: %s refused (%s)", to, step,
              rep.text);
-        return rep.code == 421 ? MXP_ERR_CLOSED : reset(R);
+        if (rep.code != 421)
+            return reset(R);
+        snprintf(R->lost, sizeof R->lost, "%s", rep.text);
+        return MXP_ERR_CLOSED;
+    }
+    if (rep.code != 354 || strcmp(step, "DATA") != 0) {
+        /* 354 is the only go-ahead DATA gets (a 250 there is no
+         * delivery), and MAIL or RCPT never get a 3xx: the replies are
+         * out of step with the commands, the session no good for more. */
+        int data = strcmp(step, "DATA") == 0;
+
+        note(d, 0,
+             "test message to <%s> not sent: %s answered %s instead of %s", to,
+             step, rep.text, data ? "354" : "250");
+        snprintf(R->lost, sizeof R->lost,
+                 "replies out of step with commands (%s answered %.*s)", step,
+                 BS_REPLY_MAX, rep.text);
+        return MXP_ERR_PROTOCOL;
     }
     message_text(R, to, text, sizeof text);
     rc = svc->smtp_send_message(R->s, text, &r);
@@ -557,11 +668,14 @@ static int send_test(struct bs_run *R, struct bs_domain *d, const char *to)
              R->token, me, to, rep.text);
     else
         note(d, 0, "test message to <%s> refused (%s)", to, rep.text);
-    return rep.code == 421 ? MXP_ERR_CLOSED : MXP_OK;
+    if (rep.code != 421)
+        return MXP_OK;
+    snprintf(R->lost, sizeof R->lost, "%s", rep.text);
+    return MXP_ERR_CLOSED;
 
 failed:
-    note(d, 0, "test message to <%s> not sent: %s: %s", to, step,
-         svc->smtp_error(R->s));
+    snprintf(R->lost, sizeof R->lost, "%s", svc->smtp_error(R->s));
+    note(d, 0, "test message to <%s> not sent: %s: %s", to, step, R->lost);
     return rc;
 }
 
@@ -619,6 +733,72 @@ static int dropped(int rc)
     return rc == MXP_ERR_CLOSED || rc == MXP_ERR_IO;
 }
 
+/* A session to go on with: the one open, else the one new connection
+ * allowed (after a drop, a 421 or replies out of step).  0: none, why
+ * in R->lost. */
+static int have_session(struct bs_run *R)
+{
+    if (R->s != NULL)
+        return 1;
+    if (R->reconnects > 0)
+        return 0;
+    R->reconnects++;
+    return session_open(R) == MXP_OK;
+}
+
+/* What the replies to MAIL, RCPT, RSET (and the status that ended them,
+ * rc) say of domain d.  Returns 1 when d has its verdict (the session may
+ * be gone all the same), 0 when d is to be tried again on a new session,
+ * -1 when nothing more is to be tried. */
+static int judge(struct bs_run *R, struct bs_domain *d,
+                 const struct bs_group *g, int rc)
+{
+    /* Enough for a verdict: RCPT answered, or MAIL refused. */
+    int basis =
+        g->mail.code != 0 && (g->mail.code / 100 != 2 || g->rcpt.code != 0);
+    char why[BS_TEXT_LEN], text[BS_TEXT_LEN + 64];
+    const char *err = R->svc->smtp_error(R->s);
+
+    if (g->mail.code == 421 || g->rcpt.code == 421) {
+        /* Closing before RCPT was judged: this domain again. */
+        session_drop(R, g->mail.code == 421 ? g->mail.text : g->rcpt.text);
+        return 0;
+    }
+    if (!basis) { /* lost before RCPT was answered */
+        session_drop(R, NULL);
+        return dropped(rc) ? 0 : -1;
+    }
+    text[0] = '\0';
+    if (out_of_step(g, why, sizeof why))
+        snprintf(text, sizeof text, "replies out of step with commands (%s)",
+                 why);
+    else if (rc == MXP_ERR_PROTOCOL &&
+             strstr(err, "more replies than commands") != NULL)
+        snprintf(text, sizeof text, "replies out of step with commands (%s)",
+                 err);
+    if (text[0] != '\0') {
+        /* Never a verdict; and what comes next cannot be matched either:
+         * the rest get a new session. */
+        verdict(d, BS_INCONCLUSIVE, "%s", text);
+        session_drop(R, text);
+        return 1;
+    }
+    if (rc != MXP_OK && R->pipelining && !dropped(rc)) {
+        /* RSET's reply did not come (a timeout): one reply is missing,
+         * which one is unknown. */
+        session_drop(R, NULL);
+        verdict(d, BS_INCONCLUSIVE, "%s", R->lost);
+        return -1;
+    }
+    classify(R, d, &g->mail, &g->rcpt);
+    /* Only RSET's reply was lost: the verdict stands, the session not. */
+    if (rc != MXP_OK)
+        session_drop(R, NULL);
+    else if (g->rset.code == 421)
+        session_drop(R, g->rset.text);
+    return rc == MXP_OK || dropped(rc) ? 1 : -1;
+}
+
 static void test_domains(struct bs_run *R)
 {
     const struct mxp_probe_settings *p = R->ctx->probe;
@@ -629,43 +809,27 @@ static void test_domains(struct bs_run *R)
 
     while (i < R->n_dom) {
         struct bs_domain *d = &R->dom[i];
-        struct bs_reply mail, rcpt;
+        struct bs_group g;
         char to[BS_LOCAL_MAX + 1 + BS_NAME_LEN];
-        int rc;
+        int rc, next;
 
         if (R->svc->remaining(R->ctx) < BS_MIN_TIME) {
             give_up(R, i, "out of time");
             return;
         }
-        if (R->s == NULL) {
-            if (R->reconnects > 0) {
-                give_up(R, i, R->lost);
-                return;
-            }
-            R->reconnects++;
-            if (session_open(R) != MXP_OK) {
-                give_up(R, i, R->lost);
-                return;
-            }
-        }
-        snprintf(to, sizeof to, "%s@%s", R->local, d->name);
-        rc = transaction(R, from, to, &mail, &rcpt);
-        if (rc == MXP_OK && (mail.code == 421 || rcpt.code == 421)) {
-            snprintf(R->lost, sizeof R->lost, "%s",
-                     mail.code == 421 ? mail.text : rcpt.text);
-            R->svc->smtp_close(R->s, 0);
-            R->s = NULL;
-            rc = MXP_ERR_CLOSED;
-        } else if (rc != MXP_OK) {
-            session_lost(R);
-        }
-        if (dropped(rc) && R->reconnects == 0)
-            continue; /* this domain again, on a new connection */
-        if (rc != MXP_OK) {
+        if (!have_session(R)) {
             give_up(R, i, R->lost);
             return;
         }
-        classify(R, d, &mail, &rcpt);
+        snprintf(to, sizeof to, "%s@%s", R->local, d->name);
+        rc = transaction(R, from, to, &g);
+        next = judge(R, d, &g, rc);
+        if (next == 0)
+            continue; /* this domain again, on a new connection */
+        if (next < 0) {
+            give_up(R, i, R->lost);
+            return;
+        }
         i++;
         if (d->verdict != BS_ACCEPTS || !deliver)
             continue;
@@ -673,8 +837,12 @@ static void test_domains(struct bs_run *R)
             note(d, 0, "test message to <%s> not sent: out of time", to);
             continue;
         }
+        if (!have_session(R)) {
+            note(d, 0, "test message to <%s> not sent: %s", to, R->lost);
+            continue;
+        }
         if (send_test(R, d, to) != MXP_OK)
-            session_lost(R);
+            session_drop(R, R->lost);
     }
 }
 
@@ -851,7 +1019,7 @@ static int bs_run(struct mxp_ctx *ctx, void *state)
     const struct mxp_services *svc = ctx->svc;
     struct bs_run *R;
     double start = svc->now();
-    int tested;
+    int tested, rc;
 
     if (ctx->target == NULL)
         return MXP_ERR_INVALID;
@@ -875,7 +1043,12 @@ static int bs_run(struct mxp_ctx *ctx, void *state)
 
     if (R->t->domain != NULL && R->t->domain[0] != '\0')
         find_domains(R); /* known before connecting: shown in perfdata */
-    if (session_open(R) != MXP_OK) {
+    rc = session_open(R);
+    if (dropped(rc) && svc->remaining(ctx) >= BS_MIN_TIME)
+        /* Hung up at once or 421 (a limit on connections, a restart):
+         * once more, apart from the one reconnect during the tests. */
+        rc = session_open(R);
+    if (rc != MXP_OK) {
         cannot_test(R, start, "cannot test backscatter: %s", R->lost);
         goto done;
     }

@@ -92,21 +92,26 @@ static const char *find_ci(const char *hay, size_t len, const char *needle)
 
 int dmarc_near_miss(const char *txt, size_t len, char *why, size_t wlen)
 {
-    size_t i;
+    char token[24];
+    size_t i, n;
 
     if (dmarc_is_record(txt, len) || find_ci(txt, len, "dmarc") == NULL)
         return 0;
     i = version_value_at(txt, len);
-    if (i == 0)
+    if (i == 0) {
         snprintf(why, wlen, "v=DMARC1 must be the first tag");
-    else
-        snprintf(why, wlen,
-                 "the version must be exactly v=DMARC1, not "
-                 "v=%.20s",
-                 txt + i);
-    for (char *p = why; *p != '\0'; p++)
-        if (!isprint((unsigned char)*p))
-            *p = '?';
+        return 1;
+    }
+    /* Only the version token is quoted, NUL and control bytes as '?'. */
+    for (n = 0;
+         i + n < len && n < 20 && txt[i + n] != ';' && !is_wsp(txt[i + n]); n++)
+        token[n] = isprint((unsigned char)txt[i + n]) ? txt[i + n] : '?';
+    token[n] = '\0';
+    snprintf(why, wlen, "the version must be exactly v=DMARC1, not v=%s%s",
+             token,
+             i + n < len && n == 20 && txt[i + n] != ';' && !is_wsp(txt[i + n])
+                 ? "..."
+                 : "");
     return 1;
 }
 

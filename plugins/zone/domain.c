@@ -28,7 +28,7 @@ static void first_word_name(const struct mxp_services *svc, const char *line,
         return;
     memcpy(word, line, n);
     word[n] = '\0';
-    if (svc->is_host_name(word))
+    if (zone_host_name_ok(svc, word))
         zone_name_copy(word, out, len);
 }
 
@@ -55,7 +55,7 @@ static void ptr_lookup(struct zone_run *R)
     for (size_t i = 0; i < q.n_rr && R->n_ptr < ZONE_MAX_PTR; i++) {
         const char *t = q.rr[i].text;
 
-        if (t == NULL || !R->svc->is_host_name(t))
+        if (t == NULL || !zone_host_name_ok(R->svc, t))
             continue;
         if (zone_name_copy(t, R->ptr[R->n_ptr], ZONE_NAME_LEN))
             R->n_ptr++;
@@ -150,10 +150,13 @@ void zone_guess_domains(struct zone_run *R)
 
         memset(d, 0, sizeof *d);
         if (!zone_name_copy(conf, d->name, sizeof d->name) ||
-            !R->svc->is_host_name(d->name)) {
+            !zone_host_name_ok(R->svc, d->name)) {
+            char shown[ZONE_NAME_LEN];
+
+            zone_printable(conf, strlen(conf), shown, sizeof shown);
+            d->name[0] = '\0';
             zone_finding(R, MXP_STATE_UNKNOWN,
-                         "configured domain '%.253s' is not a domain name",
-                         d->name);
+                         "configured domain '%s' is not a domain name", shown);
             return;
         }
         snprintf(d->source, sizeof d->source, "configured");
@@ -165,12 +168,16 @@ void zone_guess_domains(struct zone_run *R)
 
     ptr_lookup(R);
     smtp_names(R);
-    for (size_t i = 0; i < R->n_ptr; i++)
-        add_candidate(R, "PTR", R->ptr[i], &dropped);
+    /* The first PTR name and the banner's names first: with at most two
+     * domains, more PTR names must not crowd out the greeting's. */
+    if (R->n_ptr > 0)
+        add_candidate(R, "PTR", R->ptr[0], &dropped);
     add_candidate(R, "greeting", R->greeting, &dropped);
     /* EHLO usually repeats the greeting's name: say it once. */
     if (!zone_names_equal(R->ehlo, R->greeting))
         add_candidate(R, "EHLO", R->ehlo, &dropped);
+    for (size_t i = 1; i < R->n_ptr; i++)
+        add_candidate(R, "PTR", R->ptr[i], &dropped);
     if (R->n_dom == 0) {
         zone_finding(R, MXP_STATE_UNKNOWN,
                      "cannot guess the mail domain of %s: %s (give it with "

@@ -26,7 +26,8 @@ struct mx_host {
     char addrs[160];
 };
 
-static int is_null_mx(const char *name)
+/* The root name as the MX host. */
+static int is_root(const char *name)
 {
     return name == NULL || name[0] == '\0' || strcmp(name, ".") == 0;
 }
@@ -83,11 +84,20 @@ static void append_addrs(char *out, size_t len, const struct mxp_dns_query *q)
     }
 }
 
+/* An MX record's place in the answer, sorted by preference with the
+ * answer order kept among equals. */
+struct mx_ord {
+    unsigned pref;
+    size_t idx;
+};
+
 static int cmp_pref(const void *a, const void *b)
 {
-    const struct mx_host *x = a, *y = b;
+    const struct mx_ord *x = a, *y = b;
 
-    return x->pref < y->pref ? -1 : x->pref > y->pref;
+    if (x->pref != y->pref)
+        return x->pref < y->pref ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
 /* No MX: mail goes to the domain's own address (RFC 5321 5.1). */
@@ -149,6 +159,7 @@ void zone_mx_check(struct zone_run *R, struct zone_domain *d,
 {
     struct mx_host *h = NULL;
     struct mxp_dns_query *q = NULL;
+    struct mx_ord *order = NULL;
     size_t n = 0, n_null = 0, n_usable = 0, n_failed = 0, extra = 0;
     const char *target_host = NULL;
     int rc;
@@ -172,28 +183,38 @@ void zone_mx_check(struct zone_run *R, struct zone_domain *d,
 
     h = calloc(ZONE_MAX_MX, sizeof *h);
     q = calloc(3 * ZONE_MAX_MX, sizeof *q);
-    if (h == NULL || q == NULL) {
+    order = calloc(mx->n_rr, sizeof *order);
+    if (h == NULL || q == NULL || order == NULL) {
         zone_finding(R, MXP_STATE_UNKNOWN, "MX check of %s: out of memory",
                      d->name);
         goto done;
     }
-    for (size_t i = 0; i < mx->n_rr; i++) {
-        const char *name = mx->rr[i].text;
+    /* The most preferred hosts are the ones looked at, wherever they are
+     * in the answer. */
+    for (size_t i = 0; i < mx->n_rr; i++)
+        order[i] = (struct mx_ord){.pref = mx->rr[i].pref, .idx = i};
+    qsort(order, mx->n_rr, sizeof *order, cmp_pref);
+    for (size_t k = 0; k < mx->n_rr; k++) {
+        const struct mxp_dns_rr *rr = &mx->rr[order[k].idx];
+        const char *name = rr->text;
 
-        if (is_null_mx(name)) {
-            n_null++;
+        if (is_root(name) && rr->pref == 0) {
+            n_null++; /* RFC 7505: "0 ." and nothing else */
             continue;
         }
         if (n == ZONE_MAX_MX) {
             extra++;
             continue;
         }
-        h[n].name = name;
-        h[n].pref = mx->rr[i].pref;
-        if (!zone_name_copy(name, h[n].shown, sizeof h[n].shown))
+        h[n].name = name != NULL ? name : "";
+        h[n].pref = rr->pref;
+        if (is_root(name))
+            snprintf(h[n].shown, sizeof h[n].shown, ".");
+        else if (!zone_name_copy(name, h[n].shown, sizeof h[n].shown))
             snprintf(h[n].shown, sizeof h[n].shown, "?");
-        h[n].literal = is_ip_literal(name);
-        h[n].bad_name = !h[n].literal && !R->svc->is_host_name(name);
+        h[n].literal = !is_root(name) && is_ip_literal(name);
+        h[n].bad_name =
+            !h[n].literal && (is_root(name) || !R->svc->is_host_name(name));
         n++;
     }
     if (n_null > 0 && n == 0 && extra == 0) {
@@ -208,7 +229,6 @@ void zone_mx_check(struct zone_run *R, struct zone_domain *d,
                      "%s mixes a Null MX with other MX records (RFC 7505)",
                      d->name);
     d->n_mx = n + extra;
-    qsort(h, n, sizeof *h, cmp_pref);
 
     for (size_t i = 0; i < n; i++) {
         q[3 * i].name = q[3 * i + 1].name = q[3 * i + 2].name = h[i].name;
@@ -254,6 +274,13 @@ void zone_mx_check(struct zone_run *R, struct zone_domain *d,
             zone_finding(R, MXP_STATE_CRITICAL,
                          "MX host %s of %s is an IP address, not a host name",
                          h[i].shown, d->name);
+            continue;
+        }
+        if (h[i].bad_name && strcmp(h[i].shown, ".") == 0) {
+            zone_finding(R, MXP_STATE_WARNING,
+                         "MX host '.' of %s has preference %u: a Null MX "
+                         "has preference 0 (RFC 7505)",
+                         d->name, h[i].pref);
             continue;
         }
         if (h[i].bad_name) {
@@ -308,12 +335,17 @@ void zone_mx_check(struct zone_run *R, struct zone_domain *d,
     if (target_host != NULL)
         R->svc->add_detail(R->ctx, MXP_STATE_OK, "%s is an MX of %s (%s)",
                            R->t->addr, d->name, target_host);
+    else if (extra > 0)
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "%s is not among the %zu MX hosts of %s looked at",
+                           R->t->addr, n, d->name);
     else
         R->svc->add_detail(R->ctx, MXP_STATE_OK,
                            "%s is not an MX of %s (fine for an outbound-only "
                            "server)",
                            R->t->addr, d->name);
 done:
+    free(order);
     free(h);
     free(q);
 }

@@ -4,13 +4,17 @@
  * SPF: spf.c evaluates check_host() for the target's address with the
  * mail domain as MAIL FROM domain; it asks its DNS questions one at a time
  * through spf_lookup(), which runs each as a one-query batch of the core
- * (answers live in the job until run() returns).  DMARC: the record at
- * _dmarc.<domain>, else at the organizational domain (RFC 7489 6.6.3).
+ * (answers live in the job until run() returns); a second check_host()
+ * for a documentation address tells what the policy says about everybody
+ * else.  DMARC: the record at _dmarc.<domain>, else at the organizational
+ * domain, whose sp= then applies (RFC 7489 6.3, 6.6.3).
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "dmarc.h"
 #include "policy.h"
@@ -32,12 +36,15 @@ static int spf_lookup(void *user, const char *name, uint16_t type,
     q.name = name;
     q.type = type;
     rc = R->svc->dns_batch(R->ctx, &q, 1);
-    if (rc == MXP_ERR_NOMEM || rc == MXP_ERR_TIMEOUT)
+    if (rc == MXP_ERR_NOMEM)
         return rc;
-    if (rc != MXP_OK) {
-        out->result = MXP_DNS_FAILED;
-        return MXP_OK;
-    }
+    /* A lookup the deadline cut is no answer: SPF would read it as "no
+     * names" (ptr) and let -all decide. */
+    if ((rc != MXP_OK || !zone_dns_definite(q.result)) &&
+        R->svc->remaining(R->ctx) <= 0)
+        return MXP_ERR_TIMEOUT;
+    if (rc != MXP_OK)
+        return rc; /* the evaluator ends in temperror */
     out->result = q.result;
     out->rr = q.result == MXP_DNS_ANSWER ? q.rr : NULL;
     out->n_rr = q.result == MXP_DNS_ANSWER ? q.n_rr : 0;
@@ -48,6 +55,151 @@ static int spf_lookup(void *user, const char *name, uint16_t type,
 static const char *term(const struct spf_outcome *o)
 {
     return o->mechanism[0] != '\0' ? o->mechanism : "no term matched";
+}
+
+/* Documentation addresses (RFC 5737, RFC 3849 and 9637) standing for
+ * "any other sender"; test zones list some, so a pass is believed only
+ * when a second one passes too. */
+static const unsigned char other_v4[][4] = {
+    {192, 0, 2, 1}, {198, 51, 100, 1}, {203, 0, 113, 1}};
+static const unsigned char other_v6[][16] = {
+    {0x20, 0x01, 0x0d, 0xb8, [15] = 1},
+    {0x3f, 0xff, [15] = 1},
+    {0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff, 0xff, 0xff, [15] = 1}};
+
+/* The k-th documentation address of family outside the target's own
+ * network (/24, /48) into rq; 0 when there is none. */
+static int other_sender(const struct zone_run *R, int family, size_t k,
+                        struct spf_request *rq, char *shown, size_t len)
+{
+    size_t alen = family == AF_INET ? 4 : 16, net = family == AF_INET ? 3 : 6;
+
+    for (size_t i = 0; i < 3; i++) {
+        const unsigned char *a = family == AF_INET ? other_v4[i] : other_v6[i];
+
+        if (R->t->family == family && memcmp(a, R->t->addr_bytes, net) == 0)
+            continue;
+        if (k-- > 0)
+            continue;
+        memset(rq->addr, 0, sizeof rq->addr);
+        memcpy(rq->addr, a, alen);
+        rq->family = family;
+        inet_ntop(family, a, shown, (socklen_t)len);
+        return 1;
+    }
+    return 0;
+}
+
+/* check_host() for the k-th documentation address of family with the
+ * target's domain, sender and HELO; 0 when it could not run. */
+static int spf_other_eval(struct zone_run *R, struct zone_domain *d,
+                          const struct spf_request *target_rq, int family,
+                          size_t k, struct spf_outcome *o, char *ip,
+                          size_t iplen)
+{
+    struct spf_request rq = *target_rq;
+
+    if (!other_sender(R, family, k, &rq, ip, iplen) ||
+        R->svc->remaining(R->ctx) <= 0 || spf_check_host(&rq, o) != MXP_OK)
+        return 0;
+    if (o->dns_lookups > d->spf_lookups)
+        d->spf_lookups = o->dns_lookups;
+    if (o->void_lookups > d->spf_void)
+        d->spf_void = o->void_lookups;
+    return 1;
+}
+
+/* What the policy says about everybody else, whatever it said about the
+ * target: check_host() for a documentation address of each family.
+ * Catches +all wherever it hides (include:, redirect=, ip4:0.0.0.0/0,
+ * a/0) and the lookups of the terms the target's own match never
+ * reached.  mine: the target's outcome, for what it already said. */
+static void spf_others(struct zone_run *R, struct zone_domain *d,
+                       const struct spf_request *target_rq,
+                       const struct spf_outcome *mine)
+{
+    static const enum spf_result order[] = {SPF_PASS, SPF_PERMERROR,
+                                            SPF_NEUTRAL, SPF_TEMPERROR};
+    struct spf_outcome *o = calloc(2, sizeof *o), *pick = NULL;
+    char ip[2][48], ip2[48], mech[SPF_TEXT_MAX], text[SPF_TEXT_MAX];
+    const char *pick_ip = "";
+    int fam[2], ran[2] = {0, 0};
+
+    if (o == NULL) {
+        zone_finding(R, MXP_STATE_UNKNOWN, "SPF check of %s: out of memory",
+                     d->name);
+        return;
+    }
+    fam[0] = R->t->family;
+    fam[1] = fam[0] == AF_INET ? AF_INET6 : AF_INET;
+    /* the other family only when the first did not find it open */
+    for (int i = 0; i < 2; i++) {
+        ran[i] = spf_other_eval(R, d, target_rq, fam[i], 0, &o[i], ip[i],
+                                sizeof ip[i]);
+        if (!ran[i] || o[i].result != SPF_PASS)
+            continue;
+        /* a pass for a second address, or this one is listed somewhere */
+        ran[i] =
+            spf_other_eval(R, d, target_rq, fam[i], 1, &o[i], ip2, sizeof ip2);
+        if (ran[i] && o[i].result == SPF_PASS)
+            break;
+        memcpy(ip[i], ip2, sizeof ip2);
+    }
+    /* the worst thing said about other senders, one finding */
+    for (size_t k = 0; k < sizeof order / sizeof *order && pick == NULL; k++)
+        for (int i = 0; i < 2 && pick == NULL; i++)
+            if (ran[i] && o[i].result == order[k]) {
+                pick = &o[i];
+                pick_ip = ip[i];
+            }
+    if (pick == NULL)
+        goto done;
+    zone_printable(term(pick), strlen(term(pick)), mech, sizeof mech);
+    zone_printable(pick->problem, strlen(pick->problem), text, sizeof text);
+    switch (pick->result) {
+    case SPF_PASS:
+        zone_finding(R, MXP_STATE_CRITICAL,
+                     "SPF of %s lets anyone send (pass for %s via %s)", d->name,
+                     pick_ip, mech);
+        break;
+    case SPF_PERMERROR:
+        if (mine->result == SPF_PERMERROR)
+            break;
+        d->spf_broken = 1;
+        /* senders of the target's family, or only of the other one (e.g.
+         * IPv6 senders over the void lookups of a: without AAAA) */
+        zone_finding(R, pick == &o[0] ? MXP_STATE_CRITICAL : MXP_STATE_WARNING,
+                     "SPF of %s breaks for other senders: %s (permerror for "
+                     "%s)",
+                     d->name, text[0] != '\0' ? text : "invalid record",
+                     pick_ip);
+        break;
+    case SPF_NEUTRAL:
+        /* not repeated when the target's verdict said it already */
+        if (mine->result == SPF_NEUTRAL && mine->by_all == pick->by_all)
+            break;
+        if (pick->by_all)
+            zone_finding(R, MXP_STATE_WARNING,
+                         "SPF policy %s of %s makes no assertion about other "
+                         "senders",
+                         mech, d->name);
+        else
+            zone_finding(R, MXP_STATE_WARNING,
+                         "SPF of %s makes no assertion about other senders "
+                         "(neutral for %s: no term matched)",
+                         d->name, pick_ip);
+        break;
+    default:
+        if (mine->result != SPF_TEMPERROR)
+            R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                               "SPF of %s for other senders (%s) not known: "
+                               "temperror: %s",
+                               d->name, pick_ip,
+                               text[0] != '\0' ? text : "DNS failure");
+        break;
+    }
+done:
+    free(o);
 }
 
 void zone_spf_check(struct zone_run *R, struct zone_domain *d)
@@ -99,10 +251,11 @@ void zone_spf_check(struct zone_run *R, struct zone_domain *d)
         zone_finding(R, MXP_STATE_CRITICAL,
                      "SPF fail: %s not permitted by %s (%s)", addr, d->name,
                      mech);
+        /* the same problem in the domain's words: not a second one */
         if (o->explanation[0] != '\0') {
             zone_printable(o->explanation, strlen(o->explanation), text,
                            sizeof text);
-            R->svc->add_detail(R->ctx, MXP_STATE_CRITICAL,
+            R->svc->add_detail(R->ctx, MXP_STATE_OK,
                                "SPF explanation of %s: %s", d->name, text);
         }
         break;
@@ -117,9 +270,14 @@ void zone_spf_check(struct zone_run *R, struct zone_domain *d)
         break;
     case SPF_NONE:
         d->spf = "none";
-        zone_finding(R, MXP_STATE_WARNING, "no SPF record for %s", d->name);
-        break;
+        if (text[0] != '\0')
+            zone_finding(R, MXP_STATE_WARNING, "SPF cannot apply to %s: %s",
+                         d->name, text);
+        else
+            zone_finding(R, MXP_STATE_WARNING, "no SPF record for %s", d->name);
+        goto done;
     case SPF_PERMERROR:
+        d->spf_broken = 1;
         zone_finding(R, MXP_STATE_CRITICAL, "SPF permerror at %s: %s", d->name,
                      text[0] != '\0' ? text : "invalid record");
         break;
@@ -129,26 +287,31 @@ void zone_spf_check(struct zone_run *R, struct zone_domain *d)
                      text[0] != '\0' ? text : "DNS failure");
         break;
     }
+    if (o->skipped[0] != '\0' && o->result != SPF_PASS &&
+        o->result != SPF_TEMPERROR) {
+        zone_printable(o->skipped, strlen(o->skipped), text, sizeof text);
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "SPF of %s: %s, skipped as RFC 7208 5.5 says (the "
+                           "verdict may change when it answers)",
+                           d->name, text);
+    }
 
     if (o->record[0] != '\0') {
         zone_printable(o->record, strlen(o->record), text, sizeof text);
         R->svc->add_detail(R->ctx, MXP_STATE_OK, "SPF record of %s: %s",
                            d->name, text);
     }
-    /* What the policy says about everybody else, whatever it said about
-     * the target. */
-    if (o->top_all == '+')
-        zone_finding(R, MXP_STATE_CRITICAL,
-                     "SPF policy +all lets anyone send as %s", d->name);
-    else if (o->top_all == '?' &&
-             !(o->result == SPF_NEUTRAL && strstr(o->mechanism, "all")))
-        zone_finding(R, MXP_STATE_WARNING,
-                     "SPF policy ?all of %s makes no assertion about other "
-                     "senders",
-                     d->name);
-    R->svc->add_detail(R->ctx, MXP_STATE_OK,
-                       "SPF of %s: %u DNS lookups, %u void", d->name,
-                       o->dns_lookups, o->void_lookups);
+    spf_others(R, d, &rq, o);
+    if (d->spf_lookups != o->dns_lookups || d->spf_void != o->void_lookups)
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "SPF of %s: %u DNS lookups, %u void (up to %u and "
+                           "%u with other senders)",
+                           d->name, o->dns_lookups, o->void_lookups,
+                           d->spf_lookups, d->spf_void);
+    else
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "SPF of %s: %u DNS lookups, %u void", d->name,
+                           o->dns_lookups, o->void_lookups);
 done:
     free(o);
 }
@@ -177,8 +340,40 @@ static size_t dmarc_records(const struct mxp_dns_query *q, size_t *first,
     return n;
 }
 
+/* The tags of r in words ("p=reject, sp=none, pct=50"), leaving out
+ * skip ("sp" when it is the one said to apply). */
+static void dmarc_tags(const struct dmarc_record *r, const char *skip,
+                       char *text, size_t len)
+{
+    size_t off = 0;
+    int w;
+
+    text[0] = '\0';
+#define TAG(...)                                                               \
+    do {                                                                       \
+        w = snprintf(text + off, len - off, __VA_ARGS__);                      \
+        if (w < 0 || (size_t)w >= len - off)                                   \
+            return;                                                            \
+        off += (size_t)w;                                                      \
+    } while (0)
+    if (strcmp(skip, "p") != 0)
+        TAG("p=%s", dmarc_policy_name(r->p));
+    if (r->sp != DMARC_P_UNSET && strcmp(skip, "sp") != 0)
+        TAG("%ssp=%s", off ? ", " : "", dmarc_policy_name(r->sp));
+    if (r->pct != 100)
+        TAG("%spct=%d", off ? ", " : "", r->pct);
+    if (r->adkim == 's')
+        TAG("%sadkim=s", off ? ", " : "");
+    if (r->aspf == 's')
+        TAG("%saspf=s", off ? ", " : "");
+#undef TAG
+}
+
+/* at_org: the record is the organizational domain's, found for d as its
+ * subdomain: then sp= applies, else p= (RFC 7489 6.3, 6.6.3). */
 static void dmarc_report(struct zone_run *R, struct zone_domain *d,
-                         const char *where, const struct mxp_dns_rr *rr)
+                         const char *where, const struct mxp_dns_rr *rr,
+                         int at_org)
 {
     struct dmarc_record *r = calloc(1, sizeof *r);
     char text[ZONE_TEXT_LEN];
@@ -203,25 +398,27 @@ static void dmarc_report(struct zone_run *R, struct zone_domain *d,
         zone_finding(R, MXP_STATE_WARNING, "DMARC record of %s: %s", d->name,
                      text);
     if (r->usable) {
-        snprintf(d->dmarc_p, sizeof d->dmarc_p, "%s", dmarc_policy_name(r->p));
-        off = (size_t)snprintf(text, sizeof text, "p=%s",
-                               dmarc_policy_name(r->p));
-        if (r->sp != DMARC_P_UNSET)
-            off += (size_t)snprintf(text + off, sizeof text - off, ", sp=%s",
-                                    dmarc_policy_name(r->sp));
-        if (r->pct != 100)
-            off += (size_t)snprintf(text + off, sizeof text - off, ", pct=%d",
-                                    r->pct);
-        if (r->adkim == 's')
-            off += (size_t)snprintf(text + off, sizeof text - off, ", adkim=s");
-        if (r->aspf == 's')
-            snprintf(text + off, sizeof text - off, ", aspf=s");
-        R->svc->add_detail(R->ctx, MXP_STATE_OK, "DMARC of %s: %s (at %s)",
-                           d->name, text, where);
-        if (r->p == DMARC_P_NONE)
+        int by_sp = at_org && r->sp != DMARC_P_UNSET;
+        enum dmarc_policy eff = by_sp ? r->sp : r->p;
+        const char *tag = by_sp ? "sp" : "p";
+
+        snprintf(d->dmarc_p, sizeof d->dmarc_p, "%s", dmarc_policy_name(eff));
+        if (!at_org) {
+            dmarc_tags(r, "", text, sizeof text);
+            R->svc->add_detail(R->ctx, MXP_STATE_OK, "DMARC of %s: %s (at %s)",
+                               d->name, text, where);
+        } else {
+            dmarc_tags(r, tag, text, sizeof text);
             R->svc->add_detail(R->ctx, MXP_STATE_OK,
-                               "DMARC policy of %s is p=none (monitoring only)",
-                               d->name);
+                               "DMARC of %s: %s=%s applies (%s%sat %s)",
+                               d->name, tag, dmarc_policy_name(eff), text,
+                               text[0] != '\0' ? " " : "", where);
+        }
+        if (eff == DMARC_P_NONE)
+            R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                               "DMARC policy of %s is %s=none (monitoring "
+                               "only)",
+                               d->name, tag);
     }
     if (r->rua[0] != '\0' || r->ruf[0] != '\0')
         R->svc->add_detail(R->ctx, MXP_STATE_OK,
@@ -231,19 +428,25 @@ static void dmarc_report(struct zone_run *R, struct zone_domain *d,
     free(r);
 }
 
-/* Looks at one _dmarc TXT answer.  Returns 1 when policy discovery ends
- * there (a record, several, or a failure), 0 when the next place is to be
- * tried; *near_said is set when a near-miss was reported. */
+/* Looks at one _dmarc TXT answer (at_org: of the organizational domain).
+ * Returns 1 when policy discovery ends there (a record, several, or a
+ * failure), 0 when the next place is to be tried; *near_said is set when
+ * a near-miss was reported. */
 static int dmarc_at(struct zone_run *R, struct zone_domain *d,
                     const char *where, const struct mxp_dns_query *q,
-                    int *near_said)
+                    int at_org, int *near_said)
 {
     char near[DMARC_PROBLEM_LEN];
     size_t first = 0, n;
 
     if (!zone_dns_definite(q->result)) {
-        zone_finding(R, MXP_STATE_UNKNOWN, "DMARC lookup of %s failed: %s",
-                     d->name, R->svc->dns_result_name(q->result));
+        if (at_org)
+            zone_finding(R, MXP_STATE_UNKNOWN,
+                         "DMARC lookup of %s failed: %s (at %s)", d->name,
+                         R->svc->dns_result_name(q->result), where);
+        else
+            zone_finding(R, MXP_STATE_UNKNOWN, "DMARC lookup of %s failed: %s",
+                         d->name, R->svc->dns_result_name(q->result));
         return 1;
     }
     n = dmarc_records(q, &first, near, sizeof near);
@@ -261,7 +464,7 @@ static int dmarc_at(struct zone_run *R, struct zone_domain *d,
                      d->name, n, where);
         return 1;
     }
-    dmarc_report(R, d, where, &q->rr[first]);
+    dmarc_report(R, d, where, &q->rr[first], at_org);
     return 1;
 }
 
@@ -274,7 +477,7 @@ void zone_dmarc_check(struct zone_run *R, struct zone_domain *d,
     int near_said = 0, rc;
 
     snprintf(where, sizeof where, "_dmarc.%s", d->name);
-    if (dmarc_at(R, d, where, dq, &near_said))
+    if (dmarc_at(R, d, where, dq, 0, &near_said))
         return;
     org = R->svc->registered_domain(R->ctx, d->name);
     if (org != NULL && !zone_names_equal(org, d->name)) {
@@ -285,7 +488,7 @@ void zone_dmarc_check(struct zone_run *R, struct zone_domain *d,
         rc = R->svc->dns_batch(R->ctx, &q, 1);
         if (rc != MXP_OK)
             q.result = MXP_DNS_FAILED;
-        if (dmarc_at(R, d, org_where, &q, &near_said))
+        if (dmarc_at(R, d, org_where, &q, 1, &near_said))
             return;
     }
     if (!near_said)

@@ -21,7 +21,7 @@ enum spf_m {
     M_MATCH,
     M_TEMP,  /* temperror (problem set) */
     M_PERM,  /* permerror (problem set) */
-    M_FATAL, /* ctx->fatal set: out of memory or the deadline */
+    M_FATAL, /* ctx->fatal set: out of memory, the deadline, no lookup */
 };
 
 /* What one DNS question gave. */
@@ -163,13 +163,12 @@ static enum spf_dq dns_query(struct spf_ctx *ctx, const char *name,
 
     memset(ans, 0, sizeof *ans);
     rc = ctx->rq->lookup(ctx->rq->lookup_user, name, type, ans);
-    if (rc == MXP_ERR_NOMEM || rc == MXP_ERR_TIMEOUT) {
-        ctx->fatal = rc;
-        return DQ_FATAL;
-    }
     if (rc != MXP_OK) {
         ans->result = MXP_DNS_FAILED;
-        return DQ_ERROR;
+        ctx->fatal = rc;
+        snprintf(ctx->fatal_problem, sizeof ctx->fatal_problem,
+                 "%s lookup of %s could not be made", type_name(type), name);
+        return DQ_FATAL;
     }
     if (ans->rr == NULL)
         ans->n_rr = 0;
@@ -328,6 +327,17 @@ static void reverse_name(const struct spf_ctx *ctx, char *out, size_t outlen)
     snprintf(out + n, outlen - n, "ip6.arpa");
 }
 
+/* RFC 7208 5.5 skips failed lookups of ptr and %{p}; the first one is
+ * kept so that the report can say the verdict rests on a failure. */
+static void note_skipped(struct spf_ctx *ctx, uint16_t type, const char *name,
+                         enum mxp_dns_result res)
+{
+    if (ctx->out->skipped[0] == '\0')
+        snprintf(ctx->out->skipped, sizeof ctx->out->skipped,
+                 "%s lookup of %s failed: %s", type_name(type), name,
+                 dns_words(res));
+}
+
 /* 1 when one of name's addresses is <ip>, 0 when not or on a DNS error
  * (the name is skipped: RFC 7208 5.5), -1 when fatal. */
 static int name_validates(struct spf_ctx *ctx, const char *name)
@@ -338,6 +348,8 @@ static int name_validates(struct spf_ctx *ctx, const char *name)
 
     if (dq == DQ_FATAL)
         return -1;
+    if (dq == DQ_ERROR)
+        note_skipped(ctx, type, name, ans.result);
     for (size_t i = 0; dq == DQ_DATA && i < ans.n_rr; i++)
         if (memcmp(ans.rr[i].addr, ctx->ip, ctx->v4 ? 4 : 16) == 0)
             return 1;
@@ -359,6 +371,8 @@ static int load_ptr_names(struct spf_ctx *ctx)
     dq = dns_query(ctx, rev, MXP_DNS_PTR, &ans);
     if (dq == DQ_FATAL)
         return ctx->fatal;
+    if (dq == DQ_ERROR)
+        note_skipped(ctx, MXP_DNS_PTR, rev, ans.result);
     ctx->ptr_void = dq == DQ_EMPTY;
     for (size_t i = 0; dq == DQ_DATA && i < ans.n_rr && i < SPF_PTR_NAMES;
          i++) {
@@ -632,6 +646,7 @@ static enum spf_result eval_record(struct spf_ctx *ctx, const char *domain,
         if (top) {
             snprintf(ctx->out->mechanism, sizeof ctx->out->mechanism, "%.*s",
                      (int)t->len, t->text);
+            ctx->out->by_all = t->kind == SPF_T_ALL;
             if (r == SPF_FAIL && rec->exp != NULL)
                 explain(ctx, domain, rec->exp, name);
         }
@@ -749,20 +764,35 @@ int spf_check_host(const struct spf_request *rq, struct spf_outcome *out)
     len = strlen(rq->domain);
     if (len > 0 && rq->domain[len - 1] == '.')
         len--;
+    /* RFC 7208 4.3: none, and the problem says it was not looked up. */
     if (len > SPF_NAME_MAX) {
         out->result = SPF_NONE;
+        snprintf(out->problem, sizeof out->problem,
+                 "not a fully qualified domain name (RFC 7208 4.3)");
         return MXP_OK;
     }
     memcpy(domain, rq->domain, len);
     domain[len] = '\0';
-    out->result =
-        spf_domain_ok(domain) ? check_domain(&ctx, domain, 0, 1) : SPF_NONE;
+    if (!spf_domain_ok(domain)) {
+        out->result = SPF_NONE;
+        snprintf(out->problem, sizeof out->problem,
+                 "not a fully qualified domain name (RFC 7208 4.3)");
+        return MXP_OK;
+    }
+    out->result = check_domain(&ctx, domain, 0, 1);
     if (ctx.fatal == MXP_ERR_NOMEM)
         return MXP_ERR_NOMEM;
-    if (ctx.fatal == MXP_ERR_TIMEOUT) {
+    if (ctx.fatal != MXP_OK) {
+        /* No verdict from a check that could not make its lookups. */
         out->result = SPF_TEMPERROR;
-        snprintf(out->problem, sizeof out->problem,
-                 "deadline reached during the SPF check");
+        out->mechanism[0] = '\0';
+        out->by_all = 0;
+        if (ctx.fatal == MXP_ERR_TIMEOUT)
+            snprintf(out->problem, sizeof out->problem,
+                     "deadline reached during the SPF check");
+        else
+            snprintf(out->problem, sizeof out->problem, "%s",
+                     ctx.fatal_problem);
     }
     if (out->result != SPF_FAIL)
         out->explanation[0] = '\0';

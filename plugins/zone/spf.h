@@ -38,20 +38,23 @@ struct spf_dns_answer {
 };
 
 /* Looks up name (no trailing dot) of type MXP_DNS_A, AAAA, MX, TXT or PTR.
- * Returns MXP_OK with *out filled, or an mxp_status (MXP_ERR_NOMEM,
- * MXP_ERR_TIMEOUT when the job's deadline is gone: the evaluation stops
- * with temperror). */
+ * Returns MXP_OK with *out filled, or an mxp_status that stops the
+ * evaluation: MXP_ERR_NOMEM (spf_check_host returns it), MXP_ERR_TIMEOUT
+ * when the job's deadline is gone (temperror "deadline reached during the
+ * SPF check"), any other when the lookup could not be made at all
+ * (temperror): an audit must not reach a verdict on lookups it never
+ * made, even where RFC 7208 5.5 skips failed ones. */
 typedef int (*spf_lookup_fn)(void *user, const char *name, uint16_t type,
                              struct spf_dns_answer *out);
 
 struct spf_request {
-    int family;                /* AF_INET or AF_INET6: <ip> */
-    unsigned char addr[16];    /* network order; AF_INET uses 4 bytes */
-    const char *domain;        /* <domain>: the first domain checked */
-    const char *sender;        /* MAIL FROM ("user@dom", "dom" or "");
-                                  a bare domain or "" means postmaster@ */
-    const char *helo;          /* %{h}; NULL or "" gives "unknown" */
-    const char *receiver;      /* %{r}; NULL gives "unknown" */
+    int family;             /* AF_INET or AF_INET6: <ip> */
+    unsigned char addr[16]; /* network order; AF_INET uses 4 bytes */
+    const char *domain;     /* <domain>: the first domain checked */
+    const char *sender;     /* MAIL FROM ("user@dom", "dom" or "");
+                               a bare domain or "" means postmaster@ */
+    const char *helo;       /* %{h}; NULL or "" gives "unknown" */
+    const char *receiver;   /* %{r}; NULL gives "unknown" */
     spf_lookup_fn lookup;
     void *lookup_user;
     /* Limits; 0 means the RFC 7208 defaults (10 and 2). */
@@ -80,6 +83,12 @@ struct spf_outcome {
     char top_all;
     unsigned dns_lookups;  /* terms counted against the 10 */
     unsigned void_lookups; /* NXDOMAIN / no-data answers counted */
+    /* The deciding term (mechanism above) is an "all" mechanism. */
+    int by_all;
+    /* The first failed lookup that RFC 7208 5.5 skips over (the PTR
+     * lookup of ptr and %{p}, the address lookup of a PTR name), in
+     * words, or "": the verdict may change once it answers. */
+    char skipped[SPF_TEXT_MAX];
 };
 
 /* The result's lowercase RFC name: "pass", "permerror"... */

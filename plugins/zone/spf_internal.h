@@ -65,7 +65,8 @@ struct spf_ctx {
     char local[SPF_VALUE_MAX];      /* %{l} */
     char sender_dom[SPF_VALUE_MAX]; /* %{o} */
     unsigned max_terms, max_void;
-    int fatal; /* MXP_ERR_NOMEM or _TIMEOUT seen */
+    int fatal; /* a lookup returned a status (MXP_ERR_NOMEM, _TIMEOUT..) */
+    char fatal_problem[SPF_TEXT_MAX]; /* which lookup, for other statuses */
     /* The validated names of <ip> (%{p}, ptr), looked up once. */
     int ptr_state; /* 0 not yet, 1 done, -1 failed */
     int ptr_void;  /* the PTR answer was empty */

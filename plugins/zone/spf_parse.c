@@ -384,7 +384,8 @@ int spf_parse_record(const char *rec, size_t len, struct spf_record *r,
     if (!spf_is_spf_record(rec, len))
         return MXP_ERR_INVALID;
     if (len > SPF_RECORD_MAX) {
-        snprintf(problem, problem_len, "SPF record longer than %d bytes",
+        snprintf(problem, problem_len,
+                 "SPF record longer than mxprobe's %d-byte limit",
                  SPF_RECORD_MAX);
         return MXP_ERR_INVALID;
     }

@@ -88,6 +88,20 @@ void zone_printable(const char *text, size_t n, char *out, size_t len)
     out[k] = '\0';
 }
 
+int zone_host_name_ok(const struct mxp_services *svc, const char *name)
+{
+    size_t n = strlen(name), i;
+
+    if (n > 0 && name[n - 1] == '.')
+        n--;
+    if (n == 0 || !svc->is_host_name(name))
+        return 0;
+    for (i = n; i > 0 && name[i - 1] != '.'; i--)
+        if (!isdigit((unsigned char)name[i - 1]))
+            return 1;
+    return 0;
+}
+
 int zone_dns_definite(enum mxp_dns_result res)
 {
     return res == MXP_DNS_ANSWER || res == MXP_DNS_NODATA ||
@@ -182,7 +196,8 @@ static void finish(struct zone_run *R, double started)
             voids = d->spf_void;
         n_mx += d->n_mx;
     }
-    if (top != NULL) {
+    /* a permerror already said what is wrong with the record */
+    if (top != NULL && !top->spf_broken) {
         enum mxp_state st = R->svc->check_threshold(R->ctx, lookups);
 
         if (st != MXP_STATE_OK)

@@ -13,20 +13,21 @@
 
 #include "mxprobe/plugin.h"
 
-#define ZONE_NAME_LEN 256    /* a DNS name (253) plus room */
-#define ZONE_TEXT_LEN 640    /* one finding */
-#define ZONE_MAX_PTR 4       /* PTR names we look at */
-#define ZONE_MAX_DOMAINS 2   /* PTR and banner may point at two domains */
+#define ZONE_NAME_LEN 256  /* a DNS name (253) plus room */
+#define ZONE_TEXT_LEN 640  /* one finding */
+#define ZONE_MAX_PTR 4     /* PTR names we look at */
+#define ZONE_MAX_DOMAINS 2 /* PTR and banner may point at two domains */
 
 /* One mail domain under test, and what the checks found for the OK
  * summary and the perfdata. */
 struct zone_domain {
-    char name[ZONE_NAME_LEN];   /* lowercase, no trailing dot */
-    char source[ZONE_TEXT_LEN]; /* "configured", "from PTR x, ..." */
-    size_t n_mx;                /* MX records (a Null MX counts 0) */
-    const char *spf;            /* result name, "none"; NULL: not run */
-    char dmarc_p[16];           /* "reject"...; "" when none */
-    unsigned spf_lookups, spf_void;
+    char name[ZONE_NAME_LEN];       /* lowercase, no trailing dot */
+    char source[ZONE_TEXT_LEN];     /* "configured", "from PTR x, ..." */
+    size_t n_mx;                    /* MX records (a Null MX counts 0) */
+    const char *spf;                /* result name, "none"; NULL: not run */
+    char dmarc_p[16];               /* "reject"...; "" when none */
+    unsigned spf_lookups, spf_void; /* max of target and other senders */
+    int spf_broken;                 /* a permerror was reported */
 };
 
 /* What one run found; lives on the heap for run()'s duration. */
@@ -57,6 +58,11 @@ int zone_name_copy(const char *name, char *out, size_t len);
 /* len bytes of network text, control and non-ASCII bytes as '?', into
  * out (cut at len - 4 with "..."). */
 void zone_printable(const char *text, size_t n, char *out, size_t len);
+
+/* 1 when name is a host name (the core's is_host_name) whose last label
+ * is not all digits (RFC 7208 4.3's toplabel, RFC 3696 2): "10.0.0.232"
+ * and "0.232" are addresses or their pieces, not domains. */
+int zone_host_name_ok(const struct mxp_services *svc, const char *name);
 
 /* A definite answer about a name: records, or that it has none. */
 int zone_dns_definite(enum mxp_dns_result res);

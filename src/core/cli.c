@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "mxprobe/plugin.h"
+#include "names.h"
 
 const char mxp_cli_help[] =
     "Usage: mxprobe [options] -H HOST     check one mail server\n"
@@ -143,6 +145,14 @@ int mxp_cli_parse(int argc, char **argv, struct mxp_cli *cli, char *err,
             cli->port = (unsigned)ul;
             break;
         case 'D':
+            if (!mxp_is_domain_name(optarg)) {
+                char *shown = mxp_printable_dup(optarg, strlen(optarg));
+
+                snprintf(err, errlen, "-D: '%.100s' is not a domain name",
+                         shown != NULL ? shown : "?");
+                free(shown);
+                return MXP_ERR_INVALID;
+            }
             cli->domain = optarg;
             break;
         case 'C':

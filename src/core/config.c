@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "dns.h"
+#include "names.h"
 
 static const char builtin_name[] = "<built-in>";
 static const char set_name[] = "--set";
@@ -463,6 +464,10 @@ static int load_target(struct mxp_target_config *t, const struct mxp_node *m,
             if (!(v->kind == MXP_NODE_SCALAR && v->is_null))
                 rc = get_token(v, what, "a domain name", 255, &t->domain, err,
                                errlen);
+            if (rc == MXP_OK && t->domain != NULL &&
+                !mxp_is_domain_name(t->domain))
+                rc = mxp_node_error(v, err, errlen, "%s: '%s' is not a "
+                                    "domain name", what, t->domain);
         } else if (strcmp(k, "port") == 0) {
             rc = mxp_node_to_long(v, what, 1, 65535, &port, err, errlen);
             if (rc == MXP_OK)
@@ -672,4 +677,16 @@ const struct mxp_node *mxp_config_plugin(const struct mxp_config *cfg,
     if (cfg == NULL)
         return NULL;
     return mxp_node_get(cfg->plugins, name);
+}
+
+int mxp_node_is_builtin(const struct mxp_node *n)
+{
+    if (n == NULL)
+        return 1;
+    if (n->file == NULL || strcmp(n->file, builtin_name) != 0)
+        return 0;
+    for (size_t i = 0; i < n->n && n->kind != MXP_NODE_SCALAR; i++)
+        if (!mxp_node_is_builtin(n->items[i]))
+            return 0;
+    return 1;
 }

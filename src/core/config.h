@@ -55,6 +55,9 @@ int mxp_yaml_parse_value(const char *name, const char *text, size_t len,
 
 const struct mxp_node *mxp_node_get(const struct mxp_node *map,
                                     const char *key);
+/* 1 when n and everything under it come from the built-in default
+ * config (which the shipped plugins are known to accept). */
+int mxp_node_is_builtin(const struct mxp_node *n);
 /* "file:line:col" into buf. */
 const char *mxp_node_where(const struct mxp_node *n, char *buf, size_t len);
 /* The same for a map key's position (struct mxp_node's key_pos). */

@@ -348,6 +348,20 @@ static void transcript_to_parent(void *user, char dir, double t,
         mxp_ipc_send_transcript(job->fd, t, dir, line);
 }
 
+/* plugins.<name>.deliver is true. */
+static int delivery_allowed(const struct mxp_job *job)
+{
+    const struct mxp_node *n =
+        job->slot != NULL && job->slot->cfg != NULL
+            ? mxp_node_get(job->slot->cfg, "deliver")
+            : NULL;
+    char err[128];
+    int on = 0;
+
+    return n != NULL && mxp_node_to_bool(n, "deliver", &on, err,
+                                         sizeof(err)) == MXP_OK && on;
+}
+
 static int svc_smtp_open(struct mxp_ctx *ctx, const char *addr,
                          unsigned port, struct mxp_smtp **out)
 {
@@ -364,7 +378,9 @@ static int svc_smtp_open(struct mxp_ctx *ctx, const char *addr,
     opt.t0 = job->t0;
     opt.transcript = transcript_to_parent;
     opt.transcript_user = job;
-    opt.own_mailbox = ctx->probe->my_email;
+    /* Only a plugin the operator let deliver may complete a message, and
+     * only to or from probe.my_email (smtp.c enforces the rest). */
+    opt.own_mailbox = delivery_allowed(job) ? ctx->probe->my_email : NULL;
     return mxp_smtp_open(&opt, addr, port, out);
 }
 

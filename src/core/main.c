@@ -112,6 +112,10 @@ static int check_plugin_sections(struct app *a, char *err, size_t errlen)
         char why[400];
 
         memset(&lp, 0, sizeof(lp));
+        /* The built-in sections are the shipped plugins' own: loading a
+         * plugin that does not run only to check them costs start-up. */
+        if (desc == NULL && mxp_node_is_builtin(sec))
+            continue;
         if (desc == NULL && mxp_plugin_load(a->dirs, plugins->keys[i], &lp, why,
                                             sizeof(why)) != MXP_OK) {
             snprintf(err, errlen, "%s: plugins: %s",

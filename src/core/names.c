@@ -35,3 +35,22 @@ int mxp_is_host_name(const char *s)
     }
     return labels >= 2;
 }
+
+int mxp_is_domain_name(const char *s)
+{
+    size_t len;
+    const char *last;
+
+    if (!mxp_is_host_name(s))
+        return 0;
+    len = strlen(s);
+    if (s[len - 1] == '.')
+        len--;
+    last = s + len;
+    while (last > s && last[-1] != '.')
+        last--;
+    for (const char *p = last; p < s + len; p++)
+        if (!isdigit((unsigned char)*p))
+            return 1;
+    return 0;
+}

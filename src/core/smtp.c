@@ -65,6 +65,7 @@ struct mxp_smtp {
     struct mxp_buf out; /* pipelined commands not written yet: a group
                            goes out in one write (RFC 2920 3.1) */
     size_t n_unsent;    /* owed replies whose commands are in out */
+    int in_group;       /* replies of a pipelined group are being read */
     struct mxp_reply_parser parser;
     char **ext; /* EHLO extension lines, owned */
     size_t n_ext;
@@ -203,9 +204,6 @@ static void settle_owed(struct mxp_smtp *s, int code)
 
     if (o == NULL)
         return; /* a reply nobody asked for: the caller reads on */
-    /* Whatever the command, a 354 means the server now takes content. */
-    if (code == 354)
-        s->in_message = 1;
     switch (o->kind) {
     case CMD_RESET:
         s->txn_mine = 0;
@@ -226,6 +224,10 @@ static void settle_owed(struct mxp_smtp *s, int code)
     case CMD_KEEP:
         break;
     }
+    /* Whatever the command (even the final dot), a 354 means the server
+     * now takes content. */
+    if (code == 354)
+        s->in_message = 1;
     s->owed_head = (s->owed_head + 1) % MAX_OWED;
     s->n_owed--;
 }
@@ -301,6 +303,18 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
 
     s->greeted = 1;
     settle_owed(s, s->parser.code);
+    if (s->in_group && s->n_owed == 0 && s->in.len > 0) {
+        /* Every reply owed is in, yet more came: the replies and our
+         * commands are out of step, and so may be what we just read. */
+        char *extra = mxp_printable_dup(s->in.data,
+                                        s->in.len > 60 ? 60 : s->in.len);
+        rc = fail(s, MXP_ERR_PROTOCOL, "more replies than commands: '%s'",
+                  extra != NULL ? extra : "?");
+        free(extra);
+        return rc;
+    }
+    if (s->n_owed == 0)
+        s->in_group = 0;
     r->code = s->parser.code;
     memcpy(r->enhanced, s->parser.enhanced, sizeof(r->enhanced));
     r->n_lines = s->parser.n_lines;
@@ -522,6 +536,7 @@ static int send_line(struct mxp_smtp *s, const char *line, double timeout,
     }
     owe(s, &o);
     s->n_unsent++;
+    s->in_group |= hold;
     return hold ? MXP_OK : flush_out(s, timeout);
 }
 
@@ -668,6 +683,8 @@ int mxp_smtp_send_message(struct mxp_smtp *s, const char *text,
      * mail, whatever the plugin asks. */
     if (!s->in_message)
         why = "no message to complete (DATA was not answered 354)";
+    else if (s->n_owed > 0)
+        why = "refusing to complete a message while replies are owed";
     else if (s->opt.own_mailbox == NULL || s->opt.own_mailbox[0] == '\0')
         why = "refusing to complete a message: probe.my_email is not set";
     else if (!s->txn_mine)

@@ -77,7 +77,7 @@ zone_case zone_spf_pass 0 '^MXPROBE OK - .*pass\.spf\.test: SPF pass, DMARC p=qu
 
 zone_case zone_spf_fail 2 \
     'SPF fail: 127\.0\.0\.21 not permitted by fail\.spf\.test \(-all\)' \
-    'DMARC of fail\.spf\.test: p=reject \(at _dmarc\.spf\.test\)' fail.spf.test
+    'DMARC of fail\.spf\.test: p=reject applies \(at _dmarc\.spf\.test\)' fail.spf.test
 
 zone_case zone_spf_softfail 1 \
     'SPF softfail: 127\.0\.0\.21 not permitted by softfail\.spf\.test \(~all\)' \
@@ -88,7 +88,7 @@ zone_case zone_spf_neutral 1 \
     'neutral' neutral.spf.test
 
 zone_case zone_spf_plus_all 2 \
-    'SPF policy \+all lets anyone send as plusall\.spf\.test' \
+    'SPF of plusall\.spf\.test lets anyone send \(pass for 192\.0\.2\.1 via \+all\)' \
     'SPF pass for 127\.0\.0\.21 at plusall\.spf\.test \(mx\)' plusall.spf.test
 
 zone_case zone_spf_multiple_records 2 'SPF permerror at multi\.spf\.test: ' \
@@ -108,6 +108,56 @@ zone_case zone_spf_lookups_near_limit 1 \
     'SPF of nine\.spf\.test uses 9 of 10 DNS lookups' \
     'zone_spf_lookups=9;8;;0;10' nine.spf.test
 
+# Open to anyone without a literal +all of its own: include:, redirect=,
+# ip4:0.0.0.0/0 (check_host() for a documentation address).
+zone_case zone_spf_open_include 2 \
+    'SPF of openinc\.spf\.test lets anyone send \(pass for 192\.0\.2\.1 via include:open\.spf\.test\)' \
+    'SPF pass for 127\.0\.0\.21 at openinc\.spf\.test \(ip4:127\.0\.0\.21\)' \
+    openinc.spf.test
+
+zone_case zone_spf_open_redirect 2 \
+    'SPF of openred\.spf\.test lets anyone send \(pass for 192\.0\.2\.1 via \+all\)' \
+    'SPF pass for 127\.0\.0\.21' openred.spf.test
+
+zone_case zone_spf_open_net 2 \
+    'SPF of opennet\.spf\.test lets anyone send \(pass for 192\.0\.2\.1 via ip4:0\.0\.0\.0/0\)' \
+    'SPF pass for 127\.0\.0\.21' opennet.spf.test
+
+# The target matches before eleven lookups; every other sender gets a
+# permerror, and the count is theirs.
+zone_case zone_spf_breaks_for_others 2 \
+    'SPF of brk\.spf\.test breaks for other senders: more than 10 DNS-querying terms \(permerror for 192\.0\.2\.1\)' \
+    'zone_spf_lookups=11;8;;0;10' brk.spf.test
+
+if begin zone_spf_over_limit_said_once; then
+    mx 10 -C zone -H 127.0.0.21 -D loop.spf.test -v
+    want_exit 2
+    want_no_out 'of 10 DNS lookups'
+    want_out 'zone_spf_lookups=11;'
+    want_time 10
+    finish
+fi
+
+if begin zone_spf_explanation_not_a_second_problem; then
+    mx 10 -C zone -H 127.0.0.21 -D expl.spf.test -v
+    want_exit 2
+    want_status 'SPF fail: 127\.0\.0\.21 not permitted by expl\.spf\.test \(-all\) \|'
+    want_out 'SPF explanation of expl\.spf\.test: 127\.0\.0\.21 may not send for expl\.spf\.test'
+    want_time 10
+    finish
+fi
+
+if begin zone_spf_deadline_ptr; then
+    # "ptr -all" with a resolver that never answers reverse lookups: the
+    # deadline cuts the PTR lookup, which must give no verdict.
+    mx 10 -C zone -H 127.0.0.21 -D ptrcut.spf.test --dns-server "$HOLE_DNS" -t 3 -v
+    want_exit 3
+    want_status 'SPF temperror at ptrcut\.spf\.test: deadline reached during the SPF check'
+    want_no_out 'SPF fail'
+    want_time 8
+    finish
+fi
+
 # -w/-c on the main metric when zone runs alone.
 expect_run zone_spf_lookups_thresholds 2 'zone_spf_lookups=9;5;7;0;10' 10 -- \
     -C zone -H 127.0.0.21 -D nine.spf.test -w 5 -c 7
@@ -120,6 +170,18 @@ zone_case zone_dmarc_missing 1 'no DMARC record for nodmarc\.test' \
 zone_case zone_dmarc_syntax_error 1 \
     'DMARC record of baddmarc\.spf\.test: p=quarantin: not none, quarantine or reject; pct=150: not 0\.\.100' \
     'DMARC record' baddmarc.spf.test
+
+if begin zone_dmarc_subdomain_sp; then
+    # No _dmarc.sub.spdmarc.test: the organizational record's sp=none
+    # applies, not its p=reject (RFC 7489 6.3).
+    mx 10 -C zone -H 127.0.0.21 -D sub.spdmarc.test -v
+    want_exit 0
+    want_status 'sub\.spdmarc\.test: SPF pass, DMARC p=none, 1 MX'
+    want_out 'DMARC of sub\.spdmarc\.test: sp=none applies \(p=reject at _dmarc\.spdmarc\.test\)'
+    want_out 'DMARC policy of sub\.spdmarc\.test is sp=none \(monitoring only\)'
+    want_time 10
+    finish
+fi
 
 if begin zone_dmarc_p_none_sts_tlsrpt; then
     mx 10 -C zone -H 127.0.0.21 -D pnone.spf.test -v
@@ -155,3 +217,22 @@ zone_case zone_implicit_mx 1 \
 zone_case zone_domain_nxdomain 2 \
     'domain nosuch\.spf\.test does not exist \(NXDOMAIN\)' \
     'no SPF record for nosuch\.spf\.test' nosuch.spf.test
+
+zone_case zone_null_mx_needs_pref_0 2 'no usable MX host for nullten\.spf\.test' \
+    "MX host '\\.' of nullten\\.spf\\.test has preference 10: a Null MX has preference 0 \\(RFC 7505\\)" \
+    nullten.spf.test
+
+zone_case zone_mx_target_beyond_cap 0 \
+    'mxmany\.spf\.test: SPF pass, DMARC p=reject, 18 MX' \
+    '127\.0\.0\.21 is not among the 16 MX hosts of mxmany\.spf\.test looked at' \
+    mxmany.spf.test
+
+if begin zone_configured_address; then
+    # An address is no mail domain: nothing looked up for it.
+    mx 10 -C zone -H 127.0.0.21 -D 127.0.0.21 -v
+    want_exit 3
+    want_out "127\\.0\\.0\\.21'? is not a domain name"
+    want_no_out 'SPF'
+    want_time 10
+    finish
+fi

@@ -24,7 +24,9 @@
 #define SRV_MAX_RCPT 16
 
 struct srv_answer {
-    int code; /* 0: the connection drops (MXP_ERR_CLOSED); -1: timeout */
+    /* 0: the connection drops (MXP_ERR_CLOSED); -1: timeout; -2: the
+     * core finds the replies out of step (MXP_ERR_PROTOCOL, text) */
+    int code;
     const char *text;
 };
 
@@ -48,13 +50,25 @@ struct srv {
     int refuse_later;   /* connections after the drop are refused */
     int greeting2_code; /* greeting of connections after the first */
     const char *greeting2;
+    /* The first fail_conns connections fail: 1 closed after the greeting,
+     * 2 greeting 421, 3 closed before the greeting. */
+    size_t fail_conns;
+    int fail_how;
+    /* On connection quirk_conn (0: every one): MAIL answered twice, or
+     * odd_mail (when its code is set); RSET answered rset (when
+     * odd_rset, else 250). */
+    size_t quirk_conn;
+    int mail_twice;
+    struct srv_answer odd_mail;
+    int odd_rset;
+    struct srv_answer rset;
 
     size_t conn;
     size_t n_to;
     char to[SRV_MAX_RCPT][256]; /* the addresses of RCPT TO */
     size_t owed;                /* strict: replies held back */
     int closed;                 /* a 421 was given on this connection */
-    struct srv_answer held[3];
+    struct srv_answer held[4];
 };
 
 static struct srv S;
@@ -65,6 +79,8 @@ static void srv_answer(const struct srv_answer *a)
         S.closed = 1; /* like Postfix: 421, then the connection closes */
     if (a->code == 0)
         fake_smtp_fail(MXP_ERR_CLOSED, "connection closed by server");
+    else if (a->code == -2)
+        fake_smtp_fail(MXP_ERR_PROTOCOL, a->text);
     else if (a->code < 0)
         fake_smtp_fail(MXP_ERR_TIMEOUT, "no reply within 20.0 s");
     else
@@ -77,7 +93,7 @@ static void srv_give(const struct srv_answer *a)
         srv_answer(a);
         return;
     }
-    if (S.owed < 3)
+    if (S.owed < 4)
         S.held[S.owed++] = *a;
 }
 
@@ -102,22 +118,34 @@ static const struct srv_answer *rcpt_answer(const char *addr)
     return &S.rcpt;
 }
 
+static int quirk_now(void)
+{
+    return S.quirk_conn == 0 || S.conn == S.quirk_conn;
+}
+
 static void responder(void *user, const char *line)
 {
     static const struct srv_answer ok = {250, "2.0.0 Ok"};
+    int failing = S.conn <= S.fail_conns;
 
     (void)user;
     if (line == NULL) {
         S.conn++;
         S.owed = 0;
         S.closed = 0;
-        if (S.conn > 1 && S.greeting2_code != 0)
+        failing = S.conn <= S.fail_conns;
+        if (failing && S.fail_how == 2)
+            fake_smtp_reply(421, 0.001, "4.3.2 Service not available");
+        else if (failing && S.fail_how == 3)
+            fake_smtp_fail(MXP_ERR_CLOSED, "connection closed by server "
+                                           "(waiting for the greeting)");
+        else if (S.conn > 1 && S.greeting2_code != 0)
             fake_smtp_reply(S.greeting2_code, 0.001, S.greeting2);
         else
             fake_smtp_reply(S.greeting_code, 0.001, S.greeting);
         return;
     }
-    if (S.closed) {
+    if (S.closed || (failing && S.fail_how == 1)) {
         fake_smtp_fail(MXP_ERR_CLOSED, "connection closed by server");
     } else if (strncmp(line, "EHLO ", 5) == 0) {
         fake_smtp_reply(250, 0.001,
@@ -125,7 +153,9 @@ static void responder(void *user, const char *line)
                                        "SIZE 10240000"
                                      : "mail.mxprobe.test\nSIZE 10240000");
     } else if (strncmp(line, "MAIL FROM:", 10) == 0) {
-        srv_give(&S.mail);
+        srv_give(S.odd_mail.code != 0 && quirk_now() ? &S.odd_mail : &S.mail);
+        if (S.mail_twice && quirk_now())
+            srv_give(&S.mail);
     } else if (strncmp(line, "RCPT TO:<", 9) == 0) {
         size_t len = strlen(line + 9);
 
@@ -136,7 +166,7 @@ static void responder(void *user, const char *line)
         }
         srv_give(rcpt_answer(line + 9));
     } else if (strcmp(line, "RSET") == 0) {
-        srv_give(&ok);
+        srv_give(S.odd_rset && quirk_now() ? &S.rset : &ok);
         for (size_t i = 0; i < S.owed; i++)
             srv_answer(&S.held[i]);
         S.owed = 0;
@@ -144,8 +174,9 @@ static void responder(void *user, const char *line)
         fake_smtp_fail(MXP_ERR_CLOSED, "connection closed by server");
     } else if (strcmp(line, "DATA") == 0) {
         fake_smtp_reply(S.data_code, 0.001,
-                        S.data_code == 354 ? "End data with <CR><LF>.<CR><LF>"
-                                           : "5.7.1 no");
+                        S.data_code == 354   ? "End data with <CR><LF>.<CR><LF>"
+                        : S.data_code == 250 ? "2.0.0 Ok"
+                                             : "5.7.1 no");
     } else if (strcmp(line, ".") == 0) {
         fake_smtp_reply(250, 0.001, "2.0.0 Ok: queued as 4XyZ");
     } else {
@@ -332,6 +363,29 @@ static void test_enhanced_of(void **state)
     }
 }
 
+static void test_denies_relaying(void **state)
+{
+    static const struct {
+        const char *text;
+        int denies;
+    } t[] = {
+        {"4.7.1 <x@example.org>: Relay access denied", 1},
+        {"5.7.1 RELAYING DENIED", 1},
+        {"Unable to relay for x@example.org", 1},
+        {"5.7.1 relay not permitted", 1},
+        {"you are not permitted to relay", 1},
+        {"4.1.1 <x>: Recipient address rejected: unverified address", 0},
+        {"4.7.1 greylisted, try again later", 0},
+        {"5.1.1 User unknown", 0},
+        {"", 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+        if (denies_relaying(t[i].text) != t[i].denies)
+            fail_msg("'%s': expected %d", t[i].text, t[i].denies);
+}
+
 /* ---- config ----------------------------------------------------------- */
 
 static void test_config(void **state)
@@ -478,6 +532,18 @@ static const struct {
      "inconclusive for mxprobe.test: 451 4.3.0"},
     {252, "2.1.5 Cannot verify, will attempt delivery", MXP_STATE_WARNING,
      "accepts mail for unknown users (mxprobe.test)", "(252 2.1.5 Cannot"},
+    /* Postfix's default defer_unauth_destination: temporary in form
+     * only, a refusal to relay like the 554 above. */
+    {454, "4.7.1 <x@mxprobe.test>: Relay access denied", MXP_STATE_OK,
+     "no domain of this server accepts mail (mxprobe.test)",
+     "does not accept mail for mxprobe.test (454 4.7.1 <x@mxprobe.test>: "
+     "Relay access denied)"},
+    {451, "Unable to relay for x@mxprobe.test", MXP_STATE_OK,
+     "no domain of this server accepts mail (mxprobe.test)",
+     "does not accept mail for mxprobe.test (451 Unable to relay"},
+    {450, "4.7.1 Client host rejected: try again later", MXP_STATE_UNKNOWN,
+     "inconclusive: 1/1 domains (mxprobe.test: 450 4.7.1 Client",
+     "inconclusive for mxprobe.test: 450 4.7.1 Client host rejected"},
 };
 
 static void test_verdicts(void **state)
@@ -571,7 +637,9 @@ static void test_thresholds(void **state)
 static void test_cannot_test(void **state)
 {
     static const struct {
-        int how; /* 0 refused, 1 greeting 554, 2 no greeting, 3 EHLO+HELO */
+        /* 0 refused, 1 greeting 554, 2 no greeting, 3 EHLO+HELO,
+         * 4 greeting 250 (RFC 5321 4.3.1: 220 or 554 only) */
+        int how;
         const char *summary;
     } t[] = {
         {0, "cannot test backscatter: cannot connect to 127.0.0.28:25: "
@@ -579,6 +647,7 @@ static void test_cannot_test(void **state)
         {1, "cannot test backscatter: greeting 554 5.7.1 go away"},
         {2, "cannot test backscatter: no greeting: no reply within 20.0 s"},
         {3, "cannot test backscatter: EHLO and HELO refused: 500 5.5.1 no"},
+        {4, "cannot test backscatter: greeting 250 mail.mxprobe.test ESMTP"},
     };
 
     (void)state;
@@ -595,7 +664,10 @@ static void test_cannot_test(void **state)
                 fake_smtp_reply(554, 0.001, "5.7.1 go away");
             else if (t[i].how == 2)
                 fake_smtp_fail(MXP_ERR_TIMEOUT, "no reply within 20.0 s");
-            else {
+            else if (t[i].how == 4) {
+                fake_smtp_reply(250, 0.001, "mail.mxprobe.test ESMTP");
+                fake_smtp_reply(250, 0.001, "mail.mxprobe.test\nPIPELINING");
+            } else {
                 fake_smtp_reply(220, 0.001, "mail.mxprobe.test ESMTP");
                 fake_smtp_reply(500, 0.001, "5.5.1 no");
                 fake_smtp_reply(500, 0.001, "5.5.1 no");
@@ -834,6 +906,291 @@ static void test_out_of_time(void **state)
     assert_int_equal(sent_count("MAIL"), 0);
 }
 
+/* ---- replies out of step ---------------------------------------------- */
+
+/* A reply that cannot be the one to its command is never a verdict: the
+ * domain is inconclusive, and the next one gets a new connection. */
+static void test_out_of_step(void **state)
+{
+    static const struct {
+        int mail_twice;
+        struct srv_answer mail, rcpt, rset; /* rset.code 0: 250 */
+        const char *why;
+    } t[] = {
+        /* MAIL answered twice: RCPT's 250 is MAIL's second, RCPT's 550
+         * shows up as RSET's (without the check: a false WARNING). */
+        {1,
+         {250, "2.1.0 Ok"},
+         {550, "5.1.1 User unknown"},
+         {0, NULL},
+         "replies out of step with commands (RSET answered 550 5.1.1 User "
+         "unknown)"},
+        {0,
+         {250, "2.1.0 Ok"},
+         {354, "End data with <CR><LF>.<CR><LF>"},
+         {0, NULL},
+         "replies out of step with commands (RCPT answered 354 End data"},
+        {0,
+         {220, "mail.mxprobe.test ESMTP Postfix"},
+         {250, "2.1.5 Ok"},
+         {0, NULL},
+         "replies out of step with commands (MAIL answered 220 "
+         "mail.mxprobe.test ESMTP Postfix)"},
+        {0,
+         {250, "2.1.0 Ok"},
+         {250, "2.1.5 Ok"},
+         {554, "5.5.1 Error"},
+         "replies out of step with commands (RSET answered 554 5.5.1 Error)"},
+        /* the core's own check at the end of a pipelined group */
+        {0,
+         {250, "2.1.0 Ok"},
+         {250, "2.1.5 Ok"},
+         {-2, "more replies than commands: '250 2.0.0 Ok'"},
+         "replies out of step with commands (more replies than commands: "
+         "'250 2.0.0 Ok')"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        for (int pipe = 0; pipe < 2; pipe++) {
+            char want[512];
+
+            setup(NULL);
+            S.pipelining = pipe;
+            S.strict_pipelining = pipe;
+            S.quirk_conn = 1;
+            S.mail_twice = t[i].mail_twice;
+            S.odd_rset = t[i].rset.code != 0;
+            S.rset = t[i].rset;
+            /* mxprobe.test on connection 1, ptr.test on connection 2 */
+            S.by_domain[0].domain = "mxprobe.test";
+            S.by_domain[0].a = t[i].rcpt;
+            S.rcpt = (struct srv_answer){550, "5.1.1 User unknown"};
+            if (t[i].mail.code != 250)
+                S.odd_mail = t[i].mail;
+            fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.ptr.test",
+                         NULL);
+            run_plain();
+            snprintf(want, sizeof want, "inconclusive for mxprobe.test: %s",
+                     t[i].why);
+            assert_detail(want, MXP_STATE_UNKNOWN);
+            assert_int_equal(fake_state(), MXP_STATE_UNKNOWN);
+            assert_summary_has("inconclusive: 1/2 domains (mxprobe.test: "
+                               "replies out of step with commands (");
+            assert_int_equal(fake_smtp_opens(), 2);
+            teardown(NULL);
+        }
+    }
+}
+
+/* The domain after an out-of-step one is judged on a new connection. */
+static void test_out_of_step_next_domain(void **state)
+{
+    (void)state;
+    for (int pipe = 0; pipe < 2; pipe++) {
+        setup(NULL);
+        S.pipelining = pipe;
+        S.strict_pipelining = pipe;
+        S.quirk_conn = 1;
+        S.mail_twice = 1;
+        S.by_domain[0].domain = "mxprobe.test";
+        S.by_domain[0].a = (struct srv_answer){550, "5.1.1 User unknown"};
+        S.rcpt = (struct srv_answer){550, "5.1.1 User unknown"};
+        fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.ptr.test", NULL);
+        run_plain();
+        assert_int_equal(fake_smtp_opens(), 2);
+        assert_int_equal(S.n_to, 2);
+        assert_random_user(S.to[1], BS_DEFAULT_PREFIX, "ptr.test");
+        {
+            char want[512];
+
+            snprintf(want, sizeof want,
+                     "rejects unknown user <%s> (550 5.1.1 User unknown)",
+                     S.to[1]);
+            assert_detail(want, MXP_STATE_OK);
+        }
+        assert_int_equal(fake_detail_find("accepts RCPT", NULL), -1);
+        assert_true(fake_perf_find("accepted")->value == 0);
+        teardown(NULL);
+    }
+}
+
+/* ---- RSET's reply lost ------------------------------------------------ */
+
+/* RCPT was answered: the verdict stands, only the session is lost; the
+ * next domain gets the new connection. */
+static void test_rset_lost_keeps_verdict(void **state)
+{
+    static const struct srv_answer lost[] = {
+        {0, NULL},
+        {421, "4.7.0 mail.mxprobe.test Error: too many errors"},
+    };
+
+    (void)state;
+    for (size_t k = 0; k < sizeof lost / sizeof *lost; k++) {
+        for (int pipe = 0; pipe < 2; pipe++) {
+            char want[512];
+
+            setup(NULL);
+            S.pipelining = pipe;
+            S.strict_pipelining = pipe;
+            S.quirk_conn = 1;
+            S.odd_rset = 1;
+            S.rset = lost[k];
+            S.rcpt = (struct srv_answer){550, "5.1.1 User unknown"};
+            S.by_domain[0].domain = "mxprobe.test";
+            S.by_domain[0].a = (struct srv_answer){250, "2.1.5 Ok"};
+            fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.ptr.test",
+                         NULL);
+            run_plain();
+            assert_int_equal(fake_state(), MXP_STATE_WARNING);
+            assert_string_equal(fake_summary(),
+                                "accepts mail for unknown users "
+                                "(mxprobe.test)");
+            /* mxprobe.test not asked again */
+            assert_int_equal(S.n_to, 2);
+            assert_random_user(S.to[1], BS_DEFAULT_PREFIX, "ptr.test");
+            snprintf(want, sizeof want, "rejects unknown user <%s>", S.to[1]);
+            assert_detail(want, MXP_STATE_OK);
+            assert_int_equal(fake_smtp_opens(), 2);
+            teardown(NULL);
+        }
+    }
+}
+
+/* The one reconnect already used: the verdict still stands, what is
+ * left is inconclusive. */
+static void test_rset_lost_after_reconnect(void **state)
+{
+    (void)state;
+    for (int pipe = 0; pipe < 2; pipe++) {
+        setup(NULL);
+        S.pipelining = pipe;
+        S.strict_pipelining = pipe;
+        S.drop_conn = 1; /* RCPT on connection 1: dropped */
+        S.drop_answer = (struct srv_answer){0, NULL};
+        S.quirk_conn = 2; /* RSET on connection 2: dropped */
+        S.odd_rset = 1;
+        S.rset = (struct srv_answer){0, NULL};
+        S.by_domain[0].domain = "mxprobe.test";
+        S.by_domain[0].a = (struct srv_answer){250, "2.1.5 Ok"};
+        fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.ptr.test", NULL);
+        run_plain();
+        assert_int_equal(fake_smtp_opens(), 2);
+        assert_int_equal(fake_state(), MXP_STATE_WARNING);
+        assert_string_equal(fake_summary(),
+                            "accepts mail for unknown users (mxprobe.test)");
+        assert_detail("inconclusive for ptr.test: connection closed by server",
+                      MXP_STATE_UNKNOWN);
+        assert_true(fake_perf_find("accepted")->value == 1);
+        teardown(NULL);
+    }
+}
+
+/* No reply to RSET in time: one by one the RCPT reply is RCPT's, so the
+ * verdict stands; pipelined, which reply is missing is unknown. */
+static void test_rset_timeout(void **state)
+{
+    (void)state;
+    for (int pipe = 0; pipe < 2; pipe++) {
+        setup(NULL);
+        S.pipelining = pipe;
+        S.odd_rset = 1;
+        S.rset = (struct srv_answer){-1, NULL};
+        S.rcpt = (struct srv_answer){550, "5.1.1 User unknown"};
+        fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.ptr.test", NULL);
+        run_plain();
+        assert_int_equal(fake_smtp_opens(), 1);
+        assert_int_equal(S.n_to, 1); /* a timeout: no new connection */
+        assert_detail("inconclusive for ptr.test: no reply within 20.0 s",
+                      MXP_STATE_UNKNOWN);
+        if (pipe) {
+            assert_detail("inconclusive for mxprobe.test: no reply within",
+                          MXP_STATE_UNKNOWN);
+            assert_int_equal(fake_detail_find("rejects unknown", NULL), -1);
+        } else {
+            assert_detail("rejects unknown user <mxprobe-nonexistent-",
+                          MXP_STATE_OK);
+        }
+        assert_int_equal(fake_state(), MXP_STATE_UNKNOWN);
+        teardown(NULL);
+    }
+}
+
+/* An accepting domain whose RSET reply was lost still gets its test
+ * message, on the new connection. */
+static void test_rset_lost_deliver(void **state)
+{
+    (void)state;
+    S.quirk_conn = 1;
+    S.odd_rset = 1;
+    S.rset = (struct srv_answer){0, NULL};
+    fake_set_domain("mxprobe.test");
+    fake_set_my_email(ME);
+    run_with("deliver: true");
+    assert_int_equal(fake_smtp_opens(), 2);
+    assert_int_equal(fake_smtp_n_messages(), 1);
+    assert_detail("sent test message", MXP_STATE_WARNING);
+    assert_int_equal(fake_state(), MXP_STATE_WARNING);
+}
+
+/* ---- the first session ------------------------------------------------ */
+
+/* Hung up at once, or 421: tried once more. */
+static void test_first_session_retried(void **state)
+{
+    static const struct {
+        int how;
+        const char *summary; /* when the second fails too */
+    } t[] = {
+        {1, "cannot test backscatter: EHLO failed: connection closed by "
+            "server"},
+        {2, "cannot test backscatter: greeting 421 4.3.2 Service not "
+            "available"},
+        {3, "cannot test backscatter: no greeting: connection closed by "
+            "server (waiting for the greeting)"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        for (size_t fails = 1; fails <= 3; fails++) {
+            setup(NULL);
+            S.fail_conns = fails;
+            S.fail_how = t[i].how;
+            S.rcpt = (struct srv_answer){550, "5.1.1 User unknown"};
+            fake_set_domain("mxprobe.test");
+            run_plain();
+            assert_int_equal(fake_smtp_opens(), 2);
+            if (fails == 1) {
+                assert_int_equal(fake_state(), MXP_STATE_OK);
+                assert_string_equal(fake_summary(),
+                                    "rejects unknown users (mxprobe.test)");
+            } else {
+                assert_int_equal(fake_state(), MXP_STATE_UNKNOWN);
+                assert_string_equal(fake_summary(), t[i].summary);
+                assert_int_equal(sent_count("MAIL"), 0);
+            }
+            teardown(NULL);
+        }
+    }
+}
+
+/* That retry does not use up the one reconnect during the tests. */
+static void test_first_retry_then_drop(void **state)
+{
+    (void)state;
+    S.fail_conns = 1;
+    S.fail_how = 2;
+    S.drop_conn = 2;
+    S.drop_answer = (struct srv_answer){0, NULL};
+    fake_set_domain("mxprobe.test");
+    run_plain();
+    assert_int_equal(fake_smtp_opens(), 3);
+    assert_int_equal(fake_state(), MXP_STATE_WARNING);
+    assert_string_equal(fake_summary(),
+                        "accepts mail for unknown users (mxprobe.test)");
+}
+
 /* ---- delivery --------------------------------------------------------- */
 
 static void test_deliver(void **state)
@@ -898,6 +1255,31 @@ static void test_deliver_data_refused(void **state)
     assert_int_equal(fake_state(), MXP_STATE_WARNING);
 }
 
+/* 250 to DATA is no go-ahead, and says the replies are out of step: no
+ * message, and the next domain gets a new connection. */
+static void test_deliver_data_250(void **state)
+{
+    (void)state;
+    S.data_code = 250;
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "a.ptr.test", NULL);
+    fake_set_my_email(ME);
+    run_with("deliver: true");
+    assert_int_equal(fake_smtp_n_messages(), 0);
+    assert_int_equal(sent_count("DATA"), 2);
+    assert_int_equal(fake_smtp_opens(), 2);
+    assert_detail("@mxprobe.test> not sent: DATA answered 250 2.0.0 Ok "
+                  "instead of 354",
+                  MXP_STATE_UNKNOWN);
+    assert_detail("@ptr.test> not sent: DATA answered 250 2.0.0 Ok instead "
+                  "of 354",
+                  MXP_STATE_UNKNOWN);
+    assert_int_equal(fake_detail_find("DATA refused", NULL), -1);
+    assert_int_equal(fake_state(), MXP_STATE_WARNING);
+    assert_string_equal(fake_summary(),
+                        "accepts mail for unknown users (mxprobe.test, "
+                        "ptr.test)");
+}
+
 /* A session lost while sending: the next domain gets the new one. */
 static void test_deliver_drop(void **state)
 {
@@ -957,6 +1339,7 @@ int main(void)
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_user_unknown),
         cmocka_unit_test(test_enhanced_of),
+        cmocka_unit_test(test_denies_relaying),
         cmocka_unit_test_teardown(test_config, teardown),
         cmocka_unit_test_setup_teardown(test_accepts_unknown_user, setup,
                                         teardown),
@@ -979,9 +1362,24 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_timeout_no_reconnect, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_out_of_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_out_of_step, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_out_of_step_next_domain, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rset_lost_keeps_verdict, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rset_lost_after_reconnect, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rset_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rset_lost_deliver, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_first_session_retried, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_first_retry_then_drop, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_deliver, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deliver_data_refused, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_deliver_data_250, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deliver_drop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deliver_without_my_email, setup,
                                         teardown),

@@ -118,6 +118,11 @@ static void test_parse_errors(void **state)
         {{"-vH", NULL}, "option '-H' needs a value"},
         {{"-H", "a", "--dns-server", NULL}, "option '--dns-server' needs"},
         {{"-H", "", NULL}, "empty host name"},
+        {{"-H", "x", "-D", ".", NULL}, "-D: '.' is not a domain name"},
+        {{"-H", "x", "-D", "192.0.2.1", NULL}, "is not a domain name"},
+        {{"-H", "x", "-D", "a b.example", NULL}, "is not a domain name"},
+        {{"-H", "x", "-D", "x>y.example", NULL}, "is not a domain name"},
+        {{"-H", "x", "-D", "localhost", NULL}, "is not a domain name"},
     };
     size_t i;
 

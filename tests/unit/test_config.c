@@ -316,6 +316,24 @@ static void test_mail_from_follows_helo(void **state)
     mxp_config_free(cfg);
 }
 
+/* Sections of the built-in default are known to the shipped plugins;
+ * one --set value makes a section the operator's, to be checked. */
+static void test_builtin_sections(void **state)
+{
+    static const char *const sets[] = {"relay.deliver=true"};
+    struct mxp_config *cfg;
+    char err[512] = "";
+
+    (void)state;
+    if (mxp_config_load(NULL, sets, 1, &cfg, err, sizeof(err)) != MXP_OK)
+        fail_msg("built-in default with --set: %s", err);
+    assert_true(mxp_node_is_builtin(mxp_config_plugin(cfg, "dnsbl")));
+    assert_true(mxp_node_is_builtin(mxp_config_plugin(cfg, "zone")));
+    assert_false(mxp_node_is_builtin(mxp_config_plugin(cfg, "relay")));
+    assert_false(mxp_node_is_builtin(cfg->plugins));
+    mxp_config_free(cfg);
+}
+
 static void test_builtin_default(void **state)
 {
     struct mxp_config *cfg;
@@ -775,6 +793,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_mail_from_follows_helo),
         cmocka_unit_test(test_builtin_default),
+        cmocka_unit_test(test_builtin_sections),
         cmocka_unit_test(test_set_overrides),
         cmocka_unit_test(test_set_creates_sections),
         cmocka_unit_test(test_bad_sets),

@@ -70,6 +70,29 @@ static void test_near_miss(void **state)
     }
 }
 
+/* Only the version token is quoted, its NUL and control bytes as '?'. */
+static void test_near_miss_quotes_the_version(void **state)
+{
+    static const char nul[] = "v=DMARC\0"
+                              "1\x1b; p=reject";
+    char why[DMARC_PROBLEM_LEN];
+
+    (void)state;
+    assert_true(dmarc_near_miss("v=dmarc1; p=reject", 18, why, sizeof why));
+    assert_string_equal(why,
+                        "the version must be exactly v=DMARC1, not v=dmarc1");
+    assert_true(dmarc_near_miss("v = DMARC2 p=none", 17, why, sizeof why));
+    assert_string_equal(why,
+                        "the version must be exactly v=DMARC1, not v=DMARC2");
+    assert_true(dmarc_near_miss(nul, sizeof nul - 1, why, sizeof why));
+    assert_string_equal(why,
+                        "the version must be exactly v=DMARC1, not v=DMARC?1?");
+    assert_true(dmarc_near_miss("v=DMARC1111111111111111111111111", 32, why,
+                                sizeof why));
+    assert_string_equal(why, "the version must be exactly v=DMARC1, not "
+                             "v=DMARC111111111111111...");
+}
+
 /* One record: usable, policy, implied, and a problem substring ("" for
  * no problem at all). */
 static const struct {
@@ -237,8 +260,11 @@ static void test_hostile(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_is_record),   cmocka_unit_test(test_near_miss),
-        cmocka_unit_test(test_parse_table), cmocka_unit_test(test_values_kept),
+        cmocka_unit_test(test_is_record),
+        cmocka_unit_test(test_near_miss),
+        cmocka_unit_test(test_near_miss_quotes_the_version),
+        cmocka_unit_test(test_parse_table),
+        cmocka_unit_test(test_values_kept),
         cmocka_unit_test(test_hostile),
     };
 

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -963,6 +965,120 @@ static void test_init_plugin(void **state)
     mxp_node_free(root);
 }
 
+/* ---- smtp_open: who may complete a message ------------------------------ */
+
+#define OWN "me@probe.test"
+#define NO_OWN "refusing to complete a message: probe.my_email is not set"
+
+static void put(int fd, const char *s)
+{
+    assert_int_equal(write(fd, s, strlen(s)), (ssize_t)strlen(s));
+}
+
+/* One session the job opens, against a socket this process listens on
+ * (the connect completes before accept; each reply is written before the
+ * client reads it): MAIL FROM:<OWN>, DATA, 354, then the message.
+ * Returns what smtp_send_message returned; err gets smtp_error(). */
+static int job_message(struct fx *f, char *err, size_t errlen)
+{
+    const struct mxp_services *svc = f->job.ctx.svc;
+    struct sockaddr_in sin;
+    socklen_t len = sizeof(sin);
+    struct mxp_smtp *s = NULL;
+    struct mxp_smtp_reply r;
+    char got[512];
+    ssize_t n;
+    int ls, fd, rc;
+
+    ls = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(ls >= 0);
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(ls, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    assert_int_equal(listen(ls, 1), 0);
+    assert_int_equal(getsockname(ls, (struct sockaddr *)&sin, &len), 0);
+
+    assert_int_equal(
+        svc->smtp_open(&f->job.ctx, "127.0.0.1", ntohs(sin.sin_port), &s),
+        MXP_OK);
+    fd = accept(ls, NULL, NULL);
+    assert_true(fd >= 0);
+    put(fd, "220 fake.test ESMTP\r\n");
+    assert_int_equal(svc->smtp_read_reply(s, &r), MXP_OK);
+    assert_int_equal(svc->smtp_send(s, "MAIL FROM:<" OWN ">"), MXP_OK);
+    assert_int_equal(svc->smtp_send(s, "DATA"), MXP_OK);
+    put(fd, "250 2.1.0 Ok\r\n354 go ahead\r\n");
+    assert_int_equal(svc->smtp_read_reply(s, &r), MXP_OK);
+    assert_int_equal(r.code, 250);
+    assert_int_equal(svc->smtp_read_reply(s, &r), MXP_OK);
+    assert_int_equal(r.code, 354);
+    put(fd, "250 2.0.0 Ok: queued\r\n"); /* for the message, if it comes */
+    rc = svc->smtp_send_message(s, "Subject: t\n\nhi\n", &r);
+    snprintf(err, errlen, "%s", svc->smtp_error(s));
+    if (rc == MXP_OK)
+        assert_int_equal(r.code, 250);
+    svc->smtp_close(s, 0);
+    /* what reached the server: the end of data only with a message */
+    n = recv(fd, got, sizeof(got) - 1, MSG_DONTWAIT);
+    got[n > 0 ? n : 0] = '\0';
+    assert_int_equal(strstr(got, "\r\n.\r\n") != NULL, rc == MXP_OK);
+    close(fd);
+    close(ls);
+    return rc;
+}
+
+/* Only a plugin whose plugins.<name>.deliver is true gets probe.my_email
+ * as its sessions' own mailbox: for every other, the core refuses to
+ * complete any message, even one from my_email. */
+static void test_smtp_open_own_mailbox(void **state)
+{
+    static const struct {
+        const char *yaml; /* plugins.demo; NULL: no section */
+        const char *my_email;
+        int rc;
+    } t[] = {
+        {NULL, OWN, MXP_ERR_INVALID},
+        {"other: true\n", OWN, MXP_ERR_INVALID},
+        {"deliver: false\n", OWN, MXP_ERR_INVALID},
+        {"deliver: no\n", OWN, MXP_ERR_INVALID},
+        {"deliver:\n", OWN, MXP_ERR_INVALID},
+        {"deliver: \"true\"\n", OWN, MXP_ERR_INVALID},
+        {"deliver: maybe\n", OWN, MXP_ERR_INVALID},
+        {"deliver: 1\n", OWN, MXP_ERR_INVALID},
+        {"deliver: [true]\n", OWN, MXP_ERR_INVALID},
+        {"deliver: {on: true}\n", OWN, MXP_ERR_INVALID},
+        {"x:\n  deliver: true\n", OWN, MXP_ERR_INVALID},
+        {"deliver: true\n", OWN, MXP_OK},
+        {"deliver: yes\n", OWN, MXP_OK},
+        {"deliver: On\n", OWN, MXP_OK},
+        {"deliver: true\n", "", MXP_ERR_INVALID},
+        {"deliver: true\n", NULL, MXP_ERR_INVALID},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        struct mxp_node *root = t[i].yaml ? parse(t[i].yaml) : NULL;
+        struct fx f;
+        char err[320];
+        int rc;
+
+        fx_start(&f);
+        f.run.probe.my_email = t[i].my_email;
+        f.run.probe.connect_timeout = 2;
+        f.run.probe.command_timeout = 2;
+        f.slot.cfg = root;
+        rc = job_message(&f, err, sizeof(err));
+        if (rc != t[i].rc)
+            fail_msg("case %zu: send_message gave %d (%s), expected %d", i, rc,
+                     err, t[i].rc);
+        if (rc != MXP_OK && strcmp(err, NO_OWN) != 0)
+            fail_msg("case %zu: '%s', expected '%s'", i, err, NO_OWN);
+        fx_end(&f);
+        mxp_node_free(root);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -984,6 +1100,7 @@ int main(void)
         cmocka_unit_test(test_config_node_accessors),
         cmocka_unit_test(test_config_parse),
         cmocka_unit_test(test_init_plugin),
+        cmocka_unit_test(test_smtp_open_own_mailbox),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

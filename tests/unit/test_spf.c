@@ -615,6 +615,124 @@ static void test_check_fatal(void **state)
     assert_int_equal(o.result, SPF_TEMPERROR);
 }
 
+static const struct zentry fail_zone[] = {
+    {"ptr.example.org", MXP_DNS_TXT, MXP_DNS_ANSWER, {"v=spf1 ptr -all"}},
+    {"mall.example.org",
+     MXP_DNS_TXT,
+     MXP_DNS_ANSWER,
+     {"v=spf1 ?include:mall.example.net ?all"}},
+    {"mall.example.net", MXP_DNS_TXT, MXP_DNS_ANSWER, {"v=spf1 +all"}},
+    {"1.2.0.192.in-addr.arpa", MXP_DNS_PTR, MXP_DNS_TIMEOUT, {NULL}},
+    {"2.2.0.192.in-addr.arpa",
+     MXP_DNS_PTR,
+     MXP_DNS_ANSWER,
+     {"host.ptr.example.org"}},
+    {"host.ptr.example.org", MXP_DNS_A, MXP_DNS_SERVFAIL, {NULL}},
+    {"3.2.0.192.in-addr.arpa",
+     MXP_DNS_PTR,
+     MXP_DNS_ANSWER,
+     {"good.ptr.example.org"}},
+    {"good.ptr.example.org", MXP_DNS_A, MXP_DNS_ANSWER, {"192.0.2.3"}},
+    {NULL, 0, 0, {NULL}},
+};
+
+/* Fails the lookups of one type with a status, answers the rest. */
+static uint16_t fail_type;
+static int fail_status;
+
+static int type_failing_lookup(void *user, const char *name, uint16_t type,
+                               struct spf_dns_answer *out)
+{
+    if (type == fail_type) {
+        lookups++;
+        return fail_status;
+    }
+    return zone_lookup(user, name, type, out);
+}
+
+/* A lookup that was never made gives no verdict, whatever RFC 7208 5.5
+ * says about failed ones: "ptr -all" must not fail a client because the
+ * deadline cut its PTR lookup. */
+static void test_check_ptr_failures(void **state)
+{
+    struct spf_request rq = request("192.0.2.3", "ptr.example.org", "");
+    struct spf_outcome o;
+
+    (void)state;
+    zone = fail_zone;
+    assert_int_equal(spf_check_host(&rq, &o), MXP_OK);
+    assert_int_equal(o.result, SPF_PASS);
+    assert_string_equal(o.skipped, "");
+
+    rq.lookup = type_failing_lookup;
+    fail_type = MXP_DNS_PTR;
+    fail_status = MXP_ERR_TIMEOUT;
+    assert_int_equal(spf_check_host(&rq, &o), MXP_OK);
+    assert_int_equal(o.result, SPF_TEMPERROR);
+    assert_string_equal(o.problem, "deadline reached during the SPF check");
+    assert_string_equal(o.mechanism, "");
+
+    fail_status = MXP_ERR_DNS; /* the batch failed as a whole */
+    assert_int_equal(spf_check_host(&rq, &o), MXP_OK);
+    assert_int_equal(o.result, SPF_TEMPERROR);
+    assert_string_equal(o.problem, "PTR lookup of 3.2.0.192.in-addr.arpa "
+                                   "could not be made");
+
+    /* %{p} too */
+    fail_type = MXP_DNS_A; /* the validation of the PTR name */
+    fail_status = MXP_ERR_TIMEOUT;
+    assert_int_equal(
+        spf_expand(&rq, "example.org", "%{p}", 0, o.record, sizeof o.record),
+        MXP_ERR_TIMEOUT);
+
+    /* failed answers (not the deadline): skipped as the RFC says, and
+     * said */
+    rq = request("192.0.2.1", "ptr.example.org", "");
+    assert_int_equal(spf_check_host(&rq, &o), MXP_OK);
+    assert_int_equal(o.result, SPF_FAIL);
+    assert_string_equal(o.skipped,
+                        "PTR lookup of 1.2.0.192.in-addr.arpa failed: timeout");
+    rq = request("192.0.2.2", "ptr.example.org", "");
+    assert_int_equal(spf_check_host(&rq, &o), MXP_OK);
+    assert_int_equal(o.result, SPF_FAIL);
+    assert_string_equal(o.skipped,
+                        "A lookup of host.ptr.example.org failed: SERVFAIL");
+}
+
+static void test_check_by_all_and_domain(void **state)
+{
+    struct spf_request rq = request("198.51.100.9", "mall.example.org", "");
+    struct spf_outcome o;
+
+    (void)state;
+    zone = fail_zone;
+    assert_int_equal(spf_check_host(&rq, &o), MXP_OK);
+    assert_int_equal(o.result, SPF_NEUTRAL);
+    assert_string_equal(o.mechanism, "?include:mall.example.net");
+    assert_false(o.by_all);
+    zone = main_zone;
+    rq.domain = "example.org";
+    assert_int_equal(spf_check_host(&rq, &o), MXP_OK);
+    assert_int_equal(o.result, SPF_FAIL);
+    assert_true(o.by_all);
+    rq.domain = "plus.example.org";
+    assert_int_equal(spf_check_host(&rq, &o), MXP_OK);
+    assert_int_equal(o.result, SPF_PASS);
+    assert_true(o.by_all);
+
+    /* no domain: none, and why, without a lookup */
+    lookups = 0;
+    rq.domain = "127.0.0.21";
+    assert_int_equal(spf_check_host(&rq, &o), MXP_OK);
+    assert_int_equal(o.result, SPF_NONE);
+    assert_string_equal(o.problem,
+                        "not a fully qualified domain name (RFC 7208 4.3)");
+    assert_int_equal(lookups, 0);
+    rq.domain = "example.org";
+    assert_int_equal(spf_check_host(&rq, &o), MXP_OK);
+    assert_string_equal(o.problem, "");
+}
+
 static void test_check_bad_requests(void **state)
 {
     struct spf_request rq = request("192.0.2.1", "example.org", "");
@@ -676,7 +794,8 @@ static void test_check_hostile_records(void **state)
     rq.lookup_user = &which;
     assert_int_equal(spf_check_host(&rq, &o), MXP_OK);
     assert_int_equal(o.result, SPF_PERMERROR);
-    assert_non_null(strstr(o.problem, "longer than"));
+    assert_string_equal(o.problem,
+                        "SPF record longer than mxprobe's 4096-byte limit");
     assert_int_equal(strlen(o.record), SPF_TEXT_MAX - 1);
     which = 1;
     assert_int_equal(spf_check_host(&rq, &o), MXP_OK);
@@ -710,6 +829,8 @@ int main(void)
         cmocka_unit_test_setup(test_check_outcomes, setup),
         cmocka_unit_test_setup(test_check_limits, setup),
         cmocka_unit_test_setup(test_check_fatal, setup),
+        cmocka_unit_test_setup(test_check_ptr_failures, setup),
+        cmocka_unit_test_setup(test_check_by_all_and_domain, setup),
         cmocka_unit_test_setup(test_check_bad_requests, setup),
         cmocka_unit_test_setup(test_check_hostile_records, setup),
         cmocka_unit_test_setup(test_result_names, setup),

@@ -6,6 +6,7 @@
  * is a stub here (its own tests are spf's): it records the request and
  * asks one TXT question through the plugin's lookup function.
  */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,9 +24,14 @@
 /* ---- the SPF stub ----------------------------------------------------- */
 
 static struct {
-    struct spf_outcome out;
+    struct spf_outcome out;         /* for the target */
+    struct spf_outcome other;       /* for the documentation addresses */
+    struct spf_outcome other_first; /* for the first one, when set: */
+    int use_other_first;
     int rc;
-    size_t calls;
+    size_t calls;       /* for the target */
+    size_t other_calls; /* for any other address */
+    char other_ip[2][64];
     char domain[4][256];
     char sender[256], helo[256];
     int lookup_rc;
@@ -36,7 +42,22 @@ static struct {
 int spf_check_host(const struct spf_request *rq, struct spf_outcome *out)
 {
     struct spf_dns_answer a;
+    unsigned char t[16];
+    int target;
 
+    memset(t, 0, sizeof t);
+    inet_pton(fake_ctx()->target->family, fake_ctx()->target->addr, t);
+    target = rq->family == fake_ctx()->target->family &&
+             memcmp(rq->addr, t, rq->family == AF_INET ? 4 : 16) == 0;
+    if (!target) {
+        if (S.other_calls < 2)
+            inet_ntop(rq->family, rq->addr, S.other_ip[S.other_calls],
+                      sizeof S.other_ip[0]);
+        *out =
+            S.use_other_first && S.other_calls == 0 ? S.other_first : S.other;
+        S.other_calls++;
+        return MXP_OK;
+    }
     if (S.calls < 4)
         snprintf(S.domain[S.calls], sizeof S.domain[0], "%s", rq->domain);
     S.calls++;
@@ -60,16 +81,36 @@ const char *spf_result_name(enum spf_result r)
     return (unsigned)r < 7 ? names[r] : "?";
 }
 
+static void outcome(struct spf_outcome *o, enum spf_result res,
+                    const char *mech, char top_all, unsigned lookups)
+{
+    memset(o, 0, sizeof *o);
+    o->result = res;
+    snprintf(o->mechanism, sizeof o->mechanism, "%s", mech);
+    snprintf(o->record, sizeof o->record, "v=spf1 %s", mech);
+    o->top_all = top_all;
+    o->by_all =
+        strcasecmp(mech + (strchr("+-~?", mech[0]) != NULL && mech[0] != '\0'),
+                   "all") == 0;
+    o->dns_lookups = lookups;
+}
+
+/* The target's outcome; other senders fail by -all with no lookups. */
 static void spf_stub(enum spf_result res, const char *mech, char top_all,
                      unsigned lookups)
 {
-    memset(&S.out, 0, sizeof S.out);
-    S.out.result = res;
-    snprintf(S.out.mechanism, sizeof S.out.mechanism, "%s", mech);
-    snprintf(S.out.record, sizeof S.out.record, "v=spf1 %s", mech);
-    S.out.top_all = top_all;
-    S.out.dns_lookups = lookups;
+    outcome(&S.out, res, mech, top_all, lookups);
+    outcome(&S.other, SPF_FAIL, "-all", '-', 0);
 }
+
+/* The fake core, plus MX preferences by host name (the fake gives 0)
+ * and a deadline that is gone after a number of DNS batches. */
+static struct {
+    char name[24][64];
+    unsigned pref[24];
+    size_t n;
+    size_t cut_after; /* batches; 0: never */
+} TS;
 
 /* ---- scaffolding ------------------------------------------------------ */
 
@@ -81,6 +122,7 @@ static int setup(void **state)
     (void)state;
     fake_reset();
     memset(&S, 0, sizeof S);
+    memset(&TS, 0, sizeof TS);
     spf_stub(SPF_PASS, "ip4:" ADDR, '-', 1);
     fake_set_plugin_name("zone");
     fake_set_target(ADDR, 25);
@@ -111,10 +153,55 @@ static void clean_domain(const char *d)
                  "v=DMARC1; p=reject; rua=mailto:d@example.org", NULL);
 }
 
+static void mx_pref(const char *name, unsigned pref)
+{
+    snprintf(TS.name[TS.n], sizeof TS.name[0], "%s", name);
+    TS.pref[TS.n++] = pref;
+}
+
+static int t_dns_batch(struct mxp_ctx *ctx, struct mxp_dns_query *q, size_t n)
+{
+    int rc = fake_services.dns_batch(ctx, q, n);
+
+    for (size_t i = 0; rc == MXP_OK && i < n; i++) {
+        if (q[i].type != MXP_DNS_MX || q[i].result != MXP_DNS_ANSWER)
+            continue;
+        for (size_t j = 0; j < q[i].n_rr; j++) {
+            /* the fake's records live on its heap: writable */
+            struct mxp_dns_rr *rr = (struct mxp_dns_rr *)&q[i].rr[j];
+
+            for (size_t k = 0; k < TS.n; k++)
+                if (rr->text != NULL && strcmp(rr->text, TS.name[k]) == 0)
+                    rr->pref = (uint16_t)TS.pref[k];
+        }
+    }
+    return rc;
+}
+
+static double t_remaining(struct mxp_ctx *ctx)
+{
+    if (TS.cut_after > 0 && fake_dns_batches() >= TS.cut_after)
+        return 0;
+    return fake_services.remaining(ctx);
+}
+
+static struct mxp_services tsvc;
+
+static struct mxp_ctx test_ctx(void)
+{
+    struct mxp_ctx c = *fake_ctx();
+
+    tsvc = fake_services;
+    tsvc.dns_batch = t_dns_batch;
+    tsvc.remaining = t_remaining;
+    c.svc = &tsvc;
+    return c;
+}
+
 /* run() with the target's configured domain set (NULL: guess). */
 static void run_zone(const char *domain)
 {
-    struct mxp_ctx c = *fake_ctx();
+    struct mxp_ctx c = test_ctx();
     struct mxp_target t = *c.target;
 
     t.domain = domain;
@@ -279,6 +366,72 @@ static void test_configured_domain_bad(void **state)
     assert_state(MXP_STATE_UNKNOWN);
     assert_summary_has("is not a domain name");
     assert_int_equal(S.calls, 0);
+}
+
+/* Addresses are no domains: "0.232" is no registered domain of a
+ * greeting "10.0.0.232". */
+static void test_address_names_rejected(void **state)
+{
+    (void)state;
+    fake_smtp_reply(220, 0.01, "10.0.0.232 ESMTP");
+    fake_smtp_reply(250, 0.01, "10.0.0.232");
+    run_zone(NULL);
+    assert_state(MXP_STATE_UNKNOWN);
+    assert_summary_has("cannot guess the mail domain of " ADDR
+                       ": no PTR name, no greeting name (give it with -D)");
+    assert_int_equal(S.calls, 0);
+
+    teardown(NULL);
+    setup(NULL);
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "192.0.2.25", NULL);
+    fake_smtp_reply(554, 0.01, "no");
+    run_zone(NULL);
+    assert_summary_has("cannot guess the mail domain");
+
+    teardown(NULL);
+    setup(NULL);
+    run_zone("127.0.0.21");
+    assert_state(MXP_STATE_UNKNOWN);
+    assert_string_equal(fake_summary(),
+                        "configured domain '127.0.0.21' is not a domain name");
+    assert_int_equal(fake_dns_batches(), 0);
+
+    teardown(NULL);
+    setup(NULL);
+    run_zone("bad\x1bname.test");
+    assert_string_equal(fake_summary(),
+                        "configured domain 'bad?name.test' is not a domain "
+                        "name");
+
+    /* a digit-led last label that is not all digits is a name */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("example.org");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.example.org", NULL);
+    fake_smtp_reply(220, 0.01, "mx.3com ESMTP");
+    fake_smtp_reply(250, 0.01, "mx.3com");
+    run_zone(NULL);
+    assert_string_equal(S.helo, "mx.3com");
+}
+
+/* The greeting's domain is kept when the PTR names give two domains. */
+static void test_guess_greeting_before_more_ptrs(void **state)
+{
+    (void)state;
+    clean_domain("example.org");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "a.ptr-one.test",
+                 "b.ptr-two.test", "c.ptr-three.test", NULL);
+    fake_smtp_reply(220, 0.01, "mail.example.org ESMTP");
+    fake_smtp_reply(250, 0.01, "mail.example.org");
+    run_zone(NULL);
+    assert_detail("domain ptr-one.test (from PTR a.ptr-one.test)",
+                  MXP_STATE_OK);
+    assert_detail("domain example.org (from greeting mail.example.org)",
+                  MXP_STATE_OK);
+    assert_no_detail("domain ptr-two.test");
+    assert_detail("2 more names of other domains not checked (at most 2 "
+                  "domains are)",
+                  MXP_STATE_OK);
 }
 
 static void test_smtp_fails_ptr_only(void **state)
@@ -477,6 +630,70 @@ static void test_mx_hostile_answers(void **state)
     assert_int_equal(fake_dns_asked("b8.d.test", MXP_DNS_A), 0);
 }
 
+/* The preferred hosts are looked at wherever the answer puts them. */
+static void test_mx_sorted_before_cap(void **state)
+{
+    (void)state;
+    clean_domain("d.test");
+    fake_dns_default(MXP_DNS_NODATA);
+    fake_dns_add("d.test", MXP_DNS_MX, MXP_DNS_ANSWER, "a1.d.test", "a2.d.test",
+                 "a3.d.test", "a4.d.test", "a5.d.test", "a6.d.test",
+                 "a7.d.test", "a8.d.test", "a9.d.test", "b1.d.test",
+                 "b2.d.test", "b3.d.test", "b4.d.test", "b5.d.test",
+                 "b6.d.test", "b7.d.test", "b8.d.test", "b9.d.test",
+                 "mx.d.test", NULL);
+    for (int i = 1; i <= 9; i++) {
+        char a[16], b[16];
+
+        snprintf(a, sizeof a, "a%d.d.test", i);
+        snprintf(b, sizeof b, "b%d.d.test", i);
+        mx_pref(a, 20);
+        mx_pref(b, 30);
+        fake_dns_add(a, MXP_DNS_A, MXP_DNS_ANSWER, "192.0.2.99", NULL);
+        fake_dns_add(b, MXP_DNS_A, MXP_DNS_ANSWER, "192.0.2.99", NULL);
+    }
+    mx_pref("mx.d.test", 5); /* last in the answer, first by preference */
+    run_zone("d.test");
+    assert_detail(ADDR " is an MX of d.test (mx.d.test)", MXP_STATE_OK);
+    assert_detail("MX of d.test: 5 mx.d.test (" ADDR "), 20 a1.d.test",
+                  MXP_STATE_OK);
+    assert_detail("3 more MX records of d.test not looked at", MXP_STATE_OK);
+    assert_int_equal(fake_dns_asked("b7.d.test", MXP_DNS_A), 0);
+    assert_int_equal(fake_dns_asked("b6.d.test", MXP_DNS_A), 1);
+
+    /* the target behind the cap: not said to be no MX at all */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("d.test");
+    fake_dns_default(MXP_DNS_NODATA);
+    fake_dns_add("d.test", MXP_DNS_MX, MXP_DNS_ANSWER, "mx.d.test", "a1.d.test",
+                 "a2.d.test", "a3.d.test", "a4.d.test", "a5.d.test",
+                 "a6.d.test", "a7.d.test", "a8.d.test", "a9.d.test",
+                 "b1.d.test", "b2.d.test", "b3.d.test", "b4.d.test",
+                 "b5.d.test", "b6.d.test", "b7.d.test", NULL);
+    mx_pref("mx.d.test", 50);
+    run_zone("d.test");
+    assert_detail(ADDR " is not among the 16 MX hosts of d.test looked at",
+                  MXP_STATE_OK);
+    assert_no_detail("outbound-only");
+    assert_int_equal(fake_dns_asked("mx.d.test", MXP_DNS_A), 0);
+}
+
+/* RFC 7505: a Null MX is "0 ." only. */
+static void test_mx_null_needs_pref_0(void **state)
+{
+    (void)state;
+    clean_domain("d.test");
+    fake_dns_add("d.test", MXP_DNS_MX, MXP_DNS_ANSWER, ".", NULL);
+    mx_pref(".", 10);
+    run_zone("d.test");
+    assert_no_detail("Null MX: d.test accepts no mail");
+    assert_detail("MX host '.' of d.test has preference 10: a Null MX has "
+                  "preference 0 (RFC 7505)",
+                  MXP_STATE_WARNING);
+    assert_int_equal(fake_dns_asked(".", 0), 0);
+}
+
 /* ---- SPF -------------------------------------------------------------- */
 
 static void test_spf_outcomes(void **state)
@@ -488,31 +705,73 @@ static void test_spf_outcomes(void **state)
         const char *problem;
         enum mxp_state st;
         const char *text;
+        enum spf_result other; /* SPF_NONE: fail by -all */
+        const char *other_mech;
+        const char *other_problem;
     } t[] = {
         {SPF_PASS, "ip4:" ADDR, '-', "", MXP_STATE_OK,
-         "SPF pass for " ADDR " at d.test (ip4:" ADDR ")"},
+         "SPF pass for " ADDR " at d.test (ip4:" ADDR ")", SPF_NONE, "", ""},
         {SPF_FAIL, "-all", '-', "", MXP_STATE_CRITICAL,
-         "SPF fail: " ADDR " not permitted by d.test (-all)"},
+         "SPF fail: " ADDR " not permitted by d.test (-all)", SPF_NONE, "", ""},
         {SPF_SOFTFAIL, "~all", '~', "", MXP_STATE_WARNING,
-         "SPF softfail: " ADDR " not permitted by d.test (~all)"},
+         "SPF softfail: " ADDR " not permitted by d.test (~all)", SPF_NONE, "",
+         ""},
         {SPF_NEUTRAL, "?all", '?', "", MXP_STATE_WARNING,
-         "SPF neutral for " ADDR " at d.test (?all)"},
+         "SPF neutral for " ADDR " at d.test (?all)", SPF_NONE, "", ""},
         {SPF_NEUTRAL, "", 0, "", MXP_STATE_WARNING,
-         "SPF neutral for " ADDR " at d.test (no term matched)"},
-        {SPF_NONE, "", 0, "", MXP_STATE_WARNING, "no SPF record for d.test"},
+         "SPF neutral for " ADDR " at d.test (no term matched)", SPF_NONE, "",
+         ""},
+        {SPF_NONE, "", 0, "", MXP_STATE_WARNING, "no SPF record for d.test",
+         SPF_NONE, "", ""},
         {SPF_PERMERROR, "", 0, "more than 10 DNS-querying terms",
          MXP_STATE_CRITICAL,
-         "SPF permerror at d.test: more than 10 DNS-querying terms"},
+         "SPF permerror at d.test: more than 10 DNS-querying terms", SPF_NONE,
+         "", ""},
         {SPF_PERMERROR, "", 0, "2 SPF records at d.test", MXP_STATE_CRITICAL,
-         "SPF permerror at d.test: 2 SPF records at d.test"},
+         "SPF permerror at d.test: 2 SPF records at d.test", SPF_NONE, "", ""},
         {SPF_TEMPERROR, "", 0, "TXT lookup of d.test failed: timeout",
          MXP_STATE_UNKNOWN,
-         "SPF temperror at d.test: TXT lookup of d.test failed: timeout"},
+         "SPF temperror at d.test: TXT lookup of d.test failed: timeout",
+         SPF_NONE, "", ""},
+        /* other senders: a documentation address outside the target's
+         * 192.0.2.0/24 */
         {SPF_PASS, "+all", '+', "", MXP_STATE_CRITICAL,
-         "SPF policy +all lets anyone send as d.test"},
+         "SPF of d.test lets anyone send (pass for 198.51.100.1 via +all)",
+         SPF_PASS, "+all", ""},
+        {SPF_PASS, "all", '+', "", MXP_STATE_CRITICAL,
+         "SPF of d.test lets anyone send (pass for 198.51.100.1 via all)",
+         SPF_PASS, "all", ""},
+        {SPF_FAIL, "-all", '-', "", MXP_STATE_CRITICAL,
+         "SPF of d.test lets anyone send (pass for 198.51.100.1 via "
+         "include:open.test)",
+         SPF_PASS, "include:open.test", ""},
+        {SPF_PASS, "ip4:" ADDR, 0, "", MXP_STATE_CRITICAL,
+         "SPF of d.test lets anyone send (pass for 198.51.100.1 via "
+         "ip4:0.0.0.0/0)",
+         SPF_PASS, "ip4:0.0.0.0/0", ""},
         {SPF_PASS, "ip4:" ADDR, '?', "", MXP_STATE_WARNING,
-         "SPF policy ?all of d.test makes no assertion about other senders"},
+         "SPF policy ?all of d.test makes no assertion about other senders",
+         SPF_NEUTRAL, "?all", ""},
+        {SPF_PASS, "ip4:" ADDR, 0, "", MXP_STATE_WARNING,
+         "SPF of d.test makes no assertion about other senders (neutral for "
+         "198.51.100.1: no term matched)",
+         SPF_NEUTRAL, "", ""},
+        {SPF_PASS, "ip4:" ADDR, '-', "", MXP_STATE_CRITICAL,
+         "SPF of d.test breaks for other senders: more than 10 DNS-querying "
+         "terms (permerror for 198.51.100.1)",
+         SPF_PERMERROR, "", "more than 10 DNS-querying terms"},
+        {SPF_PASS, "ip4:" ADDR, '-', "", MXP_STATE_OK,
+         "SPF of d.test for other senders (198.51.100.1) not known: "
+         "temperror: A lookup of x.d.test failed: SERVFAIL",
+         SPF_TEMPERROR, "", "A lookup of x.d.test failed: SERVFAIL"},
+        {SPF_NONE, "", 0, "not a fully qualified domain name (RFC 7208 4.3)",
+         MXP_STATE_WARNING,
+         "SPF cannot apply to d.test: not a fully qualified domain name "
+         "(RFC 7208 4.3)",
+         SPF_NONE, "", ""},
     };
+
+    enum mxp_state dst;
 
     (void)state;
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
@@ -520,11 +779,19 @@ static void test_spf_outcomes(void **state)
         clean_domain("d.test");
         spf_stub(t[i].res, t[i].mech, t[i].top_all, 2);
         snprintf(S.out.problem, sizeof S.out.problem, "%s", t[i].problem);
+        if (t[i].other != SPF_NONE) {
+            outcome(&S.other, t[i].other, t[i].other_mech, 0, 1);
+            snprintf(S.other.problem, sizeof S.other.problem, "%s",
+                     t[i].other_problem);
+        }
         run_zone("d.test");
-        if (fake_state() != t[i].st ||
+        /* the finding in its own state; the summary is the first of the
+         * worst, which a verdict for the target may come before */
+        if (fake_state() != t[i].st || fake_detail_find(t[i].text, &dst) < 0 ||
+            dst != t[i].st ||
             (t[i].st != MXP_STATE_OK &&
-             strstr(fake_summary(), t[i].text) == NULL) ||
-            fake_detail_find(t[i].text, NULL) < 0) {
+             (t[i].other == SPF_NONE || t[i].res != SPF_FAIL) &&
+             strstr(fake_summary(), t[i].text) == NULL)) {
             dump();
             fail_msg("case %zu: want state %d, '%s'", i, t[i].st, t[i].text);
         }
@@ -537,9 +804,122 @@ static void test_spf_neutral_all_said_once(void **state)
     (void)state;
     clean_domain("d.test");
     spf_stub(SPF_NEUTRAL, "?all", '?', 1);
+    outcome(&S.other, SPF_NEUTRAL, "?all", '?', 1);
     run_zone("d.test");
     assert_summary_has("SPF neutral for");
     assert_no_detail("SPF policy ?all");
+    assert_no_detail("no assertion");
+
+    /* a neutral include whose name holds "all" is no ?all */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("d.test");
+    spf_stub(SPF_NEUTRAL, "?include:mall.test", '-', 1);
+    run_zone("d.test");
+    assert_string_equal(fake_summary(), "SPF neutral for " ADDR " at d.test "
+                                        "(?include:mall.test)");
+    assert_no_detail("no assertion");
+    assert_false(S.out.by_all);
+}
+
+static void test_spf_other_senders(void **state)
+{
+    (void)state;
+    /* IPv4 target outside 192.0.2.0/24: 192.0.2.1, then 2001:db8::1 */
+    fake_set_target("203.0.113.7", 25);
+    clean_domain("d.test");
+    spf_stub(SPF_PASS, "ip4:203.0.113.7", '-', 0);
+    run_zone("d.test");
+    assert_int_equal(S.other_calls, 2);
+    assert_string_equal(S.other_ip[0], "192.0.2.1");
+    assert_string_equal(S.other_ip[1], "2001:db8::1");
+
+    /* an open record needs no second family; the target's own /48 is
+     * no other sender */
+    teardown(NULL);
+    setup(NULL);
+    fake_set_target("2001:db8::25", 25);
+    clean_domain("d.test");
+    spf_stub(SPF_PASS, "+all", '+', 0);
+    outcome(&S.other, SPF_PASS, "+all", '+', 0);
+    run_zone("d.test");
+    assert_int_equal(S.other_calls, 2); /* a second address confirms */
+    assert_string_equal(S.other_ip[0], "3fff::1");
+    assert_string_equal(S.other_ip[1], "2001:db8:ffff:ffff::1");
+    assert_summary_has("SPF of d.test lets anyone send (pass for 3fff::1 via "
+                       "+all)");
+
+    /* a record listing 192.0.2.1 is not open to anyone */
+    teardown(NULL);
+    setup(NULL);
+    fake_set_target("203.0.113.7", 25);
+    clean_domain("d.test");
+    spf_stub(SPF_PASS, "ip4:203.0.113.7", '-', 0);
+    outcome(&S.other_first, SPF_PASS, "ip4:192.0.2.1", '-', 0);
+    S.use_other_first = 1;
+    run_zone("d.test");
+    assert_state(MXP_STATE_OK);
+    assert_int_equal(S.other_calls, 3);
+    assert_string_equal(S.other_ip[1], "198.51.100.1");
+    assert_no_detail("lets anyone send");
+
+    /* broken for senders of the other family only: a warning */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("d.test");
+    outcome(&S.other_first, SPF_FAIL, "-all", '-', 3);
+    S.use_other_first = 1;
+    outcome(&S.other, SPF_PERMERROR, "", 0, 3);
+    snprintf(S.other.problem, sizeof S.other.problem,
+             "more than 2 void DNS lookups");
+    run_zone("d.test");
+    assert_detail("SPF of d.test breaks for other senders: more than 2 void "
+                  "DNS lookups (permerror for 2001:db8::1)",
+                  MXP_STATE_WARNING);
+
+    /* no SPF record: nothing to ask for others */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("d.test");
+    spf_stub(SPF_NONE, "", 0, 0);
+    run_zone("d.test");
+    assert_int_equal(S.other_calls, 0);
+}
+
+/* "ip4:<target> include:n0 ... include:n10 -all": 0 lookups for the
+ * target, a permerror for everybody else; the count is the larger. */
+static void test_spf_lookups_of_other_senders(void **state)
+{
+    (void)state;
+    clean_domain("d.test");
+    spf_stub(SPF_PASS, "ip4:" ADDR, '-', 0);
+    outcome(&S.other, SPF_PERMERROR, "", 0, 11);
+    snprintf(S.other.problem, sizeof S.other.problem,
+             "more than 10 DNS-querying terms");
+    fake_set_thresholds("8", NULL);
+    run_zone("d.test");
+    assert_state(MXP_STATE_CRITICAL);
+    assert_string_equal(fake_summary(),
+                        "SPF of d.test breaks for other senders: more than 10 "
+                        "DNS-querying terms (permerror for 198.51.100.1)");
+    assert_true(fake_perf_find("spf_lookups")->value == 11);
+    assert_detail("SPF of d.test: 0 DNS lookups, 0 void (up to 11 and 0 with "
+                  "other senders)",
+                  MXP_STATE_OK);
+    assert_no_detail("of 10 DNS lookups");
+}
+
+static void test_spf_skipped_lookup_said(void **state)
+{
+    (void)state;
+    clean_domain("d.test");
+    spf_stub(SPF_FAIL, "-all", '-', 1);
+    snprintf(S.out.skipped, sizeof S.out.skipped,
+             "PTR lookup of " REV " failed: timeout");
+    run_zone("d.test");
+    assert_detail("SPF of d.test: PTR lookup of " REV " failed: timeout, "
+                  "skipped as RFC 7208 5.5 says",
+                  MXP_STATE_OK);
 }
 
 static void test_spf_fail_explanation_and_record(void **state)
@@ -552,8 +932,11 @@ static void test_spf_fail_explanation_and_record(void **state)
     S.out.void_lookups = 1;
     run_zone("d.test");
     assert_state(MXP_STATE_CRITICAL);
+    /* the same problem in the domain's words: no "(+1 more)" */
     assert_detail("SPF explanation of d.test: see http://d.test/why?[0m",
-                  MXP_STATE_CRITICAL);
+                  MXP_STATE_OK);
+    assert_string_equal(fake_summary(), "SPF fail: " ADDR " not permitted by "
+                                        "d.test (-all)");
     assert_detail("SPF record of d.test: v=spf1 -all", MXP_STATE_OK);
     assert_detail("SPF of d.test: 3 DNS lookups, 1 void", MXP_STATE_OK);
     assert_true(fake_perf_find("spf_lookups")->value == 3);
@@ -578,6 +961,22 @@ static void test_spf_lookups_threshold(void **state)
     run_zone("d.test");
     assert_state(MXP_STATE_CRITICAL);
     assert_summary_has("uses 10 of 10");
+
+    /* over 10 is the permerror, said once */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("d.test");
+    spf_stub(SPF_PERMERROR, "", '-', 11);
+    snprintf(S.out.problem, sizeof S.out.problem,
+             "more than 10 DNS-querying terms");
+    outcome(&S.other, SPF_PERMERROR, "", 0, 11);
+    fake_set_thresholds("8", NULL);
+    run_zone("d.test");
+    assert_string_equal(fake_summary(), "SPF permerror at d.test: more than "
+                                        "10 DNS-querying terms");
+    assert_no_detail("of 10 DNS lookups");
+    assert_no_detail("breaks for other senders");
+    assert_true(fake_perf_find("spf_lookups")->value == 11);
 }
 
 static void test_spf_evaluator_error(void **state)
@@ -610,12 +1009,38 @@ static void test_spf_lookup_batch_failure(void **state)
     R.ctx = fake_ctx();
     R.svc = R.ctx->svc;
     R.t = R.ctx->target;
+    /* a batch that failed as a whole is no answer: the evaluator stops */
     fake_dns_fail_batches(MXP_ERR_DNS);
-    assert_int_equal(spf_lookup(&R, "d.test", MXP_DNS_TXT, &a), MXP_OK);
-    assert_int_equal(a.result, MXP_DNS_FAILED);
+    assert_int_equal(spf_lookup(&R, "d.test", MXP_DNS_TXT, &a), MXP_ERR_DNS);
     assert_int_equal(a.n_rr, 0);
     fake_dns_fail_batches(MXP_ERR_NOMEM);
     assert_int_equal(spf_lookup(&R, "d.test", MXP_DNS_TXT, &a), MXP_ERR_NOMEM);
+}
+
+/* The deadline passes during the batch: a timed-out answer is no answer
+ * (it made "ptr -all" a false fail), a definite one still counts. */
+static void test_spf_lookup_deadline_cut(void **state)
+{
+    struct mxp_ctx c = test_ctx();
+    struct zone_run R;
+    struct spf_dns_answer a;
+
+    (void)state;
+    memset(&R, 0, sizeof R);
+    R.ctx = &c;
+    R.svc = c.svc;
+    R.t = c.target;
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_TIMEOUT, NULL);
+    fake_dns_add("d.test", MXP_DNS_TXT, MXP_DNS_NXDOMAIN, NULL);
+    TS.cut_after = 1;
+    assert_int_equal(spf_lookup(&R, REV, MXP_DNS_PTR, &a), MXP_ERR_TIMEOUT);
+    TS.cut_after = 2;
+    assert_int_equal(spf_lookup(&R, "d.test", MXP_DNS_TXT, &a), MXP_OK);
+    assert_int_equal(a.result, MXP_DNS_NXDOMAIN);
+    /* a timeout with time left is an answer: RFC 7208 decides */
+    TS.cut_after = 0;
+    assert_int_equal(spf_lookup(&R, REV, MXP_DNS_PTR, &a), MXP_OK);
+    assert_int_equal(a.result, MXP_DNS_TIMEOUT);
 }
 
 /* ---- DMARC ------------------------------------------------------------ */
@@ -689,9 +1114,62 @@ static void test_dmarc_org_fallback(void **state)
                  "v=DMARC1; p=quarantine; sp=reject", NULL);
     run_zone("sub.d.test");
     assert_state(MXP_STATE_OK);
-    assert_detail("DMARC of sub.d.test: p=quarantine, sp=reject (at "
+    assert_detail("DMARC of sub.d.test: sp=reject applies (p=quarantine at "
                   "_dmarc.d.test)",
                   MXP_STATE_OK);
+    assert_string_equal(fake_summary(),
+                        "sub.d.test: SPF pass, DMARC p=reject, 1 MX");
+
+    /* sp=none of the organizational domain is what a subdomain gets */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("sub.d.test");
+    fake_dns_add("_dmarc.sub.d.test", MXP_DNS_TXT, MXP_DNS_NXDOMAIN, NULL);
+    fake_dns_add("_dmarc.d.test", MXP_DNS_TXT, MXP_DNS_ANSWER,
+                 "v=DMARC1; p=reject; sp=none; pct=50", NULL);
+    run_zone("sub.d.test");
+    assert_detail("DMARC of sub.d.test: sp=none applies (p=reject, pct=50 at "
+                  "_dmarc.d.test)",
+                  MXP_STATE_OK);
+    assert_detail("DMARC policy of sub.d.test is sp=none (monitoring only)",
+                  MXP_STATE_OK);
+    assert_string_equal(fake_summary(),
+                        "sub.d.test: SPF pass, DMARC p=none, 1 MX");
+
+    /* no sp=: p= applies */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("sub.d.test");
+    fake_dns_add("_dmarc.sub.d.test", MXP_DNS_TXT, MXP_DNS_NXDOMAIN, NULL);
+    fake_dns_add("_dmarc.d.test", MXP_DNS_TXT, MXP_DNS_ANSWER,
+                 "v=DMARC1; p=quarantine", NULL);
+    run_zone("sub.d.test");
+    assert_detail("DMARC of sub.d.test: p=quarantine applies (at "
+                  "_dmarc.d.test)",
+                  MXP_STATE_OK);
+    assert_string_equal(fake_summary(),
+                        "sub.d.test: SPF pass, DMARC p=quarantine, 1 MX");
+
+    /* the domain's own record: its p=, whatever sp= says */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("d.test");
+    fake_dns_add("_dmarc.d.test", MXP_DNS_TXT, MXP_DNS_ANSWER,
+                 "v=DMARC1; p=reject; sp=none", NULL);
+    run_zone("d.test");
+    assert_detail("DMARC of d.test: p=reject, sp=none (at _dmarc.d.test)",
+                  MXP_STATE_OK);
+    assert_no_detail("monitoring only");
+
+    /* the organizational domain's lookup fails: named */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("sub.d.test");
+    fake_dns_add("_dmarc.sub.d.test", MXP_DNS_TXT, MXP_DNS_NXDOMAIN, NULL);
+    fake_dns_add("_dmarc.d.test", MXP_DNS_TXT, MXP_DNS_SERVFAIL, NULL);
+    run_zone("sub.d.test");
+    assert_string_equal(fake_summary(), "DMARC lookup of sub.d.test failed: "
+                                        "SERVFAIL (at _dmarc.d.test)");
 
     /* a failure at the first place ends discovery: no fallback */
     teardown(NULL);
@@ -776,6 +1254,8 @@ int main(void)
         T(test_guess_two_domains),
         T(test_configured_domain_wins),
         T(test_configured_domain_bad),
+        T(test_address_names_rejected),
+        T(test_guess_greeting_before_more_ptrs),
         T(test_smtp_fails_ptr_only),
         T(test_silent_greeting_ptr_only),
         T(test_nothing_to_guess),
@@ -783,13 +1263,19 @@ int main(void)
         T(test_mx_rules),
         T(test_mx_target_or_not),
         T(test_mx_hostile_answers),
+        T(test_mx_sorted_before_cap),
+        T(test_mx_null_needs_pref_0),
         T(test_spf_outcomes),
         T(test_spf_neutral_all_said_once),
+        T(test_spf_other_senders),
+        T(test_spf_lookups_of_other_senders),
+        T(test_spf_skipped_lookup_said),
         T(test_spf_fail_explanation_and_record),
         T(test_spf_lookups_threshold),
         T(test_spf_evaluator_error),
         T(test_spf_lookup_deadline),
         T(test_spf_lookup_batch_failure),
+        T(test_spf_lookup_deadline_cut),
         T(test_dmarc_cases),
         T(test_dmarc_p_none_summary),
         T(test_dmarc_org_fallback),
