@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "clock.h"
@@ -448,9 +449,103 @@ static int parse_rdata(const unsigned char *abuf, size_t alen, size_t off,
     return 0;
 }
 
+#define MAX_CHAIN 8 /* CNAME links followed inside one answer */
+
+/* The names an answer may hold records for: the question's, then the
+ * CNAME chain from it as the answer spells it out.  A record owned by any
+ * other name is none of our business, however it got there (a hostile
+ * server adding an A or TXT record for a name we did not ask about). */
+struct owners {
+    char *name[MAX_CHAIN + 1];
+    size_t n;
+};
+
+static int owned(const struct owners *o, const char *name)
+{
+    for (size_t i = 0; i < o->n; i++)
+        if (strcasecmp(o->name[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* The name at abuf[off] into buf (at most 1 KiB as presented, with
+ * escapes), without touching the arena: follow_chain reads names many
+ * times over.  Returns 0, -1 when malformed or too long, -2 when out of
+ * memory. */
+static int name_at(const unsigned char *abuf, size_t alen, size_t off,
+                   char *buf, size_t len, size_t *used)
+{
+    char *s = NULL;
+    long enclen = 0;
+    int st;
+
+    if (off >= alen)
+        return -1;
+    st = ares_expand_name(abuf + off, abuf, (int)alen, &s, &enclen);
+    if (st == ARES_ENOMEM)
+        return -2;
+    if (st != ARES_SUCCESS || enclen <= 0 || (size_t)enclen > alen - off ||
+        strlen(s) >= len) {
+        ares_free_string(s);
+        return -1;
+    }
+    memcpy(buf, s, strlen(s) + 1);
+    ares_free_string(s);
+    *used = (size_t)enclen;
+    return 0;
+}
+
+/* Follows the CNAME records of the answer section (which starts at off,
+ * an records) from the question's name.  Order in the packet is not
+ * trusted: each round looks for the next link anywhere.  Returns 0, -1
+ * when malformed, -2 when out of memory. */
+static int follow_chain(const unsigned char *abuf, size_t alen, size_t off,
+                        size_t an, struct mxp_arena *arena, struct owners *o)
+{
+    for (int round = 0; round < MAX_CHAIN && o->n <= MAX_CHAIN; round++) {
+        size_t at = off, used, i;
+        int linked = 0;
+
+        for (i = 0; i < an && !linked; i++) {
+            char owner[1024];
+            char *target = NULL;
+            size_t rdlen;
+            int st = name_at(abuf, alen, at, owner, sizeof(owner), &used);
+
+            if (st != 0)
+                return st;
+            if (alen - at - used < RR_FIXED)
+                return -1;
+            at += used;
+            rdlen = get16(abuf + at + 8);
+            if (rdlen > alen - at - RR_FIXED)
+                return -1;
+            if (get16(abuf + at) == MXP_DNS_CNAME &&
+                get16(abuf + at + 2) == CLASS_IN &&
+                strcasecmp(owner, o->name[o->n - 1]) == 0) {
+                st = expand_name(abuf, alen, at + RR_FIXED, arena, &target,
+                                 &used);
+                if (st != 0)
+                    return st;
+                if (owned(o, target))
+                    return 0; /* a loop: the chain ends here */
+                o->name[o->n++] = target;
+                linked = 1;
+            }
+            at += RR_FIXED + rdlen;
+        }
+        if (!linked)
+            return 0;
+    }
+    return 0;
+}
+
 int mxp_dns_parse_answer(const unsigned char *abuf, size_t alen,
                          struct mxp_arena *arena, struct mxp_dns_query *q)
 {
+    struct owners owners = {{NULL}, 0};
+    size_t answers;
+    char owner[1024];
     struct mxp_dns_rr *rrs = NULL;
     size_t off, used, rdlen, i, qd, an, n = 0;
     uint16_t type, cls;
@@ -489,13 +584,23 @@ int mxp_dns_parse_answer(const unsigned char *abuf, size_t alen,
 
     off = DNS_HEADER;
     for (i = 0; i < qd; i++) {
-        st = expand_name(abuf, alen, off, arena, NULL, &used);
+        st = expand_name(abuf, alen, off, arena,
+                         i == 0 ? &owners.name[0] : NULL, &used);
         if (st == -2)
             return MXP_ERR_NOMEM;
         if (st != 0 || alen - off - used < 4)
             goto bad;
         off += used + 4;
     }
+    if (qd != 1)
+        goto bad; /* c-ares matched it to our one question */
+    owners.n = 1;
+    answers = off;
+    st = follow_chain(abuf, alen, answers, an, arena, &owners);
+    if (st == -2)
+        return MXP_ERR_NOMEM;
+    if (st != 0)
+        goto bad;
     if (an > 0) {
         rrs =
             mxp_arena_alloc(arena, (an < MAX_RR ? an : MAX_RR) * sizeof(*rrs));
@@ -505,7 +610,7 @@ int mxp_dns_parse_answer(const unsigned char *abuf, size_t alen,
     /* Every answer record is checked for shape, even past the cap, so a
      * packet is either wholly well-formed or BADRESP. */
     for (i = 0; i < an; i++) {
-        st = expand_name(abuf, alen, off, arena, NULL, &used);
+        st = name_at(abuf, alen, off, owner, sizeof(owner), &used);
         if (st == -2)
             return MXP_ERR_NOMEM;
         if (st != 0 || alen - off - used < RR_FIXED)
@@ -518,7 +623,8 @@ int mxp_dns_parse_answer(const unsigned char *abuf, size_t alen,
         off += RR_FIXED;
         if (rdlen > alen - off)
             goto bad;
-        if (type == q->type && cls == CLASS_IN && n < MAX_RR) {
+        if (type == q->type && cls == CLASS_IN && n < MAX_RR &&
+            owned(&owners, owner)) {
             memset(&rrs[n], 0, sizeof(rrs[n]));
             rrs[n].type = type;
             rrs[n].ttl = ttl > 0x7fffffffu ? 0 : ttl; /* RFC 2181 8 */

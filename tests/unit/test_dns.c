@@ -903,6 +903,80 @@ static void test_parse_hostile(void **state)
     mxp_arena_free(arena);
 }
 
+/* A record owned by name (uncompressed), type, rdata from pa/pnamerr
+ * style callers. */
+static void prr_owned(struct pkt *p, const char *owner, unsigned type,
+                      unsigned rdlen)
+{
+    pname(p, owner);
+    p16(p, type);
+    p16(p, 1);
+    p32(p, 300);
+    p16(p, rdlen);
+}
+
+static void pa_owned(struct pkt *p, const char *owner, const char *text)
+{
+    unsigned char a[4];
+
+    assert_int_equal(inet_pton(AF_INET, text, a), 1);
+    prr_owned(p, owner, MXP_DNS_A, 4);
+    pbytes(p, a, 4);
+}
+
+static void pcname_owned(struct pkt *p, const char *owner, const char *target)
+{
+    prr_owned(p, owner, MXP_DNS_CNAME, (unsigned)name_wire_len(target));
+    pname(p, target);
+}
+
+/* Only records owned by the question's name, or by the CNAME chain from
+ * it, count: a hostile server cannot slip in records for other names. */
+static void test_parse_owners(void **state)
+{
+    struct mxp_arena *arena = mxp_arena_new();
+    struct mxp_dns_query q = {"www.own.test", MXP_DNS_A, MXP_DNS_FAILED,
+                              NULL,           0,         0};
+    static struct pkt p;
+
+    (void)state;
+    assert_non_null(arena);
+    /* An extra record for another name: ignored. */
+    pstart(&p, 1, 0, 2, "www.own.test", MXP_DNS_A);
+    pa_owned(&p, "evil.example", "192.0.2.66");
+    pa_owned(&p, "WWW.own.test", "192.0.2.1");
+    assert_int_equal(mxp_dns_parse_answer(p.b, p.len, arena, &q), MXP_OK);
+    assert_int_equal(q.result, MXP_DNS_ANSWER);
+    assert_int_equal(q.n_rr, 1);
+    assert_string_equal(q.rr[0].text, "192.0.2.1");
+
+    /* Only the foreign record: no data for our name. */
+    pstart(&p, 1, 0, 1, "www.own.test", MXP_DNS_A);
+    pa_owned(&p, "evil.example", "192.0.2.66");
+    assert_int_equal(mxp_dns_parse_answer(p.b, p.len, arena, &q), MXP_OK);
+    assert_int_equal(q.result, MXP_DNS_NODATA);
+
+    /* A CNAME chain, listed out of order: the end's records count. */
+    pstart(&p, 1, 0, 4, "www.own.test", MXP_DNS_A);
+    pa_owned(&p, "c2.own.test", "192.0.2.2");
+    pcname_owned(&p, "c1.own.test", "c2.own.test");
+    pcname_owned(&p, "www.own.test", "c1.own.test");
+    pa_owned(&p, "c3.own.test", "192.0.2.3"); /* not on the chain */
+    assert_int_equal(mxp_dns_parse_answer(p.b, p.len, arena, &q), MXP_OK);
+    assert_int_equal(q.result, MXP_DNS_ANSWER);
+    assert_int_equal(q.n_rr, 1);
+    assert_string_equal(q.rr[0].text, "192.0.2.2");
+
+    /* A CNAME loop ends the chain; nothing else is taken. */
+    pstart(&p, 1, 0, 3, "www.own.test", MXP_DNS_A);
+    pcname_owned(&p, "www.own.test", "l.own.test");
+    pcname_owned(&p, "l.own.test", "www.own.test");
+    pa_owned(&p, "x.own.test", "192.0.2.9");
+    assert_int_equal(mxp_dns_parse_answer(p.b, p.len, arena, &q), MXP_OK);
+    assert_int_equal(q.result, MXP_DNS_NODATA);
+    mxp_arena_free(arena);
+}
+
 /* ---- live batches against the fake server ---------------------------- */
 
 /* Every outcome in one batch, plus a query never answered and one the
@@ -1113,6 +1187,7 @@ int main(void)
         cmocka_unit_test(test_parse_table),
         cmocka_unit_test(test_parse_cap),
         cmocka_unit_test(test_parse_hostile),
+        cmocka_unit_test(test_parse_owners),
         cmocka_unit_test(test_batch_outcomes),
         cmocka_unit_test(test_batch_deadline),
         cmocka_unit_test(test_batch_all_at_once),
