@@ -328,11 +328,12 @@ static uint32_t get32(const unsigned char *p)
            p[3];
 }
 
-/* Expands the name at abuf[off] into the arena.  *used is its length in
- * place (a compression pointer counts 2).  Returns 0, -1 when malformed,
- * -2 when out of memory. */
-static int expand_name(const unsigned char *abuf, size_t alen, size_t off,
-                       struct mxp_arena *arena, char **name, size_t *used)
+/* The name at abuf[off] into buf (at most 1 KiB as presented, with
+ * escapes: enough for any 255-byte name), without touching the arena:
+ * owners are read many times over.  Returns 0, -1 when malformed or too
+ * long, -2 when out of memory. */
+static int name_at(const unsigned char *abuf, size_t alen, size_t off,
+                   char *buf, size_t len, size_t *used)
 {
     char *s = NULL;
     long enclen = 0;
@@ -343,20 +344,30 @@ static int expand_name(const unsigned char *abuf, size_t alen, size_t off,
     st = ares_expand_name(abuf + off, abuf, (int)alen, &s, &enclen);
     if (st == ARES_ENOMEM)
         return -2;
-    if (st != ARES_SUCCESS || enclen <= 0 || (size_t)enclen > alen - off) {
+    if (st != ARES_SUCCESS || enclen <= 0 || (size_t)enclen > alen - off ||
+        strlen(s) >= len) {
         ares_free_string(s);
         return -1;
     }
-    *used = (size_t)enclen;
-    if (name != NULL) {
-        *name = mxp_arena_strndup(arena, s, strlen(s));
-        if (*name == NULL) {
-            ares_free_string(s);
-            return -2;
-        }
-    }
+    memcpy(buf, s, strlen(s) + 1);
     ares_free_string(s);
+    *used = (size_t)enclen;
     return 0;
+}
+
+/* Expands the name at abuf[off] into the arena (name may be NULL: only
+ * checked).  *used is its length in place (a compression pointer counts
+ * 2).  Returns 0, -1 when malformed, -2 when out of memory. */
+static int expand_name(const unsigned char *abuf, size_t alen, size_t off,
+                       struct mxp_arena *arena, char **name, size_t *used)
+{
+    char buf[1024];
+    int st = name_at(abuf, alen, off, buf, sizeof(buf), used);
+
+    if (st != 0 || name == NULL)
+        return st;
+    *name = mxp_arena_strndup(arena, buf, strlen(buf));
+    return *name != NULL ? 0 : -2;
 }
 
 /* Fills rr from rdata at abuf[off], rdlen bytes.  Returns 0, -1 when
@@ -465,33 +476,6 @@ static int owned(const struct owners *o, const char *name)
     for (size_t i = 0; i < o->n; i++)
         if (strcasecmp(o->name[i], name) == 0)
             return 1;
-    return 0;
-}
-
-/* The name at abuf[off] into buf (at most 1 KiB as presented, with
- * escapes), without touching the arena: follow_chain reads names many
- * times over.  Returns 0, -1 when malformed or too long, -2 when out of
- * memory. */
-static int name_at(const unsigned char *abuf, size_t alen, size_t off,
-                   char *buf, size_t len, size_t *used)
-{
-    char *s = NULL;
-    long enclen = 0;
-    int st;
-
-    if (off >= alen)
-        return -1;
-    st = ares_expand_name(abuf + off, abuf, (int)alen, &s, &enclen);
-    if (st == ARES_ENOMEM)
-        return -2;
-    if (st != ARES_SUCCESS || enclen <= 0 || (size_t)enclen > alen - off ||
-        strlen(s) >= len) {
-        ares_free_string(s);
-        return -1;
-    }
-    memcpy(buf, s, strlen(s) + 1);
-    ares_free_string(s);
-    *used = (size_t)enclen;
     return 0;
 }
 
