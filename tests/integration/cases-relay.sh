@@ -446,6 +446,12 @@ expect_run backscatter_no_domain 3 \
 expect_run backscatter_unreachable 3 '^MXPROBE UNKNOWN - ' 10 -- \
     -C backscatter -H 127.0.0.49 -D mxprobe.test
 
+# .50 hangs up after every greeting: both checks try again a bounded
+# number of times, then say why they could not test.
+expect_run relay_backscatter_close_after_greeting 3 \
+    '^MXPROBE UNKNOWN - .*cannot test backscatter: .*connection closed.*cannot test relaying: connection closed' \
+    10 -- -C backscatter,relay -H 127.0.0.50 -D mxprobe.test
+
 if rbegin backscatter_deliver_without_my_email; then
     mark "$PF_LAX"
     rmx 20 -v -C backscatter -H 127.0.0.28 --set backscatter.deliver=true
