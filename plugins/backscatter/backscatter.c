@@ -33,6 +33,10 @@
 #define BS_LOCAL_MAX 64 /* RFC 5321 4.5.3.1.1 */
 #define BS_PREFIX_MAX (BS_LOCAL_MAX - BS_TOKEN_DIGITS)
 #define BS_MIN_TIME 0.05 /* seconds left below which nothing starts */
+/* Seconds left below which a domain whose pipelined replies timed out is
+ * not tried again one command at a time: connect, greeting, EHLO and
+ * three commands need a moment even on a fast server. */
+#define BS_RETRY_TIME 1.0
 
 #define BS_DEFAULT_PREFIX "mxprobe-nonexistent-"
 
@@ -81,7 +85,12 @@ struct bs_run {
     char local[BS_LOCAL_MAX + 1];
     struct mxp_smtp *s;
     int pipelining;         /* this session offers PIPELINING */
-    int reconnects;         /* used of the one allowed */
+    /* A pipelined group timed out: the server (or a "fixup" firewall in
+     * front of it) loses commands sent together, so every later session
+     * sends one command at a time.  Set once; it also allows one more
+     * new connection, to go on without pipelining. */
+    int no_pipelining;
+    int reconnects; /* used of the one allowed (two after no_pipelining) */
     char lost[BS_TEXT_LEN]; /* why the session was lost, for what is left */
     char greeting_name[BS_NAME_LEN];
     struct bs_domain dom[BS_MAX_DOMAINS];
@@ -334,7 +343,7 @@ static int session_open(struct bs_run *R)
         R->s = NULL;
         return r.code == 421 ? MXP_ERR_CLOSED : MXP_ERR_PROTOCOL;
     }
-    R->pipelining = R->can_pipeline && !used_helo &&
+    R->pipelining = R->can_pipeline && !R->no_pipelining && !used_helo &&
                     svc->smtp_has_extension(R->s, "PIPELINING");
     return MXP_OK;
 
@@ -459,9 +468,33 @@ static int out_of_step(const struct bs_group *g, char *out, size_t len)
 
 static int user_unknown(const struct bs_reply *r)
 {
-    if (r->enhanced[0] != '\0')
-        return strncmp(r->enhanced, "5.1.", 4) == 0;
+    /* RFC 3463: X.1.1 bad mailbox, X.1.0 other address status, X.1.2
+     * bad system, X.1.3 bad syntax, X.1.6 moved; X.1.7 and X.1.8 are
+     * about the sender, not the user. */
+    static const char *const user[] = {"5.1.0", "5.1.1", "5.1.2", "5.1.3",
+                                       "5.1.6", NULL};
+
+    if (r->enhanced[0] != '\0') {
+        for (size_t i = 0; user[i] != NULL; i++)
+            if (strcmp(r->enhanced, user[i]) == 0)
+                return 1;
+        return 0;
+    }
     return r->code == 550 || r->code == 551 || r->code == 553;
+}
+
+/* The refusal is about our sender (Postfix's smtpd_delay_reject answers
+ * sender restrictions at RCPT): it says nothing of the recipient. */
+static int refuses_sender(const struct bs_reply *r)
+{
+    if (strcasestr(r->text, "recipient address rejected") != NULL)
+        return 0; /* Postfix names which address it means */
+    return (r->enhanced[0] != '\0' &&
+            (strncmp(r->enhanced + 1, ".1.7", 4) == 0 ||
+             strncmp(r->enhanced + 1, ".1.8", 4) == 0)) ||
+           strcasestr(r->text, "sender address rejected") != NULL ||
+           (r->code == 504 && strcasestr(r->text, "fully-qualified") !=
+                                  NULL);
 }
 
 /* Text of a refusal that is about relaying, whatever its code: Postfix's
@@ -517,6 +550,9 @@ static void classify(struct bs_run *R, struct bs_domain *d,
                 mail->text);
     else if (rcpt->code / 100 == 2)
         verdict(d, BS_ACCEPTS, "%s", rcpt->text);
+    else if (refuses_sender(rcpt))
+        verdict(d, BS_INCONCLUSIVE, "sender <%s> refused: %s", from,
+                rcpt->text);
     else if (rcpt->code / 100 == 5 && user_unknown(rcpt))
         verdict(d, BS_REJECTS_USER, "%s", rcpt->text);
     else if (rcpt->code / 100 == 5 ||
@@ -656,6 +692,18 @@ static int send_test(struct bs_run *R, struct bs_domain *d, const char *to)
     }
     message_text(R, to, text, sizeof text);
     rc = svc->smtp_send_message(R->s, text, &r);
+    if (rc != MXP_OK &&
+        strstr(svc->smtp_error(R->s), "waiting for reply to message") !=
+            NULL) {
+        /* The final dot went out: the server may have queued the message
+         * and only its reply got lost. */
+        snprintf(R->lost, sizeof R->lost, "%s", svc->smtp_error(R->s));
+        note(d, 0,
+             "sent test message %s from %s to <%s>, but no reply to the "
+             "final dot (%s): it may have been delivered",
+             R->token, me, to, R->lost);
+        return rc;
+    }
     if (rc != MXP_OK) {
         step = "the message";
         goto failed;
@@ -734,13 +782,13 @@ static int dropped(int rc)
 }
 
 /* A session to go on with: the one open, else the one new connection
- * allowed (after a drop, a 421 or replies out of step).  0: none, why
- * in R->lost. */
+ * allowed (after a drop, a 421 or replies out of step), plus one when
+ * pipelining was given up.  0: none, why in R->lost. */
 static int have_session(struct bs_run *R)
 {
     if (R->s != NULL)
         return 1;
-    if (R->reconnects > 0)
+    if (R->reconnects >= 1 + R->no_pipelining)
         return 0;
     R->reconnects++;
     return session_open(R) == MXP_OK;
@@ -758,7 +806,17 @@ static int judge(struct bs_run *R, struct bs_domain *d,
         g->mail.code != 0 && (g->mail.code / 100 != 2 || g->rcpt.code != 0);
     char why[BS_TEXT_LEN], text[BS_TEXT_LEN + 64];
     const char *err = R->svc->smtp_error(R->s);
+    /* Silence after commands sent together: maybe the server, maybe
+     * something on the way that drops all but the first line of a
+     * packet.  Sent one at a time, they may well be answered. */
+    int pipe_timeout = rc == MXP_ERR_TIMEOUT && R->pipelining;
+    /* ... so once (no_pipelining is set for good below), when time
+     * allows, a new session goes on without pipelining. */
+    int fallback = pipe_timeout && !R->no_pipelining &&
+                   R->svc->remaining(R->ctx) >= BS_RETRY_TIME;
 
+    if (pipe_timeout)
+        R->no_pipelining = 1;
     if (g->mail.code == 421 || g->rcpt.code == 421) {
         /* Closing before RCPT was judged: this domain again. */
         session_drop(R, g->mail.code == 421 ? g->mail.text : g->rcpt.text);
@@ -766,7 +824,7 @@ static int judge(struct bs_run *R, struct bs_domain *d,
     }
     if (!basis) { /* lost before RCPT was answered */
         session_drop(R, NULL);
-        return dropped(rc) ? 0 : -1;
+        return dropped(rc) || fallback ? 0 : -1;
     }
     text[0] = '\0';
     if (out_of_step(g, why, sizeof why))
@@ -783,20 +841,21 @@ static int judge(struct bs_run *R, struct bs_domain *d,
         session_drop(R, text);
         return 1;
     }
-    if (rc != MXP_OK && R->pipelining && !dropped(rc)) {
-        /* RSET's reply did not come (a timeout): one reply is missing,
-         * which one is unknown. */
+    if (rc != MXP_OK && R->pipelining && !dropped(rc) && !pipe_timeout) {
+        /* RSET's reply came garbled: one reply may be missing, which one
+         * is unknown. */
         session_drop(R, NULL);
         verdict(d, BS_INCONCLUSIVE, "%s", R->lost);
         return -1;
     }
+    /* MAIL and RCPT got replies such as they get (out_of_step passed):
+     * when only RSET's is missing, the verdict stands, the session not. */
     classify(R, d, &g->mail, &g->rcpt);
-    /* Only RSET's reply was lost: the verdict stands, the session not. */
     if (rc != MXP_OK)
         session_drop(R, NULL);
     else if (g->rset.code == 421)
         session_drop(R, g->rset.text);
-    return rc == MXP_OK || dropped(rc) ? 1 : -1;
+    return rc == MXP_OK || dropped(rc) || fallback ? 1 : -1;
 }
 
 static void test_domains(struct bs_run *R)

@@ -31,6 +31,23 @@ static int denies_relaying(const char *text)
     return 0;
 }
 
+/* 1 when a refusal is about our sender, not the recipient: RFC 3463
+ * X.1.7/X.1.8, or Postfix's words (its smtpd_delay_reject answers sender
+ * restrictions at RCPT). */
+static int refuses_sender(const struct reply_copy *rep)
+{
+    const char *enh = rep->text + 4; /* after "NNN " */
+
+    if (strcasestr(rep->text, "recipient address rejected") != NULL)
+        return 0; /* Postfix names which address it means */
+    return (strlen(rep->text) > 9 &&
+            (strncmp(enh + 1, ".1.7 ", 5) == 0 ||
+             strncmp(enh + 1, ".1.8 ", 5) == 0)) ||
+           strcasestr(rep->text, "sender address rejected") != NULL ||
+           (rep->code == 504 &&
+            strcasestr(rep->text, "fully-qualified") != NULL);
+}
+
 /* MAIL and RCPT replies into a verdict for form i. */
 static void judge(struct relay_run *r, size_t i, const struct reply_copy *mail,
                   const struct reply_copy *rcpt)
@@ -38,8 +55,10 @@ static void judge(struct relay_run *r, size_t i, const struct reply_copy *mail,
     struct form_state *f = &r->st[i];
     int mail_ok = mail->code / 100 == 2;
     const struct reply_copy *d = mail_ok ? rcpt : mail;
+    int sender = (!mail_ok && d->code / 100 == 5) ||
+                 (d->code / 100 != 2 && refuses_sender(d));
 
-    if (mail_ok && r->good_sender[0] == '\0')
+    if (mail_ok && !sender && r->good_sender[0] == '\0')
         snprintf(r->good_sender, sizeof(r->good_sender), "%s",
                  r->forms[i].mail);
     snprintf(f->reply, sizeof(f->reply), "%s", d->text);
@@ -47,7 +66,7 @@ static void judge(struct relay_run *r, size_t i, const struct reply_copy *mail,
         f->v = V_ACCEPTED;
     else if (d->code == 530)
         f->v = V_AUTH;
-    else if (!mail_ok && d->code / 100 == 5)
+    else if (sender)
         /* Says nothing of the recipient's shape: tried again with a
          * sender the server takes, if there is one. */
         f->v = V_SENDER_REFUSED;
@@ -149,6 +168,22 @@ static int survey(struct relay_run *r, struct mxp_smtp *s, const size_t *pend,
     return rc;
 }
 
+/* An open relay is proven as soon as one form is accepted at RCPT, not
+ * after the whole survey: on a slow server the survey may not finish,
+ * and the one relay it found is what matters. */
+static void confirm_first(struct relay_run *r)
+{
+    if (r->confirmed_early)
+        return;
+    for (size_t i = 0; i < r->n_forms; i++) {
+        if (r->st[i].v == V_ACCEPTED) {
+            r->confirmed_early = 1;
+            relay_confirm(r, i);
+            return;
+        }
+    }
+}
+
 /* The forms still to try, in order. */
 static size_t pending(const struct relay_run *r, size_t *pend)
 {
@@ -171,7 +206,7 @@ static int survey_pending(struct relay_run *r)
     n = pending(r, pend);
     while ((r->n_forms == 0 || done < n) && stalls < RELAY_MAX_STALLS) {
         size_t before = done, end;
-        int retry, rc, quit_done = 0;
+        int retry, rc, quit_done = 0, was_pipelined;
         struct mxp_smtp *s = relay_open_session(r, &retry);
 
         if (s == NULL) {
@@ -197,9 +232,14 @@ static int survey_pending(struct relay_run *r)
         }
         end = done + r->cfg->per_connection < n ? done + r->cfg->per_connection
                                                 : n;
+        was_pipelined = r->pipelining;
         rc = survey(r, s, pend, &done, end, &quit_done);
         r->svc->smtp_close(s, rc == MXP_OK && !quit_done);
-        if (rc != MXP_OK) {
+        if (rc == MXP_ERR_TIMEOUT && was_pipelined && !r->no_pipelining) {
+            /* Some firewalls that "fix up" SMTP lose pipelined commands:
+             * one more go, a command at a time. */
+            r->no_pipelining = 1;
+        } else if (rc != MXP_OK) {
             snprintf(r->survey_reason, sizeof(r->survey_reason), "%s",
                      r->failure);
             /* A timeout or garbage would only repeat itself. */
@@ -209,6 +249,7 @@ static int survey_pending(struct relay_run *r)
                 return 0;
         }
         stalls = done > before ? 0 : stalls + 1;
+        confirm_first(r);
     }
     if (r->n_forms == 0 || done < n)
         return 0;
@@ -289,6 +330,7 @@ void relay_confirm(struct relay_run *r, size_t i)
 {
     struct form_state *f = &r->st[i];
 
+    f->confirm_tried = 1;
     for (int attempt = 0; attempt < RELAY_CONFIRM_TRIES; attempt++) {
         struct reply_copy mail = {0, ""}, rcpt = {0, ""}, data = {0, ""};
         int retry, rc;
@@ -302,8 +344,17 @@ void relay_confirm(struct relay_run *r, size_t i)
             continue;
         }
         rc = confirm_once(r, s, i, &mail, &rcpt, &data);
-        /* After a 354 the core drops the connection: no dot, no message. */
-        r->svc->smtp_close(s, rc == MXP_OK);
+        /* After a 354 the core drops the connection: no dot, no message.
+         * After a DATA answer that is neither 354 nor a refusal, the
+         * server may be taking content: no QUIT either. */
+        r->svc->smtp_close(s, rc == MXP_OK && (data.code / 100 == 4 ||
+                                               data.code / 100 == 5));
+        if (rc == MXP_ERR_TIMEOUT && r->pipelining && !r->no_pipelining) {
+            r->no_pipelining = 1; /* lost pipelined commands: once more */
+            snprintf(f->data_reply, sizeof(f->data_reply), "%.250s",
+                     r->failure);
+            continue;
+        }
         if (rc != MXP_OK) {
             snprintf(f->data_reply, sizeof(f->data_reply), "%.250s",
                      r->failure);
@@ -321,7 +372,11 @@ void relay_confirm(struct relay_run *r, size_t i)
             snprintf(f->data_reply, sizeof(f->data_reply), "%s", d->text);
             return;
         }
-        snprintf(f->data_reply, sizeof(f->data_reply), "%s", data.text);
+        if (data.code == 354 || data.code / 100 == 4 || data.code / 100 == 5)
+            snprintf(f->data_reply, sizeof(f->data_reply), "%s", data.text);
+        else
+            snprintf(f->data_reply, sizeof(f->data_reply),
+                     "%.200s instead of 354", data.text);
         f->v = data.code == 354       ? V_RELAYS
                : data.code / 100 == 5 ? V_DATA_REFUSED
                                       : V_DATA_TEMP;
@@ -426,7 +481,17 @@ void relay_deliver(struct relay_run *r, size_t i)
         rc = svc->smtp_send_message(s, text, &done);
         if (rc == MXP_OK)
             relay_copy_reply(&rep, &done);
-        else
+        else if (strstr(svc->smtp_error(s), "waiting for reply") != NULL) {
+            /* The whole message and its dot went out: only the answer
+             * is missing. */
+            svc->add_detail(r->ctx, MXP_STATE_CRITICAL,
+                            "sent test message %s to %s via MAIL FROM:%s "
+                            "RCPT TO:%s, but no reply to the final dot (%s):"
+                            " it may have been delivered", token, me, from,
+                            f.rcpt, svc->smtp_error(s));
+            rc = MXP_OK;
+            rep.code = 0;
+        } else
             snprintf(r->failure, sizeof(r->failure), "%s",
                      svc->smtp_error(s));
         if (rc == MXP_OK && rep.code / 100 == 2)
@@ -434,7 +499,7 @@ void relay_deliver(struct relay_run *r, size_t i)
                             "sent test message %s to %s via MAIL FROM:%s "
                             "RCPT TO:%s (%s)", token, me, from, f.rcpt,
                             rep.text);
-        else if (rc == MXP_OK)
+        else if (rc == MXP_OK && rep.code != 0)
             svc->add_detail(r->ctx, MXP_STATE_UNKNOWN,
                             "test message %s to %s refused: %s", token, me,
                             rep.text);

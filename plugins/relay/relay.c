@@ -248,7 +248,11 @@ static int inconclusive(const struct relay_run *r, const struct tally *t,
     size_t n = r->n_forms;
 
     st = svc->state_worst(st, MXP_STATE_UNKNOWN);
-    if (t->tested < n)
+    if (t->tested < n && t->unconfirmed > 0)
+        svc->set_result(r->ctx, st, "inconclusive: %zu/%zu forms tested "
+                        "(%s), %zu accepted at RCPT, not confirmed",
+                        t->tested, n, r->survey_reason, t->unconfirmed);
+    else if (t->tested < n)
         svc->set_result(r->ctx, st, "inconclusive: %zu/%zu forms tested (%s)",
                         t->tested, n, r->survey_reason);
     else if (t->temp > 0)
@@ -322,13 +326,12 @@ static int relay_run(struct mxp_ctx *ctx, void *state)
                                             : "cannot build the forms");
         goto done;
     }
-    for (i = 0; i < r->n_forms; i++) {
-        if (r->st[i].v != V_ACCEPTED)
-            continue;
-        relay_confirm(r, i);
-        if (r->st[i].v == V_RELAYS && first_relay == RELAY_MAX_FORMS)
-            first_relay = i;
-    }
+    for (i = 0; i < r->n_forms; i++)
+        if (r->st[i].v == V_ACCEPTED && !r->st[i].confirm_tried)
+            relay_confirm(r, i);
+    for (i = r->n_forms; i > 0; i--)
+        if (r->st[i - 1].v == V_RELAYS)
+            first_relay = i - 1;
     count(r, &t);
     verdict(r, &t);
     details(r);

@@ -42,6 +42,7 @@ enum relay_verdict {
 
 struct form_state {
     enum relay_verdict v;
+    int confirm_tried; /* its confirmation ran (found or not) */
     char refused_sender[RELAY_ADDR_LEN + RELAY_REPLY_LEN]; /* the form's
                          own sender and the server's refusal, when the
                          form was tried again with another sender */
@@ -69,6 +70,7 @@ struct relay_run {
     unsigned connections;
     int pipelining;    /* the last session offered PIPELINING */
     int no_pipelining; /* its replies got out of step: never again */
+    int confirmed_early; /* the first form accepted at RCPT is confirmed */
     char failure[320];       /* why the last connect/read/send failed */
     char survey_reason[320]; /* why the survey ended early, "" if not */
 };

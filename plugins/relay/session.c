@@ -104,13 +104,13 @@ struct mxp_smtp *relay_open_session(struct relay_run *r, int *retry)
     if (rc == MXP_OK)
         rc = svc->smtp_read_reply(s, &rep);
     if (rc != MXP_OK) {
-        *retry = rc == MXP_ERR_CLOSED && r->connections > 0;
+        *retry = rc == MXP_ERR_CLOSED;
         failed(r, "%s", s != NULL ? svc->smtp_error(s) : svc->strerror(rc));
         goto fail;
     }
     r->connections++;
     if (rep.code != 220) {
-        *retry = rep.code == 421 && r->connections > 1;
+        *retry = rep.code == 421;
         failed(r, "greeting %d %.200s", rep.code,
                rep.n_lines ? rep.lines[0] : "");
         goto fail;

@@ -455,8 +455,11 @@ void dmarc_parse(const char *txt, size_t len, struct dmarc_record *r)
             seen |= 1u << k;
             if (vs == ve) {
                 problem(r, "%s= has no value", known_tags[k]);
+                /* an empty p= or sp= is an invalid one (6.6.3) */
                 if (k == 0)
                     p_bad = 1;
+                else if (k == 1)
+                    sp_bad = 1;
                 continue;
             }
         }

@@ -45,8 +45,14 @@ static void ptr_lookup(struct zone_run *R)
     q.name = name;
     q.type = MXP_DNS_PTR;
     rc = R->svc->dns_batch(R->ctx, &q, 1);
-    if (rc != MXP_OK || q.result != MXP_DNS_ANSWER) {
+    if (rc == MXP_OK && zone_dns_definite(q.result) &&
+        q.result != MXP_DNS_ANSWER) {
         R->svc->add_detail(R->ctx, MXP_STATE_OK, "no PTR name for %s (%s)",
+                           R->t->addr, R->svc->dns_result_name(q.result));
+        return;
+    }
+    if (rc != MXP_OK || q.result != MXP_DNS_ANSWER) {
+        R->svc->add_detail(R->ctx, MXP_STATE_OK, "PTR lookup of %s failed: %s",
                            R->t->addr,
                            rc != MXP_OK ? R->svc->strerror(rc)
                                         : R->svc->dns_result_name(q.result));
@@ -117,6 +123,14 @@ static void add_candidate(struct zone_run *R, const char *what,
 
     if (name[0] == '\0')
         return;
+    /* never in the DNS: "localhost.localdomain" of a default install */
+    if (zone_special_name(name)) {
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "the %s name %s is a special-use or private name: "
+                           "not looked up",
+                           what, name);
+        return;
+    }
     reg = R->svc->registered_domain(R->ctx, name);
     if (reg == NULL || reg[0] == '\0')
         return;
@@ -133,7 +147,14 @@ static void add_candidate(struct zone_run *R, const char *what,
         if (!zone_name_copy(reg, d->name, sizeof d->name))
             return;
         snprintf(d->source, sizeof d->source, "from ");
+        d->first_what = what;
         R->n_dom++;
+    } else if (strcmp(what, "PTR") == 0 &&
+               (strncmp(d->source, "from PTR ", 9) == 0 ||
+                strstr(d->source, ", PTR ") != NULL)) {
+        /* one PTR name tells the domain; the others only repeat it */
+        d->more_ptr++;
+        return;
     }
     off = strlen(d->source);
     snprintf(d->source + off, sizeof d->source - off, "%s%s %s",
@@ -160,6 +181,7 @@ void zone_guess_domains(struct zone_run *R)
             return;
         }
         snprintf(d->source, sizeof d->source, "configured");
+        d->configured = 1;
         R->n_dom = 1;
         R->svc->add_detail(R->ctx, MXP_STATE_OK, "domain %s (configured)",
                            d->name);
@@ -189,9 +211,15 @@ void zone_guess_domains(struct zone_run *R)
                          : "no registered domain in its names");
         return;
     }
-    for (size_t i = 0; i < R->n_dom; i++)
-        R->svc->add_detail(R->ctx, MXP_STATE_OK, "domain %s (%s)",
-                           R->dom[i].name, R->dom[i].source);
+    for (size_t i = 0; i < R->n_dom; i++) {
+        char more[48] = "";
+
+        if (R->dom[i].more_ptr > 0)
+            snprintf(more, sizeof more, ", +%zu more PTR name%s",
+                     R->dom[i].more_ptr, R->dom[i].more_ptr == 1 ? "" : "s");
+        R->svc->add_detail(R->ctx, MXP_STATE_OK, "domain %s (%s%s)",
+                           R->dom[i].name, R->dom[i].source, more);
+    }
     if (dropped > 0)
         R->svc->add_detail(R->ctx, MXP_STATE_OK,
                            "%zu more name%s of other domains not checked "

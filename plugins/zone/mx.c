@@ -19,10 +19,11 @@ struct mx_host {
     const char *name;          /* as in the answer, for queries */
     char shown[ZONE_NAME_LEN]; /* printable, lowercase */
     unsigned pref;
-    int literal;   /* an IP address instead of a name */
-    int bad_name;  /* not a host name at all */
-    int has_addr;  /* some A/AAAA */
-    int is_target; /* one of them is the target */
+    int literal;        /* an IP address instead of a name */
+    int bad_name;       /* not a host name at all */
+    int has_addr;       /* some A/AAAA */
+    int is_target;      /* one of them is the target */
+    int literal_target; /* the literal is the target's address */
     char addrs[160];
 };
 
@@ -32,10 +33,10 @@ static int is_root(const char *name)
     return name == NULL || name[0] == '\0' || strcmp(name, ".") == 0;
 }
 
-static int is_ip_literal(const char *name)
+/* 1 when name is an IP address (bare or [..]); its bytes into bin. */
+static int is_ip_literal(const char *name, unsigned char *bin)
 {
     char buf[ZONE_NAME_LEN];
-    unsigned char bin[16];
     size_t n = strlen(name);
 
     if (n >= sizeof buf)
@@ -49,8 +50,10 @@ static int is_ip_literal(const char *name)
         if (strncmp(buf, "IPv6:", 5) == 0)
             memmove(buf, buf + 5, strlen(buf + 5) + 1);
     }
-    return inet_pton(AF_INET, buf, bin) == 1 ||
-           inet_pton(AF_INET6, buf, bin) == 1;
+    memset(bin, 0, 16);
+    if (inet_pton(AF_INET, buf, bin) == 1)
+        return AF_INET;
+    return inet_pton(AF_INET6, buf, bin) == 1 ? AF_INET6 : 0;
 }
 
 static int query_has_addr(const struct mxp_dns_query *q, int family,
@@ -162,7 +165,7 @@ void zone_mx_check(struct zone_run *R, struct zone_domain *d,
     struct mx_ord *order = NULL;
     size_t n = 0, n_null = 0, n_usable = 0, n_failed = 0, extra = 0;
     const char *target_host = NULL;
-    int rc;
+    int rc, literal_target = 0;
 
     d->n_mx = 0;
     if (mx->result == MXP_DNS_NXDOMAIN) {
@@ -212,7 +215,15 @@ void zone_mx_check(struct zone_run *R, struct zone_domain *d,
             snprintf(h[n].shown, sizeof h[n].shown, ".");
         else if (!zone_name_copy(name, h[n].shown, sizeof h[n].shown))
             snprintf(h[n].shown, sizeof h[n].shown, "?");
-        h[n].literal = !is_root(name) && is_ip_literal(name);
+        {
+            unsigned char bin[16];
+            int fam = is_root(name) ? 0 : is_ip_literal(name, bin);
+
+            h[n].literal = fam != 0;
+            h[n].literal_target =
+                fam == R->t->family &&
+                memcmp(bin, R->t->addr_bytes, fam == AF_INET ? 4 : 16) == 0;
+        }
         h[n].bad_name =
             !h[n].literal && (is_root(name) || !R->svc->is_host_name(name));
         n++;
@@ -271,6 +282,7 @@ void zone_mx_check(struct zone_run *R, struct zone_domain *d,
         const struct mxp_dns_query *own = R->t->family == AF_INET ? qa : q6;
 
         if (h[i].literal) {
+            literal_target |= h[i].literal_target;
             zone_finding(R, MXP_STATE_CRITICAL,
                          "MX host %s of %s is an IP address, not a host name",
                          h[i].shown, d->name);
@@ -335,6 +347,10 @@ void zone_mx_check(struct zone_run *R, struct zone_domain *d,
     if (target_host != NULL)
         R->svc->add_detail(R->ctx, MXP_STATE_OK, "%s is an MX of %s (%s)",
                            R->t->addr, d->name, target_host);
+    else if (literal_target)
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "%s is named as an MX of %s only as an IP literal",
+                           R->t->addr, d->name);
     else if (extra > 0)
         R->svc->add_detail(R->ctx, MXP_STATE_OK,
                            "%s is not among the %zu MX hosts of %s looked at",

@@ -186,8 +186,8 @@ static void spf_others(struct zone_run *R, struct zone_domain *d,
         else
             zone_finding(R, MXP_STATE_WARNING,
                          "SPF of %s makes no assertion about other senders "
-                         "(neutral for %s: no term matched)",
-                         d->name, pick_ip);
+                         "(neutral for %s: %s)",
+                         d->name, pick_ip, mech);
         break;
     default:
         if (mine->result != SPF_TEMPERROR)
@@ -301,7 +301,10 @@ void zone_spf_check(struct zone_run *R, struct zone_domain *d)
         R->svc->add_detail(R->ctx, MXP_STATE_OK, "SPF record of %s: %s",
                            d->name, text);
     }
-    spf_others(R, d, &rq, o);
+    /* The record's own lookup failed: the other senders' runs would only
+     * wait for it again. */
+    if (!(o->result == SPF_TEMPERROR && o->record[0] == '\0'))
+        spf_others(R, d, &rq, o);
     if (d->spf_lookups != o->dns_lookups || d->spf_void != o->void_lookups)
         R->svc->add_detail(R->ctx, MXP_STATE_OK,
                            "SPF of %s: %u DNS lookups, %u void (up to %u and "
@@ -399,10 +402,17 @@ static void dmarc_report(struct zone_run *R, struct zone_domain *d,
                      text);
     if (r->usable) {
         int by_sp = at_org && r->sp != DMARC_P_UNSET;
-        enum dmarc_policy eff = by_sp ? r->sp : r->p;
+        enum dmarc_policy eff = by_sp ? r->sp : r->p, stepped = eff;
         const char *tag = by_sp ? "sp" : "p";
 
-        snprintf(d->dmarc_p, sizeof d->dmarc_p, "%s", dmarc_policy_name(eff));
+        /* RFC 7489 6.6.4: with pct=0 no message gets the policy, all get
+         * the next lower one */
+        if (r->pct == 0 && eff == DMARC_P_REJECT)
+            stepped = DMARC_P_QUARANTINE;
+        else if (r->pct == 0 && eff == DMARC_P_QUARANTINE)
+            stepped = DMARC_P_NONE;
+        snprintf(d->dmarc_p, sizeof d->dmarc_p, "%s",
+                 dmarc_policy_name(stepped));
         if (!at_org) {
             dmarc_tags(r, "", text, sizeof text);
             R->svc->add_detail(R->ctx, MXP_STATE_OK, "DMARC of %s: %s (at %s)",
@@ -414,11 +424,22 @@ static void dmarc_report(struct zone_run *R, struct zone_domain *d,
                                d->name, tag, dmarc_policy_name(eff), text,
                                text[0] != '\0' ? " " : "", where);
         }
+        if (stepped != eff)
+            R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                               "DMARC of %s: %s=%s with pct=0 acts as %s "
+                               "(RFC 7489 6.6.4)",
+                               d->name, tag, dmarc_policy_name(eff),
+                               dmarc_policy_name(stepped));
         if (eff == DMARC_P_NONE)
             R->svc->add_detail(R->ctx, MXP_STATE_OK,
                                "DMARC policy of %s is %s=none (monitoring "
                                "only)",
                                d->name, tag);
+        else if (stepped == DMARC_P_NONE)
+            R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                               "DMARC policy of %s acts as none (monitoring "
+                               "only)",
+                               d->name);
     }
     if (r->rua[0] != '\0' || r->ruf[0] != '\0')
         R->svc->add_detail(R->ctx, MXP_STATE_OK,
@@ -474,7 +495,7 @@ void zone_dmarc_check(struct zone_run *R, struct zone_domain *d,
     char where[ZONE_NAME_LEN + 8], org_where[ZONE_NAME_LEN + 8];
     const char *org;
     struct mxp_dns_query q;
-    int near_said = 0, rc;
+    int near_said = 0, rc, org_tried = 0;
 
     snprintf(where, sizeof where, "_dmarc.%s", d->name);
     if (dmarc_at(R, d, where, dq, 0, &near_said))
@@ -490,8 +511,14 @@ void zone_dmarc_check(struct zone_run *R, struct zone_domain *d,
             q.result = MXP_DNS_FAILED;
         if (dmarc_at(R, d, org_where, &q, 1, &near_said))
             return;
+        org_tried = 1;
     }
-    if (!near_said)
+    if (near_said)
+        return;
+    if (org_tried)
+        zone_finding(R, MXP_STATE_WARNING, "no DMARC record for %s (nor at %s)",
+                     d->name, org_where);
+    else
         zone_finding(R, MXP_STATE_WARNING, "no DMARC record for %s", d->name);
 }
 

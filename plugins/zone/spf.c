@@ -55,7 +55,7 @@ static const char *dns_words(enum mxp_dns_result r)
     case MXP_DNS_BADRESP:
         return "bad response";
     default:
-        return "failed";
+        return "resolver failure"; /* the core's words for the rest */
     }
 }
 

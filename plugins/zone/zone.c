@@ -102,6 +102,26 @@ int zone_host_name_ok(const struct mxp_services *svc, const char *name)
     return 0;
 }
 
+int zone_special_name(const char *name)
+{
+    static const char *const tlds[] = {
+        "localhost", "localdomain", "local", "invalid",  "internal",
+        "lan",       "corp",        "home",  "intranet", "private"};
+    size_t n = strlen(name), i;
+
+    if (n > 0 && name[n - 1] == '.')
+        n--;
+    for (i = n; i > 0 && name[i - 1] != '.'; i--)
+        ;
+    for (size_t k = 0; k < sizeof tlds / sizeof *tlds; k++)
+        if (n - i == strlen(tlds[k]) &&
+            strncasecmp(name + i, tlds[k], n - i) == 0)
+            return 1;
+    /* home.arpa and its subdomains */
+    return (n == 9 && strncasecmp(name, "home.arpa", 9) == 0) ||
+           (n > 9 && strncasecmp(name + n - 10, ".home.arpa", 10) == 0);
+}
+
 int zone_dns_definite(enum mxp_dns_result res)
 {
     return res == MXP_DNS_ANSWER || res == MXP_DNS_NODATA ||
@@ -133,6 +153,17 @@ static void check_domain(struct zone_run *R, struct zone_domain *d)
     if (rc != MXP_OK) {
         zone_finding(R, MXP_STATE_UNKNOWN, "DNS lookups of %s failed: %s",
                      d->name, R->svc->strerror(rc));
+        return;
+    }
+    /* A guess that names no domain in the DNS (a default install's
+     * greeting, a stale PTR) says nothing about the server's mail. */
+    if (!d->configured && q[Q_MX].result == MXP_DNS_NXDOMAIN) {
+        d->dropped = 1;
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "the %s name's domain %s does not exist: not "
+                           "checked",
+                           d->first_what != NULL ? d->first_what : "guessed",
+                           d->name);
         return;
     }
     zone_mx_check(R, d, &q[Q_MX], &q[Q_A], &q[Q_AAAA]);
@@ -167,10 +198,14 @@ static void ok_summary(struct zone_run *R)
     text[0] = '\0';
     for (size_t i = 0; i < R->n_dom; i++) {
         const struct zone_domain *d = &R->dom[i];
-        int w = snprintf(text + off, sizeof text - off,
-                         "%s%s: SPF %s, DMARC p=%s, %zu MX", i ? "; " : "",
-                         d->name, d->spf != NULL ? d->spf : "not checked",
-                         d->dmarc_p[0] != '\0' ? d->dmarc_p : "?", d->n_mx);
+        int w;
+
+        if (d->dropped)
+            continue;
+        w = snprintf(text + off, sizeof text - off,
+                     "%s%s: SPF %s, DMARC p=%s, %zu MX", off ? "; " : "",
+                     d->name, d->spf != NULL ? d->spf : "not checked",
+                     d->dmarc_p[0] != '\0' ? d->dmarc_p : "?", d->n_mx);
 
         if (w < 0 || (size_t)w >= sizeof text - off)
             break;
@@ -182,28 +217,34 @@ static void ok_summary(struct zone_run *R)
 static void finish(struct zone_run *R, double started)
 {
     unsigned lookups = 0, voids = 0;
-    size_t n_mx = 0;
-    const struct zone_domain *top = NULL;
+    size_t n_mx = 0, n_live = 0;
 
     for (size_t i = 0; i < R->n_dom; i++) {
         const struct zone_domain *d = &R->dom[i];
 
-        if (d->spf != NULL && (top == NULL || d->spf_lookups > lookups)) {
-            top = d;
+        if (d->dropped)
+            continue;
+        n_live++;
+        if (d->spf != NULL && d->spf_lookups > lookups)
             lookups = d->spf_lookups;
-        }
         if (d->spf_void > voids)
             voids = d->spf_void;
         n_mx += d->n_mx;
-    }
-    /* a permerror already said what is wrong with the record */
-    if (top != NULL && !top->spf_broken) {
-        enum mxp_state st = R->svc->check_threshold(R->ctx, lookups);
+        /* each domain against the range; a permerror already said what
+         * is wrong with the record */
+        if (d->spf != NULL && !d->spf_broken) {
+            enum mxp_state st = R->svc->check_threshold(R->ctx, d->spf_lookups);
 
-        if (st != MXP_STATE_OK)
-            zone_finding(R, st, "SPF of %s uses %u of 10 DNS lookups",
-                         top->name, lookups);
+            if (st != MXP_STATE_OK)
+                zone_finding(R, st, "SPF of %s uses %u of 10 DNS lookups",
+                             d->name, d->spf_lookups);
+        }
     }
+    if (R->n_dom > 0 && n_live == 0)
+        zone_finding(R, MXP_STATE_UNKNOWN,
+                     "cannot guess the mail domain of %s: the domains of "
+                     "its names do not exist (give it with -D)",
+                     R->t->addr);
     perf(R, "spf_lookups", lookups, "", 1, 10);
     perf(R, "spf_void", voids, "", 0, 2);
     perf(R, "mx", (double)n_mx, "", 0, NAN);

@@ -28,6 +28,10 @@ struct zone_domain {
     char dmarc_p[16];               /* "reject"...; "" when none */
     unsigned spf_lookups, spf_void; /* max of target and other senders */
     int spf_broken;                 /* a permerror was reported */
+    int configured;                 /* given with -D, not guessed */
+    const char *first_what;         /* "PTR", "greeting", "EHLO" */
+    size_t more_ptr;                /* PTR names beyond the first */
+    int dropped;                    /* guessed, NXDOMAIN: not checked */
 };
 
 /* What one run found; lives on the heap for run()'s duration. */
@@ -63,6 +67,12 @@ void zone_printable(const char *text, size_t n, char *out, size_t len);
  * is not all digits (RFC 7208 4.3's toplabel, RFC 3696 2): "10.0.0.232"
  * and "0.232" are addresses or their pieces, not domains. */
 int zone_host_name_ok(const struct mxp_services *svc, const char *name);
+
+/* 1 when the DNS never delegates name: special-use and private-use
+ * suffixes (RFC 6761, 6762, 8375: localhost, localdomain, local,
+ * invalid, home.arpa, internal, lan, corp, home, intranet, private).
+ * .test and .example are kept: test setups use them. */
+int zone_special_name(const char *name);
 
 /* A definite answer about a name: records, or that it has none. */
 int zone_dns_definite(enum mxp_dns_result res);

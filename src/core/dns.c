@@ -491,8 +491,7 @@ static int follow_chain(const unsigned char *abuf, size_t alen, size_t off,
         int linked = 0;
 
         for (i = 0; i < an && !linked; i++) {
-            char owner[1024];
-            char *target = NULL;
+            char owner[1024], target[1024];
             size_t rdlen;
             int st = name_at(abuf, alen, at, owner, sizeof(owner), &used);
 
@@ -505,16 +504,25 @@ static int follow_chain(const unsigned char *abuf, size_t alen, size_t off,
             if (rdlen > alen - at - RR_FIXED)
                 return -1;
             if (get16(abuf + at) == MXP_DNS_CNAME &&
-                get16(abuf + at + 2) == CLASS_IN &&
-                strcasecmp(owner, o->name[o->n - 1]) == 0) {
-                st = expand_name(abuf, alen, at + RR_FIXED, arena, &target,
-                                 &used);
+                get16(abuf + at + 2) == CLASS_IN) {
+                /* Every CNAME must be exactly one name: a short one would
+                 * borrow the next record's owner as its target. */
+                st = name_at(abuf, alen, at + RR_FIXED, target,
+                             sizeof(target), &used);
                 if (st != 0)
                     return st;
-                if (owned(o, target))
-                    return 0; /* a loop: the chain ends here */
-                o->name[o->n++] = target;
-                linked = 1;
+                if (used != rdlen)
+                    return -1;
+                if (strcasecmp(owner, o->name[o->n - 1]) == 0) {
+                    if (owned(o, target))
+                        return 0; /* a loop: the chain ends here */
+                    o->name[o->n] =
+                        mxp_arena_strndup(arena, target, strlen(target));
+                    if (o->name[o->n] == NULL)
+                        return -2;
+                    o->n++;
+                    linked = 1;
+                }
             }
             at += RR_FIXED + rdlen;
         }
@@ -607,6 +615,13 @@ int mxp_dns_parse_answer(const unsigned char *abuf, size_t alen,
         off += RR_FIXED;
         if (rdlen > alen - off)
             goto bad;
+        if (type == q->type && cls == CLASS_IN && owned(&owners, owner) &&
+            n == MAX_RR) {
+            /* More records than we keep: a cut answer could hide the one
+             * that matters (a second SPF record, the preferred MX), so it
+             * is no answer at all. */
+            goto bad;
+        }
         if (type == q->type && cls == CLASS_IN && n < MAX_RR &&
             owned(&owners, owner)) {
             memset(&rrs[n], 0, sizeof(rrs[n]));

@@ -239,7 +239,7 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
 {
     enum mxp_reply_step step = MXP_REPLY_MORE;
     double start = mxp_now();
-    double limit = limit_of(s, start, timeout);
+    double limit;
     const struct owed *o;
     double origin;
     size_t shown = 0, used;
@@ -258,6 +258,12 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
      * from when we got round to reading: it measures the server. */
     o = owed_first(s);
     origin = o != NULL ? o->sent_at : start;
+    /* Goodbye is a courtesy: a server that never says it gets no more
+     * than close would give it. */
+    if (o != NULL && strcasecmp(o->verb, "QUIT") == 0 &&
+        (timeout <= 0 || timeout > QUIT_WAIT))
+        timeout = QUIT_WAIT;
+    limit = limit_of(s, start, timeout);
     mxp_reply_parser_reset(&s->parser);
     waiting_for(s, what, sizeof(what));
 
@@ -278,10 +284,18 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
             double waited = limit - start;
 
             r->elapsed = mxp_now() - origin;
+            /* Say when it was our deadline, not the server's timeout,
+             * that cut the wait short: it is no measure of the server. */
             if (n == -MXP_ERR_TIMEOUT)
                 return fail(s, MXP_ERR_TIMEOUT,
-                            "no reply within %.1f s (waiting for %s)",
-                            waited > 0 ? waited : 0.0, what);
+                            "no reply within %.1f s%s (waiting for %s)",
+                            waited > 0 ? waited : 0.0,
+                            limit >= s->opt.deadline &&
+                                    (timeout <= 0 ||
+                                     start + timeout > s->opt.deadline)
+                                ? ", the end of the run's time"
+                                : "",
+                            what);
             if (n == -MXP_ERR_CLOSED)
                 return fail(s, MXP_ERR_CLOSED,
                             "connection closed by server (waiting for %s)",

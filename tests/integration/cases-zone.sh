@@ -60,6 +60,20 @@ fi
 expect_run zone_configured_domain 0 'domain pass\.spf\.test \(configured\)' 10 -- \
     -C zone -H 127.0.0.21 -D pass.spf.test -v
 
+if begin zone_guess_localhost_greeting; then
+    # A default install's "220 localhost.localdomain": never looked up,
+    # never "does not exist (NXDOMAIN)".  .68 has no PTR.
+    start_fake 127.0.0.68 normal localhost.localdomain
+    wait_fake 127.0.0.68 || say "fakesmtp 127.0.0.68 did not start"
+    mx 10 -C zone -H 127.0.0.68 -v
+    want_exit 3
+    want_out 'the greeting name localhost\.localdomain is a special-use or private name: not looked up'
+    want_status 'cannot guess the mail domain of 127\.0\.0\.68'
+    want_no_out 'does not exist'
+    want_time 10
+    finish
+fi
+
 if begin zone_cannot_guess; then
     # Nothing listens on .49 and it has no PTR.
     mx 10 -C zone -H 127.0.0.49 -v
@@ -158,6 +172,11 @@ if begin zone_spf_deadline_ptr; then
     finish
 fi
 
+# A neutral for other senders by a term: the term is named.
+zone_case zone_spf_others_neutral_term 1 \
+    'SPF of neutralterm\.spf\.test makes no assertion about other senders \(neutral for 192\.0\.2\.1: \?ip4:0\.0\.0\.0/0\)' \
+    'SPF pass for 127\.0\.0\.21' neutralterm.spf.test
+
 # -w/-c on the main metric when zone runs alone.
 expect_run zone_spf_lookups_thresholds 2 'zone_spf_lookups=9;5;7;0;10' 10 -- \
     -C zone -H 127.0.0.21 -D nine.spf.test -w 5 -c 7
@@ -170,6 +189,21 @@ zone_case zone_dmarc_missing 1 'no DMARC record for nodmarc\.test' \
 zone_case zone_dmarc_syntax_error 1 \
     'DMARC record of baddmarc\.spf\.test: p=quarantin: not none, quarantine or reject; pct=150: not 0\.\.100' \
     'DMARC record' baddmarc.spf.test
+
+if begin zone_dmarc_pct_0; then
+    # pct=0: no message gets p=quarantine, all get none (RFC 7489 6.6.4).
+    mx 10 -C zone -H 127.0.0.21 -D pctzero.spf.test -v
+    want_exit 0
+    want_status 'pctzero\.spf\.test: SPF pass, DMARC p=none, 1 MX'
+    want_out 'DMARC of pctzero\.spf\.test: p=quarantine with pct=0 acts as none \(RFC 7489 6\.6\.4\)'
+    want_out 'DMARC policy of pctzero\.spf\.test acts as none \(monitoring only\)'
+    want_time 10
+    finish
+fi
+
+zone_case zone_dmarc_empty_sp 1 \
+    'DMARC record of emptysp\.spf\.test: sp= has no value; receivers treat it as p=none' \
+    'DMARC policy of emptysp\.spf\.test is p=none' emptysp.spf.test
 
 if begin zone_dmarc_subdomain_sp; then
     # No _dmarc.sub.spdmarc.test: the organizational record's sp=none

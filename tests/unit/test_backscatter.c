@@ -2,7 +2,8 @@
  * test_backscatter.c - the backscatter plugin against the fake core and a
  * scripted SMTP server (fake_smtp_set_responder): the RCPT verdicts as a
  * table, with and without PIPELINING; where the domains come from; lost
- * connections; delivery only with deliver and my_email; config; perfdata.
+ * connections; PIPELINING given up after a timeout; delivery only with
+ * deliver and my_email, a final dot left unanswered; config; perfdata.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,7 +26,8 @@
 
 struct srv_answer {
     /* 0: the connection drops (MXP_ERR_CLOSED); -1: timeout; -2: the
-     * core finds the replies out of step (MXP_ERR_PROTOCOL, text) */
+     * core finds the replies out of step (MXP_ERR_PROTOCOL, text); -3: a
+     * write fails (MXP_ERR_IO).  For those, text (if any) is the error. */
     int code;
     const char *text;
 };
@@ -63,7 +65,17 @@ struct srv {
     int odd_rset;
     struct srv_answer rset;
 
+    /* A "fixup" firewall in front: of commands sent together (smtp_send
+     * with no read in between) only the first reaches the server. */
+    int fixup_firewall;
+    /* The reply to the final dot of a message, when dot_set. */
+    int dot_set;
+    struct srv_answer dot;
+
     size_t conn;
+    size_t piped[8];   /* commands sent by smtp_send, per connection */
+    size_t lost_lines; /* commands the firewall dropped */
+    int in_packet;     /* a command was sent since the last read */
     size_t n_to;
     char to[SRV_MAX_RCPT][256]; /* the addresses of RCPT TO */
     size_t owed;                /* strict: replies held back */
@@ -78,11 +90,15 @@ static void srv_answer(const struct srv_answer *a)
     if (a->code == 421)
         S.closed = 1; /* like Postfix: 421, then the connection closes */
     if (a->code == 0)
-        fake_smtp_fail(MXP_ERR_CLOSED, "connection closed by server");
+        fake_smtp_fail(MXP_ERR_CLOSED,
+                       a->text ? a->text : "connection closed by server");
     else if (a->code == -2)
         fake_smtp_fail(MXP_ERR_PROTOCOL, a->text);
+    else if (a->code == -3)
+        fake_smtp_fail(MXP_ERR_IO, a->text);
     else if (a->code < 0)
-        fake_smtp_fail(MXP_ERR_TIMEOUT, "no reply within 20.0 s");
+        fake_smtp_fail(MXP_ERR_TIMEOUT,
+                       a->text ? a->text : "no reply within 20.0 s");
     else
         fake_smtp_reply(a->code, 0.001, a->text);
 }
@@ -177,6 +193,8 @@ static void responder(void *user, const char *line)
                         S.data_code == 354   ? "End data with <CR><LF>.<CR><LF>"
                         : S.data_code == 250 ? "2.0.0 Ok"
                                              : "5.7.1 no");
+    } else if (strcmp(line, ".") == 0 && S.dot_set) {
+        srv_answer(&S.dot);
     } else if (strcmp(line, ".") == 0) {
         fake_smtp_reply(250, 0.001, "2.0.0 Ok: queued as 4XyZ");
     } else {
@@ -195,6 +213,49 @@ static void srv_default(void)
     S.rcpt = (struct srv_answer){250, "2.1.5 Ok"};
     S.data_code = 354;
     fake_smtp_set_responder(responder, NULL);
+}
+
+/* ---- the path to the server ------------------------------------------ */
+
+/* The fake core's services, with what goes through smtp_send counted
+ * (and, behind S.fixup_firewall, lost). */
+static struct mxp_services wire;
+
+static int wire_send(struct mxp_smtp *s, const char *line)
+{
+    if (S.conn < sizeof S.piped / sizeof *S.piped)
+        S.piped[S.conn]++;
+    if (S.fixup_firewall && S.in_packet) {
+        S.lost_lines++;
+        return MXP_OK;
+    }
+    S.in_packet = 1;
+    return fake_services.smtp_send(s, line);
+}
+
+static int wire_read(struct mxp_smtp *s, struct mxp_smtp_reply *r)
+{
+    S.in_packet = 0;
+    return fake_services.smtp_read_reply(s, r);
+}
+
+static int wire_command(struct mxp_smtp *s, const char *line,
+                        struct mxp_smtp_reply *r)
+{
+    S.in_packet = 0;
+    return fake_services.smtp_command(s, line, r);
+}
+
+static struct mxp_ctx *wired_ctx(void)
+{
+    struct mxp_ctx *ctx = fake_ctx();
+
+    wire = fake_services;
+    wire.smtp_send = wire_send;
+    wire.smtp_read_reply = wire_read;
+    wire.smtp_command = wire_command;
+    ctx->svc = &wire;
+    return ctx;
 }
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -225,7 +286,7 @@ static void run_with(const char *yaml)
 
     assert_int_equal(fake_config_set(yaml), MXP_OK);
     assert_int_equal(bs_init(fake_init_ctx(), &st), MXP_OK);
-    assert_int_equal(bs_run(fake_ctx(), st), MXP_OK);
+    assert_int_equal(bs_run(wired_ctx(), st), MXP_OK);
     assert_int_equal(fake_result_calls(), 1);
     bs_free(st);
 }
@@ -305,6 +366,39 @@ static void test_token(void **state)
     assert_string_not_equal(a, b);
 }
 
+/* Postfix answers sender restrictions at RCPT (smtpd_delay_reject): a
+ * refusal of our sender says nothing of the unknown user. */
+static void test_sender_refused_at_rcpt(void **state)
+{
+    static const struct {
+        int code;
+        const char *enhanced, *text;
+    } t[] = {
+        {550, "5.1.8", "<postmaster@nagios01>: Sender address rejected: "
+                       "Domain not found"},
+        {450, "4.1.8", "<postmaster@x.internal>: Sender address rejected: "
+                       "Domain not found"},
+        {553, "5.1.7", "<postmaster@x>: Sender address rejected"},
+        {504, "5.5.2", "<postmaster@nagios01>: Sender address rejected: "
+                       "need fully-qualified address"},
+        {554, "5.7.1", "<postmaster@example.org>: Sender address rejected: "
+                       "Access denied"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        struct bs_reply r;
+
+        memset(&r, 0, sizeof r);
+        r.code = t[i].code;
+        snprintf(r.enhanced, sizeof r.enhanced, "%s", t[i].enhanced);
+        snprintf(r.text, sizeof r.text, "%d %s %s", t[i].code, t[i].enhanced,
+                 t[i].text);
+        if (!refuses_sender(&r))
+            fail_msg("case %zu: not taken as a sender refusal", i);
+    }
+}
+
 static void test_user_unknown(void **state)
 {
     static const struct {
@@ -312,9 +406,12 @@ static void test_user_unknown(void **state)
         const char *enhanced;
         int unknown;
     } t[] = {
-        {550, "5.1.1", 1}, {550, "5.1.10", 1}, {554, "5.1.1", 1}, {550, "", 1},
-        {551, "", 1},      {553, "", 1},       {550, "5.7.1", 0}, {554, "", 0},
-        {552, "", 0},      {553, "5.7.1", 0},  {554, "5.7.1", 0},
+        {550, "5.1.1", 1}, {554, "5.1.1", 1}, {550, "", 1},
+        {551, "", 1},      {553, "", 1},      {550, "5.7.1", 0},
+        {554, "", 0},      {552, "", 0},      {553, "5.7.1", 0},
+        {554, "5.7.1", 0}, {550, "5.1.0", 1}, {553, "5.1.3", 1},
+        /* about the sender, or the domain's Null MX: not the user */
+        {550, "5.1.8", 0}, {553, "5.1.7", 0}, {550, "5.1.10", 0},
     };
 
     (void)state;
@@ -881,17 +978,96 @@ static void test_reconnect_fails(void **state)
     }
 }
 
+/* A server that does not answer: one by one, no new connection (it
+ * would only wait as long again); pipelined, one more without
+ * pipelining (the next test), and no more. */
 static void test_timeout_no_reconnect(void **state)
 {
     (void)state;
-    S.rcpt = (struct srv_answer){-1, NULL};
-    fake_set_domain("mxprobe.test");
+    for (int pipe = 0; pipe < 2; pipe++) {
+        setup(NULL);
+        S.pipelining = pipe;
+        S.rcpt = (struct srv_answer){-1, NULL};
+        fake_set_domain("mxprobe.test");
+        run_plain();
+        assert_int_equal(fake_smtp_opens(), pipe ? 2 : 1);
+        assert_int_equal(S.n_to, pipe ? 2 : 1);
+        assert_int_equal(S.piped[1], pipe ? 3 : 0);
+        assert_int_equal(S.piped[2], 0);
+        assert_int_equal(fake_state(), MXP_STATE_UNKNOWN);
+        assert_detail("inconclusive for mxprobe.test: no reply within 20.0 s",
+                      MXP_STATE_UNKNOWN);
+        assert_false(fake_smtp_quit_sent());
+        teardown(NULL);
+    }
+}
+
+/* PIPELINING offered, but a firewall passes only the first command of
+ * each packet: MAIL is answered, RCPT never.  After that timeout the
+ * domain is tried again on a new connection, one command at a time, and
+ * so is every later one. */
+static void test_fake_pipelining(void **state)
+{
+    char want[512];
+
+    (void)state;
+    S.fixup_firewall = 1;
+    S.rcpt = (struct srv_answer){550, "5.1.1 User unknown"};
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.ptr.test", NULL);
+    run_plain();
+    assert_int_equal(fake_smtp_opens(), 2);
+    assert_int_equal(S.lost_lines, 2); /* RCPT and RSET of the first try */
+    assert_int_equal(S.piped[1], 3);
+    assert_int_equal(S.piped[2], 0);
+    /* RCPT for mxprobe.test got through on the second try; ptr.test */
+    assert_int_equal(S.n_to, 2);
+    assert_random_user(S.to[0], BS_DEFAULT_PREFIX, "mxprobe.test");
+    assert_random_user(S.to[1], BS_DEFAULT_PREFIX, "ptr.test");
+    assert_int_equal(sent_count("RCPT TO:"), 2);
+    assert_int_equal(fake_state(), MXP_STATE_OK);
+    assert_string_equal(fake_summary(),
+                        "rejects unknown users (mxprobe.test, ptr.test)");
+    snprintf(want, sizeof want, "rejects unknown user <%s> (550 5.1.1",
+             S.to[0]);
+    assert_detail(want, MXP_STATE_OK);
+    assert_true(fake_perf_find("accepted")->value == 0);
+    assert_true(fake_smtp_quit_sent());
+}
+
+/* ... unless time is short: the timeout's inconclusive verdict stands. */
+static void test_fake_pipelining_no_time(void **state)
+{
+    (void)state;
+    S.fixup_firewall = 1;
+    fake_set_remaining(BS_RETRY_TIME / 2);
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.ptr.test", NULL);
     run_plain();
     assert_int_equal(fake_smtp_opens(), 1);
     assert_int_equal(fake_state(), MXP_STATE_UNKNOWN);
     assert_detail("inconclusive for mxprobe.test: no reply within 20.0 s",
                   MXP_STATE_UNKNOWN);
-    assert_false(fake_smtp_quit_sent());
+    assert_detail("inconclusive for ptr.test: no reply within 20.0 s",
+                  MXP_STATE_UNKNOWN);
+}
+
+/* The new connection without pipelining comes on top of the one
+ * reconnect after a drop. */
+static void test_fake_pipelining_after_drop(void **state)
+{
+    (void)state;
+    S.fixup_firewall = 1;
+    S.quirk_conn = 1; /* connection 1 closes at MAIL */
+    S.odd_mail = (struct srv_answer){421, "4.3.2 Service shutting down"};
+    S.rcpt = (struct srv_answer){550, "5.1.1 User unknown"};
+    fake_set_domain("mxprobe.test");
+    run_plain();
+    /* 1 closed, 2 lost RCPT and RSET to the firewall, 3 one by one */
+    assert_int_equal(fake_smtp_opens(), 3);
+    assert_int_equal(S.lost_lines, 4);
+    assert_int_equal(S.piped[3], 0);
+    assert_int_equal(S.n_to, 1);
+    assert_int_equal(fake_state(), MXP_STATE_OK);
+    assert_string_equal(fake_summary(), "rejects unknown users (mxprobe.test)");
 }
 
 static void test_out_of_time(void **state)
@@ -1087,8 +1263,11 @@ static void test_rset_lost_after_reconnect(void **state)
     }
 }
 
-/* No reply to RSET in time: one by one the RCPT reply is RCPT's, so the
- * verdict stands; pipelined, which reply is missing is unknown. */
+/* No reply to RSET in time, MAIL and RCPT answered as they can be: the
+ * verdict stands, only the session is lost.  One by one, the rest is
+ * then inconclusive (a new connection would wait as long again);
+ * pipelined, the rest goes on, on a new connection without pipelining
+ * (here RSET times out there too, after ptr.test's verdict). */
 static void test_rset_timeout(void **state)
 {
     (void)state;
@@ -1100,18 +1279,54 @@ static void test_rset_timeout(void **state)
         S.rcpt = (struct srv_answer){550, "5.1.1 User unknown"};
         fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.ptr.test", NULL);
         run_plain();
-        assert_int_equal(fake_smtp_opens(), 1);
-        assert_int_equal(S.n_to, 1); /* a timeout: no new connection */
+        assert_int_equal(fake_smtp_opens(), pipe ? 2 : 1);
+        assert_int_equal(S.n_to, pipe ? 2 : 1);
+        assert_detail("rejects unknown user <mxprobe-nonexistent-",
+                      MXP_STATE_OK);
+        assert_int_equal(S.piped[2], 0);
+        if (pipe) {
+            assert_int_equal(fake_state(), MXP_STATE_OK);
+            assert_string_equal(fake_summary(),
+                                "rejects unknown users (mxprobe.test, "
+                                "ptr.test)");
+            assert_false(fake_smtp_quit_sent());
+            teardown(NULL);
+            continue;
+        }
         assert_detail("inconclusive for ptr.test: no reply within 20.0 s",
                       MXP_STATE_UNKNOWN);
-        if (pipe) {
-            assert_detail("inconclusive for mxprobe.test: no reply within",
-                          MXP_STATE_UNKNOWN);
-            assert_int_equal(fake_detail_find("rejects unknown", NULL), -1);
-        } else {
-            assert_detail("rejects unknown user <mxprobe-nonexistent-",
-                          MXP_STATE_OK);
-        }
+        assert_int_equal(fake_state(), MXP_STATE_UNKNOWN);
+        teardown(NULL);
+    }
+}
+
+/* ... but not when a reply to MAIL or RCPT cannot be its own: then the
+ * replies are out of step, never a verdict. */
+static void test_rset_timeout_out_of_step(void **state)
+{
+    static const struct srv_answer odd[] = {
+        {354, "End data with <CR><LF>.<CR><LF>"},
+        {221, "2.0.0 Bye"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof odd / sizeof *odd; i++) {
+        setup(NULL);
+        S.quirk_conn = 1;
+        S.odd_rset = 1;
+        S.rset = (struct srv_answer){-1, NULL};
+        S.by_domain[0].domain = "mxprobe.test";
+        S.by_domain[0].a = odd[i];
+        S.rcpt = (struct srv_answer){550, "5.1.1 User unknown"};
+        fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.ptr.test", NULL);
+        run_plain();
+        assert_detail("inconclusive for mxprobe.test: replies out of step "
+                      "with commands (RCPT answered ",
+                      MXP_STATE_UNKNOWN);
+        assert_int_equal(fake_detail_find("accepts RCPT", NULL), -1);
+        /* ptr.test on a new connection */
+        assert_int_equal(fake_smtp_opens(), 2);
+        assert_detail("rejects unknown user", MXP_STATE_OK);
         assert_int_equal(fake_state(), MXP_STATE_UNKNOWN);
         teardown(NULL);
     }
@@ -1302,6 +1517,58 @@ static void test_deliver_drop(void **state)
                         "ptr.test)");
 }
 
+/* The final dot went out but its reply did not come: the message may
+ * well have been queued, so it is not "not sent".  A failure while the
+ * message was still being written is. */
+static void test_deliver_dot_unanswered(void **state)
+{
+    static const struct {
+        struct srv_answer dot;
+        const char *why;
+        int dotted; /* the final dot was sent */
+    } t[] = {
+        {{-1, "no reply within 20.0 s (waiting for reply to message)"},
+         "no reply within 20.0 s (waiting for reply to message)", 1},
+        {{0, "connection closed by server (waiting for reply to message)"},
+         "connection closed by server (waiting for reply to message)", 1},
+        {{-3, "cannot send: connection reset by peer (sending message)"},
+         "cannot send: connection reset by peer (sending message)", 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        char want[768], token[BS_TOKEN_DIGITS + 1];
+
+        setup(NULL);
+        S.dot_set = 1;
+        S.dot = t[i].dot;
+        fake_set_domain("mxprobe.test");
+        fake_set_my_email(ME);
+        run_with("deliver: true");
+        assert_int_equal(fake_smtp_n_messages(), 1);
+        memcpy(token, S.to[0] + strlen(BS_DEFAULT_PREFIX), BS_TOKEN_DIGITS);
+        token[BS_TOKEN_DIGITS] = '\0';
+        if (t[i].dotted)
+            snprintf(want, sizeof want,
+                     "sent test message %s from " ME " to <%s>, but no reply "
+                     "to the final dot (%s): it may have been delivered",
+                     token, S.to[0], t[i].why);
+        else
+            snprintf(want, sizeof want,
+                     "test message to <%s> not sent: the message: %s", S.to[0],
+                     t[i].why);
+        assert_detail(want, MXP_STATE_UNKNOWN);
+        assert_int_equal(fake_detail_find(t[i].dotted ? "not sent"
+                                                      : "may have been",
+                                          NULL),
+                         -1);
+        /* the verdict is what RCPT said */
+        assert_int_equal(fake_state(), MXP_STATE_WARNING);
+        assert_false(fake_smtp_quit_sent());
+        teardown(NULL);
+    }
+}
+
 static void test_deliver_without_my_email(void **state)
 {
     (void)state;
@@ -1338,6 +1605,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_user_unknown),
+        cmocka_unit_test(test_sender_refused_at_rcpt),
         cmocka_unit_test(test_enhanced_of),
         cmocka_unit_test(test_denies_relaying),
         cmocka_unit_test_teardown(test_config, teardown),
@@ -1361,6 +1629,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reconnect_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_no_reconnect, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_fake_pipelining, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fake_pipelining_no_time, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_fake_pipelining_after_drop, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_out_of_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_out_of_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_out_of_step_next_domain, setup,
@@ -1370,6 +1643,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rset_lost_after_reconnect, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rset_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rset_timeout_out_of_step, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_rset_lost_deliver, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_first_session_retried, setup,
@@ -1381,6 +1656,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_deliver_data_250, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deliver_drop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deliver_dot_unanswered, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_deliver_without_my_email, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_no_deliver_never_sends, setup,

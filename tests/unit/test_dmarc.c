@@ -159,6 +159,11 @@ static const struct {
      1, "sp=bogus"},
     {"v=DMARC1; p=reject; sp=bogus", 0, DMARC_P_REJECT, 0,
      "receivers ignore the record"},
+    /* an empty sp= is an invalid one (RFC 7489 6.6.3) */
+    {"v=DMARC1; p=reject; sp=; rua=mailto:d@example.org", 1, DMARC_P_NONE, 1,
+     "sp= has no value"},
+    {"v=DMARC1; p=reject; sp=", 0, DMARC_P_REJECT, 0,
+     "receivers ignore the record"},
     {"v=DMARC1", 0, DMARC_P_UNSET, 0, "no p= tag (it is required)"},
     {"v=DMARC1; rua=d@example.org", 0, DMARC_P_UNSET, 0, "receivers ignore"},
     {"v=DMARC1; p=", 0, DMARC_P_UNSET, 0, "p= has no value"},

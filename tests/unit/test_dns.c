@@ -245,10 +245,14 @@ static int respond(const char *qname, unsigned qtype, uint16_t id,
         pstart(p, id, 0, 1, qname, qtype);
         prr(p, MXP_DNS_A, 0xffffffffu, 4);
         pbytes(p, "\x7f\x00\x00\x02", 4);
-    } else if (strcmp(qname, "cap.test") == 0) {
-        /* 300 records of one empty string each: more than we keep. */
-        pstart(p, id, 0, 300, qname, qtype);
-        for (i = 0; i < 300; i++) {
+    } else if (strcmp(qname, "cap.test") == 0 ||
+               strcmp(qname, "cap256.test") == 0) {
+        /* Records of one empty string each: 256 is all we keep, 300 is
+         * more (too big for UDP either way: TCP). */
+        long count = strcmp(qname, "cap.test") == 0 ? 300 : 256;
+
+        pstart(p, id, 0, (unsigned)count, qname, qtype);
+        for (i = 0; i < count; i++) {
             prr(p, MXP_DNS_TXT, 300, 1);
             p8(p, 0);
         }
@@ -831,14 +835,22 @@ static void test_parse_cap(void **state)
 
     (void)state;
     assert_non_null(arena);
+    /* More records than we keep: a cut answer could hide the record that
+     * matters, so it is no answer. */
     respond("cap.test", MXP_DNS_TXT, 1, &p);
+    assert_int_equal(mxp_dns_parse_answer(p.b, p.len, arena, &q), MXP_OK);
+    assert_int_equal(q.result, MXP_DNS_BADRESP);
+    assert_null(q.rr);
+
+    q.name = "cap256.test";
+    respond("cap256.test", MXP_DNS_TXT, 1, &p);
     assert_int_equal(mxp_dns_parse_answer(p.b, p.len, arena, &q), MXP_OK);
     assert_int_equal(q.result, MXP_DNS_ANSWER);
     assert_int_equal(q.n_rr, 256);
     assert_int_equal(q.rr[255].text_len, 0);
     assert_string_equal(q.rr[255].text, "");
 
-    /* Records past the cap are still checked: break the last one. */
+    /* Every record is checked: break the last one. */
     p.b[p.len - 3] = 9; /* its rdlength low byte */
     assert_int_equal(mxp_dns_parse_answer(p.b, p.len, arena, &q), MXP_OK);
     assert_int_equal(q.result, MXP_DNS_BADRESP);
@@ -974,6 +986,15 @@ static void test_parse_owners(void **state)
     pa_owned(&p, "x.own.test", "192.0.2.9");
     assert_int_equal(mxp_dns_parse_answer(p.b, p.len, arena, &q), MXP_OK);
     assert_int_equal(q.result, MXP_DNS_NODATA);
+
+    /* A CNAME of rdlength 0 would take the next record's owner as its
+     * target and smuggle that record in: a bad response. */
+    pstart(&p, 1, 0, 2, "www.own.test", MXP_DNS_A);
+    prr_owned(&p, "www.own.test", MXP_DNS_CNAME, 0);
+    pa_owned(&p, "evil.example", "192.0.2.66");
+    assert_int_equal(mxp_dns_parse_answer(p.b, p.len, arena, &q), MXP_OK);
+    assert_int_equal(q.result, MXP_DNS_BADRESP);
+    assert_null(q.rr);
     mxp_arena_free(arena);
 }
 
@@ -1160,7 +1181,7 @@ static void test_batch_tcp_fallback(void **state)
     struct mxp_resolver *r = resolver_on(0, 500, 1);
     struct mxp_arena *arena = mxp_arena_new();
     struct mxp_dns_query q[2] = {
-        {"cap.test", MXP_DNS_TXT, MXP_DNS_FAILED, NULL, 0, 0},
+        {"cap256.test", MXP_DNS_TXT, MXP_DNS_FAILED, NULL, 0, 0},
         {"two.test", MXP_DNS_A, MXP_DNS_FAILED, NULL, 0, 0},
     };
     int before = atomic_load(&srv.tcp_queries);

@@ -3,9 +3,10 @@
  * parts, literals and config as tables; run() against scripted SMTP
  * servers (closed, open, %-hack, DATA refused, 530, 4xx, drops, 421,
  * pipelining, names, deliver, replies out of step, refused senders,
- * servers that disagree) through a wrapper of the fake's SMTP calls that
- * records sends and reads in order, flags what the core refuses, and
- * breaks the session where the core would (extra replies).
+ * servers that disagree, early confirmation, lost pipelined commands)
+ * through a wrapper of the fake's SMTP calls that records sends and
+ * reads in order, flags what the core refuses, breaks the session where
+ * the core would (extra replies) and can lose pipelined commands.
  */
 #include <ctype.h>
 #include <setjmp.h>
@@ -435,6 +436,8 @@ static void violate(const char *fmt, ...)
 }
 
 static int srv_dead(void);
+static int srv_loses(int replies_owed);
+static size_t n_lost; /* commands lost by srv.lose_from */
 static unsigned srv_extras(unsigned taken, char *text, size_t len);
 
 /* Breaks the session as the core does: every later call fails. */
@@ -490,7 +493,9 @@ static int w_read(struct mxp_smtp *s, struct mxp_smtp_reply *r)
             memset(r, 0, sizeof(*r));
             ev_add('R', -MXP_ERR_PROTOCOL, NULL);
             return wrap_break(MXP_ERR_PROTOCOL,
-                              "more replies than commands: '%s?" "?'", extra);
+                              "more replies than commands: '%s?"
+                              "?'",
+                              extra);
         }
     }
     if (owed == 0)
@@ -513,7 +518,8 @@ static int w_send(struct mxp_smtp *s, const char *line)
         /* the core's check before a command with nothing owed */
         ev_add('S', -MXP_ERR_PROTOCOL, line);
         return wrap_break(MXP_ERR_PROTOCOL,
-                          "server sent data before our %.*s: '%s?" "?'",
+                          "server sent data before our %.*s: '%s?"
+                          "?'",
                           (int)strcspn(line, " "), line, extra);
     }
     if (in_message)
@@ -527,6 +533,14 @@ static int w_send(struct mxp_smtp *s, const char *line)
         ev_add('S', -MXP_ERR_CLOSED, line);
         return wrap_break(MXP_ERR_CLOSED,
                           "write failed: connection closed by server");
+    }
+    if (srv_loses(owed)) {
+        /* lost on the way: the server never sees it */
+        owed++;
+        in_group = 1;
+        ev_add('S', 0, line);
+        n_lost++;
+        return MXP_OK;
     }
     owed++;
     in_group = 1;
@@ -634,12 +648,28 @@ struct srv {
     int data_needs_rcpt; /* DATA with no RCPT accepted: 554 (as Postfix) */
     int data_code_me;    /* DATA after a RCPT to ME's domain (0: data_code) */
     const char *data_text_me;
-    int answers;            /* per connection: commands answered, then closed
-                             * (negative: no limit) */
-    int silent_after;       /* commands answered in all, then silence (timeout);
-                             * negative: no limit */
-    unsigned silent_conn;   /* not 0: silent_after counts the commands of
-                             * this connection only */
+    int answers;           /* per connection: commands answered, then closed
+                            * (negative: no limit) */
+    int silent_after;      /* commands answered in all, then silence (timeout);
+                            * negative: no limit */
+    unsigned silent_conn;  /* not 0: silent_after counts the commands of
+                            * this connection only */
+    unsigned silent_conns; /* with silent_conn: of this many connections
+                            * from it (0: one) */
+    unsigned same_conns;   /* not 0: a bit per connection (1 << n) that
+                            * keeps the first codes; every other one
+                            * gets the second ones (change_after unused) */
+    unsigned lose_from;    /* not 0: from this connection on, a command
+                            * sent while a reply is owed (pipelined) is
+                            * lost, as by a firewall that passes only
+                            * the first command of each packet */
+    int greet_421_conns;   /* the first this many connections are
+                            * greeted "421 4.3.2 Too many connections" */
+    int dot_timeout;       /* the final dot gets no reply (timeout) */
+    const char *rcpt_sender; /* RCPT after a MAIL FROM holding this gets */
+    int rcpt_sender_code;    /* these (Postfix's smtpd_delay_reject) */
+    const char *rcpt_sender_text;
+    int rcpt_fqdn; /* RCPT without a domain: 504 (reject_non_fqdn_recipient) */
     int close_after_answer; /* closed right after the answers-th reply */
     int r421_after;         /* 421 after this many commands; negative: never */
     int r421_every;         /* on every connection, not only the first */
@@ -648,8 +678,9 @@ struct srv {
     unsigned conns, cmds, total, datas, dots, rsets;
     int dead;
     /* this transaction: MAIL FROM:<>, MAIL refused, a RCPT accepted, a
-     * RCPT to ME's domain */
+     * RCPT to ME's domain, its MAIL line */
     int txn_null, txn_refused, txn_rcpt_ok, txn_me;
+    char txn_mail[RELAY_ADDR_LEN + 16];
     /* replies queued on this connection, with their first words */
     unsigned queued;
     char qtext[256][48];
@@ -681,6 +712,11 @@ static int srv_dead(void)
     return srv.dead;
 }
 
+static int srv_loses(int replies_owed)
+{
+    return srv.lose_from != 0 && srv.conns >= srv.lose_from && replies_owed > 0;
+}
+
 /* Replies queued on this connection past the first taken ones; text
  * gets the first of them, as the core shows it. */
 static unsigned srv_extras(unsigned taken, char *text, size_t len)
@@ -709,6 +745,14 @@ static void q_closed(struct srv *v)
     fake_smtp_fail(MXP_ERR_CLOSED, "connection closed by server");
 }
 
+/* This connection gets mail_code2/rcpt_code2. */
+static int srv_changed(const struct srv *v)
+{
+    if (v->same_conns != 0)
+        return v->conns >= 32 || !(v->same_conns & (1u << v->conns));
+    return v->conns > v->change_after;
+}
+
 static void srv_rcpt(struct srv *v, const char *line)
 {
     int code = v->rcpt_code;
@@ -722,7 +766,22 @@ static void srv_rcpt(struct srv *v, const char *line)
         code = 250;
         text = "2.1.5 Ok";
     }
-    if (v->rcpt_code2 != 0 && v->conns > v->change_after) {
+    if (v->rcpt_fqdn && !v->txn_refused &&
+        strcspn(line + 8, "@") == strlen(line + 8)) {
+        char fq[160];
+
+        snprintf(fq, sizeof fq,
+                 "5.5.2 %s: Recipient address rejected: "
+                 "need fully-qualified address",
+                 line + 8);
+        q_reply(v, 504, fq);
+        return;
+    }
+    if (v->rcpt_sender != NULL && strstr(v->txn_mail, v->rcpt_sender)) {
+        code = v->rcpt_sender_code;
+        text = v->rcpt_sender_text;
+    }
+    if (v->rcpt_code2 != 0 && srv_changed(v)) {
         code = v->rcpt_code2;
         text = v->rcpt_text2;
     }
@@ -746,6 +805,10 @@ static void srv_respond(void *user, const char *line)
         v->txn_null = v->txn_refused = v->txn_rcpt_ok = v->txn_me = 0;
         if (v->greet_close) {
             q_closed(v);
+            return;
+        }
+        if (v->conns <= (unsigned)v->greet_421_conns) {
+            q_reply(v, 421, "4.3.2 Too many connections");
             return;
         }
         q_reply(v, v->greet_code, v->greet);
@@ -782,9 +845,12 @@ static void srv_respond(void *user, const char *line)
     if (strcmp(line, "RSET") == 0)
         v->rsets++;
     if (v->silent_after >= 0 &&
-        (v->silent_conn == 0 ? v->total > (unsigned)v->silent_after
-                             : v->conns == v->silent_conn &&
-                                   v->cmds > (unsigned)v->silent_after))
+        (v->silent_conn == 0
+             ? v->total > (unsigned)v->silent_after
+             : v->conns >= v->silent_conn &&
+                   v->conns < v->silent_conn +
+                                  (v->silent_conns ? v->silent_conns : 1) &&
+                   v->cmds > (unsigned)v->silent_after))
         return; /* no reply: the fake times out */
     if (v->answers >= 0 && v->cmds > (unsigned)v->answers) {
         q_closed(v);
@@ -808,11 +874,12 @@ static void srv_respond(void *user, const char *line)
         if (v->mail_refuse != NULL && strstr(line, v->mail_refuse) != NULL) {
             code = v->mail_refuse_code;
             text = v->mail_refuse_text;
-        } else if (v->mail_code2 != 0 && v->conns > v->change_after) {
+        } else if (v->mail_code2 != 0 && srv_changed(v)) {
             code = v->mail_code2;
             text = v->mail_text2;
         }
         v->txn_null = strcmp(line, "MAIL FROM:<>") == 0;
+        snprintf(v->txn_mail, sizeof v->txn_mail, "%s", line);
         v->txn_rcpt_ok = v->txn_me = 0;
         v->txn_refused = code / 100 != 2;
         q_reply(v, code, text);
@@ -832,7 +899,11 @@ static void srv_respond(void *user, const char *line)
         else
             q_reply(v, v->data_code, v->data_text);
     } else if (strcmp(line, ".") == 0) {
-        q_reply(v, 250, "2.0.0 Ok: queued as 4F2A1");
+        if (v->dot_timeout)
+            fake_smtp_fail(MXP_ERR_TIMEOUT, "no reply within 10.0 s "
+                                            "(waiting for reply to message)");
+        else
+            q_reply(v, 250, "2.0.0 Ok: queued as 4F2A1");
     } else {
         q_reply(v, 502, "5.5.2 Error: command not recognized");
     }
@@ -862,6 +933,7 @@ static int setup(void **state)
     broken_status = MXP_ERR_CLOSED;
     broken_error[0] = '\0';
     consumed = 0;
+    n_lost = 0;
     in_group = extras_late = 0;
     violation[0] = '\0';
     srv_default(1);
@@ -1124,6 +1196,61 @@ static size_t data_connections(void)
     return conns;
 }
 
+/* The form (0-based, forms of S_ and LIT) whose RCPT preceded the nth
+ * DATA sent (with its MAIL FROM), or -1. */
+static int nth_data_rcpt(size_t nth)
+{
+    static const struct want_form want[] = WANT_FORMS(S_, LIT);
+    const char *mail = NULL, *rcpt = NULL;
+    size_t seen = 0;
+
+    for (size_t i = 0; i < n_ev; i++) {
+        if (evs[i].kind != 'S')
+            continue;
+        if (strncmp(evs[i].line, "MAIL FROM:", 10) == 0)
+            mail = evs[i].line + 10;
+        else if (strncmp(evs[i].line, "RCPT TO:", 8) == 0)
+            rcpt = evs[i].line + 8;
+        else if (strcmp(evs[i].line, "DATA") == 0 && seen++ == nth) {
+            for (size_t f = 0; f < 17 && mail && rcpt; f++)
+                if (strcmp(want[f].mail, mail) == 0 &&
+                    strcmp(want[f].rcpt, rcpt) == 0)
+                    return (int)f;
+            return -1;
+        }
+    }
+    return -1;
+}
+
+/* The idx-th line sent on the conn-th connection (1-based), or "". */
+static const char *conn_sent(size_t conn, size_t idx)
+{
+    size_t c = 0, seen = 0;
+
+    for (size_t i = 0; i < n_ev; i++) {
+        if (evs[i].kind == 'O')
+            c++;
+        else if (evs[i].kind == 'S' && c == conn && seen++ == idx)
+            return evs[i].line;
+    }
+    return "";
+}
+
+/* The 1-based connection of the nth DATA sent, or 0. */
+static size_t nth_data_conn(size_t nth)
+{
+    size_t conn = 0, seen = 0;
+
+    for (size_t i = 0; i < n_ev; i++) {
+        if (evs[i].kind == 'O')
+            conn++;
+        else if (evs[i].kind == 'S' && strcmp(evs[i].line, "DATA") == 0 &&
+                 seen++ == nth)
+            return conn;
+    }
+    return 0;
+}
+
 static void test_run_open(void **state)
 {
     static const int modes[] = {1, 0};
@@ -1158,11 +1285,30 @@ static void test_run_open(void **state)
                       "data with <CR><LF>.<CR><LF>)",
                       MXP_STATE_CRITICAL);
         assert_int_equal(fake_detail_find("sent test message", NULL), -1);
-        /* the confirmations: MAIL, RCPT, DATA, pipelined when offered */
+        /* the survey's first connection, then at once the confirmation
+         * of the first form it found accepted, then the rest of the
+         * survey, then the other 16 confirmations: MAIL, RCPT, DATA,
+         * pipelined when offered */
         n = connection_patterns(pat, 64);
         assert_int_equal(n, 20);
-        for (size_t i = 3; i < n; i++)
+        assert_string_equal(pat[0], modes[m] ? "SSSSSSSSSSSSSSSSSSSSSSSSS"
+                                               "RRRRRRRRRRRRRRRRRRRRRRRRR"
+                                             : "SRSRSRSRSRSRSRSRSRSRSRSRSRSR"
+                                               "SRSRSRSRSRSRSRSRSRSR");
+        assert_string_equal(pat[2], pat[0]);
+        assert_string_equal(pat[3], modes[m] ? "SSSSRRRR" : "SRSRSR");
+        assert_string_equal(pat[1], modes[m] ? "SSSRRR" : "SRSRSR");
+        for (size_t i = 4; i < n; i++)
             assert_string_equal(pat[i], modes[m] ? "SSSRRR" : "SRSRSR");
+        assert_int_equal(nth_data_rcpt(0), 0);
+        assert_int_equal(nth_data_conn(0), 2);
+        assert_int_equal(nth_data_conn(1), 5);
+        for (size_t i = 1; i < 17; i++)
+            assert_int_equal(nth_data_rcpt(i), i);
+        /* each form confirmed once: its MAIL FROM and RCPT TO pair went
+         * out twice (survey, confirmation) */
+        assert_int_equal(sent_exact("MAIL FROM:<>"), 2);
+        assert_int_equal(sent_exact("RCPT TO:<" T_ "%" D_ "@" LIT ">"), 2);
     }
 }
 
@@ -1305,8 +1451,7 @@ static void test_run_deferred_relay_denied(void **state)
         run_relay(NULL);
         assert_summary(MXP_STATE_OK, "no open relay: 17/17 forms refused");
         assert_int_equal(srv.datas, 0);
-        assert_int_equal(details_with(MXP_STATE_OK, "refused MAIL FROM:"),
-                         17);
+        assert_int_equal(details_with(MXP_STATE_OK, "refused MAIL FROM:"), 17);
     }
 }
 
@@ -1496,7 +1641,11 @@ static void test_run_closes_after_greeting(void **state)
     assert_in_range(fake_smtp_opens(), 1, 4);
 }
 
-/* A server that stops answering: the timeout ends the test, no retries. */
+static void assert_plain_from(size_t from);
+
+/* A server that stops answering: the timeout ends the test.  Pipelined,
+ * a timeout may be a firewall that lost commands: one more connection,
+ * one command at a time, which times out too; then no more. */
 static void test_run_silent(void **state)
 {
     (void)state;
@@ -1506,10 +1655,17 @@ static void test_run_silent(void **state)
         srv_default(pipe);
         srv.silent_after = 5;
         run_relay(NULL);
-        assert_summary_has(MXP_STATE_UNKNOWN,
-                           "inconclusive: 2/17 forms tested (no reply");
-        assert_int_equal(fake_smtp_opens(), 1);
+        assert_summary(MXP_STATE_UNKNOWN,
+                       "inconclusive: 2/17 forms tested (no reply within "
+                       "20.0 s (fake script ended))");
+        assert_int_equal(fake_smtp_opens(), 1 + pipe);
         assert_true(perf("forms") == 2);
+        assert_true(perf("connections") == 1 + pipe);
+        assert_plain_from(1);
+        /* the retry starts with the first form not judged (form 3) */
+        if (pipe)
+            assert_int_equal(sent_exact("MAIL FROM:<" F_ "@" S_ ">"), 2);
+        assert_int_equal(srv.datas, 0);
     }
 }
 
@@ -1537,6 +1693,9 @@ static void test_run_greeting_refuses(void **state)
         {421, "4.3.2 Too many connections",
          "cannot test relaying: greeting 421 4.3.2 Too many connections"},
     };
+    /* 421 says "later": the first connection is tried again, a bounded
+     * number of times; 554 is final */
+    static const size_t opens[] = {1, RELAY_MAX_STALLS};
 
     (void)state;
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
@@ -1546,7 +1705,7 @@ static void test_run_greeting_refuses(void **state)
         srv.greet = t[i].text;
         run_relay(NULL);
         assert_summary(MXP_STATE_UNKNOWN, t[i].summary);
-        assert_int_equal(fake_smtp_opens(), 1);
+        assert_int_equal(fake_smtp_opens(), opens[i]);
         assert_int_equal(sent_prefix("EHLO"), 0);
         assert_int_equal(sent_prefix("MAIL"), 0);
     }
@@ -1987,26 +2146,47 @@ static void test_fix_421_reason(void **state)
 }
 
 /* 3. Why the survey stopped survives the confirmations that follow
- * (which fail for reasons of their own). */
+ * (which fail for reasons of their own), and the summary says how many
+ * forms were accepted but not confirmed.  The connections: 1 the survey
+ * (8 forms), 2..4 the early confirmation of form 1 (421 at DATA each
+ * time), 5 the survey again, silent (pipelined: 6 once more, one command
+ * at a time, silent too), then forms 2..8 confirmed, 421 at DATA each
+ * time; form 1 is not confirmed a second time. */
 static void test_fix_survey_reason_kept(void **state)
 {
     (void)state;
     for (int pipe = 0; pipe <= 1; pipe++) {
+        size_t silent = 1 + RELAY_CONFIRM_TRIES + 1;
+
         teardown(NULL);
         setup(NULL);
         srv_default(pipe);
         srv.rcpt_code = 250;
         srv.rcpt_text = "2.1.5 Ok";
         srv.silent_after = 0; /* the survey's second connection hangs */
-        srv.silent_conn = 2;
+        srv.silent_conn = (unsigned)silent;
+        srv.silent_conns = 1 + (unsigned)pipe;
         srv.data_code = 421; /* and every confirmation fails */
         srv.data_text = "4.3.2 Service shutting down";
         run_relay(NULL);
         assert_summary(MXP_STATE_UNKNOWN,
                        "inconclusive: 8/17 forms tested (no reply within "
-                       "20.0 s (fake script ended))");
-        assert_int_equal(fake_smtp_opens(), 2 + 8 * RELAY_CONFIRM_TRIES);
+                       "20.0 s (fake script ended)), 8 accepted at RCPT, "
+                       "not confirmed");
+        assert_int_equal(fake_smtp_opens(),
+                         silent + pipe + 7 * RELAY_CONFIRM_TRIES);
         assert_int_equal(srv.datas, 8 * RELAY_CONFIRM_TRIES);
+        for (size_t i = 0; i < RELAY_CONFIRM_TRIES; i++) {
+            assert_int_equal(nth_data_rcpt(i), 0);
+            assert_int_equal(nth_data_conn(i), 2 + i);
+        }
+        assert_int_equal(nth_data_rcpt(RELAY_CONFIRM_TRIES), 1);
+        assert_int_equal(nth_data_conn(RELAY_CONFIRM_TRIES), silent + 1 + pipe);
+        assert_int_equal(sent_exact("MAIL FROM:<>"), 1 + RELAY_CONFIRM_TRIES);
+        assert_detail("accepted at RCPT, not confirmed at DATA: MAIL "
+                      "FROM:<> RCPT TO:<relaytest@example.net> (250 2.1.5 "
+                      "Ok; 421 4.3.2 Service shutting down)",
+                      MXP_STATE_UNKNOWN);
         assert_int_equal(details_with(MXP_STATE_UNKNOWN, "accepted at RCPT, "
                                                          "not confirmed"),
                          8);
@@ -2266,7 +2446,11 @@ static void test_fix_inconsistent(void **state)
             srv_default(pipe);
             srv.rcpt_code = 250;
             srv.rcpt_text = "2.1.5 Ok";
-            srv.change_after = 3; /* the survey's connections */
+            /* the survey's connections keep accepting: 1, then (after
+             * the early confirmation of form 1 on 2, and on 3 when a
+             * pipelined one was out of step) the next two */
+            srv.same_conns = pipe && !needs ? 1u << 1 | 1u << 4 | 1u << 5
+                                            : 1u << 1 | 1u << 3 | 1u << 4;
             srv.rcpt_code2 = 554;
             srv.rcpt_text2 = "5.7.1 <relaytest@example.net>: Relay access "
                              "denied";
@@ -2288,8 +2472,15 @@ static void test_fix_inconsistent(void **state)
             /* pipelined with a 354 after the 554: once more, plainly */
             assert_int_equal(fake_smtp_opens(),
                              3 + 17 + (pipe && !needs ? 1 : 0));
+            /* form 1 confirmed (found inconsistent) right after the
+             * survey's first connection, and only then */
+            assert_string_equal(conn_sent(2, 0), "MAIL FROM:<>");
+            assert_string_equal(conn_sent(2, 1), "RCPT TO:<" T_ "@" D_ ">");
+            assert_string_equal(conn_sent(2, 2), pipe ? "DATA" : "");
+            assert_int_equal(sent_exact("MAIL FROM:<>"),
+                             2 + (pipe && !needs ? 1 : 0));
             if (pipe && !needs)
-                assert_plain_from(4);
+                assert_plain_from(2);
         }
 }
 
@@ -2376,6 +2567,398 @@ static void test_fix_server_name(void **state)
     }
 }
 
+/* ---- run(): the lead's changes ------------------------------------------ */
+
+/* (1) An open relay that goes silent after the survey's first
+ * connection: only the confirmation of the first accepted form, run at
+ * once, proves it.  Connections: 1 the survey (8 forms accepted), 2 the
+ * confirmation of form 1 (354), 3 the survey again, silent (pipelined:
+ * 4 once more without pipelining, silent too), then forms 2..8 each
+ * once, silent. */
+static void test_new_early_confirmation(void **state)
+{
+    (void)state;
+    for (int pipe = 0; pipe <= 1; pipe++) {
+        teardown(NULL);
+        setup(NULL);
+        srv_default(pipe);
+        srv.rcpt_code = 250;
+        srv.rcpt_text = "2.1.5 Ok";
+        srv.silent_after = 0;
+        srv.silent_conn = 3;
+        srv.silent_conns = 100;
+        run_relay(NULL);
+        assert_summary(MXP_STATE_CRITICAL, "open relay (1/17 forms)");
+        assert_detail("relays MAIL FROM:<> RCPT TO:<relaytest@example.net> "
+                      "(RCPT 250 2.1.5 Ok, DATA 354 End data with "
+                      "<CR><LF>.<CR><LF>)",
+                      MXP_STATE_CRITICAL);
+        assert_int_equal(details_with(MXP_STATE_CRITICAL, ""), 1);
+        assert_int_equal(details_with(MXP_STATE_UNKNOWN, "accepted at RCPT, "
+                                                         "not confirmed"),
+                         7);
+        assert_true(perf("forms") == 8);
+        assert_true(perf("accepted") == 1);
+        assert_int_equal(nth_data_conn(0), 2);
+        assert_int_equal(nth_data_rcpt(0), 0);
+        assert_int_equal(srv.datas, 1);
+        assert_int_equal(fake_smtp_opens(), 3 + pipe + 7);
+        /* form 1 confirmed once: its MAIL went out in the survey and in
+         * the confirmation only */
+        assert_int_equal(sent_exact("MAIL FROM:<>"), 2);
+        assert_int_equal(fake_smtp_n_messages(), 0);
+    }
+}
+
+/* (1) The early confirmation is of the first form accepted, even when
+ * it comes from the survey's second connection; no form is confirmed
+ * twice.  Only MAIL FROM:<> relays here (form 1 is in the first
+ * connection); with %-hack only, the first accepted is form 5. */
+static void test_new_early_confirmation_order(void **state)
+{
+    (void)state;
+    for (int pipe = 0; pipe <= 1; pipe++) {
+        teardown(NULL);
+        setup(NULL);
+        srv_default(pipe);
+        srv.pct_only = 1;
+        run_relay("forms_per_connection: 4\n");
+        assert_summary(MXP_STATE_CRITICAL, "open relay (3/17 forms)");
+        /* survey: 4 + 4 forms (form 5 and 6 accepted), then form 5 at
+         * once; forms 9..17 in 3 more; then 6 and 8 */
+        assert_int_equal(nth_data_conn(0), 3);
+        assert_int_equal(nth_data_rcpt(0), 4);
+        assert_int_equal(nth_data_rcpt(1), 5);
+        assert_int_equal(nth_data_rcpt(2), 7);
+        assert_int_equal(srv.datas, 3);
+        assert_int_equal(fake_smtp_opens(), 5 + 3);
+        assert_int_equal(sent_exact("RCPT TO:<" T_ "%" D_ "@" LIT ">"), 2);
+    }
+}
+
+/* (2) A firewall that passes only the first command of each pipelined
+ * packet: the survey's first connection times out and the forms go
+ * again one command at a time, every form settled. */
+static void test_new_lost_pipelined_survey(void **state)
+{
+    (void)state;
+    srv.lose_from = 1;
+    run_relay(NULL);
+    assert_summary(MXP_STATE_OK, "no open relay: 17/17 forms refused");
+    assert_true(n_lost > 0);
+    assert_int_equal(fake_smtp_opens(), 1 + 3);
+    assert_plain_from(1);
+    assert_all_forms_sent();
+    assert_int_equal(details_with(MXP_STATE_OK, "refused MAIL FROM:"), 17);
+    assert_true(perf("forms") == 17);
+}
+
+/* (2) ... and on the confirmation: the survey passes (one connection,
+ * no loss), the pipelined MAIL, RCPT, DATA of the first confirmation
+ * lose RCPT and DATA, it is tried again one command at a time and the
+ * relay proven; every later connection is plain. */
+static void test_new_lost_pipelined_confirm(void **state)
+{
+    (void)state;
+    srv.pct_only = 1;
+    srv.lose_from = 2;
+    run_relay("forms_per_connection: 17\n");
+    assert_summary(MXP_STATE_CRITICAL, "open relay (3/17 forms)");
+    assert_int_equal(n_lost, 2);
+    assert_int_equal(fake_smtp_opens(), 1 + 2 + 2);
+    assert_plain_from(2);
+    assert_int_equal(srv.datas, 3);
+    assert_int_equal(details_with(MXP_STATE_CRITICAL, "relays "), 3);
+    assert_detail("relays MAIL FROM:<" F_ "@" LIT "> RCPT TO:<" T_ "%" D_
+                  "@" LIT "> (RCPT 250 2.1.5 Ok, DATA 354 ",
+                  MXP_STATE_CRITICAL);
+}
+
+/* (2) Silence after the first reply on a plain connection is no lost
+ * packet: no second try (test_run_silent has the pipelined side). */
+static void test_new_silent_plain_no_retry(void **state)
+{
+    (void)state;
+    srv_default(0);
+    srv.lose_from = 1; /* never pipelined: nothing is lost */
+    srv.silent_after = 1;
+    run_relay(NULL);
+    assert_summary(MXP_STATE_UNKNOWN, "inconclusive: 0/17 forms tested (no "
+                                      "reply within 20.0 s (fake script "
+                                      "ended))");
+    assert_int_equal(n_lost, 0);
+    assert_int_equal(fake_smtp_opens(), 1);
+}
+
+/* (3) 421 at the greeting, or a close before it, on the first
+ * connection: tried again; the second connection works. */
+static void test_new_first_connection_retried(void **state)
+{
+    (void)state;
+    srv.greet_421_conns = 1;
+    run_relay(NULL);
+    assert_summary(MXP_STATE_OK, "no open relay: 17/17 forms refused");
+    assert_int_equal(fake_smtp_opens(), 1 + 3);
+    assert_int_equal(sent_exact("EHLO probe.mxprobe.test"), 3);
+    assert_all_forms_sent();
+
+    /* more 421s in a row than RELAY_MAX_STALLS: given up */
+    teardown(NULL);
+    setup(NULL);
+    srv.greet_421_conns = RELAY_MAX_STALLS;
+    run_relay(NULL);
+    assert_summary(MXP_STATE_UNKNOWN, "cannot test relaying: greeting 421 "
+                                      "4.3.2 Too many connections");
+    assert_int_equal(fake_smtp_opens(), RELAY_MAX_STALLS);
+
+    /* closed before the greeting, every time: bounded */
+    teardown(NULL);
+    setup(NULL);
+    srv.greet_close = 1;
+    run_relay(NULL);
+    assert_summary(MXP_STATE_UNKNOWN,
+                   "cannot test relaying: connection closed by server");
+    assert_int_equal(fake_smtp_opens(), RELAY_MAX_STALLS);
+}
+
+/* The close of each connection that sent DATA: 1 with QUIT, 0 without,
+ * in order, into quits (at most max); returns how many. */
+static size_t data_closes(int *quits, size_t max)
+{
+    size_t n = 0;
+    int data = 0;
+
+    for (size_t i = 0; i < n_ev; i++) {
+        if (evs[i].kind == 'O')
+            data = 0;
+        else if (evs[i].kind == 'S' && strcmp(evs[i].line, "DATA") == 0)
+            data = 1;
+        else if (evs[i].kind == 'C' && data && n < max)
+            quits[n++] = evs[i].code;
+    }
+    return n;
+}
+
+/* (5) DATA answered neither 354 nor 4xx/5xx: shown as "<reply> instead
+ * of 354", not a relay, and the session is dropped without QUIT (the
+ * server may be taking content); after 4xx/5xx at DATA QUIT is sent,
+ * after 354 it is not. */
+static void test_new_data_not_354(void **state)
+{
+    static const struct {
+        int pipe, code;
+        const char *text, *shown;
+        int quit;
+    } t[] = {
+        {0, 250, "2.0.0 Ok", "250 2.0.0 Ok instead of 354", 0},
+        {0, 334, "VXNlcm5hbWU6", "334 VXNlcm5hbWU6 instead of 354", 0},
+        {1, 334, "VXNlcm5hbWU6", "334 VXNlcm5hbWU6 instead of 354", 0},
+        {1, 354, "go ahead", NULL, 0},
+        {1, 451, "4.3.0 Try again later", "451 4.3.0 Try again later", 1},
+        {0, 554, "5.5.1 Error: no valid recipients",
+         "554 5.5.1 Error: no valid recipients", 1},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        int quits[32];
+        size_t n;
+        char want[256];
+
+        teardown(NULL);
+        setup(NULL);
+        srv_default(t[i].pipe);
+        srv.null_only = 1;
+        srv.data_code = t[i].code;
+        srv.data_text = t[i].text;
+        run_relay(NULL);
+        n = data_closes(quits, 32);
+        if (n != 1)
+            fail_msg("case %zu: %zu connections with DATA, expected 1", i, n);
+        if (quits[0] != t[i].quit)
+            fail_msg("case %zu: closed with send_quit %d, expected %d", i,
+                     quits[0], t[i].quit);
+        if (t[i].shown == NULL) {
+            assert_summary(MXP_STATE_CRITICAL, "open relay (1/17 forms)");
+            continue;
+        }
+        if (t[i].code / 100 == 5) {
+            assert_summary(MXP_STATE_OK, "no open relay: 17/17 forms "
+                                         "refused, 1 accepted at RCPT but "
+                                         "refused at DATA");
+            continue;
+        }
+        snprintf(want, sizeof want,
+                 "inconclusive: 1/17 forms temporarily "
+                 "refused (%s)",
+                 t[i].shown);
+        assert_summary(MXP_STATE_UNKNOWN, want);
+        snprintf(want, sizeof want,
+                 "accepted at RCPT, DATA temporarily "
+                 "refused: MAIL FROM:<> RCPT "
+                 "TO:<relaytest@example.net> (%s)",
+                 t[i].shown);
+        assert_detail(want, MXP_STATE_UNKNOWN);
+        assert_int_equal(details_with(MXP_STATE_CRITICAL, ""), 0);
+    }
+}
+
+/* (6) The test message and its dot went out, the reply to the dot never
+ * came: it may have been delivered, which is CRITICAL, never "not
+ * sent". */
+static void test_new_deliver_dot_unanswered(void **state)
+{
+    (void)state;
+    srv.rcpt_code = 250;
+    srv.rcpt_text = "2.1.5 Ok";
+    srv.dot_timeout = 1;
+    fake_set_my_email(ME);
+    run_relay("deliver: true\n");
+    assert_summary(MXP_STATE_CRITICAL, "open relay (17/17 forms)");
+    assert_int_equal(fake_smtp_n_messages(), 1);
+    assert_int_equal(srv.dots, 1);
+    assert_detail_parts(MXP_STATE_CRITICAL, "sent test message ",
+                        " to " ME " via MAIL FROM:<> RCPT TO:<" ME ">, but "
+                        "no reply to the final dot (no reply within 10.0 s "
+                        "(waiting for reply to message)): it may have been "
+                        "delivered",
+                        NULL);
+    assert_int_equal(fake_detail_find("not sent", NULL), -1);
+    assert_int_equal(fake_detail_find("refused: ", NULL), -1);
+    assert_int_equal(details_with(MXP_STATE_UNKNOWN, "test message"), 0);
+    assert_no_empty_reason();
+}
+
+/* (7) Postfix with smtpd_delay_reject answers a sender restriction at
+ * RCPT: "553 5.1.8 ... Sender address rejected" for the literal sender
+ * is about the sender, not relaying: the forms go again with <>, and the
+ * %-hack relays. */
+static void test_new_sender_refused_at_rcpt(void **state)
+{
+    (void)state;
+    for (int pipe = 0; pipe <= 1; pipe++) {
+        teardown(NULL);
+        setup(NULL);
+        srv_default(pipe);
+        srv.rcpt_sender = "@" LIT ">";
+        srv.rcpt_sender_code = 553;
+        srv.rcpt_sender_text = "5.1.8 <relaytest@" LIT ">: Sender address "
+                               "rejected: Domain not found";
+        srv.pct_only = 1;
+        run_relay(NULL);
+        assert_summary(MXP_STATE_CRITICAL, "open relay (3/17 forms)");
+        assert_detail("relays MAIL FROM:<> RCPT TO:<" T_ "%" D_ "@" LIT
+                      "> (RCPT 250 2.1.5 Ok, DATA 354 End data with "
+                      "<CR><LF>.<CR><LF>; " REFUSED_LIT,
+                      MXP_STATE_CRITICAL);
+        assert_int_equal(details_with(MXP_STATE_CRITICAL, "relays "), 3);
+        assert_int_equal(details_with(MXP_STATE_OK, "refused "), 14);
+        assert_int_equal(fake_detail_find("sender refused", NULL), -1);
+        assert_int_equal(sent_exact("MAIL FROM:<" F_ "@" LIT ">"), 13);
+        assert_int_equal(srv.datas, 3);
+    }
+}
+
+/* (7) A refusal about form 3's sender, at RCPT or at MAIL, 4xx or 5xx:
+ * the form goes again with <>, and a closed server is "no open relay",
+ * not inconclusive.  A refusal about the recipient is not retried. */
+static void test_new_sender_refusals(void **state)
+{
+    static const struct {
+        int at_mail, code;
+        const char *text;
+        int sender;
+    } t[] = {
+        {0, 450,
+         "4.1.8 <relaytest@" S_ ">: Sender address rejected: "
+         "Domain not found",
+         1},
+        {0, 553,
+         "5.1.8 <relaytest@" S_ ">: Sender address rejected: "
+         "Domain not found",
+         1},
+        {0, 550, "5.1.7 Bad sender mailbox", 1},
+        {0, 553, "5.1.8 Domain of sender address does not exist", 1},
+        {0, 451, "4.1.7 Sender verification in progress", 1},
+        {0, 550, "Sender address rejected: Access denied", 1},
+        {0, 504,
+         "5.5.2 <relaytest>: Sender address rejected: need "
+         "fully-qualified address",
+         1},
+        {0, 504, "need fully-qualified address", 1},
+        {1, 450,
+         "4.1.8 <relaytest@" S_ ">: Sender address rejected: "
+         "Domain not found",
+         1},
+        {1, 451, "4.1.7 Try later", 1},
+        {0, 550,
+         "5.1.1 <relaytest@example.net>: Recipient address "
+         "rejected",
+         0},
+        {0, 554, "5.7.1 Relay access denied (sender relaytest)", 0},
+        {0, 550,
+         "5.1.1 Recipient unknown: fully-qualified address "
+         "needed",
+         0},
+        {0, 504, "5.5.4 Unrecognized parameter", 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        char want[512];
+
+        teardown(NULL);
+        setup(NULL);
+        if (t[i].at_mail) {
+            srv.mail_refuse = "@" S_ ">";
+            srv.mail_refuse_code = t[i].code;
+            srv.mail_refuse_text = t[i].text;
+        } else {
+            srv.rcpt_sender = "@" S_ ">";
+            srv.rcpt_sender_code = t[i].code;
+            srv.rcpt_sender_text = t[i].text;
+        }
+        run_relay(NULL);
+        if (strcmp(fake_summary(), "no open relay: 17/17 forms refused") != 0 ||
+            fake_state() != MXP_STATE_OK) {
+            dump();
+            fail_msg("case %zu: '%s'", i, fake_summary());
+        }
+        /* form 3 again with <>: MAIL FROM:<> twice more than form 1's */
+        if (sent_exact("MAIL FROM:<>") != (size_t)(1 + t[i].sender))
+            fail_msg("case %zu: MAIL FROM:<> sent %zu times", i,
+                     sent_exact("MAIL FROM:<>"));
+        if (!t[i].sender)
+            continue;
+        snprintf(want, sizeof want,
+                 "refused MAIL FROM:<> RCPT TO:<" T_ "@" D_ "> (554 5.7.1 "
+                 "<relaytest@example.net>: Relay access denied; its own "
+                 "sender <" F_ "@" S_ "> (%d %s) was refused)",
+                 t[i].code, t[i].text);
+        assert_detail(want, MXP_STATE_OK);
+    }
+}
+
+/* (7) Postfix's reject_non_fqdn_recipient answers "504 5.5.2 <...>:
+ * Recipient address rejected: need fully-qualified address" to the
+ * bang path form (<example.net!relaytest> has no domain): a refusal of
+ * the recipient, which on a closed server is "no open relay", not a
+ * refused sender retried in vain and reported inconclusive. */
+static void test_new_504_recipient_not_sender(void **state)
+{
+    (void)state;
+    srv.rcpt_sender = NULL;
+    srv.rcpt_text = "5.7.1 <relaytest@example.net>: Relay access denied";
+    srv.pct_only = 0;
+    srv.rcpt_fqdn = 1;
+    run_relay(NULL);
+    assert_detail("refused MAIL FROM:<" F_ "@" LIT "> RCPT TO:<" D_ "!" T_
+                  "> (504 5.5.2 <" D_ "!" T_ ">: Recipient address "
+                  "rejected: need fully-qualified address)",
+                  MXP_STATE_OK);
+    assert_summary(MXP_STATE_OK, "no open relay: 17/17 forms refused");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -2435,6 +3018,17 @@ int main(void)
         T(test_fix_inconsistent),
         T(test_fix_inconsistent_mail),
         T(test_fix_server_name),
+        T(test_new_early_confirmation),
+        T(test_new_early_confirmation_order),
+        T(test_new_lost_pipelined_survey),
+        T(test_new_lost_pipelined_confirm),
+        T(test_new_silent_plain_no_retry),
+        T(test_new_first_connection_retried),
+        T(test_new_data_not_354),
+        T(test_new_deliver_dot_unanswered),
+        T(test_new_sender_refused_at_rcpt),
+        T(test_new_sender_refusals),
+        T(test_new_504_recipient_not_sender),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -366,6 +366,24 @@ static void test_slow_greeting_times_out(void **state)
     finish_server(&sv, 1);
 }
 
+/* When the run's deadline, not the command timeout, ends the wait, the
+ * message says so: the server was not given its full time. */
+static void test_deadline_named(void **state)
+{
+    struct server sv;
+    struct mxp_smtp *s;
+    struct mxp_smtp_reply r;
+
+    (void)state;
+    start_server(&sv, script_slow_greeting);
+    s = connect_to(&sv, 10, 0.3);
+    assert_int_equal(mxp_smtp_read_reply(s, &r), MXP_ERR_TIMEOUT);
+    assert_non_null(strstr(mxp_smtp_error(s), ", the end of the run's time "
+                                              "(waiting for greeting)"));
+    mxp_smtp_close(s, 1);
+    finish_server(&sv, 1);
+}
+
 static void script_silent(int fd)
 {
     srv_drain(fd);
@@ -1936,6 +1954,7 @@ int main(void)
         cmocka_unit_test(test_greeting_and_ehlo),
         cmocka_unit_test(test_helo_fallback),
         cmocka_unit_test(test_slow_greeting_times_out),
+        cmocka_unit_test(test_deadline_named),
         cmocka_unit_test(test_deadline_bounds_wait),
         cmocka_unit_test(test_endless_ehlo),
         cmocka_unit_test(test_close_mid_reply),

@@ -498,6 +498,7 @@ static const struct zentry main_zone[] = {
      MXP_DNS_ANSWER,
      {"v=spf1 a:servfail.example.org -all"}},
     {"servfail.example.org", MXP_DNS_A, MXP_DNS_SERVFAIL, {NULL}},
+    {"resfail.example.org", MXP_DNS_TXT, MXP_DNS_FAILED, {NULL}},
     {"two.example.org",
      MXP_DNS_TXT,
      MXP_DNS_ANSWER,
@@ -547,6 +548,12 @@ static void test_check_outcomes(void **state)
     assert_string_equal(o.problem,
                         "A lookup of servfail.example.org failed: SERVFAIL");
     assert_string_equal(o.mechanism, "");
+
+    /* the core's words for a failure that has no name of its own */
+    o = check("192.0.2.1", "resfail.example.org");
+    assert_int_equal(o.result, SPF_TEMPERROR);
+    assert_string_equal(o.problem, "TXT lookup of resfail.example.org "
+                                   "failed: resolver failure");
 
     o = check("192.0.2.1", "two.example.org");
     assert_int_equal(o.result, SPF_PERMERROR);

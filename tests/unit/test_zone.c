@@ -334,14 +334,130 @@ static void test_guess_two_domains(void **state)
                   MXP_STATE_OK);
     assert_detail("domain elsewhere.co.uk (from greeting mx.elsewhere.co.uk)",
                   MXP_STATE_OK);
-    assert_int_equal(S.calls, 2);
+    /* elsewhere.co.uk: one batch, then dropped */
+    assert_int_equal(S.calls, 1);
     assert_string_equal(S.domain[0], "example.org");
+    assert_int_equal(fake_dns_asked("elsewhere.co.uk", MXP_DNS_MX), 1);
+    /* a guessed domain that does not exist is dropped, not judged */
+    assert_state(MXP_STATE_OK);
+    assert_detail("the greeting name's domain elsewhere.co.uk does not "
+                  "exist: not checked",
+                  MXP_STATE_OK);
+    assert_no_detail("does not exist (NXDOMAIN)");
+    assert_no_detail("no DMARC record for elsewhere.co.uk");
+    assert_string_equal(fake_summary(),
+                        "example.org: SPF pass, DMARC p=reject, 1 MX");
+
+    /* both exist: both judged, both in the summary */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("example.org");
+    clean_domain("elsewhere.co.uk");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "smtp.example.org", NULL);
+    fake_smtp_reply(220, 0.01, "mx.elsewhere.co.uk ESMTP");
+    fake_smtp_reply(250, 0.01, "mx.elsewhere.co.uk");
+    run_zone(NULL);
+    assert_state(MXP_STATE_OK);
+    assert_string_equal(fake_summary(),
+                        "example.org: SPF pass, DMARC p=reject, 1 MX; "
+                        "elsewhere.co.uk: SPF pass, DMARC p=reject, 1 MX");
+    assert_int_equal(S.calls, 2);
     assert_string_equal(S.domain[1], "elsewhere.co.uk");
     assert_int_equal(fake_dns_asked("_dmarc.elsewhere.co.uk", MXP_DNS_TXT), 1);
-    /* elsewhere.co.uk has nothing: NXDOMAIN */
+}
+
+/* Review 2, B1: "220 localhost.localdomain" of a default install, or a
+ * guessed domain that does not exist, never makes a good server
+ * CRITICAL; a configured one that does not exist still does. */
+static void test_guess_special_and_missing_domains(void **state)
+{
+    (void)state;
+    clean_domain("example.org");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.example.org", NULL);
+    fake_smtp_reply(220, 0.01, "localhost.localdomain ESMTP Postfix");
+    fake_smtp_reply(250, 0.01, "localhost.localdomain");
+    run_zone(NULL);
+    assert_state(MXP_STATE_OK);
+    assert_detail("the greeting name localhost.localdomain is a special-use "
+                  "or private name: not looked up",
+                  MXP_STATE_OK);
+    assert_detail("domain example.org (from PTR mail.example.org)",
+                  MXP_STATE_OK);
+    assert_int_equal(fake_dns_asked("localhost.localdomain", 0), 0);
+    assert_int_equal(S.calls, 1);
+
+    /* only special names: nothing to guess from */
+    teardown(NULL);
+    setup(NULL);
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "nas.home.arpa", NULL);
+    fake_smtp_reply(220, 0.01, "mx.corp ESMTP");
+    fake_smtp_reply(250, 0.01, "mx.corp");
+    run_zone(NULL);
+    assert_state(MXP_STATE_UNKNOWN);
+    assert_summary_has("cannot guess the mail domain of " ADDR);
+    assert_detail("the PTR name nas.home.arpa is a special-use", MXP_STATE_OK);
+    assert_int_equal(S.calls, 0);
+
+    /* every guessed domain NXDOMAIN: UNKNOWN, not CRITICAL */
+    teardown(NULL);
+    setup(NULL);
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.gone.test", NULL);
+    fake_smtp_reply(220, 0.01, "mx.gone.test ESMTP");
+    fake_smtp_reply(250, 0.01, "mx.gone.test");
+    run_zone(NULL);
+    assert_state(MXP_STATE_UNKNOWN);
+    assert_string_equal(fake_summary(),
+                        "cannot guess the mail domain of " ADDR
+                        ": the domains of its names do not exist (give it "
+                        "with -D)");
+    assert_detail("the PTR name's domain gone.test does not exist: not "
+                  "checked",
+                  MXP_STATE_OK);
+    assert_int_equal(S.calls, 0);
+
+    /* configured: CRITICAL as before */
+    teardown(NULL);
+    setup(NULL);
+    run_zone("gone.test");
     assert_state(MXP_STATE_CRITICAL);
-    assert_summary_has("domain elsewhere.co.uk does not exist (NXDOMAIN)");
-    assert_detail("no DMARC record for elsewhere.co.uk", MXP_STATE_WARNING);
+    assert_summary_has("domain gone.test does not exist (NXDOMAIN)");
+}
+
+/* Same-domain PTR names: the first one and a count. */
+static void test_guess_more_ptr_names_counted(void **state)
+{
+    (void)state;
+    clean_domain("example.org");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "a.example.org",
+                 "b.example.org", "c.example.org", NULL);
+    fake_smtp_reply(220, 0.01, "mail.example.org ESMTP");
+    fake_smtp_reply(250, 0.01, "mail.example.org");
+    run_zone(NULL);
+    assert_detail("domain example.org (from PTR a.example.org, greeting "
+                  "mail.example.org, +2 more PTR names)",
+                  MXP_STATE_OK);
+    assert_no_detail("PTR b.example.org");
+}
+
+/* A failed PTR lookup is said as a failure, an empty one as no name. */
+static void test_ptr_lookup_wording(void **state)
+{
+    (void)state;
+    clean_domain("example.org");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_TIMEOUT, NULL);
+    fake_smtp_reply(220, 0.01, "mail.example.org ESMTP");
+    fake_smtp_reply(250, 0.01, "mail.example.org");
+    run_zone(NULL);
+    assert_detail("PTR lookup of " ADDR " failed: timeout", MXP_STATE_OK);
+    assert_no_detail("no PTR name");
+
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("example.org");
+    fake_smtp_reply(220, 0.01, "mail.example.org ESMTP");
+    fake_smtp_reply(250, 0.01, "mail.example.org");
+    run_zone(NULL);
+    assert_detail("no PTR name for " ADDR " (NXDOMAIN)", MXP_STATE_OK);
 }
 
 static void test_configured_domain_wins(void **state)
@@ -756,6 +872,11 @@ static void test_spf_outcomes(void **state)
          "SPF of d.test makes no assertion about other senders (neutral for "
          "198.51.100.1: no term matched)",
          SPF_NEUTRAL, "", ""},
+        /* review 2, B5: the term that matched, not "no term matched" */
+        {SPF_PASS, "ip4:" ADDR, 0, "", MXP_STATE_WARNING,
+         "SPF of d.test makes no assertion about other senders (neutral for "
+         "198.51.100.1: ?ip4:0.0.0.0/0)",
+         SPF_NEUTRAL, "?ip4:0.0.0.0/0", ""},
         {SPF_PASS, "ip4:" ADDR, '-', "", MXP_STATE_CRITICAL,
          "SPF of d.test breaks for other senders: more than 10 DNS-querying "
          "terms (permerror for 198.51.100.1)",
@@ -1043,7 +1164,147 @@ static void test_spf_lookup_deadline_cut(void **state)
     assert_int_equal(a.result, MXP_DNS_TIMEOUT);
 }
 
+/* The lookup threshold applies to each domain, not only to the one
+ * with the most lookups. */
+static void test_spf_lookups_threshold_each_domain(void **state)
+{
+    (void)state;
+    clean_domain("example.org");
+    clean_domain("elsewhere.co.uk");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "smtp.example.org", NULL);
+    fake_smtp_reply(220, 0.01, "mx.elsewhere.co.uk ESMTP");
+    fake_smtp_reply(250, 0.01, "mx.elsewhere.co.uk");
+    spf_stub(SPF_PASS, "include:_spf.d.test", '-', 9);
+    fake_set_thresholds("8", NULL);
+    run_zone(NULL);
+    assert_state(MXP_STATE_WARNING);
+    assert_detail("SPF of example.org uses 9 of 10 DNS lookups",
+                  MXP_STATE_WARNING);
+    assert_detail("SPF of elsewhere.co.uk uses 9 of 10 DNS lookups",
+                  MXP_STATE_WARNING);
+}
+
+/* The record's own lookup failed: the other senders' runs would wait for
+ * the same name again. */
+static void test_spf_others_skipped_after_record_temperror(void **state)
+{
+    (void)state;
+    clean_domain("d.test");
+    spf_stub(SPF_TEMPERROR, "", 0, 0);
+    S.out.record[0] = '\0';
+    snprintf(S.out.problem, sizeof S.out.problem,
+             "TXT lookup of d.test failed: timeout");
+    run_zone("d.test");
+    assert_state(MXP_STATE_UNKNOWN);
+    assert_int_equal(S.other_calls, 0);
+
+    /* a temperror later in the record: the others still run */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("d.test");
+    spf_stub(SPF_TEMPERROR, "include:x.d.test", 0, 1);
+    snprintf(S.out.problem, sizeof S.out.problem,
+             "TXT lookup of x.d.test failed: timeout");
+    run_zone("d.test");
+    assert_int_equal(S.other_calls, 2);
+}
+
+/* An MX that is the target's address as an IP literal: no "is not an
+ * MX" next to it. */
+static void test_mx_literal_target(void **state)
+{
+    (void)state;
+    clean_domain("d.test");
+    fake_dns_add("d.test", MXP_DNS_MX, MXP_DNS_ANSWER, ADDR, NULL);
+    run_zone("d.test");
+    assert_state(MXP_STATE_CRITICAL);
+    assert_detail("MX host " ADDR " of d.test is an IP address, not a host "
+                  "name",
+                  MXP_STATE_CRITICAL);
+    assert_detail(ADDR " is named as an MX of d.test only as an IP literal",
+                  MXP_STATE_OK);
+    assert_no_detail("is not an MX");
+
+    /* another address as the literal: the target is not an MX */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("d.test");
+    fake_dns_add("d.test", MXP_DNS_MX, MXP_DNS_ANSWER, "[192.0.2.99]", NULL);
+    run_zone("d.test");
+    assert_detail(ADDR " is not an MX of d.test", MXP_STATE_OK);
+    assert_no_detail("only as an IP literal");
+}
+
 /* ---- DMARC ------------------------------------------------------------ */
+
+/* RFC 7489 6.6.4: with pct=0 the next lower policy applies to all. */
+static void test_dmarc_pct_0_steps_down(void **state)
+{
+    static const struct {
+        const char *txt;
+        const char *domain; /* the record is at _dmarc.d.test */
+        const char *summary_p;
+        const char *acts; /* "" for none said */
+        int monitoring;
+    } t[] = {
+        {"v=DMARC1; p=quarantine; pct=0", "d.test", "none",
+         "DMARC of d.test: p=quarantine with pct=0 acts as none (RFC 7489 "
+         "6.6.4)",
+         1},
+        {"v=DMARC1; p=reject; pct=0", "d.test", "quarantine",
+         "DMARC of d.test: p=reject with pct=0 acts as quarantine", 0},
+        {"v=DMARC1; p=none; pct=0", "d.test", "none", "", 1},
+        {"v=DMARC1; p=reject; pct=1", "d.test", "reject", "", 0},
+        {"v=DMARC1; p=none; sp=reject; pct=0", "sub.d.test", "quarantine",
+         "DMARC of sub.d.test: sp=reject with pct=0 acts as quarantine", 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        char want[128];
+
+        setup(NULL);
+        clean_domain(t[i].domain);
+        fake_dns_add("_dmarc.sub.d.test", MXP_DNS_TXT, MXP_DNS_NXDOMAIN, NULL);
+        fake_dns_add("_dmarc.d.test", MXP_DNS_TXT, MXP_DNS_ANSWER, t[i].txt,
+                     NULL);
+        run_zone(t[i].domain);
+        snprintf(want, sizeof want, "%s: SPF pass, DMARC p=%s, 1 MX",
+                 t[i].domain, t[i].summary_p);
+        if (strcmp(fake_summary(), want) != 0 ||
+            (t[i].acts[0] != '\0' && fake_detail_find(t[i].acts, NULL) < 0) ||
+            (t[i].acts[0] == '\0' &&
+             fake_detail_find("with pct=0", NULL) >= 0) ||
+            (fake_detail_find("(monitoring only)", NULL) >= 0) !=
+                t[i].monitoring) {
+            dump();
+            fail_msg("case %zu: want '%s', '%s', monitoring %d", i, want,
+                     t[i].acts, t[i].monitoring);
+        }
+        teardown(NULL);
+    }
+    setup(NULL);
+    clean_domain("d.test");
+    fake_dns_add("_dmarc.d.test", MXP_DNS_TXT, MXP_DNS_ANSWER,
+                 "v=DMARC1; p=quarantine; pct=0", NULL);
+    run_zone("d.test");
+    assert_detail("DMARC policy of d.test acts as none (monitoring only)",
+                  MXP_STATE_OK);
+}
+
+/* A subdomain without DMARC says the organizational domain was tried. */
+static void test_dmarc_none_at_org_said(void **state)
+{
+    (void)state;
+    clean_domain("sub.d.test");
+    fake_dns_add("_dmarc.sub.d.test", MXP_DNS_TXT, MXP_DNS_NXDOMAIN, NULL);
+    fake_dns_add("_dmarc.d.test", MXP_DNS_TXT, MXP_DNS_NXDOMAIN, NULL);
+    run_zone("sub.d.test");
+    assert_state(MXP_STATE_WARNING);
+    assert_string_equal(fake_summary(), "no DMARC record for sub.d.test (nor "
+                                        "at _dmarc.d.test)");
+    assert_int_equal(fake_dns_asked("_dmarc.d.test", MXP_DNS_TXT), 1);
+}
 
 static void test_dmarc_cases(void **state)
 {
@@ -1228,6 +1489,7 @@ static void test_dns_batch_fails(void **state)
 static void test_helpers(void **state)
 {
     char out[16];
+    unsigned char bin[16];
 
     (void)state;
     assert_true(zone_name_copy("A.B.", out, sizeof out));
@@ -1238,12 +1500,31 @@ static void test_helpers(void **state)
     assert_string_equal(out, "abc?d?");
     zone_printable("0123456789abcdefghij", 20, out, sizeof out);
     assert_string_equal(out, "0123456789ab...");
-    assert_true(is_ip_literal("192.0.2.1."));
-    assert_true(is_ip_literal("[192.0.2.1]"));
-    assert_true(is_ip_literal("[IPv6:2001:db8::1]"));
-    assert_true(is_ip_literal("2001:db8::1"));
-    assert_false(is_ip_literal("mx1.example.org"));
-    assert_false(is_ip_literal("192.0.2.1.example.org"));
+    assert_int_equal(is_ip_literal("192.0.2.1.", bin), AF_INET);
+    assert_memory_equal(bin, "\xc0\x00\x02\x01", 4);
+    assert_int_equal(is_ip_literal("[192.0.2.1]", bin), AF_INET);
+    assert_int_equal(is_ip_literal("[IPv6:2001:db8::1]", bin), AF_INET6);
+    assert_int_equal(is_ip_literal("2001:db8::1", bin), AF_INET6);
+    assert_false(is_ip_literal("mx1.example.org", bin));
+    assert_false(is_ip_literal("192.0.2.1.example.org", bin));
+
+    /* names the DNS never delegates */
+    assert_true(zone_special_name("localhost.localdomain"));
+    assert_true(zone_special_name("LOCALHOST"));
+    assert_true(zone_special_name("mail.local."));
+    assert_true(zone_special_name("x.invalid"));
+    assert_true(zone_special_name("mx.corp"));
+    assert_true(zone_special_name("srv.lan"));
+    assert_true(zone_special_name("home.arpa"));
+    assert_true(zone_special_name("nas.home.arpa"));
+    assert_true(zone_special_name("a.internal"));
+    assert_false(zone_special_name("mail.example.org"));
+    assert_false(zone_special_name("mail.mxprobe.test"));
+    assert_false(zone_special_name("mail.example"));
+    assert_false(zone_special_name("localhost.example.org"));
+    assert_false(zone_special_name("mylocal"));
+    assert_false(zone_special_name("xhome.arpa"));
+    assert_false(zone_special_name("in-addr.arpa"));
 }
 
 int main(void)
@@ -1252,6 +1533,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_guess_from_ptr_and_greeting),
         T(test_guess_two_domains),
+        T(test_guess_special_and_missing_domains),
+        T(test_guess_more_ptr_names_counted),
+        T(test_ptr_lookup_wording),
         T(test_configured_domain_wins),
         T(test_configured_domain_bad),
         T(test_address_names_rejected),
@@ -1272,6 +1556,11 @@ int main(void)
         T(test_spf_skipped_lookup_said),
         T(test_spf_fail_explanation_and_record),
         T(test_spf_lookups_threshold),
+        T(test_spf_lookups_threshold_each_domain),
+        T(test_spf_others_skipped_after_record_temperror),
+        T(test_mx_literal_target),
+        T(test_dmarc_pct_0_steps_down),
+        T(test_dmarc_none_at_org_said),
         T(test_spf_evaluator_error),
         T(test_spf_lookup_deadline),
         T(test_spf_lookup_batch_failure),
