@@ -205,7 +205,7 @@ static int survey_pending(struct relay_run *r)
     /* The forms need the server's name: they are built once connected. */
     n = pending(r, pend);
     while ((r->n_forms == 0 || done < n) && stalls < RELAY_MAX_STALLS) {
-        size_t before = done, end;
+        size_t before = done, end, chunk;
         int retry, rc, quit_done = 0, was_pipelined;
         struct mxp_smtp *s = relay_open_session(r, &retry);
 
@@ -230,8 +230,12 @@ static int survey_pending(struct relay_run *r)
                 return 0;
             }
         }
-        end = done + r->cfg->per_connection < n ? done + r->cfg->per_connection
-                                                : n;
+        /* Pipelined, a form owes three replies and QUIT one: the core
+         * keeps 64, so at most RELAY_MAX_GROUP forms go in one group. */
+        chunk = r->cfg->per_connection;
+        if (r->pipelining && chunk > RELAY_MAX_GROUP)
+            chunk = RELAY_MAX_GROUP;
+        end = done + chunk < n ? done + chunk : n;
         was_pipelined = r->pipelining;
         rc = survey(r, s, pend, &done, end, &quit_done);
         r->svc->smtp_close(s, rc == MXP_OK && !quit_done);

@@ -18,6 +18,8 @@
 #define RELAY_MIN_LEFT 0.3  /* seconds: do not start a connection with less */
 #define RELAY_MAX_STALLS 2  /* connections in a row that settled no form */
 #define RELAY_CONFIRM_TRIES 3 /* connections to confirm one form at DATA */
+#define RELAY_MAX_GROUP 21    /* forms in one pipelined group: 3 x 21 + 1
+                                 replies owed, within the core's 64 */
 
 struct relay_config {
     char external[RELAY_NAME_LEN];
