@@ -13,6 +13,10 @@
 #include <cmocka.h>
 
 #include "../../plugins/backscatter/backscatter.c"
+#include "../../plugins/backscatter/deliver.c"
+#include "../../plugins/backscatter/probe.c"
+#include "../../plugins/backscatter/session.c"
+#include "../../plugins/backscatter/verdict.c"
 #include "fake_core.h"
 
 #define ADDR "127.0.0.28"
