@@ -38,11 +38,13 @@ static int refuses_sender(const struct reply_copy *rep)
 {
     const char *enh = rep->text + 4; /* after "NNN " */
 
-    if (strcasestr(rep->text, "recipient address rejected") != NULL)
-        return 0; /* Postfix names which address it means */
-    return (strlen(rep->text) > 9 &&
-            (strncmp(enh + 1, ".1.7 ", 5) == 0 ||
-             strncmp(enh + 1, ".1.8 ", 5) == 0)) ||
+    if (strcasestr(rep->text, "recipient address rejected") != NULL ||
+        denies_relaying(rep->text))
+        return 0; /* the words say which address, or relaying, it means */
+    return (strlen(rep->text) >= 9 && (enh[0] == '4' || enh[0] == '5') &&
+            (strncmp(enh + 1, ".1.7", 4) == 0 ||
+             strncmp(enh + 1, ".1.8", 4) == 0) &&
+            (enh[5] == ' ' || enh[5] == '\0')) ||
            strcasestr(rep->text, "sender address rejected") != NULL ||
            (rep->code == 504 &&
             strcasestr(rep->text, "fully-qualified") != NULL);
@@ -136,16 +138,23 @@ static int survey(struct relay_run *r, struct mxp_smtp *s, const size_t *pend,
             *done = k + 1;
             if ((rc = relay_hear(r, s, &rset)) != MXP_OK)
                 break;
-            if (rset.code / 100 != 2)
+            if (rset.code != 250)
                 return out_of_step(r, pend, from, done, rset.text);
         }
         if (rc == MXP_ERR_PROTOCOL) /* e.g. more replies than commands */
             return out_of_step(r, pend, from, done, r->failure);
-        /* QUIT's reply ends the group: the core then sees whether more
-         * replies came than commands went out. */
-        if (rc == MXP_OK && *quit_done &&
-            relay_hear(r, s, &rset) == MXP_ERR_PROTOCOL)
-            return out_of_step(r, pend, from, done, r->failure);
+        /* QUIT's reply ends the group: anything but 221 there (a lost
+         * command shifted every reply by one, and QUIT's 221 went to
+         * the last RSET, or the other way round), or more replies than
+         * commands, means the verdicts of this group cannot be trusted.
+         * No reply at all is a server that hangs up on QUIT. */
+        if (rc == MXP_OK && *quit_done) {
+            int qrc = relay_hear(r, s, &rset);
+
+            if (qrc == MXP_ERR_PROTOCOL || (qrc == MXP_OK && rset.code != 221))
+                return out_of_step(r, pend, from, done,
+                                   qrc == MXP_OK ? rset.text : r->failure);
+        }
         return rc;
     }
     for (k = from; k < end; k++) {
@@ -243,6 +252,8 @@ static int survey_pending(struct relay_run *r)
             /* Some firewalls that "fix up" SMTP lose pipelined commands:
              * one more go, a command at a time. */
             r->no_pipelining = 1;
+            snprintf(r->survey_reason, sizeof(r->survey_reason), "%s",
+                     r->failure);
         } else if (rc != MXP_OK) {
             snprintf(r->survey_reason, sizeof(r->survey_reason), "%s",
                      r->failure);
@@ -334,8 +345,13 @@ void relay_confirm(struct relay_run *r, size_t i)
 {
     struct form_state *f = &r->st[i];
 
+    /* Once a form could not be confirmed in all its tries, the others
+     * get one each: a server that drops every DATA must not cost dozens
+     * of connections (and trip its connection-rate limits). */
+    int tries = r->confirm_failed ? 1 : RELAY_CONFIRM_TRIES;
+
     f->confirm_tried = 1;
-    for (int attempt = 0; attempt < RELAY_CONFIRM_TRIES; attempt++) {
+    for (int attempt = 0; attempt < tries; attempt++) {
         struct reply_copy mail = {0, ""}, rcpt = {0, ""}, data = {0, ""};
         int retry, rc;
         struct mxp_smtp *s = relay_open_session(r, &retry);
@@ -386,6 +402,7 @@ void relay_confirm(struct relay_run *r, size_t i)
                                       : V_DATA_TEMP;
         return;
     }
+    r->confirm_failed = 1; /* every try ended without an answer */
 }
 
 /* ---- delivery -------------------------------------------------------- */

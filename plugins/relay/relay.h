@@ -73,6 +73,7 @@ struct relay_run {
     int pipelining;    /* the last session offered PIPELINING */
     int no_pipelining; /* its replies got out of step: never again */
     int confirmed_early; /* the first form accepted at RCPT is confirmed */
+    int confirm_failed;  /* a confirmation used all its tries */
     char failure[320];       /* why the last connect/read/send failed */
     char survey_reason[320]; /* why the survey ended early, "" if not */
 };
