@@ -101,14 +101,15 @@ struct mxp_smtp *relay_open_session(struct relay_run *r, int *retry)
         return NULL;
     }
     rc = svc->smtp_open(r->ctx, t->addr, t->port, &s);
-    if (rc == MXP_OK)
+    if (rc == MXP_OK) {
+        r->connections++; /* every TCP connection counts, greeted or not */
         rc = svc->smtp_read_reply(s, &rep);
+    }
     if (rc != MXP_OK) {
         *retry = rc == MXP_ERR_CLOSED;
         failed(r, "%s", s != NULL ? svc->smtp_error(s) : svc->strerror(rc));
         goto fail;
     }
-    r->connections++;
     if (rep.code != 220) {
         *retry = rep.code == 421;
         failed(r, "greeting %d %.200s", rep.code,

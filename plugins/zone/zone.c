@@ -104,9 +104,12 @@ int zone_host_name_ok(const struct mxp_services *svc, const char *name)
 
 int zone_special_name(const char *name)
 {
+    /* RFC 6761/6762/7686/9476 special-use names, and the private
+     * suffixes default installs use: never a mail domain on the Internet. */
     static const char *const tlds[] = {
-        "localhost", "localdomain", "local", "invalid",  "internal",
-        "lan",       "corp",        "home",  "intranet", "private"};
+        "localhost", "localdomain", "local",    "invalid", "internal",
+        "lan",       "corp",        "home",     "intranet", "private",
+        "onion",     "alt"};
     size_t n = strlen(name), i;
 
     if (n > 0 && name[n - 1] == '.')

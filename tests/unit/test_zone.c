@@ -1512,6 +1512,9 @@ static void test_helpers(void **state)
     assert_true(zone_special_name("localhost.localdomain"));
     assert_true(zone_special_name("LOCALHOST"));
     assert_true(zone_special_name("mail.local."));
+    assert_true(zone_special_name("abcdef.onion"));
+    assert_true(zone_special_name("mx.example.alt"));
+    assert_false(zone_special_name("mail.alter.example"));
     assert_true(zone_special_name("x.invalid"));
     assert_true(zone_special_name("mx.corp"));
     assert_true(zone_special_name("srv.lan"));
