@@ -156,6 +156,14 @@ struct mxp_perf {
     double max;
 };
 
+/* ---- what a refusal speaks of (svc->reply_about) ---------------------- */
+
+enum mxp_reply_about {
+    MXP_ABOUT_SENDER = 1,    /* our MAIL FROM address */
+    MXP_ABOUT_RECIPIENT = 2, /* the RCPT TO address */
+    MXP_ABOUT_RELAYING = 4,  /* relaying for a foreign domain */
+};
+
 /* ---- the service table ----------------------------------------------- */
 
 struct mxp_services {
@@ -285,6 +293,13 @@ struct mxp_services {
      * returns 1; when all were OK, sets nothing and returns 0, so the
      * plugin says what was fine. */
     int (*set_result_from_details)(struct mxp_ctx *ctx);
+    /* What an SMTP refusal speaks of, so that every plugin reads servers
+     * alike: bits of enum mxp_reply_about from the words servers use
+     * ("Relay access denied", "Recipient address rejected", "Sender
+     * address rejected") and the RFC 3463 code (X.1.7, X.1.8: the
+     * sender).  text is the reply's first line, its "NNN " code in front
+     * or not.  0 when it says none of these. */
+    unsigned (*reply_about)(int code, const char *text);
 };
 
 /* What a plugin sees.  Fields are read-only for plugins. */

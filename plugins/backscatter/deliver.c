@@ -121,9 +121,10 @@ int bs_send_test(struct bs_run *R, struct bs_domain *d, const char *to)
         return MXP_ERR_CLOSED;
     }
     if (rep.code != 354 || strcmp(step, "DATA") != 0) {
-        /* 354 is the only go-ahead DATA gets (a 250 there is no
-         * delivery), and MAIL or RCPT never get a 3xx: the replies are
-         * out of step with the commands, the session no good for more. */
+        /* 354 is the only go-ahead an answer to DATA can be (a 250
+         * there is no delivery), and MAIL or RCPT never get a 3xx: the
+         * replies are out of step with the commands, the session no good
+         * for more. */
         int data = strcmp(step, "DATA") == 0;
 
         bs_note(d, 0,

@@ -28,40 +28,24 @@ static int user_unknown(const struct bs_reply *r)
 }
 
 /* The refusal is about our sender (Postfix's smtpd_delay_reject answers
- * sender restrictions at RCPT): it says nothing of the recipient. */
-static int refuses_sender(const struct bs_reply *r)
+ * sender restrictions at RCPT): it says nothing of the recipient.  The
+ * core reads the reply; naming the recipient wins over the code. */
+static int refuses_sender(const struct mxp_services *svc,
+                          const struct bs_reply *r)
 {
-    if (strcasestr(r->text, "recipient address rejected") != NULL)
-        return 0; /* Postfix names which address it means */
-    return (r->enhanced[0] != '\0' &&
-            (strncmp(r->enhanced + 1, ".1.7", 4) == 0 ||
-             strncmp(r->enhanced + 1, ".1.8", 4) == 0)) ||
-           strcasestr(r->text, "sender address rejected") != NULL ||
-           (r->code == 504 && strcasestr(r->text, "fully-qualified") != NULL);
+    unsigned about = svc->reply_about(r->code, r->text);
+
+    return (about & MXP_ABOUT_SENDER) && !(about & MXP_ABOUT_RECIPIENT);
 }
 
-/* Text of a refusal that is about relaying, whatever its code: Postfix's
- * default defer_unauth_destination says "454 4.7.1 <x>: Relay access
- * denied", temporary only so that a config mistake defers mail instead
- * of bouncing it.  The same phrases as the relay plugin's. */
-static int denies_relaying(const char *text)
+/* A refusal that is about relaying, whatever its code: Postfix's default
+ * defer_unauth_destination says "454 4.7.1 <x>: Relay access denied",
+ * temporary only so that a config mistake defers mail instead of
+ * bouncing it. */
+static int denies_relaying(const struct mxp_services *svc,
+                           const struct bs_reply *r)
 {
-    static const char *const phrases[] = {"relay access denied",
-                                          "relaying denied",
-                                          "relay denied",
-                                          "relay not permitted",
-                                          "relaying not permitted",
-                                          "not permitted to relay",
-                                          "relaying not allowed",
-                                          "relay not allowed",
-                                          "unable to relay",
-                                          "relaying disallowed",
-                                          NULL};
-
-    for (size_t i = 0; phrases[i] != NULL; i++)
-        if (strcasestr(text, phrases[i]) != NULL)
-            return 1;
-    return 0;
+    return (svc->reply_about(r->code, r->text) & MXP_ABOUT_RELAYING) != 0;
 }
 
 void bs_set_verdict(struct bs_domain *d, enum bs_verdict v, const char *fmt,
@@ -91,13 +75,13 @@ void bs_classify(struct bs_run *R, struct bs_domain *d,
                        mail->text);
     else if (rcpt->code / 100 == 2)
         bs_set_verdict(d, BS_ACCEPTS, "%s", rcpt->text);
-    else if (refuses_sender(rcpt))
+    else if (refuses_sender(R->svc, rcpt))
         bs_set_verdict(d, BS_INCONCLUSIVE, "sender <%s> refused: %s", from,
                        rcpt->text);
     else if (rcpt->code / 100 == 5 && user_unknown(rcpt))
         bs_set_verdict(d, BS_REJECTS_USER, "%s", rcpt->text);
     else if (rcpt->code / 100 == 5 ||
-             (rcpt->code / 100 == 4 && denies_relaying(rcpt->text)))
+             (rcpt->code / 100 == 4 && denies_relaying(R->svc, rcpt)))
         bs_set_verdict(d, BS_NO_MAIL, "%s", rcpt->text);
     else
         bs_set_verdict(d, BS_INCONCLUSIVE, "%s", rcpt->text);

@@ -14,40 +14,16 @@
 
 #include "relay.h"
 
-/* 1 when a reply says in words that the server does not relay (the
- * echoed address may contain "relay" too: only whole phrases count). */
-static int denies_relaying(const char *text)
+/* 1 when a refusal is about our sender, not the recipient or relaying
+ * (Postfix's smtpd_delay_reject answers sender restrictions at RCPT):
+ * the core's reading of the reply, the words winning over the code. */
+static int refuses_sender(const struct mxp_services *svc,
+                          const struct reply_copy *rep)
 {
-    static const char *const phrases[] = {
-        "relay access denied", "relaying denied", "relay denied",
-        "relay not permitted", "relaying not permitted",
-        "not permitted to relay", "relaying not allowed",
-        "relay not allowed", "unable to relay", "relaying disallowed",
-        NULL};
+    unsigned about = svc->reply_about(rep->code, rep->text);
 
-    for (size_t i = 0; phrases[i] != NULL; i++)
-        if (strcasestr(text, phrases[i]) != NULL)
-            return 1;
-    return 0;
-}
-
-/* 1 when a refusal is about our sender, not the recipient: RFC 3463
- * X.1.7/X.1.8, or Postfix's words (its smtpd_delay_reject answers sender
- * restrictions at RCPT). */
-static int refuses_sender(const struct reply_copy *rep)
-{
-    const char *enh = rep->text + 4; /* after "NNN " */
-
-    if (strcasestr(rep->text, "recipient address rejected") != NULL ||
-        denies_relaying(rep->text))
-        return 0; /* the words say which address, or relaying, it means */
-    return (strlen(rep->text) >= 9 && (enh[0] == '4' || enh[0] == '5') &&
-            (strncmp(enh + 1, ".1.7", 4) == 0 ||
-             strncmp(enh + 1, ".1.8", 4) == 0) &&
-            (enh[5] == ' ' || enh[5] == '\0')) ||
-           strcasestr(rep->text, "sender address rejected") != NULL ||
-           (rep->code == 504 &&
-            strcasestr(rep->text, "fully-qualified") != NULL);
+    return (about & MXP_ABOUT_SENDER) &&
+           !(about & (MXP_ABOUT_RECIPIENT | MXP_ABOUT_RELAYING));
 }
 
 /* MAIL and RCPT replies into a verdict for form i. */
@@ -58,7 +34,7 @@ static void judge(struct relay_run *r, size_t i, const struct reply_copy *mail,
     int mail_ok = mail->code / 100 == 2;
     const struct reply_copy *d = mail_ok ? rcpt : mail;
     int sender = (!mail_ok && d->code / 100 == 5) ||
-                 (d->code / 100 != 2 && refuses_sender(d));
+                 (d->code / 100 != 2 && refuses_sender(r->svc, d));
 
     if (mail_ok && !sender && r->good_sender[0] == '\0')
         snprintf(r->good_sender, sizeof(r->good_sender), "%s",
@@ -74,7 +50,8 @@ static void judge(struct relay_run *r, size_t i, const struct reply_copy *mail,
         f->v = V_SENDER_REFUSED;
     else if (d->code / 100 == 5)
         f->v = V_REFUSED;
-    else if (d->code / 100 == 4 && denies_relaying(d->text))
+    else if (d->code / 100 == 4 &&
+             (r->svc->reply_about(d->code, d->text) & MXP_ABOUT_RELAYING))
         /* Postfix's default defer_unauth_destination: "454 4.7.1 ...
          * Relay access denied", worded as temporary only so that a
          * config mistake defers mail instead of bouncing it. */

@@ -17,6 +17,7 @@
 #include "names.h"
 #include "psl.h"
 #include "smtp.h"
+#include "smtp_reply.h"
 #include "status.h"
 
 static struct mxp_job *job_of(struct mxp_ctx *ctx)
@@ -431,6 +432,7 @@ static const struct mxp_services services = {
     .config_bool = svc_config_bool,
     .config_long = svc_config_long,
     .set_result_from_details = svc_set_result_from_details,
+    .reply_about = mxp_reply_about,
 };
 
 const struct mxp_services *mxp_core_services(void)

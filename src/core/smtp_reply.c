@@ -242,3 +242,37 @@ enum mxp_reply_step mxp_reply_parser_feed(struct mxp_reply_parser *p,
     *consumed = pos;
     return MXP_REPLY_MORE;
 }
+
+/* Servers say in words what they refuse; the enhanced code, when there
+ * is one, says it for the sender only (RFC 3463 X.1.7, X.1.8). */
+unsigned mxp_reply_about(int code, const char *text)
+{
+    /* Postfix's words, and the usual ones of other MTAs, for relaying. */
+    static const char *const relaying[] = {
+        "relay access denied",    "relaying denied",
+        "relay denied",           "relay not permitted",
+        "relaying not permitted", "not permitted to relay",
+        "relaying not allowed",   "relay not allowed",
+        "unable to relay",        "relaying disallowed",
+        NULL};
+    unsigned about = 0;
+    char enh[16];
+
+    if (text == NULL)
+        return 0;
+    for (size_t i = 0; relaying[i] != NULL; i++)
+        if (strcasestr(text, relaying[i]) != NULL)
+            about |= MXP_ABOUT_RELAYING;
+    if (strcasestr(text, "recipient address rejected") != NULL)
+        about |= MXP_ABOUT_RECIPIENT;
+    if (strcasestr(text, "sender address rejected") != NULL ||
+        (code == 504 && strcasestr(text, "fully-qualified") != NULL))
+        about |= MXP_ABOUT_SENDER;
+    if (text[0] >= '0' && text[0] <= '9' && strlen(text) >= 3 &&
+        (text[3] == ' ' || text[3] == '\0'))
+        text += text[3] == ' ' ? 4 : 3; /* the code in front */
+    if (mxp_parse_enhanced_code(text, enh) > 0 && enh[0] != '2' &&
+        (strcmp(enh + 1, ".1.7") == 0 || strcmp(enh + 1, ".1.8") == 0))
+        about |= MXP_ABOUT_SENDER;
+    return about;
+}

@@ -65,5 +65,8 @@ const char *mxp_reply_step_name(enum mxp_reply_step s);
 /* RFC 3463 enhanced status code at the start of text ("5.1.1 ..."):
  * copies it into out (16 bytes) and returns its length, or 0. */
 size_t mxp_parse_enhanced_code(const char *text, char out[16]);
+/* What a refusal speaks of (bits of enum mxp_reply_about, plugin.h):
+ * text is its first line, with or without the "NNN " code in front. */
+unsigned mxp_reply_about(int code, const char *text);
 
 #endif

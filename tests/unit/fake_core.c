@@ -9,6 +9,7 @@
 #include "dns.h"
 #include "names.h"
 #include "psl.h"
+#include "smtp_reply.h"
 #include "status.h"
 
 #include <arpa/inet.h>
@@ -1163,6 +1164,7 @@ const struct mxp_services fake_services = {
     .config_bool = fake_config_bool_fn,
     .config_long = fake_config_long_fn,
     .set_result_from_details = fake_set_result_from_details_fn,
+    .reply_about = mxp_reply_about,
 };
 
 /* ---- lifecycle ------------------------------------------------------- */

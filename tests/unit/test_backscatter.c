@@ -398,7 +398,7 @@ static void test_sender_refused_at_rcpt(void **state)
         snprintf(r.enhanced, sizeof r.enhanced, "%s", t[i].enhanced);
         snprintf(r.text, sizeof r.text, "%d %s %s", t[i].code, t[i].enhanced,
                  t[i].text);
-        if (!refuses_sender(&r))
+        if (!refuses_sender(&fake_services, &r))
             fail_msg("case %zu: not taken as a sender refusal", i);
     }
 }
@@ -482,9 +482,15 @@ static void test_denies_relaying(void **state)
     };
 
     (void)state;
-    for (size_t i = 0; i < sizeof t / sizeof *t; i++)
-        if (denies_relaying(t[i].text) != t[i].denies)
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        struct bs_reply r;
+
+        memset(&r, 0, sizeof r);
+        r.code = 454;
+        snprintf(r.text, sizeof r.text, "%s", t[i].text);
+        if (denies_relaying(&fake_services, &r) != t[i].denies)
             fail_msg("'%s': expected %d", t[i].text, t[i].denies);
+    }
 }
 
 /* ---- config ----------------------------------------------------------- */

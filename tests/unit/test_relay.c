@@ -2894,7 +2894,7 @@ static void test_refuses_sender_words(void **state)
 
         rep.code = t[i].code;
         snprintf(rep.text, sizeof rep.text, "%s", t[i].text);
-        if (refuses_sender(&rep) != t[i].sender)
+        if (refuses_sender(&fake_services, &rep) != t[i].sender)
             fail_msg("'%s': expected %d", t[i].text, t[i].sender);
     }
 }

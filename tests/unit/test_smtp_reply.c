@@ -447,6 +447,48 @@ static void test_step_names(void **state)
                         "line too long");
 }
 
+/* What a refusal speaks of: the words servers use, and X.1.7/X.1.8 for
+ * the sender, with or without the reply code in front. */
+static void test_reply_about(void **state)
+{
+    static const struct {
+        int code;
+        const char *text;
+        unsigned about;
+    } t[] = {
+        {554, "554 5.7.1 <x@example.net>: Relay access denied",
+         MXP_ABOUT_RELAYING},
+        {454, "4.7.1 <x@example.net>: Relay access denied",
+         MXP_ABOUT_RELAYING},
+        {550, "5.7.1 Unable to relay for x@example.net", MXP_ABOUT_RELAYING},
+        {550, "550 5.1.8", MXP_ABOUT_SENDER},
+        {450, "450 4.1.8 <a@b>: Sender address rejected: Domain not found",
+         MXP_ABOUT_SENDER},
+        {553, "5.1.7 bad sender", MXP_ABOUT_SENDER},
+        {250, "250 2.1.8 odd", 0},
+        {550, "550 x.1.8 odd", 0},
+        {550, "550 5.1.80 odd", 0},
+        {504, "504 5.5.2 <x>: Sender address rejected: need "
+              "fully-qualified address", MXP_ABOUT_SENDER},
+        {504, "504 5.5.2 <x>: Recipient address rejected: need "
+              "fully-qualified address",
+         MXP_ABOUT_RECIPIENT | MXP_ABOUT_SENDER},
+        {554, "554 5.1.8 <x@example.net>: Relay access denied",
+         MXP_ABOUT_RELAYING | MXP_ABOUT_SENDER},
+        {550, "550 5.1.1 <x>: Recipient address rejected: User unknown",
+         MXP_ABOUT_RECIPIENT},
+        {450, "450 4.7.1 greylisted, try again later", 0},
+        {550, "", 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+        if (mxp_reply_about(t[i].code, t[i].text) != t[i].about)
+            fail_msg("'%s': %u, expected %u", t[i].text,
+                     mxp_reply_about(t[i].code, t[i].text), t[i].about);
+    assert_int_equal(mxp_reply_about(550, NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -460,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_reply_size_cap),
         cmocka_unit_test(test_enhanced_code_table),
         cmocka_unit_test(test_step_names),
+        cmocka_unit_test(test_reply_about),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
