@@ -300,6 +300,11 @@ struct mxp_services {
      * sender).  text is the reply's first line, its "NNN " code in front
      * or not.  0 when it says none of these. */
     unsigned (*reply_about)(int code, const char *text);
+    /* The usual perfdata in one call: min 0, max (NAN for none), and for
+     * the main metric (is_main) the check's warning and critical ranges
+     * as threshold_text gives them. */
+    void (*add_metric)(struct mxp_ctx *ctx, const char *metric, double value,
+                       const char *uom, double max, int is_main);
 };
 
 /* What a plugin sees.  Fields are read-only for plugins. */

@@ -194,22 +194,6 @@ static void details(struct bs_run *R, enum mxp_state st_acc)
     }
 }
 
-static void perf(struct bs_run *R, const char *metric, double v,
-                 const char *uom, int is_main, double max)
-{
-    struct mxp_perf p;
-
-    memset(&p, 0, sizeof p);
-    p.metric = metric;
-    p.value = v;
-    p.uom = uom;
-    p.warn = is_main ? R->svc->threshold_text(R->ctx, 0) : NULL;
-    p.crit = is_main ? R->svc->threshold_text(R->ctx, 1) : NULL;
-    p.min = 0;
-    p.max = max;
-    R->svc->add_perfdata(R->ctx, &p);
-}
-
 /* tested: some domain got an answer (else the count means nothing). */
 static void finish(struct bs_run *R, double start, int tested)
 {
@@ -220,9 +204,10 @@ static void finish(struct bs_run *R, double start, int tested)
     char list[BS_TEXT_LEN];
 
     details(R, st_acc);
-    perf(R, "accepted", tested ? (double)acc : NAN, "", 1, (double)n);
-    perf(R, "domains", (double)n, "", 0, NAN);
-    perf(R, "time", svc->now() - start, "s", 0, NAN);
+    R->svc->add_metric(R->ctx, "accepted", tested ? (double)acc : NAN, "",
+                       (double)n, 1);
+    R->svc->add_metric(R->ctx, "domains", (double)n, "", NAN, 0);
+    R->svc->add_metric(R->ctx, "time", svc->now() - start, "s", NAN, 0);
 
     if (acc > 0 && st_acc != MXP_STATE_OK) {
         join_domains(R, BS_ACCEPTS, 0, list, sizeof list);
@@ -283,9 +268,10 @@ static void cannot_test(struct bs_run *R, double start, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    perf(R, "accepted", NAN, "", 1, R->n_dom ? (double)R->n_dom : NAN);
-    perf(R, "domains", (double)R->n_dom, "", 0, NAN);
-    perf(R, "time", R->svc->now() - start, "s", 0, NAN);
+    R->svc->add_metric(R->ctx, "accepted", NAN, "",
+                       R->n_dom ? (double)R->n_dom : NAN, 1);
+    R->svc->add_metric(R->ctx, "domains", (double)R->n_dom, "", NAN, 0);
+    R->svc->add_metric(R->ctx, "time", R->svc->now() - start, "s", NAN, 0);
     R->svc->set_result(R->ctx, MXP_STATE_UNKNOWN, "%s", text);
 }
 

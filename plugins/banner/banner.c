@@ -610,22 +610,6 @@ static void forward_phase(struct banner_run *R)
 
 /* ---- result ---------------------------------------------------------- */
 
-static void perf(struct banner_run *R, const char *metric, double v,
-                 int is_main)
-{
-    struct mxp_perf p;
-
-    memset(&p, 0, sizeof p);
-    p.metric = metric;
-    p.value = v;
-    p.uom = "s";
-    p.warn = is_main ? R->svc->threshold_text(R->ctx, 0) : NULL;
-    p.crit = is_main ? R->svc->threshold_text(R->ctx, 1) : NULL;
-    p.min = 0;
-    p.max = NAN;
-    R->svc->add_perfdata(R->ctx, &p);
-}
-
 static void finish(struct banner_run *R)
 {
     if (!isnan(R->greeting_time)) {
@@ -634,9 +618,9 @@ static void finish(struct banner_run *R)
         if (st != MXP_STATE_OK)
             finding(R, st, "greeting took %.3f s", R->greeting_time);
     }
-    perf(R, "greeting", R->greeting_time, 1);
-    perf(R, "connect", R->connect_time, 0);
-    perf(R, "ehlo", R->ehlo_time, 0);
+    R->svc->add_metric(R->ctx, "greeting", R->greeting_time, "s", NAN, 1);
+    R->svc->add_metric(R->ctx, "connect", R->connect_time, "s", NAN, 0);
+    R->svc->add_metric(R->ctx, "ehlo", R->ehlo_time, "s", NAN, 0);
 
     if (!R->svc->set_result_from_details(R->ctx))
         R->svc->set_result(R->ctx, MXP_STATE_OK,

@@ -224,20 +224,13 @@ static void perfdata(const struct relay_run *r, const struct tally *t,
                      double elapsed)
 {
     const struct mxp_services *svc = r->svc;
-    struct mxp_perf p = {"accepted", (double)t->relays, "",
-                         svc->threshold_text(r->ctx, 0),
-                         svc->threshold_text(r->ctx, 1), 0,
-                         (double)r->n_forms};
+    double n = (double)r->n_forms;
 
-    svc->add_perfdata(r->ctx, &p);
-    p = (struct mxp_perf){"forms", (double)t->tested, "", NULL, NULL, 0,
-                          (double)r->n_forms};
-    svc->add_perfdata(r->ctx, &p);
-    p = (struct mxp_perf){"connections", (double)r->connections, "", NULL,
-                          NULL, 0, NAN};
-    svc->add_perfdata(r->ctx, &p);
-    p = (struct mxp_perf){"time", elapsed, "s", NULL, NULL, 0, NAN};
-    svc->add_perfdata(r->ctx, &p);
+    svc->add_metric(r->ctx, "accepted", (double)t->relays, "", n, 1);
+    svc->add_metric(r->ctx, "forms", (double)t->tested, "", n, 0);
+    svc->add_metric(r->ctx, "connections", (double)r->connections, "", NAN,
+                    0);
+    svc->add_metric(r->ctx, "time", elapsed, "s", NAN, 0);
 }
 
 /* The summary of no relay found, but no clean "no" either. */

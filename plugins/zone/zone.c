@@ -177,22 +177,6 @@ static void check_domain(struct zone_run *R, struct zone_domain *d)
 
 /* ---- result ---------------------------------------------------------- */
 
-static void perf(struct zone_run *R, const char *metric, double v,
-                 const char *uom, int is_main, double max)
-{
-    struct mxp_perf p;
-
-    memset(&p, 0, sizeof p);
-    p.metric = metric;
-    p.value = v;
-    p.uom = uom;
-    p.warn = is_main ? R->svc->threshold_text(R->ctx, 0) : NULL;
-    p.crit = is_main ? R->svc->threshold_text(R->ctx, 1) : NULL;
-    p.min = 0;
-    p.max = max;
-    R->svc->add_perfdata(R->ctx, &p);
-}
-
 static void ok_summary(struct zone_run *R)
 {
     char text[ZONE_TEXT_LEN];
@@ -248,10 +232,10 @@ static void finish(struct zone_run *R, double started)
                      "cannot guess the mail domain of %s: the domains of "
                      "its names do not exist (give it with -D)",
                      R->t->addr);
-    perf(R, "spf_lookups", lookups, "", 1, 10);
-    perf(R, "spf_void", voids, "", 0, 2);
-    perf(R, "mx", (double)n_mx, "", 0, NAN);
-    perf(R, "time", R->svc->now() - started, "s", 0, NAN);
+    R->svc->add_metric(R->ctx, "spf_lookups", lookups, "", 10, 1);
+    R->svc->add_metric(R->ctx, "spf_void", voids, "", 2, 0);
+    R->svc->add_metric(R->ctx, "mx", (double)n_mx, "", NAN, 0);
+    R->svc->add_metric(R->ctx, "time", R->svc->now() - started, "s", NAN, 0);
 
     if (!R->svc->set_result_from_details(R->ctx))
         ok_summary(R);

@@ -433,6 +433,7 @@ static const struct mxp_services services = {
     .config_long = svc_config_long,
     .set_result_from_details = svc_set_result_from_details,
     .reply_about = mxp_reply_about,
+    .add_metric = mxp_add_metric,
 };
 
 const struct mxp_services *mxp_core_services(void)

@@ -280,3 +280,16 @@ int mxp_perf_format(struct mxp_buf *out, const struct mxp_perfdatum *p)
     }
     return MXP_OK;
 }
+
+/* Through ctx->svc, so that a fake service table gets the same rule. */
+void mxp_add_metric(struct mxp_ctx *ctx, const char *metric, double value,
+                    const char *uom, double max, int is_main)
+{
+    const struct mxp_services *svc = ctx->svc;
+    struct mxp_perf p = {metric, value, uom,
+                         is_main ? svc->threshold_text(ctx, 0) : NULL,
+                         is_main ? svc->threshold_text(ctx, 1) : NULL, 0,
+                         max};
+
+    svc->add_perfdata(ctx, &p);
+}

@@ -42,6 +42,11 @@ struct mxp_perfdatum {
 int mxp_perf_format(struct mxp_buf *out, const struct mxp_perfdatum *p);
 /* Plain decimal of a number as above into buf; returns buf. */
 const char *mxp_format_number(double v, char *buf, size_t len);
+
+/* svc->add_metric, written over ctx->svc so that a fake service table
+ * shares the rule: min 0, ranges only for the main metric. */
+void mxp_add_metric(struct mxp_ctx *ctx, const char *metric, double value,
+                    const char *uom, double max, int is_main);
 /* A buffer of this size holds any mxp_format_number() output.  NAN and
  * infinities give "U" (the guidelines' unknown value), as does a number
  * that does not fit a smaller buffer.  In perfdata a NAN value prints as

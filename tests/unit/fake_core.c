@@ -9,6 +9,7 @@
 #include "dns.h"
 #include "names.h"
 #include "psl.h"
+#include "result.h"
 #include "smtp_reply.h"
 #include "status.h"
 
@@ -1165,6 +1166,7 @@ const struct mxp_services fake_services = {
     .config_long = fake_config_long_fn,
     .set_result_from_details = fake_set_result_from_details_fn,
     .reply_about = mxp_reply_about,
+    .add_metric = mxp_add_metric,
 };
 
 /* ---- lifecycle ------------------------------------------------------- */
