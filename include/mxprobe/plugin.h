@@ -305,6 +305,10 @@ struct mxp_services {
      * as threshold_text gives them. */
     void (*add_metric)(struct mxp_ctx *ctx, const char *metric, double value,
                        const char *uom, double max, int is_main);
+    /* 1 when q was answered with an A/AAAA record holding addr (family
+     * AF_INET: 4 bytes, AF_INET6: 16), e.g. forward-confirming a PTR. */
+    int (*dns_has_addr)(const struct mxp_dns_query *q, int family,
+                        const unsigned char *addr);
 };
 
 /* What a plugin sees.  Fields are read-only for plugins. */

@@ -405,19 +405,6 @@ done:
 
 /* ---- DNS ------------------------------------------------------------- */
 
-static int rr_has_addr(const struct mxp_dns_query *q, int family,
-                       const unsigned char *addr)
-{
-    size_t alen = family == AF_INET ? 4 : 16;
-
-    if (q->result != MXP_DNS_ANSWER)
-        return 0;
-    for (size_t i = 0; i < q->n_rr; i++)
-        if (memcmp(q->rr[i].addr, addr, alen) == 0)
-            return 1;
-    return 0;
-}
-
 static void ptr_lookup(struct banner_run *R)
 {
     struct mxp_dns_query q;
@@ -502,7 +489,7 @@ static void join_ptr(const struct banner_run *R, char *out, size_t len)
 static void name_evidence(struct banner_run *R, const char *what,
                           const char *name, const struct mxp_dns_query *fq)
 {
-    if (rr_has_addr(fq, R->t->family, R->t->addr_bytes))
+    if (R->svc->dns_has_addr(fq, R->t->family, R->t->addr_bytes))
         R->svc->add_detail(R->ctx, MXP_STATE_OK, "%s name %s resolves to %s",
                            what, name, R->t->addr);
     else if (dns_definite(fq->result))
@@ -552,7 +539,7 @@ static void forward_phase(struct banner_run *R)
     for (size_t i = 0; i < R->n_ptr && rc == MXP_OK; i++) {
         const struct mxp_dns_query *fq = &q[2 * ptr_slot[i] + fam_off];
 
-        if (rr_has_addr(fq, R->t->family, R->t->addr_bytes)) {
+        if (R->svc->dns_has_addr(fq, R->t->family, R->t->addr_bytes)) {
             R->fcrdns_ok = 1;
             R->svc->add_detail(R->ctx, MXP_STATE_OK,
                                "PTR %s resolves back to %s (FCrDNS ok)",

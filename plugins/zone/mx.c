@@ -56,19 +56,6 @@ static int is_ip_literal(const char *name, unsigned char *bin)
     return inet_pton(AF_INET6, buf, bin) == 1 ? AF_INET6 : 0;
 }
 
-static int query_has_addr(const struct mxp_dns_query *q, int family,
-                          const unsigned char *addr)
-{
-    size_t alen = family == AF_INET ? 4 : 16;
-
-    if (q->result != MXP_DNS_ANSWER)
-        return 0;
-    for (size_t i = 0; i < q->n_rr; i++)
-        if (memcmp(q->rr[i].addr, addr, alen) == 0)
-            return 1;
-    return 0;
-}
-
 static void append_addrs(char *out, size_t len, const struct mxp_dns_query *q)
 {
     size_t off = strlen(out);
@@ -111,14 +98,16 @@ static void implicit_mx(struct zone_run *R, struct zone_domain *d,
     const struct mxp_dns_query *own = R->t->family == AF_INET ? a : aaaa;
 
     if (a->result == MXP_DNS_ANSWER || aaaa->result == MXP_DNS_ANSWER) {
+        int is_target =
+            R->svc->dns_has_addr(own, R->t->family, R->t->addr_bytes);
+
         zone_finding(R, MXP_STATE_WARNING,
                      "no MX for %s: mail goes to its address record "
                      "(implicit MX)",
                      d->name);
-        R->svc->add_detail(
-            R->ctx, MXP_STATE_OK, "%s is %sthe implicit MX of %s", R->t->addr,
-            query_has_addr(own, R->t->family, R->t->addr_bytes) ? "" : "not ",
-            d->name);
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "%s is %sthe implicit MX of %s", R->t->addr,
+                           is_target ? "" : "not ", d->name);
         return;
     }
     if (zone_dns_definite(a->result) && zone_dns_definite(aaaa->result)) {
@@ -315,7 +304,8 @@ void zone_mx_check(struct zone_run *R, struct zone_domain *d,
         append_addrs(h[i].addrs, sizeof h[i].addrs, q6);
         h[i].has_addr = (qa->result == MXP_DNS_ANSWER && qa->n_rr > 0) ||
                         (q6->result == MXP_DNS_ANSWER && q6->n_rr > 0);
-        h[i].is_target = query_has_addr(own, R->t->family, R->t->addr_bytes);
+        h[i].is_target =
+            R->svc->dns_has_addr(own, R->t->family, R->t->addr_bytes);
         if (h[i].is_target && target_host == NULL)
             target_host = h[i].shown;
         if (h[i].has_addr) {

@@ -904,3 +904,16 @@ toosmall:
     out[0] = '\0';
     return 0;
 }
+
+int mxp_dns_has_addr(const struct mxp_dns_query *q, int family,
+                     const unsigned char *addr)
+{
+    size_t alen = family == AF_INET ? 4 : 16;
+
+    if (q == NULL || q->result != MXP_DNS_ANSWER)
+        return 0;
+    for (size_t i = 0; i < q->n_rr; i++)
+        if (memcmp(q->rr[i].addr, addr, alen) == 0)
+            return 1;
+    return 0;
+}

@@ -62,6 +62,9 @@ int mxp_dns_parse_answer(const unsigned char *abuf, size_t alen,
 
 /* "NXDOMAIN", "timeout"...: the words for a result. */
 const char *mxp_dns_result_name(enum mxp_dns_result res);
+/* svc->dns_has_addr: q answered with an A/AAAA record holding addr. */
+int mxp_dns_has_addr(const struct mxp_dns_query *q, int family,
+                     const unsigned char *addr);
 
 /* Reverse-lookup names: "25.2.0.192.in-addr.arpa" or the 32 nibbles of
  * ip6.arpa.  With suffix (e.g. a DNSBL zone) the suffix replaces

@@ -434,6 +434,7 @@ static const struct mxp_services services = {
     .set_result_from_details = svc_set_result_from_details,
     .reply_about = mxp_reply_about,
     .add_metric = mxp_add_metric,
+    .dns_has_addr = mxp_dns_has_addr,
 };
 
 const struct mxp_services *mxp_core_services(void)

@@ -1167,6 +1167,7 @@ const struct mxp_services fake_services = {
     .set_result_from_details = fake_set_result_from_details_fn,
     .reply_about = mxp_reply_about,
     .add_metric = mxp_add_metric,
+    .dns_has_addr = mxp_dns_has_addr,
 };
 
 /* ---- lifecycle ------------------------------------------------------- */

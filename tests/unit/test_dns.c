@@ -998,6 +998,22 @@ static void test_parse_owners(void **state)
     mxp_arena_free(arena);
 }
 
+/* svc->dns_has_addr: only an answer holding the very address counts. */
+static void test_has_addr(void **state)
+{
+    struct mxp_dns_rr rr[2] = {{.type = MXP_DNS_A, .addr = {192, 0, 2, 1}},
+                               {.type = MXP_DNS_A, .addr = {192, 0, 2, 2}}};
+    struct mxp_dns_query q = {"x.test", MXP_DNS_A, MXP_DNS_ANSWER, rr, 2, 0};
+    const unsigned char two[4] = {192, 0, 2, 2}, three[4] = {192, 0, 2, 3};
+
+    (void)state;
+    assert_true(mxp_dns_has_addr(&q, AF_INET, two));
+    assert_false(mxp_dns_has_addr(&q, AF_INET, three));
+    q.result = MXP_DNS_NODATA;
+    assert_false(mxp_dns_has_addr(&q, AF_INET, two));
+    assert_false(mxp_dns_has_addr(NULL, AF_INET, two));
+}
+
 /* ---- live batches against the fake server ---------------------------- */
 
 /* Every outcome in one batch, plus a query never answered and one the
@@ -1209,6 +1225,7 @@ int main(void)
         cmocka_unit_test(test_parse_cap),
         cmocka_unit_test(test_parse_hostile),
         cmocka_unit_test(test_parse_owners),
+        cmocka_unit_test(test_has_addr),
         cmocka_unit_test(test_batch_outcomes),
         cmocka_unit_test(test_batch_deadline),
         cmocka_unit_test(test_batch_all_at_once),
