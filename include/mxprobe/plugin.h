@@ -309,6 +309,9 @@ struct mxp_services {
      * AF_INET: 4 bytes, AF_INET6: 16), e.g. forward-confirming a PTR. */
     int (*dns_has_addr)(const struct mxp_dns_query *q, int family,
                         const unsigned char *addr);
+    /* 1 when a config value means "the default": absent (NULL), or a
+     * scalar written with no value or as "". */
+    int (*node_unset)(const struct mxp_node *n);
 };
 
 /* What a plugin sees.  Fields are read-only for plugins. */

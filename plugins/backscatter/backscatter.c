@@ -51,19 +51,6 @@ static void make_token(char *out)
 
 /* ---- config ---------------------------------------------------------- */
 
-/* Absent, or written with no value: the default applies. */
-static int node_unset(const struct mxp_services *svc, const struct mxp_node *n)
-{
-    const char *s;
-
-    if (n == NULL)
-        return 1;
-    if (svc->node_kind(n) != MXP_NODE_SCALAR)
-        return 0;
-    s = svc->node_str(n);
-    return s == NULL || s[0] == '\0';
-}
-
 /* A local part prefix stays a plain dot-atom once the hex digits follow:
  * letters, digits and - _ . + =, no leading or doubled dot. */
 static const char *prefix_problem(const char *p)
@@ -96,7 +83,7 @@ static int bs_init(struct mxp_ctx *ctx, void **state)
     rc = svc->config_bool(ctx, cfg, "deliver", &c->deliver);
 
     n = cfg != NULL ? svc->node_get(cfg, "local_part_prefix") : NULL;
-    if (!node_unset(svc, n)) {
+    if (!svc->node_unset(n)) {
         const char *v =
             svc->node_kind(n) == MXP_NODE_SCALAR ? svc->node_str(n) : NULL;
         const char *why = v != NULL ? prefix_problem(v) : "expected a string";

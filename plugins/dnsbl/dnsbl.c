@@ -106,19 +106,6 @@ static void selftest_addr(int family, int positive, unsigned char out[16])
 
 /* ---- config ---------------------------------------------------------- */
 
-/* Absent, or written with no value: the default applies. */
-static int node_unset(const struct mxp_services *svc, const struct mxp_node *n)
-{
-    const char *s;
-
-    if (n == NULL)
-        return 1;
-    if (svc->node_kind(n) != MXP_NODE_SCALAR)
-        return 0;
-    s = svc->node_str(n);
-    return s == NULL || s[0] == '\0';
-}
-
 static int parse_code(const char *text, unsigned char out[4])
 {
     return inet_pton(AF_INET, text, out) == 1 && out[0] == 127;
@@ -130,7 +117,7 @@ static int load_codes(struct mxp_ctx *ctx, struct dnsbl_zone *z,
     const struct mxp_services *svc = ctx->svc;
     size_t n;
 
-    if (node_unset(svc, codes))
+    if (svc->node_unset(codes))
         return MXP_OK;
     if (svc->node_kind(codes) != MXP_NODE_MAP) {
         svc->config_error(ctx, codes,
@@ -394,9 +381,9 @@ static int dnsbl_init(struct mxp_ctx *ctx, void **state)
         zones = svc->node_get(cfg, "zones");
         file = svc->node_get(cfg, "zones_file");
     }
-    if (node_unset(svc, zones))
+    if (svc->node_unset(zones))
         zones = NULL;
-    if (node_unset(svc, file))
+    if (svc->node_unset(file))
         file = NULL;
     st = calloc(1, sizeof(*st));
     if (st == NULL)

@@ -166,6 +166,11 @@ static const char *svc_node_str(const struct mxp_node *n)
     return n != NULL && n->kind == MXP_NODE_SCALAR ? n->str : NULL;
 }
 
+static int svc_node_unset(const struct mxp_node *n)
+{
+    return n == NULL || (n->kind == MXP_NODE_SCALAR && n->str[0] == '\0');
+}
+
 static size_t svc_node_len(const struct mxp_node *n)
 {
     return n != NULL && n->kind != MXP_NODE_SCALAR ? n->n : 0;
@@ -435,6 +440,7 @@ static const struct mxp_services services = {
     .reply_about = mxp_reply_about,
     .add_metric = mxp_add_metric,
     .dns_has_addr = mxp_dns_has_addr,
+    .node_unset = svc_node_unset,
 };
 
 const struct mxp_services *mxp_core_services(void)

@@ -367,6 +367,11 @@ static const char *fake_node_str_fn(const struct mxp_node *n)
     return n != NULL && n->kind == MXP_NODE_SCALAR ? n->str : NULL;
 }
 
+static int fake_node_unset_fn(const struct mxp_node *n)
+{
+    return n == NULL || (n->kind == MXP_NODE_SCALAR && n->str[0] == '\0');
+}
+
 static size_t fake_node_len_fn(const struct mxp_node *n)
 {
     return n != NULL && n->kind != MXP_NODE_SCALAR ? n->n : 0;
@@ -1168,6 +1173,7 @@ const struct mxp_services fake_services = {
     .reply_about = mxp_reply_about,
     .add_metric = mxp_add_metric,
     .dns_has_addr = mxp_dns_has_addr,
+    .node_unset = fake_node_unset_fn,
 };
 
 /* ---- lifecycle ------------------------------------------------------- */

@@ -780,7 +780,9 @@ static void test_config_node_accessors(void **state)
 {
     struct mxp_node *root = parse("name: mx\n"
                                   "list: [a, b]\n"
-                                  "map: {k: v}\n");
+                                  "map: {k: v}\n"
+                                  "none:\n"
+                                  "quoted: ''\n");
     struct fx f;
     const struct mxp_services *s;
     const struct mxp_node *list, *map;
@@ -798,6 +800,12 @@ static void test_config_node_accessors(void **state)
     assert_string_equal(s->node_str(s->node_get(root, "name")), "mx");
     assert_null(s->node_str(list));
     assert_null(s->node_str(NULL));
+    /* "the default": absent, no value, or "" */
+    assert_true(s->node_unset(NULL));
+    assert_true(s->node_unset(s->node_get(root, "none")));
+    assert_true(s->node_unset(s->node_get(root, "quoted")));
+    assert_false(s->node_unset(s->node_get(root, "name")));
+    assert_false(s->node_unset(list));
     assert_int_equal(s->node_len(list), 2);
     assert_int_equal(s->node_len(s->node_get(root, "name")), 0);
     assert_string_equal(s->node_str(s->node_at(list, 1)), "b");
