@@ -10,6 +10,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
@@ -32,6 +34,41 @@ static inline int64_t now_ns(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* SIGTERM and SIGINT set quit; they stay blocked except inside the
+ * ppoll() of the main loop, which waits with *waitmask (no lost wake-up
+ * between the check of quit and the wait). */
+static inline void catch_stop_signals(sigset_t *waitmask)
+{
+    struct sigaction sa;
+    sigset_t block;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigprocmask(SIG_BLOCK, &block, waitmask);
+    sigdelset(waitmask, SIGTERM);
+    sigdelset(waitmask, SIGINT);
+}
+
+/* Our pid into path (for the harness to stop us); 0, or -1 with errno. */
+static inline int write_pidfile(const char *path)
+{
+    FILE *pf = fopen(path, "w");
+
+    if (pf == NULL)
+        return -1;
+    if (fprintf(pf, "%ld\n", (long)getpid()) < 0) {
+        fclose(pf);
+        return -1;
+    }
+    return fclose(pf) == 0 ? 0 : -1;
 }
 
 /* "a.b.c.d:port" or "[v6]:port" into ss. */

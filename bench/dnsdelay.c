@@ -428,12 +428,10 @@ int main(int argc, char **argv)
     struct sockaddr_storage laddr, uaddr;
     socklen_t llen = 0, ulen = 0;
     const char *pidfile = NULL;
-    struct sigaction sa;
-    sigset_t block, waitmask;
+    sigset_t waitmask;
     long delay = -1, inflight = DEFAULT_INFLIGHT;
     int c, have_l = 0, have_u = 0, have_pidfile = 0, rc = 1, one = 1;
     char *end;
-    FILE *pf;
 
     f.lfd = f.ufd = -1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -515,22 +513,9 @@ int main(int argc, char **argv)
         goto done;
     }
 
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigemptyset(&block);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGINT);
-    sigprocmask(SIG_BLOCK, &block, &waitmask);
-    sigdelset(&waitmask, SIGTERM);
-    sigdelset(&waitmask, SIGINT);
-
+    catch_stop_signals(&waitmask);
     if (pidfile != NULL) {
-        pf = fopen(pidfile, "w");
-        if (pf == NULL || fprintf(pf, "%ld\n", (long)getpid()) < 0 ||
-            fclose(pf) != 0) {
+        if (write_pidfile(pidfile) != 0) {
             perror("dnsdelay: pidfile");
             goto done;
         }

@@ -400,12 +400,10 @@ int main(int argc, char **argv)
     struct sockaddr_storage laddr;
     socklen_t llen = 0;
     const char *pidfile = NULL;
-    struct sigaction sa;
-    sigset_t block, waitmask;
+    sigset_t waitmask;
     int c, have_l = 0, have_u = 0, have_d = 0, have_c = 0, have_pidfile = 0;
     int rc = 1, one = 1;
     size_t i;
-    FILE *pf;
 
     x.lfd = -1;
     for (i = 0; i < MAX_PAIRS; i++)
@@ -464,22 +462,9 @@ int main(int argc, char **argv)
         goto done;
     }
 
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigemptyset(&block);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGINT);
-    sigprocmask(SIG_BLOCK, &block, &waitmask);
-    sigdelset(&waitmask, SIGTERM);
-    sigdelset(&waitmask, SIGINT);
-
+    catch_stop_signals(&waitmask);
     if (pidfile != NULL) {
-        pf = fopen(pidfile, "w");
-        if (pf == NULL || fprintf(pf, "%ld\n", (long)getpid()) < 0 ||
-            fclose(pf) != 0) {
+        if (write_pidfile(pidfile) != 0) {
             perror("tcpdelay: pidfile");
             goto done;
         }
