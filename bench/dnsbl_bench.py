@@ -20,12 +20,13 @@ exits non-zero when a target of issue 2 is missed.
 """
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from benchlib import series, stop_all, timed
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("MXPROBE_BUILD", os.path.join(ROOT, "build"))
@@ -115,24 +116,6 @@ def wait_dns(addr, port, name):
             return
         time.sleep(0.1)
     sys.exit("bench: no DNS answer from %s:%d" % (addr, port))
-
-
-def timed(cmd, env=None):
-    """Runs cmd; returns (seconds, exit code, stdout)."""
-    t0 = time.monotonic()
-    p = subprocess.run(cmd, stdout=subprocess.PIPE,
-                       stderr=subprocess.DEVNULL, env=env)
-    t = time.monotonic() - t0
-    return t, p.returncode, p.stdout.decode(errors="replace")
-
-
-def series(cmd, n, env=None):
-    times, last = [], None
-    for _ in range(n):
-        t, rc, out = timed(cmd, env)
-        times.append(t)
-        last = (rc, out)
-    return times, last
 
 
 def peak_rss(cmd, env=None):
@@ -235,13 +218,7 @@ def main():
             print("FAIL: noop run exited %d" % noop_rc)
             ok = False
     finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
         shutil.rmtree(tmp, ignore_errors=True)
     print("bench: %s" % ("all targets met" if ok else "targets missed"))
     return 0 if ok else 1

@@ -38,6 +38,8 @@ import tempfile
 import threading
 import time
 
+from benchlib import series, stop_all, timed
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("MXPROBE_BUILD", os.path.join(ROOT, "build"))
 MXPROBE = os.path.join(BUILD, "mxprobe")
@@ -296,14 +298,6 @@ def noop_rtt(addr, n=10):
 
 # ---- the tools --------------------------------------------------------
 
-def timed(cmd):
-    t0 = time.monotonic()
-    p = subprocess.run(cmd, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT)
-    return time.monotonic() - t0, p.returncode, \
-        p.stdout.decode(errors="replace")
-
-
 def mx_cmd(addr, verbose="-v"):
     return [MXPROBE, "-H", addr, "-p", str(PORT), "-C", "relay", "-o",
             "nagios", "--dns-server", NO_DNS, "-t", "30", verbose,
@@ -346,15 +340,6 @@ def nmap_verdict(out):
     if "doesn't seem to be an open relay, all tests failed" in out:
         return False, text, 16
     return None, text, "?"
-
-
-def series(cmd, n):
-    times, last = [], None
-    for _ in range(n):
-        t, rc, out = timed(cmd)
-        times.append(t)
-        last = (rc, out)
-    return times, last
 
 
 def fmt_v(v):
@@ -450,12 +435,13 @@ def main():
 
         # Warm caches (page cache, Postfix's smtpd processes) once.
         for _, addr, _ in SERVERS:
-            timed(mx_cmd(addr))
+            timed(mx_cmd(addr), merge_stderr=True)
 
         rows = []
         for label, addr, truth in SERVERS:
-            mt, (mrc, mout) = series(mx_cmd(addr), RUNS)
-            nt, (_, nout) = series(nmap_cmd(addr), NMAP_RUNS)
+            mt, (mrc, mout) = series(mx_cmd(addr), RUNS, merge_stderr=True)
+            nt, (_, nout) = series(nmap_cmd(addr), NMAP_RUNS,
+                                   merge_stderr=True)
             mv, mtext = mx_verdict(mrc, mout)
             nv, ntext, nforms = nmap_verdict(nout)
             rows.append(dict(label=label, addr=addr, truth=truth,
@@ -466,7 +452,7 @@ def main():
                              nt=nt, nv=nv, ntext=ntext, nforms=nforms,
                              nout=nout))
         # One transcript of the closed Postfix, for where the time goes.
-        _, _, vv_out = timed(mx_cmd(CLOSED, "-vv"))
+        _, _, vv_out = timed(mx_cmd(CLOSED, "-vv"), merge_stderr=True)
         vv_path = os.path.join(BUILD, "relay-bench-closed.vv.txt")
         with open(vv_path, "w") as f:
             f.write(vv_out)
@@ -540,15 +526,7 @@ def main():
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_all(procs)
         for conf in postfixes:
             stop_postfix(conf)
         if os.environ.get("MXPROBE_KEEP_TMP") == "1":
