@@ -7,7 +7,10 @@
  * self-tests (127.0.0.2 must be listed, 127.0.0.1 must not).  Answers that
  * are list errors (Spamhaus 127.255.255.x codes, 127.0.0.1, anything
  * outside 127.0.0.0/8, failed self-tests, SERVFAIL, timeouts) are never
- * counted as listings.  The count of listings meets the thresholds.
+ * counted as listings.  A listing weighs what its list (or its return
+ * code) is configured to weigh: critical, warning or info (shown, state
+ * OK).  The state is the worst listing's severity, raised further by the
+ * warning/critical ranges on the count of non-info listings.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -37,15 +40,22 @@ extern const size_t mxp_default_dnsbl_len;
 #define DNSBL_NAME_LEN 256
 #define DNSBL_TEXT_LEN 512
 
+/* What one listing weighs.  UNSET (a code without severity:) means the
+ * zone's; a zone without severity: is WARNING, as one listing on an
+ * unknown list always was. */
+enum dnsbl_severity { SEV_UNSET = 0, SEV_INFO, SEV_WARNING, SEV_CRITICAL };
+
 struct dnsbl_code {
     unsigned char addr[4];
     char *meaning;
+    enum dnsbl_severity sev;
 };
 
 struct dnsbl_zone {
     char *name; /* without trailing dot */
     struct dnsbl_code *codes;
     size_t n_codes;
+    enum dnsbl_severity sev;
 };
 
 struct dnsbl_state {
@@ -111,6 +121,78 @@ static int parse_code(const char *text, unsigned char out[4])
     return inet_pton(AF_INET, text, out) == 1 && out[0] == 127;
 }
 
+static const char *severity_name(enum dnsbl_severity s)
+{
+    return s == SEV_CRITICAL ? "critical" : s == SEV_INFO ? "info" : "warning";
+}
+
+/* severity: critical|warning|info of what (a zone, or "ZONE code C"). */
+static int load_severity(struct mxp_ctx *ctx, const struct mxp_node *n,
+                         const char *what, enum dnsbl_severity *out)
+{
+    const struct mxp_services *svc = ctx->svc;
+    static const enum dnsbl_severity all[] = {SEV_CRITICAL, SEV_WARNING,
+                                              SEV_INFO};
+    const char *v = svc->node_str(n);
+
+    if (svc->node_kind(n) == MXP_NODE_SCALAR && v != NULL)
+        for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+            if (strcmp(v, severity_name(all[i])) == 0) {
+                *out = all[i];
+                return MXP_OK;
+            }
+    svc->config_error(ctx, n,
+                      "zones: severity of %s: '%s' is not critical, warning "
+                      "or info",
+                      what, svc->node_kind(n) == MXP_NODE_SCALAR && v ? v : "");
+    return MXP_ERR_CONFIG;
+}
+
+/* A code's value: its meaning, or { name: MEANING, severity: S }. */
+static int load_code_value(struct mxp_ctx *ctx, const struct dnsbl_zone *z,
+                           const char *key, const struct mxp_node *v,
+                           struct dnsbl_code *c)
+{
+    const struct mxp_services *svc = ctx->svc;
+    const char *meaning = svc->node_str(v);
+    char what[DNSBL_NAME_LEN + 32];
+
+    if (svc->node_kind(v) == MXP_NODE_MAP) {
+        meaning = "";
+        for (size_t i = 0; i < svc->node_len(v); i++) {
+            const char *k = svc->node_key(v, i);
+            const struct mxp_node *e = svc->node_at(v, i);
+
+            if (k != NULL && strcmp(k, "name") == 0 &&
+                svc->node_kind(e) == MXP_NODE_SCALAR &&
+                svc->node_str(e) != NULL) {
+                meaning = svc->node_str(e);
+            } else if (k != NULL && strcmp(k, "severity") == 0) {
+                snprintf(what, sizeof what, "%s code %s", z->name, key);
+                if (load_severity(ctx, e, what, &c->sev) != MXP_OK)
+                    return MXP_ERR_CONFIG;
+            } else {
+                svc->config_error(ctx, e,
+                                  k != NULL && strcmp(k, "name") == 0
+                                      ? "zones: codes of %s: the name of %s "
+                                        "must be a string"
+                                      : "zones: codes of %s: %s: unknown key "
+                                        "(expected name, severity)",
+                                  z->name, key);
+                return MXP_ERR_CONFIG;
+            }
+        }
+    } else if (svc->node_kind(v) != MXP_NODE_SCALAR || meaning == NULL) {
+        svc->config_error(ctx, v,
+                          "zones: codes of %s: the meaning of %s must be "
+                          "a string or { name: MEANING, severity: S }",
+                          z->name, key);
+        return MXP_ERR_CONFIG;
+    }
+    c->meaning = strndup(meaning, DNSBL_MAX_MEANING);
+    return c->meaning == NULL ? MXP_ERR_NOMEM : MXP_OK;
+}
+
 static int load_codes(struct mxp_ctx *ctx, struct dnsbl_zone *z,
                       const struct mxp_node *codes)
 {
@@ -138,8 +220,8 @@ static int load_codes(struct mxp_ctx *ctx, struct dnsbl_zone *z,
     for (size_t i = 0; i < n; i++) {
         const char *key = svc->node_key(codes, i);
         const struct mxp_node *v = svc->node_at(codes, i);
-        const char *meaning = svc->node_str(v);
         struct dnsbl_code *c = &z->codes[z->n_codes];
+        int rc;
 
         if (key == NULL || !parse_code(key, c->addr)) {
             svc->config_error(ctx, v,
@@ -148,17 +230,11 @@ static int load_codes(struct mxp_ctx *ctx, struct dnsbl_zone *z,
                               z->name, key ? key : "");
             return MXP_ERR_CONFIG;
         }
-        if (svc->node_kind(v) != MXP_NODE_SCALAR || meaning == NULL) {
-            svc->config_error(ctx, v,
-                              "zones: codes of %s: the meaning of %s must be "
-                              "a string",
-                              z->name, key);
-            return MXP_ERR_CONFIG;
-        }
-        c->meaning = strndup(meaning, DNSBL_MAX_MEANING);
-        if (c->meaning == NULL)
-            return MXP_ERR_NOMEM;
-        z->n_codes++;
+        rc = load_code_value(ctx, z, key, v, c);
+        if (c->meaning != NULL)
+            z->n_codes++; /* dnsbl_free() frees it */
+        if (rc != MXP_OK)
+            return rc;
     }
     return MXP_OK;
 }
@@ -197,6 +273,7 @@ static int add_zone(struct mxp_ctx *ctx, struct dnsbl_state *st,
     z->name = strndup(name, len);
     if (z->name == NULL)
         return MXP_ERR_NOMEM;
+    z->sev = SEV_WARNING;
     st->n++;
     *out = z;
     return MXP_OK;
@@ -206,7 +283,7 @@ static int load_item(struct mxp_ctx *ctx, struct dnsbl_state *st,
                      const struct mxp_node *item)
 {
     const struct mxp_services *svc = ctx->svc;
-    const struct mxp_node *zone = NULL, *codes = NULL;
+    const struct mxp_node *zone = NULL, *codes = NULL, *sev = NULL;
     struct dnsbl_zone *z;
     int rc;
 
@@ -215,7 +292,7 @@ static int load_item(struct mxp_ctx *ctx, struct dnsbl_state *st,
     if (svc->node_kind(item) != MXP_NODE_MAP) {
         svc->config_error(ctx, item,
                           "zones: an entry is a zone name or a mapping "
-                          "{ zone: NAME, codes: {...} }");
+                          "{ zone: NAME, severity: S, codes: {...} }");
         return MXP_ERR_CONFIG;
     }
     for (size_t i = 0; i < svc->node_len(item); i++) {
@@ -225,10 +302,12 @@ static int load_item(struct mxp_ctx *ctx, struct dnsbl_state *st,
             zone = svc->node_at(item, i);
         } else if (key != NULL && strcmp(key, "codes") == 0) {
             codes = svc->node_at(item, i);
+        } else if (key != NULL && strcmp(key, "severity") == 0) {
+            sev = svc->node_at(item, i);
         } else {
             svc->config_error(ctx, svc->node_at(item, i),
                               "zones: unknown key '%s' (expected zone, "
-                              "codes)",
+                              "severity, codes)",
                               key ? key : "");
             return MXP_ERR_CONFIG;
         }
@@ -241,6 +320,11 @@ static int load_item(struct mxp_ctx *ctx, struct dnsbl_state *st,
     rc = add_zone(ctx, st, svc->node_str(zone), zone, &z);
     if (rc != MXP_OK)
         return rc;
+    if (!svc->node_unset(sev)) {
+        rc = load_severity(ctx, sev, z->name, &z->sev);
+        if (rc != MXP_OK)
+            return rc;
+    }
     return load_codes(ctx, z, codes);
 }
 
@@ -488,6 +572,34 @@ static void codes_text(const struct dnsbl_zone *z,
     }
 }
 
+/* What a listing weighs: the worst of its codes, each weighing its own
+ * severity: when configured, else the zone's (so an unnamed code weighs
+ * what the zone does). */
+static enum dnsbl_severity listing_severity(const struct dnsbl_zone *z,
+                                            const struct mxp_dns_query *q)
+{
+    enum dnsbl_severity worst = SEV_UNSET;
+
+    for (size_t i = 0; i < q->n_rr; i++) {
+        enum dnsbl_severity s = z->sev;
+
+        for (size_t j = 0; j < z->n_codes; j++)
+            if (memcmp(z->codes[j].addr, q->rr[i].addr, 4) == 0 &&
+                z->codes[j].sev != SEV_UNSET)
+                s = z->codes[j].sev;
+        if (s > worst)
+            worst = s;
+    }
+    return worst == SEV_UNSET ? z->sev : worst;
+}
+
+static enum mxp_state severity_state(enum dnsbl_severity s)
+{
+    return s == SEV_CRITICAL  ? MXP_STATE_CRITICAL
+           : s == SEV_WARNING ? MXP_STATE_WARNING
+                              : MXP_STATE_OK;
+}
+
 /* Classifies one zone from its four answers (target A, target TXT,
  * self-test 127.0.0.2, self-test 127.0.0.1).  text gets the codes of a
  * listing or the reason of a list error. */
@@ -597,33 +709,45 @@ static void append(char *out, size_t len, size_t *off, const char *fmt, ...)
     *off = w < 0 ? len : *off + (size_t)w;
 }
 
-/* "not listed on 18 DNSBLs" or "on 2/18 DNSBLs (a, b)", at most five
- * zone names, then ", E list errors" when there are some.  A zone with a
- * list error said nothing about the target, so "not listed" counts only
- * the zones that answered: "not listed on 14/18 DNSBLs, 4 list errors". */
+/* "not listed on 18 DNSBLs" or "on 3/18 DNSBLs (a, b; info: c)", at most
+ * five zone names, the info listings last, then ", E list errors" when
+ * there are some.  A zone with a list error said nothing about the
+ * target, so "not listed" counts only the zones that answered: "not
+ * listed on 14/18 DNSBLs, 4 list errors". */
 static void summary_text(const struct dnsbl_state *st,
-                         const enum dnsbl_verdict *v, size_t listed,
-                         size_t errors, size_t skipped, char *out, size_t len)
+                         const enum dnsbl_verdict *v,
+                         const enum dnsbl_severity *sev, size_t listed,
+                         size_t info, size_t errors, size_t skipped, char *out,
+                         size_t len)
 {
     size_t off = 0, shown = 0, total = st->n - skipped;
 
     out[0] = '\0';
-    if (listed == 0 && errors == 0) {
+    if (listed + info == 0 && errors == 0) {
         append(out, len, &off, "not listed on %zu DNSBLs", total);
-    } else if (listed == 0) {
+    } else if (listed + info == 0) {
         append(out, len, &off, "not listed on %zu/%zu DNSBLs", total - errors,
                total);
     } else {
-        append(out, len, &off, "on %zu/%zu DNSBLs (", listed, total);
-        for (size_t i = 0; i < st->n; i++) {
-            if (v[i] != ZONE_LISTED)
-                continue;
-            if (shown++ == 5) {
-                append(out, len, &off, ", ...");
-                break;
+        append(out, len, &off, "on %zu/%zu DNSBLs (", listed + info, total);
+        /* pass 0: the listings that count, pass 1: the info ones */
+        for (int pass = 0; pass < 2 && shown <= 5; pass++) {
+            size_t here = 0;
+
+            for (size_t i = 0; i < st->n && shown <= 5; i++) {
+                if (v[i] != ZONE_LISTED || (sev[i] == SEV_INFO) != pass)
+                    continue;
+                if (shown++ == 5) {
+                    append(out, len, &off, ", ...");
+                    break;
+                }
+                append(out, len, &off, "%s%s%s",
+                       here == 0 && pass && listed ? "; "
+                       : here                      ? ", "
+                                                   : "",
+                       here == 0 && pass ? "info: " : "", st->zones[i].name);
+                here++;
             }
-            append(out, len, &off, "%s%s", shown > 1 ? ", " : "",
-                   st->zones[i].name);
         }
         append(out, len, &off, ")");
     }
@@ -641,10 +765,11 @@ static int dnsbl_run(struct mxp_ctx *ctx, void *state)
     const struct mxp_target *t = ctx->target;
     struct mxp_dns_query *q = NULL;
     enum dnsbl_verdict *verdict = NULL;
+    enum dnsbl_severity *sev = NULL;
     char *names = NULL, text[DNSBL_TEXT_LEN], txt[256], summary[1024];
     unsigned char pos[16], neg[16];
-    size_t listed = 0, errors = 0, skipped = 0, n, used;
-    enum mxp_state check;
+    size_t listed = 0, info = 0, errors = 0, skipped = 0, n, used;
+    enum mxp_state check = MXP_STATE_OK;
     double t0, elapsed;
     int rc = MXP_OK, batch;
 
@@ -653,8 +778,9 @@ static int dnsbl_run(struct mxp_ctx *ctx, void *state)
     n = st->n;
     q = calloc(4 * n, sizeof(*q));
     verdict = calloc(n, sizeof(*verdict));
+    sev = calloc(n, sizeof(*sev));
     names = calloc(3 * n, DNSBL_NAME_LEN);
-    if (q == NULL || verdict == NULL || names == NULL) {
+    if (q == NULL || verdict == NULL || sev == NULL || names == NULL) {
         rc = MXP_ERR_NOMEM;
         goto done;
     }
@@ -688,15 +814,22 @@ static int dnsbl_run(struct mxp_ctx *ctx, void *state)
         }
         verdict[i] = classify(ctx->svc, t->family == AF_INET6, &st->zones[i],
                               &q[4 * i], text, sizeof text);
-        if (verdict[i] == ZONE_LISTED)
-            listed++;
-        else if (verdict[i] == ZONE_ERROR)
+        if (verdict[i] == ZONE_LISTED) {
+            sev[i] = listing_severity(&st->zones[i], &q[4 * i]);
+            check = svc->state_worst(check, severity_state(sev[i]));
+            if (sev[i] == SEV_INFO)
+                info++;
+            else
+                listed++;
+        } else if (verdict[i] == ZONE_ERROR)
             errors++;
         else if (verdict[i] == ZONE_NO_IPV6)
             skipped++;
     }
     used = n - skipped; /* the lists that can judge this address */
-    check = svc->check_threshold(ctx, (double)listed);
+    /* The ranges on the count are an extra bound (many lists agreeing
+     * weigh more than each alone), never a way down. */
+    check = svc->state_worst(check, svc->check_threshold(ctx, (double)listed));
     /* "Not listed" from a minority of the lists is no verdict: when most
      * lists failed, UNKNOWN, unless a listing already says more. */
     if (errors * 2 > used)
@@ -715,7 +848,9 @@ static int dnsbl_run(struct mxp_ctx *ctx, void *state)
                  text, sizeof text);
         if (verdict[i] == ZONE_LISTED) {
             txt_text(&q[4 * i + 1], txt, sizeof txt);
-            svc->add_detail(ctx, check, "listed on %s (%s)%s%s", zone, text,
+            svc->add_detail(ctx, severity_state(sev[i]),
+                            "listed on %s (%s)%s%s%s", zone, text,
+                            sev[i] == SEV_INFO ? ", info only" : "",
                             txt[0] ? ": " : "", txt);
         } else if (verdict[i] == ZONE_ERROR) {
             svc->add_detail(ctx, MXP_STATE_UNKNOWN, "list error on %s: %s",
@@ -733,17 +868,19 @@ static int dnsbl_run(struct mxp_ctx *ctx, void *state)
     } else if (errors == used) {
         svc->set_result(ctx, MXP_STATE_UNKNOWN, "all %zu DNSBLs failed", used);
     } else {
-        summary_text(st, verdict, listed, errors, skipped, summary,
+        summary_text(st, verdict, sev, listed, info, errors, skipped, summary,
                      sizeof summary);
         svc->set_result(ctx, check, "%s", summary);
     }
     add_perf(ctx, "listed", (double)listed, "", svc->threshold_text(ctx, 0),
              svc->threshold_text(ctx, 1), 0, (double)used);
+    add_perf(ctx, "info", (double)info, "", NULL, NULL, 0, (double)used);
     add_perf(ctx, "errors", (double)errors, "", NULL, NULL, 0, (double)used);
     add_perf(ctx, "zones", (double)used, "", NULL, NULL, NAN, NAN);
     add_perf(ctx, "time", elapsed, "s", NULL, NULL, NAN, NAN);
 done:
     free(names);
+    free(sev);
     free(verdict);
     free(q);
     return rc;
@@ -755,5 +892,5 @@ MXP_PLUGIN_DEFINE(.name = "dnsbl",
                   .summary = "listings of the target's address on DNS "
                              "blocklists (RFC 5782 self-tested)",
                   .config_keys = dnsbl_keys, .default_warning = "0",
-                  .default_critical = "1", .init = dnsbl_init, .run = dnsbl_run,
+                  .default_critical = "2", .init = dnsbl_init, .run = dnsbl_run,
                   .free = dnsbl_free);

@@ -1,7 +1,8 @@
 /*
  * test_dnsbl.c - the dnsbl plugin against the fake core: query names,
  * the classification of answers as a table (listings vs list errors),
- * counts against thresholds, summary/perfdata wording, config validation,
+ * severities (per zone, per code) and the count ranges as an extra bound,
+ * summary/perfdata wording, config validation,
  * the shipped conf/dnsbl.yaml, and that every query goes out in one batch.
  */
 #include <setjmp.h>
@@ -37,7 +38,7 @@ static int setup(void **state)
     fake_reset();
     fake_set_plugin_name("dnsbl");
     fake_set_target("192.0.2.99", 25);
-    fake_set_thresholds("0", "1");
+    fake_set_thresholds("0", "2"); /* the plugin's defaults */
     return 0;
 }
 
@@ -240,10 +241,10 @@ static void fill_query(struct mxp_dns_query *q, const struct answer *a,
 static void test_classify_table(void **state)
 {
     struct dnsbl_code codes[] = {
-        {{127, 0, 0, 2}, (char *)"SBL"},
-        {{127, 0, 0, 4}, (char *)"XBL"},
+        {{127, 0, 0, 2}, (char *)"SBL", SEV_UNSET},
+        {{127, 0, 0, 4}, (char *)"XBL", SEV_UNSET},
     };
-    struct dnsbl_zone z = {(char *)"zen.example", codes, 2};
+    struct dnsbl_zone z = {(char *)"zen.example", codes, 2, SEV_WARNING};
 
     (void)state;
     for (size_t i = 0; i < sizeof classify_table / sizeof *classify_table;
@@ -356,19 +357,24 @@ static void test_run_one_listed(void **state)
                         "127.0.0.2 not listed");
     assert_int_equal(ds, MXP_STATE_UNKNOWN);
 
-    assert_int_equal(fake_n_perf(), 4);
+    assert_int_equal(fake_n_perf(), 5);
     assert_perf(0, "listed", 1, "");
     assert_string_equal(fake_perf(0)->warn, "0");
-    assert_string_equal(fake_perf(0)->crit, "1");
+    assert_string_equal(fake_perf(0)->crit, "2");
     assert_true(fake_perf(0)->min == 0 && fake_perf(0)->max == 3);
-    assert_perf(1, "errors", 1, "");
+    assert_perf(1, "info", 0, "");
     assert_null(fake_perf(1)->warn);
     assert_true(fake_perf(1)->min == 0 && fake_perf(1)->max == 3);
-    assert_perf(2, "zones", 3, "");
-    assert_perf(3, "time", 0.25, "s");
+    assert_perf(2, "errors", 1, "");
+    assert_null(fake_perf(2)->warn);
+    assert_true(fake_perf(2)->min == 0 && fake_perf(2)->max == 3);
+    assert_perf(3, "zones", 3, "");
+    assert_perf(4, "time", 0.25, "s");
     dnsbl_free(st);
 }
 
+/* Three lists of the default severity (warning): each listing warns, and
+ * the ranges on the count raise the state further, never lower it. */
 static void test_run_counts_and_thresholds(void **state)
 {
     static const struct {
@@ -376,10 +382,19 @@ static void test_run_counts_and_thresholds(void **state)
         int n_listed;
         enum mxp_state want;
     } t[] = {
-        {"0", "1", 0, MXP_STATE_OK},       {"0", "1", 1, MXP_STATE_WARNING},
-        {"0", "1", 2, MXP_STATE_CRITICAL}, {"0", "1", 3, MXP_STATE_CRITICAL},
-        {"1", "2", 1, MXP_STATE_OK},       {"1", "2", 2, MXP_STATE_WARNING},
-        {NULL, NULL, 3, MXP_STATE_OK},
+        /* the defaults: three warning-lists agreeing are critical */
+        {"0", "2", 0, MXP_STATE_OK},
+        {"0", "2", 1, MXP_STATE_WARNING},
+        {"0", "2", 2, MXP_STATE_WARNING},
+        {"0", "2", 3, MXP_STATE_CRITICAL},
+        /* the old "two lists are critical" */
+        {"0", "1", 2, MXP_STATE_CRITICAL},
+        {"0", "0", 1, MXP_STATE_CRITICAL},
+        /* a range that tolerates listings: the severity still warns */
+        {"1", "2", 1, MXP_STATE_WARNING},
+        {"5", "5", 3, MXP_STATE_WARNING},
+        {NULL, NULL, 3, MXP_STATE_WARNING},
+        {NULL, NULL, 0, MXP_STATE_OK},
     };
 
     (void)state;
@@ -400,10 +415,119 @@ static void test_run_counts_and_thresholds(void **state)
                      t[i].want, fake_summary());
         assert_true(fake_perf_find("listed")->value == t[i].n_listed);
         if (t[i].n_listed > 0) {
-            /* listed zones carry the check's state */
+            /* a listing carries its own severity, not the count's */
             assert_int_equal(fake_detail_find("listed on a.example", &ds), 0);
-            assert_int_equal(ds, t[i].want);
+            assert_int_equal(ds, MXP_STATE_WARNING);
         }
+        dnsbl_free(st);
+    }
+}
+
+/* What a listing weighs: the zone's severity, or its code's. */
+static void test_run_severities(void **state)
+{
+    static const char zones[] =
+        "zones:\n"
+        "  - { zone: zen.example, severity: critical,\n"
+        "      codes: { 127.0.0.2: SBL, 127.0.0.4: XBL,\n"
+        "               127.0.0.10: { name: PBL, severity: info },\n"
+        "               127.0.0.11: { severity: info } } }\n"
+        "  - { zone: agg.example, severity: info,\n"
+        "      codes: { 127.0.0.3: { name: L1, severity: warning } } }\n"
+        "  - plain.example\n";
+    static const struct {
+        const char *zen, *agg, *plain; /* codes, NULL: not listed */
+        enum mxp_state want;
+        double listed, info;
+        const char *summary;
+    } t[] = {
+        {NULL, NULL, NULL, MXP_STATE_OK, 0, 0, "not listed on 3 DNSBLs"},
+        /* a policy listing: shown, not counted, OK */
+        {"127.0.0.10", NULL, NULL, MXP_STATE_OK, 0, 1,
+         "on 1/3 DNSBLs (info: zen.example)"},
+        {"127.0.0.11", NULL, NULL, MXP_STATE_OK, 0, 1,
+         "on 1/3 DNSBLs (info: zen.example)"},
+        /* the zone's severity for the named and the unnamed codes */
+        {"127.0.0.4", NULL, NULL, MXP_STATE_CRITICAL, 1, 0,
+         "on 1/3 DNSBLs (zen.example)"},
+        {"127.0.0.99", NULL, NULL, MXP_STATE_CRITICAL, 1, 0,
+         "on 1/3 DNSBLs (zen.example)"},
+        /* two codes at once: the worst weighs */
+        {"127.0.0.10,127.0.0.4", NULL, NULL, MXP_STATE_CRITICAL, 1, 0,
+         "on 1/3 DNSBLs (zen.example)"},
+        /* an info zone with a warning code */
+        {NULL, "127.0.0.2", NULL, MXP_STATE_OK, 0, 1,
+         "on 1/3 DNSBLs (info: agg.example)"},
+        {NULL, "127.0.0.3", NULL, MXP_STATE_WARNING, 1, 0,
+         "on 1/3 DNSBLs (agg.example)"},
+        /* a zone without severity: warning */
+        {NULL, NULL, "127.0.0.2", MXP_STATE_WARNING, 1, 0,
+         "on 1/3 DNSBLs (plain.example)"},
+        {"127.0.0.10", "127.0.0.2", "127.0.0.2", MXP_STATE_WARNING, 1, 2,
+         "on 3/3 DNSBLs (plain.example; info: zen.example, agg.example)"},
+        {"127.0.0.2", "127.0.0.3", "127.0.0.2", MXP_STATE_CRITICAL, 3, 0,
+         "on 3/3 DNSBLs (zen.example, agg.example, plain.example)"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        const char *codes[3] = {t[i].zen, t[i].agg, t[i].plain};
+        static const char *const names[3] = {"zen.example", "agg.example",
+                                             "plain.example"};
+        struct dnsbl_state *st;
+
+        setup(NULL);
+        st = init_with(zones);
+        for (int z = 0; z < 3; z++) {
+            char qname[DNSBL_NAME_LEN], a[32], *comma;
+
+            zone_ok(names[z], NULL);
+            if (codes[z] == NULL)
+                continue;
+            snprintf(qname, sizeof qname, "99.2.0.192.%s", names[z]);
+            snprintf(a, sizeof a, "%s", codes[z]);
+            comma = strchr(a, ',');
+            if (comma != NULL)
+                *comma++ = '\0';
+            fake_dns_add(qname, MXP_DNS_A, MXP_DNS_ANSWER, a, comma, NULL);
+        }
+        assert_int_equal(dnsbl_run(fake_ctx(), st), MXP_OK);
+        if (fake_state() != t[i].want ||
+            strcmp(fake_summary(), t[i].summary) != 0 ||
+            fake_perf_find("listed")->value != t[i].listed ||
+            fake_perf_find("info")->value != t[i].info)
+            fail_msg("row %zu: state %d '%s' listed %g info %g, expected %d "
+                     "'%s' %g %g",
+                     i, fake_state(), fake_summary(),
+                     fake_perf_find("listed")->value,
+                     fake_perf_find("info")->value, t[i].want, t[i].summary,
+                     t[i].listed, t[i].info);
+        dnsbl_free(st);
+    }
+
+    /* the details: an info listing says so, at state OK */
+    setup(NULL);
+    {
+        struct dnsbl_state *st = init_with(zones);
+        enum mxp_state ds;
+
+        zone_ok("zen.example", "127.0.0.10");
+        zone_ok("agg.example", "127.0.0.3");
+        zone_ok("plain.example", NULL);
+        fake_dns_add("99.2.0.192.zen.example", MXP_DNS_TXT, MXP_DNS_ANSWER,
+                     "dynamic range", NULL);
+        assert_int_equal(dnsbl_run(fake_ctx(), st), MXP_OK);
+        assert_int_equal(fake_detail_find("listed on zen.example (127.0.0.10 "
+                                          "PBL), info only: dynamic range",
+                                          &ds),
+                         0);
+        assert_int_equal(ds, MXP_STATE_OK);
+        assert_int_equal(
+            fake_detail_find("listed on agg.example (127.0.0.3 L1)", &ds), 1);
+        assert_int_equal(ds, MXP_STATE_WARNING);
+        assert_int_equal(fake_state(), MXP_STATE_WARNING);
+        assert_string_equal(fake_summary(),
+                            "on 2/3 DNSBLs (agg.example; info: zen.example)");
         dnsbl_free(st);
     }
 }
@@ -430,7 +554,9 @@ static void test_run_summaries(void **state)
                  "127.255.255.254", NULL);
     zone_ok("b.example", NULL);
     assert_int_equal(dnsbl_run(fake_ctx(), st), MXP_OK);
-    assert_int_equal(fake_state(), MXP_STATE_CRITICAL);
+    /* two lists of the default severity: each warns, and two do not
+     * reach the default critical range (outside 0..2) */
+    assert_int_equal(fake_state(), MXP_STATE_WARNING);
     assert_string_equal(fake_summary(),
                         "on 2/3 DNSBLs (a.example, c.example), 1 list error");
     assert_true(fake_detail_find("list error on b.example: 127.255.255.254",
@@ -601,9 +727,23 @@ static void test_config_ok(void **state)
                    "  - bl.example.\n"
                    "  - zone: zen.example\n"
                    "    codes: { 127.0.0.2: SBL, 127.0.0.10: PBL ISP }\n"
-                   "  - { zone: x.example, codes: ~ }\n"
+                   "  - { zone: x.example, codes: ~, severity: info }\n"
+                   "  - { zone: y.example, severity: critical, codes: {\n"
+                   "      127.0.0.2: { name: SBL, severity: warning },\n"
+                   "      127.0.0.3: { severity: info }, 127.0.0.4: XBL } }\n"
                    "warning: 1\n");
-    assert_int_equal(st->n, 3);
+    assert_int_equal(st->n, 4);
+    assert_int_equal(st->zones[0].sev, SEV_WARNING);
+    assert_int_equal(st->zones[1].sev, SEV_WARNING);
+    assert_int_equal(st->zones[2].sev, SEV_INFO);
+    assert_int_equal(st->zones[3].sev, SEV_CRITICAL);
+    assert_int_equal(st->zones[3].n_codes, 3);
+    assert_string_equal(st->zones[3].codes[0].meaning, "SBL");
+    assert_int_equal(st->zones[3].codes[0].sev, SEV_WARNING);
+    assert_string_equal(st->zones[3].codes[1].meaning, "");
+    assert_int_equal(st->zones[3].codes[1].sev, SEV_INFO);
+    assert_int_equal(st->zones[3].codes[2].sev, SEV_UNSET);
+    assert_int_equal(st->zones[1].codes[0].sev, SEV_UNSET);
     assert_string_equal(st->zones[0].name, "bl.example");
     assert_string_equal(st->zones[1].name, "zen.example");
     assert_int_equal(st->zones[1].n_codes, 2);
@@ -657,6 +797,27 @@ static void test_config_errors(void **state)
          "expected a mapping"},
         {"zones:\n  - { zone: a.example, codes: { 127.0.0.2: [x] } }\n",
          "must be a string"},
+        {"zones:\n  - { zone: a.example, severity: high }\n",
+         "test.yaml:2:34: plugins.dnsbl: zones: severity of a.example: "
+         "'high' is not critical, warning or info"},
+        {"zones:\n  - { zone: a.example, severity: Critical }\n",
+         "'Critical' is not critical, warning or info"},
+        {"zones:\n  - { zone: a.example, severity: [info] }\n",
+         "severity of a.example: '' is not critical"},
+        {"zones:\n  - { zone: a.example, codes: { 127.0.0.2: "
+         "{ name: x, severity: low } } }\n",
+         "test.yaml:2:65: plugins.dnsbl: zones: severity of a.example code "
+         "127.0.0.2: 'low' is not critical, warning or info"},
+        {"zones:\n  - { zone: a.example, codes: { 127.0.0.2: "
+         "{ name: x, weight: 1 } } }\n",
+         "codes of a.example: 127.0.0.2: unknown key (expected name, "
+         "severity)"},
+        {"zones:\n  - { zone: a.example, codes: { 127.0.0.2: "
+         "{ name: [x] } } }\n",
+         "the name of 127.0.0.2 must be a string"},
+        {"zones:\n  - { zone: a.example, codes: { 10.0.0.2: "
+         "{ severity: info } } }\n",
+         "test.yaml:2:"},
         {"zones:\n  - { zone: a.example, foo: 1 }\n",
          "test.yaml:2:29: plugins.dnsbl: zones: unknown key 'foo'"},
         {"zones:\n  - { codes: { 127.0.0.2: x } }\n", "needs zone: NAME"},
@@ -766,15 +927,45 @@ static void test_shipped_list(void **state)
         fail_msg("dnsbl.yaml: %s", fake_config_error(0));
     assert_true(st->n >= 15 && st->n <= 25);
     for (size_t i = 0; i < st->n; i++) {
-        assert_null(strstr(st->zones[i].name, "sorbs"));
-        if (strcmp(st->zones[i].name, "zen.spamhaus.org") == 0)
-            for (size_t j = 0; j < st->zones[i].n_codes; j++)
-                if (memcmp(st->zones[i].codes[j].addr,
-                           (unsigned char[]){127, 0, 0, 4}, 4) == 0 &&
-                    strcmp(st->zones[i].codes[j].meaning, "XBL") == 0)
-                    found = 1;
+        const struct dnsbl_zone *z = &st->zones[i];
+        /* the weights the comments promise */
+        static const struct {
+            const char *zone;
+            enum dnsbl_severity sev;
+        } weigh[] = {
+            {"zen.spamhaus.org", SEV_CRITICAL},
+            {"bl.spamcop.net", SEV_CRITICAL},
+            {"b.barracudacentral.org", SEV_CRITICAL},
+            {"dnsbl-1.uceprotect.net", SEV_WARNING},
+            {"dnsbl-2.uceprotect.net", SEV_INFO},
+            {"dnsbl-3.uceprotect.net", SEV_INFO},
+            {"dyna.spamrats.com", SEV_INFO},
+        };
+
+        assert_null(strstr(z->name, "sorbs"));
+        for (size_t k = 0; k < sizeof weigh / sizeof *weigh; k++)
+            if (strcmp(z->name, weigh[k].zone) == 0) {
+                if (z->sev != weigh[k].sev)
+                    fail_msg("%s: severity %d, want %d", z->name, z->sev,
+                             weigh[k].sev);
+                found++;
+            }
+        if (strcmp(z->name, "zen.spamhaus.org") != 0)
+            continue;
+        for (size_t j = 0; j < z->n_codes; j++) {
+            const unsigned char *a = z->codes[j].addr;
+
+            if (a[3] == 4 && strcmp(z->codes[j].meaning, "XBL") == 0 &&
+                z->codes[j].sev == SEV_UNSET)
+                found++;
+            /* PBL is policy, not reputation */
+            if (a[3] == 10 || a[3] == 11) {
+                assert_int_equal(z->codes[j].sev, SEV_INFO);
+                found++;
+            }
+        }
     }
-    assert_true(found);
+    assert_int_equal(found, 7 + 3);
     free(text);
     dnsbl_free(st);
 }
@@ -785,7 +976,7 @@ static void test_descriptor(void **state)
     assert_string_equal(mxp_plugin.name, "dnsbl");
     assert_int_equal(mxp_plugin.abi_major, MXP_ABI_MAJOR);
     assert_string_equal(mxp_plugin.default_warning, "0");
-    assert_string_equal(mxp_plugin.default_critical, "1");
+    assert_string_equal(mxp_plugin.default_critical, "2");
     assert_string_equal(mxp_plugin.config_keys[0], "zones");
     assert_string_equal(mxp_plugin.config_keys[1], "zones_file");
     assert_null(mxp_plugin.config_keys[2]);
@@ -801,9 +992,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_one_listed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_counts_and_thresholds, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_run_severities, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_summaries, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_run_ipv6_target, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_run_ipv6_target, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_all_failed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_txt_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_ipv6, setup, teardown),
