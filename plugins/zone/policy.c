@@ -7,7 +7,9 @@
  * (answers live in the job until run() returns); a second check_host()
  * for a documentation address tells what the policy says about everybody
  * else.  DMARC: the record at _dmarc.<domain>, else at the organizational
- * domain, whose sp= then applies (RFC 7489 6.3, 6.6.3).
+ * domain, whose sp= then applies (RFC 7489 6.3, 6.6.3).  A policy that
+ * lets failing mail through (p=none, or pct below 100) warns unless
+ * plugins.zone.dmarc_none is ok.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -19,6 +21,29 @@
 #include "dmarc.h"
 #include "policy.h"
 #include "spf.h"
+
+/* ---- settings -------------------------------------------------------- */
+
+int zone_settings_load(struct mxp_ctx *ctx, struct zone_settings *out)
+{
+    const struct mxp_services *svc = ctx->svc;
+    const struct mxp_node *cfg = svc->config(ctx);
+    const struct mxp_node *n =
+        cfg != NULL ? svc->node_get(cfg, "dmarc_none") : NULL;
+    const char *v = svc->node_str(n);
+
+    memset(out, 0, sizeof *out);
+    if (svc->node_unset(n))
+        return MXP_OK;
+    if (svc->node_kind(n) == MXP_NODE_SCALAR && v != NULL &&
+        (strcmp(v, "ok") == 0 || strcmp(v, "warning") == 0)) {
+        out->dmarc_none_ok = strcmp(v, "ok") == 0;
+        return MXP_OK;
+    }
+    svc->config_error(ctx, n, "dmarc_none: '%s' is not warning or ok",
+                      svc->node_kind(n) == MXP_NODE_SCALAR && v ? v : "");
+    return MXP_ERR_CONFIG;
+}
 
 /* ---- SPF ------------------------------------------------------------- */
 
@@ -242,6 +267,19 @@ void zone_spf_check(struct zone_run *R, struct zone_domain *d)
     zone_printable(term(o), strlen(term(o)), mech, sizeof mech);
     zone_printable(o->problem, strlen(o->problem), text, sizeof text);
 
+    /* A fail (or softfail, neutral) that a skipped lookup which got no
+     * answer at all could have turned: RFC 7208 5.5 lets receivers decide
+     * so, but it is no verdict an operator should be paged for. */
+    if (o->skipped_timeout &&
+        (o->result == SPF_FAIL || o->result == SPF_SOFTFAIL ||
+         o->result == SPF_NEUTRAL)) {
+        zone_printable(o->skipped, strlen(o->skipped), text, sizeof text);
+        zone_finding(R, MXP_STATE_UNKNOWN,
+                     "SPF %s for %s at %s (%s) rests on a timed-out lookup: "
+                     "%s",
+                     spf_result_name(o->result), addr, d->name, mech, text);
+        goto judged;
+    }
     switch (o->result) {
     case SPF_PASS:
         zone_finding(R, MXP_STATE_OK, "SPF pass for %s at %s (%s)", addr,
@@ -295,6 +333,7 @@ void zone_spf_check(struct zone_run *R, struct zone_domain *d)
                            "verdict may change when it answers)",
                            d->name, text);
     }
+judged:
 
     if (o->record[0] != '\0') {
         zone_printable(o->record, strlen(o->record), text, sizeof text);
@@ -372,6 +411,44 @@ static void dmarc_tags(const struct dmarc_record *r, const char *skip,
 #undef TAG
 }
 
+/* What the policy in force does to mail failing DMARC: with p=none
+ * (sp=none for a subdomain), pct=0 on quarantine, or any pct below 100,
+ * some spoofed mail is delivered as usual or only quarantined, which
+ * MxToolbox and internet.nl flag; a domain rolling DMARC out sets
+ * plugins.zone.dmarc_none: ok.  One finding: the weakest thing said.  A
+ * p=none implied by a broken record already warned with the record. */
+static void dmarc_judge(struct zone_run *R, const struct zone_domain *d,
+                        const struct dmarc_record *r, const char *tag,
+                        enum dmarc_policy eff, enum dmarc_policy stepped)
+{
+    enum mxp_state weak = R->set != NULL && R->set->dmarc_none_ok
+                              ? MXP_STATE_OK
+                              : MXP_STATE_WARNING;
+
+    if (stepped != eff)
+        zone_finding(R, stepped == DMARC_P_NONE ? MXP_STATE_OK : weak,
+                     "DMARC of %s: %s=%s with pct=0 acts as %s (RFC 7489 "
+                     "6.6.4)",
+                     d->name, tag, dmarc_policy_name(eff),
+                     dmarc_policy_name(stepped));
+    if (eff == DMARC_P_NONE)
+        zone_finding(R, r->p_implied ? MXP_STATE_OK : weak,
+                     "DMARC policy of %s is %s=none (monitoring only): mail "
+                     "failing DMARC is delivered as usual",
+                     d->name, tag);
+    else if (stepped == DMARC_P_NONE)
+        zone_finding(R, weak,
+                     "DMARC policy of %s acts as none (monitoring only): mail "
+                     "failing DMARC is delivered as usual",
+                     d->name);
+    else if (r->pct > 0 && r->pct < 100)
+        zone_finding(R, weak,
+                     "DMARC of %s: %s=%s applies to %d%% of the mail failing "
+                     "DMARC (pct=%d), the rest gets %s",
+                     d->name, tag, dmarc_policy_name(eff), r->pct, r->pct,
+                     eff == DMARC_P_REJECT ? "quarantine" : "none");
+}
+
 /* at_org: the record is the organizational domain's, found for d as its
  * subdomain: then sp= applies, else p= (RFC 7489 6.3, 6.6.3). */
 static void dmarc_report(struct zone_run *R, struct zone_domain *d,
@@ -424,22 +501,7 @@ static void dmarc_report(struct zone_run *R, struct zone_domain *d,
                                d->name, tag, dmarc_policy_name(eff), text,
                                text[0] != '\0' ? " " : "", where);
         }
-        if (stepped != eff)
-            R->svc->add_detail(R->ctx, MXP_STATE_OK,
-                               "DMARC of %s: %s=%s with pct=0 acts as %s "
-                               "(RFC 7489 6.6.4)",
-                               d->name, tag, dmarc_policy_name(eff),
-                               dmarc_policy_name(stepped));
-        if (eff == DMARC_P_NONE)
-            R->svc->add_detail(R->ctx, MXP_STATE_OK,
-                               "DMARC policy of %s is %s=none (monitoring "
-                               "only)",
-                               d->name, tag);
-        else if (stepped == DMARC_P_NONE)
-            R->svc->add_detail(R->ctx, MXP_STATE_OK,
-                               "DMARC policy of %s acts as none (monitoring "
-                               "only)",
-                               d->name);
+        dmarc_judge(R, d, r, tag, eff, stepped);
     }
     if (r->rua[0] != '\0' || r->ruf[0] != '\0')
         R->svc->add_detail(R->ctx, MXP_STATE_OK,

@@ -9,6 +9,10 @@
 
 #include "zone.h"
 
+/* Reads plugins.zone (dmarc_none: warning|ok) into *out, defaults
+ * first; MXP_ERR_CONFIG after a config_error at the bad node. */
+int zone_settings_load(struct mxp_ctx *ctx, struct zone_settings *out);
+
 /* check_host(<target address>, d, postmaster@d); reports the verdict and
  * the policy's all, sets d->spf, d->spf_lookups, d->spf_void. */
 void zone_spf_check(struct zone_run *R, struct zone_domain *d);

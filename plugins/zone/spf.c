@@ -336,6 +336,8 @@ static void note_skipped(struct spf_ctx *ctx, uint16_t type, const char *name,
         snprintf(ctx->out->skipped, sizeof ctx->out->skipped,
                  "%s lookup of %s failed: %s", type_name(type), name,
                  dns_words(res));
+    if (res == MXP_DNS_TIMEOUT)
+        ctx->out->skipped_timeout = 1;
 }
 
 /* 1 when one of name's addresses is <ip>, 0 when not or on a DNS error
@@ -566,6 +568,10 @@ static void explain(struct spf_ctx *ctx, const char *domain,
 {
     struct spf_dns_answer ans;
     const struct mxp_dns_rr *rr;
+    /* The verdict is reached: a %{p} failing in the explanation is no
+     * skip the verdict rests on. */
+    int had_skip = ctx->out->skipped[0] != '\0';
+    int had_timeout = ctx->out->skipped_timeout;
     int rc;
 
     rc = spf_macro_expand(ctx, domain, exp->spec, exp->spec_len, 0, buf,
@@ -585,6 +591,9 @@ static void explain(struct spf_ctx *ctx, const char *domain,
 done:
     if (ctx->fatal != MXP_ERR_NOMEM)
         ctx->fatal = 0;
+    if (!had_skip)
+        ctx->out->skipped[0] = '\0';
+    ctx->out->skipped_timeout = had_timeout;
 }
 
 /* ---- records ---- */

@@ -89,6 +89,10 @@ struct spf_outcome {
      * lookup of ptr and %{p}, the address lookup of a PTR name), in
      * words, or "": the verdict may change once it answers. */
     char skipped[SPF_TEXT_MAX];
+    /* One of those skipped lookups timed out: the verdict rests on a
+     * lookup that got no answer at all (not on a SERVFAIL, which is the
+     * DNS's answer). */
+    int skipped_timeout;
 };
 
 /* The result's lowercase RFC name: "pass", "permerror"... */

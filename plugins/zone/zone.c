@@ -246,7 +246,6 @@ static int zone_run(struct mxp_ctx *ctx, void *state)
     struct zone_run *R;
     double started;
 
-    (void)state;
     if (ctx->target == NULL)
         return MXP_ERR_INVALID;
     R = calloc(1, sizeof *R);
@@ -255,6 +254,7 @@ static int zone_run(struct mxp_ctx *ctx, void *state)
     R->ctx = ctx;
     R->svc = ctx->svc;
     R->t = ctx->target;
+    R->set = state;
     started = R->svc->now();
 
     zone_guess_domains(R);
@@ -265,12 +265,34 @@ static int zone_run(struct mxp_ctx *ctx, void *state)
     return MXP_OK;
 }
 
-static const char *const zone_keys[] = {NULL};
+static int zone_init(struct mxp_ctx *ctx, void **state)
+{
+    struct zone_settings *set = calloc(1, sizeof *set);
+    int rc;
+
+    *state = NULL;
+    if (set == NULL)
+        return MXP_ERR_NOMEM;
+    rc = zone_settings_load(ctx, set);
+    if (rc != MXP_OK) {
+        free(set);
+        return rc;
+    }
+    *state = set;
+    return MXP_OK;
+}
+
+static void zone_free(void *state)
+{
+    free(state);
+}
+
+static const char *const zone_keys[] = {"dmarc_none", NULL};
 
 MXP_PLUGIN_DEFINE(.name = "zone",
                   .summary = "the mail domain in the DNS: MX, SPF "
                              "check_host() of the target, DMARC, MTA-STS "
                              "and TLS-RPT records",
                   .config_keys = zone_keys, .default_warning = "8",
-                  .default_critical = NULL, .init = NULL, .run = zone_run,
-                  .free = NULL);
+                  .default_critical = NULL, .init = zone_init, .run = zone_run,
+                  .free = zone_free);

@@ -34,11 +34,19 @@ struct zone_domain {
     int dropped;                    /* guessed, NXDOMAIN: not checked */
 };
 
+/* plugins.zone settings, read by init() (policy.c's zone_settings_load). */
+struct zone_settings {
+    /* dmarc_none: ok: p=none and pct below 100 are OK (domains rolling
+     * DMARC out); 0, the default: they warn. */
+    int dmarc_none_ok;
+};
+
 /* What one run found; lives on the heap for run()'s duration. */
 struct zone_run {
     struct mxp_ctx *ctx;
     const struct mxp_services *svc;
     const struct mxp_target *t;
+    const struct zone_settings *set;       /* NULL: the defaults */
     char ptr[ZONE_MAX_PTR][ZONE_NAME_LEN]; /* printable PTR names */
     size_t n_ptr;
     char greeting[ZONE_NAME_LEN]; /* host name of the greeting, or "" */

@@ -629,6 +629,11 @@ static const struct zentry fail_zone[] = {
      MXP_DNS_ANSWER,
      {"v=spf1 ?include:mall.example.net ?all"}},
     {"mall.example.net", MXP_DNS_TXT, MXP_DNS_ANSWER, {"v=spf1 +all"}},
+    /* %{p} only in the explanation, after the verdict */
+    {"expp.example.org",
+     MXP_DNS_TXT,
+     MXP_DNS_ANSWER,
+     {"v=spf1 -all exp=%{p}.exp.example.org"}},
     {"1.2.0.192.in-addr.arpa", MXP_DNS_PTR, MXP_DNS_TIMEOUT, {NULL}},
     {"2.2.0.192.in-addr.arpa",
      MXP_DNS_PTR,
@@ -670,6 +675,7 @@ static void test_check_ptr_failures(void **state)
     assert_int_equal(spf_check_host(&rq, &o), MXP_OK);
     assert_int_equal(o.result, SPF_PASS);
     assert_string_equal(o.skipped, "");
+    assert_false(o.skipped_timeout);
 
     rq.lookup = type_failing_lookup;
     fail_type = MXP_DNS_PTR;
@@ -699,11 +705,22 @@ static void test_check_ptr_failures(void **state)
     assert_int_equal(o.result, SPF_FAIL);
     assert_string_equal(o.skipped,
                         "PTR lookup of 1.2.0.192.in-addr.arpa failed: timeout");
+    /* the RFC's fail stays; the flag lets the audit judge it */
+    assert_true(o.skipped_timeout);
     rq = request("192.0.2.2", "ptr.example.org", "");
     assert_int_equal(spf_check_host(&rq, &o), MXP_OK);
     assert_int_equal(o.result, SPF_FAIL);
     assert_string_equal(o.skipped,
                         "A lookup of host.ptr.example.org failed: SERVFAIL");
+    assert_false(o.skipped_timeout); /* SERVFAIL is an answer */
+
+    /* a %{p} of the explanation times out: the fail rests on -all */
+    rq = request("192.0.2.1", "expp.example.org", "");
+    assert_int_equal(spf_check_host(&rq, &o), MXP_OK);
+    assert_int_equal(o.result, SPF_FAIL);
+    assert_string_equal(o.mechanism, "-all");
+    assert_string_equal(o.skipped, "");
+    assert_false(o.skipped_timeout);
 }
 
 static void test_check_by_all_and_domain(void **state)

@@ -1,8 +1,10 @@
 /*
  * test_zone.c - the zone plugin's glue against the fake core: the mail
  * domain guess (configured, PTR, greeting, two domains, nothing), the MX
- * rules, how every SPF outcome is worded and ranked, DMARC lookups with
- * the organizational fallback, summary and perfdata.  The SPF evaluator
+ * rules, how every SPF outcome is worded and ranked (one resting on a
+ * timed-out lookup: UNKNOWN), DMARC lookups with the organizational
+ * fallback and how weak policies rank (plugins.zone.dmarc_none), summary
+ * and perfdata.  The SPF evaluator
  * is a stub here (its own tests are spf's): it records the request and
  * asks one TXT question through the plugin's lookup function.
  */
@@ -198,16 +200,22 @@ static struct mxp_ctx test_ctx(void)
     return c;
 }
 
-/* run() with the target's configured domain set (NULL: guess). */
-static void run_zone(const char *domain)
+/* run() with the target's configured domain set (NULL: guess) and the
+ * plugin's settings (NULL: the defaults, as when init() found none). */
+static void run_zone_set(const char *domain, struct zone_settings *set)
 {
     struct mxp_ctx c = test_ctx();
     struct mxp_target t = *c.target;
 
     t.domain = domain;
     c.target = &t;
-    assert_int_equal(zone_run(&c, NULL), MXP_OK);
+    assert_int_equal(zone_run(&c, set), MXP_OK);
     assert_int_equal(fake_result_calls(), 1);
+}
+
+static void run_zone(const char *domain)
+{
+    run_zone_set(domain, NULL);
 }
 
 static void dump(void)
@@ -1036,11 +1044,65 @@ static void test_spf_skipped_lookup_said(void **state)
     clean_domain("d.test");
     spf_stub(SPF_FAIL, "-all", '-', 1);
     snprintf(S.out.skipped, sizeof S.out.skipped,
-             "PTR lookup of " REV " failed: timeout");
+             "PTR lookup of " REV " failed: SERVFAIL");
     run_zone("d.test");
-    assert_detail("SPF of d.test: PTR lookup of " REV " failed: timeout, "
+    assert_detail("SPF of d.test: PTR lookup of " REV " failed: SERVFAIL, "
                   "skipped as RFC 7208 5.5 says",
                   MXP_STATE_OK);
+    assert_state(MXP_STATE_CRITICAL);
+}
+
+/* A verdict that a timed-out (skipped) lookup could have turned is no
+ * verdict to page on; the evaluator's RFC result is named as it is. */
+static void test_spf_rests_on_timeout(void **state)
+{
+    static const struct {
+        enum spf_result res;
+        const char *mech;
+        int timeout; /* skipped_timeout */
+        enum mxp_state st;
+        const char *text;
+    } t[] = {
+        {SPF_FAIL, "-all", 1, MXP_STATE_UNKNOWN,
+         "SPF fail for " ADDR " at d.test (-all) rests on a timed-out "
+         "lookup: PTR lookup of " REV " failed: timeout"},
+        {SPF_SOFTFAIL, "~all", 1, MXP_STATE_UNKNOWN,
+         "SPF softfail for " ADDR " at d.test (~all) rests on a timed-out "
+         "lookup"},
+        {SPF_NEUTRAL, "?all", 1, MXP_STATE_UNKNOWN,
+         "SPF neutral for " ADDR " at d.test (?all) rests on a timed-out "
+         "lookup"},
+        /* a pass is no accusation: the skip is not what it rests on */
+        {SPF_PASS, "ip4:" ADDR, 1, MXP_STATE_OK,
+         "SPF pass for " ADDR " at d.test"},
+        /* a SERVFAIL is the DNS's answer: RFC 7208 5.5 decides */
+        {SPF_FAIL, "-all", 0, MXP_STATE_CRITICAL,
+         "SPF fail: " ADDR " not permitted by d.test (-all)"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        enum mxp_state st;
+
+        setup(NULL);
+        clean_domain("d.test");
+        spf_stub(t[i].res, t[i].mech, '-', 1);
+        snprintf(S.out.skipped, sizeof S.out.skipped,
+                 "PTR lookup of " REV " failed: %s",
+                 t[i].timeout ? "timeout" : "SERVFAIL");
+        S.out.skipped_timeout = t[i].timeout;
+        run_zone("d.test");
+        if (fake_state() != t[i].st || fake_detail_find(t[i].text, &st) < 0 ||
+            st != t[i].st ||
+            (t[i].timeout && t[i].res != SPF_PASS &&
+             (fake_detail_find("skipped as RFC 7208", NULL) >= 0 ||
+              fake_detail_find("not permitted by", NULL) >= 0 ||
+              strstr(fake_summary(), "rests on a timed-out lookup") == NULL))) {
+            dump();
+            fail_msg("case %zu: want state %d, '%s'", i, t[i].st, t[i].text);
+        }
+        teardown(NULL);
+    }
 }
 
 static void test_spf_fail_explanation_and_record(void **state)
@@ -1237,59 +1299,159 @@ static void test_mx_literal_target(void **state)
 
 /* ---- DMARC ------------------------------------------------------------ */
 
-/* RFC 7489 6.6.4: with pct=0 the next lower policy applies to all. */
-static void test_dmarc_pct_0_steps_down(void **state)
+/* A policy that lets failing mail through warns, unless dmarc_none: ok.
+ * RFC 7489 6.6.4: with pct=0 the next lower policy applies to all, with
+ * pct=N to all but N%; for a subdomain under the organizational record,
+ * sp= is the policy in force (6.3). */
+static void test_dmarc_weak_policies(void **state)
 {
     static const struct {
         const char *txt;
-        const char *domain; /* the record is at _dmarc.d.test */
-        const char *summary_p;
-        const char *acts; /* "" for none said */
-        int monitoring;
+        const char *domain;    /* the record is at _dmarc.d.test */
+        enum mxp_state st;     /* by default */
+        const char *finding;   /* of that state; "" when all is OK */
+        const char *summary_p; /* in the OK summary (dmarc_none: ok) */
+        const char *acts;      /* "" for none said */
     } t[] = {
-        {"v=DMARC1; p=quarantine; pct=0", "d.test", "none",
+        {"v=DMARC1; p=none", "d.test", MXP_STATE_WARNING,
+         "DMARC policy of d.test is p=none (monitoring only): mail failing "
+         "DMARC is delivered as usual",
+         "none", ""},
+        {"v=DMARC1; p=quarantine; pct=0", "d.test", MXP_STATE_WARNING,
+         "DMARC policy of d.test acts as none (monitoring only): mail "
+         "failing DMARC is delivered as usual",
+         "none",
          "DMARC of d.test: p=quarantine with pct=0 acts as none (RFC 7489 "
+         "6.6.4)"},
+        {"v=DMARC1; p=reject; pct=0", "d.test", MXP_STATE_WARNING,
+         "DMARC of d.test: p=reject with pct=0 acts as quarantine (RFC 7489 "
          "6.6.4)",
-         1},
-        {"v=DMARC1; p=reject; pct=0", "d.test", "quarantine",
-         "DMARC of d.test: p=reject with pct=0 acts as quarantine", 0},
-        {"v=DMARC1; p=none; pct=0", "d.test", "none", "", 1},
-        {"v=DMARC1; p=reject; pct=1", "d.test", "reject", "", 0},
-        {"v=DMARC1; p=none; sp=reject; pct=0", "sub.d.test", "quarantine",
-         "DMARC of sub.d.test: sp=reject with pct=0 acts as quarantine", 0},
+         "quarantine", "acts as quarantine"},
+        {"v=DMARC1; p=none; pct=0", "d.test", MXP_STATE_WARNING,
+         "DMARC policy of d.test is p=none", "none", ""},
+        {"v=DMARC1; p=reject; pct=1", "d.test", MXP_STATE_WARNING,
+         "DMARC of d.test: p=reject applies to 1% of the mail failing DMARC "
+         "(pct=1), the rest gets quarantine",
+         "reject", ""},
+        {"v=DMARC1; p=quarantine; pct=99", "d.test", MXP_STATE_WARNING,
+         "DMARC of d.test: p=quarantine applies to 99% of the mail failing "
+         "DMARC (pct=99), the rest gets none",
+         "quarantine", ""},
+        {"v=DMARC1; p=reject; pct=100", "d.test", MXP_STATE_OK, "", "reject",
+         ""},
+        {"v=DMARC1; p=quarantine", "d.test", MXP_STATE_OK, "", "quarantine",
+         ""},
+        /* sp= of the organizational record is what a subdomain gets */
+        {"v=DMARC1; p=none; sp=reject; pct=0", "sub.d.test", MXP_STATE_WARNING,
+         "DMARC of sub.d.test: sp=reject with pct=0 acts as quarantine",
+         "quarantine", "sp=reject with pct=0 acts as quarantine"},
+        {"v=DMARC1; p=none; sp=reject", "sub.d.test", MXP_STATE_OK, "",
+         "reject", ""},
+        {"v=DMARC1; p=reject; sp=none", "sub.d.test", MXP_STATE_WARNING,
+         "DMARC policy of sub.d.test is sp=none (monitoring only)", "none", ""},
+        /* the domain's own record: sp= is for its subdomains, not it */
+        {"v=DMARC1; p=reject; sp=none", "d.test", MXP_STATE_OK, "", "reject",
+         ""},
+        /* an implied p=none warned with the record's problem already */
+        {"v=DMARC1; rua=mailto:r@d.test", "d.test", MXP_STATE_WARNING,
+         "DMARC record of d.test: no p= tag", "", ""},
     };
 
     (void)state;
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
-        char want[128];
+        for (int ok = 0; ok < 2; ok++) {
+            struct zone_settings set = {ok};
+            enum mxp_state want =
+                ok && t[i].summary_p[0] != '\0' ? MXP_STATE_OK : t[i].st;
+            enum mxp_state dst;
+            char summary[128];
 
-        setup(NULL);
-        clean_domain(t[i].domain);
-        fake_dns_add("_dmarc.sub.d.test", MXP_DNS_TXT, MXP_DNS_NXDOMAIN, NULL);
-        fake_dns_add("_dmarc.d.test", MXP_DNS_TXT, MXP_DNS_ANSWER, t[i].txt,
-                     NULL);
-        run_zone(t[i].domain);
-        snprintf(want, sizeof want, "%s: SPF pass, DMARC p=%s, 1 MX",
-                 t[i].domain, t[i].summary_p);
-        if (strcmp(fake_summary(), want) != 0 ||
-            (t[i].acts[0] != '\0' && fake_detail_find(t[i].acts, NULL) < 0) ||
-            (t[i].acts[0] == '\0' &&
-             fake_detail_find("with pct=0", NULL) >= 0) ||
-            (fake_detail_find("(monitoring only)", NULL) >= 0) !=
-                t[i].monitoring) {
-            dump();
-            fail_msg("case %zu: want '%s', '%s', monitoring %d", i, want,
-                     t[i].acts, t[i].monitoring);
+            setup(NULL);
+            clean_domain(t[i].domain);
+            fake_dns_add("_dmarc.sub.d.test", MXP_DNS_TXT, MXP_DNS_NXDOMAIN,
+                         NULL);
+            fake_dns_add("_dmarc.d.test", MXP_DNS_TXT, MXP_DNS_ANSWER, t[i].txt,
+                         NULL);
+            run_zone_set(t[i].domain, &set);
+            snprintf(summary, sizeof summary, "%s: SPF pass, DMARC p=%s, 1 MX",
+                     t[i].domain, t[i].summary_p);
+            if (fake_state() != want ||
+                (want == MXP_STATE_OK &&
+                 strcmp(fake_summary(), summary) != 0) ||
+                (t[i].finding[0] != '\0' &&
+                 (fake_detail_find(t[i].finding, &dst) < 0 ||
+                  dst != (ok && t[i].summary_p[0] != '\0' ? MXP_STATE_OK
+                                                          : t[i].st))) ||
+                (want != MXP_STATE_OK &&
+                 strstr(fake_summary(), t[i].finding) == NULL) ||
+                (t[i].acts[0] != '\0' &&
+                 fake_detail_find(t[i].acts, NULL) < 0) ||
+                (t[i].acts[0] == '\0' &&
+                 fake_detail_find("with pct=0", NULL) >= 0)) {
+                dump();
+                fail_msg("case %zu, dmarc_none %s: want state %d, '%s'", i,
+                         ok ? "ok" : "warning", want,
+                         want == MXP_STATE_OK ? summary : t[i].finding);
+            }
+            teardown(NULL);
         }
-        teardown(NULL);
     }
+    /* only one finding per record: the weakest thing said */
     setup(NULL);
     clean_domain("d.test");
     fake_dns_add("_dmarc.d.test", MXP_DNS_TXT, MXP_DNS_ANSWER,
                  "v=DMARC1; p=quarantine; pct=0", NULL);
     run_zone("d.test");
-    assert_detail("DMARC policy of d.test acts as none (monitoring only)",
+    assert_detail("DMARC of d.test: p=quarantine with pct=0 acts as none",
                   MXP_STATE_OK);
+    assert_string_equal(fake_summary(),
+                        "DMARC policy of d.test acts as none (monitoring "
+                        "only): mail failing DMARC is delivered as usual");
+}
+
+/* plugins.zone.dmarc_none: warning (the default) or ok, nothing else. */
+static void test_settings(void **state)
+{
+    static const struct {
+        const char *yaml;
+        int rc, none_ok;
+        const char *error;
+    } t[] = {
+        {NULL, MXP_OK, 0, ""},
+        {"dmarc_none:\n", MXP_OK, 0, ""},
+        {"dmarc_none: warning\n", MXP_OK, 0, ""},
+        {"dmarc_none: ok\n", MXP_OK, 1, ""},
+        {"dmarc_none: OK\n", MXP_ERR_CONFIG, 0,
+         "test.yaml:1:13: plugins.zone: dmarc_none: 'OK' is not warning or "
+         "ok"},
+        {"dmarc_none: true\n", MXP_ERR_CONFIG, 0, "'true' is not warning"},
+        {"dmarc_none: [ok]\n", MXP_ERR_CONFIG, 0,
+         "test.yaml:1:13: plugins.zone: dmarc_none: '' is not warning or ok"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        void *st = (void *)1;
+        int rc;
+
+        setup(NULL);
+        assert_int_equal(fake_config_set(t[i].yaml), MXP_OK);
+        rc = mxp_plugin.init(fake_init_ctx(), &st);
+        if (rc != t[i].rc ||
+            (rc == MXP_OK &&
+             (st == NULL ||
+              ((struct zone_settings *)st)->dmarc_none_ok != t[i].none_ok)) ||
+            (rc != MXP_OK &&
+             (st != NULL || fake_n_config_errors() != 1 ||
+              strstr(fake_config_error(0), t[i].error) == NULL)))
+            fail_msg("row %zu: rc %d, errors %zu '%s'", i, rc,
+                     fake_n_config_errors(),
+                     fake_n_config_errors() ? fake_config_error(0) : "");
+        mxp_plugin.free(rc == MXP_OK ? st : NULL);
+        teardown(NULL);
+    }
+    assert_string_equal(mxp_plugin.config_keys[0], "dmarc_none");
+    assert_null(mxp_plugin.config_keys[1]);
 }
 
 /* A subdomain without DMARC says the organizational domain was tried. */
@@ -1320,7 +1482,8 @@ static void test_dmarc_cases(void **state)
         {"_dmarc.d.test", "some other text", NULL, MXP_STATE_WARNING,
          "no DMARC record for d.test"},
         {"_dmarc.d.test", "v=DMARC1; p=none; rua=mailto:r@d.test", NULL,
-         MXP_STATE_OK, "DMARC policy of d.test is p=none (monitoring only)"},
+         MXP_STATE_WARNING,
+         "DMARC policy of d.test is p=none (monitoring only)"},
         {"_dmarc.d.test", "v=DMARC1; p=reject; pct=200", NULL,
          MXP_STATE_WARNING, "DMARC record of d.test: pct=200: not 0..100"},
         {"_dmarc.d.test", "v=DMARC1; p=reject", "v=DMARC1; p=none",
@@ -1357,12 +1520,27 @@ static void test_dmarc_cases(void **state)
 
 static void test_dmarc_p_none_summary(void **state)
 {
+    struct zone_settings rolling_out = {1};
+
     (void)state;
     clean_domain("d.test");
     fake_dns_add("_dmarc.d.test", MXP_DNS_TXT, MXP_DNS_ANSWER,
                  "v=DMARC1; p=none", NULL);
     run_zone("d.test");
+    assert_state(MXP_STATE_WARNING);
+    assert_string_equal(fake_summary(),
+                        "DMARC policy of d.test is p=none (monitoring only): "
+                        "mail failing DMARC is delivered as usual");
+
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("d.test");
+    fake_dns_add("_dmarc.d.test", MXP_DNS_TXT, MXP_DNS_ANSWER,
+                 "v=DMARC1; p=none", NULL);
+    run_zone_set("d.test", &rolling_out);
     assert_state(MXP_STATE_OK);
+    assert_detail("DMARC policy of d.test is p=none (monitoring only)",
+                  MXP_STATE_OK);
     assert_string_equal(fake_summary(), "d.test: SPF pass, DMARC p=none, 1 MX");
 }
 
@@ -1393,9 +1571,8 @@ static void test_dmarc_org_fallback(void **state)
                   "_dmarc.d.test)",
                   MXP_STATE_OK);
     assert_detail("DMARC policy of sub.d.test is sp=none (monitoring only)",
-                  MXP_STATE_OK);
-    assert_string_equal(fake_summary(),
-                        "sub.d.test: SPF pass, DMARC p=none, 1 MX");
+                  MXP_STATE_WARNING);
+    assert_summary_has("DMARC policy of sub.d.test is sp=none");
 
     /* no sp=: p= applies */
     teardown(NULL);
@@ -1557,12 +1734,14 @@ int main(void)
         T(test_spf_other_senders),
         T(test_spf_lookups_of_other_senders),
         T(test_spf_skipped_lookup_said),
+        T(test_spf_rests_on_timeout),
         T(test_spf_fail_explanation_and_record),
         T(test_spf_lookups_threshold),
         T(test_spf_lookups_threshold_each_domain),
         T(test_spf_others_skipped_after_record_temperror),
         T(test_mx_literal_target),
-        T(test_dmarc_pct_0_steps_down),
+        T(test_dmarc_weak_policies),
+        T(test_settings),
         T(test_dmarc_none_at_org_said),
         T(test_spf_evaluator_error),
         T(test_spf_lookup_deadline),
