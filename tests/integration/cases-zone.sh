@@ -46,13 +46,22 @@ fi
 
 if begin zone_guess_two_domains; then
     # PTR smtp.mxprobe.test, greeting mail.elsewhere.test: both checked.
-    mx 10 -C zone -H 127.0.0.22 -v
+    # elsewhere.test publishes p=none: OK with dmarc_none: ok.
+    mx 10 -C zone -H 127.0.0.22 -v --set zone.dmarc_none=ok
     want_exit 0
     want_status 'mxprobe\.test: SPF pass, DMARC p=reject, 1 MX; elsewhere\.test: SPF pass, DMARC p=none, 1 MX'
     want_out 'domain mxprobe\.test \(from PTR smtp\.mxprobe\.test\)'
     want_out 'domain elsewhere\.test \(from greeting mail\.elsewhere\.test\)'
     want_out '127\.0\.0\.22 is not an MX of mxprobe\.test \(fine for an outbound-only server\)'
-    want_out 'DMARC policy of elsewhere\.test is p=none'
+    want_out '^\[OK\] zone: DMARC policy of elsewhere\.test is p=none'
+    want_time 10
+    finish
+fi
+
+if begin zone_guess_two_domains_p_none_warns; then
+    mx 10 -C zone -H 127.0.0.22 -v
+    want_exit 1
+    want_status '^MXPROBE WARNING - .*DMARC policy of elsewhere\.test is p=none \(monitoring only\): mail failing DMARC is delivered as usual'
     want_time 10
     finish
 fi
@@ -172,6 +181,20 @@ if begin zone_spf_deadline_ptr; then
     finish
 fi
 
+if begin zone_spf_rests_on_timeout; then
+    # "ptr -all" with a resolver that never answers reverse lookups and
+    # time left: RFC 7208 5.5 skips the timed-out PTR lookup and the
+    # evaluator says fail, which is no verdict to page on.
+    mx 10 -C zone -H 127.0.0.21 -D ptrcut.spf.test --dns-server "$HOLE_DNS" \
+        --set probe.dns_timeout=0.3 --set probe.dns_tries=1 -v
+    want_exit 3
+    want_status 'SPF fail for 127\.0\.0\.21 at ptrcut\.spf\.test \(-all\) rests on a timed-out lookup: PTR lookup of 21\.0\.0\.127\.in-addr\.arpa failed: timeout'
+    want_no_out 'SPF fail: '
+    want_no_out 'CRITICAL'
+    want_time 10
+    finish
+fi
+
 # A neutral for other senders by a term: the term is named.
 zone_case zone_spf_others_neutral_term 1 \
     'SPF of neutralterm\.spf\.test makes no assertion about other senders \(neutral for 192\.0\.2\.1: \?ip4:0\.0\.0\.0/0\)' \
@@ -193,8 +216,8 @@ zone_case zone_dmarc_syntax_error 1 \
 if begin zone_dmarc_pct_0; then
     # pct=0: no message gets p=quarantine, all get none (RFC 7489 6.6.4).
     mx 10 -C zone -H 127.0.0.21 -D pctzero.spf.test -v
-    want_exit 0
-    want_status 'pctzero\.spf\.test: SPF pass, DMARC p=none, 1 MX'
+    want_exit 1
+    want_status 'DMARC policy of pctzero\.spf\.test acts as none \(monitoring only\)'
     want_out 'DMARC of pctzero\.spf\.test: p=quarantine with pct=0 acts as none \(RFC 7489 6\.6\.4\)'
     want_out 'DMARC policy of pctzero\.spf\.test acts as none \(monitoring only\)'
     want_time 10
@@ -209,8 +232,8 @@ if begin zone_dmarc_subdomain_sp; then
     # No _dmarc.sub.spdmarc.test: the organizational record's sp=none
     # applies, not its p=reject (RFC 7489 6.3).
     mx 10 -C zone -H 127.0.0.21 -D sub.spdmarc.test -v
-    want_exit 0
-    want_status 'sub\.spdmarc\.test: SPF pass, DMARC p=none, 1 MX'
+    want_exit 1
+    want_status 'DMARC policy of sub\.spdmarc\.test is sp=none \(monitoring only\)'
     want_out 'DMARC of sub\.spdmarc\.test: sp=none applies \(p=reject at _dmarc\.spdmarc\.test\)'
     want_out 'DMARC policy of sub\.spdmarc\.test is sp=none \(monitoring only\)'
     want_time 10
@@ -219,13 +242,43 @@ fi
 
 if begin zone_dmarc_p_none_sts_tlsrpt; then
     mx 10 -C zone -H 127.0.0.21 -D pnone.spf.test -v
-    want_exit 0
-    want_status 'pnone\.spf\.test: SPF pass, DMARC p=none, 1 MX'
-    want_out 'DMARC policy of pnone\.spf\.test is p=none \(monitoring only\)'
+    want_exit 1
+    want_status '^MXPROBE WARNING - .*DMARC policy of pnone\.spf\.test is p=none \(monitoring only\): mail failing DMARC is delivered as usual'
+    want_out '^\[WARNING\] zone: DMARC policy of pnone\.spf\.test is p=none \(monitoring only\)'
     want_out 'DMARC reports of pnone\.spf\.test: rua=mailto:dmarc@spf\.test; ruf=mailto:forensic@spf\.test'
     want_out 'MTA-STS record of pnone\.spf\.test: v=STSv1; id=20240101T000000'
     want_out 'TLS-RPT record of pnone\.spf\.test: v=TLSRPTv1; rua=mailto:tlsrpt@spf\.test'
     want_time 10
+    finish
+fi
+
+if begin zone_dmarc_none_ok; then
+    # A domain rolling DMARC out: p=none is fine (config file, so the
+    # key is checked where it is written).
+    cat >"$TMP/dmarcnone.yaml" <<'EOF'
+checks: [zone]
+plugins:
+  zone:
+    dmarc_none: ok
+EOF
+    mx 10 -f "$TMP/dmarcnone.yaml" -H 127.0.0.21 -D pnone.spf.test -v
+    want_exit 0
+    want_status '^MXPROBE OK - .*pnone\.spf\.test: SPF pass, DMARC p=none, 1 MX'
+    want_out '^\[OK\] zone: DMARC policy of pnone\.spf\.test is p=none'
+    want_time 10
+    finish
+fi
+
+if begin zone_dmarc_none_config_error; then
+    cat >"$TMP/dmarcbad.yaml" <<'EOF'
+checks: [zone]
+plugins:
+  zone:
+    dmarc_none: maybe
+EOF
+    mx 10 -f "$TMP/dmarcbad.yaml" -H 127.0.0.21 -D pnone.spf.test
+    want_exit 3
+    want_out 'dmarcbad\.yaml:4:17: plugins\.zone: dmarc_none: .maybe. is not warning or ok'
     finish
 fi
 

@@ -14,7 +14,10 @@
 #
 # shellcheck shell=bash disable=SC2034 # MX_ENV etc. are read by run.sh
 
-ZONES3='dnsbl.zones=[ip-dnsxl.test, bl2.mxprobe.test, clean.mxprobe.test]'
+# bl2 weighs critical (its listing alone makes the check CRITICAL), the
+# others the default, warning.
+ZONES3='dnsbl.zones=[ip-dnsxl.test, {zone: bl2.mxprobe.test, severity: critical}, clean.mxprobe.test]'
+ZONES2='dnsbl.zones=[ip-dnsxl.test, bl2.mxprobe.test]'
 ZONES_BAD='dnsbl.zones=[clean.mxprobe.test, errcode.mxprobe.test, '\
 'wildcard.mxprobe.test, notest.mxprobe.test, outside.mxprobe.test]'
 ZONES_ALL_BAD='dnsbl.zones=[errcode.mxprobe.test, wildcard.mxprobe.test, '\
@@ -189,7 +192,8 @@ if begin dnsbl_listed; then
     want_status '^MXPROBE CRITICAL - .*on 2/3 DNSBLs \((ip-dnsxl\.test, bl2\.mxprobe\.test|bl2\.mxprobe\.test, ip-dnsxl\.test)\)'
     want_out 'listed on bl2\.mxprobe\.test \(127\.0\.0\.4[^)]*\): 127\.0\.0\.25 listed on bl2, see https://bl2\.mxprobe\.test/'
     want_out 'listed on ip-dnsxl\.test \(127\.0\.0\.2[^)]*\): 127\.0\.0\.25 listed on ip-dnsxl for testing'
-    want_out 'dnsbl_listed=2;[^ ]*;0;3( |$)'
+    want_out 'dnsbl_listed=2;0;2;0;3( |$)'
+    want_out 'dnsbl_info=0;;;0;3( |$)'
     want_out 'dnsbl_errors=0;;;0;3( |$)'
     want_out 'dnsbl_zones=3( |$)'
     want_out 'dnsbl_time=[0-9.]+s'
@@ -200,6 +204,80 @@ fi
 expect_run dnsbl_one_listing_warns 1 '^MXPROBE WARNING - .*on 1/2 DNSBLs \(ip-dnsxl\.test\)' 10 -- \
     -C dnsbl -H 127.0.0.25 \
     --set 'dnsbl.zones=[ip-dnsxl.test, clean.mxprobe.test]'
+
+# ------------------------------------------------------------ severities
+# A listing's state is its severity; the ranges on the count of non-info
+# listings (default 0 and 2) are an extra bound.
+
+if begin dnsbl_severity_info; then
+    # A policy listing (like Spamhaus PBL): shown, not counted, OK.
+    mx 10 -v -C dnsbl -H 127.0.0.25 \
+        --set 'dnsbl.zones=[{zone: bl2.mxprobe.test, severity: critical, codes: {127.0.0.4: {name: PBL, severity: info}}}, clean.mxprobe.test]'
+    want_exit 0
+    want_status '^MXPROBE OK - .*on 1/2 DNSBLs \(info: bl2\.mxprobe\.test\)'
+    want_out '^\[OK\] dnsbl: listed on bl2\.mxprobe\.test \(127\.0\.0\.4 PBL\), info only: 127\.0\.0\.25 listed on bl2'
+    want_out 'dnsbl_listed=0;0;2;0;2 '
+    want_out 'dnsbl_info=1;;;0;2( |$)'
+    finish
+fi
+
+if begin dnsbl_severity_critical; then
+    # One listing on a list that weighs critical is enough.
+    mx 10 -v -C dnsbl -H 127.0.0.25 \
+        --set 'dnsbl.zones=[{zone: bl2.mxprobe.test, severity: critical}, clean.mxprobe.test]'
+    want_exit 2
+    want_status '^MXPROBE CRITICAL - .*on 1/2 DNSBLs \(bl2\.mxprobe\.test\)'
+    want_out '^\[CRITICAL\] dnsbl: listed on bl2\.mxprobe\.test \(127\.0\.0\.4\)'
+    want_out 'dnsbl_listed=1;0;2;0;2 '
+    finish
+fi
+
+if begin dnsbl_severity_warning; then
+    # A code's own severity wins over its zone's.
+    mx 10 -v -C dnsbl -H 127.0.0.25 \
+        --set 'dnsbl.zones=[{zone: bl2.mxprobe.test, severity: info, codes: {127.0.0.4: {name: L1, severity: warning}}}, clean.mxprobe.test]'
+    want_exit 1
+    want_status '^MXPROBE WARNING - .*on 1/2 DNSBLs \(bl2\.mxprobe\.test\)'
+    want_out '^\[WARNING\] dnsbl: listed on bl2\.mxprobe\.test \(127\.0\.0\.4 L1\)'
+    finish
+fi
+
+# Two lists of the default weight agree: still a warning by default...
+expect_run dnsbl_two_warnings 1 '^MXPROBE WARNING - .*on 2/2 DNSBLs.*dnsbl_listed=2;0;2;0;2' 10 -- \
+    -C dnsbl -H 127.0.0.25 --set "$ZONES2"
+# ...unless a range on the count says two are critical.
+expect_run dnsbl_count_bound 2 '^MXPROBE CRITICAL - .*on 2/2 DNSBLs.*dnsbl_listed=2;0;1;0;2' 10 -- \
+    -C dnsbl -H 127.0.0.25 --set "$ZONES2" -w 0 -c 1
+
+if begin dnsbl_severity_config_error; then
+    cat >"$TMP/badsev.yaml" <<'EOF'
+checks: [dnsbl]
+plugins:
+  dnsbl:
+    zones:
+      - { zone: bl2.mxprobe.test, severity: high }
+EOF
+    mx 10 -f "$TMP/badsev.yaml" -H 127.0.0.25
+    want_exit 3
+    want_out 'badsev\.yaml:5:43: plugins\.dnsbl: zones: severity of bl2\.mxprobe\.test: .high. is not critical, warning or info'
+    finish
+fi
+
+if begin dnsbl_code_config_error; then
+    cat >"$TMP/badcode.yaml" <<'EOF'
+checks: [dnsbl]
+plugins:
+  dnsbl:
+    zones:
+      - zone: bl2.mxprobe.test
+        codes:
+          127.0.0.4: { name: XBL, severity: loud }
+EOF
+    mx 10 -f "$TMP/badcode.yaml" -H 127.0.0.25
+    want_exit 3
+    want_out 'badcode\.yaml:7:45: plugins\.dnsbl: zones: severity of bl2\.mxprobe\.test code 127\.0\.0\.4: .loud. is not critical'
+    finish
+fi
 
 expect_run dnsbl_zone_codes 1 \
     'listed on bl2\.mxprobe\.test \(127\.0\.0\.4 XBL\)' 10 -- \
@@ -232,7 +310,7 @@ if begin dnsbl_zone_timeout; then
     # shorter than c-ares' and the config's own DNS timeouts.
     mx 4 -C dnsbl -H 127.0.0.25 --dns-server "$DROP_DNS" \
         --set 'dnsbl.zones=[ip-dnsxl.test, bl2.mxprobe.test, slow.mxprobe.test]'
-    want_exit 2
+    want_exit 1
     want_status 'on 2/3 DNSBLs'
     want_status 'on 2/3 DNSBLs \(ip-dnsxl\.test, bl2\.mxprobe\.test\), 1 list error( |$)'
     want_out 'list error on slow\.mxprobe\.test'
@@ -240,14 +318,15 @@ if begin dnsbl_zone_timeout; then
     finish
 fi
 
-expect_run dnsbl_thresholds 0 'dnsbl_listed=2;5;5;0;3( |$)' 10 -- \
-    -C dnsbl -H 127.0.0.25 --set "$ZONES3" -w 5 -c 5
+# Ranges that tolerate listings do not hide a listing's own severity.
+expect_run dnsbl_thresholds 1 'dnsbl_listed=2;5;5;0;2( |$)' 10 -- \
+    -C dnsbl -H 127.0.0.25 --set "$ZONES2" -w 5 -c 5
 
 if begin dnsbl_zones_file; then
     cat >"$TMP/zones.yaml" <<'EOF'
 zones:
   - ip-dnsxl.test
-  - { zone: bl2.mxprobe.test, codes: { 127.0.0.4: XBL } }
+  - { zone: bl2.mxprobe.test, severity: critical, codes: { 127.0.0.4: XBL } }
   - clean.mxprobe.test
 EOF
     cat >"$TMP/zonesfile.yaml" <<EOF

@@ -357,7 +357,7 @@ static void test_builtin_default(void **state)
     assert_non_null(w);
     assert_non_null(c);
     assert_string_equal(w->str, "0");
-    assert_string_equal(c->str, "1");
+    assert_string_equal(c->str, "2"); /* three lists, not two */
     assert_string_equal(w->file, "<built-in>");
     /* Delivery tests stay off unless the operator turns them on. */
     assert_string_equal(
