@@ -216,7 +216,7 @@ if begin dnsbl_severity_info; then
     want_exit 0
     want_status '^MXPROBE OK - .*on 1/2 DNSBLs \(info: bl2\.mxprobe\.test\)'
     want_out '^\[OK\] dnsbl: listed on bl2\.mxprobe\.test \(127\.0\.0\.4 PBL\), info only: 127\.0\.0\.25 listed on bl2'
-    want_out 'dnsbl_listed=0;0;2;0;2 '
+    want_status 'dnsbl_listed=0;0;2;0;2$'
     want_out 'dnsbl_info=1;;;0;2( |$)'
     finish
 fi
@@ -228,7 +228,7 @@ if begin dnsbl_severity_critical; then
     want_exit 2
     want_status '^MXPROBE CRITICAL - .*on 1/2 DNSBLs \(bl2\.mxprobe\.test\)'
     want_out '^\[CRITICAL\] dnsbl: listed on bl2\.mxprobe\.test \(127\.0\.0\.4\)'
-    want_out 'dnsbl_listed=1;0;2;0;2 '
+    want_status 'dnsbl_listed=1;0;2;0;2$'
     finish
 fi
 
@@ -259,7 +259,7 @@ plugins:
 EOF
     mx 10 -f "$TMP/badsev.yaml" -H 127.0.0.25
     want_exit 3
-    want_out 'badsev\.yaml:5:43: plugins\.dnsbl: zones: severity of bl2\.mxprobe\.test: .high. is not critical, warning or info'
+    want_out 'badsev\.yaml:5:45: plugins\.dnsbl: zones: severity of bl2\.mxprobe\.test: .high. is not critical, warning or info'
     finish
 fi
 
