@@ -85,6 +85,7 @@ static struct {
     double dns_delay;
     size_t dns_open;       /* started batches not collected yet */
     size_t dns_done_calls; /* calls of dns_done */
+    int dns_slow;          /* dns_done says "not yet" */
     size_t n_batches;
     size_t batch_size[FAKE_MAX_BATCHES];
     char **asked_names; /* every query name, in order */
@@ -865,7 +866,7 @@ static int fake_dns_done_fn(struct mxp_ctx *ctx, struct mxp_dns_batch *b)
     (void)ctx;
     (void)b;
     F.dns_done_calls++;
-    return 1;
+    return !F.dns_slow;
 }
 
 static int fake_dns_collect_fn(struct mxp_ctx *ctx, struct mxp_dns_batch *b)
@@ -879,6 +880,11 @@ static int fake_dns_collect_fn(struct mxp_ctx *ctx, struct mxp_dns_batch *b)
     F.dns_open--;
     free(b);
     return rc;
+}
+
+void fake_dns_set_slow(int slow)
+{
+    F.dns_slow = slow;
 }
 
 size_t fake_dns_open_batches(void)
