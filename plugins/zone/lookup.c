@@ -55,8 +55,7 @@ void zone_dns_free(struct zone_run *R)
     R->dns = NULL;
 }
 
-static struct entry *find(struct zone_cache *c, const char *name,
-                          uint16_t type)
+static struct entry *find(struct zone_cache *c, const char *name, uint16_t type)
 {
     for (size_t i = 0; i < c->n; i++)
         if (c->e[i].type == type && zone_names_equal(c->e[i].name, name))
@@ -135,8 +134,8 @@ void zone_dns_send(struct zone_run *R)
     for (size_t i = 0; i < c->n; i++) {
         if (c->e[i].state != E_WANTED)
             continue;
-        w->q[k] = (struct mxp_dns_query){.name = c->e[i].name,
-                                         .type = c->e[i].type};
+        w->q[k] =
+            (struct mxp_dns_query){.name = c->e[i].name, .type = c->e[i].type};
         w->idx[k++] = i;
         c->e[i].state = E_SENT;
     }

@@ -5,10 +5,10 @@
  * mail domain as MAIL FROM domain; it asks its DNS questions one at a time
  * through spf_lookup(), which answers from the zone's DNS cache (most were
  * fetched ahead by plan.c's planning passes) and asks the rest as a
- * one-query batch (answers live in the job until run() returns); a second check_host()
- * for a documentation address tells what the policy says about everybody
- * else.  DMARC: the record at _dmarc.<domain>, else at the organizational
- * domain, whose sp= then applies (RFC 7489 6.3, 6.6.3).
+ * one-query batch (answers live in the job until run() returns); a second
+ * check_host() for a documentation address tells what the policy says about
+ * everybody else.  DMARC: the record at _dmarc.<domain>, else at the
+ * organizational domain, whose sp= then applies (RFC 7489 6.3, 6.6.3).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -63,8 +63,7 @@ void zone_spf_request(const struct zone_run *R, const struct zone_domain *d,
     rq->domain = d->name;
     rq->sender = sender;
     rq->helo = R->greeting[0] != '\0' ? R->greeting : d->name;
-    rq->receiver = R->ctx->probe != NULL &&
-                           R->ctx->probe->helo_name != NULL &&
+    rq->receiver = R->ctx->probe != NULL && R->ctx->probe->helo_name != NULL &&
                            R->ctx->probe->helo_name[0] != '\0'
                        ? R->ctx->probe->helo_name
                        : NULL;

@@ -85,8 +85,8 @@ static void test_generic_table(void **state)
 
         assert_int_equal(inet_pton(family, generic_table[i].addr, addr), 1);
         /* the core's rule (svc->name_generic), which banner uses */
-        got = fake_ctx()->svc->name_generic(generic_table[i].name, family,
-                                            addr, why, sizeof why);
+        got = fake_ctx()->svc->name_generic(generic_table[i].name, family, addr,
+                                            why, sizeof why);
         if (generic_table[i].why == NULL && got)
             fail_msg("%s (%s): generic (%s), expected not",
                      generic_table[i].name, generic_table[i].addr, why);

@@ -1359,8 +1359,7 @@ static void test_async_uncollected(void **state)
     q[0].type = MXP_DNS_A;
     q[1].name = "two.test";
     q[1].type = MXP_DNS_A;
-    assert_int_equal(mxp_dns_start(r, arena, q, 2, mxp_now() + 2, &b),
-                     MXP_OK);
+    assert_int_equal(mxp_dns_start(r, arena, q, 2, mxp_now() + 2, &b), MXP_OK);
     free(q);
     mxp_resolver_free(r);
     mxp_arena_free(arena);

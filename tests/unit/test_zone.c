@@ -631,8 +631,8 @@ static void test_guess_generic_ptr(void **state)
     clean_domain("other.test");
     fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER,
                  "dsl-192-0-2-25.dyn.isp.test", NULL);
-    fake_dns_add("dsl-192-0-2-25.dyn.isp.test", MXP_DNS_A, MXP_DNS_ANSWER,
-                 ADDR, NULL);
+    fake_dns_add("dsl-192-0-2-25.dyn.isp.test", MXP_DNS_A, MXP_DNS_ANSWER, ADDR,
+                 NULL);
     fake_smtp_reply(220, 0.01, "mail.other.test ESMTP");
     fake_smtp_reply(250, 0.01, "mail.other.test");
     run_zone(NULL);
