@@ -86,6 +86,8 @@ static struct {
     size_t dns_open;       /* started batches not collected yet */
     size_t dns_done_calls; /* calls of dns_done */
     int dns_slow;          /* dns_done says "not yet" */
+    struct mxp_dns_batch **open_b; /* the started ones, freed at reset */
+    size_t n_open_b;
     size_t n_batches;
     size_t batch_size[FAKE_MAX_BATCHES];
     char **asked_names; /* every query name, in order */
@@ -857,6 +859,8 @@ static int fake_dns_start_fn(struct mxp_ctx *ctx, struct mxp_dns_query *q,
     b->q = q;
     b->n = n;
     F.dns_open++;
+    F.open_b = fake_xgrow(F.open_b, F.n_open_b + 1, sizeof(*F.open_b));
+    F.open_b[F.n_open_b++] = b;
     *out = b;
     return MXP_OK;
 }
@@ -878,6 +882,9 @@ static int fake_dns_collect_fn(struct mxp_ctx *ctx, struct mxp_dns_batch *b)
         return MXP_OK;
     rc = fake_dns_answer(b->q, b->n);
     F.dns_open--;
+    for (size_t i = 0; i < F.n_open_b; i++)
+        if (F.open_b[i] == b)
+            F.open_b[i] = F.open_b[--F.n_open_b];
     free(b);
     return rc;
 }
@@ -1314,6 +1321,11 @@ void fake_reset(void)
         fake_node_free(F.trees[i]);
     free(F.trees);
     fake_free_list(F.errors, F.n_errors);
+
+    /* what a plugin left uncollected, as the core does after run() */
+    for (size_t i = 0; i < F.n_open_b; i++)
+        free(F.open_b[i]);
+    free(F.open_b);
 
     memset(&F, 0, sizeof(F));
     F.dns_default = MXP_DNS_NXDOMAIN;
