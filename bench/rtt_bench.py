@@ -32,6 +32,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
 import relay_bench as rb  # noqa: E402  (Postfix set-up)
 from benchlib import series, stop_all, timed  # noqa: E402
 
@@ -85,37 +86,10 @@ plugins:
 
 
 def start_knot(tmp):
-    d = os.path.join(tmp, "knot")
-    for sub in ("run", "db", "zones"):
-        os.makedirs(os.path.join(d, sub))
-    for z, text in ZONES.items():
-        with open(os.path.join(d, "zones", z + ".zone"), "w") as f:
-            f.write("$ORIGIN %s.\n$TTL 300\n%s" % (z, text))
-    conf = os.path.join(d, "knot.conf")
-    with open(conf, "w") as f:
-        f.write(
-            "server:\n"
-            '    rundir: "%s/run"\n'
-            "    listen: %s@%d\n"
-            "log:\n"
-            "  - target: stderr\n"
-            "    any: warning\n"
-            "database:\n"
-            '    storage: "%s/db"\n'
-            "control:\n"
-            '    listen: "%s/run/knot.sock"\n'
-            "template:\n"
-            "  - id: default\n"
-            '    storage: "%s/zones"\n'
-            '    file: "%%s.zone"\n'
-            "    zonefile-sync: -1\n"
-            "    journal-content: none\n"
-            "zone:\n" % (d, KNOT, DNS_PORT, d, d, d))
-        for z in ZONES:
-            f.write("  - domain: %s\n" % z)
-    procs.append(subprocess.Popen(
-        ["knotd", "-c", conf], stdout=open(os.path.join(d, "knotd.log"), "w"),
-        stderr=subprocess.STDOUT))
+    procs.append(benchlib.start_knot(
+        os.path.join(tmp, "knot"), KNOT, DNS_PORT,
+        {z: "$ORIGIN %s.\n$TTL 300\n%s" % (z, text)
+         for z, text in ZONES.items()}))
 
 
 def wait_dns(addr, name, want):

@@ -176,11 +176,9 @@ static void mx_pref(const char *name, unsigned pref)
     TS.pref[TS.n++] = pref;
 }
 
-static int t_dns_batch(struct mxp_ctx *ctx, struct mxp_dns_query *q, size_t n)
+static void t_prefs(struct mxp_dns_query *q, size_t n)
 {
-    int rc = fake_services.dns_batch(ctx, q, n);
-
-    for (size_t i = 0; rc == MXP_OK && i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (q[i].type != MXP_DNS_MX || q[i].result != MXP_DNS_ANSWER)
             continue;
         for (size_t j = 0; j < q[i].n_rr; j++) {
@@ -192,22 +190,15 @@ static int t_dns_batch(struct mxp_ctx *ctx, struct mxp_dns_query *q, size_t n)
                     rr->pref = (uint16_t)TS.pref[k];
         }
     }
-    return rc;
 }
 
-static void t_prefs(struct mxp_dns_query *q, size_t n)
+static int t_dns_batch(struct mxp_ctx *ctx, struct mxp_dns_query *q, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (q[i].type != MXP_DNS_MX || q[i].result != MXP_DNS_ANSWER)
-            continue;
-        for (size_t j = 0; j < q[i].n_rr; j++) {
-            struct mxp_dns_rr *rr = (struct mxp_dns_rr *)&q[i].rr[j];
+    int rc = fake_services.dns_batch(ctx, q, n);
 
-            for (size_t k = 0; k < TS.n; k++)
-                if (rr->text != NULL && strcmp(rr->text, TS.name[k]) == 0)
-                    rr->pref = (uint16_t)TS.pref[k];
-        }
-    }
+    if (rc == MXP_OK)
+        t_prefs(q, n);
+    return rc;
 }
 
 static int t_dns_start(struct mxp_ctx *ctx, struct mxp_dns_query *q, size_t n,
@@ -622,6 +613,18 @@ static void test_guess_greeting_before_more_ptrs(void **state)
                   MXP_STATE_OK);
 }
 
+/* The server greets, and answers EHLO, with name. */
+static void greets(const char *name)
+{
+    char line[300];
+
+    snprintf(line, sizeof line, "%s ESMTP", name);
+    fake_smtp_reply(220, 0.01, line);
+    fake_smtp_reply(250, 0.01, name);
+}
+
+#define GENERIC "dsl-192-0-2-25.dyn.isp.test"
+
 /* Issue 8.3: a generic or unconfirmed PTR names the access provider's
  * domain when the greeting names another; the greeting's is audited. */
 static void test_guess_generic_ptr(void **state)
@@ -629,12 +632,10 @@ static void test_guess_generic_ptr(void **state)
     (void)state;
     /* generic (the address in it), forward-confirmed all the same */
     clean_domain("other.test");
-    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER,
-                 "dsl-192-0-2-25.dyn.isp.test", NULL);
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, GENERIC, NULL);
     fake_dns_add("dsl-192-0-2-25.dyn.isp.test", MXP_DNS_A, MXP_DNS_ANSWER, ADDR,
                  NULL);
-    fake_smtp_reply(220, 0.01, "mail.other.test ESMTP");
-    fake_smtp_reply(250, 0.01, "mail.other.test");
+    greets("mail.other.test");
     run_zone(NULL);
     assert_state(MXP_STATE_OK);
     assert_detail("PTR dsl-192-0-2-25.dyn.isp.test looks generic (contains "
@@ -658,8 +659,7 @@ static void test_guess_generic_ptr(void **state)
     fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.isp.test", NULL);
     fake_dns_add("mail.isp.test", MXP_DNS_A, MXP_DNS_ANSWER, "192.0.2.99",
                  NULL);
-    fake_smtp_reply(220, 0.01, "mail.other.test ESMTP");
-    fake_smtp_reply(250, 0.01, "mail.other.test");
+    greets("mail.other.test");
     run_zone(NULL);
     assert_state(MXP_STATE_OK);
     assert_detail("PTR mail.isp.test does not resolve back to " ADDR
@@ -674,8 +674,7 @@ static void test_guess_generic_ptr(void **state)
     clean_domain("isp.test");
     fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.isp.test", NULL);
     fake_dns_add("mail.isp.test", MXP_DNS_A, MXP_DNS_SERVFAIL, NULL);
-    fake_smtp_reply(220, 0.01, "mail.other.test ESMTP");
-    fake_smtp_reply(250, 0.01, "mail.other.test");
+    greets("mail.other.test");
     run_zone(NULL);
     assert_no_detail("access provider");
     assert_int_equal(S.calls, 2);
@@ -684,10 +683,8 @@ static void test_guess_generic_ptr(void **state)
     teardown(NULL);
     setup(NULL);
     clean_domain("isp.test");
-    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER,
-                 "dsl-192-0-2-25.dyn.isp.test", NULL);
-    fake_smtp_reply(220, 0.01, "[192.0.2.25] ESMTP");
-    fake_smtp_reply(250, 0.01, "[192.0.2.25]");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, GENERIC, NULL);
+    greets("[192.0.2.25]");
     run_zone(NULL);
     assert_no_detail("access provider");
     assert_detail("domain isp.test (from PTR dsl-192-0-2-25.dyn.isp.test)",
@@ -697,10 +694,8 @@ static void test_guess_generic_ptr(void **state)
     teardown(NULL);
     setup(NULL);
     clean_domain("isp.test");
-    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER,
-                 "dsl-192-0-2-25.dyn.isp.test", NULL);
-    fake_smtp_reply(220, 0.01, "mx.isp.test ESMTP");
-    fake_smtp_reply(250, 0.01, "mx.isp.test");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, GENERIC, NULL);
+    greets("mx.isp.test");
     run_zone(NULL);
     assert_no_detail("access provider");
     assert_int_equal(S.calls, 1);
@@ -716,8 +711,7 @@ static void test_waves(void **state)
     (void)state;
     clean_domain("example.org");
     confirmed_ptr("mail.example.org");
-    fake_smtp_reply(220, 0.01, "mail.example.org ESMTP");
-    fake_smtp_reply(250, 0.01, "mail.example.org");
+    greets("mail.example.org");
     run_zone(NULL);
     assert_state(MXP_STATE_OK);
     /* PTR; A/AAAA of the PTR name + 7 domain questions; MX host's 3 */
