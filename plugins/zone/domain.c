@@ -101,10 +101,9 @@ static int ptr_read(struct zone_run *R, const char *rev)
  * wanted by now. */
 static void dns_step(struct zone_run *R, const char *rev, int *ptr_done)
 {
-    if (!*ptr_done && zone_dns_ready(R)) {
-        zone_dns_wait(R);
+    /* the PTR's own batch only: the candidates' may still be out */
+    if (!*ptr_done && zone_dns_fetched(R, rev, MXP_DNS_PTR))
         *ptr_done = ptr_read(R, rev);
-    }
     zone_dns_send(R);
 }
 

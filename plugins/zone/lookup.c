@@ -148,14 +148,27 @@ void zone_dns_send(struct zone_run *R)
     c->n_waves++;
 }
 
-int zone_dns_ready(struct zone_run *R)
+int zone_dns_fetched(struct zone_run *R, const char *name, uint16_t type)
 {
     struct zone_cache *c = R->dns;
+    struct entry *e = c != NULL ? find(c, name, type) : NULL;
 
-    for (size_t i = 0; c != NULL && i < c->n_waves; i++)
-        if (!R->svc->dns_done(R->ctx, c->w[i].b))
+    if (e == NULL || e->state == E_WANTED)
+        return 0;
+    for (size_t i = 0; e->state == E_SENT && i < c->n_waves; i++) {
+        struct wave *w = &c->w[i];
+        int mine = 0;
+
+        for (size_t k = 0; k < w->n && !mine; k++)
+            mine = &c->e[w->idx[k]] == e;
+        if (!mine)
+            continue;
+        if (!R->svc->dns_done(R->ctx, w->b))
             return 0;
-    return 1;
+        wave_done(c, w, R->svc->dns_collect(R->ctx, w->b));
+        c->w[i] = c->w[--c->n_waves];
+    }
+    return e->state == E_ANSWERED;
 }
 
 void zone_dns_wait(struct zone_run *R)

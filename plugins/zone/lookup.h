@@ -30,9 +30,9 @@ void zone_dns_free(struct zone_run *R);
 int zone_dns_want(struct zone_run *R, const char *name, uint16_t type);
 /* Sends every wanted question as one batch, without waiting. */
 void zone_dns_send(struct zone_run *R);
-/* 1 when every batch in flight has its answers (never waits; lets them
- * progress); 1 too when nothing is in flight. */
-int zone_dns_ready(struct zone_run *R);
+/* 1 when the answer to (name, type) is there, collecting its batch when
+ * that has all its answers (never waits; other batches stay in flight). */
+int zone_dns_fetched(struct zone_run *R, const char *name, uint16_t type);
 /* Waits for every batch in flight. */
 void zone_dns_wait(struct zone_run *R);
 /* The answer to (name, type) when it came, else NULL. */

@@ -725,6 +725,23 @@ static void test_waves(void **state)
     assert_true(fake_smtp_quit_sent());
     assert_int_equal(fake_smtp_closes(), 1);
 
+    /* a PTR slower than SMTP: read after EHLO, the PTR name's address
+     * and its domain's records then; same verdict, nothing left open */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("example.org");
+    confirmed_ptr("mail.example.org");
+    greets("mail.example.org");
+    fake_dns_set_slow(1);
+    run_zone(NULL);
+    assert_state(MXP_STATE_OK);
+    assert_detail("domain example.org (from PTR mail.example.org, greeting "
+                  "mail.example.org)",
+                  MXP_STATE_OK);
+    assert_int_equal(fake_dns_batch_size(1), 7); /* the greeting's domain */
+    assert_int_equal(fake_dns_batch_size(2), 2); /* the PTR name */
+    assert_int_equal(fake_dns_open_batches(), 0);
+
     /* configured: no PTR, no SMTP; the domain, then the MX host */
     teardown(NULL);
     setup(NULL);
