@@ -321,8 +321,9 @@ struct mxp_services {
      * *out; the plugin does other work (SMTP, more batches) and then
      * dns_collect waits until each query has an outcome or the batch's
      * time is up (as dns_batch: the job's deadline, and the resolver's
-     * timeout times tries counted from the start), fills q as dns_batch
-     * does and frees the handle.  q (and the names it points to) must
+     * timeout times tries counted from the start; collected later than
+     * that, one more try's time, never past the deadline), fills q as
+     * dns_batch does and frees the handle.  q (and the names it points to) must
      * stay valid and untouched until then.  Several batches may be in
      * flight; collect each once (NULL is fine; the core frees what is not
      * collected when run() returns, without touching q).  Queries move on

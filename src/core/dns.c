@@ -879,6 +879,12 @@ int mxp_dns_done(struct mxp_resolver *r, struct mxp_dns_batch *b)
     return b->pending == 0;
 }
 
+void mxp_dns_extend(struct mxp_dns_batch *b, double deadline)
+{
+    if (b != NULL && deadline > b->deadline)
+        b->deadline = deadline;
+}
+
 /* Other batches still wanting outcomes besides b. */
 static int others_live(const struct mxp_resolver *r,
                        const struct mxp_dns_batch *b)

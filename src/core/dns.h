@@ -69,6 +69,11 @@ int mxp_dns_start(struct mxp_resolver *r, struct mxp_arena *arena,
                   struct mxp_dns_batch **out);
 int mxp_dns_done(struct mxp_resolver *r, struct mxp_dns_batch *b);
 int mxp_dns_collect(struct mxp_resolver *r, struct mxp_dns_batch *b);
+/* Moves b's deadline to deadline when that is later.  c-ares only notices
+ * a try that timed out when it is driven: a batch collected after a long
+ * wait elsewhere gets one more try's time, so that a lost packet is
+ * asked again rather than reported as a timeout. */
+void mxp_dns_extend(struct mxp_dns_batch *b, double deadline);
 
 /* Parses one raw DNS response for records of q->type (q->name is not
  * looked at) into q->result, q->rr and q->n_rr, from arena memory.  Only

@@ -381,7 +381,16 @@ static int svc_dns_done(struct mxp_ctx *ctx, struct mxp_dns_batch *b)
 
 static int svc_dns_collect(struct mxp_ctx *ctx, struct mxp_dns_batch *b)
 {
-    return b == NULL ? MXP_OK : mxp_dns_collect(job_of(ctx)->resolver, b);
+    struct mxp_job *job = job_of(ctx);
+    int ms = job->run->dns.timeout_ms > 0 ? job->run->dns.timeout_ms : 2000;
+
+    if (b == NULL)
+        return MXP_OK;
+    /* Collected late (SMTP took long): one more try's time, not past the
+     * job's deadline, for what timed out unnoticed meanwhile. */
+    mxp_dns_extend(b, mxp_min_deadline(job->deadline,
+                                       mxp_now() + (double)ms / 1000.0));
+    return mxp_dns_collect(job->resolver, b);
 }
 
 static void transcript_to_parent(void *user, char dir, double t,
