@@ -16,7 +16,8 @@
  * (default 4096) wait for the upstream, a query unanswered for 10 s is
  * forgotten, responses over 4096 bytes are dropped.  With --log, every
  * query's arrival goes to FILE as a line "SECONDS TYPE NAME" (monotonic
- * clock, type as a number), for a benchmark to count its waves.  SIGTERM or SIGINT
+ * clock, type as a number), for a benchmark to count its waves.
+ * SIGTERM or SIGINT
  * ends it cleanly; it prints its counters on stderr and removes the
  * pidfile.  Try it:  kdig @127.0.0.60 -p 5353 example.test A
  */

@@ -323,14 +323,14 @@ struct mxp_services {
      * time is up (as dns_batch: the job's deadline, and the resolver's
      * timeout times tries counted from the start; collected later than
      * that, one more try's time, never past the deadline), fills q as
-     * dns_batch does and frees the handle.  q (and the names it points to) must
-     * stay valid and untouched until then.  Several batches may be in
-     * flight; collect each once (NULL is fine; the core frees what is not
-     * collected when run() returns, without touching q).  Queries move on
-     * only inside DNS calls (answers that come meanwhile are kept):
-     * dns_done lets every batch in flight progress without waiting
-     * (reads what came, retries what timed out) and returns 1 when b's
-     * queries all have an outcome.  dns_start returns MXP_OK, or an error
+     * dns_batch does and frees the handle.  q (and the names it points
+     * to) must stay valid and untouched until then.  Several batches may
+     * be in flight; collect each once (NULL is fine; the core frees what
+     * is not collected when run() returns, without touching q).  Queries
+     * move on only inside DNS calls (answers that come meanwhile are
+     * kept): dns_done lets every batch in flight progress without
+     * waiting (reads what came, retries what timed out) and returns 1
+     * when b's queries all have an outcome.  dns_start returns MXP_OK, or an error
      * with *out NULL and nothing sent. */
     int (*dns_start)(struct mxp_ctx *ctx, struct mxp_dns_query *q, size_t n,
                      struct mxp_dns_batch **out);

@@ -929,7 +929,8 @@ int mxp_dns_collect(struct mxp_resolver *r, struct mxp_dns_batch *b)
         for (i = 0; i < b->n; i++)
             if (!b->pend[i].done) {
                 b->pend[i].done = 1;
-                b->q[i].result = rc == MXP_OK ? MXP_DNS_TIMEOUT : MXP_DNS_FAILED;
+                b->q[i].result =
+                    rc == MXP_OK ? MXP_DNS_TIMEOUT : MXP_DNS_FAILED;
                 b->q[i].elapsed =
                     b->pend[i].sent ? now - b->pend[i].sent_at : 0;
             }
