@@ -17,9 +17,8 @@
  * forgotten, responses over 4096 bytes are dropped.  With --log, every
  * query's arrival goes to FILE as a line "SECONDS TYPE NAME" (monotonic
  * clock, type as a number), for a benchmark to count its waves.
- * SIGTERM or SIGINT
- * ends it cleanly; it prints its counters on stderr and removes the
- * pidfile.  Try it:  kdig @127.0.0.60 -p 5353 example.test A
+ * SIGTERM or SIGINT ends it cleanly; it prints its counters on stderr and
+ * removes the pidfile.  Try it:  kdig @127.0.0.60 -p 5353 example.test A
  */
 #include <arpa/inet.h>
 #include <errno.h>
