@@ -10,7 +10,6 @@
  * that names another host than the PTR, generic/dynamic-looking PTR names
  * and the time to the greeting (thresholds apply to it).
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>

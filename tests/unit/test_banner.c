@@ -4,6 +4,7 @@
  * cases (clean, mismatch, no PTR, FCrDNS, generic, no greeting, refused,
  * HELO fallback...), asserting state, summary wording and perfdata.
  */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
