@@ -1,5 +1,7 @@
 """benchlib.py - what the benchmarks of bench/ share: timing a command,
-a series of runs, and stopping the servers a benchmark started."""
+a series of runs, a Knot DNS server for their zones, and stopping the
+servers a benchmark started."""
+import os
 import signal
 import subprocess
 import time
@@ -37,3 +39,41 @@ def stop_all(procs):
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+
+
+def start_knot(d, addr, port, zones):
+    """Knot DNS on addr@port serving zones ({name: zone file text}) from
+    directory d; returns the process."""
+    for sub in ("run", "db", "zones"):
+        os.makedirs(os.path.join(d, sub))
+    for z, text in zones.items():
+        with open(os.path.join(d, "zones", z + ".zone"), "w") as f:
+            f.write(text)
+    conf = os.path.join(d, "knot.conf")
+    with open(conf, "w") as f:
+        f.write(
+            "server:\n"
+            '    rundir: "%s/run"\n'
+            "    listen: %s@%d\n"
+            "    udp-workers: 2\n"
+            "    background-workers: 1\n"
+            "log:\n"
+            "  - target: stderr\n"
+            "    any: warning\n"
+            "database:\n"
+            '    storage: "%s/db"\n'
+            "control:\n"
+            '    listen: "%s/run/knot.sock"\n'
+            "template:\n"
+            "  - id: default\n"
+            '    storage: "%s/zones"\n'
+            '    file: "%%s.zone"\n'
+            "    zonefile-sync: -1\n"
+            "    journal-content: none\n"
+            "zone:\n" % (d, addr, port, d, d, d)
+        )
+        for z in zones:
+            f.write("  - domain: %s\n" % z)
+    log = open(os.path.join(d, "knotd.log"), "w")
+    return subprocess.Popen(["knotd", "-c", conf], stdout=log,
+                            stderr=subprocess.STDOUT)

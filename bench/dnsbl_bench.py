@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 
+import benchlib
 from benchlib import series, stop_all, timed
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -64,40 +65,9 @@ def zone_text(zone):
 
 
 def start_knot(tmp):
-    d = os.path.join(tmp, "knot")
-    for sub in ("run", "db", "zones"):
-        os.makedirs(os.path.join(d, sub))
-    for z in ZONES:
-        with open(os.path.join(d, "zones", z + ".zone"), "w") as f:
-            f.write(zone_text(z))
-    conf = os.path.join(d, "knot.conf")
-    with open(conf, "w") as f:
-        f.write(
-            "server:\n"
-            '    rundir: "%s/run"\n'
-            "    listen: %s@%d\n"
-            "    udp-workers: 2\n"
-            "    background-workers: 1\n"
-            "log:\n"
-            "  - target: stderr\n"
-            "    any: warning\n"
-            "database:\n"
-            '    storage: "%s/db"\n'
-            "control:\n"
-            '    listen: "%s/run/knot.sock"\n'
-            "template:\n"
-            "  - id: default\n"
-            '    storage: "%s/zones"\n'
-            '    file: "%%s.zone"\n'
-            "    zonefile-sync: -1\n"
-            "    journal-content: none\n"
-            "zone:\n" % (d, KNOT_ADDR, KNOT_PORT, d, d, d)
-        )
-        for z in ZONES:
-            f.write("  - domain: %s\n" % z)
-    log = open(os.path.join(d, "knotd.log"), "w")
-    procs.append(subprocess.Popen(["knotd", "-c", conf], stdout=log,
-                                  stderr=subprocess.STDOUT))
+    procs.append(benchlib.start_knot(os.path.join(tmp, "knot"), KNOT_ADDR,
+                                     KNOT_PORT,
+                                     {z: zone_text(z) for z in ZONES}))
 
 
 def start_delay(listen, extra):

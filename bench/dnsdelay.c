@@ -8,15 +8,17 @@
  *
  *   dnsdelay --listen 127.0.0.60:5353 --upstream 127.0.0.53:5353 \
  *            --delay-ms 50 [--drop-suffix zone.test ...] [--pidfile F] \
- *            [--max-inflight N]
+ *            [--max-inflight N] [--log FILE]
  *
  * Addresses are "a.b.c.d:port" or "[v6]:port".  Queries for a name equal
  * to or under a --drop-suffix (repeatable) are silently dropped: a zone
  * that never answers.  Memory is bounded: at most --max-inflight queries
  * (default 4096) wait for the upstream, a query unanswered for 10 s is
- * forgotten, responses over 4096 bytes are dropped.  SIGTERM or SIGINT
- * ends it cleanly; it prints its counters on stderr and removes the
- * pidfile.  Try it:  kdig @127.0.0.60 -p 5353 example.test A
+ * forgotten, responses over 4096 bytes are dropped.  With --log, every
+ * query's arrival goes to FILE as a line "SECONDS TYPE NAME" (monotonic
+ * clock, type as a number), for a benchmark to count its waves.
+ * SIGTERM or SIGINT ends it cleanly; it prints its counters on stderr and
+ * removes the pidfile.  Try it:  kdig @127.0.0.60 -p 5353 example.test A
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -65,6 +67,7 @@ struct fwd {
     size_t *heap, n_heap; /* ready slots, earliest due first */
     char *suffix[MAX_SUFFIXES];
     size_t n_suffix;
+    FILE *log; /* --log: arrivals, or NULL */
     struct {
         unsigned long long queries, forwarded, answered, late, dropped, full,
             expired, bad, oversize, unknown;
@@ -76,7 +79,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: dnsdelay --listen ADDR:PORT --upstream ADDR:PORT "
                "--delay-ms N\n"
                "                [--drop-suffix ZONE ...] [--pidfile FILE] "
-               "[--max-inflight N]\n"
+               "[--max-inflight N] [--log FILE]\n"
                "ADDR:PORT is a.b.c.d:port or [v6]:port\n");
 }
 
@@ -219,6 +222,15 @@ static void on_query(struct fwd *f, unsigned char *q, size_t len,
     if (len < 12 || (q[2] & 0x80) || query_name(q, len, name, sizeof(name))) {
         f->st.bad++;
         return;
+    }
+    if (f->log != NULL) {
+        /* past the name's wire form: the labels, their lengths, the root */
+        size_t end = 12 + (name[0] != '\0' ? strlen(name) + 2 : 1);
+
+        fprintf(f->log, "%.6f %u %s\n", (double)now / 1e9,
+                end + 2 <= len ? (unsigned)(q[end] << 8 | q[end + 1]) : 0u,
+                name);
+        fflush(f->log);
     }
     if (dropped(f, name)) {
         f->st.dropped++;
@@ -421,6 +433,7 @@ int main(int argc, char **argv)
         {"drop-suffix", required_argument, NULL, 's'},
         {"pidfile", required_argument, NULL, 'p'},
         {"max-inflight", required_argument, NULL, 'm'},
+        {"log", required_argument, NULL, 'g'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -471,6 +484,13 @@ int main(int argc, char **argv)
             break;
         case 'p':
             pidfile = optarg;
+            break;
+        case 'g':
+            f.log = fopen(optarg, "w");
+            if (f.log == NULL) {
+                perror("dnsdelay: --log");
+                goto done;
+            }
             break;
         case 'h':
             usage(stdout);
@@ -540,5 +560,7 @@ done:
     if (f.ufd >= 0)
         close(f.ufd);
     fwd_free(&f);
+    if (f.log != NULL)
+        fclose(f.log);
     return rc;
 }

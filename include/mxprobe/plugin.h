@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define MXP_ABI_MAJOR 1
-#define MXP_ABI_MINOR 1
+#define MXP_ABI_MINOR 2
 #define MXP_PLUGIN_SYMBOL "mxp_plugin"
 
 #if defined(__GNUC__)
@@ -59,6 +59,7 @@ enum mxp_status {
 struct mxp_ctx;  /* defined below */
 struct mxp_node; /* opaque: a node of the YAML config */
 struct mxp_smtp; /* opaque: one SMTP session */
+struct mxp_dns_batch; /* opaque: a DNS batch in flight (ABI 1.2) */
 
 /* ---- the target ------------------------------------------------------ */
 
@@ -312,6 +313,38 @@ struct mxp_services {
     /* 1 when a config value means "the default": absent (NULL), or a
      * scalar written with no value or as "". */
     int (*node_unset)(const struct mxp_node *n);
+
+    /* ---- ABI 1.2: asynchronous DNS, generic names ---- */
+
+    /* Asynchronous DNS, so that independent work overlaps: dns_start
+     * sends every query of q at once and returns at once with a handle in
+     * *out; the plugin does other work (SMTP, more batches) and then
+     * dns_collect waits until each query has an outcome or the batch's
+     * time is up (as dns_batch: the job's deadline, and the resolver's
+     * timeout times tries counted from the start; collected later than
+     * that, one more try's time, never past the deadline), fills q as
+     * dns_batch does and frees the handle.  q (and the names it points
+     * to) must stay valid and untouched until then.  Several batches may
+     * be in flight; collect each once (NULL is fine; the core frees what
+     * is not collected when run() returns, without touching q).  Queries
+     * move on only inside DNS calls (answers that come meanwhile are
+     * kept): dns_done lets every batch in flight progress without
+     * waiting (reads what came, retries what timed out) and returns 1
+     * when b's queries all have an outcome.  dns_start returns MXP_OK, or an error
+     * with *out NULL and nothing sent. */
+    int (*dns_start)(struct mxp_ctx *ctx, struct mxp_dns_query *q, size_t n,
+                     struct mxp_dns_batch **out);
+    int (*dns_done)(struct mxp_ctx *ctx, struct mxp_dns_batch *b);
+    int (*dns_collect)(struct mxp_ctx *ctx, struct mxp_dns_batch *b);
+    /* 1 when name looks like the generic name of an ISP's pool of
+     * customer addresses: it holds addr (family AF_INET/AF_INET6, network
+     * order) written in one of the usual ways, or a pool word ("dyn",
+     * "dsl", "pool", "host-"...) as a whole token left of its registered
+     * domain; why gets the reason ("contains the address digits",
+     * "contains 'dsl'").  0 when it does not.  One rule for banner, zone
+     * and backscatter, so that they judge a PTR name alike. */
+    int (*name_generic)(const char *name, int family,
+                        const unsigned char *addr, char *why, size_t len);
 };
 
 /* What a plugin sees.  Fields are read-only for plugins. */

@@ -292,6 +292,8 @@ static int bs_run(struct mxp_ctx *ctx, void *state)
 
     if (R->t->domain != NULL && R->t->domain[0] != '\0')
         bs_find_domains(R); /* known before connecting: shown in perfdata */
+    else
+        bs_dns_start(R); /* the PTR, alongside the session */
     rc = bs_session_open(R);
     if (bs_dropped(rc) && svc->remaining(ctx) >= BS_MIN_TIME)
         /* Hung up at once or 421 (a limit on connections, a restart):
@@ -326,6 +328,8 @@ static int bs_run(struct mxp_ctx *ctx, void *state)
 done:
     if (R->s != NULL)
         svc->smtp_close(R->s, 1);
+    /* a PTR lookup left in flight (no session) is not waited for: the
+     * core ends it after run() */
     free(R);
     return MXP_OK;
 }

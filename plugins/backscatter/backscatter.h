@@ -92,6 +92,14 @@ struct bs_run {
     int reconnects; /* used of the one allowed (two after no_pipelining) */
     char lost[BS_TEXT_LEN]; /* why the session was lost, for what is left */
     char greeting_name[BS_NAME_LEN];
+    /* The PTR and its names' addresses, asked alongside the session. */
+    char rev[128];
+    struct mxp_dns_query ptr_q;
+    struct mxp_dns_batch *ptr_b, *fwd_b;
+    int ptr_rc, ptr_started, ptr_read, fwd_started, fwd_rc;
+    char ptr[BS_MAX_PTR][BS_NAME_LEN]; /* lowercase, no trailing dot */
+    size_t n_ptr;
+    struct mxp_dns_query fwd_q[2 * BS_MAX_PTR]; /* A, AAAA of each */
     struct bs_domain dom[BS_MAX_DOMAINS];
     size_t n_dom;
 };
@@ -121,6 +129,8 @@ void bs_note(struct bs_domain *d, int sent, const char *fmt, ...)
 int bs_send_test(struct bs_run *R, struct bs_domain *d, const char *to);
 
 /* probe.c */
+void bs_dns_start(struct bs_run *R);
+void bs_dns_step(struct bs_run *R);
 void bs_find_domains(struct bs_run *R);
 int bs_dropped(int rc);
 void bs_test_domains(struct bs_run *R);

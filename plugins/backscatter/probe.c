@@ -1,12 +1,14 @@
 /*
  * probe.c - the domains to test (-D, else the registered domains of the
- * greeting and PTR names) and the test of each: one transaction per
+ * greeting and PTR names, the PTR looked up alongside the session) and
+ * the test of each: one transaction per
  * domain, judged, with one new connection after a drop or a 421 and
  * pipelining given up after a timeout; then the test message, if any.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "backscatter.h"
 
@@ -51,41 +53,134 @@ static void add_registered(struct bs_run *R, const char *host)
         add_domain(R, reg);
 }
 
+/* The PTR goes out before connecting (bs_dns_start), the PTR names'
+ * addresses as soon as it is read (bs_dns_step, after the greeting), so
+ * that the DNS costs nothing beyond the session. */
+void bs_dns_start(struct bs_run *R)
+{
+    if (R->svc->reverse_name(R->t->family, R->t->addr_bytes, NULL, R->rev,
+                             sizeof R->rev) == 0)
+        return;
+    R->ptr_q.name = R->rev;
+    R->ptr_q.type = MXP_DNS_PTR;
+    R->ptr_rc = R->svc->dns_start(R->ctx, &R->ptr_q, 1, &R->ptr_b);
+    R->ptr_started = R->ptr_rc == MXP_OK;
+}
+
+/* Reads the PTR (waiting when wait) and sends A/AAAA of its names. */
+static void ptr_read(struct bs_run *R, int wait)
+{
+    const struct mxp_services *svc = R->svc;
+    const struct mxp_dns_query *q = &R->ptr_q;
+    int rc;
+
+    if (!R->ptr_started || R->ptr_read)
+        return;
+    if (!wait && !svc->dns_done(R->ctx, R->ptr_b))
+        return;
+    R->ptr_read = 1;
+    rc = svc->dns_collect(R->ctx, R->ptr_b);
+    R->ptr_b = NULL;
+    if (rc != MXP_OK) {
+        svc->add_detail(R->ctx, MXP_STATE_OK, "PTR lookup for %s failed: %s",
+                        R->t->addr, svc->strerror(rc));
+        return;
+    }
+    if (q->result != MXP_DNS_ANSWER) {
+        svc->add_detail(R->ctx, MXP_STATE_OK, "PTR lookup for %s: %s",
+                        R->t->addr, svc->dns_result_name(q->result));
+        return;
+    }
+    for (size_t i = 0; i < q->n_rr && R->n_ptr < BS_MAX_PTR; i++)
+        if (q->rr[i].text != NULL && svc->is_host_name(q->rr[i].text) &&
+            name_copy(R->ptr[R->n_ptr], BS_NAME_LEN, q->rr[i].text))
+            R->n_ptr++;
+    for (size_t i = 0; i < R->n_ptr; i++) {
+        R->fwd_q[2 * i] = (struct mxp_dns_query){
+            .name = R->ptr[i], .type = MXP_DNS_A, .result = MXP_DNS_FAILED};
+        R->fwd_q[2 * i + 1] = (struct mxp_dns_query){
+            .name = R->ptr[i], .type = MXP_DNS_AAAA, .result = MXP_DNS_FAILED};
+    }
+    if (R->n_ptr > 0 &&
+        svc->dns_start(R->ctx, R->fwd_q, 2 * R->n_ptr, &R->fwd_b) == MXP_OK)
+        R->fwd_started = 1;
+}
+
+void bs_dns_step(struct bs_run *R)
+{
+    ptr_read(R, 0);
+}
+
+/* Why the domain of PTR name ptr (index i) is not tested: the name is
+ * generic (the core's rule, as banner's) or not forward-confirmed, and
+ * the greeting names another registered domain, greeting_dom.  Into why;
+ * 0 when it is tested. */
+static int ptr_doubtful(struct bs_run *R, size_t i, const char *greeting_dom,
+                        char *why, size_t len)
+{
+    const struct mxp_dns_query *fq =
+        &R->fwd_q[2 * i + (R->t->family == AF_INET ? 0 : 1)];
+    const char *reg = R->svc->registered_domain(R->ctx, R->ptr[i]);
+    char generic[96];
+
+    if (greeting_dom == NULL || reg == NULL || strcmp(reg, greeting_dom) == 0)
+        return 0;
+    if (R->svc->name_generic(R->ptr[i], R->t->family, R->t->addr_bytes, generic,
+                             sizeof generic)) {
+        snprintf(why, len, "looks generic (%s)", generic);
+        return 1;
+    }
+    /* only a definite "no": a failed lookup proves nothing */
+    if (R->fwd_rc == MXP_OK &&
+        (fq->result == MXP_DNS_ANSWER || fq->result == MXP_DNS_NODATA ||
+         fq->result == MXP_DNS_NXDOMAIN) &&
+        !R->svc->dns_has_addr(fq, R->t->family, R->t->addr_bytes)) {
+        snprintf(why, len, "does not resolve back to %s", R->t->addr);
+        return 1;
+    }
+    return 0;
+}
+
 /* -D, else the registered domains of the greeting name and the PTR names
- * (looked up now: the session is open, the greeting known). */
+ * (the session is open, the greeting known).  A PTR name that is generic
+ * or not forward-confirmed names the access provider's domain when the
+ * greeting names another: that one is not tested (it is named). */
 void bs_find_domains(struct bs_run *R)
 {
     const struct mxp_services *svc = R->svc;
-    struct mxp_dns_query q;
-    char rev[128];
-    int rc;
+    char low[BS_NAME_LEN];
+    const char *greeting_dom = NULL;
 
     if (R->t->domain != NULL && R->t->domain[0] != '\0') {
         add_domain(R, R->t->domain);
         return;
     }
     add_registered(R, R->greeting_name);
+    if (svc->is_host_name(R->greeting_name) &&
+        name_copy(low, sizeof low, R->greeting_name))
+        greeting_dom = svc->registered_domain(R->ctx, low);
 
-    memset(&q, 0, sizeof q);
-    if (svc->reverse_name(R->t->family, R->t->addr_bytes, NULL, rev,
-                          sizeof rev) == 0)
-        return;
-    q.name = rev;
-    q.type = MXP_DNS_PTR;
-    rc = svc->dns_batch(R->ctx, &q, 1);
-    if (rc != MXP_OK) {
-        svc->add_detail(R->ctx, MXP_STATE_OK, "PTR lookup for %s failed: %s",
-                        R->t->addr, svc->strerror(rc));
-        return;
+    ptr_read(R, 1);
+    if (R->fwd_started) {
+        R->fwd_rc = svc->dns_collect(R->ctx, R->fwd_b);
+        R->fwd_b = NULL;
+    } else {
+        R->fwd_rc = MXP_ERR_DNS;
     }
-    if (q.result != MXP_DNS_ANSWER) {
-        svc->add_detail(R->ctx, MXP_STATE_OK, "PTR lookup for %s: %s",
-                        R->t->addr, svc->dns_result_name(q.result));
-        return;
+    for (size_t i = 0; i < R->n_ptr; i++) {
+        char why[160];
+
+        if (ptr_doubtful(R, i, greeting_dom, why, sizeof why)) {
+            svc->add_detail(R->ctx, MXP_STATE_OK,
+                            "PTR %s %s: its domain %s is taken for the access "
+                            "provider's, not tested (the greeting names %s)",
+                            R->ptr[i], why,
+                            svc->registered_domain(R->ctx, R->ptr[i]),
+                            greeting_dom);
+            continue;
+        }
+        add_registered(R, R->ptr[i]);
     }
-    for (size_t i = 0; i < q.n_rr && i < BS_MAX_PTR; i++)
-        if (q.rr[i].text != NULL)
-            add_registered(R, q.rr[i].text);
 }
 
 /* Every domain from i on that was not tested gets why. */

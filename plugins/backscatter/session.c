@@ -89,6 +89,7 @@ int bs_session_open(struct bs_run *R)
             R->greeting_name[n] = '\0';
         }
     }
+    bs_dns_step(R); /* the PTR names' addresses go out during EHLO */
 
     if (helo == NULL || helo[0] == '\0')
         helo = "localhost";

@@ -1,14 +1,15 @@
 /*
  * banner.c - the banner check: SMTP greeting and EHLO against the PTR.
  *
- * Connects, reads the greeting, says EHLO, quits; then looks up the PTR
- * of the target address and, in one batch, A and AAAA of every PTR name
- * and of the greeting and EHLO names.  Finds: no SMTP service, refused or
+ * Connects, reads the greeting, says EHLO, quits; the DNS goes alongside:
+ * the PTR of the target address is asked before connecting, A and AAAA of
+ * the PTR names and of the greeting and EHLO names as soon as each is
+ * known, and all is collected after QUIT, so the DNS costs at most one
+ * round trip beyond the SMTP session.  Finds: no SMTP service, refused or
  * broken greetings, no PTR, PTR not forward-confirmed (FCrDNS), a greeting
  * that names another host than the PTR, generic/dynamic-looking PTR names
  * and the time to the greeting (thresholds apply to it).
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
@@ -34,6 +35,20 @@ struct banner_run {
     char ehlo_name[BANNER_NAME_LEN];
     char ptr[BANNER_MAX_PTR][BANNER_NAME_LEN];
     size_t n_ptr;
+    /* DNS in flight during SMTP: the PTR, then A and AAAA (2 queries a
+     * name, in the order the names became known) in up to 4 batches. */
+    char rev[128];
+    struct mxp_dns_query ptr_q;
+    struct mxp_dns_batch *ptr_b;
+    int ptr_rc;      /* of starting or collecting the PTR lookup */
+    int ptr_started; /* the PTR query went out */
+    int ptr_read;    /* its answer was read */
+    const char *fwd_names[BANNER_MAX_PTR + 2];
+    size_t n_fwd, n_fwd_sent;
+    struct mxp_dns_query fwd_q[2 * (BANNER_MAX_PTR + 2)];
+    struct mxp_dns_batch *fwd_b[4];
+    size_t fwd_from[5], n_fwd_b;
+    int fwd_rc; /* the first failure of a forward batch */
     int ptr_ok;    /* the PTR lookup gave an answer */
     int fcrdns_ok; /* some PTR name resolves back to the address */
     size_t n_problems; /* findings that were not OK */
@@ -82,175 +97,6 @@ static void first_word_name(const struct mxp_services *svc, const char *line,
         out[0] = '\0';
 }
 
-/* ---- generic PTR heuristics ------------------------------------------ */
-
-/* Words ISPs put in names of pools of customer addresses.  They count
- * only as whole tokens (delimited by '.', '-', '_' or digits) left of the
- * registered domain, so "dsl-provider.example" itself is no evidence and
- * "poolside" is not "pool".  dash_or_digit: the token counts only when a
- * '-' or a digit follows ("host-12", "ip-10-0-0-1", not "host.example"). */
-static const struct {
-    const char *word;
-    int dash_or_digit;
-} generic_tokens[] = {
-    {"dyn", 0},         {"dynamic", 0},    {"dynip", 0},      {"dsl", 0},
-    {"adsl", 0},        {"xdsl", 0},       {"vdsl", 0},       {"sdsl", 0},
-    {"pool", 0},        {"dhcp", 0},       {"dial", 0},       {"dialup", 0},
-    {"dialin", 0},      {"dip", 0},        {"ppp", 0},        {"pppoe", 0},
-    {"cable", 0},       {"catv", 0},       {"cpe", 0},        {"customer", 0},
-    {"cust", 0},        {"client", 0},     {"subscriber", 0}, {"broadband", 0},
-    {"bb", 0},          {"ftth", 0},       {"fttx", 0},       {"res", 0},
-    {"residential", 0}, {"mobile", 0},     {"wireless", 0},   {"gprs", 0},
-    {"lte", 0},         {"unassigned", 0}, {"unknown", 0},    {"static", 0},
-    {"nat", 0},         {"rev", 0},        {"reverse", 0},    {"generic", 0},
-    {"host", 1},        {"ip", 1},
-};
-
-/* Does needle occur in hay delimited as a number: the bytes next to it are
- * not digits (hex: not hex digits)? */
-static int contains_number(const char *hay, const char *needle, int hex)
-{
-    size_t nlen = strlen(needle);
-    const char *p = hay;
-
-    while ((p = strstr(p, needle)) != NULL) {
-        unsigned char before = p > hay ? (unsigned char)p[-1] : '.';
-        unsigned char after = (unsigned char)p[nlen];
-        int bad_before = hex ? isxdigit(before) : isdigit(before);
-        int bad_after = hex ? isxdigit(after) : isdigit(after);
-
-        if (!bad_before && !bad_after)
-            return 1;
-        p++;
-    }
-    return 0;
-}
-
-/* The address written into a host name in the usual ways: octets joined
- * by '-' or '.', forward or reversed, zero-padded or not, as one 12-digit
- * number, as 8 hex digits, as a 32-bit decimal; for IPv6 the 32 nibbles,
- * the groups joined by '-', the compressed form with ':' -> '-'. */
-static int contains_address(const char *name, int family,
-                            const unsigned char *a)
-{
-    char form[80];
-
-    if (family == AF_INET) {
-        static const char seps[] = {'-', '.'};
-        unsigned o[2][4] = {{a[0], a[1], a[2], a[3]}, {a[3], a[2], a[1], a[0]}};
-
-        for (int r = 0; r < 2; r++) {
-            const unsigned *v = o[r];
-
-            for (size_t s = 0; s < sizeof seps; s++) {
-                char c = seps[s];
-
-                snprintf(form, sizeof form, "%u%c%u%c%u%c%u", v[0], c, v[1], c,
-                         v[2], c, v[3]);
-                if (contains_number(name, form, 0))
-                    return 1;
-                snprintf(form, sizeof form, "%03u%c%03u%c%03u%c%03u", v[0], c,
-                         v[1], c, v[2], c, v[3]);
-                if (contains_number(name, form, 0))
-                    return 1;
-            }
-            snprintf(form, sizeof form, "%03u%03u%03u%03u", v[0], v[1], v[2],
-                     v[3]);
-            if (contains_number(name, form, 0))
-                return 1;
-            snprintf(form, sizeof form, "%02x%02x%02x%02x", v[0], v[1], v[2],
-                     v[3]);
-            if (contains_number(name, form, 1))
-                return 1;
-        }
-        snprintf(form, sizeof form, "%lu",
-                 (unsigned long)a[0] << 24 | (unsigned long)a[1] << 16 |
-                     (unsigned long)a[2] << 8 | (unsigned long)a[3]);
-        return contains_number(name, form, 0);
-    }
-
-    for (int i = 0; i < 16; i++)
-        snprintf(form + 2 * i, sizeof form - 2 * (size_t)i, "%02x", a[i]);
-    if (contains_number(name, form, 1))
-        return 1;
-    {
-        size_t off = 0;
-
-        for (int g = 0; g < 8; g++) {
-            int n = snprintf(form + off, sizeof form - off, "%s%x",
-                             g ? "-" : "", a[2 * g] << 8 | a[2 * g + 1]);
-
-            off += n > 0 ? (size_t)n : 0;
-        }
-        if (contains_number(name, form, 1))
-            return 1;
-    }
-    if (inet_ntop(AF_INET6, a, form, sizeof form) != NULL &&
-        strstr(form, "::") != NULL) {
-        for (char *p = form; *p != '\0'; p++)
-            if (*p == ':')
-                *p = '-';
-        /* "--1" alone would be too little evidence. */
-        if (strlen(form) >= 6 && contains_number(name, form, 1))
-            return 1;
-    }
-    return 0;
-}
-
-/* Returns 1 and writes why into why ("contains the address digits",
- * "contains 'dsl'") when name looks like a generic/dynamic PTR. */
-static int generic_reason(struct mxp_ctx *ctx, const char *name, int family,
-                          const unsigned char *addr, char *why, size_t len)
-{
-    const char *regdom;
-    char low[BANNER_NAME_LEN];
-    size_t n = strlen(name), end, i = 0;
-
-    if (n >= sizeof low)
-        n = sizeof low - 1;
-    for (size_t k = 0; k < n; k++)
-        low[k] = (char)tolower((unsigned char)name[k]);
-    low[n] = '\0';
-    if (n > 0 && low[n - 1] == '.')
-        low[--n] = '\0';
-
-    if (contains_address(low, family, addr)) {
-        snprintf(why, len, "contains the address digits");
-        return 1;
-    }
-    /* Only the labels left of the registered domain (Public Suffix List)
-     * can describe the host; a name that is a public suffix or has no
-     * registered domain gives no token evidence. */
-    regdom = ctx->svc->registered_domain(ctx, low);
-    end = regdom != NULL ? (size_t)(regdom - low) : 0;
-    while (i < end) {
-        size_t start, tl;
-
-        while (i < end && !islower((unsigned char)low[i]))
-            i++;
-        start = i;
-        while (i < end && islower((unsigned char)low[i]))
-            i++;
-        tl = i - start;
-        if (tl == 0)
-            continue;
-        for (size_t k = 0; k < sizeof generic_tokens / sizeof *generic_tokens;
-             k++) {
-            const char *w = generic_tokens[k].word;
-
-            if (strlen(w) != tl || strncmp(low + start, w, tl) != 0)
-                continue;
-            if (generic_tokens[k].dash_or_digit && low[i] != '-' &&
-                !isdigit((unsigned char)low[i]))
-                continue;
-            snprintf(why, len, "contains '%s%s'", w,
-                     generic_tokens[k].dash_or_digit ? "-" : "");
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* ---- findings -------------------------------------------------------- */
 
 static void finding(struct banner_run *R, enum mxp_state st, const char *fmt,
@@ -279,6 +125,8 @@ static int dns_definite(enum mxp_dns_result res)
 }
 
 /* ---- SMTP ------------------------------------------------------------ */
+
+static void dns_step(struct banner_run *R); /* DNS, between SMTP steps */
 
 /* The core words a failed connect "cannot connect to PEER: WHY"; the
  * contract wants "connection refused" / "connect timed out after ...". */
@@ -373,6 +221,7 @@ static void smtp_phase(struct banner_run *R)
         finding(R, MXP_STATE_WARNING,
                 "greeting does not start with a host name: %.200s",
                 r.n_lines ? r.lines[0] : "");
+    dns_step(R);
 
     if (helo == NULL || helo[0] == '\0')
         helo = "localhost";
@@ -396,6 +245,8 @@ static void smtp_phase(struct banner_run *R)
         if (r.n_lines > 0)
             first_word_name(svc, r.lines[0], R->ehlo_name, sizeof R->ehlo_name);
     }
+    /* the last lookups go out before QUIT, whose reply is waited for */
+    dns_step(R);
     svc->smtp_close(s, 1);
     s = NULL;
 done:
@@ -405,40 +256,56 @@ done:
 
 /* ---- DNS ------------------------------------------------------------- */
 
-static void ptr_lookup(struct banner_run *R)
+static void ptr_start(struct banner_run *R)
 {
-    struct mxp_dns_query q;
-    char name[128];
-    int rc;
+    R->ptr_rc = MXP_OK;
+    if (R->svc->reverse_name(R->t->family, R->t->addr_bytes, NULL, R->rev,
+                             sizeof R->rev) == 0) {
+        R->ptr_rc = MXP_ERR_INVALID;
+        return;
+    }
+    R->ptr_q.name = R->rev;
+    R->ptr_q.type = MXP_DNS_PTR;
+    R->ptr_rc = R->svc->dns_start(R->ctx, &R->ptr_q, 1, &R->ptr_b);
+    R->ptr_started = R->ptr_rc == MXP_OK;
+}
 
-    memset(&q, 0, sizeof q);
-    if (R->svc->reverse_name(R->t->family, R->t->addr_bytes, NULL, name,
-                             sizeof name) == 0) {
-        finding(R, MXP_STATE_UNKNOWN, "PTR lookup for %s failed: %s",
-                R->t->addr, "bad address");
-        return;
+/* Reads the PTR answer (waiting for it when wait) into R->ptr; 0 when it
+ * is not there yet. */
+static int ptr_read(struct banner_run *R, int wait)
+{
+    const struct mxp_dns_query *q = &R->ptr_q;
+
+    if (R->ptr_read)
+        return 1;
+    if (R->ptr_started && !wait && !R->svc->dns_done(R->ctx, R->ptr_b))
+        return 0;
+    R->ptr_read = 1;
+    if (R->ptr_started) {
+        R->ptr_rc = R->svc->dns_collect(R->ctx, R->ptr_b);
+        R->ptr_b = NULL;
     }
-    q.name = name;
-    q.type = MXP_DNS_PTR;
-    rc = R->svc->dns_batch(R->ctx, &q, 1);
-    if (rc != MXP_OK) {
+    if (R->ptr_rc != MXP_OK) {
         finding(R, MXP_STATE_UNKNOWN, "PTR lookup for %s failed: %s",
-                R->t->addr, R->svc->strerror(rc));
-        return;
+                R->t->addr,
+                R->ptr_rc == MXP_ERR_INVALID && !R->ptr_started
+                    ? "bad address"
+                    : R->svc->strerror(R->ptr_rc));
+        return 1;
     }
-    if (q.result == MXP_DNS_NXDOMAIN || q.result == MXP_DNS_NODATA ||
-        (q.result == MXP_DNS_ANSWER && q.n_rr == 0)) {
+    if (q->result == MXP_DNS_NXDOMAIN || q->result == MXP_DNS_NODATA ||
+        (q->result == MXP_DNS_ANSWER && q->n_rr == 0)) {
         finding(R, MXP_STATE_WARNING, "no PTR record for %s", R->t->addr);
-        return;
+        return 1;
     }
-    if (q.result != MXP_DNS_ANSWER) {
+    if (q->result != MXP_DNS_ANSWER) {
         finding(R, MXP_STATE_UNKNOWN, "PTR lookup for %s failed: %s",
-                R->t->addr, R->svc->dns_result_name(q.result));
-        return;
+                R->t->addr, R->svc->dns_result_name(q->result));
+        return 1;
     }
     R->ptr_ok = 1;
-    for (size_t i = 0; i < q.n_rr && R->n_ptr < BANNER_MAX_PTR; i++) {
-        const char *t = q.rr[i].text;
+    for (size_t i = 0; i < q->n_rr && R->n_ptr < BANNER_MAX_PTR; i++) {
+        const char *t = q->rr[i].text;
 
         char *out = R->ptr[R->n_ptr];
         size_t len;
@@ -457,16 +324,84 @@ static void ptr_lookup(struct banner_run *R)
         finding(R, MXP_STATE_UNKNOWN, "PTR lookup for %s failed: %s",
                 R->t->addr, "unusable answer");
     }
+    return 1;
 }
 
-/* Index of name in the batch's distinct names, adding it when new. */
-static size_t name_slot(const char **names, size_t *n, const char *name)
+/* Index of name among the forward names, adding it when new. */
+static size_t name_slot(struct banner_run *R, const char *name)
 {
-    for (size_t i = 0; i < *n; i++)
-        if (names_equal(names[i], name))
+    for (size_t i = 0; i < R->n_fwd; i++)
+        if (names_equal(R->fwd_names[i], name))
             return i;
-    names[*n] = name;
-    return (*n)++;
+    R->fwd_names[R->n_fwd] = name;
+    return R->n_fwd++;
+}
+
+/* Sends A and AAAA of every name known by now and not yet asked: the PTR
+ * names once the PTR is read, the greeting and EHLO names once said. */
+static void forward_send(struct banner_run *R)
+{
+    size_t from = R->n_fwd_sent;
+    int rc;
+
+    /* called three times at most (after the greeting, after EHLO, at the
+     * end): 4 batches hold every name */
+    if (R->n_fwd_b == 4)
+        return;
+    if (R->ptr_read)
+        for (size_t i = 0; i < R->n_ptr; i++)
+            name_slot(R, R->ptr[i]);
+    if (R->svc->is_host_name(R->greeting_name))
+        name_slot(R, R->greeting_name);
+    if (R->svc->is_host_name(R->ehlo_name))
+        name_slot(R, R->ehlo_name);
+    if (R->n_fwd == from)
+        return;
+    for (size_t i = from; i < R->n_fwd; i++) {
+        R->fwd_q[2 * i] = (struct mxp_dns_query){.name = R->fwd_names[i],
+                                                 .type = MXP_DNS_A,
+                                                 .result = MXP_DNS_FAILED};
+        R->fwd_q[2 * i + 1] =
+            (struct mxp_dns_query){.name = R->fwd_names[i],
+                                   .type = MXP_DNS_AAAA,
+                                   .result = MXP_DNS_FAILED};
+    }
+    R->n_fwd_sent = R->n_fwd;
+    R->fwd_from[R->n_fwd_b] = from;
+    rc = R->svc->dns_start(R->ctx, &R->fwd_q[2 * from], 2 * (R->n_fwd - from),
+                           &R->fwd_b[R->n_fwd_b]);
+    R->n_fwd_b++;
+    R->fwd_from[R->n_fwd_b] = R->n_fwd;
+    if (rc != MXP_OK && R->fwd_rc == MXP_OK)
+        R->fwd_rc = rc;
+}
+
+/* Between SMTP steps: what can go out now, goes out. */
+static void dns_step(struct banner_run *R)
+{
+    ptr_read(R, 0);
+    forward_send(R);
+}
+
+/* After SMTP: the PTR, the last names, then every answer. */
+static void dns_finish(struct banner_run *R)
+{
+    ptr_read(R, 1);
+    forward_send(R);
+    for (size_t k = 0; k < R->n_fwd_b; k++) {
+        int rc = R->svc->dns_collect(R->ctx, R->fwd_b[k]);
+
+        R->fwd_b[k] = NULL;
+        if (rc != MXP_OK) {
+            if (R->fwd_rc == MXP_OK)
+                R->fwd_rc = rc;
+            for (size_t i = 2 * R->fwd_from[k]; i < 2 * R->fwd_from[k + 1];
+                 i++) {
+                R->fwd_q[i].result = MXP_DNS_FAILED;
+                R->fwd_q[i].n_rr = 0;
+            }
+        }
+    }
 }
 
 static void join_ptr(const struct banner_run *R, char *out, size_t len)
@@ -498,46 +433,30 @@ static void name_evidence(struct banner_run *R, const char *what,
                            R->t->addr);
 }
 
+/* The answer for name of the target's family. */
+static const struct mxp_dns_query *fwd_answer(struct banner_run *R,
+                                              const char *name)
+{
+    int fam_off = R->t->family == AF_INET ? 0 : 1; /* A, AAAA */
+
+    return &R->fwd_q[2 * name_slot(R, name) + fam_off];
+}
+
 static void forward_phase(struct banner_run *R)
 {
-    const char *names[BANNER_MAX_PTR + 2];
-    size_t n = 0, ptr_slot[BANNER_MAX_PTR], g_slot = 0, e_slot = 0;
-    struct mxp_dns_query q[2 * (BANNER_MAX_PTR + 2)];
     int have_g = R->svc->is_host_name(R->greeting_name);
     int have_e = R->svc->is_host_name(R->ehlo_name);
-    int fam_off = R->t->family == AF_INET ? 0 : 1; /* A, AAAA */
     char ptrs[BANNER_TEXT_LEN];
-    int rc, g_match = 0;
+    int g_match = 0;
 
-    for (size_t i = 0; i < R->n_ptr; i++)
-        ptr_slot[i] = name_slot(names, &n, R->ptr[i]);
-    if (have_g)
-        g_slot = name_slot(names, &n, R->greeting_name);
-    if (have_e)
-        e_slot = name_slot(names, &n, R->ehlo_name);
-    if (n == 0)
-        return;
-
-    memset(q, 0, sizeof q);
-    for (size_t i = 0; i < n; i++) {
-        q[2 * i].name = names[i];
-        q[2 * i].type = MXP_DNS_A;
-        q[2 * i + 1].name = names[i];
-        q[2 * i + 1].type = MXP_DNS_AAAA;
-    }
-    rc = R->svc->dns_batch(R->ctx, q, 2 * n);
-    if (rc != MXP_OK) {
-        for (size_t i = 0; i < 2 * n; i++)
-            q[i].result = MXP_DNS_FAILED;
-        if (R->n_ptr > 0)
-            finding(R, MXP_STATE_UNKNOWN, "forward lookups failed: %s",
-                    R->svc->strerror(rc));
-    }
+    if (R->fwd_rc != MXP_OK && R->n_ptr > 0)
+        finding(R, MXP_STATE_UNKNOWN, "forward lookups failed: %s",
+                R->svc->strerror(R->fwd_rc));
 
     /* FCrDNS: some PTR name must resolve back; each that does not is
      * reported (a stale second PTR is worth fixing too). */
-    for (size_t i = 0; i < R->n_ptr && rc == MXP_OK; i++) {
-        const struct mxp_dns_query *fq = &q[2 * ptr_slot[i] + fam_off];
+    for (size_t i = 0; i < R->n_ptr && R->fwd_rc == MXP_OK; i++) {
+        const struct mxp_dns_query *fq = fwd_answer(R, R->ptr[i]);
 
         if (R->svc->dns_has_addr(fq, R->t->family, R->t->addr_bytes)) {
             R->fcrdns_ok = 1;
@@ -558,8 +477,8 @@ static void forward_phase(struct banner_run *R)
     for (size_t i = 0; i < R->n_ptr; i++) {
         char why[96];
 
-        if (generic_reason(R->ctx, R->ptr[i], R->t->family, R->t->addr_bytes,
-                           why, sizeof why))
+        if (R->svc->name_generic(R->ptr[i], R->t->family, R->t->addr_bytes,
+                                 why, sizeof why))
             finding(R, MXP_STATE_WARNING, "PTR %s looks generic (%s)",
                     R->ptr[i], why);
     }
@@ -578,7 +497,7 @@ static void forward_phase(struct banner_run *R)
     }
     if (have_g && !g_match)
         name_evidence(R, "greeting", R->greeting_name,
-                      &q[2 * g_slot + fam_off]);
+                      fwd_answer(R, R->greeting_name));
     /* The EHLO name is informational: the contract's clean state is
      * defined by the greeting name, and many servers answer EHLO with the
      * same name anyway. */
@@ -591,7 +510,7 @@ static void forward_phase(struct banner_run *R)
         if (!e_match && R->n_ptr > 0)
             R->svc->add_detail(R->ctx, MXP_STATE_OK, "EHLO names %s, PTR is %s",
                                R->ehlo_name, ptrs);
-        name_evidence(R, "EHLO", R->ehlo_name, &q[2 * e_slot + fam_off]);
+        name_evidence(R, "EHLO", R->ehlo_name, fwd_answer(R, R->ehlo_name));
     }
 }
 
@@ -630,12 +549,15 @@ static int banner_run(struct mxp_ctx *ctx, void *state)
     R->t = ctx->target;
     R->connect_time = R->greeting_time = R->ehlo_time = NAN;
 
-    /* SMTP first: a DNS server that never answers must not eat the time
-     * of the SMTP test and make a working server look dead.  A silent
-     * SMTP server can leave the PTR lookup no time; that is then said as
-     * an UNKNOWN detail, next to the CRITICAL it deserves. */
+    /* The DNS goes alongside SMTP and is only waited for after it: a DNS
+     * server that never answers must not eat the time of the SMTP test
+     * and make a working server look dead.  A silent SMTP server can leave
+     * the lookups no time; that is then said as an UNKNOWN detail, next to
+     * the CRITICAL it deserves. */
+    R->fwd_rc = MXP_OK;
+    ptr_start(R);
     smtp_phase(R);
-    ptr_lookup(R);
+    dns_finish(R);
     forward_phase(R);
     /* Every clean case has a greeting matching a confirmed PTR; anything
      * short of that was reported above as a finding. */

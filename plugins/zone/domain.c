@@ -4,14 +4,21 @@
  * The configured domain (-D or the target's domain:) wins.  Otherwise an
  * expert's guess: the registered domain (Public Suffix List) of the PTR
  * names and of the names the server gives in its greeting and EHLO reply,
- * read over a short SMTP session of our own.  When PTR and banner point at
- * different domains both are checked.  Each guess says where it came from.
+ * read over a short SMTP session of our own while the PTR is looked up.
+ * When PTR and banner point at different domains both are checked, except
+ * that a PTR name that is generic or not forward-confirmed names the
+ * access provider's domain, not the mail domain, when the banner names
+ * another: then only the banner's is (the PTR's is named in a detail).
+ * Each guess says where it came from.  The candidates' records are asked
+ * as soon as each candidate is known (lookup.h).
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
+#include "lookup.h"
 #include "zone.h"
 
 /* The first word of a reply line, when it is a host name, into out
@@ -32,45 +39,78 @@ static void first_word_name(const struct mxp_services *svc, const char *line,
         zone_name_copy(word, out, len);
 }
 
-static void ptr_lookup(struct zone_run *R)
+/* The registered domain of a name, when the DNS may know it: into out
+ * (lowercase); 0 for special-use names and public suffixes. */
+static int domain_of(struct zone_run *R, const char *name, char *out,
+                     size_t len)
 {
-    struct mxp_dns_query q;
-    char name[128];
-    int rc;
+    const char *reg;
 
-    memset(&q, 0, sizeof q);
-    if (R->svc->reverse_name(R->t->family, R->t->addr_bytes, NULL, name,
-                             sizeof name) == 0)
-        return;
-    q.name = name;
-    q.type = MXP_DNS_PTR;
-    rc = R->svc->dns_batch(R->ctx, &q, 1);
-    if (rc == MXP_OK && zone_dns_definite(q.result) &&
-        q.result != MXP_DNS_ANSWER) {
+    if (name[0] == '\0' || zone_special_name(name))
+        return 0;
+    reg = R->svc->registered_domain(R->ctx, name);
+    return reg != NULL && reg[0] != '\0' && zone_name_copy(reg, out, len);
+}
+
+/* A candidate domain's records go out with the next wave, before it is
+ * known whether the domain is taken: the answers are there when it is. */
+static void want_domain_of(struct zone_run *R, const char *name)
+{
+    char dom[ZONE_NAME_LEN];
+
+    if (domain_of(R, name, dom, sizeof dom))
+        zone_domain_want(R, dom);
+}
+
+/* Reads the PTR answer when it came: the names into R->ptr, their
+ * addresses (forward confirmation) and the first one's domain wanted.
+ * Returns 0 when it has not come yet. */
+static int ptr_read(struct zone_run *R, const char *rev)
+{
+    const struct mxp_dns_query *q = zone_dns_peek(R, rev, MXP_DNS_PTR);
+
+    if (q == NULL)
+        return 0;
+    if (zone_dns_definite(q->result) && q->result != MXP_DNS_ANSWER) {
         R->svc->add_detail(R->ctx, MXP_STATE_OK, "no PTR name for %s (%s)",
-                           R->t->addr, R->svc->dns_result_name(q.result));
-        return;
+                           R->t->addr, R->svc->dns_result_name(q->result));
+        return 1;
     }
-    if (rc != MXP_OK || q.result != MXP_DNS_ANSWER) {
+    if (q->result != MXP_DNS_ANSWER) {
         R->svc->add_detail(R->ctx, MXP_STATE_OK, "PTR lookup of %s failed: %s",
-                           R->t->addr,
-                           rc != MXP_OK ? R->svc->strerror(rc)
-                                        : R->svc->dns_result_name(q.result));
-        return;
+                           R->t->addr, R->svc->dns_result_name(q->result));
+        return 1;
     }
-    for (size_t i = 0; i < q.n_rr && R->n_ptr < ZONE_MAX_PTR; i++) {
-        const char *t = q.rr[i].text;
+    for (size_t i = 0; i < q->n_rr && R->n_ptr < ZONE_MAX_PTR; i++) {
+        const char *t = q->rr[i].text;
 
         if (t == NULL || !zone_host_name_ok(R->svc, t))
             continue;
-        if (zone_name_copy(t, R->ptr[R->n_ptr], ZONE_NAME_LEN))
-            R->n_ptr++;
+        if (!zone_name_copy(t, R->ptr[R->n_ptr], ZONE_NAME_LEN))
+            continue;
+        zone_dns_want(R, R->ptr[R->n_ptr], MXP_DNS_A);
+        zone_dns_want(R, R->ptr[R->n_ptr], MXP_DNS_AAAA);
+        R->n_ptr++;
     }
+    if (R->n_ptr > 0)
+        want_domain_of(R, R->ptr[0]);
+    return 1;
 }
 
-/* Greeting and EHLO, then QUIT: only the names are wanted here (the banner
- * check judges the session itself). */
-static void smtp_names(struct zone_run *R)
+/* Between SMTP steps: reads the PTR if it came, and sends what is
+ * wanted by now. */
+static void dns_step(struct zone_run *R, const char *rev, int *ptr_done)
+{
+    /* the PTR's own batch only: the candidates' may still be out */
+    if (!*ptr_done && zone_dns_fetched(R, rev, MXP_DNS_PTR))
+        *ptr_done = ptr_read(R, rev);
+    zone_dns_send(R);
+}
+
+/* Greeting and EHLO, with the DNS going on alongside: only the names are
+ * wanted here (the banner check judges the session itself).  The session
+ * is left open in R->smtp: its QUIT goes out with a later wave. */
+static void smtp_names(struct zone_run *R, const char *rev, int *ptr_done)
 {
     const struct mxp_services *svc = R->svc;
     const char *helo = R->ctx->probe != NULL ? R->ctx->probe->helo_name : NULL;
@@ -95,13 +135,20 @@ static void smtp_names(struct zone_run *R)
     }
     if (r.n_lines > 0)
         first_word_name(svc, r.lines[0], R->greeting, sizeof R->greeting);
+    want_domain_of(R, R->greeting);
+    dns_step(R, rev, ptr_done);
     if (helo == NULL || helo[0] == '\0')
         helo = "localhost";
     memset(&r, 0, sizeof r);
     rc = svc->smtp_ehlo(s, helo, &r, &used_helo);
     if (rc == MXP_OK && r.code / 100 == 2 && r.n_lines > 0)
         first_word_name(svc, r.lines[0], R->ehlo, sizeof R->ehlo);
-    svc->smtp_close(s, rc == MXP_OK);
+    want_domain_of(R, R->ehlo);
+    dns_step(R, rev, ptr_done);
+    if (rc == MXP_OK)
+        R->smtp = s;
+    else
+        svc->smtp_close(s, 0);
     return;
 fail:
     svc->add_detail(R->ctx, MXP_STATE_OK,
@@ -110,6 +157,34 @@ fail:
                     R->t->addr,
                     s != NULL ? svc->smtp_error(s) : svc->strerror(rc));
     svc->smtp_close(s, 0);
+}
+
+/* Why the domain of PTR name ptr is not taken for the server's mail
+ * domain: the name is generic (the core's rule, as banner's) or not
+ * forward-confirmed, and the banner names another registered domain,
+ * banner_dom.  Into why; 0 when the PTR's domain is taken. */
+static int ptr_doubtful(struct zone_run *R, const char *ptr,
+                        const char *banner_dom, char *why, size_t len)
+{
+    const struct mxp_dns_query *fq = zone_dns_peek(
+        R, ptr, R->t->family == AF_INET ? MXP_DNS_A : MXP_DNS_AAAA);
+    char dom[ZONE_NAME_LEN], generic[96];
+
+    if (banner_dom[0] == '\0' || !domain_of(R, ptr, dom, sizeof dom) ||
+        zone_names_equal(dom, banner_dom))
+        return 0;
+    if (R->svc->name_generic(ptr, R->t->family, R->t->addr_bytes, generic,
+                             sizeof generic)) {
+        snprintf(why, len, "looks generic (%s)", generic);
+        return 1;
+    }
+    /* only a definite "no": a failed lookup proves nothing */
+    if (fq != NULL && zone_dns_definite(fq->result) &&
+        !R->svc->dns_has_addr(fq, R->t->family, R->t->addr_bytes)) {
+        snprintf(why, len, "does not resolve back to %s", R->t->addr);
+        return 1;
+    }
+    return 0;
 }
 
 /* Adds "<what> <name>" to the source of the domain that name belongs to,
@@ -164,6 +239,8 @@ static void add_candidate(struct zone_run *R, const char *what,
 void zone_guess_domains(struct zone_run *R)
 {
     const char *conf = R->t->domain;
+    char rev[128], banner_dom[ZONE_NAME_LEN];
+    int doubtful[ZONE_MAX_PTR] = {0}, ptr_done = 0;
     size_t dropped = 0;
 
     if (conf != NULL && conf[0] != '\0') {
@@ -188,18 +265,52 @@ void zone_guess_domains(struct zone_run *R)
         return;
     }
 
-    ptr_lookup(R);
-    smtp_names(R);
+    /* The PTR first, SMTP meanwhile; then the PTR names' addresses and
+     * each candidate domain's records, all in one wave. */
+    if (R->svc->reverse_name(R->t->family, R->t->addr_bytes, NULL, rev,
+                             sizeof rev) != 0) {
+        zone_dns_want(R, rev, MXP_DNS_PTR);
+        zone_dns_send(R);
+    } else {
+        ptr_done = 1;
+    }
+    smtp_names(R, rev, &ptr_done);
+    if (!ptr_done) {
+        zone_dns_wait(R);
+        ptr_read(R, rev);
+        zone_dns_send(R);
+    }
+    zone_dns_wait(R);
+
+    /* A generic or unconfirmed PTR names the access provider's domain
+     * when the banner names another: the banner's is the mail domain. */
+    if (!domain_of(R, R->greeting, banner_dom, sizeof banner_dom) &&
+        !domain_of(R, R->ehlo, banner_dom, sizeof banner_dom))
+        banner_dom[0] = '\0';
+    for (size_t i = 0; i < R->n_ptr; i++) {
+        char why[160], dom[ZONE_NAME_LEN];
+
+        doubtful[i] = ptr_doubtful(R, R->ptr[i], banner_dom, why, sizeof why);
+        if (doubtful[i] && domain_of(R, R->ptr[i], dom, sizeof dom))
+            R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                               "PTR %s %s: its domain %s is taken for the "
+                               "access provider's, not audited (the %s "
+                               "names %s)",
+                               R->ptr[i], why, dom,
+                               R->greeting[0] != '\0' ? "greeting" : "EHLO",
+                               banner_dom);
+    }
     /* The first PTR name and the banner's names first: with at most two
      * domains, more PTR names must not crowd out the greeting's. */
-    if (R->n_ptr > 0)
+    if (R->n_ptr > 0 && !doubtful[0])
         add_candidate(R, "PTR", R->ptr[0], &dropped);
     add_candidate(R, "greeting", R->greeting, &dropped);
     /* EHLO usually repeats the greeting's name: say it once. */
     if (!zone_names_equal(R->ehlo, R->greeting))
         add_candidate(R, "EHLO", R->ehlo, &dropped);
     for (size_t i = 1; i < R->n_ptr; i++)
-        add_candidate(R, "PTR", R->ptr[i], &dropped);
+        if (!doubtful[i])
+            add_candidate(R, "PTR", R->ptr[i], &dropped);
     if (R->n_dom == 0) {
         zone_finding(R, MXP_STATE_UNKNOWN,
                      "cannot guess the mail domain of %s: %s (give it with "

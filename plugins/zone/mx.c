@@ -5,7 +5,8 @@
  * or CNAMEs (RFC 2181 10.3 forbids it; most MTAs cope, hence a warning),
  * hosts without addresses, no MX at all (implicit MX, RFC 5321 5.1), and
  * whether the target is one of the MX hosts, said either way: a server
- * that only sends is fine.  The hosts are looked up in one batch.
+ * that only sends is fine.  The hosts are looked up in one batch, which
+ * zone_mx_want lets go out with the SPF lookups.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "lookup.h"
 #include "mx.h"
 
 struct mx_host {
@@ -90,6 +92,81 @@ static int cmp_pref(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+/* The hosts of the MX answer to look at, into h (ZONE_MAX_MX of them):
+ * the most preferred, wherever they are in the answer (its order kept
+ * among equals).  Counts the Null MX records and the hosts beyond the
+ * cap.  MXP_OK or MXP_ERR_NOMEM. */
+static int pick_hosts(struct zone_run *R, const struct mxp_dns_query *mx,
+                      struct mx_host *h, size_t *n_out, size_t *n_null,
+                      size_t *extra)
+{
+    struct mx_ord *order = calloc(mx->n_rr ? mx->n_rr : 1, sizeof *order);
+    size_t n = 0;
+
+    *n_out = *n_null = *extra = 0;
+    if (order == NULL)
+        return MXP_ERR_NOMEM;
+    for (size_t i = 0; i < mx->n_rr; i++)
+        order[i] = (struct mx_ord){.pref = mx->rr[i].pref, .idx = i};
+    qsort(order, mx->n_rr, sizeof *order, cmp_pref);
+    for (size_t k = 0; k < mx->n_rr; k++) {
+        const struct mxp_dns_rr *rr = &mx->rr[order[k].idx];
+        const char *name = rr->text;
+
+        if (is_root(name) && rr->pref == 0) {
+            (*n_null)++; /* RFC 7505: "0 ." and nothing else */
+            continue;
+        }
+        if (n == ZONE_MAX_MX) {
+            (*extra)++;
+            continue;
+        }
+        h[n].name = name != NULL ? name : "";
+        h[n].pref = rr->pref;
+        if (is_root(name))
+            snprintf(h[n].shown, sizeof h[n].shown, ".");
+        else if (!zone_name_copy(name, h[n].shown, sizeof h[n].shown))
+            snprintf(h[n].shown, sizeof h[n].shown, "?");
+        {
+            unsigned char bin[16];
+            int fam = is_root(name) ? 0 : is_ip_literal(name, bin);
+
+            h[n].literal = fam != 0;
+            h[n].literal_target =
+                fam == R->t->family &&
+                memcmp(bin, R->t->addr_bytes, fam == AF_INET ? 4 : 16) == 0;
+        }
+        h[n].bad_name =
+            !h[n].literal && (is_root(name) || !R->svc->is_host_name(name));
+        n++;
+    }
+    free(order);
+    *n_out = n;
+    return MXP_OK;
+}
+
+void zone_mx_want(struct zone_run *R, const struct mxp_dns_query *mx)
+{
+    struct mx_host *h;
+    size_t n, n_null, extra;
+
+    if (mx->result != MXP_DNS_ANSWER)
+        return;
+    h = calloc(ZONE_MAX_MX, sizeof *h);
+    if (h == NULL || pick_hosts(R, mx, h, &n, &n_null, &extra) != MXP_OK) {
+        free(h);
+        return; /* zone_mx_check says it */
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (h[i].literal || h[i].bad_name)
+            continue;
+        zone_dns_want(R, h[i].name, MXP_DNS_A);
+        zone_dns_want(R, h[i].name, MXP_DNS_AAAA);
+        zone_dns_want(R, h[i].name, MXP_DNS_CNAME);
+    }
+    free(h);
+}
+
 /* No MX: mail goes to the domain's own address (RFC 5321 5.1). */
 static void implicit_mx(struct zone_run *R, struct zone_domain *d,
                         const struct mxp_dns_query *a,
@@ -151,7 +228,6 @@ void zone_mx_check(struct zone_run *R, struct zone_domain *d,
 {
     struct mx_host *h = NULL;
     struct mxp_dns_query *q = NULL;
-    struct mx_ord *order = NULL;
     size_t n = 0, n_null = 0, n_usable = 0, n_failed = 0, extra = 0;
     const char *target_host = NULL;
     int rc, literal_target = 0;
@@ -175,47 +251,11 @@ void zone_mx_check(struct zone_run *R, struct zone_domain *d,
 
     h = calloc(ZONE_MAX_MX, sizeof *h);
     q = calloc(3 * ZONE_MAX_MX, sizeof *q);
-    order = calloc(mx->n_rr, sizeof *order);
-    if (h == NULL || q == NULL || order == NULL) {
+    if (h == NULL || q == NULL ||
+        pick_hosts(R, mx, h, &n, &n_null, &extra) != MXP_OK) {
         zone_finding(R, MXP_STATE_UNKNOWN, "MX check of %s: out of memory",
                      d->name);
         goto done;
-    }
-    /* The most preferred hosts are the ones looked at, wherever they are
-     * in the answer. */
-    for (size_t i = 0; i < mx->n_rr; i++)
-        order[i] = (struct mx_ord){.pref = mx->rr[i].pref, .idx = i};
-    qsort(order, mx->n_rr, sizeof *order, cmp_pref);
-    for (size_t k = 0; k < mx->n_rr; k++) {
-        const struct mxp_dns_rr *rr = &mx->rr[order[k].idx];
-        const char *name = rr->text;
-
-        if (is_root(name) && rr->pref == 0) {
-            n_null++; /* RFC 7505: "0 ." and nothing else */
-            continue;
-        }
-        if (n == ZONE_MAX_MX) {
-            extra++;
-            continue;
-        }
-        h[n].name = name != NULL ? name : "";
-        h[n].pref = rr->pref;
-        if (is_root(name))
-            snprintf(h[n].shown, sizeof h[n].shown, ".");
-        else if (!zone_name_copy(name, h[n].shown, sizeof h[n].shown))
-            snprintf(h[n].shown, sizeof h[n].shown, "?");
-        {
-            unsigned char bin[16];
-            int fam = is_root(name) ? 0 : is_ip_literal(name, bin);
-
-            h[n].literal = fam != 0;
-            h[n].literal_target =
-                fam == R->t->family &&
-                memcmp(bin, R->t->addr_bytes, fam == AF_INET ? 4 : 16) == 0;
-        }
-        h[n].bad_name =
-            !h[n].literal && (is_root(name) || !R->svc->is_host_name(name));
-        n++;
     }
     if (n_null > 0 && n == 0 && extra == 0) {
         zone_finding(R, MXP_STATE_WARNING,
@@ -251,7 +291,7 @@ void zone_mx_check(struct zone_run *R, struct zone_domain *d,
         for (size_t i = 0; i < 3 * n; i++)
             if (q[i].type != 0)
                 ask[k++] = q[i];
-        rc = k > 0 ? R->svc->dns_batch(R->ctx, ask, k) : MXP_OK;
+        rc = k > 0 ? zone_dns_get(R, ask, k) : MXP_OK;
         k = 0;
         for (size_t i = 0; i < 3 * n; i++) {
             if (q[i].type == 0)
@@ -351,7 +391,6 @@ void zone_mx_check(struct zone_run *R, struct zone_domain *d,
                            "server)",
                            R->t->addr, d->name);
 done:
-    free(order);
     free(h);
     free(q);
 }

@@ -20,4 +20,8 @@ void zone_mx_check(struct zone_run *R, struct zone_domain *d,
                    const struct mxp_dns_query *a,
                    const struct mxp_dns_query *aaaa);
 
+/* Wants (lookup.h) A, AAAA and CNAME of the hosts zone_mx_check will
+ * look at, so that they go out with the next wave. */
+void zone_mx_want(struct zone_run *R, const struct mxp_dns_query *mx);
+
 #endif

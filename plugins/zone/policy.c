@@ -3,13 +3,14 @@
  *
  * SPF: spf.c evaluates check_host() for the target's address with the
  * mail domain as MAIL FROM domain; it asks its DNS questions one at a time
- * through spf_lookup(), which runs each as a one-query batch of the core
- * (answers live in the job until run() returns); a second check_host()
- * for a documentation address tells what the policy says about everybody
- * else.  DMARC: the record at _dmarc.<domain>, else at the organizational
- * domain, whose sp= then applies (RFC 7489 6.3, 6.6.3).  A policy that
- * lets failing mail through (p=none, or pct below 100) warns unless
- * plugins.zone.dmarc_none is ok.
+ * through spf_lookup(), which answers from the zone's DNS cache (most were
+ * fetched ahead by plan.c's planning passes) and asks the rest as a
+ * one-query batch (answers live in the job until run() returns); a second
+ * check_host() for a documentation address tells what the policy says about
+ * everybody else.  DMARC: the record at _dmarc.<domain>, else at the
+ * organizational domain, whose sp= then applies (RFC 7489 6.3, 6.6.3).  A
+ * policy that lets failing mail through (p=none, or pct below 100) warns
+ * unless plugins.zone.dmarc_none is ok.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <sys/socket.h>
 
 #include "dmarc.h"
+#include "lookup.h"
 #include "policy.h"
 #include "spf.h"
 
@@ -60,7 +62,7 @@ static int spf_lookup(void *user, const char *name, uint16_t type,
     memset(&q, 0, sizeof q);
     q.name = name;
     q.type = type;
-    rc = R->svc->dns_batch(R->ctx, &q, 1);
+    rc = zone_dns_get(R, &q, 1);
     if (rc == MXP_ERR_NOMEM)
         return rc;
     /* A lookup the deadline cut is no answer: SPF would read it as "no
@@ -74,6 +76,22 @@ static int spf_lookup(void *user, const char *name, uint16_t type,
     out->rr = q.result == MXP_DNS_ANSWER ? q.rr : NULL;
     out->n_rr = q.result == MXP_DNS_ANSWER ? q.n_rr : 0;
     return MXP_OK;
+}
+
+void zone_spf_request(const struct zone_run *R, const struct zone_domain *d,
+                      struct spf_request *rq, char *sender, size_t len)
+{
+    memset(rq, 0, sizeof *rq);
+    rq->family = R->t->family;
+    memcpy(rq->addr, R->t->addr_bytes, sizeof rq->addr);
+    snprintf(sender, len, "postmaster@%s", d->name);
+    rq->domain = d->name;
+    rq->sender = sender;
+    rq->helo = R->greeting[0] != '\0' ? R->greeting : d->name;
+    rq->receiver = R->ctx->probe != NULL && R->ctx->probe->helo_name != NULL &&
+                           R->ctx->probe->helo_name[0] != '\0'
+                       ? R->ctx->probe->helo_name
+                       : NULL;
 }
 
 /* The deciding term for the wording, "no term matched" when none. */
@@ -92,10 +110,8 @@ static const unsigned char other_v6[][16] = {
     {0x3f, 0xff, [15] = 1},
     {0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff, 0xff, 0xff, [15] = 1}};
 
-/* The k-th documentation address of family outside the target's own
- * network (/24, /48) into rq; 0 when there is none. */
-static int other_sender(const struct zone_run *R, int family, size_t k,
-                        struct spf_request *rq, char *shown, size_t len)
+int zone_spf_other(const struct zone_run *R, int family, size_t k,
+                   struct spf_request *rq, char *shown, size_t len)
 {
     size_t alen = family == AF_INET ? 4 : 16, net = family == AF_INET ? 3 : 6;
 
@@ -124,7 +140,7 @@ static int spf_other_eval(struct zone_run *R, struct zone_domain *d,
 {
     struct spf_request rq = *target_rq;
 
-    if (!other_sender(R, family, k, &rq, ip, iplen) ||
+    if (!zone_spf_other(R, family, k, &rq, ip, iplen) ||
         R->svc->remaining(R->ctx) <= 0 || spf_check_host(&rq, o) != MXP_OK)
         return 0;
     if (o->dns_lookups > d->spf_lookups)
@@ -241,17 +257,7 @@ void zone_spf_check(struct zone_run *R, struct zone_domain *d)
                      d->name);
         return;
     }
-    memset(&rq, 0, sizeof rq);
-    rq.family = R->t->family;
-    memcpy(rq.addr, R->t->addr_bytes, sizeof rq.addr);
-    snprintf(sender, sizeof sender, "postmaster@%s", d->name);
-    rq.domain = d->name;
-    rq.sender = sender;
-    rq.helo = R->greeting[0] != '\0' ? R->greeting : d->name;
-    rq.receiver = R->ctx->probe != NULL && R->ctx->probe->helo_name != NULL &&
-                          R->ctx->probe->helo_name[0] != '\0'
-                      ? R->ctx->probe->helo_name
-                      : NULL;
+    zone_spf_request(R, d, &rq, sender, sizeof sender);
     rq.lookup = spf_lookup;
     rq.lookup_user = R;
 
@@ -568,7 +574,7 @@ void zone_dmarc_check(struct zone_run *R, struct zone_domain *d,
         memset(&q, 0, sizeof q);
         q.name = org_where;
         q.type = MXP_DNS_TXT;
-        rc = R->svc->dns_batch(R->ctx, &q, 1);
+        rc = zone_dns_get(R, &q, 1);
         if (rc != MXP_OK)
             q.result = MXP_DNS_FAILED;
         if (dmarc_at(R, d, org_where, &q, 1, &near_said))

@@ -7,6 +7,7 @@
 #ifndef MXP_ZONE_POLICY_H
 #define MXP_ZONE_POLICY_H
 
+#include "spf.h"
 #include "zone.h"
 
 /* Reads plugins.zone (dmarc_none: warning|ok) into *out, defaults
@@ -25,5 +26,16 @@ void zone_dmarc_check(struct zone_run *R, struct zone_domain *d,
 void zone_sts_check(struct zone_run *R, struct zone_domain *d,
                     const struct mxp_dns_query *sts,
                     const struct mxp_dns_query *rpt);
+
+/* The check_host() request zone_spf_check makes for d (the target's
+ * address, postmaster@d as sender into sender[len], the greeting as
+ * HELO), without its lookup function. */
+void zone_spf_request(const struct zone_run *R, const struct zone_domain *d,
+                      struct spf_request *rq, char *sender, size_t len);
+/* The k-th documentation address of family outside the target's own
+ * network (/24, /48) into rq, standing for "any other sender"; 0 when
+ * there is none. */
+int zone_spf_other(const struct zone_run *R, int family, size_t k,
+                   struct spf_request *rq, char *shown, size_t len);
 
 #endif

@@ -30,6 +30,7 @@ enum spf_dq {
     DQ_EMPTY, /* NXDOMAIN or no data: a void lookup */
     DQ_ERROR, /* the lookup failed */
     DQ_FATAL,
+    DQ_PENDING, /* not known yet (planning): as though nothing matched */
 };
 
 const char *spf_result_name(enum spf_result r)
@@ -170,6 +171,12 @@ static enum spf_dq dns_query(struct spf_ctx *ctx, const char *name,
                  "%s lookup of %s could not be made", type_name(type), name);
         return DQ_FATAL;
     }
+    if (ans->pending) {
+        ctx->out->pending++;
+        ans->rr = NULL;
+        ans->n_rr = 0;
+        return DQ_PENDING;
+    }
     if (ans->rr == NULL)
         ans->n_rr = 0;
     switch (ans->result) {
@@ -211,6 +218,8 @@ static enum spf_m term_query(struct spf_ctx *ctx, const char *name,
         return M_MATCH;
     case DQ_EMPTY:
         return counts_void ? count_void(ctx) : M_NOMATCH;
+    case DQ_PENDING:
+        return M_NOMATCH;
     case DQ_FATAL:
         return M_FATAL;
     default:
@@ -690,6 +699,8 @@ static enum spf_result fetch_record(struct spf_ctx *ctx, const char *domain,
     switch (dns_query(ctx, domain, MXP_DNS_TXT, &ans)) {
     case DQ_FATAL:
         return SPF_TEMPERROR;
+    case DQ_PENDING:
+        return SPF_NEUTRAL; /* an include of it matches nothing (yet) */
     case DQ_EMPTY:
         return SPF_NONE;
     case DQ_ERROR:

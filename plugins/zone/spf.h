@@ -35,6 +35,12 @@ struct spf_dns_answer {
     enum mxp_dns_result result;
     const struct mxp_dns_rr *rr;
     size_t n_rr;
+    /* Set by a planning lookup: the answer is not known yet.  The
+     * evaluator then goes on as though the term did not match (no void
+     * lookup counted, an include or redirect target giving neutral), so
+     * that one pass meets every question it can ask now; the outcome
+     * counts them in pending and means nothing else. */
+    int pending;
 };
 
 /* Looks up name (no trailing dot) of type MXP_DNS_A, AAAA, MX, TXT or PTR.
@@ -93,6 +99,9 @@ struct spf_outcome {
      * lookup that got no answer at all (not on a SERVFAIL, which is the
      * DNS's answer). */
     int skipped_timeout;
+    /* Lookups answered "pending" (a planning pass): when not 0 the
+     * outcome is only a plan of what to ask. */
+    unsigned pending;
 };
 
 /* The result's lowercase RFC name: "pass", "permerror"... */

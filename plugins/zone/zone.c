@@ -1,8 +1,9 @@
 /*
  * zone.c - the zone check: the target's mail domain in the DNS.
  *
- * Guesses the mail domain (domain.c), then per domain asks MX, A, AAAA,
- * _dmarc, _mta-sts and _smtp._tls in one batch and hands the answers to
+ * Guesses the mail domain (domain.c), asks every domain's MX, A, AAAA,
+ * TXT, _dmarc, _mta-sts and _smtp._tls together, then the MX hosts and
+ * the SPF lookups together (lookup.c, plan.c), and hands the answers to
  * the MX analysis (mx.c) and the policy checks (policy.c: SPF check_host()
  * of the target, DMARC, MTA-STS, TLS-RPT).  State: the worst finding;
  * main metric: the SPF DNS lookups of the worst domain, because a record
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lookup.h"
 #include "mx.h"
 #include "policy.h"
 #include "spf.h"
@@ -135,28 +137,62 @@ int zone_dns_definite(enum mxp_dns_result res)
 
 enum { Q_MX, Q_A, Q_AAAA, Q_DMARC, Q_STS, Q_RPT, Q_N };
 
-static void check_domain(struct zone_run *R, struct zone_domain *d)
-{
+/* The names of a domain's own questions. */
+struct domain_names {
     char dmarc[ZONE_NAME_LEN + 8], sts[ZONE_NAME_LEN + 12],
-        rpt[ZONE_NAME_LEN + 16];
-    struct mxp_dns_query q[Q_N];
+        rpt[ZONE_NAME_LEN + 16], org[ZONE_NAME_LEN + 8];
+};
+
+static void domain_names(struct zone_run *R, const char *domain,
+                         struct domain_names *dn)
+{
+    const char *org = R->svc->registered_domain(R->ctx, domain);
+
+    snprintf(dn->dmarc, sizeof dn->dmarc, "_dmarc.%s", domain);
+    snprintf(dn->sts, sizeof dn->sts, "_mta-sts.%s", domain);
+    snprintf(dn->rpt, sizeof dn->rpt, "_smtp._tls.%s", domain);
+    dn->org[0] = '\0';
+    if (org != NULL && !zone_names_equal(org, domain))
+        snprintf(dn->org, sizeof dn->org, "_dmarc.%s", org);
+}
+
+void zone_domain_want(struct zone_run *R, const char *domain)
+{
+    struct domain_names dn;
+
+    domain_names(R, domain, &dn);
+    zone_dns_want(R, domain, MXP_DNS_MX);
+    zone_dns_want(R, domain, MXP_DNS_A);
+    zone_dns_want(R, domain, MXP_DNS_AAAA);
+    zone_dns_want(R, domain, MXP_DNS_TXT); /* the SPF record */
+    zone_dns_want(R, dn.dmarc, MXP_DNS_TXT);
+    zone_dns_want(R, dn.sts, MXP_DNS_TXT);
+    zone_dns_want(R, dn.rpt, MXP_DNS_TXT);
+    /* asked only when _dmarc.<domain> has no record, but cheap at once */
+    if (dn.org[0] != '\0')
+        zone_dns_want(R, dn.org, MXP_DNS_TXT);
+}
+
+/* The domain's own answers; 0 (reported) when they could not be had, or
+ * when the guess names no domain in the DNS (then d->dropped). */
+static int domain_answers(struct zone_run *R, struct zone_domain *d,
+                          struct mxp_dns_query *q, struct domain_names *dn)
+{
     int rc;
 
-    snprintf(dmarc, sizeof dmarc, "_dmarc.%s", d->name);
-    snprintf(sts, sizeof sts, "_mta-sts.%s", d->name);
-    snprintf(rpt, sizeof rpt, "_smtp._tls.%s", d->name);
-    memset(q, 0, sizeof q);
+    domain_names(R, d->name, dn);
+    memset(q, 0, Q_N * sizeof *q);
     q[Q_MX] = (struct mxp_dns_query){.name = d->name, .type = MXP_DNS_MX};
     q[Q_A] = (struct mxp_dns_query){.name = d->name, .type = MXP_DNS_A};
     q[Q_AAAA] = (struct mxp_dns_query){.name = d->name, .type = MXP_DNS_AAAA};
-    q[Q_DMARC] = (struct mxp_dns_query){.name = dmarc, .type = MXP_DNS_TXT};
-    q[Q_STS] = (struct mxp_dns_query){.name = sts, .type = MXP_DNS_TXT};
-    q[Q_RPT] = (struct mxp_dns_query){.name = rpt, .type = MXP_DNS_TXT};
-    rc = R->svc->dns_batch(R->ctx, q, Q_N);
+    q[Q_DMARC] = (struct mxp_dns_query){.name = dn->dmarc, .type = MXP_DNS_TXT};
+    q[Q_STS] = (struct mxp_dns_query){.name = dn->sts, .type = MXP_DNS_TXT};
+    q[Q_RPT] = (struct mxp_dns_query){.name = dn->rpt, .type = MXP_DNS_TXT};
+    rc = zone_dns_get(R, q, Q_N);
     if (rc != MXP_OK) {
         zone_finding(R, MXP_STATE_UNKNOWN, "DNS lookups of %s failed: %s",
                      d->name, R->svc->strerror(rc));
-        return;
+        return 0;
     }
     /* A guess that names no domain in the DNS (a default install's
      * greeting, a stale PTR) says nothing about the server's mail. */
@@ -167,12 +203,56 @@ static void check_domain(struct zone_run *R, struct zone_domain *d)
                            "checked",
                            d->first_what != NULL ? d->first_what : "guessed",
                            d->name);
-        return;
+        return 0;
     }
+    return 1;
+}
+
+static void check_domain(struct zone_run *R, struct zone_domain *d)
+{
+    struct mxp_dns_query q[Q_N];
+    struct domain_names dn;
+
+    if (d->dropped || !domain_answers(R, d, q, &dn))
+        return;
     zone_mx_check(R, d, &q[Q_MX], &q[Q_A], &q[Q_AAAA]);
     zone_spf_check(R, d);
     zone_dmarc_check(R, d, &q[Q_DMARC]);
     zone_sts_check(R, d, &q[Q_STS], &q[Q_RPT]);
+}
+
+/* Every question the checks will ask, in as few waves as their
+ * dependencies allow: the domains' own records (mostly asked while the
+ * domain was guessed), then the MX hosts' addresses with the SPF terms'
+ * lookups, then one more wave per include/redirect level.  The SMTP
+ * session of the guess ends while the first of these is in flight. */
+static void prefetch(struct zone_run *R)
+{
+    for (size_t i = 0; i < R->n_dom; i++)
+        zone_domain_want(R, R->dom[i].name);
+    zone_dns_send(R);
+    zone_dns_wait(R);
+    for (size_t i = 0; i < R->n_dom; i++) {
+        struct zone_domain *d = &R->dom[i];
+        const struct mxp_dns_query *mx =
+            zone_dns_peek(R, d->name, MXP_DNS_MX);
+
+        if (mx != NULL && !(mx->result == MXP_DNS_NXDOMAIN && !d->configured))
+            zone_mx_want(R, mx);
+    }
+    /* waves bounded by the SPF limits (10 terms, 20 levels) and time */
+    for (int wave = 0; wave < 24; wave++) {
+        size_t wanted = zone_spf_plan(R);
+
+        zone_dns_send(R);
+        if (R->smtp != NULL) {
+            R->svc->smtp_close(R->smtp, 1);
+            R->smtp = NULL;
+        }
+        zone_dns_wait(R);
+        if (wanted == 0 || R->svc->remaining(R->ctx) <= 0)
+            break;
+    }
 }
 
 /* ---- result ---------------------------------------------------------- */
@@ -256,11 +336,19 @@ static int zone_run(struct mxp_ctx *ctx, void *state)
     R->t = ctx->target;
     R->set = state;
     started = R->svc->now();
+    if (zone_dns_init(R) != MXP_OK) {
+        free(R);
+        return MXP_ERR_NOMEM;
+    }
 
     zone_guess_domains(R);
+    prefetch(R);
     for (size_t i = 0; i < R->n_dom; i++)
         check_domain(R, &R->dom[i]);
     finish(R, started);
+    if (R->smtp != NULL)
+        R->svc->smtp_close(R->smtp, 1);
+    zone_dns_free(R);
     free(R);
     return MXP_OK;
 }

@@ -2,9 +2,11 @@
  * zone.h - what the files of the zone plugin share: one run's state and
  * the finding sink.
  *
- * zone.c is the glue (descriptor, run(), summary, perfdata); domain.c
- * guesses the mail domain; mx.c judges the MX records; policy.c the SPF
- * verdict, DMARC, MTA-STS and TLS-RPT; dmarc.c parses DMARC records.
+ * zone.c is the glue (descriptor, run(), the order of the DNS waves,
+ * summary, perfdata); lookup.c holds the DNS answers and sends the waves;
+ * domain.c guesses the mail domain; mx.c judges the MX records; policy.c
+ * the SPF verdict, DMARC, MTA-STS and TLS-RPT; plan.c finds the SPF
+ * lookups ahead of the verdict; dmarc.c parses DMARC records.
  */
 #ifndef MXP_ZONE_H
 #define MXP_ZONE_H
@@ -53,6 +55,10 @@ struct zone_run {
     char ehlo[ZONE_NAME_LEN];     /* host name of the EHLO reply, or "" */
     struct zone_domain dom[ZONE_MAX_DOMAINS];
     size_t n_dom;
+    struct zone_cache *dns; /* lookup.c */
+    /* domain.c's session, kept open (QUIT unsent) so that its QUIT round
+     * trip overlaps the next DNS wave; NULL when none. */
+    struct mxp_smtp *smtp;
 };
 
 /* One long-output line; the non-OK ones make the summary (the core's
@@ -86,7 +92,20 @@ int zone_special_name(const char *name);
 int zone_dns_definite(enum mxp_dns_result res);
 
 /* domain.c: fills R->dom from the configured domain, or from the PTR,
- * greeting and EHLO names (looking them up); reports how. */
+ * greeting and EHLO names (looking them up); reports how.  The domains'
+ * own records are asked along the way (zone_domain_want), and the SMTP
+ * session is left in R->smtp. */
 void zone_guess_domains(struct zone_run *R);
+
+/* zone.c: wants (lookup.h) the records of a candidate mail domain: MX,
+ * A, AAAA, TXT (SPF), _dmarc (and the organizational domain's),
+ * _mta-sts and _smtp._tls. */
+void zone_domain_want(struct zone_run *R, const char *domain);
+
+/* plan.c: one planning pass of the SPF checks zone_spf_check will make
+ * for every live domain, over the answers at hand: wants what they would
+ * ask next.  Returns how many new questions it wanted (0: the checks have
+ * every answer they can use, or they are past planning). */
+size_t zone_spf_plan(struct zone_run *R);
 
 #endif

@@ -1,10 +1,12 @@
 /*
  * dns.c - batched DNS queries on c-ares 1.18 (see dns.h).
  *
- * A batch hands every query to c-ares at once (up to 256; a bigger batch
- * slides a window of 256 in flight), then drives the channel with poll()
- * over the sockets c-ares reports through its socket-state callback,
- * until each query has an outcome or the deadline passes.
+ * A batch hands every query to c-ares at once (up to 256 in flight over
+ * all batches; more slide through that window), then drives the channel
+ * with poll() over the sockets c-ares reports through its socket-state
+ * callback, until each query has an outcome or the deadline passes.
+ * Batches may be started and collected later; the resolver keeps a list
+ * of them, since one channel serves all and any wait drives all.
  * Answers are parsed here, from the raw packet, into arena memory: the
  * packet is hostile input and a bad one becomes MXP_DNS_BADRESP.
  */
@@ -43,29 +45,40 @@ struct sock_watch {
     int rd, wr;
 };
 
+/* One query of a batch, as c-ares' callback sees it. */
+struct pending {
+    struct mxp_dns_batch *b;
+    struct mxp_dns_query *q;
+    int sent, done;
+    double sent_at;
+};
+
+/* A started batch (dns.h).  It stays on the resolver's list until it is
+ * collected and c-ares has called back for every query it was handed:
+ * a batch given up at its deadline ("abandoned") may still have queries
+ * inside c-ares, whose callbacks must find it. */
+struct mxp_dns_batch {
+    struct mxp_resolver *r;
+    struct mxp_dns_batch *next; /* on r->batches */
+    struct mxp_arena *arena;
+    struct mxp_dns_query *q;
+    struct pending *pend;
+    size_t n, next_send;
+    size_t pending;  /* without an outcome yet */
+    size_t inflight; /* handed to c-ares, not called back yet */
+    double deadline;
+    int nomem;
+    int abandoned; /* collected or the resolver is going: no more outcomes */
+};
+
 struct mxp_resolver {
     ares_channel ch;
     int have_channel;
     struct sock_watch *socks;
     size_t n_socks, cap_socks;
     int sock_nomem; /* a socket could not be tracked: fail the batch */
-};
-
-/* State of one running batch, shared by its query callbacks. */
-struct batch {
-    struct mxp_arena *arena;
-    size_t pending;  /* without an outcome yet */
-    size_t inflight; /* handed to c-ares, without an outcome yet */
-    int cancelling;  /* ares_cancel() below is ours */
-    enum mxp_dns_result cancel_result;
-    int nomem;
-};
-
-struct pending {
-    struct batch *b;
-    struct mxp_dns_query *q;
-    int sent, done;
-    double sent_at;
+    struct mxp_dns_batch *batches; /* started, not yet freed */
+    size_t inflight;               /* over all batches: the window */
 };
 
 /* A parsed server string. */
@@ -307,10 +320,20 @@ done:
 
 void mxp_resolver_free(struct mxp_resolver *r)
 {
+    struct mxp_dns_batch *b, *next;
+
     if (r == NULL)
         return;
+    /* The queries' owners may be gone (a plugin that never collected):
+     * the callbacks of ares_destroy() must only count down. */
+    for (b = r->batches; b != NULL; b = b->next)
+        b->abandoned = 1;
     if (r->have_channel)
         ares_destroy(r->ch);
+    for (b = r->batches; b != NULL; b = next) {
+        next = b->next;
+        free(b);
+    }
     free(r->socks);
     free(r);
 }
@@ -674,22 +697,39 @@ static enum mxp_dns_result map_status(int status)
     }
 }
 
+static void batch_unlink_free(struct mxp_dns_batch *b)
+{
+    struct mxp_dns_batch **pp = &b->r->batches;
+
+    while (*pp != NULL && *pp != b)
+        pp = &(*pp)->next;
+    if (*pp == b)
+        *pp = b->next;
+    free(b);
+}
+
 static void query_cb(void *arg, int status, int timeouts, unsigned char *abuf,
                      int alen)
 {
     struct pending *p = arg;
-    struct batch *b = p->b;
+    struct mxp_dns_batch *b = p->b;
+    struct mxp_resolver *r = b->r;
 
     (void)timeouts;
+    b->inflight--;
+    r->inflight--;
+    if (b->abandoned) {
+        if (b->inflight == 0 && status != ARES_EDESTRUCTION)
+            batch_unlink_free(b); /* mxp_resolver_free() frees the rest */
+        return;
+    }
     if (p->done)
         return;
     p->done = 1;
     b->pending--;
-    b->inflight--;
     p->q->elapsed = mxp_now() - p->sent_at;
-    if (b->cancelling &&
-        (status == ARES_ECANCELLED || status == ARES_EDESTRUCTION)) {
-        p->q->result = b->cancel_result;
+    if (status == ARES_ECANCELLED || status == ARES_EDESTRUCTION) {
+        p->q->result = MXP_DNS_TIMEOUT;
         return;
     }
     if (status == ARES_SUCCESS && abuf != NULL && alen > 0) {
@@ -705,7 +745,8 @@ static void query_cb(void *arg, int status, int timeouts, unsigned char *abuf,
 }
 
 /* One poll() round: waits for c-ares' sockets or its next timeout, never
- * past deadline, and lets c-ares process what happened. */
+ * past deadline, and lets c-ares process what happened (answers of every
+ * batch in flight, retries, timeouts). */
 static int batch_step(struct mxp_resolver *r, struct pollfd **pfds, size_t *cap,
                       double deadline)
 {
@@ -756,83 +797,172 @@ static int batch_step(struct mxp_resolver *r, struct pollfd **pfds, size_t *cap,
     return MXP_OK;
 }
 
-/* Hands c-ares the next queries, up to BATCH_WINDOW in flight. */
-static void submit(struct mxp_resolver *r, struct batch *b,
-                   struct pending *pend, size_t n, size_t *next)
+/* Hands c-ares the next queries of every batch, oldest batch first, up
+ * to BATCH_WINDOW in flight over all of them. */
+static void submit(struct mxp_resolver *r)
 {
-    struct pending *p;
+    for (struct mxp_dns_batch *b = r->batches; b != NULL; b = b->next) {
+        for (; b->next_send < b->n && r->inflight < BATCH_WINDOW;
+             b->next_send++) {
+            struct pending *p = &b->pend[b->next_send];
 
-    for (; *next < n && b->inflight < BATCH_WINDOW; (*next)++) {
-        p = &pend[*next];
-        if (p->done)
-            continue;
-        /* Count first: the callback may run inside ares_query(), e.g. for
-         * a name c-ares cannot encode. */
-        p->sent = 1;
-        p->sent_at = mxp_now();
-        b->inflight++;
-        ares_query(r->ch, p->q->name, CLASS_IN, p->q->type, query_cb, p);
+            if (p->done)
+                continue;
+            /* Count first: the callback may run inside ares_query(),
+             * e.g. for a name c-ares cannot encode. */
+            p->sent = 1;
+            p->sent_at = mxp_now();
+            b->inflight++;
+            r->inflight++;
+            ares_query(r->ch, p->q->name, CLASS_IN, p->q->type, query_cb, p);
+        }
+        if (b->next_send < b->n)
+            return; /* the window is full */
     }
 }
 
-int mxp_dns_batch(struct mxp_resolver *r, struct mxp_arena *arena,
-                  struct mxp_dns_query *q, size_t n, double deadline)
+int mxp_dns_start(struct mxp_resolver *r, struct mxp_arena *arena,
+                  struct mxp_dns_query *q, size_t n, double deadline,
+                  struct mxp_dns_batch **out)
 {
-    struct pending *pend = NULL;
-    struct pollfd *pfds = NULL;
-    size_t i, cap = 0, next = 0;
-    struct batch b;
-    int rc = MXP_OK;
+    struct mxp_dns_batch *b, **tail;
+    size_t i;
 
-    if (n == 0)
-        return MXP_OK;
-    if (r == NULL || arena == NULL || q == NULL)
+    if (out != NULL)
+        *out = NULL;
+    if (r == NULL || arena == NULL || (q == NULL && n > 0) || out == NULL)
         return MXP_ERR_INVALID;
-    pend = calloc(n, sizeof(*pend));
-    if (pend == NULL)
+    /* One allocation: the batch and its pending slots. */
+    if (n > (SIZE_MAX - sizeof(*b)) / sizeof(struct pending))
         return MXP_ERR_NOMEM;
-
-    memset(&b, 0, sizeof(b));
-    b.arena = arena;
-    b.cancel_result = MXP_DNS_TIMEOUT;
+    b = calloc(1, sizeof(*b) + n * sizeof(struct pending));
+    if (b == NULL)
+        return MXP_ERR_NOMEM;
+    b->r = r;
+    b->arena = arena;
+    b->q = q;
+    b->pend = (struct pending *)(b + 1);
+    b->n = n;
+    b->deadline = deadline;
     for (i = 0; i < n; i++) {
         q[i].result = MXP_DNS_FAILED;
         q[i].rr = NULL;
         q[i].n_rr = 0;
         q[i].elapsed = 0;
-        pend[i].b = &b;
-        pend[i].q = &q[i];
-        pend[i].done = q[i].name == NULL;
-        if (!pend[i].done)
-            b.pending++;
+        b->pend[i].b = b;
+        b->pend[i].q = &q[i];
+        b->pend[i].done = q[i].name == NULL;
+        if (!b->pend[i].done)
+            b->pending++;
     }
-    r->sock_nomem = 0;
-    submit(r, &b, pend, n, &next);
+    for (tail = &r->batches; *tail != NULL; tail = &(*tail)->next)
+        ;
+    *tail = b;
+    submit(r);
+    *out = b;
+    return MXP_OK;
+}
 
-    while (b.pending > 0 && !b.nomem && !r->sock_nomem &&
-           mxp_now() < deadline) {
-        rc = batch_step(r, &pfds, &cap, deadline);
+int mxp_dns_done(struct mxp_resolver *r, struct mxp_dns_batch *b)
+{
+    struct pollfd *pfds = NULL;
+    size_t cap = 0;
+
+    if (r == NULL || b == NULL)
+        return 1;
+    if (b->pending > 0 && r->n_socks > 0) {
+        /* A zero wait: read what came, let c-ares retry what timed out. */
+        if (batch_step(r, &pfds, &cap, mxp_now()) == MXP_OK)
+            submit(r);
+        free(pfds);
+    }
+    return b->pending == 0;
+}
+
+void mxp_dns_extend(struct mxp_dns_batch *b, double deadline)
+{
+    if (b != NULL && deadline > b->deadline)
+        b->deadline = deadline;
+}
+
+/* Other batches still wanting outcomes besides b. */
+static int others_live(const struct mxp_resolver *r,
+                       const struct mxp_dns_batch *b)
+{
+    for (const struct mxp_dns_batch *o = r->batches; o != NULL; o = o->next)
+        if (o != b && !o->abandoned && o->pending > 0)
+            return 1;
+    return 0;
+}
+
+int mxp_dns_collect(struct mxp_resolver *r, struct mxp_dns_batch *b)
+{
+    struct pollfd *pfds = NULL;
+    size_t i, cap = 0;
+    int rc = MXP_OK;
+
+    if (b == NULL)
+        return MXP_OK;
+    if (r == NULL || b->r != r)
+        return MXP_ERR_INVALID;
+    /* What came while the caller did other work counts, even when the
+     * batch's time is up: one look without waiting first. */
+    if (b->pending > 0 && r->n_socks > 0) {
+        rc = batch_step(r, &pfds, &cap, mxp_now());
+        if (rc == MXP_OK)
+            submit(r);
+    }
+    while (rc == MXP_OK && b->pending > 0 && !b->nomem && !r->sock_nomem &&
+           mxp_now() < b->deadline) {
+        rc = batch_step(r, &pfds, &cap, b->deadline);
         if (rc != MXP_OK)
             break;
-        submit(r, &b, pend, n, &next);
+        submit(r);
     }
-    if (rc == MXP_OK && (b.nomem || r->sock_nomem))
+    if (rc == MXP_OK && (b->nomem || r->sock_nomem))
         rc = MXP_ERR_NOMEM;
-    if (b.pending > 0) {
-        b.cancelling = 1;
-        b.cancel_result = rc == MXP_OK ? MXP_DNS_TIMEOUT : MXP_DNS_FAILED;
-        ares_cancel(r->ch);
-        /* ares_cancel() reports every query it knew; the rest were
-         * never sent (the window) and time out with elapsed 0. */
-        for (i = 0; i < n; i++)
-            if (!pend[i].done) {
-                pend[i].done = 1;
-                q[i].result = b.cancel_result;
+    r->sock_nomem = 0;
+    if (b->pending > 0) {
+        double now = mxp_now();
+
+        /* Sent or not (the window), what has no outcome by now has none. */
+        for (i = 0; i < b->n; i++)
+            if (!b->pend[i].done) {
+                b->pend[i].done = 1;
+                b->q[i].result =
+                    rc == MXP_OK ? MXP_DNS_TIMEOUT : MXP_DNS_FAILED;
+                b->q[i].elapsed =
+                    b->pend[i].sent ? now - b->pend[i].sent_at : 0;
             }
+        b->pending = 0;
+        b->next_send = b->n;
+        /* Alone in the channel, its leftovers are cancelled at once (no
+         * retries go out for nobody); beside other batches they are left
+         * to c-ares' own timeouts, as ares_cancel() would end those too. */
+        if (!others_live(r, b))
+            ares_cancel(r->ch);
     }
+    b->abandoned = 1;
+    if (b->inflight == 0)
+        batch_unlink_free(b);
     free(pfds);
-    free(pend);
     return rc;
+}
+
+int mxp_dns_batch(struct mxp_resolver *r, struct mxp_arena *arena,
+                  struct mxp_dns_query *q, size_t n, double deadline)
+{
+    struct mxp_dns_batch *b = NULL;
+    int rc;
+
+    if (n == 0)
+        return MXP_OK;
+    if (r == NULL || arena == NULL || q == NULL)
+        return MXP_ERR_INVALID;
+    rc = mxp_dns_start(r, arena, q, n, deadline, &b);
+    if (rc != MXP_OK)
+        return rc;
+    return mxp_dns_collect(r, b);
 }
 
 const char *mxp_dns_result_name(enum mxp_dns_result res)

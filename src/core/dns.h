@@ -3,7 +3,10 @@
  *
  * A batch sends every query at once and waits for all of them, driven by
  * poll() on c-ares' sockets until each query has an outcome or the
- * deadline passes (then the rest are TIMEOUT).  Per-try timeout and tries
+ * deadline passes (then the rest are TIMEOUT).  A batch may also be
+ * started and collected later (mxp_dns_start, mxp_dns_collect), with
+ * other work in between and several batches in flight on one resolver:
+ * waiting for any of them lets all of them progress.  Per-try timeout and tries
  * are set explicitly: c-ares' defaults (5 s x 4) are far too long for a
  * monitoring check.  Servers may carry a port ("127.0.0.10:5353",
  * "[::1]:5353"); with none configured, /etc/resolv.conf is used.
@@ -48,6 +51,29 @@ void mxp_resolver_free(struct mxp_resolver *r);
  * counts from each query's own send (0 for a query never sent). */
 int mxp_dns_batch(struct mxp_resolver *r, struct mxp_arena *arena,
                   struct mxp_dns_query *q, size_t n, double deadline);
+
+/* The asynchronous form of mxp_dns_batch: mxp_dns_start sends the
+ * queries (up to the window) and returns at once with a handle in *out;
+ * q must stay valid and untouched until mxp_dns_collect, which waits
+ * until each query has an outcome or the batch's deadline (given at the
+ * start) passes, fills q like mxp_dns_batch and frees the handle.  Every
+ * started batch is collected once; mxp_resolver_free frees the rest
+ * without touching their q.  Answers that come meanwhile wait in the
+ * socket buffer (1 MiB asked); mxp_dns_done makes every batch progress
+ * without waiting (reads what came, retries what timed out) and returns
+ * 1 when b's queries all have an outcome.  start returns MXP_OK, or
+ * MXP_ERR_NOMEM / MXP_ERR_INVALID with *out NULL and nothing sent. */
+struct mxp_dns_batch;
+int mxp_dns_start(struct mxp_resolver *r, struct mxp_arena *arena,
+                  struct mxp_dns_query *q, size_t n, double deadline,
+                  struct mxp_dns_batch **out);
+int mxp_dns_done(struct mxp_resolver *r, struct mxp_dns_batch *b);
+int mxp_dns_collect(struct mxp_resolver *r, struct mxp_dns_batch *b);
+/* Moves b's deadline to deadline when that is later.  c-ares only notices
+ * a try that timed out when it is driven: a batch collected after a long
+ * wait elsewhere gets one more try's time, so that a lost packet is
+ * asked again rather than reported as a timeout. */
+void mxp_dns_extend(struct mxp_dns_batch *b, double deadline);
 
 /* Parses one raw DNS response for records of q->type (q->name is not
  * looked at) into q->result, q->rr and q->n_rr, from arena memory.  Only

@@ -322,11 +322,10 @@ static double dns_budget(const struct mxp_job *job)
     return (double)ms / 1000.0 * tries;
 }
 
-static int svc_dns_batch(struct mxp_ctx *ctx, struct mxp_dns_query *q,
-                         size_t n)
+/* The job's arena and resolver, made on first use (after fork()). */
+static int dns_ready(struct mxp_ctx *ctx)
 {
     struct mxp_job *job = job_of(ctx);
-    int rc;
 
     if (ctx->target == NULL)
         return MXP_ERR_INVALID; /* no network during init() */
@@ -335,14 +334,63 @@ static int svc_dns_batch(struct mxp_ctx *ctx, struct mxp_dns_query *q,
         if (job->arena == NULL)
             return MXP_ERR_NOMEM;
     }
-    if (job->resolver == NULL) {
-        rc = mxp_resolver_new(&job->run->dns, &job->resolver);
-        if (rc != MXP_OK)
-            return rc;
-    }
-    return mxp_dns_batch(job->resolver, job->arena, q, n,
-                         mxp_min_deadline(job->deadline,
-                                          mxp_now() + dns_budget(job)));
+    if (job->resolver == NULL)
+        return mxp_resolver_new(&job->run->dns, &job->resolver);
+    return MXP_OK;
+}
+
+/* A batch's time: from now, the budget, never past the job's deadline. */
+static double dns_deadline(const struct mxp_job *job)
+{
+    return mxp_min_deadline(job->deadline, mxp_now() + dns_budget(job));
+}
+
+static int svc_dns_batch(struct mxp_ctx *ctx, struct mxp_dns_query *q,
+                         size_t n)
+{
+    struct mxp_job *job = job_of(ctx);
+    int rc = dns_ready(ctx);
+
+    if (rc != MXP_OK)
+        return rc;
+    return mxp_dns_batch(job->resolver, job->arena, q, n, dns_deadline(job));
+}
+
+/* ---- ABI 1.2: asynchronous DNS, generic names ---- */
+
+static int svc_dns_start(struct mxp_ctx *ctx, struct mxp_dns_query *q,
+                         size_t n, struct mxp_dns_batch **out)
+{
+    struct mxp_job *job = job_of(ctx);
+    int rc;
+
+    if (out == NULL)
+        return MXP_ERR_INVALID;
+    *out = NULL;
+    rc = dns_ready(ctx);
+    if (rc != MXP_OK)
+        return rc;
+    return mxp_dns_start(job->resolver, job->arena, q, n, dns_deadline(job),
+                         out);
+}
+
+static int svc_dns_done(struct mxp_ctx *ctx, struct mxp_dns_batch *b)
+{
+    return mxp_dns_done(job_of(ctx)->resolver, b);
+}
+
+static int svc_dns_collect(struct mxp_ctx *ctx, struct mxp_dns_batch *b)
+{
+    struct mxp_job *job = job_of(ctx);
+    int ms = job->run->dns.timeout_ms > 0 ? job->run->dns.timeout_ms : 2000;
+
+    if (b == NULL)
+        return MXP_OK;
+    /* Collected late (SMTP took long): one more try's time, not past the
+     * job's deadline, for what timed out unnoticed meanwhile. */
+    mxp_dns_extend(b, mxp_min_deadline(job->deadline,
+                                       mxp_now() + (double)ms / 1000.0));
+    return mxp_dns_collect(job->resolver, b);
 }
 
 static void transcript_to_parent(void *user, char dir, double t,
@@ -441,6 +489,11 @@ static const struct mxp_services services = {
     .add_metric = mxp_add_metric,
     .dns_has_addr = mxp_dns_has_addr,
     .node_unset = svc_node_unset,
+    /* ---- ABI 1.2: asynchronous DNS, generic names ---- */
+    .dns_start = svc_dns_start,
+    .dns_done = svc_dns_done,
+    .dns_collect = svc_dns_collect,
+    .name_generic = mxp_name_generic,
 };
 
 const struct mxp_services *mxp_core_services(void)

@@ -83,6 +83,52 @@ if begin zone_guess_localhost_greeting; then
     finish
 fi
 
+# Issue 8.3: .69 sits on a customer line of isp.test (PTR
+# dsl-127-0-0-69.dyn.isp.test, generic and not forward-confirmed) and
+# greets as mail.other.test: other.test is its mail domain, isp.test the
+# provider's, named but never judged ("isp.test has no MX" was a false
+# alarm).
+GENERIC_FAKE_UP=
+generic_fake() {
+    [ -n "$GENERIC_FAKE_UP" ] && return 0
+    start_fake 127.0.0.69 normal mail.other.test
+    wait_fake 127.0.0.69 || say "fakesmtp 127.0.0.69 did not start"
+    GENERIC_FAKE_UP=1
+}
+
+if begin zone_generic_ptr_greeting_domain; then
+    generic_fake
+    mx 10 -C zone -H 127.0.0.69 -v
+    want_exit 0
+    want_status '^MXPROBE OK - .*other\.test: SPF pass, DMARC p=reject, 1 MX'
+    want_out 'PTR dsl-127-0-0-69\.dyn\.isp\.test looks generic \(contains the address digits\): its domain isp\.test is taken for the access provider.s, not audited \(the greeting names other\.test\)'
+    want_out 'domain other\.test \(from greeting mail\.other\.test\)'
+    want_no_out 'isp\.test has no MX'
+    want_no_out 'domain isp\.test \('
+    want_time 10
+    finish
+fi
+
+if begin backscatter_generic_ptr_greeting_domain; then
+    generic_fake
+    mx 10 -C backscatter -H 127.0.0.69 -v
+    want_out 'domains tested: other\.test \(from the greeting and PTR names\)'
+    want_out 'its domain isp\.test is taken for the access provider.s, not tested \(the greeting names other\.test\)'
+    want_no_out 'isp\.test\)'
+    want_time 10
+    finish
+fi
+
+if begin banner_generic_ptr_same_rule; then
+    generic_fake
+    mx 10 -C banner -H 127.0.0.69 -v
+    want_exit 1
+    want_out 'PTR dsl-127-0-0-69\.dyn\.isp\.test looks generic \(contains the address digits\)'
+    want_out 'does not resolve back to 127\.0\.0\.69 \(FCrDNS fails\)'
+    want_time 10
+    finish
+fi
+
 if begin zone_cannot_guess; then
     # Nothing listens on .49 and it has no PTR.
     mx 10 -C zone -H 127.0.0.49 -v

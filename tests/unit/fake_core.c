@@ -83,6 +83,11 @@ static struct {
     enum mxp_dns_result dns_default;
     int dns_batch_status;
     double dns_delay;
+    size_t dns_open;       /* started batches not collected yet */
+    size_t dns_done_calls; /* calls of dns_done */
+    int dns_slow;          /* dns_done says "not yet" */
+    struct mxp_dns_batch **open_b; /* the started ones, freed at reset */
+    size_t n_open_b;
     size_t n_batches;
     size_t batch_size[FAKE_MAX_BATCHES];
     char **asked_names; /* every query name, in order */
@@ -777,15 +782,12 @@ void fake_set_dns_delay(double seconds)
     F.dns_delay = seconds;
 }
 
-static int fake_dns_batch_fn(struct mxp_ctx *ctx, struct mxp_dns_query *q,
-                             size_t n)
+/* Counts a batch and its questions as asked. */
+static void fake_dns_note(const struct mxp_dns_query *q, size_t n)
 {
-    if (ctx->target == NULL)
-        return MXP_ERR_INVALID; /* the core refuses network in init() */
     if (F.n_batches < FAKE_MAX_BATCHES)
         F.batch_size[F.n_batches] = n;
     F.n_batches++;
-    F.now += F.dns_delay;
     for (size_t i = 0; i < n; i++) {
         F.asked_names =
             fake_xgrow(F.asked_names, F.n_asked + 1, sizeof(*F.asked_names));
@@ -794,6 +796,12 @@ static int fake_dns_batch_fn(struct mxp_ctx *ctx, struct mxp_dns_query *q,
         F.asked_names[F.n_asked] = fake_xstrdup(q[i].name);
         F.asked_types[F.n_asked++] = q[i].type;
     }
+}
+
+/* Answers q from the table, or fails the batch as told. */
+static int fake_dns_answer(struct mxp_dns_query *q, size_t n)
+{
+    F.now += F.dns_delay;
     if (F.dns_batch_status != MXP_OK)
         return F.dns_batch_status;
     for (size_t i = 0; i < n; i++) {
@@ -811,6 +819,84 @@ static int fake_dns_batch_fn(struct mxp_ctx *ctx, struct mxp_dns_query *q,
         q[i].n_rr = e->result == MXP_DNS_ANSWER ? e->n_rr : 0;
     }
     return MXP_OK;
+}
+
+static int fake_dns_batch_fn(struct mxp_ctx *ctx, struct mxp_dns_query *q,
+                             size_t n)
+{
+    if (ctx->target == NULL)
+        return MXP_ERR_INVALID; /* the core refuses network in init() */
+    fake_dns_note(q, n);
+    return fake_dns_answer(q, n);
+}
+
+/* ---- ABI 1.2: asynchronous DNS, generic names ---- */
+
+/* A started batch: answered when collected, so that a plugin reading q
+ * before dns_collect sees no answer, as with the real core. */
+struct mxp_dns_batch {
+    struct mxp_dns_query *q;
+    size_t n;
+};
+
+static int fake_dns_start_fn(struct mxp_ctx *ctx, struct mxp_dns_query *q,
+                             size_t n, struct mxp_dns_batch **out)
+{
+    struct mxp_dns_batch *b;
+
+    *out = NULL;
+    if (ctx->target == NULL)
+        return MXP_ERR_INVALID;
+    fake_dns_note(q, n);
+    b = calloc(1, sizeof(*b));
+    if (b == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        q[i].result = MXP_DNS_FAILED;
+        q[i].rr = NULL;
+        q[i].n_rr = 0;
+    }
+    b->q = q;
+    b->n = n;
+    F.dns_open++;
+    F.open_b = fake_xgrow(F.open_b, F.n_open_b + 1, sizeof(*F.open_b));
+    F.open_b[F.n_open_b++] = b;
+    *out = b;
+    return MXP_OK;
+}
+
+static int fake_dns_done_fn(struct mxp_ctx *ctx, struct mxp_dns_batch *b)
+{
+    (void)ctx;
+    (void)b;
+    F.dns_done_calls++;
+    return !F.dns_slow;
+}
+
+static int fake_dns_collect_fn(struct mxp_ctx *ctx, struct mxp_dns_batch *b)
+{
+    int rc;
+
+    (void)ctx;
+    if (b == NULL)
+        return MXP_OK;
+    rc = fake_dns_answer(b->q, b->n);
+    F.dns_open--;
+    for (size_t i = 0; i < F.n_open_b; i++)
+        if (F.open_b[i] == b)
+            F.open_b[i] = F.open_b[--F.n_open_b];
+    free(b);
+    return rc;
+}
+
+void fake_dns_set_slow(int slow)
+{
+    F.dns_slow = slow;
+}
+
+size_t fake_dns_open_batches(void)
+{
+    return F.dns_open;
 }
 
 size_t fake_dns_batches(void)
@@ -1174,6 +1260,11 @@ const struct mxp_services fake_services = {
     .add_metric = mxp_add_metric,
     .dns_has_addr = mxp_dns_has_addr,
     .node_unset = fake_node_unset_fn,
+    /* ---- ABI 1.2: asynchronous DNS, generic names ---- */
+    .dns_start = fake_dns_start_fn,
+    .dns_done = fake_dns_done_fn,
+    .dns_collect = fake_dns_collect_fn,
+    .name_generic = mxp_name_generic,
 };
 
 /* ---- lifecycle ------------------------------------------------------- */
@@ -1230,6 +1321,11 @@ void fake_reset(void)
         fake_node_free(F.trees[i]);
     free(F.trees);
     fake_free_list(F.errors, F.n_errors);
+
+    /* what a plugin left uncollected, as the core does after run() */
+    for (size_t i = 0; i < F.n_open_b; i++)
+        free(F.open_b[i]);
+    free(F.open_b);
 
     memset(&F, 0, sizeof(F));
     F.dns_default = MXP_DNS_NXDOMAIN;

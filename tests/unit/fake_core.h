@@ -64,6 +64,12 @@ size_t fake_dns_batch_size(size_t i); /* queries in batch i */
 size_t fake_dns_asked(const char *name, uint16_t type);
 /* The name of query j of batch i, or NULL. */
 const char *fake_dns_query_name(size_t batch, size_t j);
+/* dns_start counts as a batch when called; its queries are answered (and
+ * the clock advanced) when collected.  Batches started, not collected: */
+size_t fake_dns_open_batches(void);
+/* slow: dns_done says a batch is not answered yet (a slow resolver: the
+ * plugin must collect it later); default: answered. */
+void fake_dns_set_slow(int slow);
 
 /* ---- SMTP ------------------------------------------------------------ */
 

@@ -264,6 +264,11 @@ static struct mxp_ctx *wired_ctx(void)
 
 /* ---- helpers ---------------------------------------------------------- */
 
+static const char *const confirmed[] = {
+    "mx1.mxprobe.test", "mail.mxprobe.test", "smtp.other.example.co.uk",
+    "mail.ptr.test",    "a.ptr.test",        "b.two.test",
+    "mx.other.test"};
+
 static int setup(void **state)
 {
     (void)state;
@@ -273,6 +278,10 @@ static int setup(void **state)
     /* The core's default for this plugin (descriptor default_warning). */
     fake_set_thresholds("0", NULL);
     srv_default();
+    /* The PTR names of these tests are forward-confirmed: each domain
+     * they name is tested (test_domains_generic_ptr is about the rest). */
+    for (size_t i = 0; i < sizeof confirmed / sizeof *confirmed; i++)
+        fake_dns_add(confirmed[i], MXP_DNS_A, MXP_DNS_ANSWER, ADDR, NULL);
     return 0;
 }
 
@@ -378,15 +387,19 @@ static void test_sender_refused_at_rcpt(void **state)
         int code;
         const char *enhanced, *text;
     } t[] = {
-        {550, "5.1.8", "<postmaster@nagios01>: Sender address rejected: "
-                       "Domain not found"},
-        {450, "4.1.8", "<postmaster@x.internal>: Sender address rejected: "
-                       "Domain not found"},
+        {550, "5.1.8",
+         "<postmaster@nagios01>: Sender address rejected: "
+         "Domain not found"},
+        {450, "4.1.8",
+         "<postmaster@x.internal>: Sender address rejected: "
+         "Domain not found"},
         {553, "5.1.7", "<postmaster@x>: Sender address rejected"},
-        {504, "5.5.2", "<postmaster@nagios01>: Sender address rejected: "
-                       "need fully-qualified address"},
-        {554, "5.7.1", "<postmaster@example.org>: Sender address rejected: "
-                       "Access denied"},
+        {504, "5.5.2",
+         "<postmaster@nagios01>: Sender address rejected: "
+         "need fully-qualified address"},
+        {554, "5.7.1",
+         "<postmaster@example.org>: Sender address rejected: "
+         "Access denied"},
     };
 
     (void)state;
@@ -410,12 +423,22 @@ static void test_user_unknown(void **state)
         const char *enhanced;
         int unknown;
     } t[] = {
-        {550, "5.1.1", 1}, {554, "5.1.1", 1}, {550, "", 1},
-        {551, "", 1},      {553, "", 1},      {550, "5.7.1", 0},
-        {554, "", 0},      {552, "", 0},      {553, "5.7.1", 0},
-        {554, "5.7.1", 0}, {550, "5.1.0", 1}, {553, "5.1.3", 1},
+        {550, "5.1.1", 1},
+        {554, "5.1.1", 1},
+        {550, "", 1},
+        {551, "", 1},
+        {553, "", 1},
+        {550, "5.7.1", 0},
+        {554, "", 0},
+        {552, "", 0},
+        {553, "5.7.1", 0},
+        {554, "5.7.1", 0},
+        {550, "5.1.0", 1},
+        {553, "5.1.3", 1},
         /* about the sender, or the domain's Null MX: not the user */
-        {550, "5.1.8", 0}, {553, "5.1.7", 0}, {550, "5.1.10", 0},
+        {550, "5.1.8", 0},
+        {553, "5.1.7", 0},
+        {550, "5.1.10", 0},
     };
 
     (void)state;
@@ -850,6 +873,46 @@ static void test_domains_guessed(void **state)
     assert_true(fake_perf_find("accepted")->max == 2);
     assert_true(fake_perf_find("domains")->value == 2);
     assert_int_equal(fake_smtp_opens(), 1);
+}
+
+/* Issue 8.3: a generic or unconfirmed PTR names the access provider's
+ * domain when the greeting names another: only the greeting's is tested;
+ * the PTR's domain is named in a detail.  The PTR went out before the
+ * session, its name's addresses after the greeting. */
+static void test_domains_generic_ptr(void **state)
+{
+    (void)state;
+    S.rcpt = (struct srv_answer){550, "5.1.1 User unknown"};
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER,
+                 "dsl-127-0-0-28.dyn.isp.test", "mail.other.test", NULL);
+    fake_dns_add("dsl-127-0-0-28.dyn.isp.test", MXP_DNS_A, MXP_DNS_ANSWER, ADDR,
+                 NULL);
+    fake_dns_add("mail.other.test", MXP_DNS_A, MXP_DNS_NXDOMAIN, NULL);
+    run_plain();
+    assert_int_equal(S.n_to, 1);
+    assert_random_user(S.to[0], BS_DEFAULT_PREFIX, "mxprobe.test");
+    assert_detail("PTR dsl-127-0-0-28.dyn.isp.test looks generic (contains "
+                  "the address digits): its domain isp.test is taken for the "
+                  "access provider's, not tested (the greeting names "
+                  "mxprobe.test)",
+                  MXP_STATE_OK);
+    assert_detail("PTR mail.other.test does not resolve back to " ADDR
+                  ": its domain other.test",
+                  MXP_STATE_OK);
+    assert_int_equal(fake_dns_batches(), 2);
+    assert_int_equal(fake_dns_batch_size(1), 4);
+    assert_int_equal(fake_dns_open_batches(), 0);
+
+    /* no greeting name: the PTR's domain is the only guess, tested */
+    teardown(NULL);
+    setup(NULL);
+    S.greeting = "ESMTP ready";
+    S.rcpt = (struct srv_answer){550, "5.1.1 User unknown"};
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER,
+                 "dsl-127-0-0-28.dyn.isp.test", NULL);
+    run_plain();
+    assert_int_equal(S.n_to, 1);
+    assert_random_user(S.to[0], BS_DEFAULT_PREFIX, "isp.test");
 }
 
 static void test_domain_from_ptr_only(void **state)
@@ -1538,11 +1601,14 @@ static void test_deliver_dot_unanswered(void **state)
         int dotted; /* the final dot was sent */
     } t[] = {
         {{-1, "no reply within 20.0 s (waiting for reply to message)"},
-         "no reply within 20.0 s (waiting for reply to message)", 1},
+         "no reply within 20.0 s (waiting for reply to message)",
+         1},
         {{0, "connection closed by server (waiting for reply to message)"},
-         "connection closed by server (waiting for reply to message)", 1},
+         "connection closed by server (waiting for reply to message)",
+         1},
         {{-3, "cannot send: connection reset by peer (sending message)"},
-         "cannot send: connection reset by peer (sending message)", 0},
+         "cannot send: connection reset by peer (sending message)",
+         0},
     };
 
     (void)state;
@@ -1568,10 +1634,9 @@ static void test_deliver_dot_unanswered(void **state)
                      "test message to <%s> not sent: the message: %s", S.to[0],
                      t[i].why);
         assert_detail(want, MXP_STATE_UNKNOWN);
-        assert_int_equal(fake_detail_find(t[i].dotted ? "not sent"
-                                                      : "may have been",
-                                          NULL),
-                         -1);
+        assert_int_equal(
+            fake_detail_find(t[i].dotted ? "not sent" : "may have been", NULL),
+            -1);
         /* the verdict is what RCPT said */
         assert_int_equal(fake_state(), MXP_STATE_WARNING);
         assert_false(fake_smtp_quit_sent());
@@ -1630,6 +1695,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_domain_from_target, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_domains_guessed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_domains_generic_ptr, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_domain_from_ptr_only, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_mixed_ok, setup, teardown),

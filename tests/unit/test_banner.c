@@ -4,6 +4,7 @@
  * cases (clean, mismatch, no PTR, FCrDNS, generic, no greeting, refused,
  * HELO fallback...), asserting state, summary wording and perfdata.
  */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -84,8 +85,9 @@ static void test_generic_table(void **state)
         int got;
 
         assert_int_equal(inet_pton(family, generic_table[i].addr, addr), 1);
-        got = generic_reason(fake_ctx(), generic_table[i].name, family, addr,
-                             why, sizeof why);
+        /* the core's rule (svc->name_generic), which banner uses */
+        got = fake_ctx()->svc->name_generic(generic_table[i].name, family, addr,
+                                            why, sizeof why);
         if (generic_table[i].why == NULL && got)
             fail_msg("%s (%s): generic (%s), expected not",
                      generic_table[i].name, generic_table[i].addr, why);
@@ -266,6 +268,41 @@ static void test_run_clean(void **state)
     assert_int_equal(fake_dns_asked(REV, MXP_DNS_PTR), 1);
     assert_int_equal(fake_dns_asked(NAME, MXP_DNS_A), 1);
     assert_int_equal(fake_dns_asked(NAME, MXP_DNS_AAAA), 1);
+}
+
+/* A PTR answer slower than the greeting and EHLO: the greeting name goes
+ * out at once, the PTR name after the PTR is read, and all batches are
+ * collected. */
+static void test_run_clean_slow_ptr(void **state)
+{
+    (void)state;
+    script_clean_dns();
+    script_smtp(NAME " ESMTP Postfix");
+    fake_dns_set_slow(1);
+    run_banner();
+    assert_int_equal(fake_state(), MXP_STATE_OK);
+    assert_summary_has("matches PTR");
+    assert_int_equal(fake_dns_open_batches(), 0);
+    /* the PTR, the greeting name; the PTR name is the same: asked once */
+    assert_int_equal(fake_dns_batches(), 2);
+    assert_int_equal(fake_dns_asked(NAME, MXP_DNS_A), 1);
+    assert_int_equal(fake_dns_batch_size(1), 2);
+}
+
+/* The PTR answer came before the greeting ended: A and AAAA of the PTR
+ * name go out before EHLO, beside the greeting name's. */
+static void test_run_dns_before_ehlo(void **state)
+{
+    (void)state;
+    script_clean_dns();
+    fake_dns_add("other.example.net", MXP_DNS_A, MXP_DNS_ANSWER, ADDR, NULL);
+    script_smtp("other.example.net ESMTP");
+    run_banner();
+    assert_int_equal(fake_state(), MXP_STATE_WARNING);
+    assert_int_equal(fake_dns_batches(), 2);
+    assert_string_equal(fake_dns_query_name(1, 0), NAME);
+    assert_string_equal(fake_dns_query_name(1, 2), "other.example.net");
+    assert_int_equal(fake_dns_open_batches(), 0);
 }
 
 static void test_run_clean_case_and_dot(void **state)
@@ -629,6 +666,10 @@ int main(void)
         cmocka_unit_test(test_greeting_name),
         cmocka_unit_test(test_connect_words),
         cmocka_unit_test_setup_teardown(test_run_clean, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_clean_slow_ptr, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_run_dns_before_ehlo, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_run_clean_case_and_dot, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_run_clean_ipv6, setup, teardown),

@@ -132,6 +132,8 @@ static void pnamerr(struct pkt *p, unsigned type, const char *target)
 
 /* The fake zone: what every test name answers.  Returns 0 to stay
  * silent (the query never gets an answer). */
+static atomic_int dropfirst_seen; /* dropfirst.test: first query lost */
+
 static int respond(const char *qname, unsigned qtype, uint16_t id,
                    struct pkt *p)
 {
@@ -258,6 +260,11 @@ static int respond(const char *qname, unsigned qtype, uint16_t id,
         }
     } else if (strcmp(qname, "drop.test") == 0) {
         return 0;
+    } else if (strcmp(qname, "dropfirst.test") == 0) {
+        if (atomic_fetch_add(&dropfirst_seen, 1) == 0)
+            return 0;
+        pstart(p, id, 0, 1, qname, qtype);
+        pa(p, "192.0.2.9");
     } else if (strlen(qname) > 1 && qname[0] == 'n' &&
                (strcmp(strchr(qname, '.'), ".many.test") == 0 ||
                 strcmp(strchr(qname, '.'), ".gather.test") == 0)) {
@@ -1214,6 +1221,196 @@ static void test_batch_tcp_fallback(void **state)
     mxp_resolver_free(r);
 }
 
+/* ---- asynchronous batches --------------------------------------------- */
+
+static void sleep_ms(int ms)
+{
+    poll(NULL, 0, ms);
+}
+
+/* Two batches in flight while the caller does something else (a stand-in
+ * for SMTP): nothing is read meanwhile, yet no answer is lost, and each
+ * batch gets exactly its own answers whatever the order of collection. */
+static void test_async_overlap(void **state)
+{
+    struct mxp_resolver *r = resolver_on(0, 2000, 1);
+    struct mxp_arena *arena = mxp_arena_new();
+    struct mxp_dns_query a[2] = {{"two.test", MXP_DNS_A, 0, NULL, 0, 0},
+                                 {"nx.test", MXP_DNS_A, 0, NULL, 0, 0}};
+    struct mxp_dns_query b[1] = {{"txt.test", MXP_DNS_TXT, 0, NULL, 0, 0}};
+    struct mxp_dns_batch *ba = NULL, *bb = NULL;
+    double t0 = mxp_now();
+
+    (void)state;
+    assert_non_null(arena);
+    assert_int_equal(mxp_dns_start(r, arena, a, 2, t0 + 2, &ba), MXP_OK);
+    assert_non_null(ba);
+    /* not answered before collection, whatever came */
+    assert_int_equal(a[0].result, MXP_DNS_FAILED);
+    sleep_ms(100);
+    assert_int_equal(mxp_dns_start(r, arena, b, 1, t0 + 2, &bb), MXP_OK);
+    assert_int_equal(mxp_dns_collect(r, bb), MXP_OK);
+    assert_int_equal(b[0].result, MXP_DNS_ANSWER);
+    assert_int_equal(b[0].n_rr, 2);
+    assert_int_equal(mxp_dns_collect(r, ba), MXP_OK);
+    assert_int_equal(a[0].result, MXP_DNS_ANSWER);
+    assert_int_equal(a[0].n_rr, 2);
+    assert_string_equal(a[0].rr[1].text, "192.0.2.2");
+    assert_int_equal(a[1].result, MXP_DNS_NXDOMAIN);
+    /* the 100 ms of other work, not a timeout's worth */
+    assert_true(mxp_now() - t0 < 0.5);
+    mxp_arena_free(arena);
+    mxp_resolver_free(r);
+}
+
+/* An answer that came while the caller was busy past the batch's time
+ * is still read: a slow SMTP step must not turn answers into timeouts. */
+static void test_async_collect_late(void **state)
+{
+    struct mxp_resolver *r = resolver_on(0, 2000, 1);
+    struct mxp_arena *arena = mxp_arena_new();
+    struct mxp_dns_query q[1] = {{"two.test", MXP_DNS_A, 0, NULL, 0, 0}};
+    struct mxp_dns_batch *b = NULL;
+
+    (void)state;
+    assert_non_null(arena);
+    assert_int_equal(mxp_dns_start(r, arena, q, 1, mxp_now() + 0.05, &b),
+                     MXP_OK);
+    sleep_ms(150);
+    assert_int_equal(mxp_dns_collect(r, b), MXP_OK);
+    assert_int_equal(q[0].result, MXP_DNS_ANSWER);
+    assert_int_equal(q[0].n_rr, 2);
+    mxp_arena_free(arena);
+    mxp_resolver_free(r);
+}
+
+/* A batch given up at its deadline leaves the other batches in flight
+ * alone: the later one still gets its answers and its own timeout. */
+static void test_async_deadlines(void **state)
+{
+    struct mxp_resolver *r = resolver_on(0, 5000, 1);
+    struct mxp_arena *arena = mxp_arena_new();
+    struct mxp_dns_query a[1] = {{"drop.test", MXP_DNS_A, 0, NULL, 0, 0}};
+    struct mxp_dns_query b[2] = {{"drop.test", MXP_DNS_TXT, 0, NULL, 0, 0},
+                                 {"nx.test", MXP_DNS_A, 0, NULL, 0, 0}};
+    struct mxp_dns_batch *ba = NULL, *bb = NULL;
+    double t0 = mxp_now(), took;
+
+    (void)state;
+    assert_non_null(arena);
+    assert_int_equal(mxp_dns_start(r, arena, a, 1, t0 + 0.2, &ba), MXP_OK);
+    assert_int_equal(mxp_dns_start(r, arena, b, 2, t0 + 0.4, &bb), MXP_OK);
+    assert_int_equal(mxp_dns_collect(r, ba), MXP_OK);
+    took = mxp_now() - t0;
+    assert_true(took >= 0.19 && took < 0.35);
+    assert_int_equal(a[0].result, MXP_DNS_TIMEOUT);
+    assert_true(a[0].elapsed >= 0.19);
+    assert_int_equal(mxp_dns_collect(r, bb), MXP_OK);
+    took = mxp_now() - t0;
+    assert_true(took >= 0.39 && took < 0.55);
+    assert_int_equal(b[0].result, MXP_DNS_TIMEOUT);
+    assert_int_equal(b[1].result, MXP_DNS_NXDOMAIN);
+    mxp_arena_free(arena);
+    mxp_resolver_free(r);
+}
+
+/* A lost packet while the caller was busy past the batch's time: c-ares
+ * notices the timed-out try only when driven, so a batch given one more
+ * try's time at collection asks again and gets the answer. */
+static void test_async_retry_after_wait(void **state)
+{
+    struct mxp_resolver *r = resolver_on(0, 100, 2);
+    struct mxp_arena *arena = mxp_arena_new();
+    struct mxp_dns_query q[1] = {{"dropfirst.test", MXP_DNS_A, 0, NULL, 0, 0}};
+    struct mxp_dns_batch *b = NULL;
+
+    (void)state;
+    assert_non_null(arena);
+    atomic_store(&dropfirst_seen, 0);
+    assert_int_equal(mxp_dns_start(r, arena, q, 1, mxp_now() + 0.2, &b),
+                     MXP_OK);
+    sleep_ms(300);
+    mxp_dns_extend(b, mxp_now() + 0.3);
+    assert_int_equal(mxp_dns_collect(r, b), MXP_OK);
+    assert_int_equal(q[0].result, MXP_DNS_ANSWER);
+    assert_int_equal(atomic_load(&dropfirst_seen), 2);
+
+    /* not extended: the time is up, the one look finds nothing */
+    atomic_store(&dropfirst_seen, 0);
+    assert_int_equal(mxp_dns_start(r, arena, q, 1, mxp_now() + 0.2, &b),
+                     MXP_OK);
+    sleep_ms(300);
+    assert_int_equal(mxp_dns_collect(r, b), MXP_OK);
+    assert_int_equal(q[0].result, MXP_DNS_TIMEOUT);
+    mxp_arena_free(arena);
+    mxp_resolver_free(r);
+}
+
+/* mxp_dns_done never waits, drives the batches on, and says when one has
+ * all its outcomes; collecting it then costs nothing. */
+static void test_async_done(void **state)
+{
+    struct mxp_resolver *r = resolver_on(0, 2000, 1);
+    struct mxp_arena *arena = mxp_arena_new();
+    struct mxp_dns_query q[2] = {{"two.test", MXP_DNS_A, 0, NULL, 0, 0},
+                                 {"nodata.test", MXP_DNS_A, 0, NULL, 0, 0}};
+    struct mxp_dns_batch *b = NULL;
+    double t0 = mxp_now(), t;
+    int done = 0, calls = 0;
+
+    (void)state;
+    assert_non_null(arena);
+    assert_int_equal(mxp_dns_start(r, arena, q, 2, t0 + 2, &b), MXP_OK);
+    while (!done && mxp_now() - t0 < 1.0) {
+        t = mxp_now();
+        done = mxp_dns_done(r, b);
+        assert_true(mxp_now() - t < 0.05);
+        calls++;
+        if (!done)
+            sleep_ms(5);
+    }
+    assert_true(done);
+    t = mxp_now();
+    assert_int_equal(mxp_dns_collect(r, b), MXP_OK);
+    assert_true(mxp_now() - t < 0.05);
+    assert_int_equal(q[0].result, MXP_DNS_ANSWER);
+    assert_int_equal(q[1].result, MXP_DNS_NODATA);
+    /* NULL handles are no-ops */
+    assert_int_equal(mxp_dns_collect(r, NULL), MXP_OK);
+    assert_int_equal(mxp_dns_done(r, NULL), 1);
+    mxp_arena_free(arena);
+    mxp_resolver_free(r);
+}
+
+/* A batch never collected: freeing the resolver ends it without writing
+ * to its queries (they may be gone; ASan watches this one). */
+static void test_async_uncollected(void **state)
+{
+    struct mxp_resolver *r = resolver_on(0, 2000, 1);
+    struct mxp_arena *arena = mxp_arena_new();
+    struct mxp_dns_query *q = calloc(2, sizeof(*q));
+    struct mxp_dns_batch *b = NULL;
+
+    (void)state;
+    assert_non_null(arena);
+    assert_non_null(q);
+    q[0].name = "drop.test";
+    q[0].type = MXP_DNS_A;
+    q[1].name = "two.test";
+    q[1].type = MXP_DNS_A;
+    assert_int_equal(mxp_dns_start(r, arena, q, 2, mxp_now() + 2, &b), MXP_OK);
+    free(q);
+    mxp_resolver_free(r);
+    mxp_arena_free(arena);
+    /* bad arguments: no handle, nothing sent */
+    r = resolver_on(0, 2000, 1);
+    b = (struct mxp_dns_batch *)&b;
+    assert_int_equal(mxp_dns_start(r, NULL, NULL, 0, mxp_now() + 1, &b),
+                     MXP_ERR_INVALID);
+    assert_null(b);
+    mxp_resolver_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1232,6 +1429,12 @@ int main(void)
         cmocka_unit_test(test_batch_window),
         cmocka_unit_test(test_batch_tcp_fallback),
         cmocka_unit_test(test_batch_refused_port),
+        cmocka_unit_test(test_async_overlap),
+        cmocka_unit_test(test_async_collect_late),
+        cmocka_unit_test(test_async_deadlines),
+        cmocka_unit_test(test_async_retry_after_wait),
+        cmocka_unit_test(test_async_done),
+        cmocka_unit_test(test_async_uncollected),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -836,10 +836,97 @@ static void test_result_names(void **state)
     assert_string_equal(spf_result_name((enum spf_result)42), "unknown");
 }
 
+/* ---- planning passes (plan.c's use of pending answers) ---------------- */
+
+static const struct zentry plan_zone[] = {
+    {"plan.test",
+     MXP_DNS_TXT,
+     MXP_DNS_ANSWER,
+     {"v=spf1 a mx include:a.plan.test include:b.plan.test -all"}},
+    {"plan.test", MXP_DNS_A, MXP_DNS_ANSWER, {"192.0.2.1"}},
+    {"plan.test", MXP_DNS_MX, MXP_DNS_ANSWER, {"mx.plan.test"}},
+    {"mx.plan.test", MXP_DNS_A, MXP_DNS_ANSWER, {"192.0.2.2"}},
+    {"a.plan.test",
+     MXP_DNS_TXT,
+     MXP_DNS_ANSWER,
+     {"v=spf1 include:c.plan.test ~all"}},
+    {"c.plan.test", MXP_DNS_TXT, MXP_DNS_ANSWER, {"v=spf1 ip4:192.0.2.9 -all"}},
+    {"b.plan.test", MXP_DNS_TXT, MXP_DNS_ANSWER, {"v=spf1 ptr:plan.test -all"}},
+    {"77.2.0.192.in-addr.arpa",
+     MXP_DNS_PTR,
+     MXP_DNS_ANSWER,
+     {"host.plan.test"}},
+    {"host.plan.test", MXP_DNS_A, MXP_DNS_ANSWER, {"192.0.2.77"}},
+    {NULL, 0, 0, {NULL}},
+};
+
+/* What earlier waves fetched; the rest is "pending" and noted. */
+static struct {
+    char known[32][80];
+    uint16_t type[32];
+    size_t n, fresh;
+} P;
+
+static int plan_known(const char *name, uint16_t type)
+{
+    for (size_t i = 0; i < P.n; i++)
+        if (P.type[i] == type && strcasecmp(P.known[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int plan_lookup(void *user, const char *name, uint16_t type,
+                       struct spf_dns_answer *out)
+{
+    if (plan_known(name, type))
+        return zone_lookup(user, name, type, out);
+    assert_true(P.n < 32);
+    snprintf(P.known[P.n], sizeof P.known[0], "%s", name);
+    P.type[P.n++] = type;
+    P.fresh++;
+    out->pending = 1;
+    return MXP_OK;
+}
+
+/* Each pass asks all it can: every term of a record in one wave, one
+ * more wave per include level and for the PTR names' addresses; the
+ * last pass asks nothing and gives the verdict the plain run gives. */
+static void test_planning_waves(void **state)
+{
+    static const size_t want[] = {1, 4, 3, 1, 0};
+    struct spf_request rq = request("192.0.2.77", "plan.test", "plan.test");
+    struct spf_outcome o, plain;
+
+    (void)state;
+    zone = plan_zone;
+    memset(&P, 0, sizeof P);
+    rq.lookup = plan_lookup;
+    for (size_t wave = 0; wave < sizeof want / sizeof *want; wave++) {
+        P.fresh = 0;
+        assert_int_equal(spf_check_host(&rq, &o), MXP_OK);
+        if (P.fresh != want[wave])
+            fail_msg("pass %zu asked %zu new questions, want %zu", wave,
+                     P.fresh, want[wave]);
+        assert_true(wave + 1 < sizeof want / sizeof *want ? o.pending > 0
+                                                          : o.pending == 0);
+    }
+    assert_true(plan_known("host.plan.test", MXP_DNS_A));
+    assert_true(plan_known("c.plan.test", MXP_DNS_TXT));
+    rq.lookup = zone_lookup;
+    assert_int_equal(spf_check_host(&rq, &plain), MXP_OK);
+    assert_int_equal(o.result, SPF_PASS);
+    assert_int_equal(o.result, plain.result);
+    assert_string_equal(o.mechanism, plain.mechanism);
+    assert_int_equal(o.dns_lookups, plain.dns_lookups);
+    assert_int_equal(o.void_lookups, plain.void_lookups);
+    assert_int_equal(plain.pending, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_parse_table, setup),
+        cmocka_unit_test_setup(test_planning_waves, setup),
         cmocka_unit_test_setup(test_parse_fields, setup),
         cmocka_unit_test_setup(test_parse_ptr_and_mx_double_slash, setup),
         cmocka_unit_test_setup(test_version_tag, setup),

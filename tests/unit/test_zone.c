@@ -18,6 +18,7 @@
 
 #include "../../plugins/zone/dmarc.c"
 #include "../../plugins/zone/domain.c"
+#include "../../plugins/zone/lookup.c"
 #include "../../plugins/zone/mx.c"
 #include "../../plugins/zone/policy.c"
 #include "../../plugins/zone/zone.c"
@@ -74,6 +75,14 @@ int spf_check_host(const struct spf_request *rq, struct spf_outcome *out)
     return S.rc;
 }
 
+/* plan.c drives the real evaluator ahead of the verdict; with the stub
+ * it has nothing to plan (test_spf.c tests the planning answers). */
+size_t zone_spf_plan(struct zone_run *R)
+{
+    (void)R;
+    return 0;
+}
+
 const char *spf_result_name(enum spf_result r)
 {
     static const char *const names[] = {"none",     "neutral",  "pass",
@@ -114,6 +123,13 @@ static struct {
     size_t cut_after; /* batches; 0: never */
 } TS;
 
+/* The batches started and not yet collected, for the preferences. */
+static struct {
+    struct mxp_dns_batch *b;
+    struct mxp_dns_query *q;
+    size_t n;
+} TB[16];
+
 /* ---- scaffolding ------------------------------------------------------ */
 
 #define ADDR "192.0.2.25"
@@ -125,6 +141,7 @@ static int setup(void **state)
     fake_reset();
     memset(&S, 0, sizeof S);
     memset(&TS, 0, sizeof TS);
+    memset(TB, 0, sizeof TB);
     spf_stub(SPF_PASS, "ip4:" ADDR, '-', 1);
     fake_set_plugin_name("zone");
     fake_set_target(ADDR, 25);
@@ -161,11 +178,9 @@ static void mx_pref(const char *name, unsigned pref)
     TS.pref[TS.n++] = pref;
 }
 
-static int t_dns_batch(struct mxp_ctx *ctx, struct mxp_dns_query *q, size_t n)
+static void t_prefs(struct mxp_dns_query *q, size_t n)
 {
-    int rc = fake_services.dns_batch(ctx, q, n);
-
-    for (size_t i = 0; rc == MXP_OK && i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (q[i].type != MXP_DNS_MX || q[i].result != MXP_DNS_ANSWER)
             continue;
         for (size_t j = 0; j < q[i].n_rr; j++) {
@@ -177,6 +192,42 @@ static int t_dns_batch(struct mxp_ctx *ctx, struct mxp_dns_query *q, size_t n)
                     rr->pref = (uint16_t)TS.pref[k];
         }
     }
+}
+
+static int t_dns_batch(struct mxp_ctx *ctx, struct mxp_dns_query *q, size_t n)
+{
+    int rc = fake_services.dns_batch(ctx, q, n);
+
+    if (rc == MXP_OK)
+        t_prefs(q, n);
+    return rc;
+}
+
+static int t_dns_start(struct mxp_ctx *ctx, struct mxp_dns_query *q, size_t n,
+                       struct mxp_dns_batch **out)
+{
+    int rc = fake_services.dns_start(ctx, q, n, out);
+
+    for (size_t i = 0; rc == MXP_OK && i < 16; i++)
+        if (TB[i].b == NULL) {
+            TB[i].b = *out;
+            TB[i].q = q;
+            TB[i].n = n;
+            break;
+        }
+    return rc;
+}
+
+static int t_dns_collect(struct mxp_ctx *ctx, struct mxp_dns_batch *b)
+{
+    int rc = fake_services.dns_collect(ctx, b);
+
+    for (size_t i = 0; b != NULL && i < 16; i++)
+        if (TB[i].b == b) {
+            if (rc == MXP_OK)
+                t_prefs(TB[i].q, TB[i].n);
+            TB[i].b = NULL;
+        }
     return rc;
 }
 
@@ -195,6 +246,8 @@ static struct mxp_ctx test_ctx(void)
 
     tsvc = fake_services;
     tsvc.dns_batch = t_dns_batch;
+    tsvc.dns_start = t_dns_start;
+    tsvc.dns_collect = t_dns_collect;
     tsvc.remaining = t_remaining;
     c.svc = &tsvc;
     return c;
@@ -329,11 +382,18 @@ static void test_guess_from_ptr_and_greeting(void **state)
     assert_string_equal(fake_perf(3)->uom, "s");
 }
 
+/* A forward-confirmed PTR name that is not generic. */
+static void confirmed_ptr(const char *name)
+{
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, name, NULL);
+    fake_dns_add(name, MXP_DNS_A, MXP_DNS_ANSWER, ADDR, NULL);
+}
+
 static void test_guess_two_domains(void **state)
 {
     (void)state;
     clean_domain("example.org");
-    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "smtp.example.org", NULL);
+    confirmed_ptr("smtp.example.org");
     fake_smtp_reply(220, 0.01, "mx.elsewhere.co.uk ESMTP");
     fake_smtp_reply(250, 0.01, "mx.elsewhere.co.uk");
     run_zone(NULL);
@@ -361,7 +421,7 @@ static void test_guess_two_domains(void **state)
     setup(NULL);
     clean_domain("example.org");
     clean_domain("elsewhere.co.uk");
-    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "smtp.example.org", NULL);
+    confirmed_ptr("smtp.example.org");
     fake_smtp_reply(220, 0.01, "mx.elsewhere.co.uk ESMTP");
     fake_smtp_reply(250, 0.01, "mx.elsewhere.co.uk");
     run_zone(NULL);
@@ -531,7 +591,7 @@ static void test_address_names_rejected(void **state)
     teardown(NULL);
     setup(NULL);
     clean_domain("example.org");
-    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.example.org", NULL);
+    confirmed_ptr("mail.example.org");
     fake_smtp_reply(220, 0.01, "mx.3com ESMTP");
     fake_smtp_reply(250, 0.01, "mx.3com");
     run_zone(NULL);
@@ -545,6 +605,9 @@ static void test_guess_greeting_before_more_ptrs(void **state)
     clean_domain("example.org");
     fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "a.ptr-one.test",
                  "b.ptr-two.test", "c.ptr-three.test", NULL);
+    fake_dns_add("a.ptr-one.test", MXP_DNS_A, MXP_DNS_ANSWER, ADDR, NULL);
+    fake_dns_add("b.ptr-two.test", MXP_DNS_A, MXP_DNS_ANSWER, ADDR, NULL);
+    fake_dns_add("c.ptr-three.test", MXP_DNS_A, MXP_DNS_ANSWER, ADDR, NULL);
     fake_smtp_reply(220, 0.01, "mail.example.org ESMTP");
     fake_smtp_reply(250, 0.01, "mail.example.org");
     run_zone(NULL);
@@ -556,6 +619,145 @@ static void test_guess_greeting_before_more_ptrs(void **state)
     assert_detail("2 more names of other domains not checked (at most 2 "
                   "domains are)",
                   MXP_STATE_OK);
+}
+
+/* The server greets, and answers EHLO, with name. */
+static void greets(const char *name)
+{
+    char line[300];
+
+    snprintf(line, sizeof line, "%s ESMTP", name);
+    fake_smtp_reply(220, 0.01, line);
+    fake_smtp_reply(250, 0.01, name);
+}
+
+#define GENERIC "dsl-192-0-2-25.dyn.isp.test"
+
+/* Issue 8.3: a generic or unconfirmed PTR names the access provider's
+ * domain when the greeting names another; the greeting's is audited. */
+static void test_guess_generic_ptr(void **state)
+{
+    (void)state;
+    /* generic (the address in it), forward-confirmed all the same */
+    clean_domain("other.test");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, GENERIC, NULL);
+    fake_dns_add("dsl-192-0-2-25.dyn.isp.test", MXP_DNS_A, MXP_DNS_ANSWER, ADDR,
+                 NULL);
+    greets("mail.other.test");
+    run_zone(NULL);
+    assert_state(MXP_STATE_OK);
+    assert_detail("PTR dsl-192-0-2-25.dyn.isp.test looks generic (contains "
+                  "the address digits): its domain isp.test is taken for the "
+                  "access provider's, not audited (the greeting names "
+                  "other.test)",
+                  MXP_STATE_OK);
+    assert_detail("domain other.test (from greeting mail.other.test)",
+                  MXP_STATE_OK);
+    assert_no_detail("domain isp.test (");
+    assert_no_detail("isp.test has no MX");
+    assert_int_equal(S.calls, 1);
+    assert_string_equal(S.domain[0], "other.test");
+    assert_string_equal(fake_summary(),
+                        "other.test: SPF pass, DMARC p=reject, 1 MX");
+
+    /* not generic, not forward-confirmed: the same */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("other.test");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.isp.test", NULL);
+    fake_dns_add("mail.isp.test", MXP_DNS_A, MXP_DNS_ANSWER, "192.0.2.99",
+                 NULL);
+    greets("mail.other.test");
+    run_zone(NULL);
+    assert_state(MXP_STATE_OK);
+    assert_detail("PTR mail.isp.test does not resolve back to " ADDR
+                  ": its domain isp.test is taken for the access provider's",
+                  MXP_STATE_OK);
+    assert_int_equal(S.calls, 1);
+
+    /* the forward lookup failed: no proof either way, both audited */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("other.test");
+    clean_domain("isp.test");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.isp.test", NULL);
+    fake_dns_add("mail.isp.test", MXP_DNS_A, MXP_DNS_SERVFAIL, NULL);
+    greets("mail.other.test");
+    run_zone(NULL);
+    assert_no_detail("access provider");
+    assert_int_equal(S.calls, 2);
+
+    /* generic, but the greeting names no other domain: the PTR's */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("isp.test");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, GENERIC, NULL);
+    greets("[192.0.2.25]");
+    run_zone(NULL);
+    assert_no_detail("access provider");
+    assert_detail("domain isp.test (from PTR dsl-192-0-2-25.dyn.isp.test)",
+                  MXP_STATE_OK);
+
+    /* generic, the greeting in the same domain: kept */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("isp.test");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, GENERIC, NULL);
+    greets("mx.isp.test");
+    run_zone(NULL);
+    assert_no_detail("access provider");
+    assert_int_equal(S.calls, 1);
+    assert_string_equal(S.domain[0], "isp.test");
+}
+
+/* The waves: the PTR goes out before the SMTP session, the PTR name's
+ * address and every candidate domain's records together after the
+ * greeting, and the MX hosts' addresses with the next wave; the session
+ * ends (QUIT) only after that wave went out. */
+static void test_waves(void **state)
+{
+    (void)state;
+    clean_domain("example.org");
+    confirmed_ptr("mail.example.org");
+    greets("mail.example.org");
+    run_zone(NULL);
+    assert_state(MXP_STATE_OK);
+    /* PTR; A/AAAA of the PTR name + 7 domain questions; MX host's 3 */
+    assert_int_equal(fake_dns_batches(), 3);
+    assert_int_equal(fake_dns_batch_size(0), 1);
+    assert_int_equal(fake_dns_batch_size(1), 2 + 7);
+    assert_int_equal(fake_dns_batch_size(2), 3);
+    assert_int_equal(fake_dns_asked("example.org", MXP_DNS_TXT), 1);
+    assert_int_equal(fake_dns_asked("mx.example.org", MXP_DNS_A), 1);
+    assert_int_equal(fake_dns_open_batches(), 0);
+    assert_true(fake_smtp_quit_sent());
+    assert_int_equal(fake_smtp_closes(), 1);
+
+    /* a PTR slower than SMTP: read after EHLO, the PTR name's address
+     * and its domain's records then; same verdict, nothing left open */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("example.org");
+    confirmed_ptr("mail.example.org");
+    greets("mail.example.org");
+    fake_dns_set_slow(1);
+    run_zone(NULL);
+    assert_state(MXP_STATE_OK);
+    assert_detail("domain example.org (from PTR mail.example.org, greeting "
+                  "mail.example.org)",
+                  MXP_STATE_OK);
+    assert_int_equal(fake_dns_batch_size(1), 7); /* the greeting's domain */
+    assert_int_equal(fake_dns_batch_size(2), 2); /* the PTR name */
+    assert_int_equal(fake_dns_open_batches(), 0);
+
+    /* configured: no PTR, no SMTP; the domain, then the MX host */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("example.org");
+    run_zone("example.org");
+    assert_int_equal(fake_dns_batches(), 2);
+    assert_int_equal(fake_dns_batch_size(0), 7);
+    assert_int_equal(fake_smtp_opens(), 0);
 }
 
 static void test_smtp_fails_ptr_only(void **state)
@@ -1233,7 +1435,7 @@ static void test_spf_lookups_threshold_each_domain(void **state)
     (void)state;
     clean_domain("example.org");
     clean_domain("elsewhere.co.uk");
-    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "smtp.example.org", NULL);
+    confirmed_ptr("smtp.example.org");
     fake_smtp_reply(220, 0.01, "mx.elsewhere.co.uk ESMTP");
     fake_smtp_reply(250, 0.01, "mx.elsewhere.co.uk");
     spf_stub(SPF_PASS, "include:_spf.d.test", '-', 9);
@@ -1609,15 +1811,19 @@ static void test_dmarc_org_fallback(void **state)
     assert_string_equal(fake_summary(), "DMARC lookup of sub.d.test failed: "
                                         "SERVFAIL (at _dmarc.d.test)");
 
-    /* a failure at the first place ends discovery: no fallback */
+    /* a failure at the first place ends discovery: no fallback (the
+     * organizational record went out with the first wave, unused) */
     teardown(NULL);
     setup(NULL);
     clean_domain("sub.d.test");
     fake_dns_add("_dmarc.sub.d.test", MXP_DNS_TXT, MXP_DNS_SERVFAIL, NULL);
+    fake_dns_add("_dmarc.d.test", MXP_DNS_TXT, MXP_DNS_ANSWER,
+                 "v=DMARC1; p=reject", NULL);
     run_zone("sub.d.test");
     assert_state(MXP_STATE_UNKNOWN);
     assert_summary_has("DMARC lookup of sub.d.test failed: SERVFAIL");
-    assert_int_equal(fake_dns_asked("_dmarc.d.test", 0), 0);
+    assert_no_detail("_dmarc.d.test");
+    assert_int_equal(fake_dns_asked("_dmarc.d.test", 0), 1);
 }
 
 static void test_sts_and_tlsrpt(void **state)
@@ -1720,6 +1926,8 @@ int main(void)
         T(test_configured_domain_bad),
         T(test_address_names_rejected),
         T(test_guess_greeting_before_more_ptrs),
+        T(test_guess_generic_ptr),
+        T(test_waves),
         T(test_smtp_fails_ptr_only),
         T(test_silent_greeting_ptr_only),
         T(test_nothing_to_guess),
