@@ -168,6 +168,10 @@ static int load_code_value(struct mxp_ctx *ctx, const struct dnsbl_zone *z,
                 svc->node_str(e) != NULL) {
                 meaning = svc->node_str(e);
             } else if (k != NULL && strcmp(k, "severity") == 0) {
+                /* written without a value: the default (the zone's), as
+                 * for a zone's own severity: */
+                if (svc->node_unset(e))
+                    continue;
                 snprintf(what, sizeof what, "%s code %s", z->name, key);
                 if (load_severity(ctx, e, what, &c->sev) != MXP_OK)
                     return MXP_ERR_CONFIG;

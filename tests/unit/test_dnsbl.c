@@ -433,7 +433,8 @@ static void test_run_severities(void **state)
         "               127.0.0.10: { name: PBL, severity: info },\n"
         "               127.0.0.11: { severity: info } } }\n"
         "  - { zone: agg.example, severity: info,\n"
-        "      codes: { 127.0.0.3: { name: L1, severity: warning } } }\n"
+        "      codes: { 127.0.0.3: { name: L1, severity: warning },\n"
+        "               127.0.0.5: { name: L0, severity: } } }\n"
         "  - plain.example\n";
     static const struct {
         const char *zen, *agg, *plain; /* codes, NULL: not listed */
@@ -460,6 +461,9 @@ static void test_run_severities(void **state)
          "on 1/3 DNSBLs (info: agg.example)"},
         {NULL, "127.0.0.3", NULL, MXP_STATE_WARNING, 1, 0,
          "on 1/3 DNSBLs (agg.example)"},
+        /* severity: without a value is the zone's, as for a zone */
+        {NULL, "127.0.0.5", NULL, MXP_STATE_OK, 0, 1,
+         "on 1/3 DNSBLs (info: agg.example)"},
         /* a zone without severity: warning */
         {NULL, NULL, "127.0.0.2", MXP_STATE_WARNING, 1, 0,
          "on 1/3 DNSBLs (plain.example)"},
