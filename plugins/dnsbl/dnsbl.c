@@ -192,6 +192,23 @@ static int load_code_value(struct mxp_ctx *ctx, const struct dnsbl_zone *z,
                           "a string or { name: MEANING, severity: S }",
                           z->name, key);
         return MXP_ERR_CONFIG;
+    } else if (strcasecmp(meaning, "critical") == 0 ||
+               strcasecmp(meaning, "warning") == 0 ||
+               strcasecmp(meaning, "info") == 0) {
+        /* "127.0.0.10: info" reads as a severity but would be a meaning,
+         * the code keeping the zone's weight: say how to write either. */
+        char word[16];
+        size_t i;
+
+        for (i = 0; meaning[i] != '\0' && i + 1 < sizeof word; i++)
+            word[i] = (char)tolower((unsigned char)meaning[i]);
+        word[i] = '\0';
+        svc->config_error(ctx, v,
+                          "zones: codes of %s: %s: '%s' is a meaning; write "
+                          "{ severity: %s } for a severity, { name: %s } "
+                          "for a meaning",
+                          z->name, key, meaning, word, meaning);
+        return MXP_ERR_CONFIG;
     }
     c->meaning = strndup(meaning, DNSBL_MAX_MEANING);
     return c->meaning == NULL ? MXP_ERR_NOMEM : MXP_OK;

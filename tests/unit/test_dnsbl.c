@@ -816,6 +816,11 @@ static void test_config_errors(void **state)
          "{ name: x, weight: 1 } } }\n",
          "codes of a.example: 127.0.0.2: unknown key (expected name, "
          "severity)"},
+        /* a severity written where the meaning goes */
+        {"zones:\n  - { zone: a.example, codes: { 127.0.0.2: Info } }\n",
+         "test.yaml:2:44: plugins.dnsbl: zones: codes of a.example: "
+         "127.0.0.2: 'Info' is a meaning; write { severity: info } for a "
+         "severity, { name: Info } for a meaning"},
         {"zones:\n  - { zone: a.example, codes: { 127.0.0.2: "
          "{ name: [x] } } }\n",
          "the name of 127.0.0.2 must be a string"},
