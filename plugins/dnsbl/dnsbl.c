@@ -569,14 +569,16 @@ static const char *answer_error(const struct mxp_dns_query *q, int target,
     return NULL;
 }
 
-/* "127.0.0.2 SBL, 127.0.0.4 XBL" for the target's A records. */
+/* "127.0.0.2 SBL, 127.0.0.4 XBL" for the target's A records, the first
+ * eight, then "+N more": the codes left out still weigh (a listing weighs
+ * its worst code), so the text must not look like the whole answer. */
 static void codes_text(const struct dnsbl_zone *z,
                        const struct mxp_dns_query *q, char *out, size_t len)
 {
-    size_t off = 0;
+    size_t off = 0, i;
 
     out[0] = '\0';
-    for (size_t i = 0; i < q->n_rr && i < 8; i++) {
+    for (i = 0; i < q->n_rr && i < 8; i++) {
         const char *meaning = NULL;
         char ip[INET_ADDRSTRLEN];
         int w;
@@ -588,9 +590,11 @@ static void codes_text(const struct dnsbl_zone *z,
         w = snprintf(out + off, len - off, "%s%s%s%s", i ? ", " : "", ip,
                      meaning && meaning[0] ? " " : "", meaning ? meaning : "");
         if (w < 0 || (size_t)w >= len - off)
-            break;
+            return;
         off += (size_t)w;
     }
+    if (i < q->n_rr)
+        snprintf(out + off, len - off, ", +%zu more", q->n_rr - i);
 }
 
 /* What a listing weighs: the worst of its codes, each weighing its own

@@ -697,6 +697,34 @@ static void test_run_txt_hostile(void **state)
     dnsbl_free(st);
 }
 
+/* Ten codes, the last one critical: the detail says codes were left
+ * out, it does not pass eight info codes off as the whole answer. */
+static void test_run_many_codes(void **state)
+{
+    struct dnsbl_state *st;
+    enum mxp_state ds;
+
+    (void)state;
+    st = init_with("zones:\n"
+                   "  - { zone: a.example, severity: info,\n"
+                   "      codes: { 127.0.0.11: { severity: critical } } }\n");
+    zone_ok("a.example", NULL);
+    fake_dns_add("99.2.0.192.a.example", MXP_DNS_A, MXP_DNS_ANSWER, "127.0.0.2",
+                 "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6",
+                 "127.0.0.7", "127.0.0.8", "127.0.0.9", "127.0.0.10",
+                 "127.0.0.11", NULL);
+    assert_int_equal(dnsbl_run(fake_ctx(), st), MXP_OK);
+    assert_int_equal(fake_state(), MXP_STATE_CRITICAL);
+    assert_int_equal(fake_detail_find("listed on a.example (127.0.0.2, "
+                                      "127.0.0.3, 127.0.0.4, 127.0.0.5, "
+                                      "127.0.0.6, 127.0.0.7, 127.0.0.8, "
+                                      "127.0.0.9, +2 more)",
+                                      &ds),
+                     0);
+    assert_int_equal(ds, MXP_STATE_CRITICAL);
+    dnsbl_free(st);
+}
+
 static void test_run_ipv6(void **state)
 {
     static const char target[] =
@@ -1006,6 +1034,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_ipv6_target, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_all_failed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_txt_hostile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_many_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_ipv6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_default, setup, teardown),
