@@ -168,6 +168,10 @@ static int load_code_value(struct mxp_ctx *ctx, const struct dnsbl_zone *z,
                 svc->node_str(e) != NULL) {
                 meaning = svc->node_str(e);
             } else if (k != NULL && strcmp(k, "severity") == 0) {
+                /* written without a value: the default (the zone's), as
+                 * for a zone's own severity: */
+                if (svc->node_unset(e))
+                    continue;
                 snprintf(what, sizeof what, "%s code %s", z->name, key);
                 if (load_severity(ctx, e, what, &c->sev) != MXP_OK)
                     return MXP_ERR_CONFIG;
@@ -187,6 +191,23 @@ static int load_code_value(struct mxp_ctx *ctx, const struct dnsbl_zone *z,
                           "zones: codes of %s: the meaning of %s must be "
                           "a string or { name: MEANING, severity: S }",
                           z->name, key);
+        return MXP_ERR_CONFIG;
+    } else if (strcasecmp(meaning, "critical") == 0 ||
+               strcasecmp(meaning, "warning") == 0 ||
+               strcasecmp(meaning, "info") == 0) {
+        /* "127.0.0.10: info" reads as a severity but would be a meaning,
+         * the code keeping the zone's weight: say how to write either. */
+        char word[16];
+        size_t i;
+
+        for (i = 0; meaning[i] != '\0' && i + 1 < sizeof word; i++)
+            word[i] = (char)tolower((unsigned char)meaning[i]);
+        word[i] = '\0';
+        svc->config_error(ctx, v,
+                          "zones: codes of %s: %s: '%s' is a meaning; write "
+                          "{ severity: %s } for a severity, { name: %s } "
+                          "for a meaning",
+                          z->name, key, meaning, word, meaning);
         return MXP_ERR_CONFIG;
     }
     c->meaning = strndup(meaning, DNSBL_MAX_MEANING);
@@ -548,14 +569,16 @@ static const char *answer_error(const struct mxp_dns_query *q, int target,
     return NULL;
 }
 
-/* "127.0.0.2 SBL, 127.0.0.4 XBL" for the target's A records. */
+/* "127.0.0.2 SBL, 127.0.0.4 XBL" for the target's A records, the first
+ * eight, then "+N more": the codes left out still weigh (a listing weighs
+ * its worst code), so the text must not look like the whole answer. */
 static void codes_text(const struct dnsbl_zone *z,
                        const struct mxp_dns_query *q, char *out, size_t len)
 {
-    size_t off = 0;
+    size_t off = 0, i;
 
     out[0] = '\0';
-    for (size_t i = 0; i < q->n_rr && i < 8; i++) {
+    for (i = 0; i < q->n_rr && i < 8; i++) {
         const char *meaning = NULL;
         char ip[INET_ADDRSTRLEN];
         int w;
@@ -567,9 +590,11 @@ static void codes_text(const struct dnsbl_zone *z,
         w = snprintf(out + off, len - off, "%s%s%s%s", i ? ", " : "", ip,
                      meaning && meaning[0] ? " " : "", meaning ? meaning : "");
         if (w < 0 || (size_t)w >= len - off)
-            break;
+            return;
         off += (size_t)w;
     }
+    if (i < q->n_rr)
+        snprintf(out + off, len - off, ", +%zu more", q->n_rr - i);
 }
 
 /* What a listing weighs: the worst of its codes, each weighing its own

@@ -150,6 +150,17 @@ static int spf_other_eval(struct zone_run *R, struct zone_domain *d,
     return 1;
 }
 
+/* A fail (or softfail, neutral) that a skipped lookup which got no
+ * answer at all could have turned: RFC 7208 5.5 lets receivers decide
+ * so, but it is no verdict an operator should be paged for; it is
+ * reported as UNKNOWN, not as the result it is. */
+static int spf_rests_on_timeout(const struct spf_outcome *o)
+{
+    return o->skipped_timeout &&
+           (o->result == SPF_FAIL || o->result == SPF_SOFTFAIL ||
+            o->result == SPF_NEUTRAL);
+}
+
 /* What the policy says about everybody else, whatever it said about the
  * target: check_host() for a documentation address of each family.
  * Catches +all wherever it hides (include:, redirect=, ip4:0.0.0.0/0,
@@ -216,8 +227,10 @@ static void spf_others(struct zone_run *R, struct zone_domain *d,
                      pick_ip);
         break;
     case SPF_NEUTRAL:
-        /* not repeated when the target's verdict said it already */
-        if (mine->result == SPF_NEUTRAL && mine->by_all == pick->by_all)
+        /* not repeated when the target's verdict said it already (it
+         * did not when it was UNKNOWN for resting on a timeout) */
+        if (mine->result == SPF_NEUTRAL && mine->by_all == pick->by_all &&
+            !spf_rests_on_timeout(mine))
             break;
         if (pick->by_all)
             zone_finding(R, MXP_STATE_WARNING,
@@ -273,12 +286,7 @@ void zone_spf_check(struct zone_run *R, struct zone_domain *d)
     zone_printable(term(o), strlen(term(o)), mech, sizeof mech);
     zone_printable(o->problem, strlen(o->problem), text, sizeof text);
 
-    /* A fail (or softfail, neutral) that a skipped lookup which got no
-     * answer at all could have turned: RFC 7208 5.5 lets receivers decide
-     * so, but it is no verdict an operator should be paged for. */
-    if (o->skipped_timeout &&
-        (o->result == SPF_FAIL || o->result == SPF_SOFTFAIL ||
-         o->result == SPF_NEUTRAL)) {
+    if (spf_rests_on_timeout(o)) {
         zone_printable(o->skipped, strlen(o->skipped), text, sizeof text);
         zone_finding(R, MXP_STATE_UNKNOWN,
                      "SPF %s for %s at %s (%s) rests on a timed-out lookup: "

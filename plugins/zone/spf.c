@@ -337,11 +337,15 @@ static void reverse_name(const struct spf_ctx *ctx, char *out, size_t outlen)
 }
 
 /* RFC 7208 5.5 skips failed lookups of ptr and %{p}; the first one is
- * kept so that the report can say the verdict rests on a failure. */
+ * kept so that the report can say the verdict rests on a failure, or the
+ * first timeout when one came later: the report then says the verdict
+ * rests on a timed-out lookup, and must name that one. */
 static void note_skipped(struct spf_ctx *ctx, uint16_t type, const char *name,
                          enum mxp_dns_result res)
 {
-    if (ctx->out->skipped[0] == '\0')
+    int first_timeout = res == MXP_DNS_TIMEOUT && !ctx->out->skipped_timeout;
+
+    if (ctx->out->skipped[0] == '\0' || first_timeout)
         snprintf(ctx->out->skipped, sizeof ctx->out->skipped,
                  "%s lookup of %s failed: %s", type_name(type), name,
                  dns_words(res));
@@ -578,11 +582,12 @@ static void explain(struct spf_ctx *ctx, const char *domain,
     struct spf_dns_answer ans;
     const struct mxp_dns_rr *rr;
     /* The verdict is reached: a %{p} failing in the explanation is no
-     * skip the verdict rests on. */
-    int had_skip = ctx->out->skipped[0] != '\0';
+     * skip the verdict rests on (nor may it rename the one it rests on). */
+    char had_skip[sizeof ctx->out->skipped];
     int had_timeout = ctx->out->skipped_timeout;
     int rc;
 
+    memcpy(had_skip, ctx->out->skipped, sizeof had_skip);
     rc = spf_macro_expand(ctx, domain, exp->spec, exp->spec_len, 0, buf,
                           SPF_EXPAND_MAX);
     if (rc != MXP_OK || !spf_query_name_fix(buf) ||
@@ -600,8 +605,7 @@ static void explain(struct spf_ctx *ctx, const char *domain,
 done:
     if (ctx->fatal != MXP_ERR_NOMEM)
         ctx->fatal = 0;
-    if (!had_skip)
-        ctx->out->skipped[0] = '\0';
+    memcpy(ctx->out->skipped, had_skip, sizeof had_skip);
     ctx->out->skipped_timeout = had_timeout;
 }
 

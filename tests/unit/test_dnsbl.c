@@ -433,7 +433,8 @@ static void test_run_severities(void **state)
         "               127.0.0.10: { name: PBL, severity: info },\n"
         "               127.0.0.11: { severity: info } } }\n"
         "  - { zone: agg.example, severity: info,\n"
-        "      codes: { 127.0.0.3: { name: L1, severity: warning } } }\n"
+        "      codes: { 127.0.0.3: { name: L1, severity: warning },\n"
+        "               127.0.0.5: { name: L0, severity: } } }\n"
         "  - plain.example\n";
     static const struct {
         const char *zen, *agg, *plain; /* codes, NULL: not listed */
@@ -460,6 +461,9 @@ static void test_run_severities(void **state)
          "on 1/3 DNSBLs (info: agg.example)"},
         {NULL, "127.0.0.3", NULL, MXP_STATE_WARNING, 1, 0,
          "on 1/3 DNSBLs (agg.example)"},
+        /* severity: without a value is the zone's, as for a zone */
+        {NULL, "127.0.0.5", NULL, MXP_STATE_OK, 0, 1,
+         "on 1/3 DNSBLs (info: agg.example)"},
         /* a zone without severity: warning */
         {NULL, NULL, "127.0.0.2", MXP_STATE_WARNING, 1, 0,
          "on 1/3 DNSBLs (plain.example)"},
@@ -693,6 +697,34 @@ static void test_run_txt_hostile(void **state)
     dnsbl_free(st);
 }
 
+/* Ten codes, the last one critical: the detail says codes were left
+ * out, it does not pass eight info codes off as the whole answer. */
+static void test_run_many_codes(void **state)
+{
+    struct dnsbl_state *st;
+    enum mxp_state ds;
+
+    (void)state;
+    st = init_with("zones:\n"
+                   "  - { zone: a.example, severity: info,\n"
+                   "      codes: { 127.0.0.11: { severity: critical } } }\n");
+    zone_ok("a.example", NULL);
+    fake_dns_add("99.2.0.192.a.example", MXP_DNS_A, MXP_DNS_ANSWER, "127.0.0.2",
+                 "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6",
+                 "127.0.0.7", "127.0.0.8", "127.0.0.9", "127.0.0.10",
+                 "127.0.0.11", NULL);
+    assert_int_equal(dnsbl_run(fake_ctx(), st), MXP_OK);
+    assert_int_equal(fake_state(), MXP_STATE_CRITICAL);
+    assert_int_equal(fake_detail_find("listed on a.example (127.0.0.2, "
+                                      "127.0.0.3, 127.0.0.4, 127.0.0.5, "
+                                      "127.0.0.6, 127.0.0.7, 127.0.0.8, "
+                                      "127.0.0.9, +2 more)",
+                                      &ds),
+                     0);
+    assert_int_equal(ds, MXP_STATE_CRITICAL);
+    dnsbl_free(st);
+}
+
 static void test_run_ipv6(void **state)
 {
     static const char target[] =
@@ -812,6 +844,11 @@ static void test_config_errors(void **state)
          "{ name: x, weight: 1 } } }\n",
          "codes of a.example: 127.0.0.2: unknown key (expected name, "
          "severity)"},
+        /* a severity written where the meaning goes */
+        {"zones:\n  - { zone: a.example, codes: { 127.0.0.2: Info } }\n",
+         "test.yaml:2:44: plugins.dnsbl: zones: codes of a.example: "
+         "127.0.0.2: 'Info' is a meaning; write { severity: info } for a "
+         "severity, { name: Info } for a meaning"},
         {"zones:\n  - { zone: a.example, codes: { 127.0.0.2: "
          "{ name: [x] } } }\n",
          "the name of 127.0.0.2 must be a string"},
@@ -997,6 +1034,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_ipv6_target, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_all_failed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_txt_hostile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_many_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_ipv6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_default, setup, teardown),

@@ -645,6 +645,12 @@ static const struct zentry fail_zone[] = {
      MXP_DNS_ANSWER,
      {"good.ptr.example.org"}},
     {"good.ptr.example.org", MXP_DNS_A, MXP_DNS_ANSWER, {"192.0.2.3"}},
+    /* a SERVFAIL skip first, then a timed-out one */
+    {"4.2.0.192.in-addr.arpa",
+     MXP_DNS_PTR,
+     MXP_DNS_ANSWER,
+     {"host.ptr.example.org", "slow.ptr.example.org"}},
+    {"slow.ptr.example.org", MXP_DNS_A, MXP_DNS_TIMEOUT, {NULL}},
     {NULL, 0, 0, {NULL}},
 };
 
@@ -713,6 +719,14 @@ static void test_check_ptr_failures(void **state)
     assert_string_equal(o.skipped,
                         "A lookup of host.ptr.example.org failed: SERVFAIL");
     assert_false(o.skipped_timeout); /* SERVFAIL is an answer */
+    /* the report says "rests on a timed-out lookup": it names that one,
+     * not the SERVFAIL before it */
+    rq = request("192.0.2.4", "ptr.example.org", "");
+    assert_int_equal(spf_check_host(&rq, &o), MXP_OK);
+    assert_int_equal(o.result, SPF_FAIL);
+    assert_true(o.skipped_timeout);
+    assert_string_equal(o.skipped,
+                        "A lookup of slow.ptr.example.org failed: timeout");
 
     /* a %{p} of the explanation times out: the fail rests on -all */
     rq = request("192.0.2.1", "expp.example.org", "");

@@ -1307,6 +1307,29 @@ static void test_spf_rests_on_timeout(void **state)
     }
 }
 
+/* "ptr ?all" with the target's PTR timed out: its neutral is UNKNOWN,
+ * but the ?all that makes no assertion about other senders is certain
+ * and still warns (it was not said already: the target's verdict was
+ * not reported as a neutral). */
+static void test_spf_rests_on_timeout_others_neutral(void **state)
+{
+    (void)state;
+    clean_domain("d.test");
+    spf_stub(SPF_NEUTRAL, "?all", '?', 1);
+    snprintf(S.out.skipped, sizeof S.out.skipped,
+             "PTR lookup of " REV " failed: timeout");
+    S.out.skipped_timeout = 1;
+    outcome(&S.other, SPF_NEUTRAL, "?all", '?', 1);
+    run_zone("d.test");
+    assert_detail("SPF neutral for " ADDR " at d.test (?all) rests on a "
+                  "timed-out lookup",
+                  MXP_STATE_UNKNOWN);
+    assert_detail("SPF policy ?all of d.test makes no assertion about other "
+                  "senders",
+                  MXP_STATE_WARNING);
+    assert_state(MXP_STATE_WARNING);
+}
+
 static void test_spf_fail_explanation_and_record(void **state)
 {
     (void)state;
@@ -1943,6 +1966,7 @@ int main(void)
         T(test_spf_lookups_of_other_senders),
         T(test_spf_skipped_lookup_said),
         T(test_spf_rests_on_timeout),
+        T(test_spf_rests_on_timeout_others_neutral),
         T(test_spf_fail_explanation_and_record),
         T(test_spf_lookups_threshold),
         T(test_spf_lookups_threshold_each_domain),
