@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "../../plugins/relay/forms.c"
+#include "../../plugins/relay/pool.c"
 #include "../../plugins/relay/probe.c"
 #include "../../plugins/relay/relay.c"
 #include "../../plugins/relay/session.c"
