@@ -172,7 +172,10 @@ static int step(struct relay_run *r, struct conv *c)
     }
     if (rc != MXP_OK) {
         conv_failed(r, c, rc, c->phase != P_WORK && rc == MXP_ERR_CLOSED,
-                    "%s", got.text);
+                    "%s%s", c->phase == P_GREETING && got.code == 421
+                                ? "greeting "
+                                : "",
+                    got.text);
         return 1;
     }
     switch (c->phase) {
@@ -288,6 +291,11 @@ static int want_more(struct relay_run *r, unsigned active)
         return 0;
     if (r->svc->remaining(r->ctx) < RELAY_MIN_LEFT) {
         relay_give_up_queue(r, "no time left before the deadline");
+        if (r->n_forms == 0 && !r->survey_stopped) {
+            r->survey_stopped = 1;
+            snprintf(r->survey_reason, sizeof(r->survey_reason),
+                     "no time left before the deadline");
+        }
         return 0;
     }
     return 1;

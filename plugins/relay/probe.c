@@ -348,6 +348,22 @@ static void survey_done(struct relay_run *r, struct conv *c)
     }
 }
 
+/* The forms of b still accepted, each as a confirmation of its own. */
+static void split(struct relay_run *r, const struct batch *b)
+{
+    for (size_t k = 0; k < b->n; k++) {
+        struct batch one;
+
+        if (r->st[b->forms[k]].v != V_ACCEPTED)
+            continue;
+        memset(&one, 0, sizeof(one));
+        one.kind = B_CONFIRM;
+        one.forms[0] = b->forms[k];
+        one.n = 1;
+        (void)relay_enqueue(r, &one, 0);
+    }
+}
+
 static void confirm_done(struct relay_run *r, struct conv *c)
 {
     struct batch *b = &c->b;
@@ -378,7 +394,12 @@ static void confirm_done(struct relay_run *r, struct conv *c)
             snprintf(r->st[b->forms[k]].data_reply,
                      sizeof(r->st[b->forms[k]].data_reply), "%.250s",
                      c->failure);
-        if (retry && tries < max) {
+        if (retry && b->n > 1 && c->rc == MXP_ERR_CLOSED &&
+            c->phase == P_WORK) {
+            /* A group that never got its DATA answer (a server that
+             * drops after a few commands): each form alone. */
+            split(r, b);
+        } else if (retry && tries < max) {
             b->tries = tries;
             (void)relay_enqueue(r, b, 0);
         } else if (retry) {
@@ -405,21 +426,12 @@ static void confirm_done(struct relay_run *r, struct conv *c)
     if (c->end.code != 354 && accepted > 1) {
         /* Refused for the group: perhaps for one recipient's sake, so
          * each form is confirmed alone, never judged by the others. */
-        for (k = 0; k < b->n; k++) {
-            struct batch one;
-
-            if (r->st[b->forms[k]].v != V_ACCEPTED)
-                continue;
-            memset(&one, 0, sizeof(one));
-            one.kind = B_CONFIRM;
-            one.forms[0] = b->forms[k];
-            one.n = 1;
+        for (k = 0; k < b->n; k++)
             snprintf(r->st[b->forms[k]].data_reply,
                      sizeof(r->st[b->forms[k]].data_reply),
                      "refused at DATA with other forms (%.200s), not tried "
                      "alone", c->end.text);
-            (void)relay_enqueue(r, &one, 0);
-        }
+        split(r, b);
         return;
     }
     for (k = 0; k < b->n; k++) {

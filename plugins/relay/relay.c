@@ -208,10 +208,12 @@ static void details(const struct relay_run *r)
         case V_DUPLICATE:
             /* forms[i].mail is still its own sender */
             svc->add_detail(ctx, MXP_STATE_OK,
-                            "MAIL FROM:%s RCPT TO:%s: sender refused (%s); "
-                            "with sender %s it is the envelope of another "
-                            "form, reported there", m, t, f->reply,
-                            r->forms[f->same_as].mail);
+                            "MAIL FROM:%s RCPT TO:%s: its sender was refused "
+                            "(%s); with sender %s instead it is MAIL FROM:%s "
+                            "RCPT TO:%s, reported as that form", m, t,
+                            f->reply, r->forms[f->same_as].mail,
+                            r->forms[f->same_as].mail,
+                            r->forms[f->same_as].rcpt);
             continue;
         case V_DATA_REFUSED:
             how = "accepted at RCPT, refused at DATA:";
