@@ -3069,6 +3069,230 @@ static void test_new_504_recipient_not_sender(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* ---- run(): many connections at once (issue 8) ----------------------- */
+
+/* A server for many connections at once: each connection's transaction
+ * is its own (fake_smtp_current() says which one a line is on).  relay:
+ * RCPT for the foreign domain accepted; refuse_sender: a MAIL FROM
+ * holding it gets Exim's 501; bad_rcpt: a transaction with an accepted
+ * RCPT holding it is refused at DATA (a server that refuses DATA for one
+ * recipient's sake). */
+#define CS_MAX 256
+struct cconn {
+    int mail_ok, n_ok, bad, errors;
+};
+static struct {
+    int relay;
+    const char *refuse_sender, *bad_rcpt;
+    struct cconn c[CS_MAX];
+    unsigned mails, datas, dots, max_errors;
+    char ehlo[128];
+} cs;
+
+static void cs_reply(struct cconn *c, int code, const char *text)
+{
+    if (code >= 400 && ++c->errors > (int)cs.max_errors)
+        cs.max_errors = (unsigned)c->errors;
+    fake_smtp_reply(code, 0.001, text);
+}
+
+static void cs_respond(void *user, const char *line)
+{
+    unsigned id = fake_smtp_current();
+    struct cconn *c = &cs.c[id < CS_MAX ? id : 0];
+
+    (void)user;
+    if (line == NULL) {
+        memset(c, 0, sizeof(*c));
+        fake_smtp_reply(220, 0.001, S_ " ESMTP");
+    } else if (strncmp(line, "EHLO ", 5) == 0) {
+        snprintf(cs.ehlo, sizeof cs.ehlo, "%s\nPIPELINING\nSIZE 1000", S_);
+        fake_smtp_reply(250, 0.001, cs.ehlo);
+    } else if (strncmp(line, "MAIL FROM:", 10) == 0) {
+        cs.mails++;
+        c->n_ok = c->bad = 0;
+        c->mail_ok = !(cs.refuse_sender && strstr(line, cs.refuse_sender));
+        if (c->mail_ok)
+            cs_reply(c, 250, "OK");
+        else
+            cs_reply(c, 501, "<relaytest@" LIT ">: domain literals not "
+                             "allowed");
+    } else if (strncmp(line, "RCPT TO:", 8) == 0) {
+        if (!c->mail_ok) {
+            cs_reply(c, 503, "sender not yet given");
+        } else if (cs.relay) {
+            c->n_ok++;
+            c->bad |= cs.bad_rcpt != NULL && strstr(line, cs.bad_rcpt);
+            cs_reply(c, 250, "Accepted");
+        } else {
+            cs_reply(c, 550, "relay not permitted");
+        }
+    } else if (strcmp(line, "RSET") == 0) {
+        c->mail_ok = c->n_ok = c->bad = 0;
+        cs_reply(c, 250, "Reset OK");
+    } else if (strcmp(line, "DATA") == 0) {
+        cs.datas++;
+        if (c->n_ok == 0)
+            cs_reply(c, 503, "valid RCPT command must precede DATA");
+        else if (c->bad)
+            cs_reply(c, 550, "5.7.1 one recipient is not welcome");
+        else
+            cs_reply(c, 354, "Enter message, ending with \".\"");
+    } else if (strcmp(line, "QUIT") == 0) {
+        fake_smtp_reply(221, 0.001, "closing connection");
+    } else if (strcmp(line, ".") == 0) {
+        cs.dots++;
+        fake_smtp_reply(250, 0.001, "OK id=1");
+    } else {
+        cs_reply(c, 500, "unrecognized command");
+    }
+}
+
+/* An open relay on 8 connections at once: every form classified, the
+ * forms of one sender sharing a MAIL (a server pausing before each MAIL
+ * pauses once a batch), at most 8 connections open at once, and the
+ * forms of one sender confirmed in one transaction. */
+static void test_many_open_relay(void **state)
+{
+    (void)state;
+    memset(&cs, 0, sizeof cs);
+    fake_smtp_set_responder(cs_respond, NULL);
+    cs.relay = 1;
+    {
+        void *st = NULL;
+
+        assert_int_equal(fake_config_set(NULL), MXP_OK);
+        assert_int_equal(relay_init(fake_init_ctx(), &st), MXP_OK);
+        assert_int_equal(relay_run(fake_ctx(), st), MXP_OK);
+        relay_free(st);
+    }
+    assert_summary(MXP_STATE_CRITICAL, "open relay (17/17 forms)");
+    assert_true(perf("forms") == 17);
+    assert_true(perf("connections") == (double)fake_smtp_opens());
+    assert_int_equal(fake_smtp_open_peak(), 8);
+    assert_true(fake_smtp_waits() > 0);
+    assert_int_equal(fake_smtp_closes(), fake_smtp_opens());
+    /* the survey: 8 batches of one sender, a MAIL each; confirmations: 5
+     * senders, the first accepted form's at once */
+    assert_int_equal(fake_smtp_opens(), 8 + 5);
+    assert_int_equal(cs.mails, 8 + 5);
+    assert_int_equal(cs.datas, 5);
+    assert_int_equal(cs.dots, 0);
+    assert_int_equal(fake_smtp_n_messages(), 0);
+    assert_int_equal(details_with(MXP_STATE_CRITICAL, "relays MAIL FROM:"),
+                     17);
+}
+
+/* connections bounds the sessions open at once; a closed server gets at
+ * most 8 refusals a connection (below Postfix's smtpd_soft_error_limit). */
+static void test_many_connections_bounded(void **state)
+{
+    static const struct {
+        const char *yaml;
+        unsigned peak;
+        size_t opens;
+    } t[] = {
+        {NULL, 8, 8},
+        {"connections: 3\n", 3, 6},
+        {"connections: 16\n", 16, 16},
+        {"connections: 2\nforms_per_connection: 4\n", 2, 8},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        void *st = NULL;
+
+        teardown(NULL);
+        setup(NULL);
+        memset(&cs, 0, sizeof cs);
+        fake_smtp_set_responder(cs_respond, NULL);
+        assert_int_equal(fake_config_set(t[i].yaml), MXP_OK);
+        assert_int_equal(relay_init(fake_init_ctx(), &st), MXP_OK);
+        assert_int_equal(relay_run(fake_ctx(), st), MXP_OK);
+        relay_free(st);
+        assert_summary(MXP_STATE_OK, "no open relay: 17/17 forms refused");
+        if (fake_smtp_open_peak() != t[i].peak ||
+            fake_smtp_opens() != t[i].opens)
+            fail_msg("case %zu: %u at once, %zu in all; expected %u, %zu", i,
+                     fake_smtp_open_peak(), fake_smtp_opens(), t[i].peak,
+                     t[i].opens);
+        assert_true(cs.max_errors <= 8);
+        assert_int_equal(cs.datas, 0);
+        assert_int_equal(fake_smtp_closes(), fake_smtp_opens());
+    }
+}
+
+/* A server that refuses DATA for one recipient's sake: a group refused
+ * at DATA is confirmed form by form, so the forms it would take relay
+ * and the one it refuses is refused, never a false "no". */
+static void test_many_group_refused_for_one(void **state)
+{
+    void *st = NULL;
+
+    (void)state;
+    memset(&cs, 0, sizeof cs);
+    fake_smtp_set_responder(cs_respond, NULL);
+    cs.relay = 1;
+    cs.bad_rcpt = "%"; /* the three % forms */
+    assert_int_equal(fake_config_set(NULL), MXP_OK);
+    assert_int_equal(relay_init(fake_init_ctx(), &st), MXP_OK);
+    assert_int_equal(relay_run(fake_ctx(), st), MXP_OK);
+    relay_free(st);
+    assert_summary(MXP_STATE_CRITICAL, "open relay (14/17 forms)");
+    assert_int_equal(details_with(MXP_STATE_CRITICAL, "relays MAIL FROM:"),
+                     14);
+    assert_int_equal(details_with(MXP_STATE_OK, "accepted at RCPT, refused "
+                                                "at DATA: "),
+                     3);
+    assert_detail("accepted at RCPT, refused at DATA: MAIL FROM:<" F_ "@" LIT
+                  "> RCPT TO:<" T_ "%" D_ "@" LIT "> (550 5.7.1 one "
+                  "recipient is not welcome)",
+                  MXP_STATE_OK);
+    assert_int_equal(fake_smtp_closes(), fake_smtp_opens());
+    assert_int_equal(cs.dots, 0);
+}
+
+/* Issue 8.6, Exim's "501 <relaytest@[ip]>: domain literals not allowed":
+ * the 13 forms with the literal sender go again with <>; the one that
+ * then is form 1's envelope is folded into it; the count says what
+ * relays as written and what with <> instead. */
+static void test_many_sender_instead(void **state)
+{
+    void *st = NULL;
+
+    (void)state;
+    memset(&cs, 0, sizeof cs);
+    fake_smtp_set_responder(cs_respond, NULL);
+    cs.relay = 1;
+    cs.refuse_sender = "@[";
+    assert_int_equal(fake_config_set(NULL), MXP_OK);
+    assert_int_equal(relay_init(fake_init_ctx(), &st), MXP_OK);
+    assert_int_equal(relay_run(fake_ctx(), st), MXP_OK);
+    relay_free(st);
+    assert_summary(MXP_STATE_CRITICAL, "open relay (4/17 forms, 12 more with "
+                                       "sender <> instead)");
+    assert_true(perf("accepted") == 16);
+    assert_true(perf("forms") == 17);
+    /* as written: <>, the foreign, the server's and its domain's sender */
+    assert_int_equal(details_with(MXP_STATE_CRITICAL, "relays MAIL FROM:"), 4);
+    assert_int_equal(details_with(MXP_STATE_CRITICAL, "relays RCPT TO:"), 12);
+    assert_detail("relays RCPT TO:<" T_ "%" D_ "@" LIT "> with sender <> "
+                  "instead: MAIL FROM:<> RCPT TO:<" T_ "%" D_ "@" LIT
+                  "> (RCPT 250 Accepted, DATA 354 ",
+                  MXP_STATE_CRITICAL);
+    assert_detail("its own sender <" F_ "@" LIT "> (501 <relaytest@" LIT
+                  ">: domain literals not allowed) was refused)",
+                  MXP_STATE_CRITICAL);
+    /* the literal sender to the plain recipient is form 1 with <> */
+    assert_detail("MAIL FROM:<" F_ "@" LIT "> RCPT TO:<" T_ "@" D_ ">: its "
+                  "sender was refused (501 <relaytest@" LIT ">: domain "
+                  "literals not allowed); with sender <> instead it is MAIL "
+                  "FROM:<> RCPT TO:<" T_ "@" D_ ">, reported as that form",
+                  MXP_STATE_OK);
+    assert_int_equal(fake_smtp_closes(), fake_smtp_opens());
+    assert_int_equal(cs.dots, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3138,6 +3362,10 @@ int main(void)
         T(test_new_sender_refusals),
         T(test_refuses_sender_words),
         T(test_new_504_recipient_not_sender),
+        T(test_many_open_relay),
+        T(test_many_connections_bounded),
+        T(test_many_group_refused_for_one),
+        T(test_many_sender_instead),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
