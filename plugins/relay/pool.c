@@ -303,7 +303,7 @@ static int want_more(struct relay_run *r, unsigned active)
 
 void relay_pool_run(struct relay_run *r)
 {
-    struct conv convs[RELAY_MAX_CONNECTIONS];
+    struct conv *convs = r->convs;
     struct mxp_smtp *ss[RELAY_MAX_CONNECTIONS];
     unsigned active = 0, i;
 

@@ -115,6 +115,7 @@ struct relay_run {
     int confirmed_early; /* the first form accepted at RCPT is confirmed */
     int confirm_failed;  /* a confirmation used all its tries */
     /* the pool: batches waiting, connections at once, and the phases */
+    struct conv convs[RELAY_MAX_CONNECTIONS]; /* the pool's connections */
     struct batch queue[RELAY_QUEUE];
     size_t q_head, q_len;
     unsigned max_conns;   /* lowered when the server refuses more */

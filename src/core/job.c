@@ -386,8 +386,10 @@ static void smtp_options(struct mxp_ctx *ctx, struct mxp_smtp_options *opt)
     opt->own_mailbox = delivery_allowed(job) ? ctx->probe->my_email : NULL;
 }
 
-static int svc_smtp_open(struct mxp_ctx *ctx, const char *addr,
-                         unsigned port, struct mxp_smtp **out)
+/* A session with this job's options; wait_connect: as smtp_open, else
+ * as smtp_open_start (the connect runs on). */
+static int open_session(struct mxp_ctx *ctx, const char *addr, unsigned port,
+                        struct mxp_smtp **out, int wait_connect)
 {
     struct mxp_smtp_options opt;
 
@@ -395,7 +397,14 @@ static int svc_smtp_open(struct mxp_ctx *ctx, const char *addr,
     if (ctx->target == NULL)
         return MXP_ERR_INVALID;
     smtp_options(ctx, &opt);
-    return mxp_smtp_open(&opt, addr, port, out);
+    return wait_connect ? mxp_smtp_open(&opt, addr, port, out)
+                        : mxp_smtp_open_start(&opt, addr, port, out);
+}
+
+static int svc_smtp_open(struct mxp_ctx *ctx, const char *addr,
+                         unsigned port, struct mxp_smtp **out)
+{
+    return open_session(ctx, addr, port, out, 1);
 }
 
 /* ---- ABI 1.2: concurrent SMTP sessions ---- */
@@ -403,13 +412,7 @@ static int svc_smtp_open(struct mxp_ctx *ctx, const char *addr,
 static int svc_smtp_open_start(struct mxp_ctx *ctx, const char *addr,
                                unsigned port, struct mxp_smtp **out)
 {
-    struct mxp_smtp_options opt;
-
-    *out = NULL;
-    if (ctx->target == NULL)
-        return MXP_ERR_INVALID;
-    smtp_options(ctx, &opt);
-    return mxp_smtp_open_start(&opt, addr, port, out);
+    return open_session(ctx, addr, port, out, 0);
 }
 
 static const char *svc_registered_domain(struct mxp_ctx *ctx,

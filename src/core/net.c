@@ -123,6 +123,23 @@ void mxp_tcp_connect_timeout_words(unsigned port, double waited, char *err,
              waited > 0 ? waited : 0.0, port == 25 ? port25_hint : "");
 }
 
+/* A numeric address and a port a connect can go to; else the words. */
+static int check_target(const char *addr, unsigned port, int *family,
+                        unsigned char bytes[16], char *err, size_t errlen)
+{
+    if (errlen > 0)
+        err[0] = '\0';
+    if (mxp_parse_addr(addr, family, bytes) != 0) {
+        snprintf(err, errlen, "not a numeric address");
+        return MXP_ERR_INVALID;
+    }
+    if (port == 0 || port > 65535) {
+        snprintf(err, errlen, "bad port %u", port);
+        return MXP_ERR_INVALID;
+    }
+    return MXP_OK;
+}
+
 int mxp_tcp_connect_start(const char *addr, unsigned port, int *fd,
                           int *pending, char *err, size_t errlen)
 {
@@ -133,16 +150,8 @@ int mxp_tcp_connect_start(const char *addr, unsigned port, int *fd,
 
     *fd = -1;
     *pending = 0;
-    if (errlen > 0)
-        err[0] = '\0';
-    if (mxp_parse_addr(addr, &family, bytes) != 0) {
-        snprintf(err, errlen, "not a numeric address");
-        return MXP_ERR_INVALID;
-    }
-    if (port == 0 || port > 65535) {
-        snprintf(err, errlen, "bad port %u", port);
-        return MXP_ERR_INVALID;
-    }
+    if ((rc = check_target(addr, port, &family, bytes, err, errlen)) != MXP_OK)
+        return rc;
     memset(&ss, 0, sizeof(ss));
     if (family == AF_INET) {
         struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
@@ -207,16 +216,12 @@ int mxp_tcp_connect(const char *addr, unsigned port, double deadline, int *fd,
     if (mxp_poll_ms(deadline) == 0) {
         unsigned char bytes[16];
 
-        if (mxp_parse_addr(addr, &pending, bytes) != 0) {
-            snprintf(err, errlen, "not a numeric address");
-            return MXP_ERR_INVALID;
+        rc = check_target(addr, port, &pending, bytes, err, errlen);
+        if (rc == MXP_OK) {
+            mxp_tcp_connect_timeout_words(port, 0, err, errlen);
+            rc = MXP_ERR_TIMEOUT;
         }
-        if (port == 0 || port > 65535) {
-            snprintf(err, errlen, "bad port %u", port);
-            return MXP_ERR_INVALID;
-        }
-        mxp_tcp_connect_timeout_words(port, 0, err, errlen);
-        return MXP_ERR_TIMEOUT;
+        return rc;
     }
     rc = mxp_tcp_connect_start(addr, port, &s, &pending, err, errlen);
     if (rc != MXP_OK || !pending) {

@@ -129,6 +129,15 @@ rfinish() {
     fi
 }
 
+# want_open_relay_17: "open relay (K/17 forms)", K in the perfdata, all
+# 17 forms tried; sets k to K.
+want_open_relay_17() {
+    want_status '^MXPROBE CRITICAL - .*open relay \([0-9]+/17 forms\)'
+    k=$(sed -n '1s/.*open relay (\([0-9]*\)\/17 forms).*/\1/p' "$OUT")
+    want_out "relay_accepted=${k:-X};;0;0;17( |$)"
+    want_out 'relay_forms=17;;;0;17( |$)'
+}
+
 # The forms of the contract, as shown: MAIL FROM:<..> RCPT TO:<..>.
 HACK_I='MAIL FROM:<relaytest@\[127\.0\.0\.61\]> RCPT TO:<relaytest%example\.net@\[127\.0\.0\.61\]>'
 HACK_S='MAIL FROM:<relaytest@\[127\.0\.0\.61\]> RCPT TO:<relaytest%example\.net@percent\.mxprobe\.test>'
@@ -171,10 +180,7 @@ if rbegin relay_open_postfix; then
     mark "$PF_OPEN"
     rmx 20 -v -C relay -H 127.0.0.27
     want_exit 2
-    want_status '^MXPROBE CRITICAL - .*open relay \([0-9]+/17 forms\)'
-    k=$(sed -n '1s/.*open relay (\([0-9]*\)\/17 forms).*/\1/p' "$OUT")
-    want_out "relay_accepted=${k:-X};;0;0;17( |$)"
-    want_out 'relay_forms=17;;;0;17( |$)'
+    want_open_relay_17
     # Each relaying form named, with both replies.
     want_out_count "${k:-X}" 'relays MAIL FROM:<[^>]*> RCPT TO:<.*> \(RCPT 250 [^,]*, DATA 354 '
     want_out 'relays MAIL FROM:<> RCPT TO:<relaytest@example\.net> \(RCPT 250 2\.1\.5 Ok, DATA 354 '
@@ -199,10 +205,7 @@ if rbegin relay_open_postfix_pausing_at_mail; then
     mark "$PF_SLOWMAIL"
     rmx 30 -v -C relay -H 127.0.0.71
     want_exit 2
-    want_status '^MXPROBE CRITICAL - .*open relay \([0-9]+/17 forms\)'
-    k=$(sed -n '1s/.*open relay (\([0-9]*\)\/17 forms).*/\1/p' "$OUT")
-    want_out "relay_accepted=${k:-X};;0;0;17( |$)"
-    want_out 'relay_forms=17;;;0;17( |$)'
+    want_open_relay_17
     want_out_count "${k:-X}" 'relays MAIL FROM:<[^>]*> RCPT TO:<.*> \(RCPT 250 [^,]*, DATA 354 '
     # every form classified: none left unconfirmed or untested
     want_no_out 'not confirmed|inconclusive'

@@ -3148,6 +3148,33 @@ static void cs_respond(void *user, const char *line)
     }
 }
 
+/* A fresh many-connection server: relay, refused senders, a bad RCPT. */
+static void cs_start(int relay, const char *refuse_sender,
+                     const char *bad_rcpt)
+{
+    memset(&cs, 0, sizeof cs);
+    cs.relay = relay;
+    cs.refuse_sender = refuse_sender;
+    cs.bad_rcpt = bad_rcpt;
+    fake_smtp_set_responder(cs_respond, NULL);
+}
+
+/* run() with yaml as plugins.relay, on the plain fake services: several
+ * sessions at once.  No message is ever completed. */
+static void run_many(const char *yaml)
+{
+    void *st = NULL;
+
+    assert_int_equal(fake_config_set(yaml), MXP_OK);
+    assert_int_equal(relay_init(fake_init_ctx(), &st), MXP_OK);
+    assert_int_equal(relay_run(fake_ctx(), st), MXP_OK);
+    relay_free(st);
+    assert_int_equal(fake_result_calls(), 1);
+    assert_int_equal(fake_smtp_closes(), fake_smtp_opens());
+    assert_int_equal(fake_smtp_n_messages(), 0);
+    assert_int_equal(cs.dots, 0);
+}
+
 /* An open relay on 8 connections at once: every form classified, the
  * forms of one sender sharing a MAIL (a server pausing before each MAIL
  * pauses once a batch), at most 8 connections open at once, and the
@@ -3155,17 +3182,8 @@ static void cs_respond(void *user, const char *line)
 static void test_many_open_relay(void **state)
 {
     (void)state;
-    memset(&cs, 0, sizeof cs);
-    fake_smtp_set_responder(cs_respond, NULL);
-    cs.relay = 1;
-    {
-        void *st = NULL;
-
-        assert_int_equal(fake_config_set(NULL), MXP_OK);
-        assert_int_equal(relay_init(fake_init_ctx(), &st), MXP_OK);
-        assert_int_equal(relay_run(fake_ctx(), st), MXP_OK);
-        relay_free(st);
-    }
+    cs_start(1, NULL, NULL);
+    run_many(NULL);
     assert_summary(MXP_STATE_CRITICAL, "open relay (17/17 forms)");
     assert_true(perf("forms") == 17);
     assert_true(perf("connections") == (double)fake_smtp_opens());
@@ -3200,16 +3218,10 @@ static void test_many_connections_bounded(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
-        void *st = NULL;
-
         teardown(NULL);
         setup(NULL);
-        memset(&cs, 0, sizeof cs);
-        fake_smtp_set_responder(cs_respond, NULL);
-        assert_int_equal(fake_config_set(t[i].yaml), MXP_OK);
-        assert_int_equal(relay_init(fake_init_ctx(), &st), MXP_OK);
-        assert_int_equal(relay_run(fake_ctx(), st), MXP_OK);
-        relay_free(st);
+        cs_start(0, NULL, NULL);
+        run_many(t[i].yaml);
         assert_summary(MXP_STATE_OK, "no open relay: 17/17 forms refused");
         if (fake_smtp_open_peak() != t[i].peak ||
             fake_smtp_opens() != t[i].opens)
@@ -3227,17 +3239,9 @@ static void test_many_connections_bounded(void **state)
  * and the one it refuses is refused, never a false "no". */
 static void test_many_group_refused_for_one(void **state)
 {
-    void *st = NULL;
-
     (void)state;
-    memset(&cs, 0, sizeof cs);
-    fake_smtp_set_responder(cs_respond, NULL);
-    cs.relay = 1;
-    cs.bad_rcpt = "%"; /* the three % forms */
-    assert_int_equal(fake_config_set(NULL), MXP_OK);
-    assert_int_equal(relay_init(fake_init_ctx(), &st), MXP_OK);
-    assert_int_equal(relay_run(fake_ctx(), st), MXP_OK);
-    relay_free(st);
+    cs_start(1, NULL, "%"); /* the three % forms */
+    run_many(NULL);
     assert_summary(MXP_STATE_CRITICAL, "open relay (14/17 forms)");
     assert_int_equal(details_with(MXP_STATE_CRITICAL, "relays MAIL FROM:"),
                      14);
@@ -3258,17 +3262,9 @@ static void test_many_group_refused_for_one(void **state)
  * relays as written and what with <> instead. */
 static void test_many_sender_instead(void **state)
 {
-    void *st = NULL;
-
     (void)state;
-    memset(&cs, 0, sizeof cs);
-    fake_smtp_set_responder(cs_respond, NULL);
-    cs.relay = 1;
-    cs.refuse_sender = "@[";
-    assert_int_equal(fake_config_set(NULL), MXP_OK);
-    assert_int_equal(relay_init(fake_init_ctx(), &st), MXP_OK);
-    assert_int_equal(relay_run(fake_ctx(), st), MXP_OK);
-    relay_free(st);
+    cs_start(1, "@[", NULL);
+    run_many(NULL);
     assert_summary(MXP_STATE_CRITICAL, "open relay (4/17 forms, 12 more with "
                                        "sender <> instead)");
     assert_true(perf("accepted") == 16);

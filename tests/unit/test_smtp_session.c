@@ -200,11 +200,10 @@ static int noted(char dir, const char *prefix)
     return 0;
 }
 
-static struct mxp_smtp *connect_to(const struct server *sv, double cmd_timeout,
-                                   double deadline_in)
+/* Options of a test session: connect within 2 s, the transcript kept. */
+static struct mxp_smtp_options wait_opts(double cmd_timeout, double deadline_in)
 {
     struct mxp_smtp_options opt;
-    struct mxp_smtp *s = NULL;
 
     n_notes = 0;
     memset(&opt, 0, sizeof(opt));
@@ -213,6 +212,15 @@ static struct mxp_smtp *connect_to(const struct server *sv, double cmd_timeout,
     opt.t0 = mxp_now();
     opt.deadline = opt.t0 + deadline_in;
     opt.transcript = record;
+    return opt;
+}
+
+static struct mxp_smtp *connect_to(const struct server *sv, double cmd_timeout,
+                                   double deadline_in)
+{
+    struct mxp_smtp_options opt = wait_opts(cmd_timeout, deadline_in);
+    struct mxp_smtp *s = NULL;
+
     assert_int_equal(mxp_smtp_open(&opt, "127.0.0.1", sv->port, &s), MXP_OK);
     assert_non_null(s);
     assert_string_equal(mxp_smtp_error(s), "");
@@ -542,18 +550,14 @@ static void test_unsolicited_data_refused(void **state)
     assert_int_equal(finish_server(&sv, 0), 0);
 }
 
-static void test_connect_refused(void **state)
+/* A port that was just free on 127.0.0.1: bound, never listened on,
+ * closed (a connect to it is refused). */
+static unsigned short free_port(void)
 {
     struct sockaddr_in sin;
     socklen_t len = sizeof(sin);
-    struct mxp_smtp_options opt;
-    struct mxp_smtp *s = NULL;
-    char want[80];
-    int fd;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-    (void)state;
-    /* A port that was just free: bound, never listened on, closed. */
-    fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
     memset(&sin, 0, sizeof(sin));
     sin.sin_family = AF_INET;
@@ -561,6 +565,18 @@ static void test_connect_refused(void **state)
     assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
     assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
     close(fd);
+    return ntohs(sin.sin_port);
+}
+
+static void test_connect_refused(void **state)
+{
+    struct sockaddr_in sin;
+    struct mxp_smtp_options opt;
+    struct mxp_smtp *s = NULL;
+    char want[80];
+
+    (void)state;
+    sin.sin_port = htons(free_port());
 
     memset(&opt, 0, sizeof(opt));
     opt.connect_timeout = 2;
@@ -1952,19 +1968,6 @@ static void test_replies_in_step_no_alarm(void **state)
 
 /* ---- many sessions at once (open_start, wait) --------------------------- */
 
-static struct mxp_smtp_options wait_opts(double cmd_timeout, double deadline_in)
-{
-    struct mxp_smtp_options opt;
-
-    n_notes = 0;
-    memset(&opt, 0, sizeof(opt));
-    opt.connect_timeout = 2;
-    opt.command_timeout = cmd_timeout;
-    opt.t0 = mxp_now();
-    opt.deadline = opt.t0 + deadline_in;
-    opt.transcript = record;
-    return opt;
-}
 
 static void script_slow_greeting_then_pipelined(int fd)
 {
@@ -2130,24 +2133,15 @@ static void script_greet_and_close(int fd)
 static void test_wait_refused_and_closed(void **state)
 {
     struct sockaddr_in sin;
-    socklen_t len = sizeof(sin);
     struct server b;
     struct mxp_smtp_options opt;
     struct mxp_smtp *s[2] = {NULL, NULL};
     struct mxp_smtp_reply r;
     size_t ready;
     char want[96];
-    int fd;
 
     (void)state;
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-    close(fd);
+    sin.sin_port = htons(free_port());
     start_server(&b, script_greet_and_close);
     opt = wait_opts(2, 10);
     (void)mxp_smtp_open_start(&opt, "127.0.0.1", ntohs(sin.sin_port), &s[0]);
