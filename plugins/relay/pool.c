@@ -109,6 +109,9 @@ static int greeted(struct relay_run *r, struct conv *c, const char *ehlo)
         c->unassigned = 0;
         if (r->q_len > 0)
             dequeue(r, &c->b);
+        /* counted as survey work when it started without a batch */
+        if (c->b.kind != B_SURVEY)
+            r->survey_active--;
     }
     if (c->b.n == 0)
         return MXP_ERR_CLOSED; /* nothing to do: goodbye */
