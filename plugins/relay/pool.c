@@ -39,10 +39,10 @@ static void dequeue(struct relay_run *r, struct batch *b)
     r->q_len--;
 }
 
-static void conv_failed(struct relay_run *r, struct conv *c, int rc,
-                        int retry, const char *fmt, ...) MXP_PRINTF(5, 6);
-static void conv_failed(struct relay_run *r, struct conv *c, int rc,
-                        int retry, const char *fmt, ...)
+static void conv_failed(struct relay_run *r, struct conv *c, int rc, int retry,
+                        const char *fmt, ...) MXP_PRINTF(5, 6);
+static void conv_failed(struct relay_run *r, struct conv *c, int rc, int retry,
+                        const char *fmt, ...)
 {
     va_list ap;
 
@@ -63,8 +63,7 @@ static int say_cmd(struct relay_run *r, struct conv *c, size_t k)
     if (k == 0)
         return relay_say(r, c->s, "MAIL FROM:%s", r->forms[b->forms[0]].mail);
     if (k <= b->n)
-        return relay_say(r, c->s, "RCPT TO:%s",
-                         r->forms[b->forms[k - 1]].rcpt);
+        return relay_say(r, c->s, "RCPT TO:%s", r->forms[b->forms[k - 1]].rcpt);
     if (k == b->n + 1) {
         c->data_sent = b->kind == B_CONFIRM;
         return relay_say(r, c->s, b->kind == B_SURVEY ? "RSET" : "DATA");
@@ -174,11 +173,10 @@ static int step(struct relay_run *r, struct conv *c)
         r->connections++; /* every TCP connection counts, greeted or not */
     }
     if (rc != MXP_OK) {
-        conv_failed(r, c, rc, c->phase != P_WORK && rc == MXP_ERR_CLOSED,
-                    "%s%s", c->phase == P_GREETING && got.code == 421
-                                ? "greeting "
-                                : "",
-                    got.text);
+        conv_failed(
+            r, c, rc, c->phase != P_WORK && rc == MXP_ERR_CLOSED, "%s%s",
+            c->phase == P_GREETING && got.code == 421 ? "greeting " : "",
+            got.text);
         return 1;
     }
     switch (c->phase) {
@@ -200,8 +198,8 @@ static int step(struct relay_run *r, struct conv *c)
         /* fall through */
     case P_HELO:
         if (got.code / 100 != 2) {
-            conv_failed(r, c, MXP_ERR_PROTOCOL, 0,
-                        "EHLO and HELO refused: %s", got.text);
+            conv_failed(r, c, MXP_ERR_PROTOCOL, 0, "EHLO and HELO refused: %s",
+                        got.text);
             return 1;
         }
         {
