@@ -572,11 +572,11 @@ if rbegin relay_nothing_completed; then
     for f in "$TMP"/fakesmtp-*.log; do
         grep -H 'COMPLETED-MESSAGE' "$f" >>"$OUT"
     done
-    for d in clean mismatch open lax; do
+    for d in clean mismatch open lax slowmail tarpit; do
         grep -H 'message-id=' "$TMP/postfix-$d/postfix.log" >>"$OUT"
     done
     want_no_out 'fakesmtp-.*COMPLETED-MESSAGE'
-    want_no_out 'postfix-(clean|mismatch)/'
+    want_no_out 'postfix-(clean|mismatch|slowmail|tarpit)/'
     want_out_count "$SENT_OPEN" 'postfix-open/'
     want_out_count "$SENT_LAX" 'postfix-lax/'
     rfinish
