@@ -3085,6 +3085,7 @@ static struct {
     int relay;
     const char *refuse_sender, *bad_rcpt;
     struct cconn c[CS_MAX];
+    unsigned low_time_at; /* from this connection on, 0.1 s are left */
     unsigned mails, datas, dots, max_errors;
     char ehlo[128];
 } cs;
@@ -3104,6 +3105,8 @@ static void cs_respond(void *user, const char *line)
     (void)user;
     if (line == NULL) {
         memset(c, 0, sizeof(*c));
+        if (cs.low_time_at != 0 && id >= cs.low_time_at)
+            fake_set_remaining(0.1);
         fake_smtp_reply(220, 0.001, S_ " ESMTP");
     } else if (strncmp(line, "EHLO ", 5) == 0) {
         snprintf(cs.ehlo, sizeof cs.ehlo, "%s\nPIPELINING\nSIZE 1000", S_);
@@ -3289,6 +3292,44 @@ static void test_many_sender_instead(void **state)
     assert_int_equal(cs.dots, 0);
 }
 
+/* Out of time before the confirmations: the forms accepted at RCPT are
+ * "not confirmed", never refused; with none confirmed the verdict is
+ * inconclusive, with one confirmed it is an open relay. */
+static void test_many_no_time_to_confirm(void **state)
+{
+    (void)state;
+    cs_start(1, NULL, NULL);
+    cs.low_time_at = 8; /* the survey's last connection */
+    run_many(NULL);
+    assert_summary(MXP_STATE_UNKNOWN, "inconclusive: 17/17 forms accepted at "
+                                      "RCPT but not confirmed (no time left "
+                                      "before the deadline)");
+    assert_int_equal(details_with(MXP_STATE_UNKNOWN, "accepted at RCPT, not "
+                                                     "confirmed at DATA: "),
+                     17);
+    assert_detail("accepted at RCPT, not confirmed at DATA: MAIL FROM:<> RCPT "
+                  "TO:<relaytest@example.net> (250 Accepted; no time left "
+                  "before the deadline)",
+                  MXP_STATE_UNKNOWN);
+    assert_int_equal(details_with(MXP_STATE_OK, "refused"), 0);
+    assert_int_equal(cs.datas, 0);
+    assert_int_equal(fake_smtp_opens(), 8);
+
+    teardown(NULL);
+    setup(NULL);
+    cs_start(1, NULL, NULL);
+    cs.low_time_at = 9; /* the first form's early confirmation */
+    run_many(NULL);
+    assert_summary(MXP_STATE_CRITICAL, "open relay (1/17 forms)");
+    assert_int_equal(details_with(MXP_STATE_CRITICAL, "relays MAIL FROM:<> "),
+                     1);
+    assert_int_equal(details_with(MXP_STATE_UNKNOWN, "accepted at RCPT, not "
+                                                     "confirmed at DATA: "),
+                     16);
+    assert_int_equal(details_with(MXP_STATE_OK, "refused"), 0);
+    assert_int_equal(cs.datas, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3362,6 +3403,7 @@ int main(void)
         T(test_many_connections_bounded),
         T(test_many_group_refused_for_one),
         T(test_many_sender_instead),
+        T(test_many_no_time_to_confirm),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
