@@ -1043,6 +1043,11 @@ unsigned fake_smtp_open_peak(void)
     return F.open_peak;
 }
 
+unsigned fake_smtp_open_now(void)
+{
+    return F.open_now;
+}
+
 size_t fake_smtp_waits(void)
 {
     return F.waits;

@@ -102,6 +102,7 @@ void fake_smtp_set_responder(void (*fn)(void *user, const char *line),
 unsigned fake_smtp_current(void);
 unsigned fake_smtp_session_id(const struct mxp_smtp *s);
 unsigned fake_smtp_open_peak(void);
+unsigned fake_smtp_open_now(void); /* sessions open now */
 size_t fake_smtp_waits(void);
 /* Messages completed through smtp_send_message, and their texts. */
 size_t fake_smtp_n_messages(void);

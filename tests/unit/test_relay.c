@@ -3086,6 +3086,8 @@ static struct {
     const char *refuse_sender, *bad_rcpt;
     struct cconn c[CS_MAX];
     unsigned low_time_at; /* from this connection on, 0.1 s are left */
+    unsigned max_at_once; /* more sessions open: 421 at the greeting */
+    unsigned turned_away;
     unsigned mails, datas, dots, max_errors;
     char ehlo[128];
 } cs;
@@ -3107,6 +3109,11 @@ static void cs_respond(void *user, const char *line)
         memset(c, 0, sizeof(*c));
         if (cs.low_time_at != 0 && id >= cs.low_time_at)
             fake_set_remaining(0.1);
+        if (cs.max_at_once != 0 && fake_smtp_open_now() > cs.max_at_once) {
+            cs.turned_away++;
+            fake_smtp_reply(421, 0.001, "4.3.2 Too many connections");
+            return;
+        }
         fake_smtp_reply(220, 0.001, S_ " ESMTP");
     } else if (strncmp(line, "EHLO ", 5) == 0) {
         snprintf(cs.ehlo, sizeof cs.ehlo, "%s\nPIPELINING\nSIZE 1000", S_);
@@ -3330,6 +3337,25 @@ static void test_many_no_time_to_confirm(void **state)
     assert_int_equal(cs.datas, 1);
 }
 
+/* A server that takes only 3 connections from us at once (Exim's
+ * smtp_accept_max_per_host, a hardened Postfix): the connections it
+ * turns away with 421 while others are open lower how many the pool
+ * opens, cost no stall, and every form is still tested. */
+static void test_many_server_limits_connections(void **state)
+{
+    (void)state;
+    cs_start(0, NULL, NULL);
+    cs.max_at_once = 3;
+    run_many(NULL);
+    assert_summary(MXP_STATE_OK, "no open relay: 17/17 forms refused");
+    assert_true(perf("forms") == 17);
+    assert_int_equal(cs.turned_away, 8 - 3);
+    /* 8 at first, then never more than 3 */
+    assert_int_equal(fake_smtp_open_peak(), 8);
+    assert_int_equal(fake_smtp_opens(), 8 + 8 - 3);
+    assert_true(perf("connections") == 8 + 8 - 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3404,6 +3430,7 @@ int main(void)
         T(test_many_group_refused_for_one),
         T(test_many_sender_instead),
         T(test_many_no_time_to_confirm),
+        T(test_many_server_limits_connections),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
