@@ -327,7 +327,9 @@ struct mxp_services {
      * when waiting for that reply began (probe.connect_timeout for the
      * connect), and the deadline.  MXP_ERR_INVALID when nothing is owed
      * or n is 0 or over 64.  An EHLO sent with smtp_send sets the
-     * extensions when its reply is read, as smtp_ehlo does. */
+     * extensions when its reply is read, as smtp_ehlo does.  The -vv
+     * transcript lines of a session of smtp_open_start start with "#n ",
+     * n numbering those sessions. */
     int (*smtp_open_start)(struct mxp_ctx *ctx, const char *addr,
                            unsigned port, struct mxp_smtp **out);
     int (*smtp_wait)(struct mxp_smtp *const *s, size_t n, size_t *ready);

@@ -49,6 +49,8 @@ struct mxp_smtp {
     struct mxp_smtp_options opt;
     char peer[64]; /* "127.0.0.1:25", "[::1]:25" */
     unsigned port;
+    unsigned tag;         /* sessions of open_start: "#n " on each
+                             transcript line, as several run at once */
     double connect_time;
     int connecting;       /* the TCP connect is under way (open_start) */
     double connect_start, connect_limit;
@@ -101,6 +103,13 @@ static void note(struct mxp_smtp *s, char dir, const char *fmt, ...)
     va_end(ap);
     if (line == NULL)
         return;
+    if (s->tag != 0) {
+        char *tagged = mxp_strdup_printf("#%u %s", s->tag, line);
+
+        free(line);
+        if ((line = tagged) == NULL)
+            return;
+    }
     s->opt.transcript(s->opt.transcript_user, dir, mxp_now() - s->opt.t0, line);
     free(line);
 }
@@ -664,8 +673,9 @@ static int send_line(struct mxp_smtp *s, const char *line, double timeout,
     return hold ? MXP_OK : flush_out(s, timeout);
 }
 
-int mxp_smtp_open_start(const struct mxp_smtp_options *opt, const char *addr,
-                        unsigned port, struct mxp_smtp **out)
+/* A session, its connect begun; tag 0 for none (see struct mxp_smtp). */
+static int open_session(const struct mxp_smtp_options *opt, const char *addr,
+                        unsigned port, unsigned tag, struct mxp_smtp **out)
 {
     struct mxp_smtp *s;
     char why[256];
@@ -680,6 +690,7 @@ int mxp_smtp_open_start(const struct mxp_smtp_options *opt, const char *addr,
     s->fd = -1;
     s->opt = *opt;
     s->port = port;
+    s->tag = tag;
     mxp_buf_init(&s->in);
     mxp_buf_init(&s->out);
     mxp_reply_parser_init(&s->parser);
@@ -711,10 +722,20 @@ int mxp_smtp_open_start(const struct mxp_smtp_options *opt, const char *addr,
     return MXP_OK;
 }
 
+int mxp_smtp_open_start(const struct mxp_smtp_options *opt, const char *addr,
+                        unsigned port, struct mxp_smtp **out)
+{
+    /* Numbered in this process (a job is a process of its own), so that
+     * the lines of sessions that run side by side can be told apart. */
+    static unsigned serial;
+
+    return open_session(opt, addr, port, ++serial, out);
+}
+
 int mxp_smtp_open(const struct mxp_smtp_options *opt, const char *addr,
                   unsigned port, struct mxp_smtp **out)
 {
-    int rc = mxp_smtp_open_start(opt, addr, port, out);
+    int rc = open_session(opt, addr, port, 0, out);
 
     if (rc == MXP_OK)
         rc = ensure_connected(*out);

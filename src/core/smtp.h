@@ -39,7 +39,8 @@ struct mxp_smtp_options {
 int mxp_smtp_open(const struct mxp_smtp_options *opt, const char *addr,
                   unsigned port, struct mxp_smtp **out);
 /* The same without waiting for the connect: *out is set as by
- * mxp_smtp_open, the connect runs on.  mxp_smtp_wait completes it (and
+ * mxp_smtp_open, the connect runs on.  Its transcript lines start with
+ * "#n " (n counts such sessions), as several run side by side.  mxp_smtp_wait completes it (and
  * then waits for the greeting); any other call on the session first
  * waits for the connect, within connect_timeout and the deadline. */
 int mxp_smtp_open_start(const struct mxp_smtp_options *opt, const char *addr,

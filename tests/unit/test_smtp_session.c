@@ -289,7 +289,7 @@ static void test_greeting_and_ehlo(void **state)
     assert_int_equal(finish_server(&sv, 0), 0);
 
     assert_true(noted('C', "connected to 127.0.0.1:"));
-    assert_true(noted('<', "220 fake.test ESMTP"));
+    assert_true(noted('<', "220 fake.test ESMTP")); /* no "#n " */
     assert_true(noted('>', "EHLO probe.test"));
     assert_true(noted('<', "250-PIPELINING"));
     assert_true(noted('<', "250 8BITMIME"));
@@ -2051,6 +2051,10 @@ static void test_wait_first_answer_first(void **state)
     assert_int_equal(mxp_smtp_wait(s, 3, &ready), MXP_ERR_INVALID);
     assert_int_equal(mxp_smtp_wait(s, 0, &ready), MXP_ERR_INVALID);
 
+    /* side by side, each session's transcript lines carry its number */
+    assert_true(noted('<', "#"));
+    assert_true(noted('>', "#"));
+    assert_false(noted('<', "220"));
     mxp_smtp_close(s[0], 0);
     mxp_smtp_close(s[2], 0);
     assert_int_equal(finish_server(&slow, 0), 0);
