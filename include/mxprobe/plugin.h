@@ -345,6 +345,27 @@ struct mxp_services {
      * and backscatter, so that they judge a PTR name alike. */
     int (*name_generic)(const char *name, int family,
                         const unsigned char *addr, char *why, size_t len);
+
+    /* ---- ABI 1.2: concurrent SMTP sessions ---- */
+
+    /* Several SMTP sessions at once, without threads.  smtp_open_start is
+     * smtp_open without waiting for the connect (the session is returned
+     * as smtp_open returns it; a connect that fails at once gives a
+     * broken session).  smtp_wait waits until one of s[0..n) has its next
+     * reply complete or is broken (connect failed, closed, timed out) and
+     * sets *ready to its index; smtp_read_reply on it then returns at
+     * once.  NULL entries and sessions owing no reply are skipped; held
+     * pipelined commands (smtp_send) are written first.  Each session's
+     * wait is bounded as its read would be: probe.command_timeout from
+     * when waiting for that reply began (probe.connect_timeout for the
+     * connect), and the deadline.  MXP_ERR_INVALID when nothing is owed
+     * or n is 0 or over 64.  An EHLO sent with smtp_send sets the
+     * extensions when its reply is read, as smtp_ehlo does.  The -vv
+     * transcript lines of a session of smtp_open_start start with "#n ",
+     * n numbering those sessions. */
+    int (*smtp_open_start)(struct mxp_ctx *ctx, const char *addr,
+                           unsigned port, struct mxp_smtp **out);
+    int (*smtp_wait)(struct mxp_smtp *const *s, size_t n, size_t *ready);
 };
 
 /* What a plugin sees.  Fields are read-only for plugins. */

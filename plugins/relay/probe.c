@@ -1,9 +1,12 @@
 /*
- * probe.c - runs the forms: the survey (MAIL, RCPT, RSET per form, a few
- * forms per connection, pipelined when offered), the confirmation of
- * every form accepted at RCPT (DATA on a fresh connection: 354 proves
- * the relay; the connection is then dropped without the final dot), and
- * the one test message of deliver: true.
+ * probe.c - plans and judges the forms: the survey (forms that share a
+ * sender in one transaction: MAIL once, a RCPT each, RSET; a few forms
+ * per connection, the batches spread over the connections), the
+ * confirmation of the forms accepted at RCPT (those of one sender in one
+ * transaction on a fresh connection, DATA: 354 proves the relay, and the
+ * connection is then dropped without the final dot; a group refused at
+ * DATA is confirmed form by form), and the one test message of
+ * deliver: true.  pool.c runs the batches.
  */
 #include <stdio.h>
 #include <string.h>
@@ -60,326 +63,400 @@ static void judge(struct relay_run *r, size_t i, const struct reply_copy *mail,
         f->v = V_TEMP; /* 4xx, or a code that makes no sense here */
 }
 
-/* The replies of a pipelined group no longer match its commands (a
- * server that answers twice, or skips one): what this connection judged
- * is forgotten, and the forms are tried again without pipelining. */
-static int out_of_step(struct relay_run *r, const size_t *pend, size_t from,
-                       size_t *done, const char *what)
+/* ---- planning ---------------------------------------------------------- */
+
+/* Splits forms idx[0..n) of kind into batches of one sender each, at
+ * most per forms (and RELAY_MAX_GROUP), then halves the biggest until
+ * there are enough to keep every connection busy: on a server that
+ * pauses at each RCPT, the longest batch is what the survey costs. */
+static void plan(struct relay_run *r, enum batch_kind kind, const size_t *idx,
+                 size_t n, size_t per, unsigned spread)
 {
-    char why[RELAY_REPLY_LEN];
+    struct batch b[RELAY_MAX_FORMS];
+    size_t nb = 0, i, j;
+    int used[RELAY_MAX_FORMS] = {0};
 
-    snprintf(why, sizeof(why), "%.200s", what); /* may be r->failure */
-    for (size_t k = from; k < *done; k++)
-        r->st[pend[k]].v = V_UNTESTED;
-    *done = from;
-    r->no_pipelining = 1;
-    snprintf(r->failure, sizeof(r->failure),
-             "replies out of step with the pipelined commands (%s)", why);
-    return MXP_ERR_PROTOCOL;
-}
+    if (per > RELAY_MAX_GROUP)
+        per = RELAY_MAX_GROUP;
+    if (per == 0)
+        per = 1;
+    for (i = 0; i < n; i++) {
+        size_t group[RELAY_MAX_FORMS], ng = 0, parts, k;
 
-/* Tries forms pend[*done .. end) on s; *done moves past every form that
- * got its answers.  Pipelined, QUIT ends the group, so goodbye costs no
- * round trip of its own (*quit_done).  Returns MXP_OK or the status that
- * ended the session (421 counts as closed). */
-static int survey(struct relay_run *r, struct mxp_smtp *s, const size_t *pend,
-                  size_t *done, size_t end, int *quit_done)
-{
-    struct reply_copy mail, rcpt, rset;
-    size_t k, from = *done;
-    int rc = MXP_OK;
-
-    if (r->pipelining) {
-        size_t sent = from;
-
-        for (k = from; k < end && rc == MXP_OK; k++) {
-            const struct relay_form *f = &r->forms[pend[k]];
-
-            rc = relay_say(r, s, "MAIL FROM:%s", f->mail);
-            if (rc == MXP_OK)
-                sent = k + 1;
-            if (rc == MXP_OK)
-                rc = relay_say(r, s, "RCPT TO:%s", f->rcpt);
-            if (rc == MXP_OK)
-                rc = relay_say(r, s, "RSET");
-        }
-        if (rc == MXP_OK)
-            *quit_done = relay_say(r, s, "QUIT") == MXP_OK;
-        /* Replies to whatever went out are read even after a failed
-         * send: they tell how far the server got before it hung up. */
-        for (k = from; k < sent; k++) {
-            if ((rc = relay_hear(r, s, &mail)) != MXP_OK ||
-                (rc = relay_hear(r, s, &rcpt)) != MXP_OK)
-                break;
-            judge(r, pend[k], &mail, &rcpt);
-            *done = k + 1;
-            if ((rc = relay_hear(r, s, &rset)) != MXP_OK)
-                break;
-            if (rset.code != 250)
-                return out_of_step(r, pend, from, done, rset.text);
-        }
-        if (rc == MXP_ERR_PROTOCOL) /* e.g. more replies than commands */
-            return out_of_step(r, pend, from, done, r->failure);
-        /* QUIT's reply ends the group: anything but 221 there (a lost
-         * command shifted every reply by one, and QUIT's 221 went to
-         * the last RSET, or the other way round), or more replies than
-         * commands, means the verdicts of this group cannot be trusted.
-         * No reply at all is a server that hangs up on QUIT. */
-        if (rc == MXP_OK && *quit_done) {
-            int qrc = relay_hear(r, s, &rset);
-
-            if (qrc == MXP_ERR_PROTOCOL || (qrc == MXP_OK && rset.code != 221))
-                return out_of_step(r, pend, from, done,
-                                   qrc == MXP_OK ? rset.text : r->failure);
-        }
-        return rc;
-    }
-    for (k = from; k < end; k++) {
-        const struct relay_form *f = &r->forms[pend[k]];
-
-        if ((rc = relay_say(r, s, "MAIL FROM:%s", f->mail)) != MXP_OK ||
-            (rc = relay_hear(r, s, &mail)) != MXP_OK)
-            break;
-        rcpt = mail;
-        if (mail.code / 100 == 2 &&
-            ((rc = relay_say(r, s, "RCPT TO:%s", f->rcpt)) != MXP_OK ||
-             (rc = relay_hear(r, s, &rcpt)) != MXP_OK))
-            break;
-        judge(r, pend[k], &mail, &rcpt);
-        *done = k + 1;
-        if ((rc = relay_say(r, s, "RSET")) != MXP_OK ||
-            (rc = relay_hear(r, s, &rset)) != MXP_OK)
-            break;
-    }
-    return rc;
-}
-
-/* An open relay is proven as soon as one form is accepted at RCPT, not
- * after the whole survey: on a slow server the survey may not finish,
- * and the one relay it found is what matters. */
-static void confirm_first(struct relay_run *r)
-{
-    if (r->confirmed_early)
-        return;
-    for (size_t i = 0; i < r->n_forms; i++) {
-        if (r->st[i].v == V_ACCEPTED) {
-            r->confirmed_early = 1;
-            relay_confirm(r, i);
-            return;
-        }
-    }
-}
-
-/* The forms still to try, in order. */
-static size_t pending(const struct relay_run *r, size_t *pend)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < r->n_forms; i++)
-        if (r->st[i].v == V_UNTESTED)
-            pend[n++] = i;
-    return n;
-}
-
-/* Runs the untested forms over as many connections as it takes; false
- * when it had to stop (the reason in r->survey_reason). */
-static int survey_pending(struct relay_run *r)
-{
-    size_t pend[RELAY_MAX_FORMS], n, done = 0;
-    unsigned stalls = 0;
-
-    /* The forms need the server's name: they are built once connected. */
-    n = pending(r, pend);
-    while ((r->n_forms == 0 || done < n) && stalls < RELAY_MAX_STALLS) {
-        size_t before = done, end, chunk;
-        int retry, rc, quit_done = 0, was_pipelined;
-        struct mxp_smtp *s = relay_open_session(r, &retry);
-
-        if (s == NULL) {
-            snprintf(r->survey_reason, sizeof(r->survey_reason), "%s",
-                     r->failure);
-            if (!retry)
-                return 0;
-            stalls++;
+        if (used[i])
             continue;
-        }
-        if (r->n_forms == 0) {
-            struct relay_parts p = {
-                r->cfg->sender, r->cfg->recipient, r->cfg->external,
-                r->server,      r->literal,        r->own};
-            r->n_forms = relay_build_forms(&p, r->forms, RELAY_MAX_FORMS);
-            n = pending(r, pend);
-            if (r->n_forms == 0) {
-                r->svc->smtp_close(s, 1);
-                snprintf(r->survey_reason, sizeof(r->survey_reason),
-                         "cannot build the forms from the server's name");
-                return 0;
+        for (j = i; j < n; j++)
+            if (!used[j] && strcmp(r->forms[idx[j]].mail,
+                                   r->forms[idx[i]].mail) == 0) {
+                used[j] = 1;
+                group[ng++] = idx[j];
             }
+        parts = (ng + per - 1) / per;
+        for (k = 0; k < parts && nb < RELAY_MAX_FORMS; k++) {
+            /* evenly: the first ng % parts get one more */
+            size_t from = k * (ng / parts) + (k < ng % parts ? k : ng % parts);
+            size_t len = ng / parts + (k < ng % parts);
+
+            memset(&b[nb], 0, sizeof(b[nb]));
+            b[nb].kind = kind;
+            memcpy(b[nb].forms, group + from, len * sizeof(size_t));
+            b[nb].n = len;
+            nb++;
         }
-        /* Pipelined, a form owes three replies and QUIT one: the core
-         * keeps 64, so at most RELAY_MAX_GROUP forms go in one group. */
-        chunk = r->cfg->per_connection;
-        if (r->pipelining && chunk > RELAY_MAX_GROUP)
-            chunk = RELAY_MAX_GROUP;
-        end = done + chunk < n ? done + chunk : n;
-        was_pipelined = r->pipelining;
-        rc = survey(r, s, pend, &done, end, &quit_done);
-        r->svc->smtp_close(s, rc == MXP_OK && !quit_done);
-        if (rc == MXP_ERR_TIMEOUT && was_pipelined && !r->no_pipelining) {
-            /* Some firewalls that "fix up" SMTP lose pipelined commands:
-             * one more go, a command at a time. */
-            r->no_pipelining = 1;
-            snprintf(r->survey_reason, sizeof(r->survey_reason), "%s",
-                     r->failure);
-        } else if (rc != MXP_OK) {
-            snprintf(r->survey_reason, sizeof(r->survey_reason), "%s",
-                     r->failure);
-            /* A timeout or garbage would only repeat itself. */
-            if (rc != MXP_ERR_CLOSED && rc != MXP_ERR_PROTOCOL)
-                return 0;
-            if (rc == MXP_ERR_PROTOCOL && !r->no_pipelining)
-                return 0;
-        }
-        stalls = done > before ? 0 : stalls + 1;
-        confirm_first(r);
     }
-    if (r->n_forms == 0 || done < n)
+    while (nb < spread && nb < RELAY_MAX_FORMS) {
+        size_t big = 0, half;
+
+        for (i = 1; i < nb; i++)
+            if (b[i].n > b[big].n)
+                big = i;
+        if (nb == 0 || b[big].n < 2)
+            break;
+        /* the second half goes right after it, keeping the order */
+        memmove(&b[big + 2], &b[big + 1], (nb - big - 1) * sizeof(b[0]));
+        half = b[big].n / 2;
+        b[big + 1] = b[big];
+        b[big + 1].n = b[big].n - half;
+        memmove(b[big + 1].forms, b[big].forms + half,
+                b[big + 1].n * sizeof(size_t));
+        b[big].n = half;
+        nb++;
+    }
+    for (i = 0; i < nb; i++)
+        (void)relay_enqueue(r, &b[i], 0);
+}
+
+static void stop_survey(struct relay_run *r, const char *why)
+{
+    size_t i, n = r->q_len;
+
+    r->survey_stopped = 1;
+    snprintf(r->survey_reason, sizeof(r->survey_reason), "%s", why);
+    /* survey batches still queued are dropped; confirmations stay */
+    for (i = 0; i < n; i++) {
+        struct batch b = r->queue[r->q_head];
+
+        r->q_head = (r->q_head + 1) % RELAY_QUEUE;
+        r->q_len--;
+        if (b.kind == B_CONFIRM)
+            (void)relay_enqueue(r, &b, 0);
+    }
+}
+
+int relay_build(struct relay_run *r)
+{
+    struct relay_parts p = {r->cfg->sender, r->cfg->recipient,
+                            r->cfg->external, r->server, r->literal, r->own};
+    size_t idx[RELAY_MAX_FORMS], i;
+
+    r->n_forms = relay_build_forms(&p, r->forms, RELAY_MAX_FORMS);
+    if (r->n_forms == 0) {
+        stop_survey(r, "cannot build the forms from the server's name");
         return 0;
-    r->survey_reason[0] = '\0';
+    }
+    for (i = 0; i < r->n_forms; i++)
+        idx[i] = i;
+    plan(r, B_SURVEY, idx, r->n_forms, r->cfg->per_connection,
+         r->cfg->connections);
     return 1;
 }
 
-void relay_survey_all(struct relay_run *r)
+void relay_give_up_queue(struct relay_run *r, const char *why)
 {
-    size_t i, again = 0;
+    while (r->q_len > 0) {
+        struct batch b = r->queue[r->q_head];
 
-    if (!survey_pending(r))
-        return;
-    /* A refused sender says nothing of the recipient's shape: forms whose
-     * MAIL was refused go again with a sender the server took. */
+        r->q_head = (r->q_head + 1) % RELAY_QUEUE;
+        r->q_len--;
+        if (b.kind == B_SURVEY) {
+            r->survey_stopped = 1;
+            snprintf(r->survey_reason, sizeof(r->survey_reason), "%s", why);
+            continue;
+        }
+        for (size_t k = 0; k < b.n; k++)
+            snprintf(r->st[b.forms[k]].data_reply,
+                     sizeof(r->st[b.forms[k]].data_reply), "%.250s", why);
+    }
+}
+
+/* Forms of batch b accepted at RCPT, as one confirmation (they share
+ * the sender). */
+static void confirm_batch(struct relay_run *r, const struct batch *b,
+                          struct batch *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->kind = B_CONFIRM;
+    for (size_t k = 0; k < b->n; k++)
+        if (r->st[b->forms[k]].v == V_ACCEPTED &&
+            !r->st[b->forms[k]].confirm_tried) {
+            r->st[b->forms[k]].confirm_tried = 1;
+            out->forms[out->n++] = b->forms[k];
+        }
+}
+
+/* A refused sender says nothing of the recipient's shape: such forms go
+ * again with a sender the server took.  One that then is another form's
+ * envelope exactly is that form: it is folded into it, not tried (and
+ * not counted) twice.  Returns how many were queued. */
+static size_t retry_senders(struct relay_run *r)
+{
+    size_t idx[RELAY_MAX_FORMS] = {0}, n = 0, i, k;
+
+    if (r->good_sender[0] == '\0')
+        return 0;
     for (i = 0; i < r->n_forms; i++) {
         struct form_state *f = &r->st[i];
 
-        if (f->v != V_SENDER_REFUSED || r->good_sender[0] == '\0' ||
+        if (f->v != V_SENDER_REFUSED ||
             strcmp(r->forms[i].mail, r->good_sender) == 0)
             continue;
         snprintf(f->refused_sender, sizeof(f->refused_sender), "%s (%.200s)",
                  r->forms[i].mail, f->reply);
+        for (k = 0; k < r->n_forms; k++)
+            if (k != i && r->st[k].v != V_DUPLICATE &&
+                r->st[k].v != V_SENDER_REFUSED &&
+                strcmp(r->forms[k].mail, r->good_sender) == 0 &&
+                strcmp(r->forms[k].rcpt, r->forms[i].rcpt) == 0)
+                break;
+        if (k < r->n_forms) {
+            f->v = V_DUPLICATE;
+            f->same_as = k;
+            continue;
+        }
         snprintf(r->forms[i].mail, sizeof(r->forms[i].mail), "%s",
                  r->good_sender);
         f->v = V_UNTESTED;
-        again++;
+        idx[n++] = i;
     }
-    if (again > 0)
-        (void)survey_pending(r);
+    plan(r, B_SURVEY, idx, n, r->cfg->per_connection, r->cfg->connections);
+    return n;
 }
 
-/* One try at confirming form i: MAIL, RCPT, DATA.  Returns MXP_OK with
- * the three replies, or the status that ended the session. */
-static int confirm_once(struct relay_run *r, struct mxp_smtp *s, size_t i,
-                        struct reply_copy *mail, struct reply_copy *rcpt,
-                        struct reply_copy *data)
+void relay_next_phase(struct relay_run *r)
 {
-    const struct relay_form *f = &r->forms[i];
-    int rc;
+    size_t idx[RELAY_MAX_FORMS] = {0}, n = 0, i;
 
-    if (r->pipelining) {
-        /* RFC 2920: DATA may end a pipelined group. */
-        rc = relay_say(r, s, "MAIL FROM:%s", f->mail);
-        if (rc == MXP_OK)
-            rc = relay_say(r, s, "RCPT TO:%s", f->rcpt);
-        if (rc == MXP_OK)
-            rc = relay_say(r, s, "DATA");
-        if (rc == MXP_OK && (rc = relay_hear(r, s, mail)) == MXP_OK &&
-            (rc = relay_hear(r, s, rcpt)) == MXP_OK)
-            rc = relay_hear(r, s, data);
-        /* 2xx to DATA, or 354 after a refused RCPT: the replies are not
-         * those of our commands. */
-        if (rc == MXP_OK && (data->code / 100 == 2 ||
-                             (data->code == 354 && (mail->code / 100 != 2 ||
-                                                    rcpt->code / 100 != 2)))) {
-            r->no_pipelining = 1;
-            snprintf(r->failure, sizeof(r->failure),
-                     "replies out of step with the pipelined commands "
-                     "(%.200s)", data->text);
-            return MXP_ERR_PROTOCOL;
-        }
-        if (rc == MXP_ERR_PROTOCOL)
-            r->no_pipelining = 1;
-        return rc;
+    if (!r->senders_retried) {
+        r->senders_retried = 1;
+        if (!r->survey_stopped && retry_senders(r) > 0)
+            return;
     }
-    rc = relay_say(r, s, "MAIL FROM:%s", f->mail);
-    if (rc == MXP_OK && (rc = relay_hear(r, s, mail)) == MXP_OK &&
-        mail->code / 100 == 2 &&
-        (rc = relay_say(r, s, "RCPT TO:%s", f->rcpt)) == MXP_OK &&
-        (rc = relay_hear(r, s, rcpt)) == MXP_OK && rcpt->code / 100 == 2 &&
-        (rc = relay_say(r, s, "DATA")) == MXP_OK)
-        rc = relay_hear(r, s, data);
-    return rc;
+    if (r->confirms_planned)
+        return;
+    r->confirms_planned = 1;
+    /* Every form accepted at RCPT and not confirmed yet, those of one
+     * sender in one transaction: 354 to DATA means the server takes the
+     * message for every recipient it accepted. */
+    for (i = 0; i < r->n_forms; i++)
+        if (r->st[i].v == V_ACCEPTED && !r->st[i].confirm_tried) {
+            r->st[i].confirm_tried = 1;
+            idx[n++] = i;
+        }
+    plan(r, B_CONFIRM, idx, n, RELAY_MAX_GROUP, 0);
 }
 
-void relay_confirm(struct relay_run *r, size_t i)
+/* ---- what a batch got -------------------------------------------------- */
+
+static void out_of_step(struct relay_run *r, struct conv *c, const char *what)
 {
-    struct form_state *f = &r->st[i];
+    char why[RELAY_REPLY_LEN];
 
-    /* Once a form could not be confirmed in all its tries, the others
-     * get one each: a server that drops every DATA must not cost dozens
-     * of connections (and trip its connection-rate limits). */
-    int tries = r->confirm_failed ? 1 : RELAY_CONFIRM_TRIES;
+    snprintf(why, sizeof(why), "%.200s", what); /* may be r->failure */
+    r->no_pipelining = 1;
+    snprintf(c->failure, sizeof(c->failure),
+             "replies out of step with the pipelined commands (%s)", why);
+    snprintf(r->failure, sizeof(r->failure), "%s", c->failure);
+    c->rc = MXP_ERR_PROTOCOL;
+}
 
-    f->confirm_tried = 1;
-    for (int attempt = 0; attempt < tries; attempt++) {
-        struct reply_copy mail = {0, ""}, rcpt = {0, ""}, data = {0, ""};
-        int retry, rc;
-        struct mxp_smtp *s = relay_open_session(r, &retry);
+static void survey_done(struct relay_run *r, struct conv *c)
+{
+    const struct batch *b = &c->b;
+    struct batch left;
+    size_t judged = 0, k;
+    int retry;
 
-        if (s == NULL) {
-            snprintf(f->data_reply, sizeof(f->data_reply), "%.250s",
-                     r->failure);
-            if (!retry)
-                return;
-            continue;
-        }
-        rc = confirm_once(r, s, i, &mail, &rcpt, &data);
-        /* After a 354 the core drops the connection: no dot, no message.
-         * After a DATA answer that is neither 354 nor a refusal, the
-         * server may be taking content: no QUIT either. */
-        r->svc->smtp_close(s, rc == MXP_OK && (data.code / 100 == 4 ||
-                                               data.code / 100 == 5));
-        if (rc == MXP_ERR_TIMEOUT && r->pipelining && !r->no_pipelining) {
-            r->no_pipelining = 1; /* lost pipelined commands: once more */
-            snprintf(f->data_reply, sizeof(f->data_reply), "%.250s",
-                     r->failure);
-            continue;
-        }
-        if (rc != MXP_OK) {
-            snprintf(f->data_reply, sizeof(f->data_reply), "%.250s",
-                     r->failure);
-            if (rc == MXP_ERR_CLOSED || rc == MXP_ERR_PROTOCOL)
-                continue; /* dropped, 421, or out of step: once more */
-            return;
-        }
-        if (mail.code / 100 != 2 || rcpt.code / 100 != 2) {
-            /* Accepted on one connection, refused on this one (a pool
-             * of servers that disagree?): no verdict either way. */
-            const struct reply_copy *d = mail.code / 100 != 2 ? &mail
-                                                               : &rcpt;
+    r->survey_active--;
+    memset(&left, 0, sizeof(left));
+    left.kind = B_SURVEY;
+    /* A server that hangs up on our pipelined QUIT said all it had to. */
+    if (c->phase == P_WORK && c->pipelined && c->rc == MXP_ERR_CLOSED &&
+        c->heard + 1 == c->n_cmds)
+        c->rc = MXP_OK;
+    if (c->phase == P_WORK && c->pipelined) {
+        /* Replies out of step with the commands (a server that answers
+         * twice, or skips one): RSET must get 250 and QUIT 221, and more
+         * replies than commands is the core's protocol error.  What the
+         * group got is then forgotten and tried again unpipelined. */
+        if (c->rc == MXP_ERR_PROTOCOL)
+            out_of_step(r, c, r->failure);
+        else if (c->heard > b->n + 1 && c->end.code != 250)
+            out_of_step(r, c, c->end.text);
+        else if (c->rc == MXP_OK && c->heard == c->n_cmds &&
+                 c->quit.code != 221)
+            out_of_step(r, c, c->quit.text);
+    }
+    for (k = 0; k < b->n; k++) {
+        size_t i = b->forms[k];
 
-            f->v = V_INCONSISTENT;
-            snprintf(f->data_reply, sizeof(f->data_reply), "%s", d->text);
-            return;
+        if (c->phase == P_WORK && !(c->pipelined && c->rc == MXP_ERR_PROTOCOL) &&
+            (c->heard > k + 1 || (c->skip_rcpts && c->heard > 0))) {
+            judge(r, i, &c->mail, c->skip_rcpts ? &c->mail : &c->rcpt[k]);
+            judged++;
+        } else {
+            left.forms[left.n++] = i;
         }
-        if (data.code == 354 || data.code / 100 == 4 || data.code / 100 == 5)
-            snprintf(f->data_reply, sizeof(f->data_reply), "%s", data.text);
+    }
+    if (c->rc == MXP_OK && left.n == 0) {
+        r->stalls = 0;
+    } else {
+        snprintf(r->survey_reason, sizeof(r->survey_reason), "%s",
+                 c->failure);
+        /* Dropped, 421, or pipelined commands lost or out of step: once
+         * more (unpipelined after the last two).  A timeout or garbage
+         * without pipelining would only repeat itself. */
+        retry = c->retry || c->rc == MXP_ERR_CLOSED ||
+                (c->pipelined && (c->rc == MXP_ERR_PROTOCOL ||
+                                  c->rc == MXP_ERR_TIMEOUT));
+        if (c->pipelined && c->rc == MXP_ERR_TIMEOUT)
+            r->no_pipelining = 1; /* some firewalls lose pipelined commands */
+        if (judged > 0)
+            r->stalls = 0;
+        else if (c->retry && c->phase == P_GREETING && r->active > 1) {
+            /* Turned away while other connections are open: too many at
+             * once for this server, not a stall. */
+            r->max_conns = r->active - 1;
+        } else {
+            r->stalls++;
+        }
+        if (!retry || r->stalls >= RELAY_MAX_STALLS)
+            stop_survey(r, c->failure);
+        else if (!relay_enqueue(r, &left, 1))
+            stop_survey(r, c->failure);
+    }
+    /* An open relay is proven as soon as one form is accepted at RCPT:
+     * its confirmation goes first, while the survey goes on. */
+    if (!r->confirmed_early) {
+        struct batch cb;
+
+        confirm_batch(r, b, &cb);
+        if (cb.n > 0 && relay_enqueue(r, &cb, 1))
+            r->confirmed_early = 1;
         else
-            snprintf(f->data_reply, sizeof(f->data_reply),
-                     "%.200s instead of 354", data.text);
-        f->v = data.code == 354       ? V_RELAYS
-               : data.code / 100 == 5 ? V_DATA_REFUSED
-                                      : V_DATA_TEMP;
+            for (k = 0; k < cb.n; k++)
+                r->st[cb.forms[k]].confirm_tried = 0;
+    }
+}
+
+/* The forms of b still accepted, each as a confirmation of its own. */
+static void split(struct relay_run *r, const struct batch *b)
+{
+    for (size_t k = 0; k < b->n; k++) {
+        struct batch one;
+
+        if (r->st[b->forms[k]].v != V_ACCEPTED)
+            continue;
+        memset(&one, 0, sizeof(one));
+        one.kind = B_CONFIRM;
+        one.forms[0] = b->forms[k];
+        one.n = 1;
+        (void)relay_enqueue(r, &one, 0);
+    }
+}
+
+static void confirm_done(struct relay_run *r, struct conv *c)
+{
+    struct batch *b = &c->b;
+    size_t k, accepted = 0;
+    int any_ok = 0, tries = b->tries + 1, retry;
+
+    for (k = 0; k < b->n && c->heard > k + 1; k++)
+        any_ok |= c->rcpt[k].code / 100 == 2;
+    /* 2xx to DATA, or 354 after a refused MAIL or with no RCPT accepted:
+     * the replies are not those of our commands. */
+    if (c->rc == MXP_OK && c->pipelined && c->data_sent &&
+        c->heard == c->n_cmds &&
+        (c->end.code / 100 == 2 ||
+         (c->end.code == 354 && (c->mail.code / 100 != 2 || !any_ok))))
+        out_of_step(r, c, c->end.text);
+    if (c->rc != MXP_OK) {
+        /* Once a form could not be confirmed in all its tries, the
+         * others get one each: a server that drops every DATA must not
+         * cost dozens of connections. */
+        int max = r->confirm_failed ? 1 : RELAY_CONFIRM_TRIES;
+
+        retry = c->retry || c->rc == MXP_ERR_CLOSED ||
+                c->rc == MXP_ERR_PROTOCOL ||
+                (c->rc == MXP_ERR_TIMEOUT && c->pipelined);
+        if (c->rc == MXP_ERR_TIMEOUT && c->pipelined)
+            r->no_pipelining = 1; /* lost pipelined commands: once more */
+        for (k = 0; k < b->n; k++)
+            snprintf(r->st[b->forms[k]].data_reply,
+                     sizeof(r->st[b->forms[k]].data_reply), "%.250s",
+                     c->failure);
+        if (retry && b->n > 1 && c->rc == MXP_ERR_CLOSED &&
+            c->phase == P_WORK) {
+            /* A group that never got its DATA answer (a server that
+             * drops after a few commands): each form alone. */
+            split(r, b);
+        } else if (retry && tries < max) {
+            b->tries = tries;
+            (void)relay_enqueue(r, b, 0);
+        } else if (retry) {
+            r->confirm_failed = 1; /* every try ended without an answer */
+        }
         return;
     }
-    r->confirm_failed = 1; /* every try ended without an answer */
+    for (k = 0; k < b->n; k++) {
+        struct form_state *f = &r->st[b->forms[k]];
+        const struct reply_copy *d = c->mail.code / 100 != 2 ? &c->mail
+                                                              : &c->rcpt[k];
+
+        if (d->code / 100 != 2) {
+            /* Accepted on one connection, refused on this one (a pool
+             * of servers that disagree?): no verdict either way. */
+            f->v = V_INCONSISTENT;
+            snprintf(f->data_reply, sizeof(f->data_reply), "%s", d->text);
+            continue;
+        }
+        accepted++;
+    }
+    if (accepted == 0 || !c->data_sent)
+        return;
+    if (c->end.code != 354 && accepted > 1) {
+        /* Refused for the group: perhaps for one recipient's sake, so
+         * each form is confirmed alone, never judged by the others. */
+        for (k = 0; k < b->n; k++)
+            snprintf(r->st[b->forms[k]].data_reply,
+                     sizeof(r->st[b->forms[k]].data_reply),
+                     "refused at DATA with other forms (%.200s), not tried "
+                     "alone", c->end.text);
+        split(r, b);
+        return;
+    }
+    for (k = 0; k < b->n; k++) {
+        struct form_state *f = &r->st[b->forms[k]];
+
+        if (f->v != V_ACCEPTED)
+            continue;
+        if (c->end.code == 354 || c->end.code / 100 == 4 ||
+            c->end.code / 100 == 5)
+            snprintf(f->data_reply, sizeof(f->data_reply), "%s", c->end.text);
+        else
+            snprintf(f->data_reply, sizeof(f->data_reply),
+                     "%.200s instead of 354", c->end.text);
+        f->v = c->end.code == 354       ? V_RELAYS
+               : c->end.code / 100 == 5 ? V_DATA_REFUSED
+                                        : V_DATA_TEMP;
+    }
+}
+
+void relay_batch_done(struct relay_run *r, struct conv *c)
+{
+    if (c->b.kind == B_SURVEY)
+        survey_done(r, c);
+    else
+        confirm_done(r, c);
 }
 
 /* ---- delivery -------------------------------------------------------- */

@@ -1,13 +1,14 @@
 /*
  * relay.c - the open relay check: config, run and report.
  *
- * Tries every envelope form of forms.c (probe.c: MAIL, RCPT, RSET;
- * pipelined when the server offers PIPELINING), a few forms per
- * connection so that servers which slow down after repeated errors
- * (Postfix sleeps after smtpd_soft_error_limit) never get the chance.  A
- * form accepted at RCPT is confirmed on a fresh connection with DATA: 354
- * proves the relay, and the connection is then dropped without the final
- * dot, so no message exists.  Only with deliver: true and probe.my_email
+ * Tries every envelope form of forms.c on several connections at once
+ * (pool.c, plugins.relay.connections; probe.c: MAIL once per sender,
+ * the RCPTs, RSET; pipelined when the server offers PIPELINING), a few
+ * forms per connection so that servers which slow down after repeated
+ * errors (Postfix sleeps after smtpd_soft_error_limit) never get the
+ * chance.  The forms accepted at RCPT are confirmed on fresh connections
+ * with DATA: 354 proves the relay, and the connection is then dropped
+ * without the final dot, so no message exists.  Only with deliver: true and probe.my_email
  * does one message go through, to the operator's own mailbox (the core
  * enforces that too).
  */
@@ -22,7 +23,7 @@
 
 static const char *const config_keys[] = {
     "external_domain", "sender", "recipient", "deliver",
-    "forms_per_connection", NULL};
+    "forms_per_connection", "connections", NULL};
 
 /* A scalar of plugins.relay, or NULL when absent; errors for non-scalars. */
 static const char *scalar(struct mxp_ctx *ctx, const struct mxp_node *cfg,
@@ -48,7 +49,7 @@ static int relay_init(struct mxp_ctx *ctx, void **state)
     const struct mxp_node *cfg = svc->config(ctx), *at;
     struct relay_config *c = calloc(1, sizeof(*c));
     const char *v;
-    long per = 8;
+    long per = 8, conns = 8;
     int bad = 0;
 
     if (c == NULL)
@@ -91,6 +92,12 @@ static int relay_init(struct mxp_ctx *ctx, void **state)
         MXP_OK)
         bad = 1;
     c->per_connection = (unsigned)per;
+    /* Postfix allows 50 connections per client by default
+     * (smtpd_client_connection_count_limit): 16 stays far below. */
+    if (svc->config_long(ctx, cfg, "connections", 1, RELAY_MAX_CONNECTIONS,
+                         &conns) != MXP_OK)
+        bad = 1;
+    c->connections = (unsigned)conns;
     if (bad) {
         free(c);
         return MXP_ERR_CONFIG;
@@ -108,7 +115,8 @@ static void relay_free(void *state)
 
 /* How many forms got each verdict, and the first reply of some. */
 struct tally {
-    size_t relays, tested, refused, auth, data_refused;
+    size_t relays, relays_other, duplicates, tested, refused, auth,
+        data_refused;
     size_t temp, sender_refused, inconsistent, unconfirmed;
     const char *first_temp, *first_auth, *first_sender, *first_inconsistent,
         *first_unconfirmed;
@@ -128,7 +136,14 @@ static void count(const struct relay_run *r, struct tally *t)
 
         t->tested += f->v != V_UNTESTED;
         switch (f->v) {
-        case V_RELAYS: t->relays++; break;
+        case V_RELAYS:
+            /* with a sender other than its own: counted apart */
+            if (f->refused_sender[0] != '\0')
+                t->relays_other++;
+            else
+                t->relays++;
+            break;
+        case V_DUPLICATE: t->duplicates++; break;
         case V_REFUSED: t->refused++; break;
         case V_DATA_REFUSED: t->data_refused++; break;
         case V_AUTH:
@@ -179,9 +194,26 @@ static void details(const struct relay_run *r)
                      f->refused_sender);
         switch (f->v) {
         case V_RELAYS:
-            svc->add_detail(ctx, MXP_STATE_CRITICAL, "relays MAIL FROM:%s "
-                            "RCPT TO:%s (RCPT %s, DATA %s%s)", m, t,
-                            f->reply, f->data_reply, note);
+            if (f->refused_sender[0] != '\0')
+                svc->add_detail(ctx, MXP_STATE_CRITICAL,
+                                "relays RCPT TO:%s with sender %s instead: "
+                                "MAIL FROM:%s RCPT TO:%s (RCPT %s, DATA %s; "
+                                "its own sender %s was refused)", t, m, m, t,
+                                f->reply, f->data_reply, f->refused_sender);
+            else
+                svc->add_detail(ctx, MXP_STATE_CRITICAL, "relays MAIL FROM:%s "
+                                "RCPT TO:%s (RCPT %s, DATA %s)", m, t,
+                                f->reply, f->data_reply);
+            continue;
+        case V_DUPLICATE:
+            /* forms[i].mail is still its own sender */
+            svc->add_detail(ctx, MXP_STATE_OK,
+                            "MAIL FROM:%s RCPT TO:%s: its sender was refused "
+                            "(%s); with sender %s instead it is MAIL FROM:%s "
+                            "RCPT TO:%s, reported as that form", m, t,
+                            f->reply, r->forms[f->same_as].mail,
+                            r->forms[f->same_as].mail,
+                            r->forms[f->same_as].rcpt);
             continue;
         case V_DATA_REFUSED:
             how = "accepted at RCPT, refused at DATA:";
@@ -226,7 +258,8 @@ static void perfdata(const struct relay_run *r, const struct tally *t,
     const struct mxp_services *svc = r->svc;
     double n = (double)r->n_forms;
 
-    svc->add_metric(r->ctx, "accepted", (double)t->relays, "", n, 1);
+    svc->add_metric(r->ctx, "accepted", (double)(t->relays + t->relays_other),
+                    "", n, 1);
     svc->add_metric(r->ctx, "forms", (double)t->tested, "", n, 0);
     svc->add_metric(r->ctx, "connections", (double)r->connections, "", NAN,
                     0);
@@ -277,10 +310,22 @@ static void verdict(const struct relay_run *r, const struct tally *t)
     const struct mxp_services *svc = r->svc;
     struct mxp_ctx *ctx = r->ctx;
     size_t n = r->n_forms;
-    enum mxp_state st = svc->check_threshold(ctx, (double)t->relays);
+    enum mxp_state st =
+        svc->check_threshold(ctx, (double)(t->relays + t->relays_other));
 
-    if (t->relays > 0)
+    /* The count is of envelopes that relay as written; those that relay
+     * only with the sender the server took instead of their own are
+     * counted apart, and copies of another form not at all. */
+    if (t->relays > 0 && t->relays_other > 0)
+        svc->set_result(ctx, st, "open relay (%zu/%zu forms, %zu more with "
+                        "sender %s instead)", t->relays, n, t->relays_other,
+                        r->good_sender);
+    else if (t->relays > 0)
         svc->set_result(ctx, st, "open relay (%zu/%zu forms)", t->relays, n);
+    else if (t->relays_other > 0)
+        svc->set_result(ctx, st, "open relay (%zu/%zu forms with sender %s "
+                        "instead of their own)", t->relays_other, n,
+                        r->good_sender);
     else if (inconclusive(r, t, st))
         return;
     else if (t->auth > 0 && t->refused == 0 && t->data_refused == 0)
@@ -312,16 +357,13 @@ static int relay_run(struct mxp_ctx *ctx, void *state)
     r->cfg = state;
     relay_address_literal(ctx->target->family, ctx->target->addr, r->literal,
                           sizeof(r->literal));
-    relay_survey_all(r);
+    relay_pool_run(r);
     if (r->n_forms == 0) {
         svc->set_result(ctx, MXP_STATE_UNKNOWN, "cannot test relaying: %s",
                         r->survey_reason[0] ? r->survey_reason
                                             : "cannot build the forms");
         goto done;
     }
-    for (i = 0; i < r->n_forms; i++)
-        if (r->st[i].v == V_ACCEPTED && !r->st[i].confirm_tried)
-            relay_confirm(r, i);
     for (i = r->n_forms; i > 0; i--)
         if (r->st[i - 1].v == V_RELAYS)
             first_relay = i - 1;

@@ -1,8 +1,9 @@
 /*
  * relay.h - what the files of the relay check share: its config, the
  * state of one run, and the verdicts a form can get.  session.c talks to
- * the server, probe.c runs the forms over sessions, relay.c is the
- * plugin (config, run, report).
+ * the server, pool.c runs batches of forms on several connections at
+ * once, probe.c plans the batches and judges their replies, relay.c is
+ * the plugin (config, run, report).
  */
 #ifndef MXP_RELAY_H
 #define MXP_RELAY_H
@@ -18,8 +19,12 @@
 #define RELAY_MIN_LEFT 0.3  /* seconds: do not start a connection with less */
 #define RELAY_MAX_STALLS 2  /* connections in a row that settled no form */
 #define RELAY_CONFIRM_TRIES 3 /* connections to confirm one form at DATA */
-#define RELAY_MAX_GROUP 21    /* forms in one pipelined group: 3 x 21 + 1
-                                 replies owed, within the core's 64 */
+#define RELAY_MAX_GROUP 21    /* forms in one batch: MAIL, 21 RCPT, RSET
+                                 and QUIT owed, within the core's 64 */
+#define RELAY_MAX_CONNECTIONS 16 /* plugins.relay.connections at most: far
+                                 below Postfix's default per-client limit
+                                 (smtpd_client_connection_count_limit 50) */
+#define RELAY_QUEUE 64        /* batches waiting for a connection */
 
 struct relay_config {
     char external[RELAY_NAME_LEN];
@@ -27,6 +32,7 @@ struct relay_config {
     char recipient[65];
     int deliver;
     unsigned per_connection;
+    unsigned connections; /* SMTP connections at once */
 };
 
 enum relay_verdict {
@@ -40,6 +46,8 @@ enum relay_verdict {
     V_DATA_REFUSED,   /* 5xx at DATA */
     V_DATA_TEMP,      /* 4xx (or nonsense) at DATA */
     V_INCONSISTENT,   /* accepted at RCPT once, refused on another try */
+    V_DUPLICATE,      /* its sender refused, and with the sender the
+                         server took it is another form's envelope */
 };
 
 struct form_state {
@@ -48,6 +56,7 @@ struct form_state {
     char refused_sender[RELAY_ADDR_LEN + RELAY_REPLY_LEN]; /* the form's
                          own sender and the server's refusal, when the
                          form was tried again with another sender */
+    size_t same_as;   /* V_DUPLICATE: the form it became */
     char reply[RELAY_REPLY_LEN];      /* the deciding MAIL/RCPT reply */
     char data_reply[RELAY_REPLY_LEN]; /* DATA's reply, or why none */
 };
@@ -56,6 +65,37 @@ struct form_state {
 struct reply_copy {
     int code;
     char text[RELAY_REPLY_LEN];
+};
+
+/* Forms that share a sender, tried in one transaction on one connection:
+ * MAIL once (a server that pauses before each MAIL pauses once), then
+ * each RCPT; the survey ends it with RSET, a confirmation with DATA. */
+enum batch_kind { B_SURVEY, B_CONFIRM };
+struct batch {
+    enum batch_kind kind;
+    size_t forms[RELAY_MAX_GROUP];
+    size_t n;
+    int tries; /* connections it has used */
+};
+
+/* One connection of the pool and the batch it runs. */
+enum conv_phase { P_GREETING, P_EHLO, P_HELO, P_WORK };
+struct conv {
+    struct mxp_smtp *s;
+    struct batch b;
+    enum conv_phase phase;
+    int pipelined;
+    int connected;  /* the TCP connection was made */
+    size_t n_cmds;  /* MAIL, the RCPTs, RSET or DATA, QUIT (pipelined) */
+    size_t sent, heard;
+    int skip_rcpts; /* one at a time: MAIL refused, on to the end */
+    int data_sent;  /* a confirmation's DATA went out */
+    int unassigned; /* opened before the forms existed, no batch yet */
+    char greeting[RELAY_REPLY_LEN];
+    struct reply_copy mail, rcpt[RELAY_MAX_GROUP], end, quit;
+    int rc;         /* what ended the session early, MXP_OK if nothing */
+    int retry;      /* a failure before the work that may pass (421...) */
+    char failure[320];
 };
 
 struct relay_run {
@@ -74,6 +114,17 @@ struct relay_run {
     int no_pipelining; /* its replies got out of step: never again */
     int confirmed_early; /* the first form accepted at RCPT is confirmed */
     int confirm_failed;  /* a confirmation used all its tries */
+    /* the pool: batches waiting, connections at once, and the phases */
+    struct conv convs[RELAY_MAX_CONNECTIONS]; /* the pool's connections */
+    struct batch queue[RELAY_QUEUE];
+    size_t q_head, q_len;
+    unsigned max_conns;   /* lowered when the server refuses more */
+    unsigned stalls;      /* survey connections in a row that settled none */
+    unsigned active;      /* connections open now */
+    unsigned unassigned;  /* of them, waiting to take a batch */
+    int survey_stopped;   /* the survey cannot go on (survey_reason) */
+    int senders_retried, confirms_planned;
+    int survey_active;    /* survey batches still running */
     char failure[320];       /* why the last connect/read/send failed */
     char survey_reason[320]; /* why the survey ended early, "" if not */
 };
@@ -87,9 +138,20 @@ int relay_hear(struct relay_run *r, struct mxp_smtp *s,
 void relay_copy_reply(struct reply_copy *out,
                       const struct mxp_smtp_reply *rep);
 
+/* session.c: the greeting and EHLO of a pool connection */
+void relay_learn_server_name(struct relay_run *r, const char *greeting,
+                             const char *ehlo);
+void relay_failed(struct relay_run *r, const char *fmt, ...) MXP_PRINTF(2, 3);
+
+/* pool.c */
+void relay_pool_run(struct relay_run *r);
+int relay_enqueue(struct relay_run *r, const struct batch *b, int front);
+
 /* probe.c */
-void relay_survey_all(struct relay_run *r);
-void relay_confirm(struct relay_run *r, size_t i);
+int relay_build(struct relay_run *r);
+void relay_batch_done(struct relay_run *r, struct conv *c);
+void relay_next_phase(struct relay_run *r);
+void relay_give_up_queue(struct relay_run *r, const char *why);
 void relay_deliver(struct relay_run *r, size_t i);
 
 #endif

@@ -50,8 +50,8 @@ static void name_of(const struct mxp_services *svc, const char *line,
 
 /* S and R: the configured domain, else the greeting's or EHLO's name,
  * else the address literal. */
-static void learn_server_name(struct relay_run *r, const char *greeting,
-                              const char *ehlo)
+void relay_learn_server_name(struct relay_run *r, const char *greeting,
+                             const char *ehlo)
 {
     const struct mxp_services *svc = r->svc;
     const char *domain = r->ctx->target->domain, *own;
@@ -75,9 +75,7 @@ static void learn_server_name(struct relay_run *r, const char *greeting,
     snprintf(r->own, sizeof(r->own), "%s", own != NULL ? own : "");
 }
 
-static void failed(struct relay_run *r, const char *fmt, ...)
-    MXP_PRINTF(2, 3);
-static void failed(struct relay_run *r, const char *fmt, ...)
+void relay_failed(struct relay_run *r, const char *fmt, ...)
 {
     va_list ap;
 
@@ -97,7 +95,7 @@ struct mxp_smtp *relay_open_session(struct relay_run *r, int *retry)
 
     *retry = 0;
     if (svc->remaining(r->ctx) < RELAY_MIN_LEFT) {
-        failed(r, "no time left before the deadline");
+        relay_failed(r, "no time left before the deadline");
         return NULL;
     }
     rc = svc->smtp_open(r->ctx, t->addr, t->port, &s);
@@ -107,12 +105,12 @@ struct mxp_smtp *relay_open_session(struct relay_run *r, int *retry)
     }
     if (rc != MXP_OK) {
         *retry = rc == MXP_ERR_CLOSED;
-        failed(r, "%s", s != NULL ? svc->smtp_error(s) : svc->strerror(rc));
+        relay_failed(r, "%s", s != NULL ? svc->smtp_error(s) : svc->strerror(rc));
         goto fail;
     }
     if (rep.code != 220) {
         *retry = rep.code == 421;
-        failed(r, "greeting %d %.200s", rep.code,
+        relay_failed(r, "greeting %d %.200s", rep.code,
                rep.n_lines ? rep.lines[0] : "");
         goto fail;
     }
@@ -122,13 +120,13 @@ struct mxp_smtp *relay_open_session(struct relay_run *r, int *retry)
     if (rc != MXP_OK || rep.code / 100 != 2) {
         *retry = rc == MXP_ERR_CLOSED || rep.code == 421;
         if (rc != MXP_OK)
-            failed(r, "%s", svc->smtp_error(s));
+            relay_failed(r, "%s", svc->smtp_error(s));
         else
-            failed(r, "EHLO and HELO refused: %d %.200s", rep.code,
+            relay_failed(r, "EHLO and HELO refused: %d %.200s", rep.code,
                    rep.n_lines ? rep.lines[0] : "");
         goto fail;
     }
-    learn_server_name(r, greeting, rep.n_lines ? rep.lines[0] : "");
+    relay_learn_server_name(r, greeting, rep.n_lines ? rep.lines[0] : "");
     r->pipelining =
         !r->no_pipelining && svc->smtp_has_extension(s, "PIPELINING");
     return s;
@@ -149,7 +147,7 @@ int relay_say(struct relay_run *r, struct mxp_smtp *s, const char *fmt, ...)
     va_end(ap);
     rc = r->svc->smtp_send(s, line);
     if (rc != MXP_OK)
-        failed(r, "%s", r->svc->smtp_error(s));
+        relay_failed(r, "%s", r->svc->smtp_error(s));
     return rc;
 }
 
@@ -162,13 +160,13 @@ int relay_hear(struct relay_run *r, struct mxp_smtp *s,
     if (rc != MXP_OK) {
         out->code = 0;
         snprintf(out->text, sizeof(out->text), "%s", r->svc->smtp_error(s));
-        failed(r, "%s", out->text);
+        relay_failed(r, "%s", out->text);
         return rc;
     }
     relay_copy_reply(out, &rep);
     if (rep.code == 421) {
         /* The server is closing the session: its words are the reason. */
-        failed(r, "%s", out->text);
+        relay_failed(r, "%s", out->text);
         return MXP_ERR_CLOSED;
     }
     return MXP_OK;

@@ -416,26 +416,51 @@ static int delivery_allowed(const struct mxp_job *job)
                                          sizeof(err)) == MXP_OK && on;
 }
 
-static int svc_smtp_open(struct mxp_ctx *ctx, const char *addr,
-                         unsigned port, struct mxp_smtp **out)
+/* The session options of this job: its timeouts, deadline, transcript
+ * and the one mailbox a message may complete to. */
+static void smtp_options(struct mxp_ctx *ctx, struct mxp_smtp_options *opt)
 {
     struct mxp_job *job = job_of(ctx);
+
+    memset(opt, 0, sizeof(*opt));
+    opt->connect_timeout = ctx->probe->connect_timeout;
+    opt->command_timeout = ctx->probe->command_timeout;
+    opt->deadline = job->deadline;
+    opt->t0 = job->t0;
+    opt->transcript = transcript_to_parent;
+    opt->transcript_user = job;
+    /* Only a plugin the operator let deliver may complete a message, and
+     * only to or from probe.my_email (smtp.c enforces the rest). */
+    opt->own_mailbox = delivery_allowed(job) ? ctx->probe->my_email : NULL;
+}
+
+/* A session with this job's options; wait_connect: as smtp_open, else
+ * as smtp_open_start (the connect runs on). */
+static int open_session(struct mxp_ctx *ctx, const char *addr, unsigned port,
+                        struct mxp_smtp **out, int wait_connect)
+{
     struct mxp_smtp_options opt;
 
     *out = NULL;
     if (ctx->target == NULL)
         return MXP_ERR_INVALID;
-    memset(&opt, 0, sizeof(opt));
-    opt.connect_timeout = ctx->probe->connect_timeout;
-    opt.command_timeout = ctx->probe->command_timeout;
-    opt.deadline = job->deadline;
-    opt.t0 = job->t0;
-    opt.transcript = transcript_to_parent;
-    opt.transcript_user = job;
-    /* Only a plugin the operator let deliver may complete a message, and
-     * only to or from probe.my_email (smtp.c enforces the rest). */
-    opt.own_mailbox = delivery_allowed(job) ? ctx->probe->my_email : NULL;
-    return mxp_smtp_open(&opt, addr, port, out);
+    smtp_options(ctx, &opt);
+    return wait_connect ? mxp_smtp_open(&opt, addr, port, out)
+                        : mxp_smtp_open_start(&opt, addr, port, out);
+}
+
+static int svc_smtp_open(struct mxp_ctx *ctx, const char *addr,
+                         unsigned port, struct mxp_smtp **out)
+{
+    return open_session(ctx, addr, port, out, 1);
+}
+
+/* ---- ABI 1.2: concurrent SMTP sessions ---- */
+
+static int svc_smtp_open_start(struct mxp_ctx *ctx, const char *addr,
+                               unsigned port, struct mxp_smtp **out)
+{
+    return open_session(ctx, addr, port, out, 0);
 }
 
 static const char *svc_registered_domain(struct mxp_ctx *ctx,
@@ -494,6 +519,9 @@ static const struct mxp_services services = {
     .dns_done = svc_dns_done,
     .dns_collect = svc_dns_collect,
     .name_generic = mxp_name_generic,
+    /* ---- ABI 1.2: concurrent SMTP sessions ---- */
+    .smtp_open_start = svc_smtp_open_start,
+    .smtp_wait = mxp_smtp_wait,
 };
 
 const struct mxp_services *mxp_core_services(void)

@@ -94,20 +94,42 @@ static int wait_fd(int fd, short events, double deadline)
     }
 }
 
-int mxp_tcp_connect(const char *addr, unsigned port, double deadline, int *fd,
-                    char *err, size_t errlen)
-{
-    struct sockaddr_storage ss;
-    socklen_t sslen;
-    unsigned char bytes[16];
-    int family, s = -1, rc, soerr, one = 1;
-    socklen_t olen = sizeof(soerr);
-    double start = mxp_now();
+/* Outbound port 25 is blocked on most cloud and consumer networks: a
+ * connect to it that times out or finds no route usually means the
+ * prober's own network, not the server.  A refusal is the server's own
+ * answer and needs no such hint. */
+static const char port25_hint[] =
+    " (outbound port 25 is often blocked on the prober's own network: most "
+    "cloud and consumer networks block it)";
 
-    *fd = -1;
+/* A connect failure in words: strerror's, with the port 25 hint when the
+ * error is one a blocked port 25 gives. */
+static void connect_words(int err, unsigned port, char *out, size_t len)
+{
+    char words[128];
+
+    errno_words(err, words, sizeof(words));
+    snprintf(out, len, "%s%s", words,
+             port == 25 && (err == ENETUNREACH || err == EHOSTUNREACH ||
+                            err == ETIMEDOUT)
+                 ? port25_hint
+                 : "");
+}
+
+void mxp_tcp_connect_timeout_words(unsigned port, double waited, char *err,
+                                   size_t errlen)
+{
+    snprintf(err, errlen, "timed out after %.1f s%s",
+             waited > 0 ? waited : 0.0, port == 25 ? port25_hint : "");
+}
+
+/* A numeric address and a port a connect can go to; else the words. */
+static int check_target(const char *addr, unsigned port, int *family,
+                        unsigned char bytes[16], char *err, size_t errlen)
+{
     if (errlen > 0)
         err[0] = '\0';
-    if (mxp_parse_addr(addr, &family, bytes) != 0) {
+    if (mxp_parse_addr(addr, family, bytes) != 0) {
         snprintf(err, errlen, "not a numeric address");
         return MXP_ERR_INVALID;
     }
@@ -115,6 +137,21 @@ int mxp_tcp_connect(const char *addr, unsigned port, double deadline, int *fd,
         snprintf(err, errlen, "bad port %u", port);
         return MXP_ERR_INVALID;
     }
+    return MXP_OK;
+}
+
+int mxp_tcp_connect_start(const char *addr, unsigned port, int *fd,
+                          int *pending, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    unsigned char bytes[16];
+    int family, s = -1, rc, one = 1;
+
+    *fd = -1;
+    *pending = 0;
+    if ((rc = check_target(addr, port, &family, bytes, err, errlen)) != MXP_OK)
+        return rc;
     memset(&ss, 0, sizeof(ss));
     if (family == AF_INET) {
         struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
@@ -129,58 +166,82 @@ int mxp_tcp_connect(const char *addr, unsigned port, double deadline, int *fd,
         memcpy(&sin6->sin6_addr, bytes, 16);
         sslen = sizeof(*sin6);
     }
-    if (mxp_poll_ms(deadline) == 0) {
-        snprintf(err, errlen, "timed out after 0.0 s");
-        return MXP_ERR_TIMEOUT;
-    }
 
     s = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s < 0) {
-        rc = MXP_ERR_IO;
         errno_words(errno, err, errlen);
-        goto done;
+        return MXP_ERR_IO;
     }
     /* Commands are small and timed: don't let Nagle hold them back. */
     (void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
     if (connect(s, (struct sockaddr *)&ss, sslen) == 0) {
-        rc = MXP_OK;
-        goto done;
+        *fd = s;
+        return MXP_OK;
     }
-    if (errno != EINPROGRESS && errno != EINTR) {
-        rc = connect_status(errno);
+    if (errno == EINPROGRESS || errno == EINTR) {
+        *fd = s;
+        *pending = 1;
+        return MXP_OK;
+    }
+    rc = connect_status(errno);
+    connect_words(errno, port, err, errlen);
+    close(s);
+    return rc;
+}
+
+int mxp_tcp_connect_finish(int fd, unsigned port, char *err, size_t errlen)
+{
+    int soerr = 0;
+    socklen_t olen = sizeof(soerr);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &olen) != 0) {
         errno_words(errno, err, errlen);
-        goto done;
+        return MXP_ERR_IO;
+    }
+    if (soerr != 0) {
+        connect_words(soerr, port, err, errlen);
+        return connect_status(soerr);
+    }
+    return MXP_OK;
+}
+
+int mxp_tcp_connect(const char *addr, unsigned port, double deadline, int *fd,
+                    char *err, size_t errlen)
+{
+    double start = mxp_now();
+    int s, pending, rc;
+
+    *fd = -1;
+    if (mxp_poll_ms(deadline) == 0) {
+        unsigned char bytes[16];
+
+        rc = check_target(addr, port, &pending, bytes, err, errlen);
+        if (rc == MXP_OK) {
+            mxp_tcp_connect_timeout_words(port, 0, err, errlen);
+            rc = MXP_ERR_TIMEOUT;
+        }
+        return rc;
+    }
+    rc = mxp_tcp_connect_start(addr, port, &s, &pending, err, errlen);
+    if (rc != MXP_OK || !pending) {
+        *fd = s;
+        return rc;
     }
     rc = wait_fd(s, POLLOUT, deadline);
     if (rc == 0) {
-        snprintf(err, errlen, "timed out after %.1f s", mxp_now() - start);
+        mxp_tcp_connect_timeout_words(port, mxp_now() - start, err, errlen);
         rc = MXP_ERR_TIMEOUT;
-        goto done;
-    }
-    if (rc < 0) {
+    } else if (rc < 0) {
         errno_words(errno, err, errlen);
         rc = MXP_ERR_IO;
-        goto done;
+    } else {
+        rc = mxp_tcp_connect_finish(s, port, err, errlen);
     }
-    if (getsockopt(s, SOL_SOCKET, SO_ERROR, &soerr, &olen) != 0) {
-        errno_words(errno, err, errlen);
-        rc = MXP_ERR_IO;
-        goto done;
-    }
-    if (soerr != 0) {
-        rc = connect_status(soerr);
-        errno_words(soerr, err, errlen);
-        goto done;
-    }
-    rc = MXP_OK;
-
-done:
-    if (rc == MXP_OK) {
+    if (rc == MXP_OK)
         *fd = s;
-    } else if (s >= 0) {
+    else
         close(s);
-    }
     return rc;
 }
 

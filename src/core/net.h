@@ -22,6 +22,17 @@ int mxp_parse_addr(const char *text, int *family, unsigned char bytes[16]);
  * refused", "timed out after 5.0 s") into err. */
 int mxp_tcp_connect(const char *addr, unsigned port, double deadline,
                     int *fd, char *err, size_t errlen);
+/* The same in two steps, for many connects at once: start returns MXP_OK
+ * with *fd connected, or still connecting when *pending (poll it for
+ * POLLOUT, then ask finish for the outcome), or a failure as above (no
+ * fd then).  On port 25 a timeout, "no route" or "network unreachable"
+ * carries the hint that outbound port 25 is often blocked on the
+ * prober's own network; timeout_words words a timeout the same way. */
+int mxp_tcp_connect_start(const char *addr, unsigned port, int *fd,
+                          int *pending, char *err, size_t errlen);
+int mxp_tcp_connect_finish(int fd, unsigned port, char *err, size_t errlen);
+void mxp_tcp_connect_timeout_words(unsigned port, double waited, char *err,
+                                   size_t errlen);
 
 /* Reads what is available (at most len bytes), waiting until deadline.
  * Returns bytes read (> 0), or a negative mxp_status: -MXP_ERR_CLOSED on

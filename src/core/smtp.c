@@ -12,6 +12,7 @@
 #include "smtp.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +48,17 @@ struct mxp_smtp {
     int fd;
     struct mxp_smtp_options opt;
     char peer[64]; /* "127.0.0.1:25", "[::1]:25" */
+    unsigned port;
+    unsigned tag;         /* sessions of open_start: "#n " on each
+                             transcript line, as several run at once */
     double connect_time;
+    int connecting;       /* the TCP connect is under way (open_start) */
+    double connect_start, connect_limit;
+    double wait_start;    /* mxp_smtp_wait began waiting for the next
+                             reply then (0: not yet): its timeout counts
+                             from there, as a read's counts from its call */
+    int peer_gone;        /* mxp_smtp_wait saw EOF or an error: the next
+                             read reports it */
     int broken;        /* set by any network or protocol failure */
     int send_closed;   /* a send found the connection closed: nothing
                           more goes out, but replies the server sent
@@ -74,6 +85,7 @@ struct mxp_smtp {
 static void note(struct mxp_smtp *s, char dir, const char *fmt, ...)
     MXP_PRINTF(3, 4);
 static int flush_out(struct mxp_smtp *s, double timeout);
+static void owe(struct mxp_smtp *s, const struct owed *o);
 static int fail(struct mxp_smtp *s, int status, const char *fmt, ...)
     MXP_PRINTF(3, 4);
 
@@ -91,6 +103,13 @@ static void note(struct mxp_smtp *s, char dir, const char *fmt, ...)
     va_end(ap);
     if (line == NULL)
         return;
+    if (s->tag != 0) {
+        char *tagged = mxp_strdup_printf("#%u %s", s->tag, line);
+
+        free(line);
+        if ((line = tagged) == NULL)
+            return;
+    }
     s->opt.transcript(s->opt.transcript_user, dir, mxp_now() - s->opt.t0, line);
     free(line);
 }
@@ -232,6 +251,110 @@ static void settle_owed(struct mxp_smtp *s, int code)
     s->n_owed--;
 }
 
+/* The timeout failure of a wait for a reply that began at start with
+ * timeout and ended at limit: it says when it was our deadline, not the
+ * server's slowness, that cut the wait short. */
+static int reply_timeout(struct mxp_smtp *s, double start, double timeout,
+                         double limit)
+{
+    double waited = limit - start;
+    char what[40];
+
+    waiting_for(s, what, sizeof(what));
+    return fail(s, MXP_ERR_TIMEOUT, "no reply within %.1f s%s (waiting for %s)",
+                waited > 0 ? waited : 0.0,
+                limit >= s->opt.deadline &&
+                        (timeout <= 0 || start + timeout > s->opt.deadline)
+                    ? ", the end of the run's time"
+                    : "",
+                what);
+}
+
+/* The connection is up: the greeting is owed from now. */
+static void connected(struct mxp_smtp *s)
+{
+    struct owed greeting = {.sent_at = mxp_now(), .kind = CMD_KEEP};
+
+    s->connecting = 0;
+    s->connect_time = mxp_now() - s->connect_start;
+    note(s, 'C', "connected to %s in %.3f s", s->peer, s->connect_time);
+    owe(s, &greeting);
+}
+
+/* A connect under way polled ready: its outcome. */
+static int connect_done(struct mxp_smtp *s)
+{
+    char why[256];
+    int rc = mxp_tcp_connect_finish(s->fd, s->port, why, sizeof(why));
+
+    if (rc != MXP_OK) {
+        s->connecting = 0;
+        s->connect_time = mxp_now() - s->connect_start;
+        return fail(s, rc, "cannot connect to %s: %s", s->peer, why);
+    }
+    connected(s);
+    return MXP_OK;
+}
+
+static int connect_expired(struct mxp_smtp *s)
+{
+    char why[256];
+
+    s->connecting = 0;
+    s->connect_time = mxp_now() - s->connect_start;
+    mxp_tcp_connect_timeout_words(s->port, s->connect_time, why, sizeof(why));
+    return fail(s, MXP_ERR_TIMEOUT, "cannot connect to %s: %s", s->peer, why);
+}
+
+/* Finishes a connect begun by open_start, waiting for it at most until
+ * its limit. */
+static int ensure_connected(struct mxp_smtp *s)
+{
+    while (s->connecting && !s->broken) {
+        struct pollfd p = {.fd = s->fd, .events = POLLOUT};
+        int rc;
+
+        if (mxp_poll_ms(s->connect_limit) == 0)
+            return connect_expired(s);
+        rc = poll(&p, 1, mxp_poll_ms(s->connect_limit));
+        if (rc < 0 && errno != EINTR)
+            return fail(s, MXP_ERR_IO, "cannot connect to %s: poll: %s",
+                        s->peer, strerror(errno));
+        if (rc > 0)
+            (void)connect_done(s);
+    }
+    return s->broken ? s->err_status : MXP_OK;
+}
+
+/* Keeps the EHLO extensions (lines 2..n of a 2xx reply to EHLO); any
+ * other reply to EHLO or HELO leaves none. */
+static int keep_extensions(struct mxp_smtp *s, const char *verb)
+{
+    const struct mxp_reply_parser *p = &s->parser;
+    size_t i, n;
+
+    if (strcasecmp(verb, "EHLO") != 0 && strcasecmp(verb, "HELO") != 0)
+        return MXP_OK;
+    free_ext(s);
+    if (strcasecmp(verb, "EHLO") != 0 || p->code / 100 != 2 ||
+        p->n_lines < 2)
+        return MXP_OK;
+    n = p->n_lines - 1;
+    s->ext = calloc(n, sizeof(*s->ext));
+    if (s->ext == NULL)
+        return fail(s, MXP_ERR_NOMEM, "out of memory");
+    for (i = 0; i < n; i++) {
+        s->ext[i] = strdup(p->lines[i + 1]);
+        if (s->ext[i] == NULL) {
+            s->n_ext = i;
+            free_ext(s);
+            return fail(s, MXP_ERR_NOMEM, "out of memory");
+        }
+    }
+    s->n_ext = n;
+    return MXP_OK;
+}
+
 /* Reads one reply, waiting at most timeout seconds in total and never
  * past the deadline.  Bytes after the reply stay in s->in. */
 static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
@@ -243,12 +366,15 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
     const struct owed *o;
     double origin;
     size_t shown = 0, used;
-    char what[40];
+    char what[40], verb[16];
     int rc;
 
     clear_reply(r);
+    s->wait_start = 0;
     if (s->broken)
         return s->err_status;
+    if (s->connecting && (rc = ensure_connected(s)) != MXP_OK)
+        return rc;
     /* Held commands go out now; if the server has hung up, what it said
      * before is still worth reading. */
     if (s->out.len > 0 && (rc = flush_out(s, timeout)) != MXP_OK &&
@@ -258,6 +384,7 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
      * from when we got round to reading: it measures the server. */
     o = owed_first(s);
     origin = o != NULL ? o->sent_at : start;
+    snprintf(verb, sizeof(verb), "%s", o != NULL ? o->verb : "");
     /* Goodbye is a courtesy: a server that never says it gets no more
      * than close would give it. */
     if (o != NULL && strcasecmp(o->verb, "QUIT") == 0 &&
@@ -281,21 +408,9 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
         n = mxp_now() >= limit ? -MXP_ERR_TIMEOUT
                                : mxp_net_read(s->fd, tmp, sizeof(tmp), limit);
         if (n < 0) {
-            double waited = limit - start;
-
             r->elapsed = mxp_now() - origin;
-            /* Say when it was our deadline, not the server's timeout,
-             * that cut the wait short: it is no measure of the server. */
             if (n == -MXP_ERR_TIMEOUT)
-                return fail(s, MXP_ERR_TIMEOUT,
-                            "no reply within %.1f s%s (waiting for %s)",
-                            waited > 0 ? waited : 0.0,
-                            limit >= s->opt.deadline &&
-                                    (timeout <= 0 ||
-                                     start + timeout > s->opt.deadline)
-                                ? ", the end of the run's time"
-                                : "",
-                            what);
+                return reply_timeout(s, start, timeout, limit);
             if (n == -MXP_ERR_CLOSED)
                 return fail(s, MXP_ERR_CLOSED,
                             "connection closed by server (waiting for %s)",
@@ -317,6 +432,8 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
 
     s->greeted = 1;
     settle_owed(s, s->parser.code);
+    if ((rc = keep_extensions(s, verb)) != MXP_OK)
+        return rc;
     if (s->in_group && s->n_owed == 0 && s->in.len > 0) {
         /* Every reply owed is in, yet more came: the replies and our
          * commands are out of step, and so may be what we just read. */
@@ -505,6 +622,8 @@ static int flush_out(struct mxp_smtp *s, double timeout)
 
     if (s->out.len == 0)
         return MXP_OK;
+    if (s->connecting && (rc = ensure_connected(s)) != MXP_OK)
+        return rc;
     for (i = first; i < s->n_owed; i++)
         s->owed[(s->owed_head + i) % MAX_OWED].sent_at = start;
     verb = s->owed[(s->owed_head + first) % MAX_OWED].verb;
@@ -554,13 +673,13 @@ static int send_line(struct mxp_smtp *s, const char *line, double timeout,
     return hold ? MXP_OK : flush_out(s, timeout);
 }
 
-int mxp_smtp_open(const struct mxp_smtp_options *opt, const char *addr,
-                  unsigned port, struct mxp_smtp **out)
+/* A session, its connect begun; tag 0 for none (see struct mxp_smtp). */
+static int open_session(const struct mxp_smtp_options *opt, const char *addr,
+                        unsigned port, unsigned tag, struct mxp_smtp **out)
 {
     struct mxp_smtp *s;
-    char why[128];
-    double start, limit;
-    int rc;
+    char why[256];
+    int rc, pending = 0;
 
     *out = NULL;
     if (opt == NULL || addr == NULL)
@@ -570,6 +689,8 @@ int mxp_smtp_open(const struct mxp_smtp_options *opt, const char *addr,
         return MXP_ERR_NOMEM;
     s->fd = -1;
     s->opt = *opt;
+    s->port = port;
+    s->tag = tag;
     mxp_buf_init(&s->in);
     mxp_buf_init(&s->out);
     mxp_reply_parser_init(&s->parser);
@@ -577,21 +698,173 @@ int mxp_smtp_open(const struct mxp_smtp_options *opt, const char *addr,
         snprintf(s->peer, sizeof(s->peer), "[%s]:%u", addr, port);
     else
         snprintf(s->peer, sizeof(s->peer), "%s:%u", addr, port);
-
-    start = mxp_now();
-    limit = limit_of(s, start, opt->connect_timeout);
-    rc = mxp_tcp_connect(addr, port, limit, &s->fd, why, sizeof(why));
-    s->connect_time = mxp_now() - start;
     *out = s;
-    if (rc != MXP_OK)
-        return fail(s, rc, "cannot connect to %s: %s", s->peer, why);
-    note(s, 'C', "connected to %s in %.3f s", s->peer, s->connect_time);
-    {
-        /* The greeting is owed from the moment the connection is up. */
-        struct owed greeting = {.sent_at = mxp_now(), .kind = CMD_KEEP};
-        owe(s, &greeting);
+
+    s->connect_start = mxp_now();
+    s->connect_limit = limit_of(s, s->connect_start, opt->connect_timeout);
+    if (mxp_poll_ms(s->connect_limit) == 0) {
+        /* Validate the address and port before blaming the clock. */
+        rc = mxp_tcp_connect_start(addr, port, &s->fd, &pending, why,
+                                   sizeof(why));
+        if (rc != MXP_OK)
+            return fail(s, rc, "cannot connect to %s: %s", s->peer, why);
+        return connect_expired(s);
     }
+    rc = mxp_tcp_connect_start(addr, port, &s->fd, &pending, why, sizeof(why));
+    if (rc != MXP_OK) {
+        s->connect_time = mxp_now() - s->connect_start;
+        return fail(s, rc, "cannot connect to %s: %s", s->peer, why);
+    }
+    if (pending)
+        s->connecting = 1;
+    else
+        connected(s);
     return MXP_OK;
+}
+
+int mxp_smtp_open_start(const struct mxp_smtp_options *opt, const char *addr,
+                        unsigned port, struct mxp_smtp **out)
+{
+    /* Numbered in this process (a job is a process of its own), so that
+     * the lines of sessions that run side by side can be told apart. */
+    static unsigned serial;
+
+    return open_session(opt, addr, port, ++serial, out);
+}
+
+int mxp_smtp_open(const struct mxp_smtp_options *opt, const char *addr,
+                  unsigned port, struct mxp_smtp **out)
+{
+    int rc = open_session(opt, addr, port, 0, out);
+
+    if (rc == MXP_OK)
+        rc = ensure_connected(*out);
+    return rc;
+}
+
+/* ---- waiting on many sessions at once --------------------------------- */
+
+enum wait_state { W_IDLE, W_WAITING, W_READY };
+
+/* Where s stands for mxp_smtp_wait: ready when its next read returns at
+ * once (a complete reply or a failure is in), idle when it owes nothing.
+ * Held pipelined commands go out here, so that the server can answer. */
+static enum wait_state wait_state(struct mxp_smtp *s)
+{
+    enum mxp_reply_step step;
+    size_t used;
+
+    if (s->broken)
+        return W_READY;
+    if (s->connecting)
+        return W_WAITING;
+    if (s->n_owed == 0)
+        return W_IDLE;
+    if (s->out.len > 0 && flush_out(s, s->opt.command_timeout) != MXP_OK &&
+        !s->send_closed)
+        return W_READY; /* broken by the write */
+    if (s->peer_gone)
+        return W_READY;
+    if (s->in.len == 0)
+        return W_WAITING;
+    /* The parser is free between reads: try the bytes kept so far. */
+    mxp_reply_parser_reset(&s->parser);
+    step = mxp_reply_parser_feed(&s->parser, s->in.data, s->in.len, &used);
+    mxp_reply_parser_reset(&s->parser);
+    return step == MXP_REPLY_MORE ? W_WAITING : W_READY;
+}
+
+/* When waiting for s must end, counted from when the wait for its next
+ * reply (or its connect) began. */
+static double wait_limit(struct mxp_smtp *s, double now, double *timeout)
+{
+    const struct owed *o = owed_first(s);
+
+    if (s->connecting) {
+        *timeout = s->opt.connect_timeout;
+        return s->connect_limit;
+    }
+    if (s->wait_start == 0)
+        s->wait_start = now;
+    *timeout = s->opt.command_timeout;
+    if (o != NULL && strcasecmp(o->verb, "QUIT") == 0 &&
+        (*timeout <= 0 || *timeout > QUIT_WAIT))
+        *timeout = QUIT_WAIT;
+    return limit_of(s, s->wait_start, *timeout);
+}
+
+/* What arrived for s, into s->in, without blocking. */
+static void pull(struct mxp_smtp *s)
+{
+    char tmp[4096];
+    ssize_t n = recv(s->fd, tmp, sizeof(tmp), MSG_DONTWAIT);
+
+    if (n > 0) {
+        if (mxp_buf_append(&s->in, tmp, (size_t)n) != MXP_OK)
+            (void)fail(s, MXP_ERR_NOMEM, "out of memory");
+    } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+                          errno != EINTR)) {
+        s->peer_gone = 1; /* the read that follows says how */
+    }
+}
+
+int mxp_smtp_wait(struct mxp_smtp *const *ss, size_t n, size_t *ready)
+{
+    struct pollfd pfd[MXP_SMTP_WAIT_MAX];
+    size_t map[MXP_SMTP_WAIT_MAX];
+
+    if (ready != NULL)
+        *ready = n;
+    if (ss == NULL || ready == NULL || n == 0 || n > MXP_SMTP_WAIT_MAX)
+        return MXP_ERR_INVALID;
+    for (;;) {
+        double now = mxp_now(), soonest = 0;
+        size_t i, np = 0;
+        int rc;
+
+        for (i = 0; i < n; i++) {
+            struct mxp_smtp *s = ss[i];
+            enum wait_state w;
+            double limit, timeout;
+
+            if (s == NULL || (w = wait_state(s)) == W_IDLE)
+                continue;
+            if (w == W_READY) {
+                *ready = i;
+                return MXP_OK;
+            }
+            limit = wait_limit(s, now, &timeout);
+            if (now >= limit) {
+                if (s->connecting)
+                    (void)connect_expired(s);
+                else
+                    (void)reply_timeout(s, s->wait_start, timeout, limit);
+                *ready = i;
+                return MXP_OK;
+            }
+            if (np == 0 || limit < soonest)
+                soonest = limit;
+            pfd[np].fd = s->fd;
+            pfd[np].events = s->connecting ? POLLOUT : POLLIN;
+            pfd[np].revents = 0;
+            map[np++] = i;
+        }
+        if (np == 0)
+            return MXP_ERR_INVALID; /* nothing owed anywhere */
+        rc = poll(pfd, np, mxp_poll_ms(soonest));
+        if (rc < 0 && errno != EINTR)
+            return MXP_ERR_IO;
+        for (i = 0; rc > 0 && i < np; i++) {
+            struct mxp_smtp *s = ss[map[i]];
+
+            if (pfd[i].revents == 0)
+                continue;
+            if (s->connecting)
+                (void)connect_done(s);
+            else
+                pull(s);
+        }
+    }
 }
 
 int mxp_smtp_read_reply(struct mxp_smtp *s, struct mxp_smtp_reply *r)
@@ -755,7 +1028,6 @@ int mxp_smtp_ehlo(struct mxp_smtp *s, const char *name,
                   struct mxp_smtp_reply *r, int *used_helo)
 {
     struct mxp_smtp_reply dummy;
-    size_t i, n;
     int rc;
 
     if (r == NULL)
@@ -766,6 +1038,7 @@ int mxp_smtp_ehlo(struct mxp_smtp *s, const char *name,
         clear_reply(r);
         return MXP_ERR_INVALID;
     }
+    /* The replies' reader keeps the extensions (keep_extensions). */
     free_ext(s);
     rc = greet(s, "EHLO", name, r);
     if (rc != MXP_OK)
@@ -775,22 +1048,6 @@ int mxp_smtp_ehlo(struct mxp_smtp *s, const char *name,
             *used_helo = 1;
         return greet(s, "HELO", name, r);
     }
-    if (r->code / 100 != 2 || r->n_lines < 2)
-        return MXP_OK;
-
-    n = r->n_lines - 1;
-    s->ext = calloc(n, sizeof(*s->ext));
-    if (s->ext == NULL)
-        return MXP_ERR_NOMEM;
-    for (i = 0; i < n; i++) {
-        s->ext[i] = strdup(r->lines[i + 1]);
-        if (s->ext[i] == NULL) {
-            s->n_ext = i;
-            free_ext(s);
-            return MXP_ERR_NOMEM;
-        }
-    }
-    s->n_ext = n;
     return MXP_OK;
 }
 
@@ -840,8 +1097,8 @@ void mxp_smtp_close(struct mxp_smtp *s, int send_quit)
         return;
     /* Inside a message, closing is how it is abandoned: QUIT would be
      * content.  With replies owed, the QUIT reply would be a stale one. */
-    if (send_quit && s->fd >= 0 && !s->broken && !s->in_message &&
-        s->n_owed == 0) {
+    if (send_quit && s->fd >= 0 && !s->broken && !s->connecting &&
+        !s->in_message && s->n_owed == 0) {
         double left = s->opt.deadline - mxp_now();
         double wait = left < QUIT_WAIT ? left : QUIT_WAIT;
         struct mxp_smtp_reply r;

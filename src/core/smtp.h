@@ -38,6 +38,25 @@ struct mxp_smtp_options {
  * connection refused").  The caller always closes a non-NULL *out. */
 int mxp_smtp_open(const struct mxp_smtp_options *opt, const char *addr,
                   unsigned port, struct mxp_smtp **out);
+/* The same without waiting for the connect: *out is set as by
+ * mxp_smtp_open, the connect runs on.  Its transcript lines start with
+ * "#n " (n counts such sessions), as several run side by side.  mxp_smtp_wait completes it (and
+ * then waits for the greeting); any other call on the session first
+ * waits for the connect, within connect_timeout and the deadline. */
+int mxp_smtp_open_start(const struct mxp_smtp_options *opt, const char *addr,
+                        unsigned port, struct mxp_smtp **out);
+/* Waits until one of s[0..n) (NULL entries and sessions owing no reply
+ * are skipped) has its next reply complete, or is broken (connect
+ * failed, closed, timed out), and sets *ready to its index: the next
+ * mxp_smtp_read_reply on it returns at once.  Held pipelined commands
+ * are written first.  Each session's wait is bounded as a read's would
+ * be (command_timeout from when waiting for that reply began, QUIT's
+ * 2 s, connect_timeout for a connect, and the deadline); one that runs
+ * out is broken with the words a read would give and reported ready.
+ * MXP_ERR_INVALID when no session owes anything or n is 0 or over
+ * MXP_SMTP_WAIT_MAX. */
+#define MXP_SMTP_WAIT_MAX 64
+int mxp_smtp_wait(struct mxp_smtp *const *s, size_t n, size_t *ready);
 /* Reads one reply, waiting at most min(now + command_timeout, deadline)
  * in total (a command_timeout <= 0 means "the deadline only").  MXP_OK
  * whenever a well-formed reply arrived, whatever its code.  Bytes past
@@ -62,7 +81,8 @@ int mxp_smtp_send(struct mxp_smtp *s, const char *line);
 int mxp_smtp_send_message(struct mxp_smtp *s, const char *text,
                           struct mxp_smtp_reply *r);
 /* EHLO name; on a 5xx reply HELO name and *used_helo = 1 (used_helo may
- * be NULL).  The extensions are the EHLO reply's lines 2..n, whole
+ * be NULL).  The extensions are the EHLO reply's lines 2..n, whole, also
+ * when EHLO went out with mxp_smtp_send and its reply was read
  * ("SIZE 10240000"); has_extension compares their first word without
  * regard to case. */
 int mxp_smtp_ehlo(struct mxp_smtp *s, const char *name,

@@ -2,8 +2,9 @@
 # sourced by run.sh after cases.sh.
 #
 # Targets (run.sh): Postfix .21 correctly closed (relaying denied, unknown
-# users rejected), .27 an open relay, .28 accepting unknown users (all to
-# discard transports); fakesmtp .61 relays through the % hack only (.66
+# users rejected), .27 an open relay, .28 accepting unknown users, .71 an
+# open relay pausing 1 s before every MAIL, .72 a closed one pausing 1 s
+# at every RCPT (all to discard transports); fakesmtp .61 relays through the % hack only (.66
 # the same without PIPELINING), .62 554 at DATA, .63 530 AUTH required,
 # .64 greylists (450), .65 drops the connection after 5 commands, .67
 # greets as "localhost" (no domain), ::1 accepts every RCPT and refuses
@@ -90,6 +91,14 @@ want_log_count() {
     [ "$n" = "$1" ] || why "server log has $n lines /$2/, want $1"
 }
 
+# want_log_between MIN MAX REGEX: MIN..MAX lines of the server log match.
+want_log_between() {
+    local n
+    n=$(grep -Ec -- "$3" "$SLICE")
+    [ "$n" -ge "$1" ] && [ "$n" -le "$2" ] ||
+        why "server log has $n lines /$3/, want $1..$2"
+}
+
 want_out_count() {
     local n
     n=$(cat "$OUT" "$ERR" | grep -Ec -- "$2")
@@ -120,6 +129,15 @@ rfinish() {
     fi
 }
 
+# want_open_relay_17: "open relay (K/17 forms)", K in the perfdata, all
+# 17 forms tried; sets k to K.
+want_open_relay_17() {
+    want_status '^MXPROBE CRITICAL - .*open relay \([0-9]+/17 forms\)'
+    k=$(sed -n '1s/.*open relay (\([0-9]*\)\/17 forms).*/\1/p' "$OUT")
+    want_out "relay_accepted=${k:-X};;0;0;17( |$)"
+    want_out 'relay_forms=17;;;0;17( |$)'
+}
+
 # The forms of the contract, as shown: MAIL FROM:<..> RCPT TO:<..>.
 HACK_I='MAIL FROM:<relaytest@\[127\.0\.0\.61\]> RCPT TO:<relaytest%example\.net@\[127\.0\.0\.61\]>'
 HACK_S='MAIL FROM:<relaytest@\[127\.0\.0\.61\]> RCPT TO:<relaytest%example\.net@percent\.mxprobe\.test>'
@@ -134,7 +152,8 @@ if rbegin relay_closed_postfix; then
     want_status '^MXPROBE OK - .*no open relay: 17/17 forms refused'
     want_out 'relay_accepted=0;;0;0;17( |$)'
     want_out 'relay_forms=17;;;0;17( |$)'
-    want_out 'relay_connections=3;;;0( |$)' # 8 forms a connection
+    # the 17 forms in 8 batches, one sender each, on 8 connections at once
+    want_out 'relay_connections=8;;;0( |$)'
     want_out 'relay_time=[0-9.]+s'
     want_out_count 17 'refused MAIL FROM:<[^>]*> RCPT TO:<.*> \(5[0-9][0-9] '
     want_out 'refused MAIL FROM:<> RCPT TO:<relaytest@example\.net> \(554 5\.7\.1 <relaytest@example\.net>: Relay access denied\)'
@@ -161,10 +180,7 @@ if rbegin relay_open_postfix; then
     mark "$PF_OPEN"
     rmx 20 -v -C relay -H 127.0.0.27
     want_exit 2
-    want_status '^MXPROBE CRITICAL - .*open relay \([0-9]+/17 forms\)'
-    k=$(sed -n '1s/.*open relay (\([0-9]*\)\/17 forms).*/\1/p' "$OUT")
-    want_out "relay_accepted=${k:-X};;0;0;17( |$)"
-    want_out 'relay_forms=17;;;0;17( |$)'
+    want_open_relay_17
     # Each relaying form named, with both replies.
     want_out_count "${k:-X}" 'relays MAIL FROM:<[^>]*> RCPT TO:<.*> \(RCPT 250 [^,]*, DATA 354 '
     want_out 'relays MAIL FROM:<> RCPT TO:<relaytest@example\.net> \(RCPT 250 2\.1\.5 Ok, DATA 354 '
@@ -172,9 +188,47 @@ if rbegin relay_open_postfix; then
     want_out 'relays MAIL FROM:<relaytest@\[127\.0\.0\.27\]> RCPT TO:<example\.net!relaytest> \(RCPT 250 '
     want_no_out 'sent test message'
     slice "$PF_OPEN"
-    # Each relaying form was confirmed up to DATA on a connection of its
-    # own, which was then dropped: Postfix threw every one away.
-    want_log_count "${k:-X}" 'lost connection after DATA \(0 bytes\)'
+    # The relaying forms were confirmed up to DATA, those of one sender in
+    # one transaction, on connections that were then dropped: Postfix
+    # threw every one away.
+    want_log_between 1 "${k:-0}" 'lost connection after DATA \(0 bytes\)'
+    want_no_message
+    rfinish
+fi
+
+# Servers that pause (issue 8): every form classified, well within -t.
+PF_SLOWMAIL=$TMP/postfix-slowmail/postfix.log
+PF_TARPIT=$TMP/postfix-tarpit/postfix.log
+
+if rbegin relay_open_postfix_pausing_at_mail; then
+    # 1 s before every MAIL: the forms share MAILs and connections.
+    mark "$PF_SLOWMAIL"
+    rmx 30 -v -C relay -H 127.0.0.71
+    want_exit 2
+    want_open_relay_17
+    want_out_count "${k:-X}" 'relays MAIL FROM:<[^>]*> RCPT TO:<.*> \(RCPT 250 [^,]*, DATA 354 '
+    # every form classified: none left unconfirmed or untested
+    want_no_out 'not confirmed|inconclusive'
+    want_out_count 17 '(relays|refused) MAIL FROM:<'
+    c=$(perf relay_connections)
+    [ "${c:-99}" -le 16 ] || why "relay_connections=${c:-none}, want <= 16"
+    slice "$PF_SLOWMAIL"
+    want_log 'lost connection after DATA \(0 bytes\)'
+    want_no_message
+    rfinish
+fi
+
+if rbegin relay_closed_tarpit; then
+    # 1 s at every RCPT, then "Relay access denied".
+    mark "$PF_TARPIT"
+    rmx 30 -v -C relay -H 127.0.0.72
+    want_exit 0
+    want_status '^MXPROBE OK - .*no open relay: 17/17 forms refused'
+    want_out 'relay_forms=17;;;0;17( |$)'
+    want_out_count 17 'refused MAIL FROM:<[^>]*> RCPT TO:<.*> \(554 5\.7\.1 '
+    slice "$PF_TARPIT"
+    want_log_count 17 'NOQUEUE: reject: RCPT from '
+    want_no_log 'after DATA'
     want_no_message
     rfinish
 fi
@@ -192,7 +246,8 @@ if rbegin relay_percent_hack; then
     want_out "relays $HACK_S \\(RCPT 250 2\\.1\\.5 Ok, DATA 354 "
     want_out_count 15 'refused MAIL FROM:<[^>]*> RCPT TO:<.*> \(554 5\.7\.1 '
     slice "$f"
-    want_log_count 2 '^ABORTED-DATA '
+    # both forms have the same sender: one transaction confirms them
+    want_log_count 1 '^ABORTED-DATA '
     want_no_log 'PIPELINING-VIOLATION'
     want_no_message
     rfinish
@@ -224,7 +279,9 @@ if rbegin relay_refused_at_data; then
     want_out 'accepted at RCPT, refused at DATA: MAIL FROM:<> RCPT TO:<relaytest@example\.net> \(554 5\.7\.1 '
     want_no_out 'relays MAIL'
     slice "$f"
-    want_log_count 17 '< DATA$'
+    # the 13 forms of one sender refused together, then each alone; the
+    # other 4 have a sender of their own
+    want_log_count 18 '< DATA$'
     want_no_log 'PIPELINING-VIOLATION'
     want_no_message
     rfinish
@@ -310,6 +367,7 @@ plugins:
     sender: probe
     recipient: victim
     forms_per_connection: 4
+    connections: 2
 EOF
     f=$(fake_log 127.0.0.61)
     mark "$f"
@@ -319,7 +377,9 @@ EOF
     want_status 'no open relay: 17/17 forms refused'
     want_out 'refused MAIL FROM:<probe@\[127\.0\.0\.61\]> RCPT TO:<victim%example\.com@\[127\.0\.0\.61\]> \(554 '
     want_out 'refused MAIL FROM:<probe@example\.com> RCPT TO:<victim@example\.com> \(554 '
-    want_out 'relay_connections=5;;;0( |$)'
+    # 4 senders of 1 form, 13 forms of one sender in 4 batches: 8
+    # connections, 2 at a time
+    want_out 'relay_connections=8;;;0( |$)'
     slice "$f"
     want_log '< RCPT TO:<example\.com!victim@percent\.mxprobe\.test>'
     want_no_log 'example\.net|relaytest'
@@ -512,11 +572,11 @@ if rbegin relay_nothing_completed; then
     for f in "$TMP"/fakesmtp-*.log; do
         grep -H 'COMPLETED-MESSAGE' "$f" >>"$OUT"
     done
-    for d in clean mismatch open lax; do
+    for d in clean mismatch open lax slowmail tarpit; do
         grep -H 'message-id=' "$TMP/postfix-$d/postfix.log" >>"$OUT"
     done
     want_no_out 'fakesmtp-.*COMPLETED-MESSAGE'
-    want_no_out 'postfix-(clean|mismatch)/'
+    want_no_out 'postfix-(clean|mismatch|slowmail|tarpit)/'
     want_out_count "$SENT_OPEN" 'postfix-open/'
     want_out_count "$SENT_LAX" 'postfix-lax/'
     rfinish

@@ -3,7 +3,9 @@
 #
 # Starts, in a fresh temp dir, Knot DNS on 127.0.0.53:5353 (zones from
 # tests/integration/zones), Postfix on 127.0.0.21:2525 (and .22, the open
-# relay .27, .28 accepting unknown users), the fake SMTP servers of
+# relay .27, .28 accepting unknown users, .71 an open relay that pauses
+# 1 s before every MAIL, .72 a closed one that pauses 1 s at every RCPT),
+# the fake SMTP servers of
 # fakesmtp.py and a dropping DNS forwarder, then runs every case in
 # cases.sh and cases-*.sh: one line per case ("ok NAME" / "FAIL NAME: why"
 # plus the output), a final "integration: N passed, M failed", exit 1 on
@@ -422,7 +424,7 @@ flock -w 600 9 || die "another integration run holds the lock"
 # Servers left behind by a run that was killed would answer in place of
 # ours (a second Postfix cannot bind, the old one still greets).
 busy=$(ss -H -lntu | awk '{print $5}' |
-    grep -E '^(127\.0\.0\.(2[1-8]|4[1-9]|50|6[1-9])|0\.0\.0\.0|\*):2525$|^(127\.0\.0\.5[34]|0\.0\.0\.0|\*):5353$')
+    grep -E '^(127\.0\.0\.(2[1-8]|4[1-9]|50|6[1-9]|7[12])|0\.0\.0\.0|\*):2525$|^(127\.0\.0\.5[34]|0\.0\.0\.0|\*):5353$')
 [ -z "$busy" ] || die "in use, by an earlier run's leftovers? ${busy//$'\n'/ }"
 
 TMP=$(mktemp -d /tmp/mxprobe-it.XXXXXX) || die "mktemp"
@@ -480,6 +482,19 @@ $SUBJECTS_CF"
 start_postfix lax 127.0.0.28 lax.mxprobe.test "$CLOSED_CF
 local_recipient_maps =
 $SUBJECTS_CF"
+# Flow control made repeatable: Postfix's in_flow_delay pauses before
+# MAIL when no mail reached the queue lately; this one pauses 1 s before
+# every MAIL (the sender restrictions run at MAIL with delay_reject off).
+start_postfix slowmail 127.0.0.71 slowmail.mxprobe.test "mynetworks = 127.0.0.0/8
+$CLOSED_CF
+smtpd_delay_reject = no
+smtpd_sender_restrictions = sleep 1, permit"
+# A closed tarpit: 1 s at every RCPT before relaying is refused.
+# shellcheck disable=SC2016
+start_postfix tarpit 127.0.0.72 tarpit.mxprobe.test 'smtpd_relay_restrictions =
+smtpd_recipient_restrictions = sleep 1, permit_mynetworks,
+    reject_unauth_destination
+mydestination = $myhostname, $mydomain'
 start_dnsdrop "$DROP_DNS" slow.mxprobe.test || die "DNS forwarder did not start"
 start_dnsdrop "$HOLE_DNS" in-addr.arpa || die "DNS forwarder did not start"
 for f in "${FAKES[@]}"; do
@@ -489,6 +504,8 @@ wait_for 10 tcp_listens ::1 "$PORT" || die "fakesmtp on [::1] did not start"
 wait_postfix clean 127.0.0.21 mail.mxprobe.test || die "postfix (.21)"
 wait_postfix open 127.0.0.27 open.mxprobe.test || die "postfix (.27)"
 wait_postfix lax 127.0.0.28 lax.mxprobe.test || die "postfix (.28)"
+wait_postfix slowmail 127.0.0.71 slowmail.mxprobe.test || die "postfix (.71)"
+wait_postfix tarpit 127.0.0.72 tarpit.mxprobe.test || die "postfix (.72)"
 if ! wait_postfix mismatch 127.0.0.22 mail.elsewhere.test; then
     say "integration: note: second Postfix failed, fakesmtp on 127.0.0.22"
     start_fake 127.0.0.22 normal mail.elsewhere.test

@@ -38,9 +38,19 @@ struct mxp_node {
     int plain, is_null; /* scalars: written unquoted; "", "~" or "null" */
 };
 
+/* One session per open, so that several can be open at once: each reads
+ * the replies queued for it (fake_smtp_current() while the responder
+ * answered it). */
 struct mxp_smtp {
     char error[256];
+    unsigned id;    /* 1, 2, ... in the order opened */
+    int open;       /* not closed yet */
+    int ehlo_owed;  /* an EHLO went out with smtp_send: its reply sets the
+                       extensions, as in the core */
+    size_t cursor;  /* script items before this one are not its own */
 };
+
+#define FAKE_MAX_SESSIONS 1024
 
 struct fake_dns_entry {
     char *name;
@@ -51,6 +61,8 @@ struct fake_dns_entry {
 };
 
 struct fake_script_item {
+    unsigned sid; /* the session it is for; 0: whichever reads next */
+    int taken;
     int status; /* MXP_OK: a reply */
     char *error;
     int code;
@@ -105,7 +117,9 @@ static struct {
     size_t n_sent;
     char **ext;
     size_t n_ext;
-    struct mxp_smtp session;
+    struct mxp_smtp sessions[FAKE_MAX_SESSIONS];
+    unsigned n_sessions, open_now, open_peak, cur_sid;
+    size_t waits;
     void (*responder)(void *user, const char *line);
     void *responder_user;
     char **messages; /* texts of completed messages */
@@ -957,6 +971,7 @@ static struct fake_script_item *fake_script_push(void)
     F.script = fake_xgrow(F.script, F.n_script + 1, sizeof(*F.script));
     it = &F.script[F.n_script++];
     memset(it, 0, sizeof(*it));
+    it->sid = F.responder != NULL ? F.cur_sid : 0;
     return it;
 }
 
@@ -991,34 +1006,73 @@ void fake_smtp_fail(int status, const char *error)
 static int fake_smtp_open_fn(struct mxp_ctx *ctx, const char *addr,
                              unsigned port, struct mxp_smtp **out)
 {
+    struct mxp_smtp *s;
+
     (void)addr;
     (void)port;
     *out = NULL;
     if (ctx->target == NULL)
         return MXP_ERR_INVALID;
+    if (F.n_sessions == FAKE_MAX_SESSIONS)
+        abort();
     F.opens++;
-    snprintf(F.session.error, sizeof(F.session.error), "%s",
+    s = &F.sessions[F.n_sessions++];
+    memset(s, 0, sizeof(*s));
+    s->id = F.n_sessions;
+    s->open = 1;
+    s->cursor = F.n_script; /* nothing queued before it is its own */
+    if (F.responder == NULL)
+        s->cursor = F.next_script;
+    F.open_now++;
+    if (F.open_now > F.open_peak)
+        F.open_peak = F.open_now;
+    snprintf(s->error, sizeof(s->error), "%s",
              F.open_error ? F.open_error : "");
-    *out = &F.session;
+    *out = s;
     if (F.responder != NULL && F.open_status == MXP_OK) {
-        /* A new connection: replies owed on the last one are gone. */
-        F.next_script = F.n_script;
+        F.cur_sid = s->id;
         F.responder(F.responder_user, NULL);
     }
     return F.open_status;
 }
 
+/* The first item s may read, or NULL. */
+static struct fake_script_item *fake_item_for(struct mxp_smtp *s)
+{
+    for (size_t i = s->cursor; i < F.n_script; i++) {
+        struct fake_script_item *it = &F.script[i];
+
+        if (!it->taken && (it->sid == 0 || it->sid == s->id))
+            return it;
+    }
+    return NULL;
+}
+
+static void fake_set_ext(const struct mxp_smtp_reply *r)
+{
+    fake_free_list(F.ext, F.n_ext);
+    F.ext = NULL;
+    F.n_ext = 0;
+    if (r->code / 100 == 2)
+        for (size_t i = 1; i < r->n_lines; i++)
+            fake_push_str(&F.ext, &F.n_ext, fake_xstrdup(r->lines[i]));
+}
+
 static int fake_smtp_next(struct mxp_smtp *s, struct mxp_smtp_reply *r)
 {
-    struct fake_script_item *it;
+    struct fake_script_item *it = fake_item_for(s);
+    int ehlo = s->ehlo_owed;
 
     memset(r, 0, sizeof(*r));
-    if (F.next_script >= F.n_script) {
+    s->ehlo_owed = 0;
+    if (it == NULL) {
         snprintf(s->error, sizeof(s->error),
                  "no reply within 20.0 s (fake script ended)");
         return MXP_ERR_TIMEOUT;
     }
-    it = &F.script[F.next_script++];
+    it->taken = 1;
+    while (F.next_script < F.n_script && F.script[F.next_script].taken)
+        F.next_script++;
     if (it->status != MXP_OK) {
         snprintf(s->error, sizeof(s->error), "%s", it->error);
         return it->status;
@@ -1027,7 +1081,62 @@ static int fake_smtp_next(struct mxp_smtp *s, struct mxp_smtp_reply *r)
     r->n_lines = it->n_lines;
     r->lines = (const char *const *)it->lines;
     r->elapsed = it->elapsed;
+    if (ehlo)
+        fake_set_ext(r);
     return MXP_OK;
+}
+
+/* The session whose next reply was queued first (the one a real server
+ * would have answered first); one with nothing queued times out when
+ * read, as in the core. */
+static int fake_smtp_wait_fn(struct mxp_smtp *const *ss, size_t n,
+                             size_t *ready)
+{
+    size_t best = n, best_at = (size_t)-1;
+
+    F.waits++;
+    if (ready == NULL || ss == NULL || n == 0)
+        return MXP_ERR_INVALID;
+    for (size_t i = 0; i < n; i++) {
+        struct fake_script_item *it;
+
+        if (ss[i] == NULL)
+            continue;
+        if (best == n)
+            best = i;
+        it = fake_item_for(ss[i]);
+        if (it != NULL && (size_t)(it - F.script) < best_at) {
+            best = i;
+            best_at = (size_t)(it - F.script);
+        }
+    }
+    *ready = best;
+    return best == n ? MXP_ERR_INVALID : MXP_OK;
+}
+
+unsigned fake_smtp_current(void)
+{
+    return F.cur_sid;
+}
+
+unsigned fake_smtp_session_id(const struct mxp_smtp *s)
+{
+    return s != NULL ? s->id : 0;
+}
+
+unsigned fake_smtp_open_peak(void)
+{
+    return F.open_peak;
+}
+
+unsigned fake_smtp_open_now(void)
+{
+    return F.open_now;
+}
+
+size_t fake_smtp_waits(void)
+{
+    return F.waits;
 }
 
 static int fake_smtp_read_reply_fn(struct mxp_smtp *s, struct mxp_smtp_reply *r)
@@ -1037,9 +1146,12 @@ static int fake_smtp_read_reply_fn(struct mxp_smtp *s, struct mxp_smtp_reply *r)
     return fake_smtp_next(s, r ? r : &dummy);
 }
 
-static void fake_sent(const char *verb, const char *arg)
+static void fake_sent(struct mxp_smtp *s, const char *verb, const char *arg)
 {
     char *line = NULL;
+
+    if (s != NULL)
+        F.cur_sid = s->id;
 
     if (asprintf(&line, "%s%s%s", verb, arg ? " " : "", arg ? arg : "") < 0)
         abort();
@@ -1050,8 +1162,9 @@ static void fake_sent(const char *verb, const char *arg)
 
 static int fake_smtp_send_fn(struct mxp_smtp *s, const char *line)
 {
-    (void)s;
-    fake_sent(line, NULL);
+    if (strncasecmp(line, "EHLO ", 5) == 0)
+        s->ehlo_owed = 1;
+    fake_sent(s, line, NULL);
     return MXP_OK;
 }
 
@@ -1072,7 +1185,7 @@ static int fake_smtp_send_message_fn(struct mxp_smtp *s, const char *text,
         return MXP_ERR_INVALID;
     }
     fake_push_str(&F.messages, &F.n_messages, fake_xstrdup(text));
-    fake_sent(".", NULL);
+    fake_sent(s, ".", NULL);
     return fake_smtp_next(s, r);
 }
 
@@ -1108,7 +1221,7 @@ static int fake_smtp_command_fn(struct mxp_smtp *s, const char *line,
 {
     struct mxp_smtp_reply dummy;
 
-    fake_sent(line, NULL);
+    fake_sent(s, line, NULL);
     return fake_smtp_next(s, r ? r : &dummy);
 }
 
@@ -1125,14 +1238,14 @@ static int fake_smtp_ehlo_fn(struct mxp_smtp *s, const char *name,
     fake_free_list(F.ext, F.n_ext);
     F.ext = NULL;
     F.n_ext = 0;
-    fake_sent("EHLO", name);
+    fake_sent(s, "EHLO", name);
     rc = fake_smtp_next(s, r);
     if (rc != MXP_OK)
         return rc;
     if (r->code >= 500) {
         if (used_helo != NULL)
             *used_helo = 1;
-        fake_sent("HELO", name);
+        fake_sent(s, "HELO", name);
         return fake_smtp_next(s, r);
     }
     if (r->code / 100 == 2)
@@ -1179,6 +1292,9 @@ static void fake_smtp_close_fn(struct mxp_smtp *s, int send_quit)
         return;
     F.closes++;
     F.quit_sent = send_quit;
+    if (s->open && F.open_now > 0)
+        F.open_now--;
+    s->open = 0;
 }
 
 size_t fake_smtp_opens(void)
@@ -1265,6 +1381,9 @@ const struct mxp_services fake_services = {
     .dns_done = fake_dns_done_fn,
     .dns_collect = fake_dns_collect_fn,
     .name_generic = mxp_name_generic,
+    /* ---- ABI 1.2: concurrent SMTP sessions ---- */
+    .smtp_open_start = fake_smtp_open_fn,
+    .smtp_wait = fake_smtp_wait_fn,
 };
 
 /* ---- lifecycle ------------------------------------------------------- */

@@ -99,6 +99,17 @@ const char *fake_smtp_sent(size_t i);
  * (NULL) is the plain queue above. */
 void fake_smtp_set_responder(void (*fn)(void *user, const char *line),
                              void *user);
+/* ---- ABI 1.2: concurrent SMTP sessions ---- */
+/* Each open (smtp_open or smtp_open_start, the same in the fake) is a
+ * session of its own, numbered 1, 2, ... in order; with a responder, the
+ * replies it queues are for the connection it was called for, which
+ * fake_smtp_current() names.  smtp_wait picks the session whose next
+ * reply was queued first.  open_peak: the most sessions open at once. */
+unsigned fake_smtp_current(void);
+unsigned fake_smtp_session_id(const struct mxp_smtp *s);
+unsigned fake_smtp_open_peak(void);
+unsigned fake_smtp_open_now(void); /* sessions open now */
+size_t fake_smtp_waits(void);
 /* Messages completed through smtp_send_message, and their texts. */
 size_t fake_smtp_n_messages(void);
 const char *fake_smtp_message(size_t i);

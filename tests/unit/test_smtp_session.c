@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "net.h"
 #include "smtp.h"
 
 /* ---- the scripted server (runs in a forked child) -------------------- */
@@ -199,11 +200,10 @@ static int noted(char dir, const char *prefix)
     return 0;
 }
 
-static struct mxp_smtp *connect_to(const struct server *sv, double cmd_timeout,
-                                   double deadline_in)
+/* Options of a test session: connect within 2 s, the transcript kept. */
+static struct mxp_smtp_options wait_opts(double cmd_timeout, double deadline_in)
 {
     struct mxp_smtp_options opt;
-    struct mxp_smtp *s = NULL;
 
     n_notes = 0;
     memset(&opt, 0, sizeof(opt));
@@ -212,6 +212,15 @@ static struct mxp_smtp *connect_to(const struct server *sv, double cmd_timeout,
     opt.t0 = mxp_now();
     opt.deadline = opt.t0 + deadline_in;
     opt.transcript = record;
+    return opt;
+}
+
+static struct mxp_smtp *connect_to(const struct server *sv, double cmd_timeout,
+                                   double deadline_in)
+{
+    struct mxp_smtp_options opt = wait_opts(cmd_timeout, deadline_in);
+    struct mxp_smtp *s = NULL;
+
     assert_int_equal(mxp_smtp_open(&opt, "127.0.0.1", sv->port, &s), MXP_OK);
     assert_non_null(s);
     assert_string_equal(mxp_smtp_error(s), "");
@@ -280,7 +289,7 @@ static void test_greeting_and_ehlo(void **state)
     assert_int_equal(finish_server(&sv, 0), 0);
 
     assert_true(noted('C', "connected to 127.0.0.1:"));
-    assert_true(noted('<', "220 fake.test ESMTP"));
+    assert_true(noted('<', "220 fake.test ESMTP")); /* no "#n " */
     assert_true(noted('>', "EHLO probe.test"));
     assert_true(noted('<', "250-PIPELINING"));
     assert_true(noted('<', "250 8BITMIME"));
@@ -541,18 +550,14 @@ static void test_unsolicited_data_refused(void **state)
     assert_int_equal(finish_server(&sv, 0), 0);
 }
 
-static void test_connect_refused(void **state)
+/* A port that was just free on 127.0.0.1: bound, never listened on,
+ * closed (a connect to it is refused). */
+static unsigned short free_port(void)
 {
     struct sockaddr_in sin;
     socklen_t len = sizeof(sin);
-    struct mxp_smtp_options opt;
-    struct mxp_smtp *s = NULL;
-    char want[80];
-    int fd;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-    (void)state;
-    /* A port that was just free: bound, never listened on, closed. */
-    fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
     memset(&sin, 0, sizeof(sin));
     sin.sin_family = AF_INET;
@@ -560,6 +565,18 @@ static void test_connect_refused(void **state)
     assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
     assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
     close(fd);
+    return ntohs(sin.sin_port);
+}
+
+static void test_connect_refused(void **state)
+{
+    struct sockaddr_in sin;
+    struct mxp_smtp_options opt;
+    struct mxp_smtp *s = NULL;
+    char want[80];
+
+    (void)state;
+    sin.sin_port = htons(free_port());
 
     memset(&opt, 0, sizeof(opt));
     opt.connect_timeout = 2;
@@ -1948,6 +1965,232 @@ static void test_replies_in_step_no_alarm(void **state)
     assert_int_equal(finish_server(&sv, 0), 0);
 }
 
+
+/* ---- many sessions at once (open_start, wait) --------------------------- */
+
+
+static void script_slow_greeting_then_pipelined(int fd)
+{
+    sleep_ms(300);
+    srv_puts(fd, "220 slow.test ESMTP\r\n");
+    srv_expect(fd, "EHLO probe.test");
+    srv_puts(fd, "250-slow.test\r\n250 PIPELINING\r\n");
+    srv_expect(fd, "MAIL FROM:<>");
+    srv_expect(fd, "RCPT TO:<a@b.example>");
+    sleep_ms(100);
+    srv_puts(fd, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n");
+    srv_drain(fd);
+}
+
+static void script_quick_greeting(int fd)
+{
+    srv_puts(fd, "220 quick.test ESMTP\r\n");
+    srv_expect(fd, "EHLO probe.test");
+    srv_puts(fd, "250-quick.test\r\n250-SIZE 1000\r\n250 PIPELINING\r\n");
+    srv_drain(fd);
+}
+
+/* The session that answers first is reported first; the read after wait
+ * returns at once; held pipelined commands go out when waiting; an EHLO
+ * sent without waiting still gives the extensions. */
+static void test_wait_first_answer_first(void **state)
+{
+    struct server slow, quick;
+    struct mxp_smtp_options opt;
+    struct mxp_smtp *s[3] = {NULL, NULL, NULL};
+    struct mxp_smtp_reply r;
+    size_t ready;
+    double t;
+
+    (void)state;
+    start_server(&slow, script_slow_greeting_then_pipelined);
+    start_server(&quick, script_quick_greeting);
+    opt = wait_opts(5, 10);
+    assert_int_equal(mxp_smtp_open_start(&opt, "127.0.0.1", slow.port, &s[0]),
+                     MXP_OK);
+    assert_int_equal(mxp_smtp_open_start(&opt, "127.0.0.1", quick.port, &s[2]),
+                     MXP_OK);
+    /* s[1] stays NULL: skipped */
+    assert_int_equal(mxp_smtp_wait(s, 3, &ready), MXP_OK);
+    assert_int_equal(ready, 2);
+    t = mxp_now();
+    assert_int_equal(mxp_smtp_read_reply(s[2], &r), MXP_OK);
+    assert_true(mxp_now() - t < 0.05);
+    assert_int_equal(r.code, 220);
+    assert_int_equal(mxp_smtp_send(s[2], "EHLO probe.test"), MXP_OK);
+
+    /* the quick one's EHLO reply, then the slow greeting */
+    assert_int_equal(mxp_smtp_wait(s, 3, &ready), MXP_OK);
+    assert_int_equal(ready, 2);
+    assert_int_equal(mxp_smtp_read_reply(s[2], &r), MXP_OK);
+    assert_int_equal(r.code, 250);
+    assert_true(mxp_smtp_has_extension(s[2], "PIPELINING"));
+    assert_true(mxp_smtp_has_extension(s[2], "SIZE"));
+    /* s[2] owes nothing now: the wait is for s[0] alone */
+    assert_int_equal(mxp_smtp_wait(s, 3, &ready), MXP_OK);
+    assert_int_equal(ready, 0);
+    assert_int_equal(mxp_smtp_read_reply(s[0], &r), MXP_OK);
+    assert_string_equal(r.lines[0], "slow.test ESMTP");
+    assert_int_equal(mxp_smtp_send(s[0], "EHLO probe.test"), MXP_OK);
+    assert_int_equal(mxp_smtp_wait(s, 3, &ready), MXP_OK);
+    assert_int_equal(mxp_smtp_read_reply(s[0], &r), MXP_OK);
+    assert_true(mxp_smtp_has_extension(s[0], "PIPELINING"));
+    assert_false(mxp_smtp_has_extension(s[0], "SIZE"));
+
+    /* pipelined: both held, written by the wait, answered together */
+    assert_int_equal(mxp_smtp_send(s[0], "MAIL FROM:<>"), MXP_OK);
+    assert_int_equal(mxp_smtp_send(s[0], "RCPT TO:<a@b.example>"), MXP_OK);
+    assert_int_equal(mxp_smtp_wait(s, 3, &ready), MXP_OK);
+    assert_int_equal(ready, 0);
+    assert_int_equal(mxp_smtp_read_reply(s[0], &r), MXP_OK);
+    assert_int_equal(r.code, 250);
+    assert_int_equal(mxp_smtp_wait(s, 3, &ready), MXP_OK);
+    assert_int_equal(mxp_smtp_read_reply(s[0], &r), MXP_OK);
+    assert_string_equal(r.enhanced, "2.1.5");
+    /* nothing owed anywhere */
+    assert_int_equal(mxp_smtp_wait(s, 3, &ready), MXP_ERR_INVALID);
+    assert_int_equal(mxp_smtp_wait(s, 0, &ready), MXP_ERR_INVALID);
+
+    /* side by side, each session's transcript lines carry its number */
+    assert_true(noted('<', "#"));
+    assert_true(noted('>', "#"));
+    assert_false(noted('<', "220"));
+    mxp_smtp_close(s[0], 0);
+    mxp_smtp_close(s[2], 0);
+    assert_int_equal(finish_server(&slow, 0), 0);
+    assert_int_equal(finish_server(&quick, 0), 0);
+}
+
+/* Servers that never speak: their timeouts run side by side (two 0.5 s
+ * waits end after about 0.5 s, not 1 s), each session broken with the
+ * words a read would give. */
+static void test_wait_timeouts_run_together(void **state)
+{
+    struct server a, b;
+    struct mxp_smtp_options opt;
+    struct mxp_smtp *s[2] = {NULL, NULL};
+    struct mxp_smtp_reply r;
+    size_t ready, seen = 0;
+    double t0;
+
+    (void)state;
+    start_server(&a, script_silent);
+    start_server(&b, script_silent);
+    opt = wait_opts(0.5, 10);
+    t0 = mxp_now();
+    assert_int_equal(mxp_smtp_open_start(&opt, "127.0.0.1", a.port, &s[0]),
+                     MXP_OK);
+    assert_int_equal(mxp_smtp_open_start(&opt, "127.0.0.1", b.port, &s[1]),
+                     MXP_OK);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(mxp_smtp_wait(s, 2, &ready), MXP_OK);
+        assert_true(ready < 2);
+        seen |= (size_t)1 << ready;
+        assert_int_equal(mxp_smtp_read_reply(s[ready], &r), MXP_ERR_TIMEOUT);
+        assert_string_equal(mxp_smtp_error(s[ready]),
+                            "no reply within 0.5 s (waiting for greeting)");
+        /* a broken session is ready at once, every time */
+        {
+            struct mxp_smtp *one[1] = {s[ready]};
+            size_t again;
+
+            assert_int_equal(mxp_smtp_wait(one, 1, &again), MXP_OK);
+            assert_int_equal(again, 0);
+        }
+        mxp_smtp_close(s[ready], 1);
+        s[ready] = NULL;
+    }
+    assert_int_equal(seen, 3);
+    assert_true(mxp_now() - t0 < 0.9); /* one after the other: 1 s */
+    assert_int_equal(finish_server(&a, 1), 0);
+    assert_int_equal(finish_server(&b, 1), 0);
+}
+
+/* The run's deadline bounds a wait too, and is named. */
+static void test_wait_deadline(void **state)
+{
+    struct server a;
+    struct mxp_smtp_options opt;
+    struct mxp_smtp *s = NULL;
+    size_t ready;
+
+    (void)state;
+    start_server(&a, script_silent);
+    opt = wait_opts(5, 0.2);
+    assert_int_equal(mxp_smtp_open_start(&opt, "127.0.0.1", a.port, &s),
+                     MXP_OK);
+    assert_int_equal(mxp_smtp_wait(&s, 1, &ready), MXP_OK);
+    assert_int_equal(mxp_smtp_read_reply(s, NULL), MXP_ERR_TIMEOUT);
+    assert_non_null(strstr(mxp_smtp_error(s), "the end of the run's time"));
+    mxp_smtp_close(s, 1);
+    assert_int_equal(finish_server(&a, 1), 0);
+}
+
+static void script_greet_and_close(int fd)
+{
+    srv_puts(fd, "220 bye.test ESMTP\r\n");
+    srv_expect(fd, "NOOP");
+}
+
+/* A connect refused, and a server that hangs up: ready, and the read
+ * says what happened.  A refusal carries no port 25 hint. */
+static void test_wait_refused_and_closed(void **state)
+{
+    struct sockaddr_in sin;
+    struct server b;
+    struct mxp_smtp_options opt;
+    struct mxp_smtp *s[2] = {NULL, NULL};
+    struct mxp_smtp_reply r;
+    size_t ready;
+    char want[96];
+
+    (void)state;
+    sin.sin_port = htons(free_port());
+    start_server(&b, script_greet_and_close);
+    opt = wait_opts(2, 10);
+    (void)mxp_smtp_open_start(&opt, "127.0.0.1", ntohs(sin.sin_port), &s[0]);
+    assert_non_null(s[0]);
+    assert_int_equal(mxp_smtp_open_start(&opt, "127.0.0.1", b.port, &s[1]),
+                     MXP_OK);
+    assert_int_equal(mxp_smtp_wait(s, 2, &ready), MXP_OK);
+    assert_int_equal(ready, 0);
+    assert_int_equal(mxp_smtp_read_reply(s[0], &r), MXP_ERR_CONNECT);
+    snprintf(want, sizeof(want),
+             "cannot connect to 127.0.0.1:%u: connection refused",
+             (unsigned)ntohs(sin.sin_port));
+    assert_string_equal(mxp_smtp_error(s[0]), want);
+    assert_int_equal(mxp_smtp_wait(s, 2, &ready), MXP_OK);
+    assert_int_equal(ready, 0); /* still broken, still ready */
+    mxp_smtp_close(s[0], 1);
+    s[0] = NULL;
+
+    assert_int_equal(mxp_smtp_wait(s, 2, &ready), MXP_OK);
+    assert_int_equal(ready, 1);
+    assert_int_equal(mxp_smtp_read_reply(s[1], &r), MXP_OK);
+    assert_int_equal(mxp_smtp_send(s[1], "NOOP"), MXP_OK);
+    assert_int_equal(mxp_smtp_wait(s, 2, &ready), MXP_OK);
+    assert_int_equal(ready, 1);
+    assert_int_equal(mxp_smtp_read_reply(s[1], &r), MXP_ERR_CLOSED);
+    assert_non_null(strstr(mxp_smtp_error(s[1]), "connection closed by server"));
+    mxp_smtp_close(s[1], 1);
+    assert_int_equal(finish_server(&b, 0), 0);
+}
+
+/* The port 25 hint: a connect to port 25 that times out says what usually
+ * causes it; other ports do not. */
+static void test_port25_hint_words(void **state)
+{
+    char w[256];
+
+    (void)state;
+    mxp_tcp_connect_timeout_words(25, 5, w, sizeof(w));
+    assert_string_equal(w, "timed out after 5.0 s (outbound port 25 is often "
+                           "blocked on the prober's own network: most cloud "
+                           "and consumer networks block it)");
+    mxp_tcp_connect_timeout_words(587, 5, w, sizeof(w));
+    assert_string_equal(w, "timed out after 5.0 s");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1982,6 +2225,11 @@ int main(void)
         cmocka_unit_test(test_send_message_refused_while_owed),
         cmocka_unit_test(test_more_replies_than_commands),
         cmocka_unit_test(test_replies_in_step_no_alarm),
+        cmocka_unit_test(test_wait_first_answer_first),
+        cmocka_unit_test(test_wait_timeouts_run_together),
+        cmocka_unit_test(test_wait_deadline),
+        cmocka_unit_test(test_wait_refused_and_closed),
+        cmocka_unit_test(test_port25_hint_words),
         /* Known bugs in smtp.c: these fail until it is fixed. */
         cmocka_unit_test(test_data_spellings_refused),
         cmocka_unit_test(test_data_spellings_enter_message),
