@@ -187,6 +187,19 @@ static int ptr_doubtful(struct zone_run *R, const char *ptr,
     return 0;
 }
 
+/* 1 when a PTR name that is not doubtful belongs to domain dom. */
+static int ptr_domain_kept(struct zone_run *R, const char *dom,
+                           const int *doubtful)
+{
+    char other[ZONE_NAME_LEN];
+
+    for (size_t i = 0; i < R->n_ptr; i++)
+        if (!doubtful[i] && domain_of(R, R->ptr[i], other, sizeof other) &&
+            zone_names_equal(other, dom))
+            return 1;
+    return 0;
+}
+
 /* Adds "<what> <name>" to the source of the domain that name belongs to,
  * creating the domain when there is room. */
 static void add_candidate(struct zone_run *R, const char *what,
@@ -239,7 +252,7 @@ static void add_candidate(struct zone_run *R, const char *what,
 void zone_guess_domains(struct zone_run *R)
 {
     const char *conf = R->t->domain;
-    char rev[128], banner_dom[ZONE_NAME_LEN];
+    char rev[128], banner_dom[ZONE_NAME_LEN], why[ZONE_MAX_PTR][160];
     int doubtful[ZONE_MAX_PTR] = {0}, ptr_done = 0;
     size_t dropped = 0;
 
@@ -287,16 +300,21 @@ void zone_guess_domains(struct zone_run *R)
     if (!domain_of(R, R->greeting, banner_dom, sizeof banner_dom) &&
         !domain_of(R, R->ehlo, banner_dom, sizeof banner_dom))
         banner_dom[0] = '\0';
+    for (size_t i = 0; i < R->n_ptr; i++)
+        doubtful[i] =
+            ptr_doubtful(R, R->ptr[i], banner_dom, why[i], sizeof why[i]);
     for (size_t i = 0; i < R->n_ptr; i++) {
-        char why[160], dom[ZONE_NAME_LEN];
+        char dom[ZONE_NAME_LEN];
 
-        doubtful[i] = ptr_doubtful(R, R->ptr[i], banner_dom, why, sizeof why);
-        if (doubtful[i] && domain_of(R, R->ptr[i], dom, sizeof dom))
+        /* said only when true: another PTR name, confirmed and not
+         * generic, may vouch for the same domain, which is then audited */
+        if (doubtful[i] && domain_of(R, R->ptr[i], dom, sizeof dom) &&
+            !ptr_domain_kept(R, dom, doubtful))
             R->svc->add_detail(R->ctx, MXP_STATE_OK,
                                "PTR %s %s: its domain %s is taken for the "
                                "access provider's, not audited (the %s "
                                "names %s)",
-                               R->ptr[i], why, dom,
+                               R->ptr[i], why[i], dom,
                                R->greeting[0] != '\0' ? "greeting" : "EHLO",
                                banner_dom);
     }

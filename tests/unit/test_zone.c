@@ -698,6 +698,21 @@ static void test_guess_generic_ptr(void **state)
     assert_detail("domain isp.test (from PTR dsl-192-0-2-25.dyn.isp.test)",
                   MXP_STATE_OK);
 
+    /* generic, but another PTR name of the same domain is confirmed and
+     * not generic: that domain is audited, and no detail says otherwise */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("other.test");
+    clean_domain("isp.test");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, GENERIC, "mail.isp.test",
+                 NULL);
+    fake_dns_add("mail.isp.test", MXP_DNS_A, MXP_DNS_ANSWER, ADDR, NULL);
+    greets("mail.other.test");
+    run_zone(NULL);
+    assert_detail("domain isp.test (from PTR mail.isp.test)", MXP_STATE_OK);
+    assert_no_detail("not audited");
+    assert_int_equal(S.calls, 2);
+
     /* generic, the greeting in the same domain: kept */
     teardown(NULL);
     setup(NULL);
