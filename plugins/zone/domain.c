@@ -253,6 +253,7 @@ void zone_guess_domains(struct zone_run *R)
 {
     const char *conf = R->t->domain;
     char rev[128], banner_dom[ZONE_NAME_LEN], why[ZONE_MAX_PTR][160];
+    const char *banner_what = "greeting";
     int doubtful[ZONE_MAX_PTR] = {0}, ptr_done = 0;
     size_t dropped = 0;
 
@@ -297,8 +298,11 @@ void zone_guess_domains(struct zone_run *R)
 
     /* A generic or unconfirmed PTR names the access provider's domain
      * when the banner names another: the banner's is the mail domain. */
-    if (!domain_of(R, R->greeting, banner_dom, sizeof banner_dom) &&
-        !domain_of(R, R->ehlo, banner_dom, sizeof banner_dom))
+    if (domain_of(R, R->greeting, banner_dom, sizeof banner_dom))
+        banner_what = "greeting";
+    else if (domain_of(R, R->ehlo, banner_dom, sizeof banner_dom))
+        banner_what = "EHLO"; /* no greeting name, or a special-use one */
+    else
         banner_dom[0] = '\0';
     for (size_t i = 0; i < R->n_ptr; i++)
         doubtful[i] =
@@ -314,9 +318,7 @@ void zone_guess_domains(struct zone_run *R)
                                "PTR %s %s: its domain %s is taken for the "
                                "access provider's, not audited (the %s "
                                "names %s)",
-                               R->ptr[i], why[i], dom,
-                               R->greeting[0] != '\0' ? "greeting" : "EHLO",
-                               banner_dom);
+                               R->ptr[i], why[i], dom, banner_what, banner_dom);
     }
     /* The first PTR name and the banner's names first: with at most two
      * domains, more PTR names must not crowd out the greeting's. */

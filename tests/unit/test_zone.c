@@ -713,6 +713,21 @@ static void test_guess_generic_ptr(void **state)
     assert_no_detail("not audited");
     assert_int_equal(S.calls, 2);
 
+    /* a special-use greeting name, the EHLO name naming the domain: the
+     * detail says which name named it */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("other.test");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, GENERIC, NULL);
+    fake_smtp_reply(220, 0.01, "localhost.localdomain ESMTP");
+    fake_smtp_reply(250, 0.01, "mail.other.test");
+    run_zone(NULL);
+    assert_detail("its domain isp.test is taken for the access provider's, "
+                  "not audited (the EHLO names other.test)",
+                  MXP_STATE_OK);
+    assert_int_equal(S.calls, 1);
+    assert_string_equal(S.domain[0], "other.test");
+
     /* generic, the greeting in the same domain: kept */
     teardown(NULL);
     setup(NULL);
