@@ -312,13 +312,15 @@ void zone_guess_domains(struct zone_run *R)
 
         /* said only when true: another PTR name, confirmed and not
          * generic, may vouch for the same domain, which is then audited */
-        if (doubtful[i] && domain_of(R, R->ptr[i], dom, sizeof dom) &&
-            !ptr_domain_kept(R, dom, doubtful))
-            R->svc->add_detail(R->ctx, MXP_STATE_OK,
-                               "PTR %s %s: its domain %s is taken for the "
-                               "access provider's, not audited (the %s "
-                               "names %s)",
-                               R->ptr[i], why[i], dom, banner_what, banner_dom);
+        if (!doubtful[i] || !domain_of(R, R->ptr[i], dom, sizeof dom) ||
+            ptr_domain_kept(R, dom, doubtful))
+            continue;
+        R->n_ptr_skipped++;
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "PTR %s %s: its domain %s is taken for the "
+                           "access provider's, not audited (the %s "
+                           "names %s)",
+                           R->ptr[i], why[i], dom, banner_what, banner_dom);
     }
     /* The first PTR name and the banner's names first: with at most two
      * domains, more PTR names must not crowd out the greeting's. */

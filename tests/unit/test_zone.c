@@ -728,6 +728,20 @@ static void test_guess_generic_ptr(void **state)
     assert_int_equal(S.calls, 1);
     assert_string_equal(S.domain[0], "other.test");
 
+    /* generic, and the greeting's domain does not exist: UNKNOWN, and
+     * the reason does not claim that the PTR's domain does not exist */
+    teardown(NULL);
+    setup(NULL);
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, GENERIC, NULL);
+    greets("mx.gone.test");
+    run_zone(NULL);
+    assert_state(MXP_STATE_UNKNOWN);
+    assert_string_equal(fake_summary(),
+                        "cannot guess the mail domain of " ADDR
+                        ": the domains of its names do not exist, and its "
+                        "PTR's is the access provider's (give it with -D)");
+    assert_int_equal(S.calls, 0);
+
     /* generic, the greeting in the same domain: kept */
     teardown(NULL);
     setup(NULL);
