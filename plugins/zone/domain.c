@@ -187,15 +187,11 @@ static int ptr_doubtful(struct zone_run *R, const char *ptr,
     return 0;
 }
 
-/* 1 when a PTR name that is not doubtful belongs to domain dom. */
-static int ptr_domain_kept(struct zone_run *R, const char *dom,
-                           const int *doubtful)
+/* 1 when dom is one of the candidate domains. */
+static int domain_taken(const struct zone_run *R, const char *dom)
 {
-    char other[ZONE_NAME_LEN];
-
-    for (size_t i = 0; i < R->n_ptr; i++)
-        if (!doubtful[i] && domain_of(R, R->ptr[i], other, sizeof other) &&
-            zone_names_equal(other, dom))
+    for (size_t i = 0; i < R->n_dom; i++)
+        if (zone_names_equal(R->dom[i].name, dom))
             return 1;
     return 0;
 }
@@ -307,21 +303,6 @@ void zone_guess_domains(struct zone_run *R)
     for (size_t i = 0; i < R->n_ptr; i++)
         doubtful[i] =
             ptr_doubtful(R, R->ptr[i], banner_dom, why[i], sizeof why[i]);
-    for (size_t i = 0; i < R->n_ptr; i++) {
-        char dom[ZONE_NAME_LEN];
-
-        /* said only when true: another PTR name, confirmed and not
-         * generic, may vouch for the same domain, which is then audited */
-        if (!doubtful[i] || !domain_of(R, R->ptr[i], dom, sizeof dom) ||
-            ptr_domain_kept(R, dom, doubtful))
-            continue;
-        R->n_ptr_skipped++;
-        R->svc->add_detail(R->ctx, MXP_STATE_OK,
-                           "PTR %s %s: its domain %s is taken for the "
-                           "access provider's, not audited (the %s "
-                           "names %s)",
-                           R->ptr[i], why[i], dom, banner_what, banner_dom);
-    }
     /* The first PTR name and the banner's names first: with at most two
      * domains, more PTR names must not crowd out the greeting's. */
     if (R->n_ptr > 0 && !doubtful[0])
@@ -333,6 +314,21 @@ void zone_guess_domains(struct zone_run *R)
     for (size_t i = 1; i < R->n_ptr; i++)
         if (!doubtful[i])
             add_candidate(R, "PTR", R->ptr[i], &dropped);
+    for (size_t i = 0; i < R->n_ptr; i++) {
+        char dom[ZONE_NAME_LEN];
+
+        /* said only when true: another PTR name (confirmed, not generic)
+         * or the EHLO name may have brought the same domain in */
+        if (!doubtful[i] || !domain_of(R, R->ptr[i], dom, sizeof dom) ||
+            domain_taken(R, dom))
+            continue;
+        R->n_ptr_skipped++;
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "PTR %s %s: its domain %s is taken for the "
+                           "access provider's, not audited (the %s "
+                           "names %s)",
+                           R->ptr[i], why[i], dom, banner_what, banner_dom);
+    }
     if (R->n_dom == 0) {
         zone_finding(R, MXP_STATE_UNKNOWN,
                      "cannot guess the mail domain of %s: %s (give it with "

@@ -713,6 +713,20 @@ static void test_guess_generic_ptr(void **state)
     assert_no_detail("not audited");
     assert_int_equal(S.calls, 2);
 
+    /* generic, the EHLO name in the PTR's domain: that domain is a
+     * candidate all the same, and no detail says it is not audited */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("other.test");
+    clean_domain("isp.test");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, GENERIC, NULL);
+    fake_smtp_reply(220, 0.01, "mail.other.test ESMTP");
+    fake_smtp_reply(250, 0.01, "smtp.isp.test");
+    run_zone(NULL);
+    assert_detail("domain isp.test (from EHLO smtp.isp.test)", MXP_STATE_OK);
+    assert_no_detail("not audited");
+    assert_int_equal(S.calls, 2);
+
     /* a special-use greeting name, the EHLO name naming the domain: the
      * detail says which name named it */
     teardown(NULL);
