@@ -148,8 +148,9 @@ static int ptr_doubtful(struct bs_run *R, size_t i, const char *greeting_dom,
 void bs_find_domains(struct bs_run *R)
 {
     const struct mxp_services *svc = R->svc;
-    char low[BS_NAME_LEN];
+    char low[BS_NAME_LEN], why[BS_MAX_PTR][160];
     const char *greeting_dom = NULL;
+    int doubtful[BS_MAX_PTR] = {0};
 
     if (R->t->domain != NULL && R->t->domain[0] != '\0') {
         add_domain(R, R->t->domain);
@@ -168,18 +169,23 @@ void bs_find_domains(struct bs_run *R)
         R->fwd_rc = MXP_ERR_DNS;
     }
     for (size_t i = 0; i < R->n_ptr; i++) {
-        char why[160];
+        doubtful[i] = ptr_doubtful(R, i, greeting_dom, why[i], sizeof why[i]);
+        if (!doubtful[i])
+            add_registered(R, R->ptr[i]);
+    }
+    for (size_t i = 0; i < R->n_ptr; i++) {
+        const char *reg = svc->registered_domain(R->ctx, R->ptr[i]);
+        int tested = 0;
 
-        if (ptr_doubtful(R, i, greeting_dom, why, sizeof why)) {
+        /* said only when true: another PTR name, confirmed and not
+         * generic, may have brought the same domain in */
+        for (size_t k = 0; k < R->n_dom && doubtful[i]; k++)
+            tested |= strcmp(R->dom[k].name, reg) == 0;
+        if (doubtful[i] && !tested)
             svc->add_detail(R->ctx, MXP_STATE_OK,
                             "PTR %s %s: its domain %s is taken for the access "
                             "provider's, not tested (the greeting names %s)",
-                            R->ptr[i], why,
-                            svc->registered_domain(R->ctx, R->ptr[i]),
-                            greeting_dom);
-            continue;
-        }
-        add_registered(R, R->ptr[i]);
+                            R->ptr[i], why[i], reg, greeting_dom);
     }
 }
 

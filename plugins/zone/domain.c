@@ -187,6 +187,15 @@ static int ptr_doubtful(struct zone_run *R, const char *ptr,
     return 0;
 }
 
+/* 1 when dom is one of the candidate domains. */
+static int domain_taken(const struct zone_run *R, const char *dom)
+{
+    for (size_t i = 0; i < R->n_dom; i++)
+        if (zone_names_equal(R->dom[i].name, dom))
+            return 1;
+    return 0;
+}
+
 /* Adds "<what> <name>" to the source of the domain that name belongs to,
  * creating the domain when there is room. */
 static void add_candidate(struct zone_run *R, const char *what,
@@ -239,7 +248,8 @@ static void add_candidate(struct zone_run *R, const char *what,
 void zone_guess_domains(struct zone_run *R)
 {
     const char *conf = R->t->domain;
-    char rev[128], banner_dom[ZONE_NAME_LEN];
+    char rev[128], banner_dom[ZONE_NAME_LEN], why[ZONE_MAX_PTR][160];
+    const char *banner_what = "greeting";
     int doubtful[ZONE_MAX_PTR] = {0}, ptr_done = 0;
     size_t dropped = 0;
 
@@ -284,22 +294,15 @@ void zone_guess_domains(struct zone_run *R)
 
     /* A generic or unconfirmed PTR names the access provider's domain
      * when the banner names another: the banner's is the mail domain. */
-    if (!domain_of(R, R->greeting, banner_dom, sizeof banner_dom) &&
-        !domain_of(R, R->ehlo, banner_dom, sizeof banner_dom))
+    if (domain_of(R, R->greeting, banner_dom, sizeof banner_dom))
+        banner_what = "greeting";
+    else if (domain_of(R, R->ehlo, banner_dom, sizeof banner_dom))
+        banner_what = "EHLO"; /* no greeting name, or a special-use one */
+    else
         banner_dom[0] = '\0';
-    for (size_t i = 0; i < R->n_ptr; i++) {
-        char why[160], dom[ZONE_NAME_LEN];
-
-        doubtful[i] = ptr_doubtful(R, R->ptr[i], banner_dom, why, sizeof why);
-        if (doubtful[i] && domain_of(R, R->ptr[i], dom, sizeof dom))
-            R->svc->add_detail(R->ctx, MXP_STATE_OK,
-                               "PTR %s %s: its domain %s is taken for the "
-                               "access provider's, not audited (the %s "
-                               "names %s)",
-                               R->ptr[i], why, dom,
-                               R->greeting[0] != '\0' ? "greeting" : "EHLO",
-                               banner_dom);
-    }
+    for (size_t i = 0; i < R->n_ptr; i++)
+        doubtful[i] =
+            ptr_doubtful(R, R->ptr[i], banner_dom, why[i], sizeof why[i]);
     /* The first PTR name and the banner's names first: with at most two
      * domains, more PTR names must not crowd out the greeting's. */
     if (R->n_ptr > 0 && !doubtful[0])
@@ -311,6 +314,21 @@ void zone_guess_domains(struct zone_run *R)
     for (size_t i = 1; i < R->n_ptr; i++)
         if (!doubtful[i])
             add_candidate(R, "PTR", R->ptr[i], &dropped);
+    for (size_t i = 0; i < R->n_ptr; i++) {
+        char dom[ZONE_NAME_LEN];
+
+        /* said only when true: another PTR name (confirmed, not generic)
+         * or the EHLO name may have brought the same domain in */
+        if (!doubtful[i] || !domain_of(R, R->ptr[i], dom, sizeof dom) ||
+            domain_taken(R, dom))
+            continue;
+        R->n_ptr_skipped++;
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "PTR %s %s: its domain %s is taken for the "
+                           "access provider's, not audited (the %s "
+                           "names %s)",
+                           R->ptr[i], why[i], dom, banner_what, banner_dom);
+    }
     if (R->n_dom == 0) {
         zone_finding(R, MXP_STATE_UNKNOWN,
                      "cannot guess the mail domain of %s: %s (give it with "

@@ -109,9 +109,8 @@ int zone_special_name(const char *name)
     /* RFC 6761/6762/7686/9476 special-use names, and the private
      * suffixes default installs use: never a mail domain on the Internet. */
     static const char *const tlds[] = {
-        "localhost", "localdomain", "local",    "invalid", "internal",
-        "lan",       "corp",        "home",     "intranet", "private",
-        "onion",     "alt"};
+        "localhost", "localdomain", "local",    "invalid", "internal", "lan",
+        "corp",      "home",        "intranet", "private", "onion",    "alt"};
     size_t n = strlen(name), i;
 
     if (n > 0 && name[n - 1] == '.')
@@ -234,8 +233,7 @@ static void prefetch(struct zone_run *R)
     zone_dns_wait(R);
     for (size_t i = 0; i < R->n_dom; i++) {
         struct zone_domain *d = &R->dom[i];
-        const struct mxp_dns_query *mx =
-            zone_dns_peek(R, d->name, MXP_DNS_MX);
+        const struct mxp_dns_query *mx = zone_dns_peek(R, d->name, MXP_DNS_MX);
 
         if (mx != NULL && !(mx->result == MXP_DNS_NXDOMAIN && !d->configured))
             zone_mx_want(R, mx);
@@ -310,8 +308,11 @@ static void finish(struct zone_run *R, double started)
     if (R->n_dom > 0 && n_live == 0)
         zone_finding(R, MXP_STATE_UNKNOWN,
                      "cannot guess the mail domain of %s: the domains of "
-                     "its names do not exist (give it with -D)",
-                     R->t->addr);
+                     "its names do not exist%s (give it with -D)",
+                     R->t->addr,
+                     R->n_ptr_skipped > 0
+                         ? ", and its PTR's is the access provider's"
+                         : "");
     R->svc->add_metric(R->ctx, "spf_lookups", lookups, "", 10, 1);
     R->svc->add_metric(R->ctx, "spf_void", voids, "", 2, 0);
     R->svc->add_metric(R->ctx, "mx", (double)n_mx, "", NAN, 0);

@@ -55,6 +55,9 @@ struct zone_run {
     char ehlo[ZONE_NAME_LEN];     /* host name of the EHLO reply, or "" */
     struct zone_domain dom[ZONE_MAX_DOMAINS];
     size_t n_dom;
+    /* PTR names whose domain was taken for the access provider's (and
+     * not audited) because the banner names another one */
+    size_t n_ptr_skipped;
     struct zone_cache *dns; /* lookup.c */
     /* domain.c's session, kept open (QUIT unsent) so that its QUIT round
      * trip overlaps the next DNS wave; NULL when none. */

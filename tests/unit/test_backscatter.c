@@ -903,6 +903,19 @@ static void test_domains_generic_ptr(void **state)
     assert_int_equal(fake_dns_batch_size(1), 4);
     assert_int_equal(fake_dns_open_batches(), 0);
 
+    /* generic, but another PTR name of the same domain is confirmed and
+     * not generic: that domain is tested, and no detail says otherwise */
+    teardown(NULL);
+    setup(NULL);
+    S.rcpt = (struct srv_answer){550, "5.1.1 User unknown"};
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER,
+                 "dsl-127-0-0-28.dyn.isp.test", "mail.isp.test", NULL);
+    fake_dns_add("mail.isp.test", MXP_DNS_A, MXP_DNS_ANSWER, ADDR, NULL);
+    run_plain();
+    assert_int_equal(S.n_to, 2);
+    assert_random_user(S.to[1], BS_DEFAULT_PREFIX, "isp.test");
+    assert_true(fake_detail_find("not tested", NULL) < 0);
+
     /* no greeting name: the PTR's domain is the only guess, tested */
     teardown(NULL);
     setup(NULL);

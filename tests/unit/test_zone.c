@@ -698,6 +698,64 @@ static void test_guess_generic_ptr(void **state)
     assert_detail("domain isp.test (from PTR dsl-192-0-2-25.dyn.isp.test)",
                   MXP_STATE_OK);
 
+    /* generic, but another PTR name of the same domain is confirmed and
+     * not generic: that domain is audited, and no detail says otherwise */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("other.test");
+    clean_domain("isp.test");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, GENERIC, "mail.isp.test",
+                 NULL);
+    fake_dns_add("mail.isp.test", MXP_DNS_A, MXP_DNS_ANSWER, ADDR, NULL);
+    greets("mail.other.test");
+    run_zone(NULL);
+    assert_detail("domain isp.test (from PTR mail.isp.test)", MXP_STATE_OK);
+    assert_no_detail("not audited");
+    assert_int_equal(S.calls, 2);
+
+    /* generic, the EHLO name in the PTR's domain: that domain is a
+     * candidate all the same, and no detail says it is not audited */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("other.test");
+    clean_domain("isp.test");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, GENERIC, NULL);
+    fake_smtp_reply(220, 0.01, "mail.other.test ESMTP");
+    fake_smtp_reply(250, 0.01, "smtp.isp.test");
+    run_zone(NULL);
+    assert_detail("domain isp.test (from EHLO smtp.isp.test)", MXP_STATE_OK);
+    assert_no_detail("not audited");
+    assert_int_equal(S.calls, 2);
+
+    /* a special-use greeting name, the EHLO name naming the domain: the
+     * detail says which name named it */
+    teardown(NULL);
+    setup(NULL);
+    clean_domain("other.test");
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, GENERIC, NULL);
+    fake_smtp_reply(220, 0.01, "localhost.localdomain ESMTP");
+    fake_smtp_reply(250, 0.01, "mail.other.test");
+    run_zone(NULL);
+    assert_detail("its domain isp.test is taken for the access provider's, "
+                  "not audited (the EHLO names other.test)",
+                  MXP_STATE_OK);
+    assert_int_equal(S.calls, 1);
+    assert_string_equal(S.domain[0], "other.test");
+
+    /* generic, and the greeting's domain does not exist: UNKNOWN, and
+     * the reason does not claim that the PTR's domain does not exist */
+    teardown(NULL);
+    setup(NULL);
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, GENERIC, NULL);
+    greets("mx.gone.test");
+    run_zone(NULL);
+    assert_state(MXP_STATE_UNKNOWN);
+    assert_string_equal(fake_summary(),
+                        "cannot guess the mail domain of " ADDR
+                        ": the domains of its names do not exist, and its "
+                        "PTR's is the access provider's (give it with -D)");
+    assert_int_equal(S.calls, 0);
+
     /* generic, the greeting in the same domain: kept */
     teardown(NULL);
     setup(NULL);
