@@ -276,7 +276,8 @@ static void survey_done(struct relay_run *r, struct conv *c)
     size_t judged = 0, k;
     int retry;
 
-    r->survey_active--;
+    if (b->n > 0)
+        r->survey_active--; /* a connection that took no batch: none */
     memset(&left, 0, sizeof(left));
     left.kind = B_SURVEY;
     /* A server that hangs up on our pipelined QUIT said all it had to. */
@@ -308,7 +309,8 @@ static void survey_done(struct relay_run *r, struct conv *c)
         }
     }
     if (c->rc == MXP_OK && left.n == 0) {
-        r->stalls = 0;
+        if (b->n > 0)
+            r->stalls = 0;
     } else {
         snprintf(r->survey_reason, sizeof(r->survey_reason), "%s",
                  c->failure);
@@ -407,6 +409,10 @@ static void confirm_done(struct relay_run *r, struct conv *c)
         }
         return;
     }
+    /* Connections now take their batch once greeted, so a connection
+     * that failed before it may have been meant for a confirmation: one
+     * that settles forms ends a row of stalls as a survey's does. */
+    r->stalls = 0;
     for (k = 0; k < b->n; k++) {
         struct form_state *f = &r->st[b->forms[k]];
         const struct reply_copy *d = c->mail.code / 100 != 2 ? &c->mail

@@ -3087,6 +3087,9 @@ static struct {
     struct cconn c[CS_MAX];
     unsigned low_time_at; /* from this connection on, 0.1 s are left */
     unsigned max_at_once; /* more sessions open: 421 at the greeting */
+    unsigned hang_above;  /* more sessions open: no greeting ever */
+    unsigned hung;
+    double step;          /* seconds each line and greeting take */
     unsigned turned_away;
     unsigned mails, datas, dots, max_errors;
     char ehlo[128];
@@ -3105,10 +3108,16 @@ static void cs_respond(void *user, const char *line)
     struct cconn *c = &cs.c[id < CS_MAX ? id : 0];
 
     (void)user;
+    if (cs.step > 0)
+        fake_set_now(fake_services.now() + cs.step);
     if (line == NULL) {
         memset(c, 0, sizeof(*c));
         if (cs.low_time_at != 0 && id >= cs.low_time_at)
             fake_set_remaining(0.1);
+        if (cs.hang_above != 0 && fake_smtp_open_now() > cs.hang_above) {
+            cs.hung++; /* nothing queued: it waits for its greeting */
+            return;
+        }
         if (cs.max_at_once != 0 && fake_smtp_open_now() > cs.max_at_once) {
             cs.turned_away++;
             fake_smtp_reply(421, 0.001, "4.3.2 Too many connections");
@@ -3356,6 +3365,27 @@ static void test_many_server_limits_connections(void **state)
     assert_true(perf("connections") == 8 + 8 - 3);
 }
 
+/* A server that serves 3 connections at once and never greets the
+ * others (a process limit with a full queue, a tarpit): the held-back
+ * connections take no batch and are given up once the server has served
+ * others meanwhile; every form is tested and confirmed, no wait runs
+ * into a timeout. */
+static void test_many_hang_above(void **state)
+{
+    enum mxp_state st;
+
+    (void)state;
+    cs_start(1, NULL, NULL);
+    cs.hang_above = 3;
+    cs.step = 0.05;
+    run_many(NULL);
+    assert_summary(MXP_STATE_CRITICAL, "open relay (17/17 forms)");
+    assert_true(perf("forms") == 17);
+    assert_true(cs.hung >= 5);
+    assert_int_equal(fake_detail_find("fake script ended", &st), -1);
+    assert_int_equal(fake_smtp_open_now(), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3370,6 +3400,7 @@ int main(void)
         T(test_config_bad),
         T(test_config_several_bad),
         T(test_run_closed),
+        T(test_many_hang_above),
         T(test_run_closed_plain),
         T(test_run_open),
         T(test_run_percent_only),
