@@ -104,6 +104,26 @@ static void test_forms_ipv6(void **state)
     check_forms(forms, n, want, 17);
 }
 
+/* With no name for the server, S is the literal: the shapes that differ
+ * only in S or I are one envelope each, built (and counted) once. */
+static void test_forms_no_name(void **state)
+{
+    struct relay_parts p = {F_, T_, D_, LIT, LIT, NULL};
+    struct relay_form forms[RELAY_MAX_FORMS];
+    size_t n, i, k;
+
+    (void)state;
+    n = relay_build_forms(&p, forms, RELAY_MAX_FORMS);
+    assert_int_equal(n, 11);
+    for (i = 0; i < n; i++)
+        for (k = i + 1; k < n; k++)
+            assert_false(strcmp(forms[i].mail, forms[k].mail) == 0 &&
+                         strcmp(forms[i].rcpt, forms[k].rcpt) == 0);
+    assert_string_equal(forms[2].mail, "<" F_ "@" LIT ">");
+    assert_string_equal(forms[2].rcpt, "<" T_ "@" D_ ">");
+    assert_string_equal(forms[3].rcpt, "<" T_ "%" D_ "@" LIT ">");
+}
+
 /* The own-domain sender form exists only when R is set and differs. */
 static void test_forms_own_domain(void **state)
 {
@@ -1888,7 +1908,7 @@ static void test_run_names(void **state)
          NULL,
          "ESMTP ready",
          "localhost",
-         16,
+         11,
          {"MAIL FROM:<" F_ "@" LIT ">", "RCPT TO:<" T_ "%" D_ "@" LIT ">",
           "RCPT TO:<@" LIT ":" T_ "@" D_ ">"},
          "localhost"},
@@ -1896,7 +1916,7 @@ static void test_run_names(void **state)
          NULL,
          "ESMTP ready",
          "localhost",
-         16,
+         11,
          {"MAIL FROM:<" F_ "@" LIT6 ">", "RCPT TO:<" T_ "%" D_ "@" LIT6 ">",
           "RCPT TO:<" D_ "!" T_ "@" LIT6 ">"},
          "localhost"},
@@ -2595,8 +2615,8 @@ static void test_fix_server_name(void **state)
         {"bad name.example", S_ " ESMTP", S_, S_, 17},
         {"a..b.example", "ESMTP ready", "MX2.Example.ORG.", "mx2.example.org",
          17},
-        {".", "ESMTP ready", "localhost", LIT, 16},
-        {"", "[127.0.0.21] ESMTP", "localhost.", LIT, 16},
+        {".", "ESMTP ready", "localhost", LIT, 11},
+        {"", "[127.0.0.21] ESMTP", "localhost.", LIT, 11},
         {NULL, "Mail.Example.ORG. ESMTP", "x", S_, 17},
     };
 
@@ -3391,6 +3411,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forms_ipv4),
         cmocka_unit_test(test_forms_ipv6),
+        cmocka_unit_test(test_forms_no_name),
         cmocka_unit_test(test_forms_own_domain),
         cmocka_unit_test(test_forms_limits),
         cmocka_unit_test(test_local_part_ok),
