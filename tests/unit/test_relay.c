@@ -3108,6 +3108,7 @@ static struct {
     unsigned low_time_at; /* from this connection on, 0.1 s are left */
     unsigned max_at_once; /* more sessions open: 421 at the greeting */
     unsigned hang_above;  /* more sessions open: no greeting ever */
+    int rcpt_max;         /* RCPTs a transaction takes, then 452 */
     unsigned hung;
     double step;          /* seconds each line and greeting take */
     unsigned turned_away;
@@ -3159,6 +3160,8 @@ static void cs_respond(void *user, const char *line)
     } else if (strncmp(line, "RCPT TO:", 8) == 0) {
         if (!c->mail_ok) {
             cs_reply(c, 503, "sender not yet given");
+        } else if (cs.rcpt_max != 0 && c->n_ok >= cs.rcpt_max) {
+            cs_reply(c, 452, "4.5.3 Too many recipients");
         } else if (cs.relay) {
             c->n_ok++;
             c->bad |= cs.bad_rcpt != NULL && strstr(line, cs.bad_rcpt);
@@ -3406,6 +3409,34 @@ static void test_many_hang_above(void **state)
     assert_int_equal(fake_smtp_open_now(), 0);
 }
 
+/* A server that takes 5 recipients a transaction and answers the next
+ * "452 4.5.3 Too many recipients" (RFC 5321 4.5.3.1.10: try them in
+ * another): the 13 forms of the literal sender, accepted in the survey,
+ * are confirmed 5 at a time, never "refused on another connection";
+ * in the survey, the forms it refused go again. */
+static void test_many_recipient_limit(void **state)
+{
+    enum mxp_state st;
+
+    (void)state;
+    cs_start(1, NULL, NULL);
+    cs.rcpt_max = 5;
+    run_many(NULL);
+    assert_summary(MXP_STATE_CRITICAL, "open relay (17/17 forms)");
+    assert_int_equal(fake_detail_find("refused on another", &st), -1);
+
+    /* one connection: the survey's batches of 8 meet the limit too, and
+     * the forms refused for it go again, not "temporarily refused" */
+    teardown(NULL);
+    setup(NULL);
+    cs_start(1, NULL, NULL);
+    cs.rcpt_max = 5;
+    run_many("connections: 1\n");
+    assert_summary(MXP_STATE_CRITICAL, "open relay (17/17 forms)");
+    assert_int_equal(fake_detail_find("temporarily refused", &st), -1);
+    assert_int_equal(fake_smtp_open_peak(), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3422,6 +3453,7 @@ int main(void)
         T(test_config_several_bad),
         T(test_run_closed),
         T(test_many_hang_above),
+        T(test_many_recipient_limit),
         T(test_run_closed_plain),
         T(test_run_open),
         T(test_run_percent_only),
