@@ -285,6 +285,19 @@ static void drop_held_back(struct relay_run *r, struct conv *c)
     c->s = NULL;
 }
 
+/* c failed before it took a batch: the failure is the next queued
+ * batch's, as if c had been opened for it, so that its tries and the
+ * stalls count it (a server refusing every connection ends the run
+ * after a few, not at the deadline). */
+static void charge_failure(struct relay_run *r, struct conv *c)
+{
+    if (c->b.n > 0 || r->q_len == 0)
+        return;
+    dequeue(r, &c->b);
+    if (c->b.kind == B_SURVEY)
+        r->survey_active++;
+}
+
 static void finish(struct relay_run *r, struct conv *c)
 {
     int quit = may_quit(c);
@@ -299,8 +312,10 @@ static void finish(struct relay_run *r, struct conv *c)
         drop_held_back(r, c);
         return;
     }
-    if (c->unassigned)
+    if (c->unassigned) {
         r->unassigned--;
+        charge_failure(r, c);
+    }
     relay_batch_done(r, c);
     r->svc->smtp_close(c->s, quit);
     c->s = NULL;
@@ -326,6 +341,7 @@ static int start(struct relay_run *r, struct conv *c)
                     c->s != NULL ? r->svc->smtp_error(c->s)
                                  : r->svc->strerror(rc));
         r->unassigned--;
+        charge_failure(r, c);
         relay_batch_done(r, c);
         r->svc->smtp_close(c->s, 0);
         c->s = NULL;

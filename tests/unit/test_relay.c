@@ -3109,6 +3109,7 @@ static struct {
     unsigned max_at_once; /* more sessions open: 421 at the greeting */
     unsigned hang_above;  /* more sessions open: no greeting ever */
     int rcpt_max;         /* RCPTs a transaction takes, then 452 */
+    unsigned refuse_from; /* connections from this one on are refused */
     unsigned hung;
     double step;          /* seconds each line and greeting take */
     unsigned turned_away;
@@ -3133,6 +3134,8 @@ static void cs_respond(void *user, const char *line)
         fake_set_now(fake_services.now() + cs.step);
     if (line == NULL) {
         memset(c, 0, sizeof(*c));
+        if (cs.refuse_from != 0 && id + 1 >= cs.refuse_from)
+            fake_smtp_fail_open(MXP_ERR_CONNECT, "connection refused");
         if (cs.low_time_at != 0 && id >= cs.low_time_at)
             fake_set_remaining(0.1);
         if (cs.hang_above != 0 && fake_smtp_open_now() > cs.hang_above) {
@@ -3437,6 +3440,23 @@ static void test_many_recipient_limit(void **state)
     assert_int_equal(fake_smtp_open_peak(), 1);
 }
 
+/* A server that refuses every connection after the survey's first
+ * ones: the work queued is charged with those failures (each connect
+ * that fails at once is its next batch's), so the run ends, after a few
+ * connects, instead of trying to connect until the deadline. */
+static void test_many_refused_later(void **state)
+{
+    (void)state;
+    cs_start(1, NULL, NULL);
+    cs.refuse_from = 5;
+    run_many(NULL);
+    assert_true(fake_smtp_opens() < 40);
+    /* accepted at RCPT, but no connection to confirm them */
+    assert_int_equal(fake_state(), MXP_STATE_UNKNOWN);
+    assert_non_null(strstr(fake_summary(), "not confirmed"));
+    assert_detail("connection refused", MXP_STATE_UNKNOWN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3454,6 +3474,7 @@ int main(void)
         T(test_run_closed),
         T(test_many_hang_above),
         T(test_many_recipient_limit),
+        T(test_many_refused_later),
         T(test_run_closed_plain),
         T(test_run_open),
         T(test_run_percent_only),
