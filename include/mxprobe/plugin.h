@@ -366,6 +366,12 @@ struct mxp_services {
     int (*smtp_open_start)(struct mxp_ctx *ctx, const char *addr,
                            unsigned port, struct mxp_smtp **out);
     int (*smtp_wait)(struct mxp_smtp *const *s, size_t n, size_t *ready);
+    /* smtp_wait, but no later than until (a now() time; <= 0: no limit):
+     * MXP_ERR_TIMEOUT, *ready untouched, when no session is ready by
+     * then.  A plugin's own timer, e.g. to give up connections a server
+     * never greets while it serves others. */
+    int (*smtp_wait_until)(struct mxp_smtp *const *s, size_t n,
+                           size_t *ready, double until);
 };
 
 /* What a plugin sees.  Fields are read-only for plugins. */

@@ -100,6 +100,18 @@ static int fits(char *out, size_t len, const char *fmt, ...)
     return n >= 0 && (size_t)n < len;
 }
 
+/* 1 when forms[n] is the envelope of an earlier form: with no name for
+ * the server, S is the literal I, and shapes that differ only there are
+ * one envelope, tried and counted once. */
+static int repeats(const struct relay_form *forms, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(forms[k].mail, forms[n].mail) == 0 &&
+            strcmp(forms[k].rcpt, forms[n].rcpt) == 0)
+            return 1;
+    return 0;
+}
+
 size_t relay_build_forms(const struct relay_parts *p, struct relay_form *forms,
                          size_t max)
 {
@@ -131,7 +143,8 @@ size_t relay_build_forms(const struct relay_parts *p, struct relay_form *forms,
         if (!ok)
             return 0;
         f->plain_rcpt = strcmp(shapes[i].rcpt, "<{T}@{D}>") == 0;
-        n++;
+        if (!repeats(forms, n))
+            n++;
     }
     return n;
 }

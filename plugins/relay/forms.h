@@ -32,8 +32,9 @@ struct relay_form {
 };
 
 /* Fills forms[0..] (at most max) and returns how many; the own-domain
- * sender form only when R is set and differs from S.  0 when a part is
- * missing or an address would not fit. */
+ * sender form only when R is set and differs from S, and a shape that
+ * gives the envelope of an earlier form (S the same as I) not at all.
+ * 0 when a part is missing or an address would not fit. */
 size_t relay_build_forms(const struct relay_parts *p, struct relay_form *forms,
                          size_t max);
 

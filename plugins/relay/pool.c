@@ -6,8 +6,13 @@
  * EHLO is refused), then the commands of its batch, all at once when the
  * server offers PIPELINING, else one at a time.  svc->smtp_wait says
  * which connection has its next reply in, so a server that pauses before
- * every MAIL or RCPT pauses on all connections side by side.  probe.c
- * plans the batches and judges what they got (relay_batch_done), which
+ * every MAIL or RCPT pauses on all connections side by side.  A
+ * connection takes its batch once greeted: one that a server holds back
+ * (it serves only so many at once and leaves the others waiting) holds
+ * no work, and is given up once it waited a second beyond the slowest
+ * greeting seen, the pool then opening no more than were served at
+ * once (svc->smtp_wait_until wakes the pool for that).  probe.c plans
+ * the batches and judges what they got (relay_batch_done), which
  * may queue more: retries, the confirmations, senders tried again.
  */
 #include <stdarg.h>
@@ -103,18 +108,30 @@ static int greeted(struct relay_run *r, struct conv *c, const char *ehlo)
         conv_failed(r, c, MXP_ERR_INVALID, 0, "%s", r->survey_reason);
         return MXP_ERR_INVALID;
     }
-    if (c->b.n == 0) {
+    if (c->unassigned) {
         r->unassigned--;
         c->unassigned = 0;
         if (r->q_len > 0)
             dequeue(r, &c->b);
-        /* counted as survey work when it started without a batch */
-        if (c->b.kind != B_SURVEY)
-            r->survey_active--;
+        if (c->b.n > 0 && c->b.kind == B_SURVEY)
+            r->survey_active++;
     }
     if (c->b.n == 0)
         return MXP_ERR_CLOSED; /* nothing to do: goodbye */
     return begin_work(r, c);
+}
+
+/* c got its greeting: the server serves this many connections at once,
+ * and greets within this time. */
+static void greeting_came(struct relay_run *r, struct conv *c)
+{
+    double took = r->svc->now() - c->started;
+
+    r->served++;
+    if (++r->greeted_now > r->most_greeted)
+        r->most_greeted = r->greeted_now;
+    if (took > r->slowest_greeting)
+        r->slowest_greeting = took;
 }
 
 /* One reply of c's batch, and what to send next when not pipelining.
@@ -186,6 +203,7 @@ static int step(struct relay_run *r, struct conv *c)
             return 1;
         }
         snprintf(c->greeting, sizeof(c->greeting), "%s", got.text + 4);
+        greeting_came(r, c);
         c->phase = P_EHLO;
         rc = relay_say(r, c->s, "EHLO %s", r->ctx->probe->helo_name);
         break;
@@ -239,13 +257,65 @@ static int may_quit(const struct conv *c)
     return !c->data_sent || c->end.code / 100 == 4 || c->end.code / 100 == 5;
 }
 
+/* When c, still waiting for its greeting, counts as held back. */
+static double held_back_at(const struct relay_run *r, const struct conv *c)
+{
+    return c->started + r->slowest_greeting + RELAY_HELD_BACK;
+}
+
+/* Whether c, still waiting for its greeting, is held back by a server
+ * that serves only so many connections at once: it greeted others, and
+ * c has waited well beyond the slowest greeting it gave.  A server that
+ * greets every connection late (postscreen's greet delay) is not one. */
+static int held_back(const struct relay_run *r, const struct conv *c)
+{
+    return c->phase == P_GREETING && c->unassigned && r->served > 0 &&
+           r->svc->now() >= held_back_at(r, c);
+}
+
+/* Gives up a connection held back (held_back): it holds no batch, and
+ * no more connections than the server was seen to serve are opened. */
+static void drop_held_back(struct relay_run *r, struct conv *c)
+{
+    r->unassigned--;
+    r->held_back++;
+    if (r->max_conns > r->most_greeted)
+        r->max_conns = r->most_greeted > 0 ? r->most_greeted : 1;
+    r->svc->smtp_close(c->s, 0);
+    c->s = NULL;
+}
+
+/* c failed before it took a batch: the failure is the next queued
+ * batch's, as if c had been opened for it, so that its tries and the
+ * stalls count it (a server refusing every connection ends the run
+ * after a few, not at the deadline). */
+static void charge_failure(struct relay_run *r, struct conv *c)
+{
+    if (c->b.n > 0 || r->q_len == 0)
+        return;
+    dequeue(r, &c->b);
+    if (c->b.kind == B_SURVEY)
+        r->survey_active++;
+}
+
 static void finish(struct relay_run *r, struct conv *c)
 {
     int quit = may_quit(c);
 
-    if (c->unassigned)
+    if (c->phase != P_GREETING)
+        r->greeted_now--;
+    if (c->unassigned && c->phase == P_GREETING && c->rc == MXP_ERR_TIMEOUT &&
+        r->served > 0 && r->held_back < 2 * RELAY_MAX_CONNECTIONS) {
+        /* No greeting from a server that greets others: held back (by
+         * its limit, or by connections held back before it), not a
+         * stall of the survey, and it held no batch. */
+        drop_held_back(r, c);
+        return;
+    }
+    if (c->unassigned) {
         r->unassigned--;
-
+        charge_failure(r, c);
+    }
     relay_batch_done(r, c);
     r->svc->smtp_close(c->s, quit);
     c->s = NULL;
@@ -259,21 +329,19 @@ static int start(struct relay_run *r, struct conv *c)
     int rc;
 
     memset(c, 0, sizeof(*c));
-    if (r->q_len > 0)
-        dequeue(r, &c->b);
-    if (c->b.kind == B_SURVEY)
-        r->survey_active++;
-    /* Before the forms exist, a connection takes its batch once greeted;
-     * queued batches are spoken for by such connections first. */
-    c->unassigned = c->b.n == 0;
-    r->unassigned += c->unassigned;
+    /* A connection takes its batch once greeted, not before: one that a
+     * server holds back (it serves only so many at once) holds no work,
+     * and queued batches are spoken for by such connections first. */
+    c->unassigned = 1;
+    r->unassigned++;
+    c->started = r->svc->now();
     rc = r->svc->smtp_open_start(r->ctx, t->addr, t->port, &c->s);
     if (rc != MXP_OK || c->s == NULL) {
         conv_failed(r, c, rc, 0, "%s",
                     c->s != NULL ? r->svc->smtp_error(c->s)
                                  : r->svc->strerror(rc));
-        if (c->unassigned)
-            r->unassigned--;
+        r->unassigned--;
+        charge_failure(r, c);
         relay_batch_done(r, c);
         r->svc->smtp_close(c->s, 0);
         c->s = NULL;
@@ -302,11 +370,36 @@ static int want_more(struct relay_run *r, unsigned active)
     return 1;
 }
 
+/* When the soonest connection waiting for its greeting will count as
+ * held back, 0 if none can. */
+static double wake_at(const struct relay_run *r)
+{
+    double at = 0;
+
+    for (unsigned i = 0; i < RELAY_MAX_CONNECTIONS; i++) {
+        const struct conv *c = &r->convs[i];
+
+        if (c->s != NULL && c->phase == P_GREETING && c->unassigned &&
+            r->served > 0 && (at == 0 || held_back_at(r, c) < at))
+            at = held_back_at(r, c);
+    }
+    return at;
+}
+
+/* No batch is queued or running, and none will come: the connections
+ * still waiting for their greeting have nothing to do. */
+static int all_done(const struct relay_run *r, unsigned active)
+{
+    return r->n_forms > 0 && r->q_len == 0 && r->survey_active == 0 &&
+           r->senders_retried && r->confirms_planned && active == r->unassigned;
+}
+
 void relay_pool_run(struct relay_run *r)
 {
     struct conv *convs = r->convs;
     struct mxp_smtp *ss[RELAY_MAX_CONNECTIONS];
     unsigned active = 0, i;
+    int rc;
 
     memset(ss, 0, sizeof(ss));
     r->max_conns = r->cfg->connections;
@@ -317,6 +410,15 @@ void relay_pool_run(struct relay_run *r)
 
         if (r->q_len == 0 && r->survey_active == 0 && r->n_forms > 0)
             relay_next_phase(r);
+        for (i = 0; i < RELAY_MAX_CONNECTIONS; i++)
+            if (ss[i] != NULL &&
+                (held_back(r, &convs[i]) ||
+                 (convs[i].unassigned && all_done(r, active)))) {
+                /* held back, or no work will come for it */
+                drop_held_back(r, &convs[i]);
+                ss[i] = NULL;
+                r->active = --active;
+            }
         for (i = 0; i < RELAY_MAX_CONNECTIONS && want_more(r, active); i++) {
             if (ss[i] != NULL)
                 continue;
@@ -336,8 +438,12 @@ void relay_pool_run(struct relay_run *r)
                                        : "no time left before the deadline");
             return;
         }
-        if (r->svc->smtp_wait(ss, RELAY_MAX_CONNECTIONS, &ready) != MXP_OK ||
-            ready >= RELAY_MAX_CONNECTIONS || ss[ready] == NULL) {
+        rc = r->svc->smtp_wait_until(ss, RELAY_MAX_CONNECTIONS, &ready,
+                                     wake_at(r));
+        if (rc == MXP_ERR_TIMEOUT)
+            continue; /* a connection is now held back */
+        if (rc != MXP_OK || ready >= RELAY_MAX_CONNECTIONS ||
+            ss[ready] == NULL) {
             /* Cannot happen with sessions owing replies; drop them all
              * rather than spin. */
             for (i = 0; i < RELAY_MAX_CONNECTIONS; i++)

@@ -272,11 +272,12 @@ static void out_of_step(struct relay_run *r, struct conv *c, const char *what)
 static void survey_done(struct relay_run *r, struct conv *c)
 {
     const struct batch *b = &c->b;
-    struct batch left;
-    size_t judged = 0, k;
+    struct batch left, again;
+    size_t judged = 0, accepted = 0, k;
     int retry;
 
-    r->survey_active--;
+    if (b->n > 0)
+        r->survey_active--; /* a connection that took no batch: none */
     memset(&left, 0, sizeof(left));
     left.kind = B_SURVEY;
     /* A server that hangs up on our pipelined QUIT said all it had to. */
@@ -303,12 +304,25 @@ static void survey_done(struct relay_run *r, struct conv *c)
             (c->heard > k + 1 || (c->skip_rcpts && c->heard > 0))) {
             judge(r, i, &c->mail, c->skip_rcpts ? &c->mail : &c->rcpt[k]);
             judged++;
+            accepted += r->st[i].v == V_ACCEPTED;
         } else {
             left.forms[left.n++] = i;
         }
     }
+    /* "452 4.5.3 Too many recipients" beside accepted ones: a limit of
+     * the transaction (RFC 5321 4.5.3.1.10: try them in another), so
+     * such forms go again in a transaction of their own. */
+    memset(&again, 0, sizeof(again));
+    again.kind = B_SURVEY;
+    again.tries = b->tries + 1;
+    for (k = 0; accepted > 0 && again.tries < RELAY_CONFIRM_TRIES && k < b->n;
+         k++)
+        if (r->st[b->forms[k]].v == V_TEMP && c->mail.code / 100 == 2)
+            again.forms[again.n++] = b->forms[k];
+    (void)relay_enqueue(r, &again, 0);
     if (c->rc == MXP_OK && left.n == 0) {
-        r->stalls = 0;
+        if (b->n > 0)
+            r->stalls = 0;
     } else {
         snprintf(r->survey_reason, sizeof(r->survey_reason), "%s",
                  c->failure);
@@ -366,7 +380,7 @@ static void split(struct relay_run *r, const struct batch *b)
 
 static void confirm_done(struct relay_run *r, struct conv *c)
 {
-    struct batch *b = &c->b;
+    struct batch *b = &c->b, again;
     size_t k, accepted = 0;
     int any_ok = 0, tries = b->tries + 1, retry;
 
@@ -407,11 +421,28 @@ static void confirm_done(struct relay_run *r, struct conv *c)
         }
         return;
     }
+    /* Connections now take their batch once greeted, so a connection
+     * that failed before it may have been meant for a confirmation: one
+     * that settles forms ends a row of stalls as a survey's does. */
+    r->stalls = 0;
+    memset(&again, 0, sizeof(again));
+    again.kind = B_CONFIRM;
+    again.tries = tries;
     for (k = 0; k < b->n; k++) {
         struct form_state *f = &r->st[b->forms[k]];
         const struct reply_copy *d = c->mail.code / 100 != 2 ? &c->mail
                                                               : &c->rcpt[k];
 
+        if (d->code / 100 == 4 &&
+            !(r->svc->reply_about(d->code, d->text) & MXP_ABOUT_RELAYING)) {
+            /* Not now ("452 4.5.3 Too many recipients": RFC 5321 says
+             * try them in another transaction), not a refusal: again,
+             * the others of the group without it. */
+            snprintf(f->data_reply, sizeof(f->data_reply),
+                     "not confirmed: %.200s", d->text);
+            again.forms[again.n++] = b->forms[k];
+            continue;
+        }
         if (d->code / 100 != 2) {
             /* Accepted on one connection, refused on this one (a pool
              * of servers that disagree?): no verdict either way. */
@@ -420,6 +451,12 @@ static void confirm_done(struct relay_run *r, struct conv *c)
             continue;
         }
         accepted++;
+    }
+    if (again.n > 0 && (accepted == 0 || !c->data_sent || c->end.code == 354 ||
+                        accepted == 1)) {
+        /* (a group refused at DATA is split below, these with it) */
+        if (tries < RELAY_CONFIRM_TRIES)
+            (void)relay_enqueue(r, &again, 0);
     }
     if (accepted == 0 || !c->data_sent)
         return;

@@ -25,6 +25,8 @@
                                  below Postfix's default per-client limit
                                  (smtpd_client_connection_count_limit 50) */
 #define RELAY_QUEUE 64        /* batches waiting for a connection */
+#define RELAY_HELD_BACK 1.0   /* seconds without a greeting while later
+                                 connections were greeted: held back */
 
 struct relay_config {
     char external[RELAY_NAME_LEN];
@@ -90,7 +92,8 @@ struct conv {
     size_t sent, heard;
     int skip_rcpts; /* one at a time: MAIL refused, on to the end */
     int data_sent;  /* a confirmation's DATA went out */
-    int unassigned; /* opened before the forms existed, no batch yet */
+    int unassigned; /* no batch yet: it takes one once greeted */
+    double started; /* when its connect began */
     char greeting[RELAY_REPLY_LEN];
     struct reply_copy mail, rcpt[RELAY_MAX_GROUP], end, quit;
     int rc;         /* what ended the session early, MXP_OK if nothing */
@@ -122,6 +125,10 @@ struct relay_run {
     unsigned stalls;      /* survey connections in a row that settled none */
     unsigned active;      /* connections open now */
     unsigned unassigned;  /* of them, waiting to take a batch */
+    unsigned served;      /* connections greeted so far */
+    unsigned held_back;   /* connections given up as held back */
+    unsigned greeted_now, most_greeted; /* greeted and open: now, at most */
+    double slowest_greeting; /* seconds from connect to greeting, at most */
     int survey_stopped;   /* the survey cannot go on (survey_reason) */
     int senders_retried, confirms_planned;
     int survey_active;    /* survey batches still running */

@@ -522,6 +522,7 @@ static const struct mxp_services services = {
     /* ---- ABI 1.2: concurrent SMTP sessions ---- */
     .smtp_open_start = svc_smtp_open_start,
     .smtp_wait = mxp_smtp_wait,
+    .smtp_wait_until = mxp_smtp_wait_until,
 };
 
 const struct mxp_services *mxp_core_services(void)

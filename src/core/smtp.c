@@ -810,6 +810,12 @@ static void pull(struct mxp_smtp *s)
 
 int mxp_smtp_wait(struct mxp_smtp *const *ss, size_t n, size_t *ready)
 {
+    return mxp_smtp_wait_until(ss, n, ready, 0);
+}
+
+int mxp_smtp_wait_until(struct mxp_smtp *const *ss, size_t n, size_t *ready,
+                        double until)
+{
     struct pollfd pfd[MXP_SMTP_WAIT_MAX];
     size_t map[MXP_SMTP_WAIT_MAX];
 
@@ -851,6 +857,10 @@ int mxp_smtp_wait(struct mxp_smtp *const *ss, size_t n, size_t *ready)
         }
         if (np == 0)
             return MXP_ERR_INVALID; /* nothing owed anywhere */
+        if (until > 0 && now >= until)
+            return MXP_ERR_TIMEOUT; /* the caller's own limit */
+        if (until > 0 && until < soonest)
+            soonest = until;
         rc = poll(pfd, np, mxp_poll_ms(soonest));
         if (rc < 0 && errno != EINTR)
             return MXP_ERR_IO;

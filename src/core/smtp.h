@@ -57,6 +57,10 @@ int mxp_smtp_open_start(const struct mxp_smtp_options *opt, const char *addr,
  * MXP_SMTP_WAIT_MAX. */
 #define MXP_SMTP_WAIT_MAX 64
 int mxp_smtp_wait(struct mxp_smtp *const *s, size_t n, size_t *ready);
+/* The same, returning MXP_ERR_TIMEOUT (*ready = n) when no session is
+ * ready by until (an mxp_now() time; <= 0: no limit). */
+int mxp_smtp_wait_until(struct mxp_smtp *const *s, size_t n, size_t *ready,
+                        double until);
 /* Reads one reply, waiting at most min(now + command_timeout, deadline)
  * in total (a command_timeout <= 0 means "the deadline only").  MXP_OK
  * whenever a well-formed reply arrived, whatever its code.  Bytes past

@@ -1114,6 +1114,25 @@ static int fake_smtp_wait_fn(struct mxp_smtp *const *ss, size_t n,
     return best == n ? MXP_ERR_INVALID : MXP_OK;
 }
 
+/* As smtp_wait; when no session has a reply queued and until is set,
+ * the clock goes to until and the wait times out (a real wait would). */
+static int fake_smtp_wait_until_fn(struct mxp_smtp *const *ss, size_t n,
+                                   size_t *ready, double until)
+{
+    int any = 0;
+
+    for (size_t i = 0; ss != NULL && i < n; i++)
+        any |= ss[i] != NULL && fake_item_for(ss[i]) != NULL;
+    if (!any && until > 0 && ss != NULL && ready != NULL && n > 0) {
+        F.waits++;
+        if (F.now < until)
+            F.now = until;
+        *ready = n;
+        return MXP_ERR_TIMEOUT;
+    }
+    return fake_smtp_wait_fn(ss, n, ready);
+}
+
 unsigned fake_smtp_current(void)
 {
     return F.cur_sid;
@@ -1384,6 +1403,7 @@ const struct mxp_services fake_services = {
     /* ---- ABI 1.2: concurrent SMTP sessions ---- */
     .smtp_open_start = fake_smtp_open_fn,
     .smtp_wait = fake_smtp_wait_fn,
+    .smtp_wait_until = fake_smtp_wait_until_fn,
 };
 
 /* ---- lifecycle ------------------------------------------------------- */

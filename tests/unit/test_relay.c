@@ -104,6 +104,26 @@ static void test_forms_ipv6(void **state)
     check_forms(forms, n, want, 17);
 }
 
+/* With no name for the server, S is the literal: the shapes that differ
+ * only in S or I are one envelope each, built (and counted) once. */
+static void test_forms_no_name(void **state)
+{
+    struct relay_parts p = {F_, T_, D_, LIT, LIT, NULL};
+    struct relay_form forms[RELAY_MAX_FORMS];
+    size_t n, i, k;
+
+    (void)state;
+    n = relay_build_forms(&p, forms, RELAY_MAX_FORMS);
+    assert_int_equal(n, 11);
+    for (i = 0; i < n; i++)
+        for (k = i + 1; k < n; k++)
+            assert_false(strcmp(forms[i].mail, forms[k].mail) == 0 &&
+                         strcmp(forms[i].rcpt, forms[k].rcpt) == 0);
+    assert_string_equal(forms[2].mail, "<" F_ "@" LIT ">");
+    assert_string_equal(forms[2].rcpt, "<" T_ "@" D_ ">");
+    assert_string_equal(forms[3].rcpt, "<" T_ "%" D_ "@" LIT ">");
+}
+
 /* The own-domain sender form exists only when R is set and differs. */
 static void test_forms_own_domain(void **state)
 {
@@ -1888,7 +1908,7 @@ static void test_run_names(void **state)
          NULL,
          "ESMTP ready",
          "localhost",
-         16,
+         11,
          {"MAIL FROM:<" F_ "@" LIT ">", "RCPT TO:<" T_ "%" D_ "@" LIT ">",
           "RCPT TO:<@" LIT ":" T_ "@" D_ ">"},
          "localhost"},
@@ -1896,7 +1916,7 @@ static void test_run_names(void **state)
          NULL,
          "ESMTP ready",
          "localhost",
-         16,
+         11,
          {"MAIL FROM:<" F_ "@" LIT6 ">", "RCPT TO:<" T_ "%" D_ "@" LIT6 ">",
           "RCPT TO:<" D_ "!" T_ "@" LIT6 ">"},
          "localhost"},
@@ -2595,8 +2615,8 @@ static void test_fix_server_name(void **state)
         {"bad name.example", S_ " ESMTP", S_, S_, 17},
         {"a..b.example", "ESMTP ready", "MX2.Example.ORG.", "mx2.example.org",
          17},
-        {".", "ESMTP ready", "localhost", LIT, 16},
-        {"", "[127.0.0.21] ESMTP", "localhost.", LIT, 16},
+        {".", "ESMTP ready", "localhost", LIT, 11},
+        {"", "[127.0.0.21] ESMTP", "localhost.", LIT, 11},
         {NULL, "Mail.Example.ORG. ESMTP", "x", S_, 17},
     };
 
@@ -3087,6 +3107,11 @@ static struct {
     struct cconn c[CS_MAX];
     unsigned low_time_at; /* from this connection on, 0.1 s are left */
     unsigned max_at_once; /* more sessions open: 421 at the greeting */
+    unsigned hang_above;  /* more sessions open: no greeting ever */
+    int rcpt_max;         /* RCPTs a transaction takes, then 452 */
+    unsigned refuse_from; /* connections from this one on are refused */
+    unsigned hung;
+    double step;          /* seconds each line and greeting take */
     unsigned turned_away;
     unsigned mails, datas, dots, max_errors;
     char ehlo[128];
@@ -3105,10 +3130,18 @@ static void cs_respond(void *user, const char *line)
     struct cconn *c = &cs.c[id < CS_MAX ? id : 0];
 
     (void)user;
+    if (cs.step > 0)
+        fake_set_now(fake_services.now() + cs.step);
     if (line == NULL) {
         memset(c, 0, sizeof(*c));
+        if (cs.refuse_from != 0 && id + 1 >= cs.refuse_from)
+            fake_smtp_fail_open(MXP_ERR_CONNECT, "connection refused");
         if (cs.low_time_at != 0 && id >= cs.low_time_at)
             fake_set_remaining(0.1);
+        if (cs.hang_above != 0 && fake_smtp_open_now() > cs.hang_above) {
+            cs.hung++; /* nothing queued: it waits for its greeting */
+            return;
+        }
         if (cs.max_at_once != 0 && fake_smtp_open_now() > cs.max_at_once) {
             cs.turned_away++;
             fake_smtp_reply(421, 0.001, "4.3.2 Too many connections");
@@ -3130,6 +3163,8 @@ static void cs_respond(void *user, const char *line)
     } else if (strncmp(line, "RCPT TO:", 8) == 0) {
         if (!c->mail_ok) {
             cs_reply(c, 503, "sender not yet given");
+        } else if (cs.rcpt_max != 0 && c->n_ok >= cs.rcpt_max) {
+            cs_reply(c, 452, "4.5.3 Too many recipients");
         } else if (cs.relay) {
             c->n_ok++;
             c->bad |= cs.bad_rcpt != NULL && strstr(line, cs.bad_rcpt);
@@ -3356,11 +3391,78 @@ static void test_many_server_limits_connections(void **state)
     assert_true(perf("connections") == 8 + 8 - 3);
 }
 
+/* A server that serves 3 connections at once and never greets the
+ * others (a process limit with a full queue, a tarpit): the held-back
+ * connections take no batch and are given up once the server has served
+ * others meanwhile; every form is tested and confirmed, no wait runs
+ * into a timeout. */
+static void test_many_hang_above(void **state)
+{
+    enum mxp_state st;
+
+    (void)state;
+    cs_start(1, NULL, NULL);
+    cs.hang_above = 3;
+    cs.step = 0.05;
+    run_many(NULL);
+    assert_summary(MXP_STATE_CRITICAL, "open relay (17/17 forms)");
+    assert_true(perf("forms") == 17);
+    assert_true(cs.hung >= 5);
+    assert_int_equal(fake_detail_find("fake script ended", &st), -1);
+    assert_int_equal(fake_smtp_open_now(), 0);
+}
+
+/* A server that takes 5 recipients a transaction and answers the next
+ * "452 4.5.3 Too many recipients" (RFC 5321 4.5.3.1.10: try them in
+ * another): the 13 forms of the literal sender, accepted in the survey,
+ * are confirmed 5 at a time, never "refused on another connection";
+ * in the survey, the forms it refused go again. */
+static void test_many_recipient_limit(void **state)
+{
+    enum mxp_state st;
+
+    (void)state;
+    cs_start(1, NULL, NULL);
+    cs.rcpt_max = 5;
+    run_many(NULL);
+    assert_summary(MXP_STATE_CRITICAL, "open relay (17/17 forms)");
+    assert_int_equal(fake_detail_find("refused on another", &st), -1);
+
+    /* one connection: the survey's batches of 8 meet the limit too, and
+     * the forms refused for it go again, not "temporarily refused" */
+    teardown(NULL);
+    setup(NULL);
+    cs_start(1, NULL, NULL);
+    cs.rcpt_max = 5;
+    run_many("connections: 1\n");
+    assert_summary(MXP_STATE_CRITICAL, "open relay (17/17 forms)");
+    assert_int_equal(fake_detail_find("temporarily refused", &st), -1);
+    assert_int_equal(fake_smtp_open_peak(), 1);
+}
+
+/* A server that refuses every connection after the survey's first
+ * ones: the work queued is charged with those failures (each connect
+ * that fails at once is its next batch's), so the run ends, after a few
+ * connects, instead of trying to connect until the deadline. */
+static void test_many_refused_later(void **state)
+{
+    (void)state;
+    cs_start(1, NULL, NULL);
+    cs.refuse_from = 5;
+    run_many(NULL);
+    assert_true(fake_smtp_opens() < 40);
+    /* accepted at RCPT, but no connection to confirm them */
+    assert_int_equal(fake_state(), MXP_STATE_UNKNOWN);
+    assert_non_null(strstr(fake_summary(), "not confirmed"));
+    assert_detail("connection refused", MXP_STATE_UNKNOWN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forms_ipv4),
         cmocka_unit_test(test_forms_ipv6),
+        cmocka_unit_test(test_forms_no_name),
         cmocka_unit_test(test_forms_own_domain),
         cmocka_unit_test(test_forms_limits),
         cmocka_unit_test(test_local_part_ok),
@@ -3370,6 +3472,9 @@ int main(void)
         T(test_config_bad),
         T(test_config_several_bad),
         T(test_run_closed),
+        T(test_many_hang_above),
+        T(test_many_recipient_limit),
+        T(test_many_refused_later),
         T(test_run_closed_plain),
         T(test_run_open),
         T(test_run_percent_only),

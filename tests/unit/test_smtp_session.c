@@ -2126,6 +2126,38 @@ static void test_wait_deadline(void **state)
     assert_int_equal(finish_server(&a, 1), 0);
 }
 
+/* A wait with a limit of the caller's own: at the limit it times out
+ * without breaking the session (its own timeout is far), and a limit
+ * already past returns at once; without one it is the plain wait. */
+static void test_wait_until(void **state)
+{
+    struct server a;
+    struct mxp_smtp_options opt;
+    struct mxp_smtp *s = NULL;
+    size_t ready = 0;
+    double t0;
+
+    (void)state;
+    start_server(&a, script_silent);
+    opt = wait_opts(5, 10);
+    assert_int_equal(mxp_smtp_open_start(&opt, "127.0.0.1", a.port, &s),
+                     MXP_OK);
+    t0 = mxp_now();
+    assert_int_equal(mxp_smtp_wait_until(&s, 1, &ready, t0 + 0.2),
+                     MXP_ERR_TIMEOUT);
+    assert_int_equal(ready, 1);
+    assert_true(mxp_now() >= t0 + 0.2);
+    assert_true(mxp_now() < t0 + 4); /* not the session's own 5 s */
+    assert_string_equal(mxp_smtp_error(s), "");
+    assert_int_equal(mxp_smtp_wait_until(&s, 1, &ready, t0), MXP_ERR_TIMEOUT);
+    mxp_smtp_close(s, 0);
+    s = NULL;
+    /* nothing owed: invalid, whatever the limit */
+    assert_int_equal(mxp_smtp_wait_until(&s, 1, &ready, mxp_now() + 1),
+                     MXP_ERR_INVALID);
+    assert_int_equal(finish_server(&a, 1), 0);
+}
+
 static void script_greet_and_close(int fd)
 {
     srv_puts(fd, "220 bye.test ESMTP\r\n");
@@ -2228,6 +2260,7 @@ int main(void)
         cmocka_unit_test(test_wait_first_answer_first),
         cmocka_unit_test(test_wait_timeouts_run_together),
         cmocka_unit_test(test_wait_deadline),
+        cmocka_unit_test(test_wait_until),
         cmocka_unit_test(test_wait_refused_and_closed),
         cmocka_unit_test(test_port25_hint_words),
         /* Known bugs in smtp.c: these fail until it is fixed. */
