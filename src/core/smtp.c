@@ -296,12 +296,22 @@ static int connect_done(struct mxp_smtp *s)
     return MXP_OK;
 }
 
+/* A connect that ran out of time.  When the run's deadline, not
+ * probe.connect_timeout, cut it short, nothing is known of the path: no
+ * port 25 hint then, and the words say whose time ran out. */
 static int connect_expired(struct mxp_smtp *s)
 {
     char why[256];
+    double timeout = s->opt.connect_timeout;
 
     s->connecting = 0;
     s->connect_time = mxp_now() - s->connect_start;
+    if (s->connect_limit >= s->opt.deadline &&
+        (timeout <= 0 || s->connect_start + timeout > s->opt.deadline))
+        return fail(s, MXP_ERR_TIMEOUT,
+                    "cannot connect to %s: not connected after %.1f s, the "
+                    "end of the run's time",
+                    s->peer, s->connect_time > 0 ? s->connect_time : 0.0);
     mxp_tcp_connect_timeout_words(s->port, s->connect_time, why, sizeof(why));
     return fail(s, MXP_ERR_TIMEOUT, "cannot connect to %s: %s", s->peer, why);
 }

@@ -2223,6 +2223,24 @@ static void test_port25_hint_words(void **state)
     assert_string_equal(w, "timed out after 5.0 s");
 }
 
+/* A connect cut short by the run's deadline (here: over before it began)
+ * says whose time ran out and gives no port 25 hint: nothing is known of
+ * the path then. */
+static void test_connect_cut_by_deadline(void **state)
+{
+    struct mxp_smtp_options opt = wait_opts(5, -1);
+    struct mxp_smtp *s = NULL;
+
+    (void)state;
+    opt.connect_timeout = 5;
+    assert_int_equal(mxp_smtp_open_start(&opt, "127.0.0.1", 25, &s),
+                     MXP_ERR_TIMEOUT);
+    assert_non_null(s);
+    assert_non_null(strstr(mxp_smtp_error(s), "the end of the run's time"));
+    assert_null(strstr(mxp_smtp_error(s), "port 25 is often blocked"));
+    mxp_smtp_close(s, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2263,6 +2281,7 @@ int main(void)
         cmocka_unit_test(test_wait_until),
         cmocka_unit_test(test_wait_refused_and_closed),
         cmocka_unit_test(test_port25_hint_words),
+        cmocka_unit_test(test_connect_cut_by_deadline),
         /* Known bugs in smtp.c: these fail until it is fixed. */
         cmocka_unit_test(test_data_spellings_refused),
         cmocka_unit_test(test_data_spellings_enter_message),
