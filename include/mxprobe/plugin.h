@@ -372,6 +372,17 @@ struct mxp_services {
      * never greets while it serves others. */
     int (*smtp_wait_until)(struct mxp_smtp *const *s, size_t n,
                            size_t *ready, double until);
+
+    /* ---- ABI 1.2: special-use names ---- */
+
+    /* 1 when the DNS never delegates name (any case, optional trailing
+     * dot), so it names no mail domain: the special-use and private-use
+     * suffixes of RFC 6761, 6762, 7686, 8375, 9476 and default installs
+     * (localhost, localdomain, local, invalid, internal, lan, corp, home,
+     * intranet, private, onion, alt, home.arpa).  .test and .example are
+     * not special: test setups use them.  One rule for zone and
+     * backscatter, so that they guess a server's domains alike. */
+    int (*name_special)(const char *name);
 };
 
 /* What a plugin sees.  Fields are read-only for plugins. */

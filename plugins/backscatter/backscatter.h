@@ -23,7 +23,7 @@
  */
 
 #define BS_MAX_PTR 8                    /* PTR names looked at */
-#define BS_MAX_DOMAINS (BS_MAX_PTR + 2) /* + greeting and -D */
+#define BS_MAX_DOMAINS (BS_MAX_PTR + 2) /* + greeting and EHLO */
 #define BS_NAME_LEN 256                 /* a DNS name (253) plus room */
 #define BS_TEXT_LEN 512
 #define BS_REPLY_SHOWN 200                /* reply text kept for the output */
@@ -92,6 +92,7 @@ struct bs_run {
     int reconnects; /* used of the one allowed (two after no_pipelining) */
     char lost[BS_TEXT_LEN]; /* why the session was lost, for what is left */
     char greeting_name[BS_NAME_LEN];
+    char ehlo_name[BS_NAME_LEN]; /* the first word of the EHLO reply */
     /* The PTR and its names' addresses, asked alongside the session. */
     char rev[128];
     struct mxp_dns_query ptr_q;

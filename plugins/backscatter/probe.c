@@ -1,6 +1,7 @@
 /*
  * probe.c - the domains to test (-D, else the registered domains of the
- * greeting and PTR names, the PTR looked up alongside the session) and
+ * greeting, EHLO and PTR names, the PTR looked up alongside the session,
+ * guessed as zone guesses them) and
  * the test of each: one transaction per
  * domain, judged, with one new connection after a drop or a 421 and
  * pipelining given up after a timeout; then the test message, if any.
@@ -8,6 +9,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "backscatter.h"
@@ -40,17 +42,37 @@ static void add_domain(struct bs_run *R, const char *name)
         R->n_dom++;
 }
 
-/* The registered domain of a host name, added as a domain to test. */
-static void add_registered(struct bs_run *R, const char *host)
+/* The registered domain of a host name, when the DNS may know it, into
+ * out (lowercase); 0 for special-use names (the core's rule, as zone's)
+ * and public suffixes. */
+static int domain_of(struct bs_run *R, const char *host, char *out,
+                     size_t len)
 {
     char low[BS_NAME_LEN];
     const char *reg;
 
-    if (!R->svc->is_host_name(host) || !name_copy(low, sizeof low, host))
-        return;
+    if (!R->svc->is_host_name(host) || R->svc->name_special(host) ||
+        !name_copy(low, sizeof low, host))
+        return 0;
     reg = R->svc->registered_domain(R->ctx, low);
-    if (reg != NULL)
-        add_domain(R, reg);
+    return reg != NULL && reg[0] != '\0' && name_copy(out, len, reg);
+}
+
+/* The registered domain of the what ("greeting", "EHLO", "PTR") name
+ * host, added as a domain to test; a special-use name, never in the DNS
+ * ("localhost.localdomain" of a default install), is named instead. */
+static void add_registered(struct bs_run *R, const char *what,
+                           const char *host)
+{
+    char dom[BS_NAME_LEN];
+
+    if (R->svc->is_host_name(host) && R->svc->name_special(host))
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "the %s name %s is a special-use or private "
+                           "name: not tested",
+                           what, host);
+    else if (domain_of(R, host, dom, sizeof dom))
+        add_domain(R, dom);
 }
 
 /* The PTR goes out before connecting (bs_dns_start), the PTR names'
@@ -113,17 +135,17 @@ void bs_dns_step(struct bs_run *R)
 
 /* Why the domain of PTR name ptr (index i) is not tested: the name is
  * generic (the core's rule, as banner's) or not forward-confirmed, and
- * the greeting names another registered domain, greeting_dom.  Into why;
- * 0 when it is tested. */
-static int ptr_doubtful(struct bs_run *R, size_t i, const char *greeting_dom,
+ * the banner names another registered domain, banner_dom ("" when it
+ * names none).  Into why; 0 when it is tested. */
+static int ptr_doubtful(struct bs_run *R, size_t i, const char *banner_dom,
                         char *why, size_t len)
 {
     const struct mxp_dns_query *fq =
         &R->fwd_q[2 * i + (R->t->family == AF_INET ? 0 : 1)];
-    const char *reg = R->svc->registered_domain(R->ctx, R->ptr[i]);
-    char generic[96];
+    char dom[BS_NAME_LEN], generic[96];
 
-    if (greeting_dom == NULL || reg == NULL || strcmp(reg, greeting_dom) == 0)
+    if (banner_dom[0] == '\0' || !domain_of(R, R->ptr[i], dom, sizeof dom) ||
+        strcmp(dom, banner_dom) == 0)
         return 0;
     if (R->svc->name_generic(R->ptr[i], R->t->family, R->t->addr_bytes, generic,
                              sizeof generic)) {
@@ -141,25 +163,32 @@ static int ptr_doubtful(struct bs_run *R, size_t i, const char *greeting_dom,
     return 0;
 }
 
-/* -D, else the registered domains of the greeting name and the PTR names
- * (the session is open, the greeting known).  A PTR name that is generic
- * or not forward-confirmed names the access provider's domain when the
- * greeting names another: that one is not tested (it is named). */
+/* -D, else the registered domains of the greeting and EHLO names and of
+ * the PTR names (the session is open, the banner known), as zone guesses
+ * them.  A PTR name that is generic or not forward-confirmed names the
+ * access provider's domain when the banner names another (the greeting,
+ * else the EHLO reply when the greeting names none or a special-use
+ * name): that one is not tested (it is named). */
 void bs_find_domains(struct bs_run *R)
 {
     const struct mxp_services *svc = R->svc;
-    char low[BS_NAME_LEN], why[BS_MAX_PTR][160];
-    const char *greeting_dom = NULL;
+    char banner_dom[BS_NAME_LEN], why[BS_MAX_PTR][160];
+    const char *banner_what = "greeting";
     int doubtful[BS_MAX_PTR] = {0};
 
     if (R->t->domain != NULL && R->t->domain[0] != '\0') {
         add_domain(R, R->t->domain);
         return;
     }
-    add_registered(R, R->greeting_name);
-    if (svc->is_host_name(R->greeting_name) &&
-        name_copy(low, sizeof low, R->greeting_name))
-        greeting_dom = svc->registered_domain(R->ctx, low);
+    if (!domain_of(R, R->greeting_name, banner_dom, sizeof banner_dom)) {
+        banner_what = "EHLO"; /* no greeting name, or a special-use one */
+        if (!domain_of(R, R->ehlo_name, banner_dom, sizeof banner_dom))
+            banner_dom[0] = '\0';
+    }
+    add_registered(R, "greeting", R->greeting_name);
+    /* EHLO usually repeats the greeting's name: said once. */
+    if (strcasecmp(R->ehlo_name, R->greeting_name) != 0)
+        add_registered(R, "EHLO", R->ehlo_name);
 
     ptr_read(R, 1);
     if (R->fwd_started) {
@@ -169,23 +198,25 @@ void bs_find_domains(struct bs_run *R)
         R->fwd_rc = MXP_ERR_DNS;
     }
     for (size_t i = 0; i < R->n_ptr; i++) {
-        doubtful[i] = ptr_doubtful(R, i, greeting_dom, why[i], sizeof why[i]);
+        doubtful[i] = ptr_doubtful(R, i, banner_dom, why[i], sizeof why[i]);
         if (!doubtful[i])
-            add_registered(R, R->ptr[i]);
+            add_registered(R, "PTR", R->ptr[i]);
     }
     for (size_t i = 0; i < R->n_ptr; i++) {
-        const char *reg = svc->registered_domain(R->ctx, R->ptr[i]);
+        char dom[BS_NAME_LEN];
         int tested = 0;
 
-        /* said only when true: another PTR name, confirmed and not
-         * generic, may have brought the same domain in */
-        for (size_t k = 0; k < R->n_dom && doubtful[i]; k++)
-            tested |= strcmp(R->dom[k].name, reg) == 0;
-        if (doubtful[i] && !tested)
+        /* said only when true: another PTR name (confirmed, not generic)
+         * or the EHLO name may have brought the same domain in */
+        if (!doubtful[i] || !domain_of(R, R->ptr[i], dom, sizeof dom))
+            continue;
+        for (size_t k = 0; k < R->n_dom; k++)
+            tested |= strcmp(R->dom[k].name, dom) == 0;
+        if (!tested)
             svc->add_detail(R->ctx, MXP_STATE_OK,
                             "PTR %s %s: its domain %s is taken for the access "
-                            "provider's, not tested (the greeting names %s)",
-                            R->ptr[i], why[i], reg, greeting_dom);
+                            "provider's, not tested (the %s names %s)",
+                            R->ptr[i], why[i], dom, banner_what, banner_dom);
     }
 }
 

@@ -48,6 +48,18 @@ void bs_copy_reply(struct bs_reply *out, const struct mxp_smtp_reply *r)
              line[0] != '\0' ? " " : "", BS_REPLY_SHOWN, line);
 }
 
+/* The first word of a reply line into out; "" when it does not fit. */
+static void first_word(const char *line, char *out, size_t len)
+{
+    size_t n = strcspn(line, " \t");
+
+    out[0] = '\0';
+    if (n > 0 && n < len) {
+        memcpy(out, line, n);
+        out[n] = '\0';
+    }
+}
+
 /* Connect, greeting, EHLO.  On failure says why in R->lost and leaves no
  * session; MXP_ERR_CLOSED (or MXP_ERR_IO) means the server hung up or
  * said 421, which a new connection may get past. */
@@ -81,14 +93,8 @@ int bs_session_open(struct bs_run *R)
         R->s = NULL;
         return r.code == 421 ? MXP_ERR_CLOSED : MXP_ERR_PROTOCOL;
     }
-    if (R->greeting_name[0] == '\0' && r.n_lines > 0) {
-        size_t n = strcspn(r.lines[0], " \t");
-
-        if (n > 0 && n < sizeof R->greeting_name) {
-            memcpy(R->greeting_name, r.lines[0], n);
-            R->greeting_name[n] = '\0';
-        }
-    }
+    if (R->greeting_name[0] == '\0' && r.n_lines > 0)
+        first_word(r.lines[0], R->greeting_name, sizeof R->greeting_name);
     bs_dns_step(R); /* the PTR names' addresses go out during EHLO */
 
     if (helo == NULL || helo[0] == '\0')
@@ -108,6 +114,9 @@ int bs_session_open(struct bs_run *R)
         R->s = NULL;
         return r.code == 421 ? MXP_ERR_CLOSED : MXP_ERR_PROTOCOL;
     }
+    /* the server's own name, a guess at its domain as the greeting's */
+    if (R->ehlo_name[0] == '\0' && r.n_lines > 0)
+        first_word(r.lines[0], R->ehlo_name, sizeof R->ehlo_name);
     R->pipelining = R->can_pipeline && !R->no_pipelining && !used_helo &&
                     svc->smtp_has_extension(R->s, "PIPELINING");
     return MXP_OK;

@@ -46,7 +46,7 @@ static int domain_of(struct zone_run *R, const char *name, char *out,
 {
     const char *reg;
 
-    if (name[0] == '\0' || zone_special_name(name))
+    if (name[0] == '\0' || R->svc->name_special(name))
         return 0;
     reg = R->svc->registered_domain(R->ctx, name);
     return reg != NULL && reg[0] != '\0' && zone_name_copy(reg, out, len);
@@ -208,7 +208,7 @@ static void add_candidate(struct zone_run *R, const char *what,
     if (name[0] == '\0')
         return;
     /* never in the DNS: "localhost.localdomain" of a default install */
-    if (zone_special_name(name)) {
+    if (R->svc->name_special(name)) {
         R->svc->add_detail(R->ctx, MXP_STATE_OK,
                            "the %s name %s is a special-use or private name: "
                            "not looked up",

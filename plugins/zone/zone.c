@@ -104,28 +104,6 @@ int zone_host_name_ok(const struct mxp_services *svc, const char *name)
     return 0;
 }
 
-int zone_special_name(const char *name)
-{
-    /* RFC 6761/6762/7686/9476 special-use names, and the private
-     * suffixes default installs use: never a mail domain on the Internet. */
-    static const char *const tlds[] = {
-        "localhost", "localdomain", "local",    "invalid", "internal", "lan",
-        "corp",      "home",        "intranet", "private", "onion",    "alt"};
-    size_t n = strlen(name), i;
-
-    if (n > 0 && name[n - 1] == '.')
-        n--;
-    for (i = n; i > 0 && name[i - 1] != '.'; i--)
-        ;
-    for (size_t k = 0; k < sizeof tlds / sizeof *tlds; k++)
-        if (n - i == strlen(tlds[k]) &&
-            strncasecmp(name + i, tlds[k], n - i) == 0)
-            return 1;
-    /* home.arpa and its subdomains */
-    return (n == 9 && strncasecmp(name, "home.arpa", 9) == 0) ||
-           (n > 9 && strncasecmp(name + n - 10, ".home.arpa", 10) == 0);
-}
-
 int zone_dns_definite(enum mxp_dns_result res)
 {
     return res == MXP_DNS_ANSWER || res == MXP_DNS_NODATA ||

@@ -85,12 +85,6 @@ void zone_printable(const char *text, size_t n, char *out, size_t len);
  * and "0.232" are addresses or their pieces, not domains. */
 int zone_host_name_ok(const struct mxp_services *svc, const char *name);
 
-/* 1 when the DNS never delegates name: special-use and private-use
- * suffixes (RFC 6761, 6762, 8375: localhost, localdomain, local,
- * invalid, home.arpa, internal, lan, corp, home, intranet, private).
- * .test and .example are kept: test setups use them. */
-int zone_special_name(const char *name);
-
 /* A definite answer about a name: records, or that it has none. */
 int zone_dns_definite(enum mxp_dns_result res);
 

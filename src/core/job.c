@@ -523,6 +523,8 @@ static const struct mxp_services services = {
     .smtp_open_start = svc_smtp_open_start,
     .smtp_wait = mxp_smtp_wait,
     .smtp_wait_until = mxp_smtp_wait_until,
+    /* ---- ABI 1.2: special-use names ---- */
+    .name_special = mxp_name_special,
 };
 
 const struct mxp_services *mxp_core_services(void)

@@ -1,6 +1,7 @@
 /*
- * names.c - host name syntax, and the generic (ISP pool) name rule that
- * banner, zone and backscatter share (names.h).
+ * names.c - host name syntax, the generic (ISP pool) name rule that
+ * banner, zone and backscatter share, and the special-use names zone and
+ * backscatter never take for a mail domain (names.h).
  */
 #include "names.h"
 
@@ -9,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "psl.h"
@@ -226,4 +228,26 @@ int mxp_name_generic(const char *name, int family, const unsigned char *addr,
         }
     }
     return 0;
+}
+
+int mxp_name_special(const char *name)
+{
+    /* RFC 6761/6762/7686/9476 special-use names, and the private
+     * suffixes default installs use: never a mail domain on the Internet. */
+    static const char *const tlds[] = {
+        "localhost", "localdomain", "local",    "invalid", "internal", "lan",
+        "corp",      "home",        "intranet", "private", "onion",    "alt"};
+    size_t n = strlen(name), i;
+
+    if (n > 0 && name[n - 1] == '.')
+        n--;
+    for (i = n; i > 0 && name[i - 1] != '.'; i--)
+        ;
+    for (size_t k = 0; k < sizeof tlds / sizeof *tlds; k++)
+        if (n - i == strlen(tlds[k]) &&
+            strncasecmp(name + i, tlds[k], n - i) == 0)
+            return 1;
+    /* home.arpa and its subdomains (RFC 8375) */
+    return (n == 9 && strncasecmp(name, "home.arpa", 9) == 0) ||
+           (n > 9 && strncasecmp(name + n - 10, ".home.arpa", 10) == 0);
 }

@@ -23,5 +23,9 @@ int mxp_is_domain_name(const char *s);
  * address digits", "contains 'dsl'") into why; 0 when it does not. */
 int mxp_name_generic(const char *name, int family, const unsigned char *addr,
                      char *why, size_t len);
+/* svc->name_special: 1 when the DNS never delegates name, a special-use
+ * or private-use suffix (plugin.h says which); .test and .example are
+ * not among them. */
+int mxp_name_special(const char *name);
 
 #endif

@@ -1404,6 +1404,8 @@ const struct mxp_services fake_services = {
     .smtp_open_start = fake_smtp_open_fn,
     .smtp_wait = fake_smtp_wait_fn,
     .smtp_wait_until = fake_smtp_wait_until_fn,
+    /* ---- ABI 1.2: special-use names ---- */
+    .name_special = mxp_name_special,
 };
 
 /* ---- lifecycle ------------------------------------------------------- */

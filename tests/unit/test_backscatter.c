@@ -38,6 +38,7 @@ struct srv_answer {
 
 struct srv {
     const char *greeting; /* text after "220 " */
+    const char *ehlo;     /* the EHLO reply's first line ("250 " after) */
     int greeting_code;
     int pipelining;
     /* Answers only when the RSET of a MAIL/RCPT/RSET group came: a client
@@ -168,10 +169,11 @@ static void responder(void *user, const char *line)
     if (S.closed || (failing && S.fail_how == 1)) {
         fake_smtp_fail(MXP_ERR_CLOSED, "connection closed by server");
     } else if (strncmp(line, "EHLO ", 5) == 0) {
-        fake_smtp_reply(250, 0.001,
-                        S.pipelining ? "mail.mxprobe.test\nPIPELINING\n"
-                                       "SIZE 10240000"
-                                     : "mail.mxprobe.test\nSIZE 10240000");
+        char ehlo[300];
+
+        snprintf(ehlo, sizeof ehlo, "%s%s\nSIZE 10240000", S.ehlo,
+                 S.pipelining ? "\nPIPELINING" : "");
+        fake_smtp_reply(250, 0.001, ehlo);
     } else if (strncmp(line, "MAIL FROM:", 10) == 0) {
         srv_give(S.odd_mail.code != 0 && quirk_now() ? &S.odd_mail : &S.mail);
         if (S.mail_twice && quirk_now())
@@ -211,6 +213,7 @@ static void srv_default(void)
 {
     memset(&S, 0, sizeof S);
     S.greeting = "mail.mxprobe.test ESMTP Postfix";
+    S.ehlo = "mail.mxprobe.test";
     S.greeting_code = 220;
     S.pipelining = 1;
     S.mail = (struct srv_answer){250, "2.1.0 Ok"};
@@ -819,6 +822,7 @@ static void test_no_domain(void **state)
 {
     (void)state;
     S.greeting = "[127.0.0.28] ESMTP";
+    S.ehlo = "[127.0.0.28]";
     fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_NXDOMAIN, NULL);
     run_plain();
     assert_int_equal(fake_state(), MXP_STATE_UNKNOWN);
@@ -916,10 +920,12 @@ static void test_domains_generic_ptr(void **state)
     assert_random_user(S.to[1], BS_DEFAULT_PREFIX, "isp.test");
     assert_true(fake_detail_find("not tested", NULL) < 0);
 
-    /* no greeting name: the PTR's domain is the only guess, tested */
+    /* no greeting name, no EHLO name: the PTR's domain is the only
+     * guess, tested */
     teardown(NULL);
     setup(NULL);
     S.greeting = "ESMTP ready";
+    S.ehlo = "[127.0.0.28]";
     S.rcpt = (struct srv_answer){550, "5.1.1 User unknown"};
     fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER,
                  "dsl-127-0-0-28.dyn.isp.test", NULL);
@@ -932,6 +938,7 @@ static void test_domain_from_ptr_only(void **state)
 {
     (void)state;
     S.greeting = "ESMTP ready";
+    S.ehlo = "[127.0.0.28]";
     S.rcpt = (struct srv_answer){550, "5.1.1 User unknown"};
     fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.ptr.test", NULL);
     run_plain();

@@ -99,6 +99,38 @@ static void test_generic_table(void **state)
     }
 }
 
+/* The core's rule for names the DNS never delegates (svc->name_special),
+ * which zone and backscatter use; .test and .example stay usable. */
+static void test_special_names(void **state)
+{
+    int (*special)(const char *) = fake_ctx()->svc->name_special;
+
+    (void)state;
+    assert_true(special("localhost.localdomain"));
+    assert_true(special("LOCALHOST"));
+    assert_true(special("mail.local."));
+    assert_true(special("abcdef.onion"));
+    assert_true(special("mx.example.alt"));
+    assert_false(special("mail.alter.example"));
+    assert_true(special("x.invalid"));
+    assert_true(special("mx.corp"));
+    assert_true(special("srv.lan"));
+    assert_true(special("home.arpa"));
+    assert_true(special("nas.home.arpa"));
+    assert_true(special("a.internal"));
+    assert_false(special("mail.example.org"));
+    assert_false(special("mail.mxprobe.test"));
+    assert_false(special("mail.example"));
+    assert_false(special("localhost.example.org"));
+    assert_false(special("mylocal"));
+    assert_false(special("xhome.arpa"));
+    assert_false(special("in-addr.arpa"));
+    assert_false(special("mx.mxprobe.test."));
+    assert_false(special("example"));
+    assert_true(special("MAIL.HOME.ARPA."));
+    assert_false(special(""));
+}
+
 static void test_names_equal(void **state)
 {
     static const struct {
@@ -662,6 +694,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_generic_table),
+        cmocka_unit_test(test_special_names),
         cmocka_unit_test(test_names_equal),
         cmocka_unit_test(test_greeting_name),
         cmocka_unit_test(test_connect_words),
