@@ -934,6 +934,93 @@ static void test_domains_generic_ptr(void **state)
     assert_random_user(S.to[0], BS_DEFAULT_PREFIX, "isp.test");
 }
 
+/* The banner's names are taken as zone takes them (issue 8): a
+ * special-use greeting or EHLO name is no domain (named, not tested),
+ * and the EHLO name stands for the banner when the greeting names none
+ * or a special-use one. */
+static void test_domains_banner_names(void **state)
+{
+    static const char *const greetings[] = {
+        "ESMTP ready", "localhost.localdomain ESMTP Postfix",
+        "mx.corp.LOCAL ESMTP"};
+
+    (void)state;
+    /* a default install's greeting and EHLO, a generic PTR: the PTR's
+     * domain is the only guess, not localhost.localdomain */
+    S.greeting = "localhost.localdomain ESMTP Postfix";
+    S.ehlo = "localhost.localdomain";
+    S.rcpt = (struct srv_answer){550, "5.1.1 User unknown"};
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER,
+                 "dsl-127-0-0-28.dyn.isp.test", NULL);
+    fake_dns_add("dsl-127-0-0-28.dyn.isp.test", MXP_DNS_A, MXP_DNS_ANSWER, ADDR,
+                 NULL);
+    run_plain();
+    assert_int_equal(S.n_to, 1);
+    assert_random_user(S.to[0], BS_DEFAULT_PREFIX, "isp.test");
+    assert_detail("the greeting name localhost.localdomain is a special-use "
+                  "or private name: not tested",
+                  MXP_STATE_OK);
+    /* the EHLO name repeats the greeting's: said once */
+    assert_true(fake_detail_find("the EHLO name", NULL) < 0);
+    assert_true(fake_detail_find("not tested (the", NULL) < 0);
+    assert_string_equal(fake_summary(), "rejects unknown users (isp.test)");
+
+    /* no greeting name, or a special-use one, and the EHLO reply names
+     * mail.other.test: other.test is the mail domain, the generic PTR's
+     * isp.test the access provider's */
+    for (size_t i = 0; i < sizeof greetings / sizeof *greetings; i++) {
+        teardown(NULL);
+        setup(NULL);
+        S.greeting = greetings[i];
+        S.ehlo = "mail.other.test";
+        S.rcpt = (struct srv_answer){550, "5.1.1 User unknown"};
+        fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER,
+                     "dsl-127-0-0-28.dyn.isp.test", NULL);
+        fake_dns_add("dsl-127-0-0-28.dyn.isp.test", MXP_DNS_A, MXP_DNS_ANSWER,
+                     ADDR, NULL);
+        run_plain();
+        if (S.n_to != 1)
+            dump();
+        assert_int_equal(S.n_to, 1);
+        assert_random_user(S.to[0], BS_DEFAULT_PREFIX, "other.test");
+        assert_detail("PTR dsl-127-0-0-28.dyn.isp.test looks generic "
+                      "(contains the address digits): its domain isp.test is "
+                      "taken for the access provider's, not tested (the EHLO "
+                      "names other.test)",
+                      MXP_STATE_OK);
+        assert_true((fake_detail_find("is a special-use", NULL) >= 0) ==
+                    (i > 0));
+    }
+
+    /* greeting and EHLO name different domains: both are tested, as zone
+     * audits both (the PTR's, confirmed, too) */
+    teardown(NULL);
+    setup(NULL);
+    S.ehlo = "mx.other.test";
+    S.rcpt = (struct srv_answer){550, "5.1.1 User unknown"};
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "mail.ptr.test", NULL);
+    run_plain();
+    assert_int_equal(S.n_to, 3);
+    assert_random_user(S.to[0], BS_DEFAULT_PREFIX, "mxprobe.test");
+    assert_random_user(S.to[1], BS_DEFAULT_PREFIX, "other.test");
+    assert_random_user(S.to[2], BS_DEFAULT_PREFIX, "ptr.test");
+
+    /* a special-use PTR name is no domain either */
+    teardown(NULL);
+    setup(NULL);
+    S.greeting = "ESMTP ready";
+    S.ehlo = "[127.0.0.28]";
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_ANSWER, "nas.home.arpa", NULL);
+    run_plain();
+    assert_int_equal(S.n_to, 0);
+    assert_detail("the PTR name nas.home.arpa is a special-use or private "
+                  "name: not tested",
+                  MXP_STATE_OK);
+    assert_string_equal(fake_summary(),
+                        "no mail domain to test: set the target's domain "
+                        "(-D)");
+}
+
 static void test_domain_from_ptr_only(void **state)
 {
     (void)state;
@@ -1715,6 +1802,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_domain_from_target, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_domains_guessed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_domains_banner_names, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_domains_generic_ptr, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_domain_from_ptr_only, setup,
