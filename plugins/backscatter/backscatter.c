@@ -240,7 +240,7 @@ static void say_domains(struct bs_run *R)
     R->svc->add_detail(R->ctx, MXP_STATE_OK, "domains tested: %s (%s)", list,
                        R->t->domain != NULL && R->t->domain[0] != '\0'
                            ? "the target's domain"
-                           : "from the greeting and PTR names");
+                           : "from the greeting, EHLO and PTR names");
 }
 
 /* Before any domain could be tested. */

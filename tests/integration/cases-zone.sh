@@ -69,16 +69,36 @@ fi
 expect_run zone_configured_domain 0 'domain pass\.spf\.test \(configured\)' 10 -- \
     -C zone -H 127.0.0.21 -D pass.spf.test -v
 
-if begin zone_guess_localhost_greeting; then
-    # A default install's "220 localhost.localdomain": never looked up,
-    # never "does not exist (NXDOMAIN)".  .68 has no PTR.
+# A default install's "220 localhost.localdomain" (and EHLO name): never
+# looked up, never "does not exist (NXDOMAIN)".  .68 has no PTR.
+LOCALHOST_FAKE_UP=
+localhost_fake() {
+    [ -n "$LOCALHOST_FAKE_UP" ] && return 0
     start_fake 127.0.0.68 normal localhost.localdomain
     wait_fake 127.0.0.68 || say "fakesmtp 127.0.0.68 did not start"
+    LOCALHOST_FAKE_UP=1
+}
+
+if begin zone_guess_localhost_greeting; then
+    localhost_fake
     mx 10 -C zone -H 127.0.0.68 -v
     want_exit 3
     want_out 'the greeting name localhost\.localdomain is a special-use or private name: not looked up'
     want_status 'cannot guess the mail domain of 127\.0\.0\.68'
     want_no_out 'does not exist'
+    want_time 10
+    finish
+fi
+
+# ... nor a domain for backscatter, which guesses as zone does (issue 8.3).
+if begin backscatter_localhost_greeting; then
+    localhost_fake
+    mx 10 -C backscatter -H 127.0.0.68 -v
+    want_exit 3
+    want_out 'the greeting name localhost\.localdomain is a special-use or private name: not tested'
+    want_status 'no mail domain to test'
+    want_no_out 'RCPT TO:<[^>]*@localhost'
+    want_no_out 'localhost\.localdomain\)'
     want_time 10
     finish
 fi
@@ -112,7 +132,7 @@ fi
 if begin backscatter_generic_ptr_greeting_domain; then
     generic_fake
     mx 10 -C backscatter -H 127.0.0.69 -v
-    want_out 'domains tested: other\.test \(from the greeting and PTR names\)'
+    want_out 'domains tested: other\.test \(from the greeting, EHLO and PTR names\)'
     want_out 'its domain isp\.test is taken for the access provider.s, not tested \(the greeting names other\.test\)'
     want_no_out 'isp\.test\)'
     want_time 10

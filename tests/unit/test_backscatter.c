@@ -871,7 +871,7 @@ static void test_domains_guessed(void **state)
                         "accepts mail for unknown users (example.co.uk)");
     assert_detail("rejects unknown user", MXP_STATE_OK);
     assert_detail("domains tested: mxprobe.test, example.co.uk (from "
-                  "the greeting and PTR names)",
+                  "the greeting, EHLO and PTR names)",
                   MXP_STATE_OK);
     assert_true(fake_perf_find("accepted")->value == 1);
     assert_true(fake_perf_find("accepted")->max == 2);
