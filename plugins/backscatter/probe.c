@@ -45,8 +45,7 @@ static void add_domain(struct bs_run *R, const char *name)
 /* The registered domain of a host name, when the DNS may know it, into
  * out (lowercase); 0 for special-use names (the core's rule, as zone's)
  * and public suffixes. */
-static int domain_of(struct bs_run *R, const char *host, char *out,
-                     size_t len)
+static int domain_of(struct bs_run *R, const char *host, char *out, size_t len)
 {
     char low[BS_NAME_LEN];
     const char *reg;
@@ -61,8 +60,7 @@ static int domain_of(struct bs_run *R, const char *host, char *out,
 /* The registered domain of the what ("greeting", "EHLO", "PTR") name
  * host, added as a domain to test; a special-use name, never in the DNS
  * ("localhost.localdomain" of a default install), is named instead. */
-static void add_registered(struct bs_run *R, const char *what,
-                           const char *host)
+static void add_registered(struct bs_run *R, const char *what, const char *host)
 {
     char dom[BS_NAME_LEN];
 
