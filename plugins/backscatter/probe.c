@@ -48,10 +48,16 @@ static void add_domain(struct bs_run *R, const char *name)
 static int domain_of(struct bs_run *R, const char *host, char *out, size_t len)
 {
     char low[BS_NAME_LEN];
-    const char *reg;
+    const char *reg, *last;
 
     if (!R->svc->is_host_name(host) || R->svc->name_special(host) ||
         !name_copy(low, sizeof low, host))
+        return 0;
+    /* a last label of digits only is an address ("127.0.0.28 ESMTP"),
+     * not a domain (RFC 3696 2; zone's rule too) */
+    last = strrchr(low, '.');
+    last = last != NULL ? last + 1 : low;
+    if (strspn(last, "0123456789") == strlen(last))
         return 0;
     reg = R->svc->registered_domain(R->ctx, low);
     return reg != NULL && reg[0] != '\0' && name_copy(out, len, reg);

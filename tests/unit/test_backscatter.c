@@ -1005,6 +1005,16 @@ static void test_domains_banner_names(void **state)
     assert_random_user(S.to[1], BS_DEFAULT_PREFIX, "other.test");
     assert_random_user(S.to[2], BS_DEFAULT_PREFIX, "ptr.test");
 
+    /* a bare address for a name is no domain ("0.28" is no domain) */
+    teardown(NULL);
+    setup(NULL);
+    S.greeting = "127.0.0.28 ESMTP";
+    S.ehlo = "mail.other.test";
+    fake_dns_add(REV, MXP_DNS_PTR, MXP_DNS_NXDOMAIN, NULL);
+    run_plain();
+    assert_int_equal(S.n_to, 1);
+    assert_random_user(S.to[0], BS_DEFAULT_PREFIX, "other.test");
+
     /* a special-use PTR name is no domain either */
     teardown(NULL);
     setup(NULL);
