@@ -90,6 +90,9 @@ $(O)/obj/gen/%.o: $(O)/gen/%.c
 
 # A plugin is every .c in plugins/<name>/, plus any conf/<name>.yaml
 # compiled in as its built-in default (symbol mxp_default_<name>).
+# PLUGIN_LIBS_<name>: the libraries that plugin (and its unit test,
+# test_<name>) links besides -lm.
+PLUGIN_LIBS_geoip := -lmaxminddb
 PLUGIN_CFLAGS = $(ALL_CFLAGS) -fPIC -fvisibility=hidden
 define plugin_rule
 $(O)/plugins/$(1).so: $(wildcard plugins/$(1)/*.c) $(wildcard conf/$(1).yaml) include/mxprobe/plugin.h src/tools/embed.sh
@@ -97,7 +100,7 @@ $(O)/plugins/$(1).so: $(wildcard plugins/$(1)/*.c) $(wildcard conf/$(1).yaml) in
 	$(if $(wildcard conf/$(1).yaml),sh src/tools/embed.sh mxp_default_$(1) conf/$(1).yaml > $(O)/gen/plugin_$(1)_conf.c)
 	$(CC) $(PLUGIN_CFLAGS) -shared -o $$@ $(wildcard plugins/$(1)/*.c) \
 	    $(if $(wildcard conf/$(1).yaml),$(O)/gen/plugin_$(1)_conf.c) \
-	    $(ALL_LDFLAGS) -lm
+	    $(ALL_LDFLAGS) $(PLUGIN_LIBS_$(1)) -lm
 endef
 $(foreach p,$(PLUGIN_NAMES),$(eval $(call plugin_rule,$(p))))
 
@@ -113,7 +116,8 @@ $(O)/tests/test_%: tests/unit/test_%.c $(UNIT_SUPPORT) $(CORE_LIB) \
                    $(wildcard plugins/*/*.c plugins/*/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(UNIT_SUPPORT) $(CORE_LIB) \
-	    $(ALL_LDFLAGS) $(PKG_LIBS) $(shell pkg-config --libs cmocka) -ldl -lm
+	    $(ALL_LDFLAGS) $(PKG_LIBS) $(PLUGIN_LIBS_$*) \
+	    $(shell pkg-config --libs cmocka) -ldl -lm
 
 # Test and benchmark helpers (fake servers, DNS delay forwarder).
 $(O)/tools/%: tests/tools/%.c
