@@ -20,8 +20,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +39,8 @@
 
 /* The standard places, searched when no databases are configured; the
  * unit tests point this elsewhere. */
-static const char *geoip_default_dirs[] = {"/var/lib/GeoIP",
-                                           "/usr/share/GeoIP", NULL};
+static const char *geoip_default_dirs[] = {"/var/lib/GeoIP", "/usr/share/GeoIP",
+                                           NULL};
 
 struct geoip_state {
     char *dbs[GEOIP_MAX_DBS]; /* configured paths; none: search */
@@ -68,9 +68,8 @@ struct geoip_found {
     int any;               /* some database had a record */
 };
 
-static const char *const geoip_keys[] = {"databases", "max_age_days",
-                                         "allowed_countries", "allowed_asns",
-                                         NULL};
+static const char *const geoip_keys[] = {
+    "databases", "max_age_days", "allowed_countries", "allowed_asns", NULL};
 
 static void geoip_free(void *state)
 {
@@ -88,8 +87,7 @@ static void geoip_free(void *state)
 /* A list key: a sequence of scalars, at most GEOIP_MAX_ALLOWED (or max)
  * of them; NULL when unset.  Reports and returns -1 when malformed. */
 static int config_list(struct mxp_ctx *ctx, const struct mxp_node *cfg,
-                       const char *key, size_t max,
-                       const struct mxp_node **out)
+                       const char *key, size_t max, const struct mxp_node **out)
 {
     const struct mxp_services *svc = ctx->svc;
     const struct mxp_node *n = cfg ? svc->node_get(cfg, key) : NULL;
@@ -258,8 +256,8 @@ static size_t search_dbs(struct mxp_ctx *ctx, char **paths, size_t max)
 
 /* The value at the path (NULL-terminated list) into data.  1 found, 0
  * absent, -1 error (corrupt data: the words in err). */
-static int get_value(MMDB_entry_s *entry, MMDB_entry_data_s *data,
-                     char *err, size_t errlen, ...)
+static int get_value(MMDB_entry_s *entry, MMDB_entry_data_s *data, char *err,
+                     size_t errlen, ...)
 {
     va_list ap;
     int rc;
@@ -311,8 +309,8 @@ static int read_double(MMDB_entry_s *entry, double *out, char *err,
     return r < 0 ? -1 : 0;
 }
 
-static int read_location(MMDB_entry_s *entry, struct geoip_found *f,
-                         char *err, size_t errlen)
+static int read_location(MMDB_entry_s *entry, struct geoip_found *f, char *err,
+                         size_t errlen)
 {
     MMDB_entry_data_s d;
     int r;
@@ -328,8 +326,7 @@ static int read_location(MMDB_entry_s *entry, struct geoip_found *f,
     if (read_double(entry, &f->lat, err, errlen, "latitude") < 0 ||
         read_double(entry, &f->lon, err, errlen, "longitude") < 0)
         return -1;
-    r = get_value(entry, &d, err, errlen, "location", "accuracy_radius",
-                  NULL);
+    r = get_value(entry, &d, err, errlen, "location", "accuracy_radius", NULL);
     if (r < 0)
         return -1;
     if (r > 0 && f->radius == 0 && d.type == MMDB_DATA_TYPE_UINT16)
@@ -341,8 +338,7 @@ static int read_asn(MMDB_entry_s *entry, struct geoip_found *f, char *err,
                     size_t errlen)
 {
     MMDB_entry_data_s d;
-    int r = get_value(entry, &d, err, errlen, "autonomous_system_number",
-                      NULL);
+    int r = get_value(entry, &d, err, errlen, "autonomous_system_number", NULL);
 
     if (r < 0)
         return -1;
@@ -389,7 +385,7 @@ static int read_anon(MMDB_entry_s *entry, struct geoip_found *f, char *err,
 /* Why addr is not a public address ("loopback"...), or NULL. */
 static const char *special_range(int family, const unsigned char *a)
 {
-    static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0,
+    static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0,    0,
                                                0, 0, 0, 0, 0xff, 0xff};
 
     if (family == AF_INET6) {
@@ -458,21 +454,73 @@ static void one_db(struct mxp_ctx *ctx, const struct geoip_state *st,
     time_t built;
     struct tm tm;
     double t0, age_days;
-    int rc, gai = 0, mmerr = 0, r = 0;
+    int rc, mmerr = 0, r = 0;
 
     rc = MMDB_open(path, MMDB_MODE_MMAP, &db);
     if (rc != MMDB_SUCCESS) {
-        if (rc == MMDB_IO_ERROR)
+        /* libmaxminddb's words leave out the system's (its cleanup may
+         * have changed errno): ask again for them. */
+        FILE *fp = NULL;
+        int e = 0;
+
+        if (rc == MMDB_FILE_OPEN_ERROR || rc == MMDB_IO_ERROR) {
+            fp = fopen(path, "rb");
+            e = fp == NULL ? errno : 0;
+            if (fp != NULL)
+                fclose(fp);
+        }
+        if (e != 0)
             svc->add_detail(ctx, MXP_STATE_UNKNOWN, "cannot open %s: %s (%s)",
-                            path, MMDB_strerror(rc), strerror(errno));
+                            path, MMDB_strerror(rc), strerror(e));
         else
-            svc->add_detail(ctx, MXP_STATE_UNKNOWN, "cannot open %s: %s",
-                            path, MMDB_strerror(rc));
+            svc->add_detail(ctx, MXP_STATE_UNKNOWN, "cannot open %s: %s", path,
+                            MMDB_strerror(rc));
         *used = 1;
         return;
     }
     kind = kind_of(db.metadata.database_type);
+
+    memset(&ss, 0, sizeof ss);
+    if (t->family == AF_INET6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+        s6->sin6_family = AF_INET6;
+        memcpy(&s6->sin6_addr, t->addr_bytes, 16);
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+        s4->sin_family = AF_INET;
+        memcpy(&s4->sin_addr, t->addr_bytes, 4);
+    }
+    /* The lookup goes first, so that a corrupt search tree is said as
+     * such whatever the database claims to be. */
+    t0 = svc->now();
+    res = MMDB_lookup_sockaddr(&db, (struct sockaddr *)&ss, &mmerr);
+    *lookup_time += svc->now() - t0;
+    if (mmerr != MMDB_SUCCESS &&
+        mmerr != MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR) {
+        /* An IPv6 address in an IPv4 database is simply not covered. */
+        svc->add_detail(ctx, MXP_STATE_UNKNOWN, "lookup of %s in %s failed: %s",
+                        t->addr, path, MMDB_strerror(mmerr));
+        *used = 1;
+        MMDB_close(&db);
+        return;
+    }
+    if (mmerr == MMDB_SUCCESS && res.found_entry) {
+        MMDB_entry_data_s d;
+
+        /* The record as a whole must decode, whatever the kind. */
+        if (get_value(&res.entry, &d, err, sizeof err, NULL) < 0) {
+            svc->add_detail(ctx, MXP_STATE_UNKNOWN,
+                            "cannot read the record of %s in %s: %s", t->addr,
+                            path, err);
+            *used = 1;
+            MMDB_close(&db);
+            return;
+        }
+    }
     if (kind == KIND_OTHER) {
+        *used = explicit;
         if (explicit)
             svc->add_detail(ctx, MXP_STATE_UNKNOWN,
                             "%s: database type %s is none of City, "
@@ -501,41 +549,22 @@ static void one_db(struct mxp_ctx *ctx, const struct geoip_state *st,
         svc->add_detail(ctx, MXP_STATE_OK, "database %s (%s) built %s", path,
                         db.metadata.database_type, date);
 
-    memset(&ss, 0, sizeof ss);
-    if (t->family == AF_INET6) {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-        s6->sin6_family = AF_INET6;
-        memcpy(&s6->sin6_addr, t->addr_bytes, 16);
-    } else {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-        s4->sin_family = AF_INET;
-        memcpy(&s4->sin_addr, t->addr_bytes, 4);
-    }
-    t0 = svc->now();
-    res = MMDB_lookup_sockaddr(&db, (struct sockaddr *)&ss, &mmerr);
-    (void)gai;
     if (mmerr == MMDB_SUCCESS && res.found_entry) {
         err[0] = '\0';
         f->any = 1;
+        t0 = svc->now();
         if (kind == KIND_CITY || kind == KIND_COUNTRY)
             r = read_location(&res.entry, f, err, sizeof err);
         else if (kind == KIND_ASN)
             r = read_asn(&res.entry, f, err, sizeof err);
         else
             r = read_anon(&res.entry, f, err, sizeof err);
+        *lookup_time += svc->now() - t0;
         if (r < 0)
             svc->add_detail(ctx, MXP_STATE_UNKNOWN,
                             "cannot read the record of %s in %s: %s", t->addr,
                             path, err);
-    } else if (mmerr != MMDB_SUCCESS &&
-               mmerr != MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR) {
-        /* An IPv6 address in an IPv4 database is simply not covered. */
-        svc->add_detail(ctx, MXP_STATE_UNKNOWN, "lookup of %s in %s failed: %s",
-                        t->addr, path, MMDB_strerror(mmerr));
     }
-    *lookup_time += svc->now() - t0;
     MMDB_close(&db);
 }
 
@@ -585,9 +614,8 @@ static void policy(struct mxp_ctx *ctx, const struct geoip_state *st,
         for (size_t i = 0; i < st->n_countries; i++) {
             ok |= strcmp(st->countries[i], f->country) == 0;
             if (len < sizeof list)
-                len += (size_t)snprintf(list + len, sizeof list - len,
-                                        "%s%s", i ? ", " : "",
-                                        st->countries[i]);
+                len += (size_t)snprintf(list + len, sizeof list - len, "%s%s",
+                                        i ? ", " : "", st->countries[i]);
         }
         if (f->country[0] == '\0' && special == NULL)
             svc->add_detail(ctx, MXP_STATE_UNKNOWN,
@@ -606,9 +634,8 @@ static void policy(struct mxp_ctx *ctx, const struct geoip_state *st,
         for (size_t i = 0; i < st->n_asns; i++) {
             ok |= f->have_asn && st->asns[i] == f->asn;
             if (len < sizeof list)
-                len += (size_t)snprintf(list + len, sizeof list - len,
-                                        "%sAS%u", i ? ", " : "",
-                                        (unsigned)st->asns[i]);
+                len += (size_t)snprintf(list + len, sizeof list - len, "%sAS%u",
+                                        i ? ", " : "", (unsigned)st->asns[i]);
         }
         if (!f->have_asn && special == NULL)
             svc->add_detail(ctx, MXP_STATE_UNKNOWN,
@@ -698,9 +725,9 @@ static int geoip_run(struct mxp_ctx *ctx, void *state)
             len += (size_t)snprintf(where + len, sizeof where - len, "%s",
                                     f.country);
         if (f.have_asn && len < sizeof where)
-            len += (size_t)snprintf(where + len, sizeof where - len,
-                                    "%sAS%u %s", len ? ", " : "",
-                                    (unsigned)f.asn, f.org);
+            len +=
+                (size_t)snprintf(where + len, sizeof where - len, "%sAS%u %s",
+                                 len ? ", " : "", (unsigned)f.asn, f.org);
         if (where[0] == '\0')
             snprintf(where, sizeof where, "located");
         svc->set_result(ctx, MXP_STATE_OK, "%s: %s", t->addr, where);
