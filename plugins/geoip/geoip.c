@@ -710,10 +710,9 @@ static int geoip_run(struct mxp_ctx *ctx, void *state)
         return MXP_OK;
     if (f.country[0] == '\0' && !f.have_asn && isnan(f.lat)) {
         if (special != NULL)
-            svc->set_result(ctx, MXP_STATE_OK, "%s: private address (%s)",
-                            t->addr, special);
+            svc->set_result(ctx, MXP_STATE_OK, "private address (%s)", special);
         else
-            svc->set_result(ctx, MXP_STATE_OK, "%s: no location", t->addr);
+            svc->set_result(ctx, MXP_STATE_OK, "no location");
     } else {
         char where[2 * GEOIP_TEXT] = "";
         size_t len = 0;
@@ -721,16 +720,22 @@ static int geoip_run(struct mxp_ctx *ctx, void *state)
         if (f.city[0] != '\0')
             len += (size_t)snprintf(where + len, sizeof where - len, "%s, ",
                                     f.city);
-        if (f.country[0] != '\0' && len < sizeof where)
-            len += (size_t)snprintf(where + len, sizeof where - len, "%s",
-                                    f.country);
+        /* The core puts the address in front of this. */
+        if (f.country[0] != '\0' && len < sizeof where) {
+            if (f.city[0] == '\0' && f.country_name[0] != '\0')
+                len += (size_t)snprintf(where + len, sizeof where - len,
+                                        "%s (%s)", f.country_name, f.country);
+            else
+                len += (size_t)snprintf(where + len, sizeof where - len, "%s",
+                                        f.country);
+        }
         if (f.have_asn && len < sizeof where)
             len +=
                 (size_t)snprintf(where + len, sizeof where - len, "%sAS%u %s",
                                  len ? ", " : "", (unsigned)f.asn, f.org);
         if (where[0] == '\0')
             snprintf(where, sizeof where, "located");
-        svc->set_result(ctx, MXP_STATE_OK, "%s: %s", t->addr, where);
+        svc->set_result(ctx, MXP_STATE_OK, "%s", where);
     }
     return MXP_OK;
 }

@@ -1,0 +1,92 @@
+# tests/integration/cases-geoip.sh - the geoip plugin's cases, sourced by
+# run.sh after cases.sh.
+#
+# The databases are MaxMind's test databases vendored in tests/data/geoip
+# (README there).  Their addresses are not loopback ones: geoip only looks
+# the target up in the files and opens no connection, and these runs have
+# ONLY -C geoip, so no check ever connects to the target (-H names it for
+# the lookup alone).  Never add another check to these command lines.
+#
+# shellcheck shell=bash disable=SC2034 # read by run.sh
+
+GEOIP_DATA=$(cd "$HERE/../data/geoip" && pwd)
+GEOIP_CITY=$GEOIP_DATA/GeoIP2-City-Test.mmdb
+GEOIP_ASN=$GEOIP_DATA/GeoLite2-ASN-Test.mmdb
+
+if begin geoip_city_asn; then
+    mx 10 -C geoip -H 81.2.69.160 -v \
+        --set "geoip.databases=[$GEOIP_CITY, $GEOIP_ASN]" \
+        --set geoip.max_age_days=0
+    want_exit 0
+    want_status '^MXPROBE OK - 81\.2\.69\.160: London, GB \| geoip_lookup_time=[0-9.]+s'
+    want_out 'country: GB United Kingdom'
+    want_out 'subdivision: England'
+    want_out 'city: London'
+    want_out 'coordinates: 51\.5142, -0\.0931 \(accuracy radius 100 km\)'
+    want_out 'map: https://www\.openstreetmap\.org/\?mlat=51\.5142&mlon=-0\.0931#map=10/51\.5142/-0\.0931'
+    want_out 'GeoIP2-City\) built 2026-02-04'
+    want_time 10
+    finish
+fi
+
+if begin geoip_asn_ipv6; then
+    mx 10 -C geoip -H 2a02:1800::1 -v \
+        --set "geoip.databases=[$GEOIP_CITY, $GEOIP_ASN]" \
+        --set geoip.max_age_days=0
+    want_exit 0
+    want_status '^MXPROBE OK - 2a02:1800::1: .*AS6848 Telenet N\.V\.'
+    want_out 'ASN: AS6848 Telenet N\.V\.'
+    want_time 10
+    finish
+fi
+
+if begin geoip_allowed_countries; then
+    mx 10 -C geoip -H 81.2.69.160 \
+        --set "geoip.databases=[$GEOIP_CITY]" --set geoip.max_age_days=0 \
+        --set 'geoip.allowed_countries=[DE, AT]'
+    want_exit 1
+    want_status '^MXPROBE WARNING - 81\.2\.69\.160: country GB is not in allowed_countries \(DE, AT\)'
+    want_time 10
+    finish
+fi
+
+if begin geoip_stale_database; then
+    # The test databases were built 2026-02-04: past the default 60 days.
+    mx 10 -C geoip -H 81.2.69.160 --set "geoip.databases=[$GEOIP_CITY]"
+    want_exit 1
+    want_status 'GeoIP2-City database built 2026-02-04 is [0-9]+ days old \(over max_age_days 60\)'
+    want_out 'city: London'
+    want_time 10
+    finish
+fi
+
+if begin geoip_corrupt_database; then
+    mx 10 -C geoip -H 128.128.128.128 \
+        --set "geoip.databases=[$GEOIP_DATA/MaxMind-DB-test-broken-search-tree-24.mmdb]"
+    want_exit 3
+    want_status '^MXPROBE UNKNOWN - .*cannot read the record of 128\.128\.128\.128 in .*broken-search-tree-24\.mmdb: '
+    want_time 10
+    finish
+fi
+
+if begin geoip_loopback_private; then
+    mx 10 -C geoip -H 127.0.0.21 --set "geoip.databases=[$GEOIP_CITY]" \
+        --set geoip.max_age_days=0
+    want_exit 0
+    want_status '^MXPROBE OK - 127\.0\.0\.21: private address \(loopback\)'
+    want_time 10
+    finish
+fi
+
+if begin geoip_no_database; then
+    # Only meaningful where the standard places hold no database.
+    if ls /var/lib/GeoIP/*.mmdb /usr/share/GeoIP/*.mmdb >/dev/null 2>&1; then
+        say "integration: note: geoip_no_database skipped (a database is installed)"
+    else
+        mx 10 -C geoip -H 127.0.0.21
+        want_exit 3
+        want_status '^MXPROBE UNKNOWN - 127\.0\.0\.21: no GeoIP database: .*/var/lib/GeoIP/\*\.mmdb, /usr/share/GeoIP/\*\.mmdb'
+        want_time 10
+        finish
+    fi
+fi
