@@ -52,7 +52,7 @@ fi
 
 if begin geoip_stale_database; then
     # The test databases were built 2026-02-04: past the default 60 days.
-    mx 10 -C geoip -H 81.2.69.160 --set "geoip.databases=[$GEOIP_CITY]"
+    mx 10 -C geoip -H 81.2.69.160 -v --set "geoip.databases=[$GEOIP_CITY]"
     want_exit 1
     want_status 'GeoIP2-City database built 2026-02-04 is [0-9]+ days old \(over max_age_days 60\)'
     want_out 'city: London'
