@@ -15,6 +15,7 @@ nmap
 nagios-plugins-contrib libnet-dns-perl libmonitoring-plugin-perl
 libreadonly-perl libdata-validate-ip-perl libdata-validate-domain-perl
 libcapture-tiny-perl libnet-ip-perl
+libmaxmind-db-writer-perl
 "
 
 missing=""

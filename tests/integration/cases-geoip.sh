@@ -90,3 +90,35 @@ if begin geoip_no_database; then
         finish
     fi
 fi
+
+# A database the tests write (geoip-loopback.pl, Debian's
+# libmaxmind-db-writer-perl) that covers 127.0.0.0/8 and ::1: runs
+# against the loopback servers get a location, and the database's answer
+# wins over "private address".  Only -C geoip here too.
+GEOIP_LB=$TMP/geoip
+mkdir -p "$GEOIP_LB"
+if ! perl "$HERE/geoip-loopback.pl" "$GEOIP_LB" >"$GEOIP_LB/writer.log" 2>&1; then
+    say "integration: note: geoip-loopback.pl failed: $(head -n 3 "$GEOIP_LB/writer.log")"
+fi
+GEOIP_LB_DBS="geoip.databases=[$GEOIP_LB/loopback-city.mmdb, $GEOIP_LB/loopback-asn.mmdb]"
+
+if begin geoip_loopback_database; then
+    mx 10 -C geoip -H 127.0.0.21 -v --set "$GEOIP_LB_DBS"
+    want_exit 0
+    want_status '^MXPROBE OK - 127\.0\.0\.21: Loopback, DE, AS64512 mxprobe test network'
+    want_out 'map: https://www\.openstreetmap\.org/\?mlat=52\.5200&mlon=13\.4050#map=10/52\.5200/13\.4050'
+    want_out 'mxprobe-Loopback-City\) built [0-9]{4}-'
+    want_no_out 'private address'
+    want_time 10
+    finish
+fi
+
+if begin geoip_loopback_ipv6_policy; then
+    mx 10 -C geoip -H ::1 --set "$GEOIP_LB_DBS" \
+        --set 'geoip.allowed_countries=[AT]' --set 'geoip.allowed_asns=[AS64512]'
+    want_exit 1
+    want_status '^MXPROBE WARNING - ::1: country DE is not in allowed_countries \(AT\)'
+    want_no_out 'allowed_asns \('
+    want_time 10
+    finish
+fi
