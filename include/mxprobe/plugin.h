@@ -383,6 +383,18 @@ struct mxp_services {
      * not special: test setups use them.  One rule for zone and
      * backscatter, so that they guess a server's domains alike. */
     int (*name_special)(const char *name);
+
+    /* ---- ABI 1.2: structured fields ---- */
+
+    /* Named values of the check for machines: the JSON output's
+     * "fields" object of the check (geoip's country, city, lat, lon,
+     * asn, org), not shown by the text formats (say it in a detail too).
+     * key: 1..32 bytes of [a-z0-9_]; text is cut at 1 KiB; a later value
+     * for the same key replaces the earlier; at most 64 keys a check.
+     * add_field_number's value must be finite (a JSON number).
+     * MXP_ERR_INVALID for a bad key or number, else MXP_OK. */
+    int (*add_field)(struct mxp_ctx *ctx, const char *key, const char *text);
+    int (*add_field_number)(struct mxp_ctx *ctx, const char *key, double value);
 };
 
 /* What a plugin sees.  Fields are read-only for plugins. */

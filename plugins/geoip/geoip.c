@@ -22,6 +22,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -601,6 +602,39 @@ static void say_found(struct mxp_ctx *ctx, const struct geoip_found *f)
         svc->add_detail(ctx, MXP_STATE_OK, "anonymous IP: %s", f->anon);
 }
 
+/* The JSON output's fields (country, city, lat, lon, asn, org), when the
+ * core has the service (an ABI 1.2 core from before it does not). */
+static void add_fields(struct mxp_ctx *ctx, const struct geoip_found *f)
+{
+    const struct mxp_services *svc = ctx->svc;
+
+    if (svc->size < offsetof(struct mxp_services, add_field_number) +
+                        sizeof(svc->add_field_number) ||
+        svc->add_field == NULL || svc->add_field_number == NULL)
+        return;
+    if (f->country[0] != '\0')
+        svc->add_field(ctx, "country", f->country);
+    if (f->country_name[0] != '\0')
+        svc->add_field(ctx, "country_name", f->country_name);
+    if (f->subdivision[0] != '\0')
+        svc->add_field(ctx, "subdivision", f->subdivision);
+    if (f->city[0] != '\0')
+        svc->add_field(ctx, "city", f->city);
+    if (!isnan(f->lat) && !isnan(f->lon)) {
+        svc->add_field_number(ctx, "lat", f->lat);
+        svc->add_field_number(ctx, "lon", f->lon);
+        if (f->radius > 0)
+            svc->add_field_number(ctx, "accuracy_radius_km", f->radius);
+    }
+    if (f->have_asn) {
+        svc->add_field_number(ctx, "asn", f->asn);
+        if (f->org[0] != '\0')
+            svc->add_field(ctx, "org", f->org);
+    }
+    if (f->anon[0] != '\0')
+        svc->add_field(ctx, "anonymous", f->anon);
+}
+
 static void policy(struct mxp_ctx *ctx, const struct geoip_state *st,
                    const struct geoip_found *f, const char *special)
 {
@@ -696,6 +730,7 @@ static int geoip_run(struct mxp_ctx *ctx, void *state)
         return MXP_OK;
     }
     say_found(ctx, &f);
+    add_fields(ctx, &f);
     if (f.country[0] == '\0' && !f.have_asn && isnan(f.lat)) {
         if (special != NULL)
             svc->add_detail(ctx, MXP_STATE_OK,

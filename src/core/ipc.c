@@ -78,6 +78,28 @@ static int put_number(struct mxp_buf *b, double v)
     return put_field(b, tmp);
 }
 
+int mxp_ipc_send_field(int fd, const char *key, const char *text, double number)
+{
+    struct mxp_buf b;
+    char cut[MXP_FIELD_TEXT_MAX + 1];
+    int rc;
+
+    mxp_buf_init(&b);
+    rc = put_field(&b, key);
+    if (rc == MXP_OK)
+        rc = put_field(&b, text != NULL ? "s" : "n");
+    if (rc == MXP_OK && text != NULL) {
+        snprintf(cut, sizeof cut, "%s", text);
+        rc = put_field(&b, cut);
+    } else if (rc == MXP_OK) {
+        rc = put_number(&b, number);
+    }
+    if (rc == MXP_OK)
+        rc = mxp_ipc_send(fd, MXP_IPC_FIELD, b.data, b.len);
+    mxp_buf_free(&b);
+    return rc;
+}
+
 int mxp_ipc_send_perf(int fd, const char *label, const struct mxp_perf *p)
 {
     struct mxp_buf b;
@@ -262,6 +284,52 @@ static int decode(const char *p, size_t n, struct mxp_check_result *res,
         if (t->text == NULL)
             return MXP_ERR_NOMEM;
         res->n_transcript++;
+        return MXP_OK;
+    }
+    case MXP_IPC_FIELD: {
+        const char *f[3];
+        size_t fl[3], k;
+        struct mxp_field *fd;
+        char *text = NULL;
+        double num = NAN;
+
+        if (split_fields(p, n, f, fl, 3) != 3 ||
+            !mxp_field_key_ok(f[0], fl[0]) || fl[1] != 1 ||
+            (f[1][0] != 's' && f[1][0] != 'n') || fl[2] > MXP_FIELD_TEXT_MAX)
+            return MXP_ERR_PROTOCOL;
+        if (f[1][0] == 'n') {
+            num = field_number(f[2], fl[2]);
+            if (!isfinite(num))
+                return MXP_ERR_PROTOCOL;
+        } else if ((text = text_dup(f[2], fl[2])) == NULL) {
+            return MXP_ERR_NOMEM;
+        }
+        for (k = 0; k < res->n_fields; k++)
+            if (strlen(res->fields[k].key) == fl[0] &&
+                memcmp(res->fields[k].key, f[0], fl[0]) == 0)
+                break;
+        if (k == res->n_fields) {
+            if (res->n_fields >= MXP_MAX_FIELDS) {
+                free(text); /* over the cap: dropped, like a cut text */
+                return MXP_OK;
+            }
+            if (grow((void **)&res->fields, res->n_fields, sizeof(*fd))) {
+                free(text);
+                return MXP_ERR_NOMEM;
+            }
+            fd = &res->fields[k];
+            fd->key = text_dup(f[0], fl[0]);
+            if (fd->key == NULL) {
+                free(text);
+                return MXP_ERR_NOMEM;
+            }
+            fd->text = NULL;
+            res->n_fields++;
+        }
+        fd = &res->fields[k];
+        free(fd->text);
+        fd->text = text;
+        fd->number = num;
         return MXP_OK;
     }
     case MXP_IPC_LOG: {

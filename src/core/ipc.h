@@ -20,6 +20,7 @@ enum mxp_ipc_type {
     MXP_IPC_PERF = 'P',       /* NUL-separated fields */
     MXP_IPC_TRANSCRIPT = 'T', /* double t + dir byte + text */
     MXP_IPC_LOG = 'L',        /* text */
+    MXP_IPC_FIELD = 'F',      /* key NUL, 's' or 'n' NUL, value NUL */
 };
 
 #define MXP_IPC_MAX_RECORD (64 * 1024)
@@ -33,6 +34,9 @@ int mxp_ipc_send_state_text(int fd, enum mxp_ipc_type type,
 int mxp_ipc_send_perf(int fd, const char *label,
                       const struct mxp_perf *p);
 int mxp_ipc_send_transcript(int fd, double t, char dir, const char *text);
+/* A field: text, or (text NULL) the number. */
+int mxp_ipc_send_field(int fd, const char *key, const char *text,
+                       double number);
 
 /* Parent side. */
 struct mxp_ipc_reader {

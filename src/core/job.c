@@ -470,6 +470,31 @@ static const char *svc_registered_domain(struct mxp_ctx *ctx,
     return mxp_registered_domain(name);
 }
 
+/* ---- ABI 1.2: structured fields ---- */
+
+static int svc_add_field(struct mxp_ctx *ctx, const char *key, const char *text)
+{
+    struct mxp_job *job = job_of(ctx);
+
+    if (key == NULL || text == NULL || !mxp_field_key_ok(key, strlen(key)))
+        return MXP_ERR_INVALID;
+    if (job->fd >= 0)
+        mxp_ipc_send_field(job->fd, key, text, 0);
+    return MXP_OK;
+}
+
+static int svc_add_field_number(struct mxp_ctx *ctx, const char *key,
+                                double value)
+{
+    struct mxp_job *job = job_of(ctx);
+
+    if (key == NULL || !mxp_field_key_ok(key, strlen(key)) || !isfinite(value))
+        return MXP_ERR_INVALID;
+    if (job->fd >= 0)
+        mxp_ipc_send_field(job->fd, key, NULL, value);
+    return MXP_OK;
+}
+
 static const struct mxp_services services = {
     .size = sizeof(struct mxp_services),
     .now = mxp_now,
@@ -525,6 +550,9 @@ static const struct mxp_services services = {
     .smtp_wait_until = mxp_smtp_wait_until,
     /* ---- ABI 1.2: special-use names ---- */
     .name_special = mxp_name_special,
+    /* ---- ABI 1.2: structured fields ---- */
+    .add_field = svc_add_field,
+    .add_field_number = svc_add_field_number,
 };
 
 const struct mxp_services *mxp_core_services(void)

@@ -36,7 +36,10 @@
  *           "dir": string,          "C" connect/info, ">" sent,
  *                                   "<" received, "!" error
  *           "text": string } ],
- *       "log": [ string ]            only with -vvv: plugin debug lines
+ *       "log": [ string ],           only with -vvv: plugin debug lines
+ *       "fields": { key: string | number }   only when the check set
+ *                                   some (svc->add_field): e.g. geoip's
+ *                                   country, city, lat, lon, asn, org
  *     } ]
  *   }
  *
@@ -196,6 +199,21 @@ static void json_check(struct mxp_out *o, const struct mxp_check_result *c,
             json_str(o, c->log[i]);
         }
         mxp_out_puts(o, "]");
+    }
+    if (c->n_fields > 0) {
+        json_key(o, "fields", 0);
+        mxp_out_puts(o, "{");
+        for (i = 0; i < c->n_fields; i++) {
+            if (i)
+                mxp_out_puts(o, ",");
+            json_str(o, c->fields[i].key);
+            mxp_out_puts(o, ":");
+            if (c->fields[i].text != NULL)
+                json_str(o, c->fields[i].text);
+            else
+                json_num(o, c->fields[i].number);
+        }
+        mxp_out_puts(o, "}");
     }
 }
 

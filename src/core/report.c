@@ -38,7 +38,23 @@ void mxp_check_result_free(struct mxp_check_result *c)
     for (i = 0; i < c->n_log; i++)
         free(c->log[i]);
     free(c->log);
+    for (i = 0; i < c->n_fields; i++) {
+        free(c->fields[i].key);
+        free(c->fields[i].text);
+    }
+    free(c->fields);
     memset(c, 0, sizeof *c);
+}
+
+int mxp_field_key_ok(const char *key, size_t len)
+{
+    if (len == 0 || len > MXP_FIELD_KEY_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!((key[i] >= 'a' && key[i] <= 'z') ||
+              (key[i] >= '0' && key[i] <= '9') || key[i] == '_'))
+            return 0;
+    return 1;
 }
 
 void mxp_report_free(struct mxp_report *r)

@@ -20,6 +20,17 @@ struct mxp_detail {
     char *text;
 };
 
+/* A named value of a check (svc->add_field): text, or a number. */
+struct mxp_field {
+    char *key;
+    char *text; /* NULL for a number */
+    double number;
+};
+
+#define MXP_MAX_FIELDS 64 /* keys a check may set */
+#define MXP_FIELD_KEY_MAX 32
+#define MXP_FIELD_TEXT_MAX 1024
+
 struct mxp_transcript_line {
     double t;  /* seconds since the job started */
     char dir;  /* 'C' connect/info, '>' sent, '<' received, '!' error */
@@ -38,6 +49,8 @@ struct mxp_check_result {
     size_t n_transcript;
     char **log;
     size_t n_log;
+    struct mxp_field *fields; /* in the order first set */
+    size_t n_fields;
     double elapsed; /* seconds */
 };
 
@@ -59,7 +72,9 @@ struct mxp_report {
 };
 
 void mxp_check_result_free(struct mxp_check_result *c); /* members only */
-void mxp_report_free(struct mxp_report *r);             /* members only */
+/* 1 when key is a valid field key (1..MXP_FIELD_KEY_MAX of [a-z0-9_]). */
+int mxp_field_key_ok(const char *key, size_t len);
+void mxp_report_free(struct mxp_report *r); /* members only */
 
 /* The output formats (output_nagios.c, output_text.c, output_json.c).
  * verbosity is the count of -v: 0 summaries and non-OK details, 1 all

@@ -9,6 +9,7 @@
 #include "dns.h"
 #include "names.h"
 #include "psl.h"
+#include "report.h"
 #include "result.h"
 #include "smtp_reply.h"
 #include "status.h"
@@ -1351,6 +1352,80 @@ static const char *fake_registered_domain(struct mxp_ctx *ctx, const char *name)
     return mxp_registered_domain(name);
 }
 
+/* ---- ABI 1.2: structured fields ---- */
+
+/* The fields set, as the core's rule: a later value for a key replaces. */
+static struct {
+    char *key[MXP_MAX_FIELDS], *text[MXP_MAX_FIELDS];
+    double number[MXP_MAX_FIELDS];
+    size_t n;
+} FF;
+
+static void fake_fields_reset(void)
+{
+    for (size_t i = 0; i < FF.n; i++) {
+        free(FF.key[i]);
+        free(FF.text[i]);
+    }
+    memset(&FF, 0, sizeof FF);
+}
+
+static int fake_field_set(const char *key, const char *text, double number)
+{
+    size_t i;
+
+    if (key == NULL || !mxp_field_key_ok(key, strlen(key)))
+        return MXP_ERR_INVALID;
+    for (i = 0; i < FF.n && strcmp(FF.key[i], key) != 0; i++)
+        ;
+    if (i == FF.n) {
+        if (FF.n >= MXP_MAX_FIELDS)
+            return MXP_OK;
+        FF.key[FF.n++] = fake_xstrdup(key);
+    }
+    free(FF.text[i]);
+    FF.text[i] = fake_xstrdup(text);
+    FF.number[i] = number;
+    return MXP_OK;
+}
+
+static int fake_add_field_fn(struct mxp_ctx *ctx, const char *key,
+                             const char *text)
+{
+    (void)ctx;
+    return text == NULL ? MXP_ERR_INVALID : fake_field_set(key, text, NAN);
+}
+
+static int fake_add_field_number_fn(struct mxp_ctx *ctx, const char *key,
+                                    double value)
+{
+    (void)ctx;
+    return isfinite(value) ? fake_field_set(key, NULL, value) : MXP_ERR_INVALID;
+}
+
+size_t fake_n_fields(void)
+{
+    return FF.n;
+}
+
+const char *fake_field_text(const char *key)
+{
+    for (size_t i = 0; i < FF.n; i++)
+        if (strcmp(FF.key[i], key) == 0)
+            return FF.text[i];
+    return NULL;
+}
+
+int fake_field_number(const char *key, double *out)
+{
+    for (size_t i = 0; i < FF.n; i++)
+        if (strcmp(FF.key[i], key) == 0 && FF.text[i] == NULL) {
+            *out = FF.number[i];
+            return 1;
+        }
+    return 0;
+}
+
 const struct mxp_services fake_services = {
     .size = sizeof(struct mxp_services),
     .now = fake_now_fn,
@@ -1406,6 +1481,9 @@ const struct mxp_services fake_services = {
     .smtp_wait_until = fake_smtp_wait_until_fn,
     /* ---- ABI 1.2: special-use names ---- */
     .name_special = mxp_name_special,
+    /* ---- ABI 1.2: structured fields ---- */
+    .add_field = fake_add_field_fn,
+    .add_field_number = fake_add_field_number_fn,
 };
 
 /* ---- lifecycle ------------------------------------------------------- */
@@ -1431,6 +1509,7 @@ static void fake_fix_ctx(void)
 
 void fake_reset(void)
 {
+    fake_fields_reset(); /* ABI 1.2: structured fields */
     for (size_t i = 0; i < F.n_dns; i++)
         fake_dns_entry_clear(&F.dns[i]);
     free(F.dns);

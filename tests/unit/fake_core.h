@@ -132,6 +132,13 @@ size_t fake_n_perf(void);
 const struct mxp_perf *fake_perf(size_t i);
 const struct mxp_perf *fake_perf_find(const char *metric);
 
+/* ---- ABI 1.2: structured fields ---- */
+/* Keys set with add_field/add_field_number; the text of a key (NULL when
+ * absent or a number); 1 and *out when key holds a number. */
+size_t fake_n_fields(void);
+const char *fake_field_text(const char *key);
+int fake_field_number(const char *key, double *out);
+
 /* ---- thresholds ------------------------------------------------------ */
 
 /* The ranges check_threshold() applies and threshold_text() returns;

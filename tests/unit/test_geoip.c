@@ -265,6 +265,19 @@ static void test_city_asn_map_link(void **state)
                 MXP_STATE_OK);
     want_detail("ASN: AS29518 Bredband2 AB", MXP_STATE_OK);
     want_detail("GeoIP2-City) built 2026-02-04", MXP_STATE_OK);
+    /* The same for the JSON output. */
+    {
+        double v;
+
+        assert_string_equal(fake_field_text("country"), "SE");
+        assert_string_equal(fake_field_text("country_name"), "Sweden");
+        assert_string_equal(fake_field_text("city"), "Linköping");
+        assert_string_equal(fake_field_text("org"), "Bredband2 AB");
+        assert_true(fake_field_number("asn", &v) && v == 29518);
+        assert_true(fake_field_number("lat", &v) && fabs(v - 58.4167) < 1e-3);
+        assert_true(fake_field_number("lon", &v) && fabs(v - 15.6167) < 1e-3);
+        assert_true(fake_field_number("accuracy_radius_km", &v) && v == 76);
+    }
     assert_string_equal(fake_summary(), "Linköping, SE, AS29518 Bredband2 AB");
     p = fake_perf_find("lookup_time");
     assert_non_null(p);
@@ -305,6 +318,7 @@ static void test_not_covered_and_private(void **state)
     (void)state;
     assert_int_equal(run_with(YAML_ONE(CITY), "1.1.1.1"), MXP_STATE_OK);
     assert_string_equal(fake_summary(), "no location");
+    assert_int_equal(fake_n_fields(), 0);
     assert_int_equal(run_with(YAML_ONE(CITY), "10.0.0.1"), MXP_STATE_OK);
     assert_string_equal(fake_summary(), "private address (RFC 1918)");
     run_with(YAML_ONE(CITY), "127.0.0.1");

@@ -78,6 +78,64 @@ static void test_roundtrip_bytewise(void **state)
     mxp_check_result_free(&res);
 }
 
+/* Fields (svc->add_field): text and number, a later value replacing,
+ * bad keys and numbers refused by the parent. */
+static void test_fields(void **state)
+{
+    static const char bad_key[] = {0,   0, 0,   0, 'F', 'C',
+                                   'x', 0, 's', 0, 'v', 0};
+    static const char bad_num[] = {0,   0, 0,   0, 'F', 'l', 'a',
+                                   't', 0, 'n', 0, 'x', 0};
+    static const char bad_kind[] = {0, 0, 0, 0, 'F', 'k', 0, 'q', 0, 'v', 0};
+    const struct {
+        const char *bytes;
+        size_t len;
+    } bad[] = {{bad_key, sizeof bad_key},
+               {bad_num, sizeof bad_num},
+               {bad_kind, sizeof bad_kind}};
+    int p[2];
+    char buf[8192];
+    size_t n;
+    struct mxp_ipc_reader r;
+    struct mxp_check_result res;
+
+    (void)state;
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(mxp_ipc_send_field(p[1], "country", "DE", 0), MXP_OK);
+    assert_int_equal(mxp_ipc_send_field(p[1], "lat", NULL, -12.5), MXP_OK);
+    assert_int_equal(mxp_ipc_send_field(p[1], "city", "K\033ln", 0), MXP_OK);
+    assert_int_equal(mxp_ipc_send_field(p[1], "country", "AT", 0), MXP_OK);
+    close(p[1]);
+    n = read_all(p[0], buf, sizeof(buf));
+    close(p[0]);
+    memset(&res, 0, sizeof(res));
+    mxp_ipc_reader_init(&r);
+    assert_int_equal(mxp_ipc_feed(&r, buf, n, &res), MXP_OK);
+    assert_int_equal(res.n_fields, 3);
+    assert_string_equal(res.fields[0].key, "country");
+    assert_string_equal(res.fields[0].text, "AT");
+    assert_string_equal(res.fields[1].key, "lat");
+    assert_null(res.fields[1].text);
+    assert_true(res.fields[1].number == -12.5);
+    assert_string_equal(res.fields[2].text, "K?ln");
+    mxp_ipc_reader_free(&r);
+    mxp_check_result_free(&res);
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char rec[64];
+        uint32_t len = (uint32_t)(bad[i].len - 4);
+
+        memcpy(rec, bad[i].bytes, bad[i].len);
+        memcpy(rec, &len, 4);
+        memset(&res, 0, sizeof(res));
+        mxp_ipc_reader_init(&r);
+        assert_int_equal(mxp_ipc_feed(&r, rec, bad[i].len, &res),
+                         MXP_ERR_PROTOCOL);
+        mxp_ipc_reader_free(&r);
+        mxp_check_result_free(&res);
+    }
+}
+
 static void test_corrupt_streams(void **state)
 {
     struct {
@@ -138,6 +196,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_bytewise),
+        cmocka_unit_test(test_fields),
         cmocka_unit_test(test_corrupt_streams),
         cmocka_unit_test(test_flood_is_capped),
     };

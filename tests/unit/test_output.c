@@ -721,6 +721,39 @@ static void test_json_escaping(void **state)
            "\"text\":\"y\"}]}]}\n");
 }
 
+/* A check's fields come as an object after the perfdata; none: no key. */
+static void test_json_fields(void **state)
+{
+    struct mxp_field f[] = {{.key = "country", .text = "DE"},
+                            {.key = "lat", .number = 52.52},
+                            {.key = "city", .text = "K\"o"}};
+    struct mxp_check_result c[] = {
+        {.plugin = "geoip",
+         .state = MXP_STATE_OK,
+         .summary = "x",
+         .fields = f,
+         .n_fields = N(f)},
+        {.plugin = "other", .state = MXP_STATE_OK, .summary = "y"}};
+    struct mxp_target_report t[] = {{.host = "a",
+                                     .addr = "192.0.2.1",
+                                     .port = 25,
+                                     .state = MXP_STATE_OK,
+                                     .checks = c,
+                                     .n_checks = 2}};
+    struct mxp_report r = {.targets = t, .n_targets = 1};
+
+    (void)state;
+    expect(JSON, &r, 0,
+           "{\"host\":\"a\",\"address\":\"192.0.2.1\",\"port\":25,"
+           "\"state\":\"OK\",\"exit_code\":0,\"summary\":\"x, y\","
+           "\"error\":null,\"elapsed\":0,\"checks\":[{\"plugin\":"
+           "\"geoip\",\"state\":\"OK\",\"summary\":\"x\",\"elapsed\":0,"
+           "\"details\":[],\"perfdata\":[],\"fields\":{\"country\":\"DE\","
+           "\"lat\":52.52,\"city\":\"K\\\"o\"}},{\"plugin\":\"other\","
+           "\"state\":\"OK\",\"summary\":\"y\",\"elapsed\":0,"
+           "\"details\":[],\"perfdata\":[]}]}\n");
+}
+
 static void test_json_nulls_and_error(void **state)
 {
     struct mxp_perfdatum p[] = {
@@ -900,6 +933,7 @@ int main(void)
         cmocka_unit_test(test_json_full),
         cmocka_unit_test(test_json_escaping),
         cmocka_unit_test(test_json_nulls_and_error),
+        cmocka_unit_test(test_json_fields),
         cmocka_unit_test(test_target_name),
         cmocka_unit_test(test_utf8_next),
         cmocka_unit_test(test_report_free),
