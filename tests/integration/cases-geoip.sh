@@ -122,3 +122,11 @@ if begin geoip_loopback_ipv6_policy; then
     want_time 10
     finish
 fi
+
+if begin geoip_json_fields; then
+    mx 10 -C geoip -H 127.0.0.21 -o json --set "$GEOIP_LB_DBS"
+    want_exit 0
+    want_out '"plugin":"geoip".*"fields":\{"country":"DE","country_name":"Germany","city":"Loopback","lat":52\.52,"lon":13\.405,"accuracy_radius_km":5,"asn":64512,"org":"mxprobe test network"\}'
+    want_time 10
+    finish
+fi
