@@ -421,7 +421,10 @@ struct mxp_plugin {
     const char *default_warning;  /* ranges when config and -w/-c say none */
     const char *default_critical;
     /* init: in the parent, once, before any job: validate config and build
-     * *state (may stay NULL).  run: in a forked child per target; must
+     * *state (may stay NULL).  MXP_ERR_UNSUPPORTED (with *state set, or
+     * NULL): nothing to check with here (geoip without a database): the
+     * core leaves the check out of a run from the configured list (a note
+     * with -v) and runs it, state and all, when -C names it.  run: in a forked child per target; must
      * finish before svc->remaining() reaches 0.  free: releases state. */
     int (*init)(struct mxp_ctx *ctx, void **state);
     int (*run)(struct mxp_ctx *ctx, void *state);

@@ -167,6 +167,28 @@ bad:
     return -1;
 }
 
+/* 1 when a standard place holds some *.mmdb file. */
+static int any_in_places(void)
+{
+    for (size_t d = 0; geoip_default_dirs[d] != NULL; d++) {
+        DIR *dir = opendir(geoip_default_dirs[d]);
+        struct dirent *de;
+        int found = 0;
+
+        if (dir == NULL)
+            continue;
+        while (!found && (de = readdir(dir)) != NULL) {
+            size_t len = strlen(de->d_name);
+
+            found = len > 5 && strcmp(de->d_name + len - 5, ".mmdb") == 0;
+        }
+        closedir(dir);
+        if (found)
+            return 1;
+    }
+    return 0;
+}
+
 static int geoip_init(struct mxp_ctx *ctx, void **state)
 {
     const struct mxp_services *svc = ctx->svc;
@@ -206,7 +228,9 @@ static int geoip_init(struct mxp_ctx *ctx, void **state)
         return MXP_ERR_CONFIG;
     }
     *state = st;
-    return MXP_OK;
+    /* No database configured nor found: the core leaves geoip out of a
+     * default run; named with -C, run() says what was tried. */
+    return st->n_dbs > 0 || any_in_places() ? MXP_OK : MXP_ERR_UNSUPPORTED;
 }
 
 /* ---- finding the databases -------------------------------------------- */

@@ -605,7 +605,8 @@ int mxp_job_init_plugin(const struct mxp_run_settings *run,
     if (job.init_error != NULL) {
         snprintf(err, errlen, "%s", job.init_error);
         rc = MXP_ERR_CONFIG;
-    } else if (rc != MXP_OK) {
+    } else if (rc != MXP_OK && rc != MXP_ERR_UNSUPPORTED) {
+        /* UNSUPPORTED: nothing to check with here (main.c's init_slots). */
         snprintf(err, errlen, "plugin %s: initialisation failed: %s",
                  slot->lp.name, mxp_strerror(rc));
     }

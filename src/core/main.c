@@ -227,18 +227,61 @@ static int load_slots(struct app *a, char *err, size_t errlen)
     return MXP_OK;
 }
 
-/* Thresholds and init(), once every plugins: section is known good. */
+/* 1 when -C names the check itself ("geoip", "+geoip"), not only the
+ * configured list. */
+static int named_on_cli(const struct app *a, const char *name)
+{
+    const char *p = a->cli.checks;
+    size_t len = strlen(name);
+
+    while (p != NULL && *p != '\0') {
+        size_t n = strcspn(p, ","), wn = n;
+        const char *w = p;
+
+        if (wn > 0 && *w == '+') {
+            w++;
+            wn--;
+        }
+        if (wn == len && strncmp(w, name, len) == 0)
+            return 1;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+/* Thresholds and init(), once every plugins: section is known good.  An
+ * init() answering MXP_ERR_UNSUPPORTED has nothing to work with here (no
+ * GeoIP database): a check of the configured list is then left out, said
+ * with -v; one named on -C runs and says why itself. */
 static int init_slots(struct app *a, char *err, size_t errlen)
 {
     size_t i;
     int rc;
 
-    for (i = 0; i < a->n_slots; i++) {
-        rc = slot_thresholds(a, &a->slots[i], err, errlen);
+    for (i = 0; i < a->n_slots;) {
+        struct mxp_plugin_slot *s = &a->slots[i];
+
+        rc = slot_thresholds(a, s, err, errlen);
         if (rc == MXP_OK)
-            rc = mxp_job_init_plugin(&a->run, &a->slots[i], err, errlen);
+            rc = mxp_job_init_plugin(&a->run, s, err, errlen);
+        if (rc == MXP_ERR_UNSUPPORTED && named_on_cli(a, s->lp.name))
+            rc = MXP_OK;
+        if (rc == MXP_ERR_UNSUPPORTED) {
+            if (a->cli.verbosity >= 1)
+                fprintf(stderr,
+                        "mxprobe: note: %s left out of the checks: nothing "
+                        "to check with here (-C %s says why)\n",
+                        s->lp.name, s->lp.name);
+            mxp_plugin_unload(&s->lp);
+            memmove(s, s + 1, (a->n_slots - i - 1) * sizeof(*s));
+            a->n_slots--;
+            continue;
+        }
         if (rc != MXP_OK)
             return rc;
+        i++;
     }
     return MXP_OK;
 }

@@ -257,7 +257,7 @@ static void test_full_config(void **state)
 static void assert_default_checks(const struct mxp_config *cfg)
 {
     static const char *const want[] = {"banner", "relay", "backscatter",
-                                       "dnsbl", "zone"};
+                                       "dnsbl",  "zone",  "geoip"};
 
     assert_int_equal(cfg->n_checks, sizeof want / sizeof want[0]);
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
