@@ -54,11 +54,11 @@ int mxp_tcp_probe(const char *addr, struct mxp_port_probe *p, size_t n,
     if (p == NULL || n == 0 || n > MXP_PROBE_MAX_PORTS)
         return MXP_ERR_INVALID;
     for (size_t i = 0; i < n; i++)
-        if (mxp_net_sockaddr(addr, p[i].port, &ss, &sslen, err,
-                             sizeof(err)) != MXP_OK)
+        if (mxp_net_sockaddr(addr, p[i].port, &ss, &sslen, err, sizeof(err)) !=
+            MXP_OK)
             return MXP_ERR_INVALID;
-    until = earlier(deadline, start + (connect_timeout > 0 ? connect_timeout
-                                                           : 5.0));
+    until = earlier(deadline,
+                    start + (connect_timeout > 0 ? connect_timeout : 5.0));
     for (size_t i = 0; i < n; i++) {
         int fd, pending;
 
@@ -227,8 +227,8 @@ int mxp_udp_exchange(struct mxp_udp_exchange *x, double default_timeout,
         memset(&from, 0, sizeof(from));
         /* MSG_TRUNC: the datagram's real length, so that an answer over
          * the cap is known as such rather than silently cut. */
-        got = recvfrom(fd, x->resp, x->cap, MSG_TRUNC,
-                       (struct sockaddr *)&from, &fromlen);
+        got = recvfrom(fd, x->resp, x->cap, MSG_TRUNC, (struct sockaddr *)&from,
+                       &fromlen);
         if (got < 0) {
             if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
                 continue;
