@@ -186,16 +186,16 @@ struct mxp_port_probe {
 /* One UDP request/response (svc->udp_exchange).  addr, port, req,
  * req_len, resp, cap and timeout are inputs, the rest outputs. */
 struct mxp_udp_exchange {
-    const char *addr;   /* numeric */
+    const char *addr; /* numeric */
     unsigned port;
     const void *req;
-    size_t req_len;     /* 1..65507 */
-    void *resp;         /* cap bytes */
-    size_t cap;         /* 1..65535: longer datagrams are MXP_ERR_TOO_BIG */
-    double timeout;     /* seconds; <= 0: probe.connect_timeout */
-    size_t resp_len;    /* bytes of the answer kept in resp */
-    double elapsed;     /* seconds from the send to the answer */
-    char words[128];    /* why there is no answer, in words */
+    size_t req_len;  /* 1..65507 */
+    void *resp;      /* cap bytes */
+    size_t cap;      /* 1..65535: longer datagrams are MXP_ERR_TOO_BIG */
+    double timeout;  /* seconds; <= 0: probe.connect_timeout */
+    size_t resp_len; /* bytes of the answer kept in resp */
+    double elapsed;  /* seconds from the send to the answer */
+    char words[128]; /* why there is no answer, in words */
 };
 
 /* ---- the service table ----------------------------------------------- */

@@ -141,8 +141,8 @@ static int check_target(const char *addr, unsigned port, int *family,
 }
 
 int mxp_net_sockaddr(const char *addr, unsigned port,
-                     struct sockaddr_storage *ss, socklen_t *sslen,
-                     char *err, size_t errlen)
+                     struct sockaddr_storage *ss, socklen_t *sslen, char *err,
+                     size_t errlen)
 {
     unsigned char bytes[16];
     int family, rc;

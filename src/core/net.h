@@ -19,8 +19,8 @@ int mxp_parse_addr(const char *text, int *family, unsigned char bytes[16]);
 /* addr:port as a socket address for connect()/sendto(): MXP_OK, or
  * MXP_ERR_INVALID with the words in err (not numeric, bad port). */
 int mxp_net_sockaddr(const char *addr, unsigned port,
-                     struct sockaddr_storage *ss, socklen_t *sslen,
-                     char *err, size_t errlen);
+                     struct sockaddr_storage *ss, socklen_t *sslen, char *err,
+                     size_t errlen);
 
 /* Connects to addr:port before deadline.  On success *fd is a
  * non-blocking connected socket.  On failure returns MXP_ERR_TIMEOUT,

@@ -1352,7 +1352,7 @@ static struct {
         char words[128];
     } ports[FAKE_MAX_PORTS];
     size_t n_ports, probes, probed, exchanges;
-    int udp_set, udp_status;
+    int udp_set, udp_status, echo_id;
     unsigned char udp_bytes[2048], req[2048];
     size_t udp_len, req_len;
     unsigned req_port;
@@ -1398,6 +1398,11 @@ size_t fake_tcp_probed(void)
     return FP.probed;
 }
 
+void fake_udp_echo_id(int on)
+{
+    FP.echo_id = on;
+}
+
 size_t fake_udp_exchanges(void)
 {
     return FP.exchanges;
@@ -1434,8 +1439,7 @@ static int fake_tcp_probe_fn(struct mxp_ctx *ctx, const char *addr,
     return MXP_OK;
 }
 
-static int fake_udp_exchange_fn(struct mxp_ctx *ctx,
-                                struct mxp_udp_exchange *x)
+static int fake_udp_exchange_fn(struct mxp_ctx *ctx, struct mxp_udp_exchange *x)
 {
     (void)ctx;
     FP.exchanges++;
@@ -1453,6 +1457,8 @@ static int fake_udp_exchange_fn(struct mxp_ctx *ctx,
         return FP.udp_status;
     x->resp_len = FP.udp_len < x->cap ? FP.udp_len : x->cap;
     memcpy(x->resp, FP.udp_bytes, x->resp_len);
+    if (FP.echo_id && x->resp_len >= 2 && x->req_len >= 2)
+        memcpy(x->resp, x->req, 2);
     x->elapsed = 0.002;
     return FP.udp_len > x->cap ? MXP_ERR_TOO_BIG : FP.udp_status;
 }

@@ -129,6 +129,9 @@ void fake_udp_answer(int status, const void *bytes, size_t len,
                      const char *words);
 size_t fake_tcp_probes(void);
 size_t fake_tcp_probed(void); /* ports over all tcp_probe calls */
+/* With echo on, the answer's first two bytes are the request's (a DNS or
+ * NBNS transaction id), as a server answering that request would. */
+void fake_udp_echo_id(int on);
 size_t fake_udp_exchanges(void);
 const unsigned char *fake_udp_request(size_t *len, unsigned *port);
 
