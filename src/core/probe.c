@@ -66,9 +66,10 @@ int mxp_tcp_probe(const char *addr, struct mxp_port_probe *p, size_t n,
         p[i].elapsed = 0;
         p[i].words[0] = '\0';
         if (mxp_poll_ms(until) == 0) {
-            p[i].state = MXP_PORT_FILTERED;
+            /* Not probed is not "no answer": never a false OK. */
+            p[i].state = MXP_PORT_ERROR;
             snprintf(p[i].words, sizeof(p[i].words),
-                     "no time left to probe (the job's deadline)");
+                     "not probed: the job's deadline came first");
             continue;
         }
         rc = mxp_tcp_connect_start(addr, p[i].port, &fd, &pending, p[i].words,

@@ -126,6 +126,12 @@ static void test_tcp_invalid(void **state)
     p[0].port = 0;
     assert_int_equal(mxp_tcp_probe("127.0.0.1", p, 1, 1, mxp_now() + 1),
                      MXP_ERR_INVALID);
+    /* past the deadline: not probed, which is no answer of the target */
+    p[0].port = free_port(SOCK_STREAM);
+    assert_int_equal(mxp_tcp_probe("127.0.0.1", p, 1, 1, mxp_now() - 1),
+                     MXP_OK);
+    assert_int_equal(p[0].state, MXP_PORT_ERROR);
+    assert_non_null(strstr(p[0].words, "deadline"));
 }
 
 /* ---- UDP --------------------------------------------------------------- */
