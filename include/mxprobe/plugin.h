@@ -165,6 +165,39 @@ enum mxp_reply_about {
     MXP_ABOUT_RELAYING = 4,  /* relaying for a foreign domain */
 };
 
+/* ---- port probes and UDP (ABI 1.2) ----------------------------------- */
+
+/* The outcome of one TCP connect probe (svc->tcp_probe). */
+enum mxp_port_state {
+    MXP_PORT_OPEN = 0, /* the connect completed: something listens */
+    MXP_PORT_CLOSED,   /* refused (RST): reachable, nothing listens */
+    MXP_PORT_FILTERED, /* no answer within the time: dropped on the way */
+    MXP_PORT_ERROR,    /* anything else (unreachable, no route): words say */
+};
+
+/* One port of a tcp_probe call: port is the input, the rest outputs. */
+struct mxp_port_probe {
+    unsigned port;
+    enum mxp_port_state state;
+    double elapsed;  /* seconds from the connect to its outcome */
+    char words[128]; /* "connection refused", "no answer within 5.0 s" */
+};
+
+/* One UDP request/response (svc->udp_exchange).  addr, port, req,
+ * req_len, resp, cap and timeout are inputs, the rest outputs. */
+struct mxp_udp_exchange {
+    const char *addr; /* numeric */
+    unsigned port;
+    const void *req;
+    size_t req_len;  /* 1..65507 */
+    void *resp;      /* cap bytes */
+    size_t cap;      /* 1..65535: longer datagrams are MXP_ERR_TOO_BIG */
+    double timeout;  /* seconds; <= 0: probe.connect_timeout */
+    size_t resp_len; /* bytes of the answer kept in resp */
+    double elapsed;  /* seconds from the send to the answer */
+    char words[128]; /* why there is no answer, in words */
+};
+
 /* ---- the service table ----------------------------------------------- */
 
 struct mxp_services {
@@ -395,6 +428,26 @@ struct mxp_services {
      * MXP_ERR_INVALID for a bad key or number, else MXP_OK. */
     int (*add_field)(struct mxp_ctx *ctx, const char *key, const char *text);
     int (*add_field_number)(struct mxp_ctx *ctx, const char *key, double value);
+
+    /* ---- ABI 1.2: port probes and UDP ---- */
+
+    /* The core talks to the network, the plugin judges.  tcp_probe
+     * connects to every port of p[0..n) of addr at once (n 1..64), each
+     * bounded by probe.connect_timeout and the deadline, sends nothing
+     * and closes each connection as soon as its outcome is known; it
+     * fills each p[i]'s state, elapsed and words.  MXP_OK when the
+     * probes ran; MXP_ERR_INVALID (nothing sent) for a bad n, port or a
+     * non-numeric address.  udp_exchange sends x->req to addr:port once
+     * and waits, bounded by x->timeout and the deadline, for the first
+     * datagram from exactly that address and port (others are ignored):
+     * MXP_OK with resp_len bytes in resp; MXP_ERR_TIMEOUT no answer;
+     * MXP_ERR_CONNECT an ICMP port unreachable came back; MXP_ERR_TOO_BIG
+     * the datagram was longer than cap (its first cap bytes kept);
+     * MXP_ERR_IO, MXP_ERR_INVALID otherwise; x->words says why in words
+     * whenever there is no answer. */
+    int (*tcp_probe)(struct mxp_ctx *ctx, const char *addr,
+                     struct mxp_port_probe *p, size_t n);
+    int (*udp_exchange)(struct mxp_ctx *ctx, struct mxp_udp_exchange *x);
 };
 
 /* What a plugin sees.  Fields are read-only for plugins. */

@@ -23,6 +23,8 @@ const char mxp_cli_help[] =
     "like a Nagios plugin (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN;\n"
     "status line, long output, perfdata).  Messages are never completed\n"
     "unless plugins.relay/backscatter.deliver and probe.my_email are set.\n"
+    "netbios (exposed NetBIOS/SMB ports) is a port scan, which some\n"
+    "networks forbid: it runs only when asked for, with -C +netbios.\n"
     "\n"
     "Options:\n"
     " -H, --host HOST        hostname, IPv4 or IPv6 address to check\n"

@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "ipc.h"
 #include "names.h"
+#include "probe.h"
 #include "psl.h"
 #include "smtp.h"
 #include "smtp_reply.h"
@@ -495,6 +496,21 @@ static int svc_add_field_number(struct mxp_ctx *ctx, const char *key,
     return MXP_OK;
 }
 
+/* ---- ABI 1.2: port probes and UDP ---- */
+
+static int svc_tcp_probe(struct mxp_ctx *ctx, const char *addr,
+                         struct mxp_port_probe *p, size_t n)
+{
+    return mxp_tcp_probe(addr, p, n, ctx->probe->connect_timeout,
+                         job_of(ctx)->deadline);
+}
+
+static int svc_udp_exchange(struct mxp_ctx *ctx, struct mxp_udp_exchange *x)
+{
+    return mxp_udp_exchange(x, ctx->probe->connect_timeout,
+                            job_of(ctx)->deadline);
+}
+
 static const struct mxp_services services = {
     .size = sizeof(struct mxp_services),
     .now = mxp_now,
@@ -553,6 +569,9 @@ static const struct mxp_services services = {
     /* ---- ABI 1.2: structured fields ---- */
     .add_field = svc_add_field,
     .add_field_number = svc_add_field_number,
+    /* ---- ABI 1.2: port probes and UDP ---- */
+    .tcp_probe = svc_tcp_probe,
+    .udp_exchange = svc_udp_exchange,
 };
 
 const struct mxp_services *mxp_core_services(void)

@@ -140,34 +140,46 @@ static int check_target(const char *addr, unsigned port, int *family,
     return MXP_OK;
 }
 
+int mxp_net_sockaddr(const char *addr, unsigned port,
+                     struct sockaddr_storage *ss, socklen_t *sslen, char *err,
+                     size_t errlen)
+{
+    unsigned char bytes[16];
+    int family, rc;
+
+    if ((rc = check_target(addr, port, &family, bytes, err, errlen)) != MXP_OK)
+        return rc;
+    memset(ss, 0, sizeof(*ss));
+    if (family == AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)port);
+        memcpy(&sin->sin_addr, bytes, 4);
+        *sslen = sizeof(*sin);
+    } else {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)port);
+        memcpy(&sin6->sin6_addr, bytes, 16);
+        *sslen = sizeof(*sin6);
+    }
+    return MXP_OK;
+}
+
 int mxp_tcp_connect_start(const char *addr, unsigned port, int *fd,
                           int *pending, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
     socklen_t sslen;
-    unsigned char bytes[16];
-    int family, s = -1, rc, one = 1;
+    int s = -1, rc, one = 1, saved;
 
     *fd = -1;
     *pending = 0;
-    if ((rc = check_target(addr, port, &family, bytes, err, errlen)) != MXP_OK)
+    rc = mxp_net_sockaddr(addr, port, &ss, &sslen, err, errlen);
+    if (rc != MXP_OK)
         return rc;
-    memset(&ss, 0, sizeof(ss));
-    if (family == AF_INET) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons((uint16_t)port);
-        memcpy(&sin->sin_addr, bytes, 4);
-        sslen = sizeof(*sin);
-    } else {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons((uint16_t)port);
-        memcpy(&sin6->sin6_addr, bytes, 16);
-        sslen = sizeof(*sin6);
-    }
 
-    s = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    s = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s < 0) {
         errno_words(errno, err, errlen);
         return MXP_ERR_IO;
@@ -184,9 +196,11 @@ int mxp_tcp_connect_start(const char *addr, unsigned port, int *fd,
         *pending = 1;
         return MXP_OK;
     }
-    rc = connect_status(errno);
-    connect_words(errno, port, err, errlen);
+    saved = errno;
+    rc = connect_status(saved);
+    connect_words(saved, port, err, errlen);
     close(s);
+    errno = saved; /* tcp_probe tells a refusal from other failures */
     return rc;
 }
 
@@ -201,6 +215,7 @@ int mxp_tcp_connect_finish(int fd, unsigned port, char *err, size_t errlen)
     }
     if (soerr != 0) {
         connect_words(soerr, port, err, errlen);
+        errno = soerr;
         return connect_status(soerr);
     }
     return MXP_OK;

@@ -9,11 +9,18 @@
 #define MXP_NET_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 /* Parses a numeric IPv4/IPv6 address into family and 16 bytes.  Returns 0
  * on success, -1 when it is not an address. */
 int mxp_parse_addr(const char *text, int *family, unsigned char bytes[16]);
+
+/* addr:port as a socket address for connect()/sendto(): MXP_OK, or
+ * MXP_ERR_INVALID with the words in err (not numeric, bad port). */
+int mxp_net_sockaddr(const char *addr, unsigned port,
+                     struct sockaddr_storage *ss, socklen_t *sslen, char *err,
+                     size_t errlen);
 
 /* Connects to addr:port before deadline.  On success *fd is a
  * non-blocking connected socket.  On failure returns MXP_ERR_TIMEOUT,
@@ -27,7 +34,8 @@ int mxp_tcp_connect(const char *addr, unsigned port, double deadline,
  * POLLOUT, then ask finish for the outcome), or a failure as above (no
  * fd then).  On port 25 a timeout, "no route" or "network unreachable"
  * carries the hint that outbound port 25 is often blocked on the
- * prober's own network; timeout_words words a timeout the same way. */
+ * prober's own network; timeout_words words a timeout the same way.
+ * When start or finish fail, errno holds the cause (ECONNREFUSED...). */
 int mxp_tcp_connect_start(const char *addr, unsigned port, int *fd,
                           int *pending, char *err, size_t errlen);
 int mxp_tcp_connect_finish(int fd, unsigned port, char *err, size_t errlen);

@@ -1342,6 +1342,128 @@ const char *fake_smtp_sent(size_t i)
     return i < F.n_sent ? F.sent[i] : NULL;
 }
 
+/* ---- ABI 1.2: port probes and UDP ---- */
+
+#define FAKE_MAX_PORTS 32
+
+static struct {
+    struct {
+        unsigned port;
+        enum mxp_port_state st;
+        char words[128];
+    } ports[FAKE_MAX_PORTS];
+    size_t n_ports, probes, probed, exchanges;
+    int udp_set, udp_status, echo_id;
+    unsigned char udp_bytes[2048], req[2048];
+    size_t udp_len, req_len;
+    unsigned req_port;
+    char udp_words[128];
+} FP;
+
+static void fake_probe_reset(void)
+{
+    memset(&FP, 0, sizeof(FP));
+}
+
+void fake_port_set(unsigned port, enum mxp_port_state st, const char *words)
+{
+    if (FP.n_ports >= FAKE_MAX_PORTS)
+        abort();
+    FP.ports[FP.n_ports].port = port;
+    FP.ports[FP.n_ports].st = st;
+    snprintf(FP.ports[FP.n_ports].words, sizeof(FP.ports[0].words), "%s",
+             words);
+    FP.n_ports++;
+}
+
+void fake_udp_answer(int status, const void *bytes, size_t len,
+                     const char *words)
+{
+    if (len > sizeof(FP.udp_bytes))
+        abort();
+    FP.udp_set = 1;
+    FP.udp_status = status;
+    if (len > 0)
+        memcpy(FP.udp_bytes, bytes, len);
+    FP.udp_len = len;
+    snprintf(FP.udp_words, sizeof(FP.udp_words), "%s", words ? words : "");
+}
+
+size_t fake_tcp_probes(void)
+{
+    return FP.probes;
+}
+
+size_t fake_tcp_probed(void)
+{
+    return FP.probed;
+}
+
+void fake_udp_echo_id(int on)
+{
+    FP.echo_id = on;
+}
+
+size_t fake_udp_exchanges(void)
+{
+    return FP.exchanges;
+}
+
+const unsigned char *fake_udp_request(size_t *len, unsigned *port)
+{
+    *len = FP.req_len;
+    *port = FP.req_port;
+    return FP.req;
+}
+
+static int fake_tcp_probe_fn(struct mxp_ctx *ctx, const char *addr,
+                             struct mxp_port_probe *p, size_t n)
+{
+    (void)ctx;
+    if (addr == NULL || n == 0 || n > 64)
+        return MXP_ERR_INVALID;
+    FP.probes++;
+    for (size_t i = 0; i < n; i++) {
+        size_t j;
+
+        FP.probed++;
+        p[i].state = MXP_PORT_CLOSED;
+        p[i].elapsed = 0.001;
+        snprintf(p[i].words, sizeof(p[i].words), "connection refused");
+        for (j = 0; j < FP.n_ports; j++)
+            if (FP.ports[j].port == p[i].port) {
+                p[i].state = FP.ports[j].st;
+                snprintf(p[i].words, sizeof(p[i].words), "%s",
+                         FP.ports[j].words);
+            }
+    }
+    return MXP_OK;
+}
+
+static int fake_udp_exchange_fn(struct mxp_ctx *ctx, struct mxp_udp_exchange *x)
+{
+    (void)ctx;
+    FP.exchanges++;
+    x->resp_len = 0;
+    x->words[0] = '\0';
+    FP.req_len = x->req_len < sizeof(FP.req) ? x->req_len : sizeof(FP.req);
+    memcpy(FP.req, x->req, FP.req_len);
+    FP.req_port = x->port;
+    if (!FP.udp_set) {
+        snprintf(x->words, sizeof(x->words), "no answer within 5.0 s");
+        return MXP_ERR_TIMEOUT;
+    }
+    snprintf(x->words, sizeof(x->words), "%s", FP.udp_words);
+    if (FP.udp_status != MXP_OK && FP.udp_status != MXP_ERR_TOO_BIG)
+        return FP.udp_status;
+    x->resp_len = FP.udp_len < x->cap ? FP.udp_len : x->cap;
+    memcpy(x->resp, FP.udp_bytes, x->resp_len);
+    if (FP.echo_id && x->resp_len >= 2 && x->req_len >= 2)
+        memcpy(x->resp, x->req, 2);
+    x->elapsed = 0.002;
+    return FP.udp_len > x->cap ? MXP_ERR_TOO_BIG : FP.udp_status;
+}
+
 /* ---- the table -------------------------------------------------------- */
 
 /* The real Public Suffix List: the core's psl.c, linked from the core
@@ -1484,6 +1606,9 @@ const struct mxp_services fake_services = {
     /* ---- ABI 1.2: structured fields ---- */
     .add_field = fake_add_field_fn,
     .add_field_number = fake_add_field_number_fn,
+    /* ---- ABI 1.2: port probes and UDP ---- */
+    .tcp_probe = fake_tcp_probe_fn,
+    .udp_exchange = fake_udp_exchange_fn,
 };
 
 /* ---- lifecycle ------------------------------------------------------- */
@@ -1548,6 +1673,7 @@ void fake_reset(void)
     free(F.open_b);
 
     memset(&F, 0, sizeof(F));
+    fake_probe_reset(); /* ABI 1.2: port probes and UDP */
     F.dns_default = MXP_DNS_NXDOMAIN;
     F.now = 1000.0;
     F.remaining = 30.0;

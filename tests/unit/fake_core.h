@@ -118,6 +118,23 @@ void fake_set_domain(const char *domain);
 /* probe.my_email (default ""). */
 void fake_set_my_email(const char *addr);
 
+/* ---- ABI 1.2: port probes and UDP ---- */
+/* tcp_probe gives each port the state set here (unset ports: closed,
+ * "connection refused"); udp_exchange answers with status and the bytes
+ * of fake_udp_answer (default: MXP_ERR_TIMEOUT, "no answer within 5.0 s"),
+ * as the core would, cap included.  The counters count calls; the last
+ * request sent by udp_exchange is kept. */
+void fake_port_set(unsigned port, enum mxp_port_state st, const char *words);
+void fake_udp_answer(int status, const void *bytes, size_t len,
+                     const char *words);
+size_t fake_tcp_probes(void);
+size_t fake_tcp_probed(void); /* ports over all tcp_probe calls */
+/* With echo on, the answer's first two bytes are the request's (a DNS or
+ * NBNS transaction id), as a server answering that request would. */
+void fake_udp_echo_id(int on);
+size_t fake_udp_exchanges(void);
+const unsigned char *fake_udp_request(size_t *len, unsigned *port);
+
 /* ---- results --------------------------------------------------------- */
 
 int fake_result_calls(void);
