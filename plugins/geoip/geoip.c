@@ -28,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <maxminddb.h>
@@ -348,9 +349,19 @@ static int read_location(MMDB_entry_s *entry, struct geoip_found *f, char *err,
     GET_STRING(f->subdivision, "subdivisions", "0", "names", "en");
     GET_STRING(f->subdivision, "subdivisions", "0", "iso_code");
     GET_STRING(f->city, "city", "names", "en");
-    if (read_double(entry, &f->lat, err, errlen, "latitude") < 0 ||
-        read_double(entry, &f->lon, err, errlen, "longitude") < 0)
-        return -1;
+    if (isnan(f->lat) && isnan(f->lon)) {
+        double lat = NAN, lon = NAN;
+
+        if (read_double(entry, &lat, err, errlen, "latitude") < 0 ||
+            read_double(entry, &lon, err, errlen, "longitude") < 0)
+            return -1;
+        /* Both or none, and only on the globe: a corrupt pair would give
+         * a map link and JSON lat/lon to nowhere (NaN/inf fail too). */
+        if (lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180) {
+            f->lat = lat;
+            f->lon = lon;
+        }
+    }
     r = get_value(entry, &d, err, errlen, "location", "accuracy_radius", NULL);
     if (r < 0)
         return -1;
@@ -472,6 +483,7 @@ static void one_db(struct mxp_ctx *ctx, const struct geoip_state *st,
     const struct mxp_services *svc = ctx->svc;
     const struct mxp_target *t = ctx->target;
     struct sockaddr_storage ss;
+    struct stat sb;
     MMDB_s db;
     MMDB_lookup_result_s res;
     enum geoip_kind kind;
@@ -481,6 +493,17 @@ static void one_db(struct mxp_ctx *ctx, const struct geoip_state *st,
     double t0, age_days;
     int rc, mmerr = 0, r = 0;
 
+    /* open() of a FIFO blocks until a writer comes (the job would hang to
+     * its deadline) and a directory gives only "IO error": regular files
+     * only. */
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        svc->add_detail(ctx, MXP_STATE_UNKNOWN,
+                        "cannot open %s: not a regular file (%s)", path,
+                        S_ISDIR(sb.st_mode) ? "a directory"
+                                            : "a device, FIFO or socket");
+        *used = 1;
+        return;
+    }
     rc = MMDB_open(path, MMDB_MODE_MMAP, &db);
     if (rc != MMDB_SUCCESS) {
         /* libmaxminddb's words leave out the system's (its cleanup may

@@ -477,6 +477,44 @@ static void test_unreadable_databases(void **state)
                 MXP_STATE_UNKNOWN);
 }
 
+/* A FIFO would block open() until a writer came; a directory is no file. */
+static void test_not_regular_files(void **state)
+{
+    char dir[] = "/tmp/geoip-test-XXXXXX", fifo[256], yaml[512];
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(fifo, sizeof fifo, "%s/x.mmdb", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(10); /* the bug was a hang: fail, not wait forever */
+    snprintf(yaml, sizeof yaml, "databases: [%s]\n", fifo);
+    assert_int_equal(run_with(yaml, "81.2.69.160"), MXP_STATE_UNKNOWN);
+    want_detail("not a regular file (a device, FIFO or socket)",
+                MXP_STATE_UNKNOWN);
+    snprintf(yaml, sizeof yaml, "databases: [%s]\n", dir);
+    assert_int_equal(run_with(yaml, "81.2.69.160"), MXP_STATE_UNKNOWN);
+    want_detail("not a regular file (a directory)", MXP_STATE_UNKNOWN);
+    alarm(0);
+    unlink(fifo);
+    rmdir(dir);
+}
+
+/* Coordinates off the globe are not shown, mapped nor exported. */
+static void test_bad_coordinates(void **state)
+{
+    double v;
+
+    (void)state;
+    assert_int_equal(
+        run_with(YAML_ONE(DATA "mxprobe-bad-coordinates.mmdb"), "127.0.0.1"),
+        MXP_STATE_OK);
+    assert_string_equal(fake_field_text("country"), "DE");
+    assert_false(fake_field_number("lat", &v));
+    assert_false(fake_field_number("lon", &v));
+    want_no_detail("coordinates:");
+    want_no_detail("map:");
+}
+
 /* ---- the standard places ---------------------------------------------- */
 
 static void test_search_places(void **state)
@@ -611,6 +649,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_databases, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_not_regular_files, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bad_coordinates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search_places, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
     };
