@@ -529,7 +529,10 @@ static void one_db(struct mxp_ctx *ctx, const struct geoip_state *st,
     kind = kind_of(db.metadata.database_type);
 
     memset(&ss, 0, sizeof ss);
-    if (t->family == AF_INET6) {
+    /* ::ffff:a.b.c.d is looked up as a.b.c.d: an IPv4-only database
+     * would not cover it as IPv6, and IPv6 ones alias the two anyway. */
+    if (t->family == AF_INET6 &&
+        memcmp(t->addr_bytes, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) != 0) {
         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 
         s6->sin6_family = AF_INET6;
@@ -538,7 +541,8 @@ static void one_db(struct mxp_ctx *ctx, const struct geoip_state *st,
         struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 
         s4->sin_family = AF_INET;
-        memcpy(&s4->sin_addr, t->addr_bytes, 4);
+        memcpy(&s4->sin_addr,
+               t->family == AF_INET6 ? t->addr_bytes + 12 : t->addr_bytes, 4);
     }
     /* The lookup goes first, so that a corrupt search tree is said as
      * such whatever the database claims to be. */

@@ -317,6 +317,12 @@ static void test_ipv6_in_ipv4_database(void **state)
     want_detail("country: JP", MXP_STATE_OK);
     want_detail("database type Test is none of", MXP_STATE_UNKNOWN);
     want_no_detail("failed");
+    /* ...but an IPv4-mapped one is its IPv4 address, which it covers. */
+    assert_int_equal(run_with("databases: [" DATA "mxprobe-ipv4-city.mmdb]\n"
+                              "max_age_days: 0\n",
+                              "::ffff:198.51.100.1"),
+                     MXP_STATE_OK);
+    assert_string_equal(fake_field_text("country"), "AT");
 }
 
 static void test_not_covered_and_private(void **state)
