@@ -300,11 +300,17 @@ static int get_value(MMDB_entry_s *entry, MMDB_entry_data_s *data, char *err,
     return -1;
 }
 
-/* A UTF-8 string of the database into out, control bytes made '?'. */
+/* A UTF-8 string of the database into out, control bytes made '?',
+ * cut to fit. */
 static void copy_string(const MMDB_entry_data_s *data, char *out, size_t len)
 {
     size_t n = data->data_size < len - 1 ? data->data_size : len - 1;
 
+    /* A cut falls before a character, not inside one (continuation
+     * bytes are 10xxxxxx). */
+    if (n < data->data_size)
+        while (n > 0 && ((unsigned char)data->utf8_string[n] & 0xc0) == 0x80)
+            n--;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)data->utf8_string[i];
 

@@ -519,6 +519,9 @@ static void test_bad_coordinates(void **state)
     assert_false(fake_field_number("lon", &v));
     want_no_detail("coordinates:");
     want_no_detail("map:");
+    /* A long name is cut on a character boundary, never inside one. */
+    assert_int_equal(strlen(fake_field_text("city")), 254);
+    assert_int_equal((unsigned char)fake_field_text("city")[253], 0xa9);
 }
 
 /* ---- the standard places ---------------------------------------------- */
