@@ -28,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <maxminddb.h>
@@ -299,11 +300,17 @@ static int get_value(MMDB_entry_s *entry, MMDB_entry_data_s *data, char *err,
     return -1;
 }
 
-/* A UTF-8 string of the database into out, control bytes made '?'. */
+/* A UTF-8 string of the database into out, control bytes made '?',
+ * cut to fit. */
 static void copy_string(const MMDB_entry_data_s *data, char *out, size_t len)
 {
     size_t n = data->data_size < len - 1 ? data->data_size : len - 1;
 
+    /* A cut falls before a character, not inside one (continuation
+     * bytes are 10xxxxxx). */
+    if (n < data->data_size)
+        while (n > 0 && ((unsigned char)data->utf8_string[n] & 0xc0) == 0x80)
+            n--;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)data->utf8_string[i];
 
@@ -348,9 +355,19 @@ static int read_location(MMDB_entry_s *entry, struct geoip_found *f, char *err,
     GET_STRING(f->subdivision, "subdivisions", "0", "names", "en");
     GET_STRING(f->subdivision, "subdivisions", "0", "iso_code");
     GET_STRING(f->city, "city", "names", "en");
-    if (read_double(entry, &f->lat, err, errlen, "latitude") < 0 ||
-        read_double(entry, &f->lon, err, errlen, "longitude") < 0)
-        return -1;
+    if (isnan(f->lat) && isnan(f->lon)) {
+        double lat = NAN, lon = NAN;
+
+        if (read_double(entry, &lat, err, errlen, "latitude") < 0 ||
+            read_double(entry, &lon, err, errlen, "longitude") < 0)
+            return -1;
+        /* Both or none, and only on the globe: a corrupt pair would give
+         * a map link and JSON lat/lon to nowhere (NaN/inf fail too). */
+        if (lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180) {
+            f->lat = lat;
+            f->lon = lon;
+        }
+    }
     r = get_value(entry, &d, err, errlen, "location", "accuracy_radius", NULL);
     if (r < 0)
         return -1;
@@ -472,6 +489,7 @@ static void one_db(struct mxp_ctx *ctx, const struct geoip_state *st,
     const struct mxp_services *svc = ctx->svc;
     const struct mxp_target *t = ctx->target;
     struct sockaddr_storage ss;
+    struct stat sb;
     MMDB_s db;
     MMDB_lookup_result_s res;
     enum geoip_kind kind;
@@ -481,6 +499,17 @@ static void one_db(struct mxp_ctx *ctx, const struct geoip_state *st,
     double t0, age_days;
     int rc, mmerr = 0, r = 0;
 
+    /* open() of a FIFO blocks until a writer comes (the job would hang to
+     * its deadline) and a directory gives only "IO error": regular files
+     * only. */
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        svc->add_detail(ctx, MXP_STATE_UNKNOWN,
+                        "cannot open %s: not a regular file (%s)", path,
+                        S_ISDIR(sb.st_mode) ? "a directory"
+                                            : "a device, FIFO or socket");
+        *used = 1;
+        return;
+    }
     rc = MMDB_open(path, MMDB_MODE_MMAP, &db);
     if (rc != MMDB_SUCCESS) {
         /* libmaxminddb's words leave out the system's (its cleanup may
@@ -506,7 +535,10 @@ static void one_db(struct mxp_ctx *ctx, const struct geoip_state *st,
     kind = kind_of(db.metadata.database_type);
 
     memset(&ss, 0, sizeof ss);
-    if (t->family == AF_INET6) {
+    /* ::ffff:a.b.c.d is looked up as a.b.c.d: an IPv4-only database
+     * would not cover it as IPv6, and IPv6 ones alias the two anyway. */
+    if (t->family == AF_INET6 &&
+        memcmp(t->addr_bytes, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) != 0) {
         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 
         s6->sin6_family = AF_INET6;
@@ -515,7 +547,8 @@ static void one_db(struct mxp_ctx *ctx, const struct geoip_state *st,
         struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 
         s4->sin_family = AF_INET;
-        memcpy(&s4->sin_addr, t->addr_bytes, 4);
+        memcpy(&s4->sin_addr,
+               t->family == AF_INET6 ? t->addr_bytes + 12 : t->addr_bytes, 4);
     }
     /* The lookup goes first, so that a corrupt search tree is said as
      * such whatever the database claims to be. */

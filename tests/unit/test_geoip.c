@@ -317,6 +317,12 @@ static void test_ipv6_in_ipv4_database(void **state)
     want_detail("country: JP", MXP_STATE_OK);
     want_detail("database type Test is none of", MXP_STATE_UNKNOWN);
     want_no_detail("failed");
+    /* ...but an IPv4-mapped one is its IPv4 address, which it covers. */
+    assert_int_equal(run_with("databases: [" DATA "mxprobe-ipv4-city.mmdb]\n"
+                              "max_age_days: 0\n",
+                              "::ffff:198.51.100.1"),
+                     MXP_STATE_OK);
+    assert_string_equal(fake_field_text("country"), "AT");
 }
 
 static void test_not_covered_and_private(void **state)
@@ -477,6 +483,47 @@ static void test_unreadable_databases(void **state)
                 MXP_STATE_UNKNOWN);
 }
 
+/* A FIFO would block open() until a writer came; a directory is no file. */
+static void test_not_regular_files(void **state)
+{
+    char dir[] = "/tmp/geoip-test-XXXXXX", fifo[256], yaml[512];
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(fifo, sizeof fifo, "%s/x.mmdb", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(10); /* the bug was a hang: fail, not wait forever */
+    snprintf(yaml, sizeof yaml, "databases: [%s]\n", fifo);
+    assert_int_equal(run_with(yaml, "81.2.69.160"), MXP_STATE_UNKNOWN);
+    want_detail("not a regular file (a device, FIFO or socket)",
+                MXP_STATE_UNKNOWN);
+    snprintf(yaml, sizeof yaml, "databases: [%s]\n", dir);
+    assert_int_equal(run_with(yaml, "81.2.69.160"), MXP_STATE_UNKNOWN);
+    want_detail("not a regular file (a directory)", MXP_STATE_UNKNOWN);
+    alarm(0);
+    unlink(fifo);
+    rmdir(dir);
+}
+
+/* Coordinates off the globe are not shown, mapped nor exported. */
+static void test_bad_coordinates(void **state)
+{
+    double v;
+
+    (void)state;
+    assert_int_equal(
+        run_with(YAML_ONE(DATA "mxprobe-bad-coordinates.mmdb"), "127.0.0.1"),
+        MXP_STATE_OK);
+    assert_string_equal(fake_field_text("country"), "DE");
+    assert_false(fake_field_number("lat", &v));
+    assert_false(fake_field_number("lon", &v));
+    want_no_detail("coordinates:");
+    want_no_detail("map:");
+    /* A long name is cut on a character boundary, never inside one. */
+    assert_int_equal(strlen(fake_field_text("city")), 254);
+    assert_int_equal((unsigned char)fake_field_text("city")[253], 0xa9);
+}
+
 /* ---- the standard places ---------------------------------------------- */
 
 static void test_search_places(void **state)
@@ -611,6 +658,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_databases, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_not_regular_files, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bad_coordinates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search_places, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
     };
