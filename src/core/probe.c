@@ -142,6 +142,13 @@ int mxp_tcp_probe(const char *addr, struct mxp_port_probe *p, size_t n,
             if (rc == MXP_OK) {
                 q->state = MXP_PORT_OPEN;
                 snprintf(q->words, sizeof(q->words), "connected");
+            } else if (errno == ECONNRESET) {
+                /* A reset needs an established connection (a refused
+                 * SYN is ECONNREFUSED): the handshake completed, so
+                 * something listens, whatever it did next. */
+                q->state = MXP_PORT_OPEN;
+                snprintf(q->words, sizeof(q->words),
+                         "connected, then reset by the peer");
             } else {
                 port_failed(q, errno, rc);
             }
