@@ -171,8 +171,8 @@ enum mxp_reply_about {
 enum mxp_port_state {
     MXP_PORT_OPEN = 0, /* the connect completed: something listens */
     MXP_PORT_CLOSED,   /* refused (RST): reachable, nothing listens */
-    MXP_PORT_FILTERED, /* no answer within the time: dropped on the way */
-    MXP_PORT_ERROR,    /* anything else (unreachable, no route): words say */
+    MXP_PORT_FILTERED, /* no answer within the connect timeout: dropped */
+    MXP_PORT_ERROR,    /* anything else (no route, cut by the deadline) */
 };
 
 /* One port of a tcp_probe call: port is the input, the rest outputs. */
@@ -440,7 +440,9 @@ struct mxp_services {
      * non-numeric address.  udp_exchange sends x->req to addr:port once
      * and waits, bounded by x->timeout and the deadline, for the first
      * datagram from exactly that address and port (others are ignored):
-     * MXP_OK with resp_len bytes in resp; MXP_ERR_TIMEOUT no answer;
+     * MXP_OK with resp_len bytes in resp; MXP_ERR_TIMEOUT no answer
+     * within the timeout (a wait the deadline cut short is MXP_ERR_IO:
+     * too short to tell; a TCP probe cut so is MXP_PORT_ERROR);
      * MXP_ERR_CONNECT an ICMP port unreachable came back; MXP_ERR_TOO_BIG
      * the datagram was longer than cap (its first cap bytes kept);
      * MXP_ERR_IO, MXP_ERR_INVALID otherwise; x->words says why in words

@@ -49,7 +49,7 @@ int mxp_tcp_probe(const char *addr, struct mxp_port_probe *p, size_t n,
     socklen_t sslen;
     char err[128];
     double start = mxp_now(), until;
-    int rc;
+    int rc, cut;
 
     if (p == NULL || n == 0 || n > MXP_PROBE_MAX_PORTS)
         return MXP_ERR_INVALID;
@@ -57,8 +57,10 @@ int mxp_tcp_probe(const char *addr, struct mxp_port_probe *p, size_t n,
         if (mxp_net_sockaddr(addr, p[i].port, &ss, &sslen, err, sizeof(err)) !=
             MXP_OK)
             return MXP_ERR_INVALID;
-    until = earlier(deadline,
-                    start + (connect_timeout > 0 ? connect_timeout : 5.0));
+    if (!(connect_timeout > 0))
+        connect_timeout = 5.0;
+    until = earlier(deadline, start + connect_timeout);
+    cut = deadline < start + connect_timeout;
     for (size_t i = 0; i < n; i++) {
         int fd, pending;
 
@@ -111,6 +113,14 @@ int mxp_tcp_probe(const char *addr, struct mxp_port_probe *p, size_t n,
                     q->state = MXP_PORT_ERROR;
                     snprintf(q->words, sizeof(q->words), "poll: %s",
                              strerror(saved));
+                } else if (cut) {
+                    /* The job's deadline, not the connect timeout, ended
+                     * the wait: too short to call the port filtered. */
+                    q->state = MXP_PORT_ERROR;
+                    snprintf(q->words, sizeof(q->words),
+                             "no answer before the job's deadline "
+                             "(%.1f s of the %.1f s connect timeout)",
+                             q->elapsed, connect_timeout);
                 } else {
                     q->state = MXP_PORT_FILTERED;
                     snprintf(q->words, sizeof(q->words),
@@ -132,6 +142,13 @@ int mxp_tcp_probe(const char *addr, struct mxp_port_probe *p, size_t n,
             if (rc == MXP_OK) {
                 q->state = MXP_PORT_OPEN;
                 snprintf(q->words, sizeof(q->words), "connected");
+            } else if (errno == ECONNRESET) {
+                /* A reset needs an established connection (a refused
+                 * SYN is ECONNREFUSED): the handshake completed, so
+                 * something listens, whatever it did next. */
+                q->state = MXP_PORT_OPEN;
+                snprintf(q->words, sizeof(q->words),
+                         "connected, then reset by the peer");
             } else {
                 port_failed(q, errno, rc);
             }
@@ -219,6 +236,16 @@ int mxp_udp_exchange(struct mxp_udp_exchange *x, double default_timeout,
         if (rc == 0) {
             if (mxp_poll_ms(until) > 0)
                 continue; /* woke a hair early */
+            if (deadline < start + timeout) {
+                /* The job's deadline cut the wait short: silence that
+                 * short says nothing (never a false OK). */
+                snprintf(x->words, sizeof(x->words),
+                         "no answer before the job's deadline (%.1f s of "
+                         "the %.1f s timeout)",
+                         mxp_now() - start, timeout);
+                rc = MXP_ERR_IO;
+                break;
+            }
             snprintf(x->words, sizeof(x->words), "no answer within %.1f s",
                      mxp_now() - start);
             rc = MXP_ERR_TIMEOUT;
