@@ -70,9 +70,8 @@ static int connect_status(int err)
     }
 }
 
-/* Polls fd for events until deadline.  1 ready, 0 timed out, -1 error
- * (errno set). */
-static int wait_fd(int fd, short events, double deadline)
+/* See net.h: shared by the connects and reads here and by probe.c. */
+int mxp_net_wait_fd(int fd, short events, double deadline)
 {
     struct pollfd pfd;
     int rc;
@@ -243,7 +242,7 @@ int mxp_tcp_connect(const char *addr, unsigned port, double deadline, int *fd,
         *fd = s;
         return rc;
     }
-    rc = wait_fd(s, POLLOUT, deadline);
+    rc = mxp_net_wait_fd(s, POLLOUT, deadline);
     if (rc == 0) {
         mxp_tcp_connect_timeout_words(port, mxp_now() - start, err, errlen);
         rc = MXP_ERR_TIMEOUT;
@@ -280,7 +279,7 @@ ssize_t mxp_net_read(int fd, void *buf, size_t len, double deadline)
             return -MXP_ERR_CLOSED;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return -MXP_ERR_IO;
-        w = wait_fd(fd, POLLIN, deadline);
+        w = mxp_net_wait_fd(fd, POLLIN, deadline);
         if (w == 0)
             return -MXP_ERR_TIMEOUT;
         if (w < 0)
@@ -307,7 +306,7 @@ int mxp_net_write_all(int fd, const void *buf, size_t len, double deadline)
             return MXP_ERR_CLOSED;
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
             return MXP_ERR_IO;
-        w = wait_fd(fd, POLLOUT, deadline);
+        w = mxp_net_wait_fd(fd, POLLOUT, deadline);
         if (w == 0)
             return MXP_ERR_TIMEOUT;
         if (w < 0)

@@ -42,6 +42,10 @@ int mxp_tcp_connect_finish(int fd, unsigned port, char *err, size_t errlen);
 void mxp_tcp_connect_timeout_words(unsigned port, double waited, char *err,
                                    size_t errlen);
 
+/* Polls fd for events until deadline (EINTR and early wake-ups
+ * retried).  1 ready, 0 timed out, -1 error (errno set). */
+int mxp_net_wait_fd(int fd, short events, double deadline);
+
 /* Reads what is available (at most len bytes), waiting until deadline.
  * Returns bytes read (> 0), or a negative mxp_status: -MXP_ERR_CLOSED on
  * EOF or reset, -MXP_ERR_TIMEOUT, -MXP_ERR_IO (errno says why).  Bytes

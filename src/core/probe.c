@@ -186,7 +186,6 @@ int mxp_udp_exchange(struct mxp_udp_exchange *x, double default_timeout,
     struct sockaddr_storage to, from;
     socklen_t tolen, fromlen;
     double start = mxp_now(), timeout, until;
-    struct pollfd pfd;
     ssize_t got;
     int fd, rc;
 
@@ -222,20 +221,13 @@ int mxp_udp_exchange(struct mxp_udp_exchange *x, double default_timeout,
         return rc;
     }
     for (;;) {
-        pfd.fd = fd;
-        pfd.events = POLLIN;
-        pfd.revents = 0;
-        rc = poll(&pfd, 1, mxp_poll_ms(until));
-        if (rc < 0 && errno == EINTR)
-            continue;
+        rc = mxp_net_wait_fd(fd, POLLIN, until);
         if (rc < 0) {
             snprintf(x->words, sizeof(x->words), "poll: %s", strerror(errno));
             rc = MXP_ERR_IO;
             break;
         }
         if (rc == 0) {
-            if (mxp_poll_ms(until) > 0)
-                continue; /* woke a hair early */
             if (deadline < start + timeout) {
                 /* The job's deadline cut the wait short: silence that
                  * short says nothing (never a false OK). */
