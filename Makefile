@@ -24,7 +24,7 @@ MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/mxprobe
 
 CC ?= cc
-PKGS := libcares yaml-0.1 libpsl
+PKGS := libcares yaml-0.1 libpsl libssl libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -93,6 +93,7 @@ $(O)/obj/gen/%.o: $(O)/gen/%.c
 # PLUGIN_LIBS_<name>: the libraries that plugin (and its unit test,
 # test_<name>) links besides -lm.
 PLUGIN_LIBS_geoip := -lmaxminddb
+PLUGIN_LIBS_tls := -lcrypto
 PLUGIN_CFLAGS = $(ALL_CFLAGS) -fPIC -fvisibility=hidden
 define plugin_rule
 $(O)/plugins/$(1).so: $(wildcard plugins/$(1)/*.c) $(wildcard conf/$(1).yaml) include/mxprobe/plugin.h src/tools/embed.sh

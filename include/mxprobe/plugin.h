@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define MXP_ABI_MAJOR 1
-#define MXP_ABI_MINOR 2
+#define MXP_ABI_MINOR 3
 #define MXP_PLUGIN_SYMBOL "mxp_plugin"
 
 #if defined(__GNUC__)
@@ -196,6 +196,72 @@ struct mxp_udp_exchange {
     size_t resp_len; /* bytes of the answer kept in resp */
     double elapsed;  /* seconds from the send to the answer */
     char words[128]; /* why there is no answer, in words */
+};
+
+/* ---- TLS (ABI 1.3) --------------------------------------------------- */
+
+/* Protocol versions as on the wire. */
+enum mxp_tls_version {
+    MXP_TLS_ANY = 0, /* in options: OpenSSL's own floor or ceiling */
+    MXP_SSL_3_0 = 0x0300,
+    MXP_TLS_1_0 = 0x0301,
+    MXP_TLS_1_1 = 0x0302,
+    MXP_TLS_1_2 = 0x0303,
+    MXP_TLS_1_3 = 0x0304,
+};
+
+/* How one handshake is offered (svc->smtp_tls_start).  Zeroed options
+ * ({0}) are OpenSSL's defaults. */
+struct mxp_tls_options {
+    int min_version;          /* enum mxp_tls_version, 0: default */
+    int max_version;          /* 0: the highest this OpenSSL speaks */
+    const char *ciphers;      /* OpenSSL cipher list for TLS <= 1.2, or
+                                 NULL for the default */
+    const char *ciphersuites; /* TLS 1.3 suites, NULL for the default */
+    int legacy;               /* 1: OpenSSL security level 0 for this
+                                 handshake only, which lets TLS 1.0/1.1,
+                                 small keys and DH groups, SHA-1, NULL and
+                                 aNULL through; 0: the library's level */
+    const char *sni;          /* server name to send; NULL or "": none */
+    const char *ca_file;      /* PEM file of trusted CAs; NULL or "": the
+                                 system store */
+};
+
+#define MXP_TLS_MAX_CHAIN 16 /* certificates kept of a peer's chain */
+
+/* What a finished handshake showed.  The handshake never fails for the
+ * certificate: verification is done and reported here, judged by the
+ * plugin.  Owned by the session, valid until it is closed. */
+struct mxp_tls_info {
+    int version;             /* negotiated, enum mxp_tls_version */
+    char protocol[16];       /* "TLSv1.3" */
+    char cipher[64];         /* OpenSSL's name: "TLS_AES_256_GCM_SHA384" */
+    uint16_t cipher_id;      /* IANA number: 0x1302 */
+    int cipher_bits;         /* symmetric key bits (0 for NULL) */
+    char kx[32];             /* the server's temporary key: "X25519",
+                                "ECDH P-256", "DH"; "" when none (RSA key
+                                exchange) */
+    int kx_bits;             /* its size in bits (DH: the group's) */
+    long verify_result;      /* OpenSSL X509_V_OK or X509_V_ERR_*, of the
+                                chain against the trusted CAs (names are
+                                not checked: the plugin does that) */
+    char verify_words[128];  /* X509_verify_cert_error_string */
+    int verify_depth;        /* depth of the first error, -1 when none */
+    size_t n_chain;          /* certificates below, leaf first */
+    size_t chain_total;      /* how many the peer sent (> n_chain when
+                                more than MXP_TLS_MAX_CHAIN) */
+    const unsigned char *const *chain_der; /* each certificate's DER */
+    const size_t *chain_len;
+    double handshake_time;   /* seconds from start to finish */
+};
+
+/* The outcome of a bare ClientHello (svc->tls_hello). */
+struct mxp_tls_hello {
+    int accepted;       /* 1: a ServerHello came */
+    int version;        /* the ServerHello's version (0x0300...), 0 none */
+    uint16_t cipher;    /* the suite it chose */
+    int alert;          /* the alert description that refused us, or -1 */
+    char words[128];    /* what happened, in words */
 };
 
 /* ---- the service table ----------------------------------------------- */
@@ -450,7 +516,55 @@ struct mxp_services {
     int (*tcp_probe)(struct mxp_ctx *ctx, const char *addr,
                      struct mxp_port_probe *p, size_t n);
     int (*udp_exchange)(struct mxp_ctx *ctx, struct mxp_udp_exchange *x);
+    /* ---- ABI 1.3: TLS ---- */
+
+    /* Upgrades session s to TLS: after a 220 to STARTTLS (RFC 3207), or
+     * right after smtp_open / smtp_open_start for implicit TLS (port 465,
+     * RFC 8314), before the greeting, which stays owed and is then read
+     * over TLS.  smtp_tls_start begins the handshake and returns at once;
+     * smtp_wait reports s ready once when it has finished or failed (its
+     * wait bounded by probe.command_timeout from the start, and the
+     * deadline), and smtp_tls_info then gives the facts.  Replies owed
+     * to commands sent after STARTTLS are forgotten (a server must
+     * discard them, RFC 3207 4.2); bytes the server sent after its 220,
+     * before the handshake, fail the handshake (MXP_ERR_PROTOCOL, their
+     * start in smtp_error).  A failed handshake breaks the session, with
+     * OpenSSL's reason in words in smtp_error ("no protocols in common",
+     * "handshake timed out after 8.0 s").  Afterwards every read and
+     * write of the session goes through TLS with today's deadlines, caps
+     * and transcript; -vv shows "TLS handshake ... 12 ms, TLSv1.3 ...".
+     * MXP_ERR_INVALID (session usable) when s is in a message, owes a
+     * greeting it has read, or is TLS already.  smtp_tls_handshake is
+     * start plus the wait, *info set on success (info may be NULL). */
+    int (*smtp_tls_start)(struct mxp_smtp *s, const struct mxp_tls_options *o);
+    int (*smtp_tls_handshake)(struct mxp_smtp *s,
+                              const struct mxp_tls_options *o,
+                              const struct mxp_tls_info **info);
+    /* The finished handshake's facts: MXP_OK and *info; the failure's
+     * status when it failed; MXP_ERR_INVALID when none was started or it
+     * is still running. */
+    int (*smtp_tls_info)(struct mxp_smtp *s, const struct mxp_tls_info **info);
+    /* Waits up to wait seconds (and the deadline) for bytes that no
+     * command asked for (no reply may be owed): 1 when some came (their
+     * printable start, cut to len, in text), 0 when none, a negative
+     * mxp_status when the session failed (closed: -MXP_ERR_CLOSED).  The
+     * bytes stay for the next read.  A server that answers commands
+     * smuggled in before TLS shows here (CVE-2011-0411). */
+    int (*smtp_unsolicited)(struct mxp_smtp *s, double wait, char *text,
+                            size_t len);
+    /* Sends a bare ClientHello offering version (MXP_SSL_3_0 ..
+     * MXP_TLS_1_2) and exactly the n (1..128) cipher suites given, at the
+     * point smtp_tls_start could start, with SNI sni (NULL: none) and the
+     * usual extensions, reads the server's answer up to its ServerHello
+     * or alert (bounded by probe.command_timeout and the deadline) and
+     * fills out.  Nothing more is sent: the session is spent (close it).
+     * It tells what this OpenSSL cannot offer: SSL 3.0, RC4, 3DES,
+     * EXPORT.  MXP_OK when the server answered (accepted or refused: see
+     * out), else the failure's status with out->words. */
+    int (*tls_hello)(struct mxp_smtp *s, int version, const uint16_t *ciphers,
+                     size_t n, const char *sni, struct mxp_tls_hello *out);
 };
+
 
 /* What a plugin sees.  Fields are read-only for plugins. */
 struct mxp_ctx {
