@@ -28,10 +28,10 @@ static void tls_testcert_die(const char *what)
     abort();
 }
 
-#define TC_CHECK(cond, what)                                                 \
-    do {                                                                     \
-        if (!(cond))                                                         \
-            tls_testcert_die(what);                                          \
+#define TC_CHECK(cond, what)                                                   \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            tls_testcert_die(what);                                            \
     } while (0)
 
 static EVP_PKEY *tls_testcert_key(const struct tls_testcert_spec *spec)
@@ -119,14 +119,14 @@ void tls_testcert_make(const struct tls_testcert_spec *spec,
                              (long)spec->not_after_days * 86400L) != NULL,
              "notAfter");
     if (spec->org != NULL)
-        TC_CHECK(X509_NAME_add_entry_by_txt(
-                     name, "O", MBSTRING_UTF8,
-                     (const unsigned char *)spec->org, -1, -1, 0) == 1,
+        TC_CHECK(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+                                            (const unsigned char *)spec->org,
+                                            -1, -1, 0) == 1,
                  "O");
     if (spec->cn != NULL)
-        TC_CHECK(X509_NAME_add_entry_by_txt(
-                     name, "CN", MBSTRING_UTF8,
-                     (const unsigned char *)spec->cn, -1, -1, 0) == 1,
+        TC_CHECK(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                            (const unsigned char *)spec->cn, -1,
+                                            -1, 0) == 1,
                  "CN");
     TC_CHECK(X509_set_subject_name(cert, name) == 1, "subject");
     TC_CHECK(X509_set_pubkey(cert, out->key) == 1, "pubkey");
@@ -169,9 +169,8 @@ void tls_testcert_free(struct tls_testcert *c)
     c->key = NULL;
 }
 
-void tls_testcert_write_pem(const struct tls_testcert *c,
-                            const char *cert_path, const char *key_path,
-                            X509 *const *extra, size_t n)
+void tls_testcert_write_pem(const struct tls_testcert *c, const char *cert_path,
+                            const char *key_path, X509 *const *extra, size_t n)
 {
     FILE *f = fopen(cert_path, "w");
     size_t i;
@@ -223,8 +222,7 @@ static int tls_testcert_rm(const char *path, const struct stat *st, int type,
 
 static void tls_testcert_cleanup(void)
 {
-    if (tls_testcert_dir_path[0] != '\0' &&
-        getpid() == tls_testcert_dir_owner)
+    if (tls_testcert_dir_path[0] != '\0' && getpid() == tls_testcert_dir_owner)
         (void)nftw(tls_testcert_dir_path, tls_testcert_rm, 8,
                    FTW_DEPTH | FTW_PHYS);
 }

@@ -28,18 +28,18 @@ enum tls_testcert_key {
 struct tls_testcert_spec {
     enum tls_testcert_key key_type;
     int bits;
-    const char *cn;          /* subject (and, self-signed, issuer) CN */
-    const char *org;         /* subject O, NULL: none */
+    const char *cn;  /* subject (and, self-signed, issuer) CN */
+    const char *org; /* subject O, NULL: none */
     /* subjectAltName entries, NULL-terminated (NULL: no extension).  A
      * numeric IPv4/IPv6 address becomes an IP entry, "email:..",
      * "URI:..", "DNS:.." and "IP:.." are taken as written, anything
      * else is a DNS name ("*.example.org" too). */
     const char *const *san;
-    int not_before_days;     /* offsets from now, negative in the past */
+    int not_before_days; /* offsets from now, negative in the past */
     int not_after_days;
-    int sha1;                /* 1: sha1WithRSA / ecdsa-with-SHA1 */
-    int is_ca;               /* basicConstraints CA:TRUE + keyCertSign */
-    long serial;             /* 0: a random one */
+    int sha1;    /* 1: sha1WithRSA / ecdsa-with-SHA1 */
+    int is_ca;   /* basicConstraints CA:TRUE + keyCertSign */
+    long serial; /* 0: a random one */
     /* The signer; both NULL: self-signed.  issuer_key signs, and the
      * issuer name is issuer_cert's subject. */
     EVP_PKEY *issuer_key;
@@ -61,9 +61,8 @@ void tls_testcert_free(struct tls_testcert *c);
  * unencrypted) to files; extra certificates (e.g. the chain above the
  * leaf, n of them) are appended to cert_path after c's own.  Aborts on
  * failure. */
-void tls_testcert_write_pem(const struct tls_testcert *c,
-                            const char *cert_path, const char *key_path,
-                            X509 *const *extra, size_t n);
+void tls_testcert_write_pem(const struct tls_testcert *c, const char *cert_path,
+                            const char *key_path, X509 *const *extra, size_t n);
 
 /* The certificate's DER, malloc()ed (free it), length in *len. */
 unsigned char *tls_testcert_der(X509 *cert, size_t *len);
