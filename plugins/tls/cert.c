@@ -18,7 +18,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
@@ -81,63 +80,98 @@ static size_t utf8_ok(const unsigned char *s, size_t n)
     return len;
 }
 
+/* Length of the character at s[0..n) as printable() copies it. */
+static size_t char_len(const unsigned char *s, size_t n)
+{
+    size_t len = 1;
+
+    if (s[0] < 0x20 || s[0] > 0x7e) {
+        len = utf8_ok(s, n);
+        if (len == 0)
+            len = 1;
+    }
+    return len;
+}
+
 /* in[0..n) as printable text in out[0..cap): printable ASCII and safe
  * UTF-8 kept, any other byte '?'; cut with "..." (never inside a
  * character) when it does not fit. */
 static void printable(const void *in, size_t n, char *out, size_t cap)
 {
     const unsigned char *s = in;
-    size_t k = 0, i = 0;
+    size_t k = 0, i = 0, total = 0, room;
 
     if (cap == 0)
         return;
-    while (i < n) {
-        size_t len = 1;
+    for (i = 0; i < n; i += char_len(s + i, n - i))
+        total += char_len(s + i, n - i);
+    room = total < cap ? cap - 1 : cap > 4 ? cap - 4 : cap - 1;
+    for (i = 0; i < n;) {
+        size_t len = char_len(s + i, n - i);
 
-        if (s[i] < 0x20 || s[i] > 0x7e) {
-            len = utf8_ok(s + i, n - i);
-            if (len == 0)
-                len = 1;
-        }
-        /* Room for this character, and for "..." unless it is the last;
-         * the previous one left room for "..." here. */
-        if (k + len + (i + len < n ? 3 : 0) >= cap) {
-            if (cap > 4 && k + 3 < cap) {
-                memcpy(out + k, "...", 3);
-                k += 3;
-            }
+        if (k + len > room)
             break;
-        }
         if (len == 1)
             out[k++] = s[i] >= 0x20 && s[i] <= 0x7e ? (char)s[i] : '?';
         else
             memcpy(out + k, s + i, len), k += len;
         i += len;
     }
+    if (i < n && cap > 4) {
+        memcpy(out + k, "...", 3);
+        k += 3;
+    }
     out[k] = '\0';
 }
 
-/* A distinguished name as "CN=x, O=y, C=z", printable, bounded. */
+/* A distinguished name as "CN=x, O=y, C=z" (most specific first, as
+ * RFC 4514 writes it), each value printable and cut on its own, so that
+ * a long O cannot hide the CN; ',', '+' and '\\' in values escaped so
+ * that a value cannot pose as another attribute. */
 static void dn_text(const X509_NAME *nm, char *out, size_t cap)
 {
-    unsigned long flags = (XN_FLAG_RFC2253 & ~XN_FLAG_SEP_MASK &
-                           ~(unsigned long)ASN1_STRFLGS_ESC_MSB) |
-                          XN_FLAG_SEP_CPLUS_SPC;
-    BIO *b = BIO_new(BIO_s_mem());
-    char *data = NULL;
-    long len;
+    int n = nm ? X509_NAME_entry_count(nm) : 0;
+    size_t k = 0;
 
     snprintf(out, cap, "(none)");
-    if (b == NULL || nm == NULL) {
-        BIO_free(b);
+    if (n <= 0 || cap < 8)
         return;
+    for (int i = n - 1; i >= 0; i--) {
+        const X509_NAME_ENTRY *e = X509_NAME_get_entry(nm, i);
+        const ASN1_STRING *v = X509_NAME_ENTRY_get_data(e);
+        const ASN1_OBJECT *o = X509_NAME_ENTRY_get_object(e);
+        const char *sn = OBJ_nid2sn(OBJ_obj2nid(o));
+        char key[48], val[CERT_NAME_MAX], piece[2 * CERT_NAME_MAX + 56];
+        unsigned char *utf8 = NULL;
+        int len = ASN1_STRING_to_UTF8(&utf8, v);
+        size_t p = 0;
+
+        if (OBJ_obj2nid(o) == NID_undef || sn == NULL) {
+            if (OBJ_obj2txt(key, sizeof key, o, 1) <= 0)
+                snprintf(key, sizeof key, "?");
+            sn = key;
+        }
+        if (len >= 0)
+            printable(utf8, (size_t)len, val, sizeof val);
+        else /* not what its type says: its raw bytes, made safe */
+            printable(ASN1_STRING_get0_data(v),
+                      (size_t)ASN1_STRING_length(v), val, sizeof val);
+        OPENSSL_free(utf8);
+        p = (size_t)snprintf(piece, sizeof piece, "%s%s=",
+                             i == n - 1 ? "" : ", ", sn);
+        for (const char *c = val; *c && p + 3 < sizeof piece; c++) {
+            if (*c == ',' || *c == '+' || *c == '\\')
+                piece[p++] = '\\';
+            piece[p++] = *c;
+        }
+        piece[p] = '\0';
+        if (k + p + 4 >= cap) {
+            memcpy(out + k, "...", 4);
+            return;
+        }
+        memcpy(out + k, piece, p + 1);
+        k += p;
     }
-    if (X509_NAME_print_ex(b, nm, 0, flags) >= 0) {
-        len = BIO_get_mem_data(b, &data);
-        if (len > 0 && data != NULL)
-            printable(data, (size_t)len, out, cap);
-    }
-    BIO_free(b);
 }
 
 /* Appends to buf[0..cap) what fmt says; never overflows, cuts quietly. */
@@ -271,7 +305,7 @@ static void judge_dates(struct judge *j, time_t now)
     X509 *leaf = j->chain[0];
     struct tm nb_tm, na_tm;
     long long nb, na, left;
-    char from[16], until[16];
+    char from[40], until[40];
     const struct tls_cert_policy *pol = j->pol;
 
     if (!asn1_time(X509_get0_notBefore(leaf), &nb_tm, &nb) ||
@@ -799,7 +833,7 @@ static void describe_leaf(struct judge *j, const struct mxp_tls_info *info)
     detail(j, CERT_NOTE, MXP_STATE_OK, "issuer: %s", dn);
     if (asn1_time(X509_get0_notBefore(leaf), &nb_tm, &s) &&
         asn1_time(X509_get0_notAfter(leaf), &na_tm, &s)) {
-        char from[16], until[16];
+        char from[40], until[40];
 
         date_text(&nb_tm, from, sizeof from);
         date_text(&na_tm, until, sizeof until);
