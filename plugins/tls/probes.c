@@ -192,6 +192,36 @@ static void raw_hello(struct loop *l, struct conn *c)
     finish(l, c, 0);
 }
 
+/* A handshake that failed, at its start or on the way: what it tells. */
+static void handshake_failed(struct loop *l, struct conn *c, int rc)
+{
+    const struct mxp_services *svc = l->r->svc;
+    struct tls_survey *sv = &l->r->sv;
+    const char *why = svc->smtp_error(c->s);
+    /* A server that will not speak a protocol says so with an alert or
+     * by hanging up; silence, or a start refused before anything was
+     * sent, tells nothing. */
+    int tells = rc != MXP_ERR_TIMEOUT && rc != MXP_ERR_INVALID &&
+                rc != MXP_ERR_UNSUPPORTED && rc != MXP_ERR_NOMEM;
+
+    if (c->p == TP_MAIN) {
+        sv->handshake_rc = rc;
+        snprintf(sv->handshake_error, TLS_TEXT, "%s", why);
+    } else if (c->p == TP_INJECT) {
+        /* Bytes right behind the 220 mean it answered the NOOP in clear;
+         * no handshake at all smuggles nothing into one. */
+        sv->inject = !tells                    ? TI_UNKNOWN
+                     : rc == MXP_ERR_PROTOCOL &&
+                             strstr(why, "data before the TLS handshake") != NULL
+                         ? TI_CLEAR
+                         : TI_REFUSED;
+        snprintf(sv->inject_words, TLS_TEXT, "%s", why);
+    } else {
+        set_words(&sv->r[c->p], tells ? TO_REFUSED : TO_UNKNOWN, "%s", why);
+    }
+    finish(l, c, 0);
+}
+
 /* Starts probe c's OpenSSL handshake. */
 static void start_handshake(struct loop *l, struct conn *c)
 {
@@ -201,22 +231,10 @@ static void start_handshake(struct loop *l, struct conn *c)
 
     options_of(l->r, c->p, &o);
     rc = svc->smtp_tls_start(c->s, &o);
-    if (rc == MXP_OK) {
+    if (rc == MXP_OK)
         c->ph = PH_HANDSHAKE;
-        return;
-    }
-    if (c->p == TP_MAIN) {
-        l->r->sv.handshake_rc = rc;
-        snprintf(l->r->sv.handshake_error, TLS_TEXT, "%s",
-                 svc->smtp_error(c->s));
-    } else if (c->p == TP_INJECT) {
-        /* Bytes right behind the 220: it answered the NOOP in clear. */
-        l->r->sv.inject = rc == MXP_ERR_PROTOCOL ? TI_CLEAR : TI_UNKNOWN;
-        snprintf(l->r->sv.inject_words, TLS_TEXT, "%s", svc->smtp_error(c->s));
-    } else {
-        set_words(&l->r->sv.r[c->p], TO_UNKNOWN, "%s", svc->smtp_error(c->s));
-    }
-    finish(l, c, 0);
+    else
+        handshake_failed(l, c, rc);
 }
 
 /* TLS may start now (a 220 to STARTTLS, or connected for implicit). */
@@ -244,6 +262,12 @@ static int start_conn(struct loop *l, struct conn *c)
     if (c->p == TP_MAIN)
         r->main_session = c->s;
     c->ph = PH_GREETING;
+    if (rc != MXP_OK) {
+        /* Refused at once (the session is broken and says why). */
+        probe_lost(l, c, r->svc->smtp_error(c->s));
+        finish(l, c, 0);
+        return 0;
+    }
     if (r->sv.implicit)
         tls_point(l, c);
     return 1;
@@ -397,23 +421,7 @@ static void on_handshake(struct loop *l, struct conn *c)
     int rc = svc->smtp_tls_info(c->s, &info);
 
     if (rc != MXP_OK || info == NULL) {
-        const char *why = svc->smtp_error(c->s);
-
-        if (c->p == TP_MAIN) {
-            sv->handshake_rc = rc != MXP_OK ? rc : MXP_ERR_PROTOCOL;
-            snprintf(sv->handshake_error, TLS_TEXT, "%s", why);
-        } else if (c->p == TP_INJECT) {
-            /* No handshake, nothing smuggled into one: but a timeout
-             * tells nothing. */
-            sv->inject = rc == MXP_ERR_TIMEOUT ? TI_UNKNOWN : TI_REFUSED;
-            snprintf(sv->inject_words, TLS_TEXT, "%s", why);
-        } else {
-            /* A server that will not speak a protocol says so with an
-             * alert or by hanging up; only silence tells nothing. */
-            set_words(res, rc == MXP_ERR_TIMEOUT ? TO_UNKNOWN : TO_REFUSED,
-                      "%s", why);
-        }
-        finish(l, c, 0);
+        handshake_failed(l, c, rc != MXP_OK ? rc : MXP_ERR_PROTOCOL);
         return;
     }
     if (c->p == TP_MAIN) {
