@@ -48,6 +48,37 @@ static const struct weak weaks[] = {
     {TP_ANON, "anonymous", MXP_STATE_OK, NULL}, /* by port, below */
 };
 
+/* Questions left unanswered.  When the main handshake failed too, the
+ * others mostly failed alike: one line for them, not one each. */
+struct unknowns {
+    const struct tls_survey *sv;
+    size_t n;
+    char names[400];
+    char first[TLS_TEXT];
+};
+
+static void unknown_one(struct mxp_ctx *ctx, struct unknowns *u,
+                        const char *name, const char *words)
+{
+    if (u->sv->info != NULL) {
+        ctx->svc->add_detail(ctx, MXP_STATE_UNKNOWN, "%s: cannot tell (%s)",
+                             name, words);
+        return;
+    }
+    if (u->n++ == 0)
+        snprintf(u->first, sizeof(u->first), "%s", words);
+    snprintf(u->names + strlen(u->names), sizeof(u->names) - strlen(u->names),
+             "%s%s", u->names[0] != '\0' ? ", " : "", name);
+}
+
+static void unknowns_flush(struct mxp_ctx *ctx, const struct unknowns *u)
+{
+    if (u->n > 0)
+        ctx->svc->add_detail(ctx, MXP_STATE_UNKNOWN,
+                             "%s: cannot tell (%s%s)", u->names, u->first,
+                             u->n > 1 ? ", and the like" : "");
+}
+
 static void append_word(char *buf, size_t len, const char *word)
 {
     size_t used = strlen(buf);
@@ -71,7 +102,8 @@ static void tls13_of(const struct tls_survey *sv, struct tls_probe_result *out)
         snprintf(out->words, sizeof(out->words), "%s", sv->handshake_error);
 }
 
-static void judge_protocols(struct mxp_ctx *ctx, const struct tls_survey *sv)
+static void judge_protocols(struct mxp_ctx *ctx, const struct tls_survey *sv,
+                            struct unknowns *u)
 {
     const struct mxp_services *svc = ctx->svc;
     char accepted[128] = "", refused[128] = "";
@@ -98,8 +130,7 @@ static void judge_protocols(struct mxp_ctx *ctx, const struct tls_survey *sv)
             append_word(refused, sizeof(refused), pr->name);
             break;
         case TO_UNKNOWN:
-            svc->add_detail(ctx, MXP_STATE_UNKNOWN, "%s: cannot tell (%s)",
-                            pr->name, res->words);
+            unknown_one(ctx, u, pr->name, res->words);
             break;
         case TO_NOT_RUN:
             break;
@@ -113,7 +144,8 @@ static void judge_protocols(struct mxp_ctx *ctx, const struct tls_survey *sv)
                         refused, refused[0] != '\0' ? " refused" : "");
 }
 
-static void judge_ciphers(struct mxp_ctx *ctx, const struct tls_survey *sv)
+static void judge_ciphers(struct mxp_ctx *ctx, const struct tls_survey *sv,
+                          struct unknowns *u)
 {
     const struct mxp_services *svc = ctx->svc;
     char refused[128] = "";
@@ -125,10 +157,12 @@ static void judge_ciphers(struct mxp_ctx *ctx, const struct tls_survey *sv)
 
         if (res->outcome == TO_REFUSED)
             append_word(refused, sizeof(refused), w->name);
-        else if (res->outcome == TO_UNKNOWN)
-            svc->add_detail(ctx, MXP_STATE_UNKNOWN,
-                            "%s cipher suites: cannot tell (%s)", w->name,
-                            res->words);
+        else if (res->outcome == TO_UNKNOWN) {
+            char name[40];
+
+            snprintf(name, sizeof(name), "%s cipher suites", w->name);
+            unknown_one(ctx, u, name, res->words);
+        }
         else if (res->outcome == TO_ACCEPTED && w->p != TP_ANON)
             svc->add_detail(ctx, w->state, "%s cipher suites accepted (%s: %s)",
                             w->name, res->cipher_name, w->why);
@@ -169,7 +203,8 @@ static void judge_dh(struct mxp_ctx *ctx, const struct tls_survey *sv)
                              bits);
 }
 
-static void judge_injection(struct mxp_ctx *ctx, const struct tls_survey *sv)
+static void judge_injection(struct mxp_ctx *ctx, const struct tls_survey *sv,
+                            struct unknowns *u)
 {
     const struct mxp_services *svc = ctx->svc;
 
@@ -198,9 +233,7 @@ static void judge_injection(struct mxp_ctx *ctx, const struct tls_survey *sv)
                         sv->inject_words);
         break;
     case TI_UNKNOWN:
-        svc->add_detail(ctx, MXP_STATE_UNKNOWN,
-                        "STARTTLS command injection: cannot tell (%s)",
-                        sv->inject_words);
+        unknown_one(ctx, u, "STARTTLS command injection", sv->inject_words);
         break;
     case TI_NOT_RUN:
         break;
@@ -227,6 +260,18 @@ static void judge_session(struct mxp_ctx *ctx, const struct tls_survey *sv)
     else if (sv->after_ext[0] != '\0')
         svc->add_detail(ctx, MXP_STATE_OK, "over TLS the server offers: %s",
                         sv->after_ext);
+}
+
+/* The core's words without the "TLS handshake: " we say already. */
+static const char *without_prefix(const char *words)
+{
+    static const char *const prefixes[] = {"TLS handshake failed: ",
+                                           "TLS handshake: ", "TLS: "};
+
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+        if (strncmp(words, prefixes[i], strlen(prefixes[i])) == 0)
+            return words + strlen(prefixes[i]);
+    return words;
 }
 
 int tls_judge(struct mxp_ctx *ctx, const struct tls_survey *sv)
@@ -264,13 +309,19 @@ int tls_judge(struct mxp_ctx *ctx, const struct tls_survey *sv)
     }
     if (sv->info == NULL)
         svc->add_detail(ctx, MXP_STATE_CRITICAL, "TLS handshake failed: %s",
-                        sv->handshake_error[0] != '\0' ? sv->handshake_error
-                                                       : sv->fail);
+                        sv->handshake_error[0] != '\0'
+                            ? without_prefix(sv->handshake_error)
+                            : sv->fail);
     else
         judge_session(ctx, sv);
-    judge_protocols(ctx, sv);
-    judge_ciphers(ctx, sv);
-    judge_dh(ctx, sv);
-    judge_injection(ctx, sv);
+    {
+        struct unknowns u = {.sv = sv};
+
+        judge_protocols(ctx, sv, &u);
+        judge_ciphers(ctx, sv, &u);
+        judge_dh(ctx, sv);
+        judge_injection(ctx, sv, &u);
+        unknowns_flush(ctx, &u);
+    }
     return sv->info != NULL;
 }
