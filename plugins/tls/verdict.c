@@ -79,6 +79,25 @@ static void unknowns_flush(struct mxp_ctx *ctx, const struct unknowns *u)
                              u->n > 1 ? ", and the like" : "");
 }
 
+/* A failed handshake is a refusal when the server says so (an alert,
+ * or a protocol we did not offer) or handshakes fine otherwise: then
+ * hanging up is its way to refuse.  Junk or silence tells nothing. */
+static int says_refused(const char *words)
+{
+    return strstr(words, "alert") != NULL ||
+           strstr(words, "unsupported protocol") != NULL ||
+           strstr(words, "no shared cipher") != NULL;
+}
+
+static enum tls_outcome outcome_of(const struct tls_survey *sv,
+                                   const struct tls_probe_result *res)
+{
+    if (res->outcome != TO_FAILED)
+        return res->outcome;
+    return sv->info != NULL || says_refused(res->words) ? TO_REFUSED
+                                                         : TO_UNKNOWN;
+}
+
 static void append_word(char *buf, size_t len, const char *word)
 {
     size_t used = strlen(buf);
@@ -97,7 +116,7 @@ static void tls13_of(const struct tls_survey *sv, struct tls_probe_result *out)
             sv->info->version == MXP_TLS_1_3 ? TO_ACCEPTED : TO_REFUSED;
     else if (sv->handshake_rc != MXP_OK && sv->handshake_error[0] != '\0')
         out->outcome =
-            sv->handshake_rc == MXP_ERR_TIMEOUT ? TO_UNKNOWN : TO_REFUSED;
+            says_refused(sv->handshake_error) ? TO_REFUSED : TO_UNKNOWN;
     if (out->outcome == TO_UNKNOWN)
         snprintf(out->words, sizeof(out->words), "%s", sv->handshake_error);
 }
@@ -119,7 +138,7 @@ static void judge_protocols(struct mxp_ctx *ctx, const struct tls_survey *sv,
             tls13_of(sv, &r13);
             res = &r13;
         }
-        switch (res->outcome) {
+        switch (outcome_of(sv, res)) {
         case TO_ACCEPTED:
             append_word(accepted, sizeof(accepted), pr->name);
             if (pr->if_accepted != MXP_STATE_OK)
@@ -132,6 +151,7 @@ static void judge_protocols(struct mxp_ctx *ctx, const struct tls_survey *sv,
         case TO_UNKNOWN:
             unknown_one(ctx, u, pr->name, res->words);
             break;
+        case TO_FAILED:
         case TO_NOT_RUN:
             break;
         }
@@ -154,25 +174,26 @@ static void judge_ciphers(struct mxp_ctx *ctx, const struct tls_survey *sv,
     for (i = 0; i < sizeof(weaks) / sizeof(weaks[0]); i++) {
         const struct weak *w = &weaks[i];
         const struct tls_probe_result *res = &sv->r[w->p];
+        enum tls_outcome o = outcome_of(sv, res);
 
-        if (res->outcome == TO_REFUSED)
+        if (o == TO_REFUSED)
             append_word(refused, sizeof(refused), w->name);
-        else if (res->outcome == TO_UNKNOWN) {
+        else if (o == TO_UNKNOWN) {
             char name[40];
 
             snprintf(name, sizeof(name), "%s cipher suites", w->name);
             unknown_one(ctx, u, name, res->words);
         }
-        else if (res->outcome == TO_ACCEPTED && w->p != TP_ANON)
+        else if (o == TO_ACCEPTED && w->p != TP_ANON)
             svc->add_detail(ctx, w->state, "%s cipher suites accepted (%s: %s)",
                             w->name, res->cipher_name, w->why);
-        else if (res->outcome == TO_ACCEPTED && sv->submission)
+        else if (o == TO_ACCEPTED && sv->submission)
             svc->add_detail(ctx, MXP_STATE_WARNING,
                             "anonymous cipher suites accepted (%s): clients "
                             "of a submission port cannot tell this server "
                             "from an impostor",
                             res->cipher_name);
-        else if (res->outcome == TO_ACCEPTED)
+        else if (o == TO_ACCEPTED)
             svc->add_detail(ctx, MXP_STATE_OK,
                             "anonymous cipher suites accepted (%s): fine for "
                             "opportunistic TLS on port 25 (RFC 7435)",
@@ -208,7 +229,15 @@ static void judge_injection(struct mxp_ctx *ctx, const struct tls_survey *sv,
 {
     const struct mxp_services *svc = ctx->svc;
 
-    switch (sv->inject) {
+    enum tls_inject inject = sv->inject;
+
+    /* No handshake behind the smuggled command: nothing smuggled into
+     * one, if the server speaks TLS at all. */
+    if (inject == TI_FAILED)
+        inject = sv->info != NULL || says_refused(sv->inject_words)
+                     ? TI_REFUSED
+                     : TI_UNKNOWN;
+    switch (inject) {
     case TI_VULNERABLE:
         svc->add_detail(ctx, MXP_STATE_CRITICAL,
                         "STARTTLS command injection: a command sent in clear "
@@ -235,6 +264,7 @@ static void judge_injection(struct mxp_ctx *ctx, const struct tls_survey *sv,
     case TI_UNKNOWN:
         unknown_one(ctx, u, "STARTTLS command injection", sv->inject_words);
         break;
+    case TI_FAILED:
     case TI_NOT_RUN:
         break;
     }
