@@ -687,7 +687,7 @@ static void judge_keys(struct judge *j)
             continue;
         dn_text(X509_get_subject_name(x), dn, sizeof dn);
         detail(j, CERT_WEAK, MXP_STATE_WARNING,
-               "intermediate certificate %s has an %s: weak", dn, text);
+               "intermediate certificate %s: %s: weak", dn, text);
     }
 }
 

@@ -752,6 +752,48 @@ static void test_weak_rsa(void **state)
     tls_testcert_free(&leaf);
 }
 
+/* A weak key on an intermediate warns too, naming it. */
+static void test_weak_intermediate(void **state)
+{
+    struct tls_testcert_spec is = {0}, s = {0};
+    struct tls_testcert inter, leaf;
+    struct tls_cert_facts f;
+    struct chain c;
+    X509 *certs[2];
+    time_t now;
+
+    (void)state;
+    is.key_type = TLS_TESTCERT_RSA;
+    is.bits = 1024;
+    is.cn = "Weak Intermediate";
+    is.is_ca = 1;
+    is.not_before_days = -1;
+    is.not_after_days = 100;
+    is.issuer_key = ca.key;
+    is.issuer_cert = ca.cert;
+    tls_testcert_make(&is, &inter);
+    s.cn = "mx.example.org";
+    s.not_after_days = 60;
+    s.issuer_key = inter.key;
+    s.issuer_cert = inter.cert;
+    now = make(&s, &leaf);
+    certs[0] = leaf.cert;
+    certs[1] = inter.cert;
+    chain_set(&c, certs, 2, ca.cert);
+    tls_cert_judge(fake_ctx(), &c.info, NULL, 0, &STRICT, now, &f);
+    want("intermediate certificate CN=Weak Intermediate: RSA key of 1024 "
+         "bits, under 2048: weak",
+         MXP_STATE_WARNING);
+    want("EC key of 256 bits", MXP_STATE_OK);
+    want("chain trusted", MXP_STATE_OK);
+    want("chain: 2 certificates sent", MXP_STATE_OK);
+    want_none("root included");
+    worst_is(MXP_STATE_WARNING, &f);
+    chain_free(&c);
+    tls_testcert_free(&leaf);
+    tls_testcert_free(&inter);
+}
+
 static void test_rsa_2048_and_ec(void **state)
 {
     struct tls_testcert_spec s = {0};
@@ -1093,6 +1135,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_names_several, setup, teardown),
         cmocka_unit_test_setup_teardown(test_weak_rsa, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_weak_intermediate, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_rsa_2048_and_ec, setup, teardown),
         cmocka_unit_test_setup_teardown(test_weak_ec, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sha1, setup, teardown),
