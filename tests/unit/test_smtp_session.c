@@ -34,37 +34,6 @@
 
 /* ---- the client side --------------------------------------------------- */
 
-#define MAX_NOTES 512
-
-static struct {
-    char dir;
-    char line[96];
-} notes[MAX_NOTES];
-static size_t n_notes;
-
-static void record(void *user, char dir, double t, const char *line)
-{
-    (void)user;
-    assert_true(t >= 0);
-    if (n_notes < MAX_NOTES) {
-        notes[n_notes].dir = dir;
-        snprintf(notes[n_notes].line, sizeof(notes[0].line), "%s", line);
-        n_notes++;
-    }
-}
-
-/* Whether the transcript holds a line of that direction starting with
- * prefix. */
-static int noted(char dir, const char *prefix)
-{
-    size_t i;
-
-    for (i = 0; i < n_notes; i++)
-        if (notes[i].dir == dir &&
-            strncmp(notes[i].line, prefix, strlen(prefix)) == 0)
-            return 1;
-    return 0;
-}
 
 /* Options of a test session: connect within 2 s, the transcript kept. */
 static struct mxp_smtp_options wait_opts(double cmd_timeout, double deadline_in)
