@@ -107,7 +107,7 @@ static int flush_out(struct mxp_smtp *s, double timeout);
 static void owe(struct mxp_smtp *s, const struct owed *o);
 static int fail(struct mxp_smtp *s, int status, const char *fmt, ...)
     MXP_PRINTF(3, 4);
-static void tls_begin(struct mxp_smtp *s);
+static int tls_begin(struct mxp_smtp *s, int may_refuse);
 static void tls_step(struct mxp_smtp *s);
 static int tls_timeout(struct mxp_smtp *s);
 static int ensure_tls(struct mxp_smtp *s);
@@ -312,7 +312,7 @@ static void connected(struct mxp_smtp *s)
     note(s, 'C', "connected to %s in %.3f s", s->peer, s->connect_time);
     owe(s, &greeting);
     if (s->tls_state == TLS_PENDING)
-        tls_begin(s); /* implicit TLS asked for while connecting */
+        (void)tls_begin(s, 0); /* implicit TLS asked while connecting */
 }
 
 /* A connect under way polled ready: its outcome. */
@@ -1341,12 +1341,9 @@ static void tls_done(struct mxp_smtp *s)
     s->wait_start = 0;
 }
 
-static void tls_step(struct mxp_smtp *s)
+/* What one step of the handshake came to. */
+static void tls_outcome(struct mxp_smtp *s, int rc, short ev, const char *why)
 {
-    char why[160];
-    short ev = POLLIN;
-    int rc = mxp_tls_handshake(s->tls, &ev, why, sizeof(why));
-
     if (rc == MXP_TLS_AGAIN)
         s->tls_events = ev;
     else if (rc == MXP_OK)
@@ -1355,14 +1352,40 @@ static void tls_step(struct mxp_smtp *s)
         tls_failed(s, rc, why);
 }
 
-/* The handshake's limit: command_timeout from now, and the deadline. */
-static void tls_begin(struct mxp_smtp *s)
+static void tls_step(struct mxp_smtp *s)
 {
+    char why[160];
+    short ev = POLLIN;
+    int rc = mxp_tls_handshake(s->tls, &ev, why, sizeof(why));
+
+    tls_outcome(s, rc, ev, why);
+}
+
+/* Starts the handshake, limited by command_timeout from now and the
+ * deadline.  With may_refuse, settings that leave nothing to offer
+ * (found before a byte is sent) give MXP_ERR_UNSUPPORTED and leave the
+ * session as it was; otherwise they fail it like any handshake. */
+static int tls_begin(struct mxp_smtp *s, int may_refuse)
+{
+    char why[160];
+    short ev = POLLOUT;
+    int rc;
+
     s->tls_start = mxp_now();
     s->tls_limit = limit_of(s, s->tls_start, s->opt.command_timeout);
     s->tls_state = TLS_HANDSHAKE;
     s->tls_events = POLLOUT;
-    tls_step(s);
+    rc = mxp_tls_handshake(s->tls, &ev, why, sizeof(why));
+    if (rc == MXP_ERR_UNSUPPORTED && may_refuse &&
+        mxp_tls_bytes_out(s->tls) == 0) {
+        mxp_tls_free(s->tls);
+        s->tls = NULL;
+        s->tls_state = TLS_NONE;
+        snprintf(s->err, sizeof(s->err), "cannot offer that: %s", why);
+        return rc;
+    }
+    tls_outcome(s, rc, ev, why);
+    return MXP_OK;
 }
 
 /* A handshake that ran out of time: silent server or one that stalled. */
@@ -1466,8 +1489,8 @@ int mxp_smtp_tls_start(struct mxp_smtp *s, const struct mxp_tls_options *o)
         return fail(s, rc, "TLS: %s", why);
     if (s->connecting)
         s->tls_state = TLS_PENDING; /* begins when connected */
-    else
-        tls_begin(s);
+    else if ((rc = tls_begin(s, 1)) != MXP_OK)
+        return rc;
     return s->broken ? s->err_status : MXP_OK;
 }
 

@@ -36,9 +36,10 @@ struct mxp_tls {
     SSL *ssl;
     BIO *bio;
     int fd;
-    int eof;         /* the socket gave EOF */
-    size_t bytes_in; /* bytes the server sent */
-    int dead;        /* a read or write failed for good: its status */
+    int eof;          /* the socket gave EOF */
+    size_t bytes_in;  /* bytes the server sent */
+    size_t bytes_out; /* bytes we sent */
+    int dead;         /* a read or write failed for good: its status */
     char dead_words[160];
     long first_error; /* first verify error seen, X509_V_OK when none */
     int first_depth;
@@ -62,7 +63,9 @@ static int bio_write(BIO *b, const char *data, int len)
     do
         n = send(t->fd, data, (size_t)len, MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    if (n > 0)
+        t->bytes_out += (size_t)n;
+    else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         BIO_set_retry_write(b);
     return (int)n;
 }
@@ -160,6 +163,19 @@ static int queue_says_eof(void)
            ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
 }
 
+/* 1 when the queue's first error says this side had nothing to offer
+ * (versions or ciphers all excluded by the settings or the level). */
+static int queue_says_this_side(void)
+{
+    unsigned long e = ERR_peek_error();
+    int r = ERR_GET_REASON(e);
+
+    return e != 0 && ERR_GET_LIB(e) == ERR_LIB_SSL &&
+           (r == SSL_R_NO_PROTOCOLS_AVAILABLE ||
+            r == SSL_R_NO_CIPHERS_AVAILABLE ||
+            r == SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM);
+}
+
 /* An SSL call's return rc as MXP_TLS_AGAIN with *events, or a status with
  * words. */
 static int ssl_outcome(struct mxp_tls *t, int rc, short *events, char *err,
@@ -191,6 +207,11 @@ static int ssl_outcome(struct mxp_tls *t, int rc, short *events, char *err,
         snprintf(err, errlen, "%s", strerror(saved));
         return MXP_ERR_IO;
     default:
+        if (queue_says_this_side()) {
+            /* Refused here before a byte went out: not the server's. */
+            queue_words("nothing to offer", err, errlen);
+            return MXP_ERR_UNSUPPORTED;
+        }
         if (queue_says_eof()) {
             ERR_clear_error();
             snprintf(err, errlen, "connection closed by server");
@@ -321,6 +342,14 @@ static int apply_options(struct mxp_tls *t, const struct mxp_tls_options *o,
                  (unsigned)(lo < 0 ? o->min_version : o->max_version));
         return MXP_ERR_INVALID;
     }
+#ifdef OPENSSL_NO_SSL3
+    /* Asked for here, OpenSSL would fail the handshake with an alert
+     * already on the wire. */
+    if (hi == SSL3_VERSION) {
+        snprintf(err, errlen, "this OpenSSL has no SSL 3.0");
+        return MXP_ERR_UNSUPPORTED;
+    }
+#endif
     /* Before the versions and ciphers: the level decides what they may
      * enable (TLS 1.0/1.1 and NULL/aNULL need level 0 in OpenSSL 3). */
     if (o->ciphers != NULL && SSL_set_cipher_list(t->ssl, o->ciphers) != 1) {
@@ -416,6 +445,11 @@ int mxp_tls_handshake(struct mxp_tls *t, short *events, char *err,
 size_t mxp_tls_bytes_in(const struct mxp_tls *t)
 {
     return t != NULL ? t->bytes_in : 0;
+}
+
+size_t mxp_tls_bytes_out(const struct mxp_tls *t)
+{
+    return t != NULL ? t->bytes_out : 0;
 }
 
 /* The server's temporary key: "X25519", "ECDH P-256", "DH" and bits. */

@@ -23,7 +23,6 @@
 
 #include "script_server.h"
 
-
 void srv_send(int fd, const char *s, size_t n)
 {
     while (n > 0) {
@@ -149,7 +148,6 @@ int finish_server(struct server *sv, int kill_it)
         return 0;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
 }
-
 
 /* ---- the client side: the session transcript ------------------------- */
 
