@@ -790,6 +790,9 @@ static int send_line(struct mxp_smtp *s, const char *line, double timeout,
     rc = refuse_command(s, line, o.verb);
     if (rc != MXP_OK)
         return rc;
+    /* A handshake under way ends first: its bytes are not unsolicited. */
+    if ((rc = ensure_tls(s)) != MXP_OK)
+        return rc;
     rc = check_unsolicited(s, o.verb);
     if (rc != MXP_OK)
         return rc;
@@ -910,9 +913,16 @@ static enum wait_state wait_state(struct mxp_smtp *s)
         return W_READY; /* broken by the write */
     if (s->peer_gone)
         return W_READY;
-    /* What OpenSSL holds already, a poll() on the socket would not see. */
-    if (s->tls_state == TLS_UP && mxp_tls_pending(s->tls))
+    /* What OpenSSL holds already, a poll() on the socket would not see
+     * (a record is up to 16 KiB, a pull takes 4 KiB). */
+    while (s->tls_state == TLS_UP && !s->broken && !s->peer_gone &&
+           mxp_tls_pending(s->tls)) {
+        size_t before = s->in.len;
+
         pull(s);
+        if (s->in.len == before)
+            break;
+    }
     if (s->broken || s->peer_gone)
         return W_READY;
     if (s->in.len == 0)

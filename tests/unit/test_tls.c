@@ -306,6 +306,54 @@ static void test_starttls_then_ehlo(void **state)
     assert_int_equal(finish_server(&sv, 0), 0);
 }
 
+/* A 12 KiB EHLO reply in one TLS record: more than one read of the
+ * socket's worth, all of it held inside OpenSSL after the first. */
+static void script_big_reply(int fd)
+{
+    static char reply[16384];
+    size_t n = 0;
+    SSL *ssl;
+    int i;
+
+    srv_to_starttls(fd);
+    srv_puts(fd, "220 2.0.0 Ready\r\n");
+    ssl = srv_tls(fd);
+    tls_expect(ssl, "EHLO probe.test");
+    n += (size_t)snprintf(reply + n, sizeof(reply) - n, "250-mx.test\r\n");
+    for (i = 0; i < 100; i++)
+        n += (size_t)snprintf(reply + n, sizeof(reply) - n,
+                              "250-X-PAD%03d %0110d\r\n", i, 0);
+    n += (size_t)snprintf(reply + n, sizeof(reply) - n, "250 8BITMIME\r\n");
+    tls_puts(ssl, reply);
+    tls_drain(ssl);
+}
+
+static void test_no_wait_and_big_record(void **state)
+{
+    struct server sv;
+    struct mxp_smtp *s;
+    struct mxp_smtp_reply r;
+    size_t ready;
+
+    (void)state;
+    srv_defaults();
+    start_server(&sv, script_big_reply);
+    s = client_to_starttls(&sv, 3);
+    /* No wait: the next command finishes the handshake first. */
+    assert_int_equal(mxp_smtp_tls_start(s, NULL), MXP_OK);
+    assert_int_equal(mxp_smtp_send(s, "EHLO probe.test"), MXP_OK);
+    assert_int_equal(mxp_smtp_tls_info(s, NULL), MXP_OK);
+    assert_int_equal(mxp_smtp_wait(&s, 1, &ready), MXP_OK); /* TLS done */
+    assert_int_equal(mxp_smtp_wait(&s, 1, &ready), MXP_OK); /* the reply */
+    assert_int_equal(ready, 0);
+    assert_int_equal(mxp_smtp_read_reply(s, &r), MXP_OK);
+    assert_int_equal(r.code, 250);
+    assert_int_equal(r.n_lines, 102);
+    assert_true(mxp_smtp_has_extension(s, "8BITMIME"));
+    mxp_smtp_close(s, 0);
+    assert_int_equal(finish_server(&sv, 0), 0);
+}
+
 /* ---- implicit TLS and the verification result ---------------------------- */
 
 static void script_implicit(int fd)
@@ -1035,6 +1083,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_starttls_then_ehlo),
+        cmocka_unit_test(test_no_wait_and_big_record),
         cmocka_unit_test(test_implicit_tls_and_verify),
         cmocka_unit_test(test_legacy_server),
         cmocka_unit_test(test_unsupported_options),
