@@ -558,48 +558,51 @@ const struct mxp_tls_info *mxp_tls_info(struct mxp_tls *t, double elapsed)
     return in;
 }
 
+/* The end of a read or write that moved no bytes: MXP_TLS_AGAIN, or a
+ * failure kept for every later call.  rc is the SSL call's return, or 0
+ * with dead set for a failure seen before. */
+static ssize_t io_outcome(struct mxp_tls *t, int rc, short *events, char *err,
+                          size_t errlen)
+{
+    if (!t->dead) {
+        rc = ssl_outcome(t, rc, events, err, errlen);
+        if (rc == MXP_TLS_AGAIN)
+            return MXP_TLS_AGAIN;
+        t->dead = rc;
+        snprintf(t->dead_words, sizeof(t->dead_words), "%s", err);
+    }
+    snprintf(err, errlen, "%s", t->dead_words);
+    return -t->dead;
+}
+
 ssize_t mxp_tls_read(struct mxp_tls *t, void *buf, size_t len, short *events,
                      char *err, size_t errlen)
 {
-    int rc;
+    int rc = 0;
 
-    if (t->dead) {
-        snprintf(err, errlen, "%s", t->dead_words);
-        return -t->dead;
+    if (!t->dead) {
+        ERR_clear_error();
+        rc = SSL_read(t->ssl, buf, len > 65536 ? 65536 : (int)len);
+        if (rc > 0)
+            return rc;
     }
-    ERR_clear_error();
-    rc = SSL_read(t->ssl, buf, len > 65536 ? 65536 : (int)len);
-    if (rc > 0)
-        return rc;
-    rc = ssl_outcome(t, rc, events, err, errlen);
-    if (rc == MXP_TLS_AGAIN)
-        return MXP_TLS_AGAIN;
-    t->dead = rc;
-    snprintf(t->dead_words, sizeof(t->dead_words), "%s", err);
-    return -rc;
+    return io_outcome(t, rc, events, err, errlen);
 }
 
 ssize_t mxp_tls_write(struct mxp_tls *t, const void *buf, size_t len,
                       short *events, char *err, size_t errlen)
 {
-    int rc;
+    int rc = 0;
 
-    if (t->dead) {
-        snprintf(err, errlen, "%s", t->dead_words);
-        return -t->dead;
-    }
-    if (len == 0)
+    if (len == 0 && !t->dead)
         return 0;
-    ERR_clear_error();
-    rc = SSL_write(t->ssl, buf, len > 65536 ? 65536 : (int)len);
-    if (rc > 0)
-        return rc;
-    rc = ssl_outcome(t, rc, events, err, errlen);
-    if (rc == MXP_TLS_AGAIN)
-        return MXP_TLS_AGAIN;
-    t->dead = rc;
-    snprintf(t->dead_words, sizeof(t->dead_words), "%s", err);
-    return -rc;
+    if (!t->dead) {
+        ERR_clear_error();
+        rc = SSL_write(t->ssl, buf, len > 65536 ? 65536 : (int)len);
+        if (rc > 0)
+            return rc;
+    }
+    return io_outcome(t, rc, events, err, errlen);
 }
 
 int mxp_tls_pending(struct mxp_tls *t)

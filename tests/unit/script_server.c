@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "script_server.h"
 
 void srv_send(int fd, const char *s, size_t n)
@@ -176,4 +177,18 @@ int noted(char dir, const char *prefix)
             strncmp(notes[i].line, prefix, strlen(prefix)) == 0)
             return 1;
     return 0;
+}
+
+struct mxp_smtp_options session_opts(double cmd_timeout, double deadline_in)
+{
+    struct mxp_smtp_options opt;
+
+    n_notes = 0;
+    memset(&opt, 0, sizeof(opt));
+    opt.connect_timeout = 2;
+    opt.command_timeout = cmd_timeout;
+    opt.t0 = mxp_now();
+    opt.deadline = opt.t0 + deadline_in;
+    opt.transcript = record;
+    return opt;
 }

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "smtp.h"
+
 struct server {
     pid_t pid;
     unsigned port;
@@ -53,5 +55,8 @@ extern struct note notes[MAX_NOTES];
 extern size_t n_notes;
 void record(void *user, char dir, double t, const char *line);
 int noted(char dir, const char *prefix);
+/* Options of a test session: connect within 2 s, command_timeout and a
+ * deadline deadline_in from now, the transcript kept (notes cleared). */
+struct mxp_smtp_options session_opts(double cmd_timeout, double deadline_in);
 
 #endif

@@ -209,23 +209,9 @@ static void srv_to_starttls(int fd)
 
 /* ---- the client side ----------------------------------------------------- */
 
-static struct mxp_smtp_options opts(double cmd_timeout, double deadline_in)
-{
-    struct mxp_smtp_options o;
-
-    n_notes = 0;
-    memset(&o, 0, sizeof(o));
-    o.connect_timeout = 2;
-    o.command_timeout = cmd_timeout;
-    o.t0 = mxp_now();
-    o.deadline = o.t0 + deadline_in;
-    o.transcript = record;
-    return o;
-}
-
 static struct mxp_smtp *open_to(const struct server *sv, double cmd_timeout)
 {
-    struct mxp_smtp_options o = opts(cmd_timeout, 10);
+    struct mxp_smtp_options o = session_opts(cmd_timeout, 10);
     struct mxp_smtp *s = NULL;
 
     assert_int_equal(mxp_smtp_open(&o, "127.0.0.1", sv->port, &s), MXP_OK);
@@ -520,7 +506,7 @@ static void test_silent_after_220(void **state)
 static void test_handshake_cut_by_deadline(void **state)
 {
     struct server sv;
-    struct mxp_smtp_options o = opts(5, 0.5);
+    struct mxp_smtp_options o = session_opts(5, 0.5);
     struct mxp_smtp *s = NULL;
 
     (void)state;
@@ -750,7 +736,7 @@ static void test_wait_over_handshakes(void **state)
 {
     struct server sv[3];
     struct mxp_smtp *s[3];
-    struct mxp_smtp_options o = opts(3, 10);
+    struct mxp_smtp_options o = session_opts(3, 10);
     int seen[3] = {0, 0, 0};
     size_t i, ready, greetings = 0;
 
