@@ -29,6 +29,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "clock.h"
+#include "fake_core.h"
 #include "script_server.h"
 #include "smtp.h"
 #include "tls_hello.h"
@@ -1065,6 +1066,97 @@ static void test_parse_prefixes(void **state)
                      MXP_TLS_PARSE_BAD);
 }
 
+/* ---- the fake core's TLS block (for the plugins' unit tests) ------------ */
+
+static int fake_tls_answer(void *user, unsigned session,
+                           const struct mxp_tls_options *o,
+                           struct mxp_tls_info *info, char *err, size_t errlen)
+{
+    (void)user;
+    if (session == 2) {
+        snprintf(err, errlen, "TLS handshake failed: wrong version number");
+        return MXP_ERR_PROTOCOL;
+    }
+    assert_string_equal(o->sni, "mx.test");
+    info->version = MXP_TLS_1_2;
+    snprintf(info->protocol, sizeof(info->protocol), "TLSv1.2");
+    return MXP_OK;
+}
+
+static int fake_hello_answer(void *user, unsigned session, int version,
+                             const uint16_t *ciphers, size_t n,
+                             struct mxp_tls_hello *out)
+{
+    (void)user;
+    (void)session;
+    assert_int_equal(version, MXP_SSL_3_0);
+    assert_int_equal(n, 1);
+    out->accepted = 1;
+    out->version = version;
+    out->cipher = ciphers[0];
+    return MXP_OK;
+}
+
+static int fake_unsol_answer(void *user, unsigned session, char *text,
+                             size_t len)
+{
+    (void)user;
+    (void)session;
+    snprintf(text, len, "250 injected");
+    return 1;
+}
+
+static void test_fake_core_tls(void **state)
+{
+    const struct mxp_services *svc = &fake_services;
+    struct mxp_tls_options o = {.sni = "mx.test"};
+    const struct mxp_tls_info *info;
+    struct mxp_smtp *s[2];
+    struct mxp_smtp_reply r;
+    struct mxp_tls_hello h;
+    uint16_t suite = 0x000a;
+    char text[32];
+    size_t ready;
+
+    (void)state;
+    fake_reset();
+    fake_set_target("127.0.0.1", 25);
+    svc->smtp_open_start(fake_ctx(), "127.0.0.1", 25, &s[0]);
+    assert_int_equal(svc->smtp_tls_start(s[0], &o), MXP_ERR_UNSUPPORTED);
+    assert_string_equal(svc->smtp_error(s[0]), "no TLS in the fake");
+    fake_tls_set_responder(fake_tls_answer, NULL);
+    svc->smtp_open_start(fake_ctx(), "127.0.0.1", 25, &s[1]);
+    assert_int_equal(svc->smtp_tls_start(s[0], &o), MXP_OK);
+    assert_int_equal(svc->smtp_tls_start(s[1], &o), MXP_ERR_PROTOCOL);
+    /* Each reported ready once by the wait. */
+    assert_int_equal(svc->smtp_wait(s, 2, &ready), MXP_OK);
+    assert_int_equal(ready, 0);
+    assert_int_equal(svc->smtp_wait(s, 2, &ready), MXP_OK);
+    assert_int_equal(ready, 1);
+    assert_int_equal(svc->smtp_tls_info(s[0], &info), MXP_OK);
+    assert_string_equal(info->protocol, "TLSv1.2");
+    assert_int_equal(svc->smtp_tls_info(s[1], &info), MXP_ERR_PROTOCOL);
+    assert_int_equal(svc->smtp_command(s[1], "EHLO x", &r), MXP_ERR_PROTOCOL);
+    assert_int_equal(fake_tls_handshakes(), 3);
+    assert_int_equal(svc->smtp_unsolicited(s[0], 1, text, sizeof(text)), 0);
+    fake_smtp_unsolicited_set(fake_unsol_answer, NULL);
+    assert_int_equal(svc->smtp_unsolicited(s[0], 1, text, sizeof(text)), 1);
+    assert_string_equal(text, "250 injected");
+    assert_int_equal(svc->tls_hello(s[0], MXP_SSL_3_0, &suite, 1, NULL, &h),
+                     MXP_ERR_UNSUPPORTED);
+    fake_tls_hello_set_responder(fake_hello_answer, NULL);
+    assert_int_equal(svc->tls_hello(s[0], MXP_SSL_3_0, &suite, 1, NULL, &h),
+                     MXP_OK);
+    assert_int_equal(h.cipher, 0x000a);
+    assert_int_equal(h.alert, -1);
+    assert_int_equal(fake_tls_hellos(), 2);
+    /* Spent. */
+    assert_int_not_equal(svc->smtp_command(s[0], "NOOP", &r), MXP_OK);
+    svc->smtp_close(s[0], 0);
+    svc->smtp_close(s[1], 0);
+    fake_reset();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1088,6 +1180,7 @@ int main(void)
         cmocka_unit_test(test_client_hello_layout),
         cmocka_unit_test(test_parse_table),
         cmocka_unit_test(test_parse_prefixes),
+        cmocka_unit_test(test_fake_core_tls),
     };
 
     return cmocka_run_group_tests(tests, make_certs, free_certs);
