@@ -8,6 +8,12 @@
  * protocol failure breaks the session for good: later calls return the
  * same status at once, and close does not try QUIT on a link we no longer
  * trust.
+ *
+ * TLS (STARTTLS after its 220, or implicit TLS right after the connect)
+ * sits under the same code: once the handshake is done every read and
+ * write goes through tls.c with the same limits (sess_read,
+ * sess_write_all), and the waits of mxp_smtp_wait poll for what OpenSSL
+ * wants, counting what it already holds as readable.
  */
 #include "smtp.h"
 

@@ -27,6 +27,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "net.h"
+#include "tls_hello.h"
 
 #define MAX_CTX 8                  /* CA files a process may use */
 #define MAX_CERT_LIST (100 * 1024) /* bytes of a peer's certificate chain */
@@ -322,16 +323,6 @@ static int ossl_version(int v)
     }
 }
 
-/* 1 when name may go out as SNI: a name, never an address (RFC 6066 3). */
-static int sni_ok(const char *name)
-{
-    int family;
-    unsigned char b[16];
-
-    return name != NULL && name[0] != '\0' && strlen(name) < 256 &&
-           mxp_parse_addr(name, &family, b) != 0;
-}
-
 static int apply_options(struct mxp_tls *t, const struct mxp_tls_options *o,
                          char *err, size_t errlen)
 {
@@ -375,7 +366,8 @@ static int apply_options(struct mxp_tls *t, const struct mxp_tls_options *o,
                  o->ciphersuites);
         return MXP_ERR_UNSUPPORTED;
     }
-    if (sni_ok(o->sni) && SSL_set_tlsext_host_name(t->ssl, o->sni) != 1) {
+    if (mxp_tls_sni_ok(o->sni) &&
+        SSL_set_tlsext_host_name(t->ssl, o->sni) != 1) {
         ERR_clear_error();
         snprintf(err, errlen, "bad server name for SNI");
         return MXP_ERR_INVALID;

@@ -38,7 +38,7 @@
 /* ---- certificates ------------------------------------------------------ */
 
 static char ca_pem[256], leaf_pem[256], leaf_key[256], self_pem[256],
-    self_key[256], big_pem[256], big_key[256];
+    self_key[256], big_pem[256], big_key[256], rsa_pem[256], rsa_key[256];
 static unsigned char *leaf_der;
 static size_t leaf_der_len;
 
@@ -50,7 +50,7 @@ static void path_in(char *out, size_t len, const char *name)
 static int make_certs(void **state)
 {
     static const char *const san[] = {"mx.test", "127.0.0.1", NULL};
-    struct tls_testcert ca, leaf, self, big;
+    struct tls_testcert ca, leaf, self, big, rsa;
     struct tls_testcert_spec ca_spec = {.cn = "mxprobe test CA",
                                         .is_ca = 1,
                                         .not_before_days = -1,
@@ -73,6 +73,8 @@ static int make_certs(void **state)
     leaf_spec.issuer_cert = ca.cert;
     tls_testcert_make(&leaf_spec, &leaf);
     tls_testcert_make(&self_spec, &self);
+    leaf_spec.key_type = TLS_TESTCERT_RSA;
+    tls_testcert_make(&leaf_spec, &rsa);
     /* Over 100 KiB of certificate: 2400 names of 50 bytes. */
     many = calloc(2401, sizeof(*many));
     assert_non_null(many);
@@ -96,15 +98,19 @@ static int make_certs(void **state)
     path_in(self_key, sizeof(self_key), "self.key");
     path_in(big_pem, sizeof(big_pem), "big.pem");
     path_in(big_key, sizeof(big_key), "big.key");
+    path_in(rsa_pem, sizeof(rsa_pem), "rsa.pem");
+    path_in(rsa_key, sizeof(rsa_key), "rsa.key");
     tls_testcert_write_pem(&ca, ca_pem, NULL, NULL, 0);
     tls_testcert_write_pem(&leaf, leaf_pem, leaf_key, &ca.cert, 1);
     tls_testcert_write_pem(&self, self_pem, self_key, NULL, 0);
     tls_testcert_write_pem(&big, big_pem, big_key, NULL, 0);
+    tls_testcert_write_pem(&rsa, rsa_pem, rsa_key, NULL, 0);
     leaf_der = tls_testcert_der(leaf.cert, &leaf_der_len);
     tls_testcert_free(&ca);
     tls_testcert_free(&leaf);
     tls_testcert_free(&self);
     tls_testcert_free(&big);
+    tls_testcert_free(&rsa);
     return 0;
 }
 
@@ -119,9 +125,11 @@ static int free_certs(void **state)
 
 static struct {
     const char *cert, *key;
-    int min, max;      /* OpenSSL version constants, 0: default */
-    int level0;        /* security level 0 (TLS 1.0 needs it in OpenSSL 3) */
-    const char *after; /* sent right after the handshake, or NULL */
+    int min, max;        /* OpenSSL version constants, 0: default */
+    int level0;          /* security level 0 (TLS 1.0 needs it in OpenSSL 3) */
+    const char *groups;  /* key exchange groups, NULL: default */
+    const char *ciphers; /* TLS <= 1.2 list, NULL: default */
+    const char *after;   /* sent right after the handshake, or NULL */
 } g_srv;
 
 static void srv_defaults(void)
@@ -142,6 +150,12 @@ static SSL *srv_tls(int fd)
     if (g_srv.level0) {
         SSL_CTX_set_security_level(ctx, 0);
         SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0");
+    }
+    if (g_srv.groups != NULL)
+        SSL_CTX_set1_groups_list(ctx, g_srv.groups);
+    if (g_srv.ciphers != NULL) {
+        SSL_CTX_set_cipher_list(ctx, g_srv.ciphers);
+        SSL_CTX_set_dh_auto(ctx, 1);
     }
     if (g_srv.min != 0)
         SSL_CTX_set_min_proto_version(ctx, g_srv.min);
@@ -398,8 +412,54 @@ static void test_implicit_tls_and_verify(void **state)
     }
 }
 
-/* ---- a TLS 1.0 only server ------------------------------------------------
- */
+/* ---- the server's temporary key ---------------------------------------- */
+
+static const struct kx_case {
+    const char *groups, *ciphers;
+    int rsa, max;
+    const char *kx;
+    int bits;
+} kx_cases[] = {
+    {NULL, NULL, 0, 0, "X25519", 253},
+    {"P-256", NULL, 0, 0, "ECDH P-256", 256},
+    {"P-384", NULL, 0, TLS1_2_VERSION, "ECDH P-384", 384},
+    /* DHE with an automatic group the size of the RSA key. */
+    {NULL, "DHE-RSA-AES128-GCM-SHA256", 1, TLS1_2_VERSION, "DH", 2048},
+    /* RSA key exchange: no temporary key. */
+    {NULL, "AES128-GCM-SHA256", 1, TLS1_2_VERSION, "", 0},
+};
+
+static void test_kx(void **state)
+{
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(kx_cases) / sizeof(kx_cases[0]); i++) {
+        const struct kx_case *c = &kx_cases[i];
+        struct server sv;
+        struct mxp_smtp *s;
+        const struct mxp_tls_info *info;
+
+        srv_defaults();
+        g_srv.groups = c->groups;
+        g_srv.ciphers = c->ciphers;
+        g_srv.max = c->max;
+        if (c->rsa) {
+            g_srv.cert = rsa_pem;
+            g_srv.key = rsa_key;
+        }
+        start_server(&sv, script_implicit);
+        s = open_to(&sv, 5);
+        assert_int_equal(mxp_smtp_tls_handshake(s, NULL, &info), MXP_OK);
+        if (strcmp(info->kx, c->kx) != 0 || info->kx_bits != c->bits)
+            fail_msg("case %zu: %s %d", i, info->kx, info->kx_bits);
+        assert_int_equal(mxp_smtp_read_reply(s, NULL), MXP_OK);
+        mxp_smtp_close(s, 0);
+        assert_int_equal(finish_server(&sv, 0), 0);
+    }
+}
+
+/* ---- a TLS 1.0 only server ---------------------------------------------- */
 
 static void test_legacy_server(void **state)
 {
@@ -1163,6 +1223,7 @@ int main(void)
         cmocka_unit_test(test_starttls_then_ehlo),
         cmocka_unit_test(test_no_wait_and_big_record),
         cmocka_unit_test(test_implicit_tls_and_verify),
+        cmocka_unit_test(test_kx),
         cmocka_unit_test(test_legacy_server),
         cmocka_unit_test(test_unsupported_options),
         cmocka_unit_test(test_silent_after_220),
