@@ -429,6 +429,10 @@ static ssize_t sess_read(struct mxp_smtp *s, void *buf, size_t len,
         if (n != MXP_TLS_AGAIN)
             return n;
         s->tls_events = ev;
+        /* A trickle of a record's bytes keeps the socket readable: the
+         * limit must be checked here, not left to poll(). */
+        if (mxp_poll_ms(limit) == 0)
+            return -MXP_ERR_TIMEOUT;
         w = mxp_net_wait_fd(s->fd, ev, limit);
         if (w == 0)
             return -MXP_ERR_TIMEOUT;
@@ -468,6 +472,8 @@ static int sess_write_all(struct mxp_smtp *s, const char *data, size_t len,
         }
         if (n != MXP_TLS_AGAIN)
             return n == 0 ? MXP_ERR_IO : (int)-n;
+        if (mxp_poll_ms(limit) == 0)
+            return MXP_ERR_TIMEOUT;
         w = mxp_net_wait_fd(s->fd, ev, limit);
         if (w == 0)
             return MXP_ERR_TIMEOUT;

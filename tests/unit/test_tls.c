@@ -697,6 +697,40 @@ static void test_certificate_too_big(void **state)
     (void)finish_server(&sv, 1);
 }
 
+/* After the handshake, a record that never ends: its bytes trickle in
+ * (each wakes the client), the reply's time runs out all the same. */
+static void script_trickle_record(int fd)
+{
+    int i;
+
+    (void)srv_tls(fd);
+    srv_send(fd, "\x17\x03\x03\x40\x00", 5);
+    for (i = 0; i < 2000; i++) {
+        srv_send(fd, "x", 1);
+        sleep_ms(1);
+    }
+}
+
+static void test_trickled_record(void **state)
+{
+    struct server sv;
+    struct mxp_smtp *s;
+    double t;
+
+    (void)state;
+    srv_defaults();
+    start_server(&sv, script_trickle_record);
+    s = open_to(&sv, 0.3);
+    assert_int_equal(mxp_smtp_tls_handshake(s, NULL, NULL), MXP_OK);
+    t = mxp_now();
+    assert_int_equal(mxp_smtp_read_reply(s, NULL), MXP_ERR_TIMEOUT);
+    assert_true(mxp_now() - t < 1.0);
+    assert_string_equal(mxp_smtp_error(s),
+                        "no reply within 0.3 s (waiting for greeting)");
+    mxp_smtp_close(s, 0);
+    (void)finish_server(&sv, 1);
+}
+
 /* ---- STARTTLS command injection and smtp_unsolicited ------------------- */
 
 /* A server that buffered the NOOP sent with STARTTLS answers it over TLS
@@ -1233,6 +1267,7 @@ int main(void)
         cmocka_unit_test(test_closed_in_handshake),
         cmocka_unit_test(test_bytes_before_handshake),
         cmocka_unit_test(test_certificate_too_big),
+        cmocka_unit_test(test_trickled_record),
         cmocka_unit_test(test_injection_and_unsolicited),
         cmocka_unit_test(test_unsolicited_closed),
         cmocka_unit_test(test_wait_over_handshakes),
