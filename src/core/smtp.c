@@ -97,13 +97,13 @@ struct mxp_smtp {
     struct mxp_reply_parser parser;
     char **ext; /* EHLO extension lines, owned */
     size_t n_ext;
-    char io_err[160];       /* why the last read or write failed */
-    struct mxp_tls *tls;    /* NULL until smtp_tls_start */
+    char io_err[160];    /* why the last read or write failed */
+    struct mxp_tls *tls; /* NULL until smtp_tls_start */
     enum tls_state tls_state;
-    short tls_events;       /* what the TLS layer waits for */
+    short tls_events;            /* what the TLS layer waits for */
     double tls_start, tls_limit; /* the handshake's start and limit */
-    int tls_status;         /* of a failed handshake */
-    int tls_notify;         /* done, not yet reported by mxp_smtp_wait */
+    int tls_status;              /* of a failed handshake */
+    int tls_notify;              /* done, not yet reported by mxp_smtp_wait */
     const struct mxp_tls_info *tls_info;
 };
 
@@ -437,8 +437,7 @@ static ssize_t sess_read(struct mxp_smtp *s, void *buf, size_t len,
         if (w == 0)
             return -MXP_ERR_TIMEOUT;
         if (w < 0) {
-            snprintf(s->io_err, sizeof(s->io_err), "poll: %s",
-                     strerror(errno));
+            snprintf(s->io_err, sizeof(s->io_err), "poll: %s", strerror(errno));
             return -MXP_ERR_IO;
         }
     }
@@ -461,8 +460,8 @@ static int sess_write_all(struct mxp_smtp *s, const char *data, size_t len,
     }
     while (len > 0) {
         short ev = POLLOUT;
-        ssize_t n = mxp_tls_write(s->tls, data, len, &ev, s->io_err,
-                                  sizeof(s->io_err));
+        ssize_t n =
+            mxp_tls_write(s->tls, data, len, &ev, s->io_err, sizeof(s->io_err));
         int w;
 
         if (n > 0) {
@@ -478,8 +477,7 @@ static int sess_write_all(struct mxp_smtp *s, const char *data, size_t len,
         if (w == 0)
             return MXP_ERR_TIMEOUT;
         if (w < 0) {
-            snprintf(s->io_err, sizeof(s->io_err), "poll: %s",
-                     strerror(errno));
+            snprintf(s->io_err, sizeof(s->io_err), "poll: %s", strerror(errno));
             return MXP_ERR_IO;
         }
     }
@@ -628,8 +626,8 @@ static int check_unsolicited(struct mxp_smtp *s, const char *verb)
         return MXP_OK; /* pipelining: replies are on their way */
     if ((shown = early_bytes(s)) == NULL)
         return MXP_OK; /* nothing waiting, or EOF: the send tells */
-    rc = fail(s, MXP_ERR_PROTOCOL, "server sent data before our %s: '%s'",
-              verb, shown);
+    rc = fail(s, MXP_ERR_PROTOCOL, "server sent data before our %s: '%s'", verb,
+              shown);
     free(shown);
     return rc;
 }
@@ -1045,9 +1043,9 @@ int mxp_smtp_wait_until(struct mxp_smtp *const *ss, size_t n, size_t *ready,
             if (np == 0 || limit < soonest)
                 soonest = limit;
             pfd[np].fd = s->fd;
-            pfd[np].events = s->connecting ? POLLOUT
+            pfd[np].events = s->connecting              ? POLLOUT
                              : s->tls_state != TLS_NONE ? s->tls_events
-                                                         : POLLIN;
+                                                        : POLLIN;
             pfd[np].revents = 0;
             map[np++] = i;
         }
@@ -1414,8 +1412,8 @@ static int tls_begin(struct mxp_smtp *s, int may_refuse)
 static int tls_timeout(struct mxp_smtp *s)
 {
     double waited = s->tls_limit - s->tls_start;
-    const char *cut = cut_by_deadline(s, s->tls_start,
-                                      s->opt.command_timeout, s->tls_limit);
+    const char *cut =
+        cut_by_deadline(s, s->tls_start, s->opt.command_timeout, s->tls_limit);
     size_t got = mxp_tls_bytes_in(s->tls);
 
     s->tls_state = TLS_FAILED;
@@ -1575,8 +1573,8 @@ int mxp_smtp_unsolicited(struct mxp_smtp *s, double wait, char *text,
     if ((rc = ensure_tls(s)) != MXP_OK)
         return -rc;
     s->tls_notify = 0;
-    limit = mxp_min_deadline(mxp_now() + (wait > 0 ? wait : 0),
-                             s->opt.deadline);
+    limit =
+        mxp_min_deadline(mxp_now() + (wait > 0 ? wait : 0), s->opt.deadline);
     if (s->in.len == 0) {
         char tmp[4096];
         ssize_t n = sess_read(s, tmp, sizeof(tmp), limit);
@@ -1598,9 +1596,8 @@ int mxp_smtp_unsolicited(struct mxp_smtp *s, double wait, char *text,
     return 1;
 }
 
-int mxp_smtp_tls_hello(struct mxp_smtp *s, int version,
-                       const uint16_t *ciphers, size_t n, const char *sni,
-                       struct mxp_tls_hello *out)
+int mxp_smtp_tls_hello(struct mxp_smtp *s, int version, const uint16_t *ciphers,
+                       size_t n, const char *sni, struct mxp_tls_hello *out)
 {
     unsigned char hello[MXP_TLS_HELLO_MAX], reply[MXP_TLS_REPLY_MAX];
     size_t hlen, got = 0;
@@ -1622,8 +1619,7 @@ int mxp_smtp_tls_hello(struct mxp_smtp *s, int version,
         snprintf(out->words, sizeof(out->words), "%.127s", s->err);
         return rc;
     }
-    hlen = mxp_tls_client_hello(version, ciphers, n, sni, hello,
-                                sizeof(hello));
+    hlen = mxp_tls_client_hello(version, ciphers, n, sni, hello, sizeof(hello));
     start = mxp_now();
     limit = limit_of(s, start, s->opt.command_timeout);
     note(s, '>', "[ClientHello %s, %zu suite%s]", mxp_tls_version_name(version),
@@ -1653,8 +1649,7 @@ int mxp_smtp_tls_hello(struct mxp_smtp *s, int version,
             rc = fail(s, MXP_ERR_TIMEOUT,
                       "no answer to the ClientHello within %.1f s%s",
                       waited > 0 ? waited : 0.0,
-                      cut_by_deadline(s, start, s->opt.command_timeout,
-                                      limit));
+                      cut_by_deadline(s, start, s->opt.command_timeout, limit));
             goto done;
         }
         if (r == -MXP_ERR_CLOSED) {

@@ -34,8 +34,6 @@
 
 /* ---- the client side --------------------------------------------------- */
 
-
-
 static struct mxp_smtp *connect_to(const struct server *sv, double cmd_timeout,
                                    double deadline_in)
 {
@@ -1043,7 +1041,8 @@ static void script_stuffing(int fd)
         for (;;) {
             if (srv_getc(fd) < 0)
                 _exit(EX_WIRE);
-            if (srv_rx_len >= 5 && memcmp(srv_rx + srv_rx_len - 5, "\r\n.\r\n", 5) == 0)
+            if (srv_rx_len >= 5 &&
+                memcmp(srv_rx + srv_rx_len - 5, "\r\n.\r\n", 5) == 0)
                 break;
         }
         n = srv_rx_len - start;
@@ -1567,7 +1566,8 @@ static void script_own_message_raw(int fd)
         c = srv_getc(fd);
         if (c < 0)
             _exit(srv_rx_len == start ? 0 : EX_WIRE); /* refused: fine */
-        if (srv_rx_len >= 5 && memcmp(srv_rx + srv_rx_len - 5, "\r\n.\r\n", 5) == 0)
+        if (srv_rx_len >= 5 &&
+            memcmp(srv_rx + srv_rx_len - 5, "\r\n.\r\n", 5) == 0)
             break;
     }
     for (i = start; i < srv_rx_len; i++)
