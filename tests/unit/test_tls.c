@@ -38,7 +38,8 @@
 /* ---- certificates ------------------------------------------------------ */
 
 static char ca_pem[256], leaf_pem[256], leaf_key[256], self_pem[256],
-    self_key[256], big_pem[256], big_key[256], rsa_pem[256], rsa_key[256];
+    self_key[256], big_pem[256], big_key[256], rsa_pem[256], rsa_key[256],
+    long_pem[256];
 static unsigned char *leaf_der;
 static size_t leaf_der_len;
 
@@ -105,6 +106,21 @@ static int make_certs(void **state)
     tls_testcert_write_pem(&self, self_pem, self_key, NULL, 0);
     tls_testcert_write_pem(&big, big_pem, big_key, NULL, 0);
     tls_testcert_write_pem(&rsa, rsa_pem, rsa_key, NULL, 0);
+    /* The leaf and 24 more certificates: more than MXP_TLS_MAX_CHAIN. */
+    {
+        struct tls_testcert extra[24];
+        X509 *certs[24];
+        struct tls_testcert_spec x = {.cn = "filler", .not_after_days = 9};
+
+        for (i = 0; i < 24; i++) {
+            tls_testcert_make(&x, &extra[i]);
+            certs[i] = extra[i].cert;
+        }
+        path_in(long_pem, sizeof(long_pem), "long.pem");
+        tls_testcert_write_pem(&self, long_pem, NULL, certs, 24);
+        for (i = 0; i < 24; i++)
+            tls_testcert_free(&extra[i]);
+    }
     leaf_der = tls_testcert_der(leaf.cert, &leaf_der_len);
     tls_testcert_free(&ca);
     tls_testcert_free(&leaf);
@@ -697,6 +713,38 @@ static void test_certificate_too_big(void **state)
     (void)finish_server(&sv, 1);
 }
 
+/* A chain longer than the core keeps: the first MXP_TLS_MAX_CHAIN
+ * certificates, the count of all, and a verify error, not a failure. */
+static void test_long_chain(void **state)
+{
+    struct server sv;
+    struct mxp_smtp *s;
+    const struct mxp_tls_info *info;
+    size_t i;
+
+    (void)state;
+    srv_defaults();
+    g_srv.cert = long_pem;
+    g_srv.key = self_key;
+    start_server(&sv, script_implicit);
+    s = open_to(&sv, 5);
+    assert_int_equal(mxp_smtp_tls_handshake(s, NULL, &info), MXP_OK);
+    assert_int_equal(info->chain_total, 25);
+    assert_int_equal(info->n_chain, MXP_TLS_MAX_CHAIN);
+    for (i = 0; i < info->n_chain; i++) {
+        const unsigned char *p = info->chain_der[i];
+        X509 *x = d2i_X509(NULL, &p, (long)info->chain_len[i]);
+
+        assert_non_null(x);
+        assert_ptr_equal(p, info->chain_der[i] + info->chain_len[i]);
+        X509_free(x);
+    }
+    assert_int_not_equal(info->verify_result, X509_V_OK);
+    assert_int_equal(mxp_smtp_read_reply(s, NULL), MXP_OK);
+    mxp_smtp_close(s, 0);
+    assert_int_equal(finish_server(&sv, 0), 0);
+}
+
 /* After the handshake, a record that never ends: its bytes trickle in
  * (each wakes the client), the reply's time runs out all the same. */
 static void script_trickle_record(int fd)
@@ -1268,6 +1316,7 @@ int main(void)
         cmocka_unit_test(test_bytes_before_handshake),
         cmocka_unit_test(test_certificate_too_big),
         cmocka_unit_test(test_trickled_record),
+        cmocka_unit_test(test_long_chain),
         cmocka_unit_test(test_injection_and_unsolicited),
         cmocka_unit_test(test_unsolicited_closed),
         cmocka_unit_test(test_wait_over_handshakes),
