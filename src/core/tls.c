@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <openssl/bio.h>
 #include <openssl/ec.h>
@@ -240,6 +241,16 @@ static int verify_cb(int ok, X509_STORE_CTX *x)
     return 1;
 }
 
+/* NULL when path names a regular file (after symlinks), else why not. */
+static const char *not_regular(const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0)
+        return strerror(errno);
+    return S_ISREG(st.st_mode) ? NULL : "not a regular file";
+}
+
 static struct {
     char *ca_file; /* "" for the system store */
     SSL_CTX *ctx;
@@ -249,6 +260,7 @@ static SSL_CTX *ctx_for(const char *ca_file, int *status, char *err,
                         size_t errlen)
 {
     SSL_CTX *ctx;
+    const char *why_not;
     size_t i;
 
     if (ca_file == NULL)
@@ -260,6 +272,13 @@ static SSL_CTX *ctx_for(const char *ca_file, int *status, char *err,
     if (i == MAX_CTX) {
         *status = MXP_ERR_CONFIG;
         snprintf(err, errlen, "more than %d CA files", MAX_CTX);
+        return NULL;
+    }
+    if (ca_file[0] != '\0' && (why_not = not_regular(ca_file)) != NULL) {
+        /* A FIFO would block the open until the job's deadline. */
+        snprintf(err, errlen, "cannot load the CA file %s: %s", ca_file,
+                 why_not);
+        *status = MXP_ERR_CONFIG;
         return NULL;
     }
     ctx = SSL_CTX_new(TLS_client_method());

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -548,6 +549,39 @@ static void test_unsupported_options(void **state)
     assert_int_equal(mxp_smtp_read_reply(s, NULL), MXP_OK);
     mxp_smtp_close(s, 0);
     assert_int_equal(finish_server(&sv, 0), 0);
+}
+
+/* A CA file that cannot serve is a config error in words; a FIFO is
+ * refused before it is opened (the open would block). */
+static void test_bad_ca_file(void **state)
+{
+    static const char *const bad[] = {"/nonexistent/ca.pem", "fifo", "/tmp"};
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char fifo[256];
+        struct mxp_tls_options o = {.ca_file = bad[i]};
+        struct server sv;
+        struct mxp_smtp *s;
+
+        if (strcmp(bad[i], "fifo") == 0) {
+            path_in(fifo, sizeof(fifo), "ca.fifo");
+            (void)unlink(fifo);
+            assert_int_equal(mkfifo(fifo, 0600), 0);
+            o.ca_file = fifo;
+        }
+        srv_defaults();
+        start_server(&sv, script_implicit);
+        s = open_to(&sv, 5);
+        assert_int_equal(mxp_smtp_tls_start(s, &o), MXP_ERR_CONFIG);
+        assert_true(strncmp(mxp_smtp_error(s), "TLS: cannot load the CA file ",
+                            29) == 0);
+        assert_non_null(strstr(mxp_smtp_error(s),
+                               i == 0 ? "No such file" : "not a regular file"));
+        mxp_smtp_close(s, 0);
+        (void)finish_server(&sv, 1);
+    }
 }
 
 /* ---- hostile servers after the 220 ------------------------------------- */
@@ -1308,6 +1342,7 @@ int main(void)
         cmocka_unit_test(test_kx),
         cmocka_unit_test(test_legacy_server),
         cmocka_unit_test(test_unsupported_options),
+        cmocka_unit_test(test_bad_ca_file),
         cmocka_unit_test(test_silent_after_220),
         cmocka_unit_test(test_handshake_cut_by_deadline),
         cmocka_unit_test(test_stall_halfway),
