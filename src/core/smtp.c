@@ -534,6 +534,7 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
         return rc;
     if ((rc = ensure_tls(s)) != MXP_OK)
         return rc;
+    s->tls_notify = 0; /* the caller is past the handshake */
     /* Held commands go out now; if the server has hung up, what it said
      * before is still worth reading. */
     if (s->out.len > 0 && (rc = flush_out(s, timeout)) != MXP_OK &&
@@ -803,6 +804,7 @@ static int send_line(struct mxp_smtp *s, const char *line, double timeout,
     /* A handshake under way ends first: its bytes are not unsolicited. */
     if ((rc = ensure_tls(s)) != MXP_OK)
         return rc;
+    s->tls_notify = 0;
     rc = check_unsolicited(s, o.verb);
     if (rc != MXP_OK)
         return rc;

@@ -324,6 +324,27 @@ static void test_starttls_then_ehlo(void **state)
     assert_int_equal(finish_server(&sv, 0), 0);
 }
 
+/* tls_start, then a command straight away: the command finishes the
+ * handshake, and no later wait reports that handshake again. */
+static void test_start_then_command(void **state)
+{
+    struct server sv;
+    struct mxp_smtp *s;
+    struct mxp_smtp_reply r;
+    size_t ready;
+
+    (void)state;
+    srv_defaults();
+    start_server(&sv, script_starttls);
+    s = client_to_starttls(&sv, 5);
+    assert_int_equal(mxp_smtp_tls_start(s, NULL), MXP_OK);
+    assert_int_equal(mxp_smtp_ehlo(s, "probe.test", &r, NULL), MXP_OK);
+    assert_true(mxp_smtp_has_extension(s, "AUTH"));
+    assert_int_equal(mxp_smtp_wait(&s, 1, &ready), MXP_ERR_INVALID);
+    mxp_smtp_close(s, 1);
+    assert_int_equal(finish_server(&sv, 0), 0);
+}
+
 /* A 12 KiB EHLO reply in one TLS record: more than one read of the
  * socket's worth, all of it held inside OpenSSL after the first. */
 static void script_big_reply(int fd)
@@ -357,12 +378,12 @@ static void test_no_wait_and_big_record(void **state)
     srv_defaults();
     start_server(&sv, script_big_reply);
     s = client_to_starttls(&sv, 3);
-    /* No wait: the next command finishes the handshake first. */
+    /* No wait: the next command finishes the handshake first, and the
+     * wait then reports the reply, not the handshake. */
     assert_int_equal(mxp_smtp_tls_start(s, NULL), MXP_OK);
     assert_int_equal(mxp_smtp_send(s, "EHLO probe.test"), MXP_OK);
     assert_int_equal(mxp_smtp_tls_info(s, NULL), MXP_OK);
-    assert_int_equal(mxp_smtp_wait(&s, 1, &ready), MXP_OK); /* TLS done */
-    assert_int_equal(mxp_smtp_wait(&s, 1, &ready), MXP_OK); /* the reply */
+    assert_int_equal(mxp_smtp_wait(&s, 1, &ready), MXP_OK);
     assert_int_equal(ready, 0);
     assert_int_equal(mxp_smtp_read_reply(s, &r), MXP_OK);
     assert_int_equal(r.code, 250);
@@ -1364,6 +1385,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_starttls_then_ehlo),
+        cmocka_unit_test(test_start_then_command),
         cmocka_unit_test(test_no_wait_and_big_record),
         cmocka_unit_test(test_implicit_tls_and_verify),
         cmocka_unit_test(test_kx),
