@@ -313,6 +313,16 @@ static void test_starttls_then_ehlo(void **state)
     assert_int_equal(mxp_smtp_tls_info(s, &again), MXP_OK);
     assert_ptr_equal(again, info);
     assert_true(noted('C', "TLS handshake with 127.0.0.1:"));
+    for (size_t k = 0; k < n_notes; k++) {
+        char want[160];
+
+        if (strncmp(notes[k].line, "TLS handshake", 13) != 0)
+            continue;
+        snprintf(want, sizeof(want),
+                 "TLS handshake with 127.0.0.1:%u done in %.0f ms, TLSv1.3 %s",
+                 sv.port, info->handshake_time * 1000.0, info->cipher);
+        assert_string_equal(notes[k].line, want);
+    }
     /* A second upgrade is the caller's mistake; the session goes on. */
     assert_int_equal(mxp_smtp_tls_start(s, &o), MXP_ERR_INVALID);
     /* The extensions are the ones offered over TLS. */
