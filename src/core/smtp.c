@@ -8,6 +8,12 @@
  * protocol failure breaks the session for good: later calls return the
  * same status at once, and close does not try QUIT on a link we no longer
  * trust.
+ *
+ * TLS (STARTTLS after its 220, or implicit TLS right after the connect)
+ * sits under the same code: once the handshake is done every read and
+ * write goes through tls.c with the same limits (sess_read,
+ * sess_write_all), and the waits of mxp_smtp_wait poll for what OpenSSL
+ * wants, counting what it already holds as readable.
  */
 #include "smtp.h"
 
@@ -91,13 +97,13 @@ struct mxp_smtp {
     struct mxp_reply_parser parser;
     char **ext; /* EHLO extension lines, owned */
     size_t n_ext;
-    char io_err[160];       /* why the last read or write failed */
-    struct mxp_tls *tls;    /* NULL until smtp_tls_start */
+    char io_err[160];    /* why the last read or write failed */
+    struct mxp_tls *tls; /* NULL until smtp_tls_start */
     enum tls_state tls_state;
-    short tls_events;       /* what the TLS layer waits for */
+    short tls_events;            /* what the TLS layer waits for */
     double tls_start, tls_limit; /* the handshake's start and limit */
-    int tls_status;         /* of a failed handshake */
-    int tls_notify;         /* done, not yet reported by mxp_smtp_wait */
+    int tls_status;              /* of a failed handshake */
+    int tls_notify;              /* done, not yet reported by mxp_smtp_wait */
     const struct mxp_tls_info *tls_info;
 };
 
@@ -107,7 +113,7 @@ static int flush_out(struct mxp_smtp *s, double timeout);
 static void owe(struct mxp_smtp *s, const struct owed *o);
 static int fail(struct mxp_smtp *s, int status, const char *fmt, ...)
     MXP_PRINTF(3, 4);
-static void tls_begin(struct mxp_smtp *s);
+static int tls_begin(struct mxp_smtp *s, int may_refuse);
 static void tls_step(struct mxp_smtp *s);
 static int tls_timeout(struct mxp_smtp *s);
 static int ensure_tls(struct mxp_smtp *s);
@@ -312,7 +318,7 @@ static void connected(struct mxp_smtp *s)
     note(s, 'C', "connected to %s in %.3f s", s->peer, s->connect_time);
     owe(s, &greeting);
     if (s->tls_state == TLS_PENDING)
-        tls_begin(s); /* implicit TLS asked for while connecting */
+        (void)tls_begin(s, 0); /* implicit TLS asked while connecting */
 }
 
 /* A connect under way polled ready: its outcome. */
@@ -423,12 +429,15 @@ static ssize_t sess_read(struct mxp_smtp *s, void *buf, size_t len,
         if (n != MXP_TLS_AGAIN)
             return n;
         s->tls_events = ev;
+        /* A trickle of a record's bytes keeps the socket readable: the
+         * limit must be checked here, not left to poll(). */
+        if (mxp_poll_ms(limit) == 0)
+            return -MXP_ERR_TIMEOUT;
         w = mxp_net_wait_fd(s->fd, ev, limit);
         if (w == 0)
             return -MXP_ERR_TIMEOUT;
         if (w < 0) {
-            snprintf(s->io_err, sizeof(s->io_err), "poll: %s",
-                     strerror(errno));
+            snprintf(s->io_err, sizeof(s->io_err), "poll: %s", strerror(errno));
             return -MXP_ERR_IO;
         }
     }
@@ -451,8 +460,8 @@ static int sess_write_all(struct mxp_smtp *s, const char *data, size_t len,
     }
     while (len > 0) {
         short ev = POLLOUT;
-        ssize_t n = mxp_tls_write(s->tls, data, len, &ev, s->io_err,
-                                  sizeof(s->io_err));
+        ssize_t n =
+            mxp_tls_write(s->tls, data, len, &ev, s->io_err, sizeof(s->io_err));
         int w;
 
         if (n > 0) {
@@ -462,12 +471,13 @@ static int sess_write_all(struct mxp_smtp *s, const char *data, size_t len,
         }
         if (n != MXP_TLS_AGAIN)
             return n == 0 ? MXP_ERR_IO : (int)-n;
+        if (mxp_poll_ms(limit) == 0)
+            return MXP_ERR_TIMEOUT;
         w = mxp_net_wait_fd(s->fd, ev, limit);
         if (w == 0)
             return MXP_ERR_TIMEOUT;
         if (w < 0) {
-            snprintf(s->io_err, sizeof(s->io_err), "poll: %s",
-                     strerror(errno));
+            snprintf(s->io_err, sizeof(s->io_err), "poll: %s", strerror(errno));
             return MXP_ERR_IO;
         }
     }
@@ -524,6 +534,7 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
         return rc;
     if ((rc = ensure_tls(s)) != MXP_OK)
         return rc;
+    s->tls_notify = 0; /* the caller is past the handshake */
     /* Held commands go out now; if the server has hung up, what it said
      * before is still worth reading. */
     if (s->out.len > 0 && (rc = flush_out(s, timeout)) != MXP_OK &&
@@ -616,8 +627,8 @@ static int check_unsolicited(struct mxp_smtp *s, const char *verb)
         return MXP_OK; /* pipelining: replies are on their way */
     if ((shown = early_bytes(s)) == NULL)
         return MXP_OK; /* nothing waiting, or EOF: the send tells */
-    rc = fail(s, MXP_ERR_PROTOCOL, "server sent data before our %s: '%s'",
-              verb, shown);
+    rc = fail(s, MXP_ERR_PROTOCOL, "server sent data before our %s: '%s'", verb,
+              shown);
     free(shown);
     return rc;
 }
@@ -790,6 +801,10 @@ static int send_line(struct mxp_smtp *s, const char *line, double timeout,
     rc = refuse_command(s, line, o.verb);
     if (rc != MXP_OK)
         return rc;
+    /* A handshake under way ends first: its bytes are not unsolicited. */
+    if ((rc = ensure_tls(s)) != MXP_OK)
+        return rc;
+    s->tls_notify = 0;
     rc = check_unsolicited(s, o.verb);
     if (rc != MXP_OK)
         return rc;
@@ -910,9 +925,16 @@ static enum wait_state wait_state(struct mxp_smtp *s)
         return W_READY; /* broken by the write */
     if (s->peer_gone)
         return W_READY;
-    /* What OpenSSL holds already, a poll() on the socket would not see. */
-    if (s->tls_state == TLS_UP && mxp_tls_pending(s->tls))
+    /* What OpenSSL holds already, a poll() on the socket would not see
+     * (a record is up to 16 KiB, a pull takes 4 KiB). */
+    while (s->tls_state == TLS_UP && !s->broken && !s->peer_gone &&
+           mxp_tls_pending(s->tls)) {
+        size_t before = s->in.len;
+
         pull(s);
+        if (s->in.len == before)
+            break;
+    }
     if (s->broken || s->peer_gone)
         return W_READY;
     if (s->in.len == 0)
@@ -1023,9 +1045,9 @@ int mxp_smtp_wait_until(struct mxp_smtp *const *ss, size_t n, size_t *ready,
             if (np == 0 || limit < soonest)
                 soonest = limit;
             pfd[np].fd = s->fd;
-            pfd[np].events = s->connecting ? POLLOUT
+            pfd[np].events = s->connecting              ? POLLOUT
                              : s->tls_state != TLS_NONE ? s->tls_events
-                                                         : POLLIN;
+                                                        : POLLIN;
             pfd[np].revents = 0;
             map[np++] = i;
         }
@@ -1341,12 +1363,9 @@ static void tls_done(struct mxp_smtp *s)
     s->wait_start = 0;
 }
 
-static void tls_step(struct mxp_smtp *s)
+/* What one step of the handshake came to. */
+static void tls_outcome(struct mxp_smtp *s, int rc, short ev, const char *why)
 {
-    char why[160];
-    short ev = POLLIN;
-    int rc = mxp_tls_handshake(s->tls, &ev, why, sizeof(why));
-
     if (rc == MXP_TLS_AGAIN)
         s->tls_events = ev;
     else if (rc == MXP_OK)
@@ -1355,22 +1374,48 @@ static void tls_step(struct mxp_smtp *s)
         tls_failed(s, rc, why);
 }
 
-/* The handshake's limit: command_timeout from now, and the deadline. */
-static void tls_begin(struct mxp_smtp *s)
+static void tls_step(struct mxp_smtp *s)
 {
+    char why[160];
+    short ev = POLLIN;
+    int rc = mxp_tls_handshake(s->tls, &ev, why, sizeof(why));
+
+    tls_outcome(s, rc, ev, why);
+}
+
+/* Starts the handshake, limited by command_timeout from now and the
+ * deadline.  With may_refuse, settings that leave nothing to offer
+ * (found before a byte is sent) give MXP_ERR_UNSUPPORTED and leave the
+ * session as it was; otherwise they fail it like any handshake. */
+static int tls_begin(struct mxp_smtp *s, int may_refuse)
+{
+    char why[160];
+    short ev = POLLOUT;
+    int rc;
+
     s->tls_start = mxp_now();
     s->tls_limit = limit_of(s, s->tls_start, s->opt.command_timeout);
     s->tls_state = TLS_HANDSHAKE;
     s->tls_events = POLLOUT;
-    tls_step(s);
+    rc = mxp_tls_handshake(s->tls, &ev, why, sizeof(why));
+    if (rc == MXP_ERR_UNSUPPORTED && may_refuse &&
+        mxp_tls_bytes_out(s->tls) == 0) {
+        mxp_tls_free(s->tls);
+        s->tls = NULL;
+        s->tls_state = TLS_NONE;
+        snprintf(s->err, sizeof(s->err), "cannot offer that: %s", why);
+        return rc;
+    }
+    tls_outcome(s, rc, ev, why);
+    return MXP_OK;
 }
 
 /* A handshake that ran out of time: silent server or one that stalled. */
 static int tls_timeout(struct mxp_smtp *s)
 {
     double waited = s->tls_limit - s->tls_start;
-    const char *cut = cut_by_deadline(s, s->tls_start,
-                                      s->opt.command_timeout, s->tls_limit);
+    const char *cut =
+        cut_by_deadline(s, s->tls_start, s->opt.command_timeout, s->tls_limit);
     size_t got = mxp_tls_bytes_in(s->tls);
 
     s->tls_state = TLS_FAILED;
@@ -1466,8 +1511,8 @@ int mxp_smtp_tls_start(struct mxp_smtp *s, const struct mxp_tls_options *o)
         return fail(s, rc, "TLS: %s", why);
     if (s->connecting)
         s->tls_state = TLS_PENDING; /* begins when connected */
-    else
-        tls_begin(s);
+    else if ((rc = tls_begin(s, 1)) != MXP_OK)
+        return rc;
     return s->broken ? s->err_status : MXP_OK;
 }
 
@@ -1530,8 +1575,8 @@ int mxp_smtp_unsolicited(struct mxp_smtp *s, double wait, char *text,
     if ((rc = ensure_tls(s)) != MXP_OK)
         return -rc;
     s->tls_notify = 0;
-    limit = mxp_min_deadline(mxp_now() + (wait > 0 ? wait : 0),
-                             s->opt.deadline);
+    limit =
+        mxp_min_deadline(mxp_now() + (wait > 0 ? wait : 0), s->opt.deadline);
     if (s->in.len == 0) {
         char tmp[4096];
         ssize_t n = sess_read(s, tmp, sizeof(tmp), limit);
@@ -1553,9 +1598,8 @@ int mxp_smtp_unsolicited(struct mxp_smtp *s, double wait, char *text,
     return 1;
 }
 
-int mxp_smtp_tls_hello(struct mxp_smtp *s, int version,
-                       const uint16_t *ciphers, size_t n, const char *sni,
-                       struct mxp_tls_hello *out)
+int mxp_smtp_tls_hello(struct mxp_smtp *s, int version, const uint16_t *ciphers,
+                       size_t n, const char *sni, struct mxp_tls_hello *out)
 {
     unsigned char hello[MXP_TLS_HELLO_MAX], reply[MXP_TLS_REPLY_MAX];
     size_t hlen, got = 0;
@@ -1577,8 +1621,7 @@ int mxp_smtp_tls_hello(struct mxp_smtp *s, int version,
         snprintf(out->words, sizeof(out->words), "%.127s", s->err);
         return rc;
     }
-    hlen = mxp_tls_client_hello(version, ciphers, n, sni, hello,
-                                sizeof(hello));
+    hlen = mxp_tls_client_hello(version, ciphers, n, sni, hello, sizeof(hello));
     start = mxp_now();
     limit = limit_of(s, start, s->opt.command_timeout);
     note(s, '>', "[ClientHello %s, %zu suite%s]", mxp_tls_version_name(version),
@@ -1608,8 +1651,7 @@ int mxp_smtp_tls_hello(struct mxp_smtp *s, int version,
             rc = fail(s, MXP_ERR_TIMEOUT,
                       "no answer to the ClientHello within %.1f s%s",
                       waited > 0 ? waited : 0.0,
-                      cut_by_deadline(s, start, s->opt.command_timeout,
-                                      limit));
+                      cut_by_deadline(s, start, s->opt.command_timeout, limit));
             goto done;
         }
         if (r == -MXP_ERR_CLOSED) {

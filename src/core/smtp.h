@@ -117,9 +117,8 @@ int mxp_smtp_unsolicited(struct mxp_smtp *s, double wait, char *text,
                          size_t len);
 /* A bare ClientHello (tls_hello.c builds it, parses the answer) where
  * tls_start could start; the session is spent afterwards. */
-int mxp_smtp_tls_hello(struct mxp_smtp *s, int version,
-                       const uint16_t *ciphers, size_t n, const char *sni,
-                       struct mxp_tls_hello *out);
+int mxp_smtp_tls_hello(struct mxp_smtp *s, int version, const uint16_t *ciphers,
+                       size_t n, const char *sni, struct mxp_tls_hello *out);
 /* QUIT (if send_quit and the session is healthy, waiting for the reply at
  * most min(2 s, time to the deadline)), then closes and frees.  NULL is
  * fine. */

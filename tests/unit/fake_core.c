@@ -1568,14 +1568,13 @@ enum fake_tls_state { FAKE_TLS_NONE, FAKE_TLS_UP, FAKE_TLS_FAILED };
 static struct {
     struct {
         enum fake_tls_state state;
-        int status;      /* of a failed handshake */
-        int notify;      /* smtp_wait reports it ready once */
-        int spent;       /* a bare ClientHello used it up */
+        int status; /* of a failed handshake */
+        int notify; /* smtp_wait reports it ready once */
+        int spent;  /* a bare ClientHello used it up */
         struct mxp_tls_info info;
     } sess[FAKE_MAX_SESSIONS + 1];
-    int (*tls_fn)(void *user, unsigned session,
-                  const struct mxp_tls_options *o, struct mxp_tls_info *info,
-                  char *err, size_t errlen);
+    int (*tls_fn)(void *user, unsigned session, const struct mxp_tls_options *o,
+                  struct mxp_tls_info *info, char *err, size_t errlen);
     void *tls_user;
     int (*hello_fn)(void *user, unsigned session, int version,
                     const uint16_t *ciphers, size_t n,
@@ -1650,8 +1649,7 @@ static int fake_tls_ready(struct mxp_smtp *const *ss, size_t n, size_t *ready)
     for (size_t i = 0; i < n; i++) {
         struct mxp_smtp *s = ss[i];
 
-        if (s == NULL || s->id > FAKE_MAX_SESSIONS ||
-            !FT.sess[s->id].notify)
+        if (s == NULL || s->id > FAKE_MAX_SESSIONS || !FT.sess[s->id].notify)
             continue;
         if (ready == NULL)
             return -1;
@@ -1726,8 +1724,8 @@ static int fake_smtp_tls_handshake_fn(struct mxp_smtp *s,
     return fake_smtp_tls_info_fn(s, info);
 }
 
-static int fake_smtp_unsolicited_fn(struct mxp_smtp *s, double wait,
-                                    char *text, size_t len)
+static int fake_smtp_unsolicited_fn(struct mxp_smtp *s, double wait, char *text,
+                                    size_t len)
 {
     int rc;
 
@@ -1746,8 +1744,8 @@ static int fake_smtp_unsolicited_fn(struct mxp_smtp *s, double wait,
 }
 
 static int fake_tls_hello_fn(struct mxp_smtp *s, int version,
-                             const uint16_t *ciphers, size_t n,
-                             const char *sni, struct mxp_tls_hello *out)
+                             const uint16_t *ciphers, size_t n, const char *sni,
+                             struct mxp_tls_hello *out)
 {
     int rc;
 
