@@ -105,6 +105,9 @@ struct mxp_smtp {
     int tls_status;              /* of a failed handshake */
     int tls_notify;              /* done, not yet reported by mxp_smtp_wait */
     const struct mxp_tls_info *tls_info;
+    int hello;            /* a bare ClientHello is out: its answer is
+                             gathered in s->in (tls_hello_result reads) */
+    double hello_start, hello_limit;
 };
 
 static void note(struct mxp_smtp *s, char dir, const char *fmt, ...)
@@ -116,6 +119,7 @@ static int fail(struct mxp_smtp *s, int status, const char *fmt, ...)
 static int tls_begin(struct mxp_smtp *s, int may_refuse);
 static void tls_step(struct mxp_smtp *s);
 static int tls_timeout(struct mxp_smtp *s);
+static int hello_timeout(struct mxp_smtp *s);
 static int ensure_tls(struct mxp_smtp *s);
 static void pull(struct mxp_smtp *s);
 
@@ -918,6 +922,16 @@ static enum wait_state wait_state(struct mxp_smtp *s)
         s->tls_notify = 0;
         return W_READY;
     }
+    if (s->hello) {
+        struct mxp_tls_hello h;
+
+        if (s->peer_gone || s->in.len >= MXP_TLS_REPLY_MAX)
+            return W_READY;
+        return mxp_tls_parse_server_hello((const unsigned char *)s->in.data,
+                                          s->in.len, &h) == MXP_TLS_PARSE_MORE
+                   ? W_WAITING
+                   : W_READY;
+    }
     if (s->n_owed == 0)
         return W_IDLE;
     if (s->out.len > 0 && flush_out(s, s->opt.command_timeout) != MXP_OK &&
@@ -960,6 +974,10 @@ static double wait_limit(struct mxp_smtp *s, double now, double *timeout)
         *timeout = s->opt.command_timeout;
         return s->tls_limit;
     }
+    if (s->hello) {
+        *timeout = s->opt.command_timeout;
+        return s->hello_limit;
+    }
     if (s->wait_start == 0)
         s->wait_start = now;
     *timeout = s->opt.command_timeout;
@@ -1000,6 +1018,27 @@ static void pull(struct mxp_smtp *s)
     }
 }
 
+/* Its time is up, but the caller may have been busy elsewhere while the
+ * answer came: one look without waiting before calling it a timeout.
+ * 1 when that made s ready. */
+static int last_look(struct mxp_smtp *s)
+{
+    struct pollfd p = {.fd = s->fd};
+
+    p.events = s->connecting                ? POLLOUT
+               : s->tls_state != TLS_NONE ? s->tls_events
+                                          : POLLIN;
+    if (poll(&p, 1, 0) <= 0 || p.revents == 0)
+        return 0;
+    if (s->connecting)
+        (void)connect_done(s);
+    else if (s->tls_state == TLS_HANDSHAKE)
+        tls_step(s);
+    else
+        pull(s);
+    return wait_state(s) == W_READY;
+}
+
 int mxp_smtp_wait(struct mxp_smtp *const *ss, size_t n, size_t *ready)
 {
     return mxp_smtp_wait_until(ss, n, ready, 0);
@@ -1032,11 +1071,17 @@ int mxp_smtp_wait_until(struct mxp_smtp *const *ss, size_t n, size_t *ready,
                 return MXP_OK;
             }
             limit = wait_limit(s, now, &timeout);
+            if (now >= limit && last_look(s)) {
+                *ready = i;
+                return MXP_OK;
+            }
             if (now >= limit) {
                 if (s->connecting)
                     (void)connect_expired(s);
                 else if (s->tls_state == TLS_HANDSHAKE)
                     (void)tls_timeout(s);
+                else if (s->hello)
+                    (void)hello_timeout(s);
                 else
                     (void)reply_timeout(s, s->wait_start, timeout, limit);
                 *ready = i;
@@ -1598,83 +1643,119 @@ int mxp_smtp_unsolicited(struct mxp_smtp *s, double wait, char *text,
     return 1;
 }
 
-int mxp_smtp_tls_hello(struct mxp_smtp *s, int version, const uint16_t *ciphers,
-                       size_t n, const char *sni, struct mxp_tls_hello *out)
+/* The ClientHello's answer did not come in time. */
+static int hello_timeout(struct mxp_smtp *s)
 {
-    unsigned char hello[MXP_TLS_HELLO_MAX], reply[MXP_TLS_REPLY_MAX];
-    size_t hlen, got = 0;
-    double start, limit;
-    enum mxp_tls_parse step = MXP_TLS_PARSE_MORE;
+    double waited = s->hello_limit - s->hello_start;
+
+    return fail(s, MXP_ERR_TIMEOUT,
+                "no answer to the ClientHello within %.1f s%s",
+                waited > 0 ? waited : 0.0,
+                cut_by_deadline(s, s->hello_start, s->opt.command_timeout,
+                                s->hello_limit));
+}
+
+int mxp_smtp_tls_hello_start(struct mxp_smtp *s, int version,
+                             const uint16_t *ciphers, size_t n, const char *sni)
+{
+    unsigned char hello[MXP_TLS_HELLO_MAX];
+    size_t hlen;
     int rc;
+
+    if (s == NULL || ciphers == NULL || n == 0 || n > MXP_TLS_HELLO_SUITES ||
+        version < MXP_SSL_3_0 || version > MXP_TLS_1_2) {
+        if (s != NULL)
+            snprintf(s->err, sizeof(s->err), "bad arguments");
+        return MXP_ERR_INVALID;
+    }
+    if (s->hello) {
+        snprintf(s->err, sizeof(s->err), "a ClientHello is out already");
+        return MXP_ERR_INVALID;
+    }
+    if ((rc = ensure_connected(s)) != MXP_OK ||
+        (rc = tls_ready_to_start(s)) != MXP_OK)
+        return rc;
+    hlen = mxp_tls_client_hello(version, ciphers, n, sni, hello,
+                                sizeof(hello));
+    s->hello_start = mxp_now();
+    s->hello_limit = limit_of(s, s->hello_start, s->opt.command_timeout);
+    note(s, '>', "[ClientHello %s, %zu suite%s]", mxp_tls_version_name(version),
+         n, n == 1 ? "" : "s");
+    rc = sess_write_all(s, (const char *)hello, hlen, s->hello_limit);
+    if (rc != MXP_OK)
+        return fail(s, rc, "could not send the ClientHello: %s",
+                    rc == MXP_ERR_CLOSED    ? "connection closed by server"
+                    : rc == MXP_ERR_TIMEOUT ? "timed out"
+                                            : s->io_err);
+    s->hello = 1;
+    return MXP_OK;
+}
+
+int mxp_smtp_tls_hello_result(struct mxp_smtp *s, struct mxp_tls_hello *out)
+{
+    enum mxp_tls_parse step;
+    int rc = MXP_OK;
 
     if (out == NULL)
         return MXP_ERR_INVALID;
     memset(out, 0, sizeof(*out));
     out->alert = -1;
-    if (s == NULL || ciphers == NULL || n == 0 || n > MXP_TLS_HELLO_SUITES ||
-        version < MXP_SSL_3_0 || version > MXP_TLS_1_2) {
-        snprintf(out->words, sizeof(out->words), "bad arguments");
+    if (s == NULL || (!s->hello && !s->broken)) {
+        snprintf(out->words, sizeof(out->words), "no ClientHello was sent");
         return MXP_ERR_INVALID;
     }
-    if ((rc = ensure_connected(s)) != MXP_OK ||
-        (rc = tls_ready_to_start(s)) != MXP_OK) {
-        snprintf(out->words, sizeof(out->words), "%.127s", s->err);
-        return rc;
-    }
-    hlen = mxp_tls_client_hello(version, ciphers, n, sni, hello, sizeof(hello));
-    start = mxp_now();
-    limit = limit_of(s, start, s->opt.command_timeout);
-    note(s, '>', "[ClientHello %s, %zu suite%s]", mxp_tls_version_name(version),
-         n, n == 1 ? "" : "s");
-    rc = sess_write_all(s, (const char *)hello, hlen, limit);
-    if (rc != MXP_OK) {
-        rc = fail(s, rc, "could not send the ClientHello: %s",
-                  rc == MXP_ERR_CLOSED    ? "connection closed by server"
-                  : rc == MXP_ERR_TIMEOUT ? "timed out"
-                                          : s->io_err);
+    if (s->broken) {
+        rc = s->err_status;
         goto done;
     }
+    /* What came so far, then more until the answer is whole. */
+    step = mxp_tls_parse_server_hello((const unsigned char *)s->in.data,
+                                      s->in.len, out);
     while (step == MXP_TLS_PARSE_MORE) {
+        char tmp[1024];
+        size_t room = MXP_TLS_REPLY_MAX - s->in.len;
         ssize_t r;
 
-        if (got == sizeof(reply)) {
-            rc = fail(s, MXP_ERR_TOO_BIG,
-                      "no ServerHello in the first %zu bytes", got);
+        if (s->in.len >= MXP_TLS_REPLY_MAX) {
+            rc = fail(s, MXP_ERR_TOO_BIG, "no ServerHello in the first %zu "
+                      "bytes", s->in.len);
             goto done;
         }
-        r = mxp_now() >= limit
+        r = mxp_now() >= s->hello_limit
                 ? -MXP_ERR_TIMEOUT
-                : sess_read(s, reply + got, sizeof(reply) - got, limit);
+                : sess_read(s, tmp, room < sizeof(tmp) ? room : sizeof(tmp),
+                            s->hello_limit);
         if (r == -MXP_ERR_TIMEOUT) {
-            double waited = limit - start;
-
-            rc = fail(s, MXP_ERR_TIMEOUT,
-                      "no answer to the ClientHello within %.1f s%s",
-                      waited > 0 ? waited : 0.0,
-                      cut_by_deadline(s, start, s->opt.command_timeout, limit));
+            rc = hello_timeout(s);
             goto done;
         }
         if (r == -MXP_ERR_CLOSED) {
             rc = fail(s, MXP_ERR_CLOSED,
                       "connection closed by server %s the ClientHello",
-                      got == 0 ? "after" : "in its answer to");
+                      s->in.len == 0 ? "after" : "in its answer to");
             goto done;
         }
         if (r < 0) {
             rc = fail(s, (int)-r, "read error: %s", s->io_err);
             goto done;
         }
-        got += (size_t)r;
-        step = mxp_tls_parse_server_hello(reply, got, out);
+        if (mxp_buf_append(&s->in, tmp, (size_t)r) != MXP_OK) {
+            rc = fail(s, MXP_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        memset(out, 0, sizeof(*out));
+        out->alert = -1;
+        step = mxp_tls_parse_server_hello((const unsigned char *)s->in.data,
+                                          s->in.len, out);
     }
     if (step == MXP_TLS_PARSE_BAD) {
         rc = fail(s, MXP_ERR_PROTOCOL, "%s", out->words);
         goto done;
     }
     note(s, '<', "[%s]", out->words);
-    rc = MXP_OK;
 
 done:
+    s->hello = 0;
     if (rc != MXP_OK) {
         out->accepted = 0;
         snprintf(out->words, sizeof(out->words), "%.127s", s->err);
@@ -1687,4 +1768,23 @@ done:
                  "the session is spent by a bare ClientHello");
     }
     return rc;
+}
+
+int mxp_smtp_tls_hello(struct mxp_smtp *s, int version,
+                       const uint16_t *ciphers, size_t n, const char *sni,
+                       struct mxp_tls_hello *out)
+{
+    int rc;
+
+    if (out == NULL)
+        return MXP_ERR_INVALID;
+    rc = mxp_smtp_tls_hello_start(s, version, ciphers, n, sni);
+    if (rc != MXP_OK) {
+        memset(out, 0, sizeof(*out));
+        out->alert = -1;
+        snprintf(out->words, sizeof(out->words), "%.127s",
+                 s != NULL ? s->err : "bad arguments");
+        return rc;
+    }
+    return mxp_smtp_tls_hello_result(s, out);
 }
