@@ -89,13 +89,27 @@ static int says_refused(const char *words)
            strstr(words, "no shared cipher") != NULL;
 }
 
+/* Some handshake of ours worked: the server speaks TLS. */
+static int speaks_tls(const struct tls_survey *sv)
+{
+    static const enum tls_probe full[] = {TP_TLS10, TP_TLS11, TP_TLS12,
+                                          TP_DHE};
+
+    if (sv->info != NULL)
+        return 1;
+    for (size_t i = 0; i < sizeof(full) / sizeof(full[0]); i++)
+        if (sv->r[full[i]].outcome == TO_ACCEPTED)
+            return 1;
+    return 0;
+}
+
 static enum tls_outcome outcome_of(const struct tls_survey *sv,
                                    const struct tls_probe_result *res)
 {
     if (res->outcome != TO_FAILED)
         return res->outcome;
-    return sv->info != NULL || says_refused(res->words) ? TO_REFUSED
-                                                         : TO_UNKNOWN;
+    return speaks_tls(sv) || says_refused(res->words) ? TO_REFUSED
+                                                       : TO_UNKNOWN;
 }
 
 static void append_word(char *buf, size_t len, const char *word)
@@ -115,8 +129,13 @@ static void tls13_of(const struct tls_survey *sv, struct tls_probe_result *out)
         out->outcome =
             sv->info->version == MXP_TLS_1_3 ? TO_ACCEPTED : TO_REFUSED;
     else if (sv->handshake_rc != MXP_OK && sv->handshake_error[0] != '\0')
-        out->outcome =
-            says_refused(sv->handshake_error) ? TO_REFUSED : TO_UNKNOWN;
+        /* It would have chosen TLS 1.3 had it spoken it, whatever made
+         * this handshake fail; but a timeout tells nothing. */
+        out->outcome = sv->handshake_rc != MXP_ERR_TIMEOUT &&
+                               (speaks_tls(sv) ||
+                                says_refused(sv->handshake_error))
+                           ? TO_REFUSED
+                           : TO_UNKNOWN;
     if (out->outcome == TO_UNKNOWN)
         snprintf(out->words, sizeof(out->words), "%s", sv->handshake_error);
 }
@@ -234,7 +253,7 @@ static void judge_injection(struct mxp_ctx *ctx, const struct tls_survey *sv,
     /* No handshake behind the smuggled command: nothing smuggled into
      * one, if the server speaks TLS at all. */
     if (inject == TI_FAILED)
-        inject = sv->info != NULL || says_refused(sv->inject_words)
+        inject = speaks_tls(sv) || says_refused(sv->inject_words)
                      ? TI_REFUSED
                      : TI_UNKNOWN;
     switch (inject) {

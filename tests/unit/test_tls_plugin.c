@@ -39,6 +39,7 @@ static struct {
     int vulnerable;        /* answers a smuggled NOOP inside TLS */
     int help_250;          /* answers HELP with 250 (not vulnerable) */
     int stall_tls10;       /* the TLS 1.0 handshake times out */
+    int junk;              /* answers every ClientHello with junk */
     unsigned turn_away;    /* sessions open above this get 421 */
     unsigned turned_away;
     unsigned tls_sessions[64]; /* session -> handshook */
@@ -127,6 +128,10 @@ static int tls_respond(void *user, unsigned session,
     int best = 0;
 
     (void)user;
+    if (srv.junk) {
+        snprintf(err, errlen, "TLS handshake failed: wrong version number");
+        return MXP_ERR_PROTOCOL;
+    }
     if (o->ciphers != NULL && strncmp(o->ciphers, "kDHE", 4) == 0) {
         if (srv.dh_bits == 0) {
             snprintf(err, errlen, "TLS handshake failed: no shared cipher");
@@ -147,7 +152,11 @@ static int tls_respond(void *user, unsigned session,
         if (srv.versions[version_index(v)])
             best = v;
     if (best == 0) {
-        snprintf(err, errlen, "TLS handshake failed: unsupported protocol");
+        /* What OpenSSL 3 says to a TLS 1.0 server at its default level:
+         * no word of protocols or alerts. */
+        snprintf(err, errlen,
+                 "TLS handshake failed: legacy sigalg disallowed or "
+                 "unsupported");
         return MXP_ERR_PROTOCOL;
     }
     fill_info(info, best,
@@ -173,6 +182,10 @@ static int hello_respond(void *user, unsigned session, int version,
 {
     (void)user;
     (void)session;
+    if (srv.junk) {
+        snprintf(out->words, sizeof out->words, "not a TLS answer: 'xyz'");
+        return MXP_ERR_PROTOCOL;
+    }
     if (version == MXP_SSL_3_0 && srv.versions[0]) {
         out->accepted = 1;
         out->version = MXP_SSL_3_0;
@@ -361,6 +374,37 @@ static void test_legacy_protocols(void **state)
                   MXP_STATE_OK);
 }
 
+/* Only TLS 1.0: the main handshake fails, and the protocols are still
+ * told, TLS 1.3 refused as the server speaks TLS otherwise. */
+static void test_tls10_only_server(void **state)
+{
+    (void)state;
+    srv.versions[3] = srv.versions[4] = 0;
+    srv.versions[1] = 1;
+    assert_int_equal(run_with(NULL), MXP_STATE_CRITICAL);
+    assert_detail("TLS handshake failed: legacy sigalg disallowed",
+                  MXP_STATE_CRITICAL);
+    assert_detail("TLSv1.0 accepted", MXP_STATE_WARNING);
+    assert_detail("protocols: TLSv1.0 accepted; SSLv3 TLSv1.1 TLSv1.2 TLSv1.3 "
+                  "refused",
+                  MXP_STATE_OK);
+    assert_int_equal(fake_detail_find("cannot tell", NULL), -1);
+}
+
+/* Junk instead of TLS: nothing is refused, nothing accepted. */
+static void test_junk_tells_nothing(void **state)
+{
+    (void)state;
+    srv.versions[3] = srv.versions[4] = 0;
+    srv.junk = 1;
+    assert_int_equal(run_with(NULL), MXP_STATE_CRITICAL);
+    assert_detail("TLS handshake failed: wrong version number",
+                  MXP_STATE_CRITICAL);
+    assert_int_equal(fake_detail_find("refused", NULL), -1);
+    assert_int_equal(fake_detail_find("not vulnerable", NULL), -1);
+    assert_detail("cannot tell", MXP_STATE_UNKNOWN);
+}
+
 static void test_silent_probe_is_unknown_not_refused(void **state)
 {
     (void)state;
@@ -507,6 +551,8 @@ int main(void)
         T(test_no_starttls_warns_on_25_critical_on_587),
         T(test_starttls_refused_is_critical),
         T(test_legacy_protocols),
+        T(test_tls10_only_server),
+        T(test_junk_tells_nothing),
         T(test_silent_probe_is_unknown_not_refused),
         T(test_anonymous_suites_by_port),
         T(test_weak_classes),
