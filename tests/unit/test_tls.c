@@ -1174,6 +1174,86 @@ static void test_tls_hello_silent_and_args(void **state)
     assert_int_equal(finish_server(&sv, 0), 0);
 }
 
+/* Bare ClientHellos side by side (tls_hello_start, smtp_wait,
+ * tls_hello_result): the server that answers is ready first, the silent
+ * one times out on its own clock, not after the other. */
+static void test_tls_hello_async(void **state)
+{
+    static const uint16_t suites[] = {0x000a, 0x0005, 0x0004};
+    struct mxp_tls_hello out;
+    struct server sv[2];
+    struct mxp_smtp *s[2];
+    size_t ready;
+    double t;
+
+    (void)state;
+    g_answer = hello_3des;
+    g_answer_len = sizeof(hello_3des);
+    g_chunk = 0;
+    g_want_version = MXP_TLS_1_0;
+    g_want_suites = 3;
+    start_server(&sv[0], script_raw_silent);
+    start_server(&sv[1], script_raw_hello);
+    s[0] = client_to_starttls(&sv[0], 0.5);
+    s[1] = client_to_starttls(&sv[1], 0.5);
+    t = mxp_now();
+    assert_int_equal(mxp_smtp_tls_hello_start(s[0], MXP_TLS_1_0, suites, 3,
+                                              NULL),
+                     MXP_OK);
+    assert_int_equal(mxp_smtp_tls_hello_start(s[1], MXP_TLS_1_0, suites, 3,
+                                              "mx.test"),
+                     MXP_OK);
+    /* One out per session. */
+    assert_int_equal(mxp_smtp_tls_hello_start(s[1], MXP_TLS_1_0, suites, 3,
+                                              NULL),
+                     MXP_ERR_INVALID);
+    assert_int_equal(mxp_smtp_wait(s, 2, &ready), MXP_OK);
+    assert_int_equal(ready, 1);
+    assert_int_equal(mxp_smtp_tls_hello_result(s[1], &out), MXP_OK);
+    assert_int_equal(out.accepted, 1);
+    assert_int_equal(out.cipher, 0x000a);
+    s[1] = (mxp_smtp_close(s[1], 1), NULL);
+    assert_int_equal(mxp_smtp_wait(s, 2, &ready), MXP_OK);
+    assert_int_equal(ready, 0);
+    assert_int_equal(mxp_smtp_tls_hello_result(s[0], &out), MXP_ERR_TIMEOUT);
+    assert_string_equal(out.words, "no answer to the ClientHello within 0.5 s");
+    assert_true(mxp_now() - t < 0.5 + 0.4);
+    mxp_smtp_close(s[0], 1);
+    assert_int_equal(finish_server(&sv[0], 0), 0);
+    assert_int_equal(finish_server(&sv[1], 0), 0);
+}
+
+/* A reply that came while the caller was busy past its timeout is a
+ * reply, not a timeout: smtp_wait looks once more before giving up. */
+static void test_wait_last_look(void **state)
+{
+    struct server sv;
+    struct mxp_smtp *s;
+    size_t ready;
+
+    (void)state;
+    g_answer = hello_3des;
+    g_answer_len = sizeof(hello_3des);
+    g_chunk = 0;
+    start_server(&sv, script_raw_hello);
+    s = client_to_starttls(&sv, 0.2);
+    assert_int_equal(mxp_smtp_tls_hello_start(s, MXP_TLS_1_0,
+                                              (const uint16_t[]){0x000a, 0x0005,
+                                                                 0x0004},
+                                              3, NULL),
+                     MXP_OK);
+    sleep_ms(400); /* busy elsewhere, past the 0.2 s */
+    assert_int_equal(mxp_smtp_wait(&s, 1, &ready), MXP_OK);
+    {
+        struct mxp_tls_hello out;
+
+        assert_int_equal(mxp_smtp_tls_hello_result(s, &out), MXP_OK);
+        assert_int_equal(out.accepted, 1);
+    }
+    mxp_smtp_close(s, 1);
+    assert_int_equal(finish_server(&sv, 0), 0);
+}
+
 /* ---- the pure parts: ClientHello builder, ServerHello parser ----------- */
 
 static void test_client_hello_layout(void **state)
@@ -1417,6 +1497,8 @@ int main(void)
         cmocka_unit_test(test_wait_over_handshakes),
         cmocka_unit_test(test_tls_hello_raw),
         cmocka_unit_test(test_tls_hello_silent_and_args),
+        cmocka_unit_test(test_tls_hello_async),
+        cmocka_unit_test(test_wait_last_look),
         cmocka_unit_test(test_client_hello_layout),
         cmocka_unit_test(test_parse_table),
         cmocka_unit_test(test_parse_prefixes),
