@@ -733,7 +733,8 @@ def main():
     ap.add_argument("--completed-file",
                     help="append a line here for every completed message")
     ap.add_argument("--tls-cert",
-                    help="TLS scenarios: PEM file, the key then the chain")
+                    help="TLS scenarios: PEM file, the key then the chain "
+                    "(read only by them)")
     args = ap.parse_args()
 
     try:
@@ -749,7 +750,8 @@ def main():
         ap.error("--drop-after: at least 1")
     if args.scenario in TLS_SCENARIOS and not args.tls_cert:
         ap.error("--scenario %s needs --tls-cert" % args.scenario)
-    tls = tls_context(args.tls_cert) if args.tls_cert else None
+    tls = (tls_context(args.tls_cert) if args.scenario in TLS_SCENARIOS
+           else None)
     cls = Server6 if addr.version == 6 else Server
     server = cls((str(addr), port), Handler)
     server.scenario = args.scenario

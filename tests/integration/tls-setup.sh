@@ -190,8 +190,17 @@ while [ $i -ge 1 ]; do
 done
 server chainlong "$@"
 
-# -dsaparam: a second, not minutes; the group's size is what is tested.
-quiet openssl dhparam -dsaparam -out dh1024.pem 1024
+# The 1024-bit MODP group of RFC 2409 (Oakley group 2), g = 2: fixed and
+# public, so no minutes of dhparam (and -dsaparam's X9.42 form is what
+# Postfix cannot read).
+cat >dh1024.cnf <<'EOF'
+asn1 = SEQUENCE:dh
+[ dh ]
+p = INTEGER:0xFFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7EDEE386BFB5A899FA5AE9F24117C4B1FE649286651ECE65381FFFFFFFFFFFFFFFF
+g = INTEGER:2
+EOF
+quiet openssl asn1parse -genconf dh1024.cnf -out dh1024.der
+quiet openssl dhparam -inform DER -in dh1024.der -out dh1024.pem
 
 cat >openssl-seclevel0.cnf <<'EOF'
 # Security level 0 and TLS 1.0 allowed: the legacy test server only.
