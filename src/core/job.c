@@ -572,6 +572,12 @@ static const struct mxp_services services = {
     /* ---- ABI 1.2: port probes and UDP ---- */
     .tcp_probe = svc_tcp_probe,
     .udp_exchange = svc_udp_exchange,
+    /* ---- ABI 1.3: TLS ---- */
+    .smtp_tls_start = mxp_smtp_tls_start,
+    .smtp_tls_handshake = mxp_smtp_tls_handshake,
+    .smtp_tls_info = mxp_smtp_tls_info,
+    .smtp_unsolicited = mxp_smtp_unsolicited,
+    .tls_hello = mxp_smtp_tls_hello,
 };
 
 const struct mxp_services *mxp_core_services(void)

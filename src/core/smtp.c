@@ -25,6 +25,8 @@
 #include "clock.h"
 #include "net.h"
 #include "smtp_reply.h"
+#include "tls.h"
+#include "tls_hello.h"
 
 #define QUIT_WAIT 2.0 /* seconds, at most, for the reply to QUIT */
 #define MAX_OWED 64    /* replies a pipelining client may be owed */
@@ -34,6 +36,15 @@
  * session tracks it so that only the operator's own mail can complete. */
 enum cmd_kind { CMD_KEEP, CMD_RESET, CMD_MAIL, CMD_RCPT, CMD_DATA,
                 CMD_MESSAGE };
+
+/* Where a session stands with TLS (ABI 1.3). */
+enum tls_state {
+    TLS_NONE,      /* plain text */
+    TLS_PENDING,   /* implicit TLS asked for while the connect runs */
+    TLS_HANDSHAKE, /* under way */
+    TLS_UP,        /* every read and write goes through s->tls */
+    TLS_FAILED,    /* the handshake failed: the session is broken */
+};
 
 /* A reply we are owed: the command's first word (for messages), when it
  * went out (a reply's time counts from its command), and what it was. */
@@ -80,6 +91,14 @@ struct mxp_smtp {
     struct mxp_reply_parser parser;
     char **ext; /* EHLO extension lines, owned */
     size_t n_ext;
+    char io_err[160];       /* why the last read or write failed */
+    struct mxp_tls *tls;    /* NULL until smtp_tls_start */
+    enum tls_state tls_state;
+    short tls_events;       /* what the TLS layer waits for */
+    double tls_start, tls_limit; /* the handshake's start and limit */
+    int tls_status;         /* of a failed handshake */
+    int tls_notify;         /* done, not yet reported by mxp_smtp_wait */
+    const struct mxp_tls_info *tls_info;
 };
 
 static void note(struct mxp_smtp *s, char dir, const char *fmt, ...)
@@ -88,6 +107,11 @@ static int flush_out(struct mxp_smtp *s, double timeout);
 static void owe(struct mxp_smtp *s, const struct owed *o);
 static int fail(struct mxp_smtp *s, int status, const char *fmt, ...)
     MXP_PRINTF(3, 4);
+static void tls_begin(struct mxp_smtp *s);
+static void tls_step(struct mxp_smtp *s);
+static int tls_timeout(struct mxp_smtp *s);
+static int ensure_tls(struct mxp_smtp *s);
+static void pull(struct mxp_smtp *s);
 
 /* One transcript line; silently skipped when out of memory, as losing a
  * log line must not change the outcome of a check. */
@@ -251,6 +275,18 @@ static void settle_owed(struct mxp_smtp *s, int code)
     s->n_owed--;
 }
 
+/* ", the end of the run's time" when the deadline, not the timeout, set
+ * limit for a wait that began at start: the words then say it was our
+ * clock, not the server's slowness; "" otherwise. */
+static const char *cut_by_deadline(const struct mxp_smtp *s, double start,
+                                   double timeout, double limit)
+{
+    return limit >= s->opt.deadline &&
+                   (timeout <= 0 || start + timeout > s->opt.deadline)
+               ? ", the end of the run's time"
+               : "";
+}
+
 /* The timeout failure of a wait for a reply that began at start with
  * timeout and ended at limit: it says when it was our deadline, not the
  * server's slowness, that cut the wait short. */
@@ -263,11 +299,7 @@ static int reply_timeout(struct mxp_smtp *s, double start, double timeout,
     waiting_for(s, what, sizeof(what));
     return fail(s, MXP_ERR_TIMEOUT, "no reply within %.1f s%s (waiting for %s)",
                 waited > 0 ? waited : 0.0,
-                limit >= s->opt.deadline &&
-                        (timeout <= 0 || start + timeout > s->opt.deadline)
-                    ? ", the end of the run's time"
-                    : "",
-                what);
+                cut_by_deadline(s, start, timeout, limit), what);
 }
 
 /* The connection is up: the greeting is owed from now. */
@@ -279,6 +311,8 @@ static void connected(struct mxp_smtp *s)
     s->connect_time = mxp_now() - s->connect_start;
     note(s, 'C', "connected to %s in %.3f s", s->peer, s->connect_time);
     owe(s, &greeting);
+    if (s->tls_state == TLS_PENDING)
+        tls_begin(s); /* implicit TLS asked for while connecting */
 }
 
 /* A connect under way polled ready: its outcome. */
@@ -365,6 +399,109 @@ static int keep_extensions(struct mxp_smtp *s, const char *verb)
     return MXP_OK;
 }
 
+/* ---- the session's bytes: plain or through TLS ----------------------- */
+
+/* Reads what is there (at most len bytes), waiting until limit: as
+ * mxp_net_read, through TLS once it is up; s->io_err says why on
+ * -MXP_ERR_IO. */
+static ssize_t sess_read(struct mxp_smtp *s, void *buf, size_t len,
+                         double limit)
+{
+    ssize_t n;
+    short ev = POLLIN;
+    int w;
+
+    if (s->tls_state != TLS_UP) {
+        n = mxp_net_read(s->fd, buf, len, limit);
+        if (n == -MXP_ERR_IO)
+            snprintf(s->io_err, sizeof(s->io_err), "%s", strerror(errno));
+        return n;
+    }
+    for (;;) {
+        /* Try first: bytes OpenSSL holds are returned even at the limit. */
+        n = mxp_tls_read(s->tls, buf, len, &ev, s->io_err, sizeof(s->io_err));
+        if (n != MXP_TLS_AGAIN)
+            return n;
+        s->tls_events = ev;
+        w = mxp_net_wait_fd(s->fd, ev, limit);
+        if (w == 0)
+            return -MXP_ERR_TIMEOUT;
+        if (w < 0) {
+            snprintf(s->io_err, sizeof(s->io_err), "poll: %s",
+                     strerror(errno));
+            return -MXP_ERR_IO;
+        }
+    }
+}
+
+/* Writes all of data before limit, plain or through TLS: MXP_OK,
+ * MXP_ERR_CLOSED (the peer hung up), MXP_ERR_TIMEOUT, or MXP_ERR_IO /
+ * MXP_ERR_PROTOCOL with s->io_err. */
+static int sess_write_all(struct mxp_smtp *s, const char *data, size_t len,
+                          double limit)
+{
+    if (s->tls_state != TLS_UP) {
+        int rc = mxp_net_write_all(s->fd, data, len, limit);
+
+        if (rc == MXP_ERR_IO && (errno == EPIPE || errno == ECONNRESET))
+            return MXP_ERR_CLOSED;
+        if (rc == MXP_ERR_IO)
+            snprintf(s->io_err, sizeof(s->io_err), "%s", strerror(errno));
+        return rc;
+    }
+    while (len > 0) {
+        short ev = POLLOUT;
+        ssize_t n = mxp_tls_write(s->tls, data, len, &ev, s->io_err,
+                                  sizeof(s->io_err));
+        int w;
+
+        if (n > 0) {
+            data += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (n != MXP_TLS_AGAIN)
+            return n == 0 ? MXP_ERR_IO : (int)-n;
+        w = mxp_net_wait_fd(s->fd, ev, limit);
+        if (w == 0)
+            return MXP_ERR_TIMEOUT;
+        if (w < 0) {
+            snprintf(s->io_err, sizeof(s->io_err), "poll: %s",
+                     strerror(errno));
+            return MXP_ERR_IO;
+        }
+    }
+    return MXP_OK;
+}
+
+/* The printable start of bytes the server sent that nobody asked for
+ * yet (kept in s->in, waiting in the socket, or, over TLS, readable
+ * now), malloc()ed; NULL when there are none.  Over TLS, what is read
+ * here stays in s->in. */
+static char *early_bytes(struct mxp_smtp *s)
+{
+    char peek[64];
+    ssize_t n = 0;
+
+    if (s->in.len == 0 && s->connecting)
+        return NULL;
+    if (s->in.len == 0 && s->tls_state == TLS_UP) {
+        short ev;
+        char err[160];
+        char tmp[4096];
+
+        n = mxp_tls_read(s->tls, tmp, sizeof(tmp), &ev, err, sizeof(err));
+        if (n <= 0 || mxp_buf_append(&s->in, tmp, (size_t)n) != MXP_OK)
+            return NULL; /* nothing, or a failure the next read tells */
+    } else if (s->in.len == 0) {
+        n = recv(s->fd, peek, sizeof(peek), MSG_DONTWAIT | MSG_PEEK);
+        if (n <= 0)
+            return NULL;
+        return mxp_printable_dup(peek, (size_t)n > 60 ? 60 : (size_t)n);
+    }
+    return mxp_printable_dup(s->in.data, s->in.len > 60 ? 60 : s->in.len);
+}
+
 /* Reads one reply, waiting at most timeout seconds in total and never
  * past the deadline.  Bytes after the reply stay in s->in. */
 static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
@@ -384,6 +521,8 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
     if (s->broken)
         return s->err_status;
     if (s->connecting && (rc = ensure_connected(s)) != MXP_OK)
+        return rc;
+    if ((rc = ensure_tls(s)) != MXP_OK)
         return rc;
     /* Held commands go out now; if the server has hung up, what it said
      * before is still worth reading. */
@@ -416,7 +555,7 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
         /* A fast trickle must not outlive the limit: recv() would keep
          * finding a byte and never reach the poll that times out. */
         n = mxp_now() >= limit ? -MXP_ERR_TIMEOUT
-                               : mxp_net_read(s->fd, tmp, sizeof(tmp), limit);
+                               : sess_read(s, tmp, sizeof(tmp), limit);
         if (n < 0) {
             r->elapsed = mxp_now() - origin;
             if (n == -MXP_ERR_TIMEOUT)
@@ -426,7 +565,7 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
                             "connection closed by server (waiting for %s)",
                             what);
             return fail(s, MXP_ERR_IO, "read error: %s (waiting for %s)",
-                        strerror(errno), what);
+                        s->io_err, what);
         }
         step = mxp_reply_parser_feed(&s->parser, tmp, (size_t)n, &used);
         show_lines(s, &shown);
@@ -470,27 +609,18 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
  * session instead. */
 static int check_unsolicited(struct mxp_smtp *s, const char *verb)
 {
-    char peek[64];
-    ssize_t n = 0;
     char *shown;
     int rc;
 
     if (s->n_owed > 0)
         return MXP_OK; /* pipelining: replies are on their way */
-    if (s->in.len == 0) {
-        n = recv(s->fd, peek, sizeof(peek), MSG_DONTWAIT | MSG_PEEK);
-        if (n <= 0)
-            return MXP_OK; /* nothing waiting, or EOF: the send tells */
-    }
-    shown = s->in.len > 0
-                ? mxp_printable_dup(s->in.data, s->in.len > 60 ? 60 : s->in.len)
-                : mxp_printable_dup(peek, (size_t)n > 60 ? 60 : (size_t)n);
+    if ((shown = early_bytes(s)) == NULL)
+        return MXP_OK; /* nothing waiting, or EOF: the send tells */
     rc = fail(s, MXP_ERR_PROTOCOL, "server sent data before our %s: '%s'",
-              verb, shown != NULL ? shown : "?");
+              verb, shown);
     free(shown);
     return rc;
 }
-
 /* 1 when the address in "MAIL FROM:<addr> ..." / "RCPT TO:<addr>" (after
  * prefix) is the operator's own mailbox. */
 static int names_own_mailbox(const struct mxp_smtp *s, const char *line,
@@ -595,10 +725,9 @@ static int refuse_command(struct mxp_smtp *s, const char *line,
 static int write_within(struct mxp_smtp *s, const char *data, size_t len,
                         const char *verb, double start, double limit)
 {
-    int rc = mxp_net_write_all(s->fd, data, len, limit);
+    int rc = sess_write_all(s, data, len, limit);
 
-    if (rc == MXP_ERR_CLOSED || (rc == MXP_ERR_IO && (errno == EPIPE ||
-                                                      errno == ECONNRESET))) {
+    if (rc == MXP_ERR_CLOSED) {
         snprintf(s->err, sizeof(s->err),
                  "connection closed by server (sending %s)", verb);
         note(s, '!', "%s", s->err);
@@ -608,8 +737,7 @@ static int write_within(struct mxp_smtp *s, const char *data, size_t len,
         rc = fail(s, rc, "could not send %s within %.1f s", verb,
                   limit - start > 0 ? limit - start : 0.0);
     else if (rc != MXP_OK)
-        rc = fail(s, rc, "write error: %s (sending %s)", strerror(errno),
-                  verb);
+        rc = fail(s, rc, "write error: %s (sending %s)", s->io_err, verb);
     return rc;
 }
 
@@ -633,6 +761,8 @@ static int flush_out(struct mxp_smtp *s, double timeout)
     if (s->out.len == 0)
         return MXP_OK;
     if (s->connecting && (rc = ensure_connected(s)) != MXP_OK)
+        return rc;
+    if ((rc = ensure_tls(s)) != MXP_OK)
         return rc;
     for (i = first; i < s->n_owed; i++)
         s->owed[(s->owed_head + i) % MAX_OWED].sent_at = start;
@@ -766,14 +896,24 @@ static enum wait_state wait_state(struct mxp_smtp *s)
 
     if (s->broken)
         return W_READY;
-    if (s->connecting)
+    if (s->connecting || s->tls_state == TLS_HANDSHAKE)
         return W_WAITING;
+    if (s->tls_notify) {
+        /* A finished handshake is reported once. */
+        s->tls_notify = 0;
+        return W_READY;
+    }
     if (s->n_owed == 0)
         return W_IDLE;
     if (s->out.len > 0 && flush_out(s, s->opt.command_timeout) != MXP_OK &&
         !s->send_closed)
         return W_READY; /* broken by the write */
     if (s->peer_gone)
+        return W_READY;
+    /* What OpenSSL holds already, a poll() on the socket would not see. */
+    if (s->tls_state == TLS_UP && mxp_tls_pending(s->tls))
+        pull(s);
+    if (s->broken || s->peer_gone)
         return W_READY;
     if (s->in.len == 0)
         return W_WAITING;
@@ -794,6 +934,10 @@ static double wait_limit(struct mxp_smtp *s, double now, double *timeout)
         *timeout = s->opt.connect_timeout;
         return s->connect_limit;
     }
+    if (s->tls_state == TLS_HANDSHAKE) {
+        *timeout = s->opt.command_timeout;
+        return s->tls_limit;
+    }
     if (s->wait_start == 0)
         s->wait_start = now;
     *timeout = s->opt.command_timeout;
@@ -807,8 +951,24 @@ static double wait_limit(struct mxp_smtp *s, double now, double *timeout)
 static void pull(struct mxp_smtp *s)
 {
     char tmp[4096];
-    ssize_t n = recv(s->fd, tmp, sizeof(tmp), MSG_DONTWAIT);
+    ssize_t n;
 
+    if (s->tls_state == TLS_UP) {
+        short ev = POLLIN;
+
+        n = mxp_tls_read(s->tls, tmp, sizeof(tmp), &ev, s->io_err,
+                         sizeof(s->io_err));
+        if (n == MXP_TLS_AGAIN)
+            s->tls_events = ev;
+        else if (n < 0)
+            s->peer_gone = 1; /* kept by the TLS layer for the next read */
+        else if (mxp_buf_append(&s->in, tmp, (size_t)n) != MXP_OK)
+            (void)fail(s, MXP_ERR_NOMEM, "out of memory");
+        else
+            s->tls_events = POLLIN;
+        return;
+    }
+    n = recv(s->fd, tmp, sizeof(tmp), MSG_DONTWAIT);
     if (n > 0) {
         if (mxp_buf_append(&s->in, tmp, (size_t)n) != MXP_OK)
             (void)fail(s, MXP_ERR_NOMEM, "out of memory");
@@ -853,6 +1013,8 @@ int mxp_smtp_wait_until(struct mxp_smtp *const *ss, size_t n, size_t *ready,
             if (now >= limit) {
                 if (s->connecting)
                     (void)connect_expired(s);
+                else if (s->tls_state == TLS_HANDSHAKE)
+                    (void)tls_timeout(s);
                 else
                     (void)reply_timeout(s, s->wait_start, timeout, limit);
                 *ready = i;
@@ -861,7 +1023,9 @@ int mxp_smtp_wait_until(struct mxp_smtp *const *ss, size_t n, size_t *ready,
             if (np == 0 || limit < soonest)
                 soonest = limit;
             pfd[np].fd = s->fd;
-            pfd[np].events = s->connecting ? POLLOUT : POLLIN;
+            pfd[np].events = s->connecting ? POLLOUT
+                             : s->tls_state != TLS_NONE ? s->tls_events
+                                                         : POLLIN;
             pfd[np].revents = 0;
             map[np++] = i;
         }
@@ -881,6 +1045,8 @@ int mxp_smtp_wait_until(struct mxp_smtp *const *ss, size_t n, size_t *ready,
                 continue;
             if (s->connecting)
                 (void)connect_done(s);
+            else if (s->tls_state == TLS_HANDSHAKE)
+                tls_step(s);
             else
                 pull(s);
         }
@@ -1118,7 +1284,8 @@ void mxp_smtp_close(struct mxp_smtp *s, int send_quit)
     /* Inside a message, closing is how it is abandoned: QUIT would be
      * content.  With replies owed, the QUIT reply would be a stale one. */
     if (send_quit && s->fd >= 0 && !s->broken && !s->connecting &&
-        !s->in_message && s->n_owed == 0) {
+        !s->in_message && s->n_owed == 0 &&
+        (s->tls_state == TLS_NONE || s->tls_state == TLS_UP)) {
         double left = s->opt.deadline - mxp_now();
         double wait = left < QUIT_WAIT ? left : QUIT_WAIT;
         struct mxp_smtp_reply r;
@@ -1127,6 +1294,7 @@ void mxp_smtp_close(struct mxp_smtp *s, int send_quit)
         if (wait > 0 && send_line(s, "QUIT", wait, 0) == MXP_OK)
             (void)read_reply_within(s, &r, wait);
     }
+    mxp_tls_free(s->tls); /* close_notify, once, never waited for */
     if (s->fd >= 0)
         close(s->fd);
     mxp_reply_parser_free(&s->parser);
@@ -1134,4 +1302,347 @@ void mxp_smtp_close(struct mxp_smtp *s, int send_quit)
     mxp_buf_free(&s->out);
     free_ext(s);
     free(s);
+}
+
+/* ---- TLS (ABI 1.3) ----------------------------------------------------- */
+
+/* A failed handshake: the session is broken with the reason in words. */
+static void tls_failed(struct mxp_smtp *s, int status, const char *why)
+{
+    s->tls_state = TLS_FAILED;
+    s->tls_status = status;
+    if (status == MXP_ERR_CLOSED)
+        (void)fail(s, status,
+                   "connection closed by server during the TLS handshake");
+    else
+        (void)fail(s, status, "TLS handshake failed: %s", why);
+}
+
+static void tls_done(struct mxp_smtp *s)
+{
+    double now = mxp_now();
+    struct owed *o;
+
+    s->tls_info = mxp_tls_info(s->tls, now - s->tls_start);
+    if (s->tls_info == NULL) {
+        tls_failed(s, MXP_ERR_NOMEM, "out of memory");
+        return;
+    }
+    s->tls_state = TLS_UP;
+    s->tls_notify = 1;
+    s->tls_events = POLLIN;
+    note(s, 'C', "TLS handshake with %s done in %.0f ms, %s %s", s->peer,
+         s->tls_info->handshake_time * 1000.0, s->tls_info->protocol,
+         s->tls_info->cipher);
+    /* Implicit TLS: the greeting is owed from the end of the handshake,
+     * so its time measures the server's SMTP, not the handshake. */
+    if (!s->greeted && (o = owed_first(s)) != NULL)
+        o->sent_at = now;
+    s->wait_start = 0;
+}
+
+static void tls_step(struct mxp_smtp *s)
+{
+    char why[160];
+    short ev = POLLIN;
+    int rc = mxp_tls_handshake(s->tls, &ev, why, sizeof(why));
+
+    if (rc == MXP_TLS_AGAIN)
+        s->tls_events = ev;
+    else if (rc == MXP_OK)
+        tls_done(s);
+    else
+        tls_failed(s, rc, why);
+}
+
+/* The handshake's limit: command_timeout from now, and the deadline. */
+static void tls_begin(struct mxp_smtp *s)
+{
+    s->tls_start = mxp_now();
+    s->tls_limit = limit_of(s, s->tls_start, s->opt.command_timeout);
+    s->tls_state = TLS_HANDSHAKE;
+    s->tls_events = POLLOUT;
+    tls_step(s);
+}
+
+/* A handshake that ran out of time: silent server or one that stalled. */
+static int tls_timeout(struct mxp_smtp *s)
+{
+    double waited = s->tls_limit - s->tls_start;
+    const char *cut = cut_by_deadline(s, s->tls_start,
+                                      s->opt.command_timeout, s->tls_limit);
+    size_t got = mxp_tls_bytes_in(s->tls);
+
+    s->tls_state = TLS_FAILED;
+    s->tls_status = MXP_ERR_TIMEOUT;
+    if (waited < 0)
+        waited = 0;
+    if (got == 0)
+        return fail(s, MXP_ERR_TIMEOUT,
+                    "TLS handshake: no answer within %.1f s%s", waited, cut);
+    return fail(s, MXP_ERR_TIMEOUT,
+                "TLS handshake: not finished within %.1f s%s (stalled after "
+                "%zu bytes from the server)",
+                waited, cut, got);
+}
+
+/* Finishes a handshake under way, waiting at most until its limit. */
+static int ensure_tls(struct mxp_smtp *s)
+{
+    while (s->tls_state == TLS_HANDSHAKE && !s->broken) {
+        int rc;
+
+        if (mxp_poll_ms(s->tls_limit) == 0)
+            return tls_timeout(s);
+        rc = mxp_net_wait_fd(s->fd, s->tls_events, s->tls_limit);
+        if (rc < 0)
+            return fail(s, MXP_ERR_IO, "TLS handshake: poll: %s",
+                        strerror(errno));
+        if (rc > 0)
+            tls_step(s);
+    }
+    return s->broken ? s->err_status : MXP_OK;
+}
+
+/* Whether a handshake (or a bare ClientHello) may start on s now, and
+ * the state it needs: after STARTTLS's 220 the replies owed to commands
+ * pipelined behind it are forgotten (RFC 3207 4.2: the server must
+ * discard those commands); bytes the server sent after its 220 fail.
+ * MXP_ERR_INVALID leaves the session as it was. */
+static int tls_ready_to_start(struct mxp_smtp *s)
+{
+    const char *why = NULL;
+    char *early;
+    int rc;
+
+    if (s->broken)
+        return s->err_status;
+    if (s->send_closed)
+        return s->send_status;
+    if (s->tls_state != TLS_NONE)
+        why = "refusing to start TLS: the session is TLS already";
+    else if (s->in_message ||
+             (s->n_owed > 0 &&
+              s->owed[(s->owed_head + s->n_owed - 1) % MAX_OWED].kind ==
+                  CMD_DATA))
+        why = "refusing to start TLS inside a message (after DATA)";
+    else if (!s->greeted && (s->n_owed > 1 || s->out.len > 0))
+        why = "refusing to start TLS: commands were sent before the greeting";
+    if (why != NULL) {
+        snprintf(s->err, sizeof(s->err), "%s", why);
+        return MXP_ERR_INVALID;
+    }
+    if (s->greeted) {
+        s->n_owed = 0;
+        s->owed_head = 0;
+        s->out.len = 0;
+        s->n_unsent = 0;
+        s->in_group = 0;
+    }
+    if ((early = early_bytes(s)) == NULL)
+        return MXP_OK;
+    rc = fail(s, MXP_ERR_PROTOCOL,
+              "server sent data before the TLS handshake: '%s'", early);
+    free(early);
+    return rc;
+}
+
+int mxp_smtp_tls_start(struct mxp_smtp *s, const struct mxp_tls_options *o)
+{
+    char why[200];
+    int rc;
+
+    if (s == NULL)
+        return MXP_ERR_INVALID;
+    if ((rc = tls_ready_to_start(s)) != MXP_OK)
+        return rc;
+    rc = mxp_tls_new(s->fd, o, &s->tls, why, sizeof(why));
+    if (rc == MXP_ERR_UNSUPPORTED || rc == MXP_ERR_INVALID) {
+        /* Nothing was sent: the caller asked for what cannot be. */
+        snprintf(s->err, sizeof(s->err), "%s", why);
+        return rc;
+    }
+    if (rc != MXP_OK)
+        return fail(s, rc, "TLS: %s", why);
+    if (s->connecting)
+        s->tls_state = TLS_PENDING; /* begins when connected */
+    else
+        tls_begin(s);
+    return s->broken ? s->err_status : MXP_OK;
+}
+
+int mxp_smtp_tls_handshake(struct mxp_smtp *s, const struct mxp_tls_options *o,
+                           const struct mxp_tls_info **info)
+{
+    int rc;
+
+    if (info != NULL)
+        *info = NULL;
+    rc = mxp_smtp_tls_start(s, o);
+    if (rc == MXP_OK && s->connecting)
+        rc = ensure_connected(s);
+    if (rc == MXP_OK)
+        rc = ensure_tls(s);
+    if (rc != MXP_OK)
+        return rc;
+    s->tls_notify = 0; /* waited for here, not by mxp_smtp_wait */
+    if (info != NULL)
+        *info = s->tls_info;
+    return MXP_OK;
+}
+
+int mxp_smtp_tls_info(struct mxp_smtp *s, const struct mxp_tls_info **info)
+{
+    if (info != NULL)
+        *info = NULL;
+    if (s == NULL)
+        return MXP_ERR_INVALID;
+    if (s->tls_state == TLS_FAILED)
+        return s->tls_status;
+    if (s->tls_state != TLS_UP)
+        return MXP_ERR_INVALID;
+    if (info != NULL)
+        *info = s->tls_info;
+    return MXP_OK;
+}
+
+int mxp_smtp_unsolicited(struct mxp_smtp *s, double wait, char *text,
+                         size_t len)
+{
+    double limit;
+    char *shown;
+    int rc;
+
+    if (text != NULL && len > 0)
+        text[0] = '\0';
+    if (s == NULL)
+        return -MXP_ERR_INVALID;
+    if (s->broken)
+        return -s->err_status;
+    if (s->n_owed > 0) {
+        snprintf(s->err, sizeof(s->err),
+                 "refusing to wait for unsolicited data: %zu repl%s owed",
+                 s->n_owed, s->n_owed == 1 ? "y" : "ies");
+        return -MXP_ERR_INVALID;
+    }
+    if (s->connecting && (rc = ensure_connected(s)) != MXP_OK)
+        return -rc;
+    if ((rc = ensure_tls(s)) != MXP_OK)
+        return -rc;
+    s->tls_notify = 0;
+    limit = mxp_min_deadline(mxp_now() + (wait > 0 ? wait : 0),
+                             s->opt.deadline);
+    if (s->in.len == 0) {
+        char tmp[4096];
+        ssize_t n = sess_read(s, tmp, sizeof(tmp), limit);
+
+        if (n == -MXP_ERR_TIMEOUT)
+            return 0;
+        if (n == -MXP_ERR_CLOSED)
+            return -fail(s, MXP_ERR_CLOSED, "connection closed by server");
+        if (n < 0)
+            return -fail(s, (int)-n, "read error: %s", s->io_err);
+        if (mxp_buf_append(&s->in, tmp, (size_t)n) != MXP_OK)
+            return -fail(s, MXP_ERR_NOMEM, "out of memory");
+    }
+    shown = mxp_printable_dup(s->in.data, s->in.len > 200 ? 200 : s->in.len);
+    note(s, '<', "[unsolicited: %s]", shown != NULL ? shown : "?");
+    if (text != NULL && len > 0)
+        snprintf(text, len, "%s", shown != NULL ? shown : "?");
+    free(shown);
+    return 1;
+}
+
+int mxp_smtp_tls_hello(struct mxp_smtp *s, int version,
+                       const uint16_t *ciphers, size_t n, const char *sni,
+                       struct mxp_tls_hello *out)
+{
+    unsigned char hello[MXP_TLS_HELLO_MAX], reply[MXP_TLS_REPLY_MAX];
+    size_t hlen, got = 0;
+    double start, limit;
+    enum mxp_tls_parse step = MXP_TLS_PARSE_MORE;
+    int rc;
+
+    if (out == NULL)
+        return MXP_ERR_INVALID;
+    memset(out, 0, sizeof(*out));
+    out->alert = -1;
+    if (s == NULL || ciphers == NULL || n == 0 || n > MXP_TLS_HELLO_SUITES ||
+        version < MXP_SSL_3_0 || version > MXP_TLS_1_2) {
+        snprintf(out->words, sizeof(out->words), "bad arguments");
+        return MXP_ERR_INVALID;
+    }
+    if ((rc = ensure_connected(s)) != MXP_OK ||
+        (rc = tls_ready_to_start(s)) != MXP_OK) {
+        snprintf(out->words, sizeof(out->words), "%.127s", s->err);
+        return rc;
+    }
+    hlen = mxp_tls_client_hello(version, ciphers, n, sni, hello,
+                                sizeof(hello));
+    start = mxp_now();
+    limit = limit_of(s, start, s->opt.command_timeout);
+    note(s, '>', "[ClientHello %s, %zu suite%s]", mxp_tls_version_name(version),
+         n, n == 1 ? "" : "s");
+    rc = sess_write_all(s, (const char *)hello, hlen, limit);
+    if (rc != MXP_OK) {
+        rc = fail(s, rc, "could not send the ClientHello: %s",
+                  rc == MXP_ERR_CLOSED    ? "connection closed by server"
+                  : rc == MXP_ERR_TIMEOUT ? "timed out"
+                                          : s->io_err);
+        goto done;
+    }
+    while (step == MXP_TLS_PARSE_MORE) {
+        ssize_t r;
+
+        if (got == sizeof(reply)) {
+            rc = fail(s, MXP_ERR_TOO_BIG,
+                      "no ServerHello in the first %zu bytes", got);
+            goto done;
+        }
+        r = mxp_now() >= limit
+                ? -MXP_ERR_TIMEOUT
+                : sess_read(s, reply + got, sizeof(reply) - got, limit);
+        if (r == -MXP_ERR_TIMEOUT) {
+            double waited = limit - start;
+
+            rc = fail(s, MXP_ERR_TIMEOUT,
+                      "no answer to the ClientHello within %.1f s%s",
+                      waited > 0 ? waited : 0.0,
+                      cut_by_deadline(s, start, s->opt.command_timeout,
+                                      limit));
+            goto done;
+        }
+        if (r == -MXP_ERR_CLOSED) {
+            rc = fail(s, MXP_ERR_CLOSED,
+                      "connection closed by server %s the ClientHello",
+                      got == 0 ? "after" : "in its answer to");
+            goto done;
+        }
+        if (r < 0) {
+            rc = fail(s, (int)-r, "read error: %s", s->io_err);
+            goto done;
+        }
+        got += (size_t)r;
+        step = mxp_tls_parse_server_hello(reply, got, out);
+    }
+    if (step == MXP_TLS_PARSE_BAD) {
+        rc = fail(s, MXP_ERR_PROTOCOL, "%s", out->words);
+        goto done;
+    }
+    note(s, '<', "[%s]", out->words);
+    rc = MXP_OK;
+
+done:
+    if (rc != MXP_OK) {
+        out->accepted = 0;
+        snprintf(out->words, sizeof(out->words), "%.127s", s->err);
+    } else {
+        /* Nothing more may go out: the server waits for the rest of a
+         * handshake we never make. */
+        s->broken = 1;
+        s->err_status = MXP_ERR_INVALID;
+        snprintf(s->err, sizeof(s->err),
+                 "the session is spent by a bare ClientHello");
+    }
+    return rc;
 }

@@ -14,6 +14,7 @@
 #define MXP_SMTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mxprobe/plugin.h"
 
@@ -96,6 +97,29 @@ size_t mxp_smtp_extensions(struct mxp_smtp *s, const char *const **list);
 double mxp_smtp_connect_time(struct mxp_smtp *s);
 /* The last failure in words ("" when none); never NULL, NULL s is fine. */
 const char *mxp_smtp_error(struct mxp_smtp *s);
+/* TLS (ABI 1.3; the contract is plugin.h's smtp_tls_start and its
+ * siblings).  tls_start begins the handshake (after STARTTLS's 220, or
+ * right after open/open_start for implicit TLS) and returns at once;
+ * mxp_smtp_wait reports the session ready once when it finished or
+ * failed, and any other call on it first finishes it, bounded by
+ * command_timeout from its start and the deadline.  Afterwards every
+ * read and write goes through TLS.  A failed handshake breaks the
+ * session with OpenSSL's reason in words. */
+int mxp_smtp_tls_start(struct mxp_smtp *s, const struct mxp_tls_options *o);
+int mxp_smtp_tls_handshake(struct mxp_smtp *s, const struct mxp_tls_options *o,
+                           const struct mxp_tls_info **info);
+int mxp_smtp_tls_info(struct mxp_smtp *s, const struct mxp_tls_info **info);
+/* Waits up to wait seconds (and the deadline) for bytes no command asked
+ * for (no reply may be owed): 1 and their printable start in text, 0
+ * none, -status when the session failed.  The bytes stay for the next
+ * read (which, before a command, refuses them). */
+int mxp_smtp_unsolicited(struct mxp_smtp *s, double wait, char *text,
+                         size_t len);
+/* A bare ClientHello (tls_hello.c builds it, parses the answer) where
+ * tls_start could start; the session is spent afterwards. */
+int mxp_smtp_tls_hello(struct mxp_smtp *s, int version,
+                       const uint16_t *ciphers, size_t n, const char *sni,
+                       struct mxp_tls_hello *out);
 /* QUIT (if send_quit and the session is healthy, waiting for the reply at
  * most min(2 s, time to the deadline)), then closes and frees.  NULL is
  * fine. */

@@ -1059,12 +1059,19 @@ static void fake_set_ext(const struct mxp_smtp_reply *r)
             fake_push_str(&F.ext, &F.n_ext, fake_xstrdup(r->lines[i]));
 }
 
+/* ABI 1.3: TLS hooks (defined in that block below). */
+static int fake_tls_refuses(struct mxp_smtp *s);
+static int fake_tls_ready(struct mxp_smtp *const *ss, size_t n, size_t *ready);
+
 static int fake_smtp_next(struct mxp_smtp *s, struct mxp_smtp_reply *r)
 {
     struct fake_script_item *it = fake_item_for(s);
     int ehlo = s->ehlo_owed;
+    int broken;
 
     memset(r, 0, sizeof(*r));
+    if ((broken = fake_tls_refuses(s)) != MXP_OK)
+        return broken;
     s->ehlo_owed = 0;
     if (it == NULL) {
         snprintf(s->error, sizeof(s->error),
@@ -1098,6 +1105,8 @@ static int fake_smtp_wait_fn(struct mxp_smtp *const *ss, size_t n,
     F.waits++;
     if (ready == NULL || ss == NULL || n == 0)
         return MXP_ERR_INVALID;
+    if (fake_tls_ready(ss, n, ready))
+        return MXP_OK;
     for (size_t i = 0; i < n; i++) {
         struct fake_script_item *it;
 
@@ -1124,6 +1133,8 @@ static int fake_smtp_wait_until_fn(struct mxp_smtp *const *ss, size_t n,
 
     for (size_t i = 0; ss != NULL && i < n; i++)
         any |= ss[i] != NULL && fake_item_for(ss[i]) != NULL;
+    for (size_t i = 0; ss != NULL && i < n; i++)
+        any |= fake_tls_ready(ss + i, 1, NULL) == -1; /* a peek */
     if (!any && until > 0 && ss != NULL && ready != NULL && n > 0) {
         F.waits++;
         if (F.now < until)
@@ -1548,6 +1559,226 @@ int fake_field_number(const char *key, double *out)
     return 0;
 }
 
+/* ---- ABI 1.3: TLS ---- */
+
+/* Per session (by id): where its TLS stands and what the responder said.
+ * The responders decide every handshake and ClientHello. */
+enum fake_tls_state { FAKE_TLS_NONE, FAKE_TLS_UP, FAKE_TLS_FAILED };
+
+static struct {
+    struct {
+        enum fake_tls_state state;
+        int status;      /* of a failed handshake */
+        int notify;      /* smtp_wait reports it ready once */
+        int spent;       /* a bare ClientHello used it up */
+        struct mxp_tls_info info;
+    } sess[FAKE_MAX_SESSIONS + 1];
+    int (*tls_fn)(void *user, unsigned session,
+                  const struct mxp_tls_options *o, struct mxp_tls_info *info,
+                  char *err, size_t errlen);
+    void *tls_user;
+    int (*hello_fn)(void *user, unsigned session, int version,
+                    const uint16_t *ciphers, size_t n,
+                    struct mxp_tls_hello *out);
+    void *hello_user;
+    int (*unsol_fn)(void *user, unsigned session, char *text, size_t len);
+    void *unsol_user;
+    size_t handshakes, hellos;
+} FT;
+
+static void fake_tls_reset(void)
+{
+    memset(&FT, 0, sizeof FT);
+}
+
+void fake_tls_set_responder(int (*fn)(void *user, unsigned session,
+                                      const struct mxp_tls_options *o,
+                                      struct mxp_tls_info *info, char *err,
+                                      size_t errlen),
+                            void *user)
+{
+    FT.tls_fn = fn;
+    FT.tls_user = user;
+}
+
+void fake_tls_hello_set_responder(int (*fn)(void *user, unsigned session,
+                                            int version,
+                                            const uint16_t *ciphers, size_t n,
+                                            struct mxp_tls_hello *out),
+                                  void *user)
+{
+    FT.hello_fn = fn;
+    FT.hello_user = user;
+}
+
+void fake_smtp_unsolicited_set(int (*fn)(void *user, unsigned session,
+                                         char *text, size_t len),
+                               void *user)
+{
+    FT.unsol_fn = fn;
+    FT.unsol_user = user;
+}
+
+size_t fake_tls_handshakes(void)
+{
+    return FT.handshakes;
+}
+
+size_t fake_tls_hellos(void)
+{
+    return FT.hellos;
+}
+
+/* A session a failed handshake or a ClientHello broke: its status (the
+ * words are in its error already), else MXP_OK. */
+static int fake_tls_refuses(struct mxp_smtp *s)
+{
+    if (s == NULL || s->id > FAKE_MAX_SESSIONS)
+        return MXP_OK;
+    if (FT.sess[s->id].state == FAKE_TLS_FAILED)
+        return FT.sess[s->id].status;
+    if (FT.sess[s->id].spent)
+        return MXP_ERR_INVALID;
+    return MXP_OK;
+}
+
+/* 1 and *ready: a session of ss whose handshake ended and was not
+ * reported yet (reported now); -1 for such a session when ready is a
+ * peek (n 1, nothing reported); 0 none. */
+static int fake_tls_ready(struct mxp_smtp *const *ss, size_t n, size_t *ready)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct mxp_smtp *s = ss[i];
+
+        if (s == NULL || s->id > FAKE_MAX_SESSIONS ||
+            !FT.sess[s->id].notify)
+            continue;
+        if (ready == NULL)
+            return -1;
+        FT.sess[s->id].notify = 0;
+        *ready = i;
+        return 1;
+    }
+    return 0;
+}
+
+static int fake_smtp_tls_start_fn(struct mxp_smtp *s,
+                                  const struct mxp_tls_options *o)
+{
+    static const struct mxp_tls_options defaults;
+    int rc;
+
+    if (s == NULL || s->id > FAKE_MAX_SESSIONS)
+        return MXP_ERR_INVALID;
+    if ((rc = fake_tls_refuses(s)) != MXP_OK)
+        return rc;
+    if (FT.sess[s->id].state != FAKE_TLS_NONE) {
+        snprintf(s->error, sizeof(s->error),
+                 "refusing to start TLS: the session is TLS already");
+        return MXP_ERR_INVALID;
+    }
+    FT.handshakes++;
+    if (FT.tls_fn == NULL) {
+        snprintf(s->error, sizeof(s->error), "no TLS in the fake");
+        return MXP_ERR_UNSUPPORTED;
+    }
+    memset(&FT.sess[s->id].info, 0, sizeof(FT.sess[s->id].info));
+    FT.sess[s->id].info.verify_depth = -1;
+    s->error[0] = '\0';
+    F.cur_sid = s->id;
+    rc = FT.tls_fn(FT.tls_user, s->id, o != NULL ? o : &defaults,
+                   &FT.sess[s->id].info, s->error, sizeof(s->error));
+    if (rc == MXP_ERR_UNSUPPORTED || rc == MXP_ERR_INVALID)
+        return rc; /* nothing sent: the session stays usable, as the core */
+    FT.sess[s->id].notify = 1;
+    FT.sess[s->id].state = rc == MXP_OK ? FAKE_TLS_UP : FAKE_TLS_FAILED;
+    FT.sess[s->id].status = rc;
+    return rc;
+}
+
+static int fake_smtp_tls_info_fn(struct mxp_smtp *s,
+                                 const struct mxp_tls_info **info)
+{
+    if (info != NULL)
+        *info = NULL;
+    if (s == NULL || s->id > FAKE_MAX_SESSIONS)
+        return MXP_ERR_INVALID;
+    if (FT.sess[s->id].state == FAKE_TLS_FAILED)
+        return FT.sess[s->id].status;
+    if (FT.sess[s->id].state != FAKE_TLS_UP)
+        return MXP_ERR_INVALID;
+    if (info != NULL)
+        *info = &FT.sess[s->id].info;
+    return MXP_OK;
+}
+
+static int fake_smtp_tls_handshake_fn(struct mxp_smtp *s,
+                                      const struct mxp_tls_options *o,
+                                      const struct mxp_tls_info **info)
+{
+    int rc = fake_smtp_tls_start_fn(s, o);
+
+    if (info != NULL)
+        *info = NULL;
+    if (rc != MXP_OK)
+        return rc;
+    FT.sess[s->id].notify = 0; /* waited for here */
+    return fake_smtp_tls_info_fn(s, info);
+}
+
+static int fake_smtp_unsolicited_fn(struct mxp_smtp *s, double wait,
+                                    char *text, size_t len)
+{
+    int rc;
+
+    if (text != NULL && len > 0)
+        text[0] = '\0';
+    if (s == NULL)
+        return -MXP_ERR_INVALID;
+    if ((rc = fake_tls_refuses(s)) != MXP_OK)
+        return -rc;
+    rc = FT.unsol_fn != NULL
+             ? FT.unsol_fn(FT.unsol_user, s->id, text, text != NULL ? len : 0)
+             : 0;
+    if (rc == 0 && wait > 0)
+        F.now += wait; /* a real wait for nothing takes its time */
+    return rc;
+}
+
+static int fake_tls_hello_fn(struct mxp_smtp *s, int version,
+                             const uint16_t *ciphers, size_t n,
+                             const char *sni, struct mxp_tls_hello *out)
+{
+    int rc;
+
+    (void)sni;
+    if (out == NULL)
+        return MXP_ERR_INVALID;
+    memset(out, 0, sizeof(*out));
+    out->alert = -1;
+    if (s == NULL || s->id > FAKE_MAX_SESSIONS || ciphers == NULL || n == 0 ||
+        n > 128 || version < MXP_SSL_3_0 || version > MXP_TLS_1_2) {
+        snprintf(out->words, sizeof(out->words), "bad arguments");
+        return MXP_ERR_INVALID;
+    }
+    if ((rc = fake_tls_refuses(s)) != MXP_OK) {
+        snprintf(out->words, sizeof(out->words), "%.127s", s->error);
+        return rc;
+    }
+    FT.hellos++;
+    if (FT.hello_fn == NULL) {
+        snprintf(out->words, sizeof(out->words), "no TLS in the fake");
+        return MXP_ERR_UNSUPPORTED;
+    }
+    F.cur_sid = s->id;
+    rc = FT.hello_fn(FT.hello_user, s->id, version, ciphers, n, out);
+    FT.sess[s->id].spent = 1;
+    snprintf(s->error, sizeof(s->error), "%s",
+             rc == MXP_OK ? "the session is spent by a bare ClientHello"
+                          : out->words);
+    return rc;
+}
+
 const struct mxp_services fake_services = {
     .size = sizeof(struct mxp_services),
     .now = fake_now_fn,
@@ -1609,6 +1840,12 @@ const struct mxp_services fake_services = {
     /* ---- ABI 1.2: port probes and UDP ---- */
     .tcp_probe = fake_tcp_probe_fn,
     .udp_exchange = fake_udp_exchange_fn,
+    /* ---- ABI 1.3: TLS ---- */
+    .smtp_tls_start = fake_smtp_tls_start_fn,
+    .smtp_tls_handshake = fake_smtp_tls_handshake_fn,
+    .smtp_tls_info = fake_smtp_tls_info_fn,
+    .smtp_unsolicited = fake_smtp_unsolicited_fn,
+    .tls_hello = fake_tls_hello_fn,
 };
 
 /* ---- lifecycle ------------------------------------------------------- */
@@ -1674,6 +1911,7 @@ void fake_reset(void)
 
     memset(&F, 0, sizeof(F));
     fake_probe_reset(); /* ABI 1.2: port probes and UDP */
+    fake_tls_reset();   /* ABI 1.3: TLS */
     F.dns_default = MXP_DNS_NXDOMAIN;
     F.now = 1000.0;
     F.remaining = 30.0;

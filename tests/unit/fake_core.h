@@ -135,6 +135,41 @@ void fake_udp_echo_id(int on);
 size_t fake_udp_exchanges(void);
 const unsigned char *fake_udp_request(size_t *len, unsigned *port);
 
+/* ---- ABI 1.3: TLS ---- */
+/* The responder decides each smtp_tls_start (and smtp_tls_handshake) of
+ * session (fake_smtp_session_id numbering): it returns the status; on
+ * MXP_OK it fills info (zeroed, verify_depth -1; chain pointers it sets
+ * must live until fake_reset) and the session is TLS; whatever it writes
+ * to err becomes smtp_error.  MXP_ERR_UNSUPPORTED and MXP_ERR_INVALID
+ * leave the session usable (nothing was sent, as in the core); any other
+ * failure breaks it: every later read, command and tls call returns that
+ * status, and smtp_tls_info returns it too.  After a tls_start that
+ * handshook or failed, smtp_wait/smtp_wait_until report that session
+ * ready once, before any queued reply.  No responder: MXP_ERR_UNSUPPORTED,
+ * "no TLS in the fake".  The responder may queue replies (fake_smtp_reply)
+ * for the session, e.g. an implicit-TLS greeting. */
+void fake_tls_set_responder(int (*fn)(void *user, unsigned session,
+                                      const struct mxp_tls_options *o,
+                                      struct mxp_tls_info *info, char *err,
+                                      size_t errlen),
+                            void *user);
+/* tls_hello's answer: fn fills out (zeroed, alert -1) and returns the
+ * status; the session is spent afterwards (later calls MXP_ERR_INVALID).
+ * No responder: MXP_ERR_UNSUPPORTED, out->words "no TLS in the fake". */
+void fake_tls_hello_set_responder(int (*fn)(void *user, unsigned session,
+                                            int version,
+                                            const uint16_t *ciphers, size_t n,
+                                            struct mxp_tls_hello *out),
+                                  void *user);
+/* smtp_unsolicited's answer: fn returns 1 (text filled, at most len
+ * bytes with the NUL), 0 or a negative status.  No fn: 0 (nothing came);
+ * a 0 advances the clock by the wait, as a real wait would. */
+void fake_smtp_unsolicited_set(int (*fn)(void *user, unsigned session,
+                                         char *text, size_t len),
+                               void *user);
+size_t fake_tls_handshakes(void); /* smtp_tls_start/handshake calls */
+size_t fake_tls_hellos(void);     /* tls_hello calls */
+
 /* ---- results --------------------------------------------------------- */
 
 int fake_result_calls(void);

@@ -257,7 +257,7 @@ static void test_full_config(void **state)
 static void assert_default_checks(const struct mxp_config *cfg)
 {
     static const char *const want[] = {"banner", "relay", "backscatter",
-                                       "dnsbl",  "zone",  "geoip"};
+                                       "dnsbl",  "zone",  "tls", "geoip"};
 
     assert_int_equal(cfg->n_checks, sizeof want / sizeof want[0]);
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
@@ -369,6 +369,9 @@ static void test_builtin_default(void **state)
     /* The commented-out examples must stay commented out. */
     assert_null(mxp_config_plugin(cfg, "geoip"));
     assert_null(mxp_node_get(dnsbl, "zones"));
+    /* Certificate problems on port 25 stay warnings unless asked. */
+    assert_string_equal(
+        mxp_node_get(mxp_config_plugin(cfg, "tls"), "strict")->str, "false");
     mxp_config_free(cfg);
 }
 

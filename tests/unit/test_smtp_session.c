@@ -29,142 +29,8 @@
 
 #include "clock.h"
 #include "net.h"
+#include "script_server.h"
 #include "smtp.h"
-
-/* ---- the scripted server (runs in a forked child) -------------------- */
-
-struct server {
-    pid_t pid;
-    unsigned port;
-};
-
-typedef void (*script_fn)(int fd);
-
-static void srv_send(int fd, const char *s, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            _exit(3); /* client went away */
-        s += w;
-        n -= (size_t)w;
-    }
-}
-
-static void srv_puts(int fd, const char *s)
-{
-    srv_send(fd, s, strlen(s));
-}
-
-/* Everything the script received, in order: the checks on what a client
- * may never send ("\r\n.\r\n" outside send_message) look at all of it. */
-static char rx[1 << 16];
-static size_t rx_len;
-
-/* One byte from the client, recorded; -1 at EOF, -2 on an error (a reset
- * rather than an orderly close). */
-static int srv_getc(int fd)
-{
-    char c;
-    ssize_t r = recv(fd, &c, 1, 0);
-
-    if (r == 0)
-        return -1;
-    if (r < 0)
-        return -2;
-    if (rx_len < sizeof(rx))
-        rx[rx_len++] = c;
-    return (unsigned char)c;
-}
-
-/* Reads one line (without CRLF) and exits with 2 unless it equals want. */
-static void srv_expect(int fd, const char *want)
-{
-    char line[512];
-    size_t n = 0;
-    int c;
-
-    for (;;) {
-        c = srv_getc(fd);
-        if (c < 0)
-            _exit(2);
-        if (c == '\n')
-            break;
-        if (n + 1 < sizeof(line))
-            line[n++] = (char)c;
-    }
-    if (n > 0 && line[n - 1] == '\r')
-        n--;
-    line[n] = '\0';
-    if (strcmp(line, want) != 0) {
-        fprintf(stderr, "server: wanted '%s', got '%s'\n", want, line);
-        _exit(2);
-    }
-}
-
-/* Waits for the client to hang up, so the script's exit is orderly. */
-static void srv_drain(int fd)
-{
-    while (srv_getc(fd) >= 0)
-        ;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-static void start_server(struct server *sv, script_fn fn)
-{
-    struct sockaddr_in sin;
-    socklen_t len = sizeof(sin);
-    int ls, one = 1;
-
-    ls = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(ls >= 0);
-    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(ls, (struct sockaddr *)&sin, sizeof(sin)), 0);
-    assert_int_equal(listen(ls, 4), 0);
-    assert_int_equal(getsockname(ls, (struct sockaddr *)&sin, &len), 0);
-    sv->port = ntohs(sin.sin_port);
-    sv->pid = fork();
-    assert_true(sv->pid >= 0);
-    if (sv->pid == 0) {
-        int fd;
-
-        alarm(10); /* a stuck script never outlives the test run */
-        fd = accept(ls, NULL, NULL);
-        close(ls);
-        if (fd < 0)
-            _exit(4);
-        /* Replies written one by one must not wait on Nagle for the
-         * client's delayed ACK (40 ms each when pipelining). */
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        fn(fd);
-        close(fd);
-        _exit(0);
-    }
-    close(ls);
-}
-
-/* The script's exit code (0: the client did what was expected). */
-static int finish_server(struct server *sv, int kill_it)
-{
-    int status;
-
-    if (kill_it)
-        kill(sv->pid, SIGKILL);
-    assert_int_equal(waitpid(sv->pid, &status, 0), sv->pid);
-    if (kill_it)
-        return 0;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
-}
 
 /* ---- the client side --------------------------------------------------- */
 
@@ -623,8 +489,8 @@ static size_t count_of(const char *hay, size_t len, const char *needle)
  * very first line. */
 static int rx_has_end_of_data(void)
 {
-    return count_of(rx, rx_len, "\r\n.\r\n") > 0 ||
-           (rx_len >= 3 && memcmp(rx, ".\r\n", 3) == 0);
+    return count_of(srv_rx, srv_rx_len, "\r\n.\r\n") > 0 ||
+           (srv_rx_len >= 3 && memcmp(srv_rx, ".\r\n", 3) == 0);
 }
 
 /* After a refusal the client must send nothing more: exits at once on
@@ -659,7 +525,7 @@ static const char *g_wire;
 
 static void srv_message(int fd)
 {
-    size_t start = rx_len, n;
+    size_t start = srv_rx_len, n;
     int c;
 
     for (;;) {
@@ -667,12 +533,12 @@ static void srv_message(int fd)
         if (c < 0)
             _exit(EX_WIRE);
         /* The DATA line's CRLF counts: an empty message is ".\r\n". */
-        if (rx_len >= start + 3 && rx_len >= 5 &&
-            memcmp(rx + rx_len - 5, "\r\n.\r\n", 5) == 0)
+        if (srv_rx_len >= start + 3 && srv_rx_len >= 5 &&
+            memcmp(srv_rx + srv_rx_len - 5, "\r\n.\r\n", 5) == 0)
             break;
     }
-    n = rx_len - start;
-    if (n != strlen(g_wire) || memcmp(rx + start, g_wire, n) != 0) {
+    n = srv_rx_len - start;
+    if (n != strlen(g_wire) || memcmp(srv_rx + start, g_wire, n) != 0) {
         fprintf(stderr, "server: message of %zu bytes, wanted %zu\n", n,
                 strlen(g_wire));
         _exit(EX_WIRE);
@@ -681,7 +547,7 @@ static void srv_message(int fd)
     srv_expect(fd, "QUIT");
     srv_puts(fd, "221 2.0.0 Bye\r\n");
     srv_drain(fd);
-    if (count_of(rx, rx_len, "\r\n.\r\n") != 1)
+    if (count_of(srv_rx, srv_rx_len, "\r\n.\r\n") != 1)
         _exit(EX_ONE_END);
 }
 
@@ -1218,21 +1084,21 @@ static void script_stuffing(int fd)
         srv_puts(fd, OK_MAIL);
         srv_expect(fd, "DATA");
         srv_puts(fd, "354 go ahead\r\n");
-        start = rx_len;
+        start = srv_rx_len;
         for (;;) {
             if (srv_getc(fd) < 0)
                 _exit(EX_WIRE);
-            if (rx_len >= 5 && memcmp(rx + rx_len - 5, "\r\n.\r\n", 5) == 0)
+            if (srv_rx_len >= 5 && memcmp(srv_rx + srv_rx_len - 5, "\r\n.\r\n", 5) == 0)
                 break;
         }
-        n = rx_len - start;
+        n = srv_rx_len - start;
         if (n != strlen(stuff_cases[i].wire) ||
-            memcmp(rx + start, stuff_cases[i].wire, n) != 0) {
+            memcmp(srv_rx + start, stuff_cases[i].wire, n) != 0) {
             fprintf(stderr, "server: stuffing case %zu: %zu bytes\n", i, n);
             _exit(EX_WIRE);
         }
         /* "DATA\r\n" and the message: one end of data, at the end. */
-        if (count_of(rx + start - 2, n + 2, "\r\n.\r\n") != 1)
+        if (count_of(srv_rx + start - 2, n + 2, "\r\n.\r\n") != 1)
             _exit(EX_ONE_END);
         srv_puts(fd, "250 2.0.0 Ok: queued\r\n");
     }
@@ -1286,7 +1152,7 @@ static void script_two_messages(int fd)
     srv_expect(fd, "DATA");
     srv_puts(fd, "354 go ahead\r\n");
     srv_expect_eof(fd);
-    if (count_of(rx, rx_len, "\r\n.\r\n") != 1)
+    if (count_of(srv_rx, srv_rx_len, "\r\n.\r\n") != 1)
         _exit(EX_ONE_END);
 }
 
@@ -1741,16 +1607,16 @@ static void script_own_message_raw(int fd)
     srv_puts(fd, OK_MAIL);
     srv_expect(fd, "DATA");
     srv_puts(fd, "354 go ahead\r\n");
-    start = rx_len;
+    start = srv_rx_len;
     for (;;) {
         c = srv_getc(fd);
         if (c < 0)
-            _exit(rx_len == start ? 0 : EX_WIRE); /* refused: fine */
-        if (rx_len >= 5 && memcmp(rx + rx_len - 5, "\r\n.\r\n", 5) == 0)
+            _exit(srv_rx_len == start ? 0 : EX_WIRE); /* refused: fine */
+        if (srv_rx_len >= 5 && memcmp(srv_rx + srv_rx_len - 5, "\r\n.\r\n", 5) == 0)
             break;
     }
-    for (i = start; i < rx_len; i++)
-        if (rx[i] == '\r' && (i + 1 >= rx_len || rx[i + 1] != '\n'))
+    for (i = start; i < srv_rx_len; i++)
+        if (srv_rx[i] == '\r' && (i + 1 >= srv_rx_len || srv_rx[i + 1] != '\n'))
             _exit(EX_BARE_CR);
     srv_puts(fd, "250 2.0.0 Ok\r\n");
     srv_drain(fd);
@@ -1802,7 +1668,7 @@ static void script_354_to_dot(int fd)
     srv_expect(fd, ".");
     srv_puts(fd, "354 more, please\r\n");
     srv_expect_eof(fd);
-    if (count_of(rx, rx_len, "\r\n.\r\n") != 1)
+    if (count_of(srv_rx, srv_rx_len, "\r\n.\r\n") != 1)
         _exit(EX_ONE_END);
 }
 

@@ -1,0 +1,618 @@
+/*
+ * probes.c - asks the tls check's questions, each on a connection of its
+ * own, all at once (plugins.tls.connections), without threads.
+ *
+ * A connection is a small state machine: greeting, EHLO, STARTTLS, then
+ * either an OpenSSL handshake of the probe's settings (svc->smtp_tls_start,
+ * finished in svc->smtp_wait) or a bare ClientHello (svc->tls_hello) for
+ * what this OpenSSL can no longer offer.  With implicit TLS the handshake
+ * comes first and the greeting after it.  The main connection is the
+ * session a sender gets; it stays open until its certificate has been
+ * judged.  A server that turns a connection away with a 4xx greeting
+ * (too many at once) gets that probe again later, one connection fewer
+ * at a time.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tls.h"
+
+#define MIN_LEFT 0.3      /* seconds: no new connection with less left */
+#define INJECT_GRACE 0.25 /* seconds at least for a smuggled reply */
+
+enum phase {
+    PH_QUEUED = 0,
+    PH_GREETING,
+    PH_EHLO,
+    PH_STARTTLS,
+    PH_HANDSHAKE,
+    PH_TLS_GREETING, /* implicit TLS: the greeting after the handshake */
+    PH_AFTER_EHLO,   /* EHLO over TLS */
+    PH_INJECT_WAIT,  /* handshake done: did the smuggled NOOP come back? */
+    PH_DONE,
+};
+
+struct conn {
+    enum tls_probe p;
+    struct mxp_smtp *s;
+    enum phase ph;
+    int retried;
+    double tls_done_at;
+};
+
+struct loop {
+    struct tls_run *r;
+    struct conn c[TP_COUNT];
+    size_t n;        /* probes asked */
+    size_t queue[2 * TP_COUNT], q_head, q_len;
+    size_t active;   /* connections open */
+    size_t cap;      /* at once */
+};
+
+static int is_raw(enum tls_probe p)
+{
+    return p >= TP_SSL3 && p <= TP_ANON;
+}
+
+/* "NNN text" of a reply's first line, cut to fit. */
+static void reply_words(const struct mxp_smtp_reply *rp, char *out,
+                        size_t len)
+{
+    snprintf(out, len, "%d%s%s", rp->code, rp->n_lines > 0 ? " " : "",
+             rp->n_lines > 0 ? rp->lines[0] : "");
+}
+
+static void set_words(struct tls_probe_result *res, enum tls_outcome o,
+                      const char *fmt, ...) MXP_PRINTF(3, 4);
+static void set_words(struct tls_probe_result *res, enum tls_outcome o,
+                      const char *fmt, ...)
+{
+    va_list ap;
+
+    res->outcome = o;
+    va_start(ap, fmt);
+    vsnprintf(res->words, sizeof(res->words), fmt, ap);
+    va_end(ap);
+}
+
+/* How probe p offers its handshake. */
+static void options_of(const struct tls_run *r, enum tls_probe p,
+                       struct mxp_tls_options *o)
+{
+    const char *host = r->ctx->target->host;
+
+    memset(o, 0, sizeof(*o));
+    o->sni = host != NULL && r->svc->is_host_name(host) ? host : NULL;
+    o->ca_file = r->cfg->ca_file;
+    switch (p) {
+    case TP_MAIN:
+        break; /* what a current sender offers */
+    case TP_TLS10:
+    case TP_TLS11:
+    case TP_TLS12:
+        /* The question is the protocol alone: anything else this
+         * OpenSSL has is offered, at security level 0, so that a small
+         * key or SHA-1 cannot pass for a refused protocol. */
+        o->min_version = o->max_version = p == TP_TLS10   ? MXP_TLS_1_0
+                                          : p == TP_TLS11 ? MXP_TLS_1_1
+                                                          : MXP_TLS_1_2;
+        o->ciphers = "ALL:COMPLEMENTOFALL";
+        o->legacy = 1;
+        break;
+    case TP_DHE:
+        o->max_version = MXP_TLS_1_2;
+        o->ciphers = "kDHE:!aNULL:!eNULL";
+        o->legacy = 1;
+        break;
+    default:
+        /* The injection test wants any handshake at all. */
+        o->ciphers = "ALL:COMPLEMENTOFALL";
+        o->legacy = 1;
+        break;
+    }
+}
+
+static void finish(struct loop *l, struct conn *c, int send_quit)
+{
+    if (c->s != NULL && c->s != l->r->main_session)
+        l->r->svc->smtp_close(c->s, send_quit);
+    c->s = NULL;
+    /* A connection waiting out the injection test holds no place. */
+    if (c->ph != PH_INJECT_WAIT)
+        l->active--;
+    c->ph = PH_DONE;
+}
+
+/* Main failed before TLS: why, for the verdict. */
+static void main_failed(struct loop *l, const char *fmt, ...)
+    MXP_PRINTF(2, 3);
+static void main_failed(struct loop *l, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(l->r->sv.fail, sizeof(l->r->sv.fail), fmt, ap);
+    va_end(ap);
+}
+
+/* A probe's connection failed before its question was asked. */
+static void probe_lost(struct loop *l, struct conn *c, const char *why)
+{
+    struct tls_survey *sv = &l->r->sv;
+
+    if (c->p == TP_MAIN) {
+        main_failed(l, "%s", why);
+    } else if (c->p == TP_INJECT) {
+        sv->inject = TI_UNKNOWN;
+        snprintf(sv->inject_words, sizeof(sv->inject_words), "%s", why);
+    } else {
+        set_words(&sv->r[c->p], TO_UNKNOWN, "%s", why);
+    }
+}
+
+/* The raw ClientHello of probe c, at the point TLS would start. */
+static void raw_hello(struct loop *l, struct conn *c)
+{
+    const struct mxp_services *svc = l->r->svc;
+    struct tls_probe_result *res = &l->r->sv.r[c->p];
+    struct mxp_tls_options o;
+    struct mxp_tls_hello h;
+    const uint16_t *suites;
+    size_t n = tls_suites_of(c->p, &suites);
+    int rc;
+
+    options_of(l->r, c->p, &o);
+    memset(&h, 0, sizeof(h));
+    rc = svc->tls_hello(c->s, c->p == TP_SSL3 ? MXP_SSL_3_0 : MXP_TLS_1_2,
+                        suites, n, o.sni, &h);
+    if (rc != MXP_OK)
+        set_words(res, TO_UNKNOWN, "%s",
+                  h.words[0] != '\0' ? h.words : svc->strerror(rc));
+    else if (!h.accepted)
+        set_words(res, TO_REFUSED, "%s", h.words);
+    else if (c->p == TP_SSL3 && h.version != MXP_SSL_3_0)
+        /* It answered with a later protocol: SSL 3.0 itself refused. */
+        set_words(res, TO_REFUSED, "answered with a later protocol");
+    else {
+        const char *name = tls_suite_name(h.cipher);
+
+        res->outcome = TO_ACCEPTED;
+        res->version = h.version;
+        res->cipher = h.cipher;
+        if (name[0] != '\0')
+            snprintf(res->cipher_name, sizeof(res->cipher_name), "%s", name);
+        else
+            snprintf(res->cipher_name, sizeof(res->cipher_name),
+                     "suite 0x%04x", h.cipher);
+        snprintf(res->words, sizeof(res->words), "%s", h.words);
+    }
+    finish(l, c, 0);
+}
+
+/* Starts probe c's OpenSSL handshake. */
+static void start_handshake(struct loop *l, struct conn *c)
+{
+    const struct mxp_services *svc = l->r->svc;
+    struct mxp_tls_options o;
+    int rc;
+
+    options_of(l->r, c->p, &o);
+    rc = svc->smtp_tls_start(c->s, &o);
+    if (rc == MXP_OK) {
+        c->ph = PH_HANDSHAKE;
+        return;
+    }
+    if (c->p == TP_MAIN) {
+        l->r->sv.handshake_rc = rc;
+        snprintf(l->r->sv.handshake_error, TLS_TEXT, "%s",
+                 svc->smtp_error(c->s));
+    } else if (c->p == TP_INJECT) {
+        /* Bytes right behind the 220: it answered the NOOP in clear. */
+        l->r->sv.inject = rc == MXP_ERR_PROTOCOL ? TI_CLEAR : TI_UNKNOWN;
+        snprintf(l->r->sv.inject_words, TLS_TEXT, "%s", svc->smtp_error(c->s));
+    } else {
+        set_words(&l->r->sv.r[c->p], TO_UNKNOWN, "%s", svc->smtp_error(c->s));
+    }
+    finish(l, c, 0);
+}
+
+/* TLS may start now (a 220 to STARTTLS, or connected for implicit). */
+static void tls_point(struct loop *l, struct conn *c)
+{
+    if (is_raw(c->p))
+        raw_hello(l, c);
+    else
+        start_handshake(l, c);
+}
+
+static int start_conn(struct loop *l, struct conn *c)
+{
+    struct tls_run *r = l->r;
+    const struct mxp_target *t = r->ctx->target;
+    int rc = r->svc->smtp_open_start(r->ctx, t->addr, t->port, &c->s);
+
+    l->active++;
+    if (c->s == NULL) {
+        probe_lost(l, c, r->svc->strerror(rc));
+        c->ph = PH_DONE;
+        l->active--;
+        return 0;
+    }
+    if (c->p == TP_MAIN)
+        r->main_session = c->s;
+    c->ph = PH_GREETING;
+    if (r->sv.implicit)
+        tls_point(l, c);
+    return 1;
+}
+
+/* EHLO with our name, its reply read in the loop. */
+static int send_ehlo(struct loop *l, struct conn *c)
+{
+    char line[300];
+
+    snprintf(line, sizeof(line), "EHLO %s", l->r->ctx->probe->helo_name);
+    if (l->r->svc->smtp_send(c->s, line) == MXP_OK)
+        return 1;
+    probe_lost(l, c, l->r->svc->smtp_error(c->s));
+    finish(l, c, 0);
+    return 0;
+}
+
+/* The greeting (in clear, or over TLS when implicit). */
+static void on_greeting(struct loop *l, struct conn *c,
+                        const struct mxp_smtp_reply *rp)
+{
+    struct tls_run *r = l->r;
+    struct tls_survey *sv = &r->sv;
+    char words[TLS_TEXT];
+
+    reply_words(rp, words, sizeof(words));
+    if (c->p == TP_MAIN) {
+        sv->connected = 1;
+        sv->greet_code = rp->code;
+        snprintf(sv->greeting, sizeof(sv->greeting), "%s", words);
+        if (rp->n_lines > 0)
+            sscanf(rp->lines[0], "%255s", sv->greet_name);
+    }
+    if (rp->code != 220) {
+        if (c->p != TP_MAIN && rp->code / 100 == 4 && !c->retried &&
+            l->q_len < sizeof(l->queue) / sizeof(l->queue[0])) {
+            /* Turned away for now: again later, with fewer at once. */
+            finish(l, c, 0);
+            c->ph = PH_QUEUED;
+            c->retried = 1;
+            l->queue[(l->q_head + l->q_len++) %
+                     (sizeof(l->queue) / sizeof(l->queue[0]))] =
+                (size_t)(c - l->c);
+            if (l->cap > 1)
+                l->cap = l->active > 1 ? l->active - 1 : 1;
+            return;
+        }
+        if (c->p == TP_MAIN)
+            main_failed(l, "greeting %s", words);
+        else
+            probe_lost(l, c, words);
+        finish(l, c, 1);
+        return;
+    }
+    if (send_ehlo(l, c))
+        c->ph = PH_EHLO;
+}
+
+/* The AUTH mechanisms that send a password as it is (PLAIN, LOGIN), of
+ * an EHLO keyword line "AUTH PLAIN LOGIN CRAM-MD5", into out. */
+static void clear_mechanisms(const char *line, char *out, size_t len)
+{
+    char copy[TLS_TEXT], *tok, *save = NULL;
+
+    out[0] = '\0';
+    snprintf(copy, sizeof(copy), "%s", line);
+    tok = strtok_r(copy, " =", &save); /* "AUTH" or "AUTH=" (old form) */
+    while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
+        if (strcasecmp(tok, "PLAIN") != 0 && strcasecmp(tok, "LOGIN") != 0)
+            continue;
+        if (strstr(out, tok) != NULL)
+            continue;
+        snprintf(out + strlen(out), len - strlen(out), "%s%s",
+                 out[0] != '\0' ? " " : "", tok);
+    }
+}
+
+/* The EHLO reply in clear: is STARTTLS offered, and AUTH before it? */
+static void on_ehlo(struct loop *l, struct conn *c,
+                    const struct mxp_smtp_reply *rp)
+{
+    const struct mxp_services *svc = l->r->svc;
+    struct tls_survey *sv = &l->r->sv;
+    const char *const *ext;
+    size_t n = svc->smtp_extensions(c->s, &ext);
+    int offered = svc->smtp_has_extension(c->s, "STARTTLS");
+    char words[TLS_TEXT];
+
+    reply_words(rp, words, sizeof(words));
+    if (c->p == TP_MAIN) {
+        sv->ehlo_code = rp->code;
+        sv->starttls_offered = rp->code / 100 == 2 && offered;
+        for (size_t i = 0; i < n; i++)
+            if (strncasecmp(ext[i], "AUTH", 4) == 0 &&
+                (ext[i][4] == ' ' || ext[i][4] == '='))
+                clear_mechanisms(ext[i], sv->auth_clear,
+                                 sizeof(sv->auth_clear));
+    }
+    if (rp->code / 100 != 2 || !offered) {
+        /* The main connection tells the verdict; the others stop. */
+        if (c->p != TP_MAIN)
+            set_words(&sv->r[c->p], TO_NOT_RUN, "STARTTLS not offered");
+        if (c->p == TP_INJECT)
+            sv->inject = TI_NOT_RUN;
+        finish(l, c, 1);
+        return;
+    }
+    if (svc->smtp_send(c->s, "STARTTLS") != MXP_OK ||
+        (c->p == TP_INJECT && svc->smtp_send(c->s, "NOOP") != MXP_OK)) {
+        probe_lost(l, c, svc->smtp_error(c->s));
+        finish(l, c, 0);
+        return;
+    }
+    c->ph = PH_STARTTLS;
+}
+
+static void on_starttls(struct loop *l, struct conn *c,
+                        const struct mxp_smtp_reply *rp)
+{
+    struct tls_survey *sv = &l->r->sv;
+    char words[TLS_TEXT];
+
+    reply_words(rp, words, sizeof(words));
+    if (c->p == TP_MAIN) {
+        sv->starttls_code = rp->code;
+        snprintf(sv->starttls_reply, sizeof(sv->starttls_reply), "%s", words);
+    }
+    if (rp->code == 220) {
+        tls_point(l, c);
+        return;
+    }
+    if (c->p == TP_INJECT) {
+        /* Refusing STARTTLS with a command behind it is the cure. */
+        sv->inject = TI_REFUSED;
+        snprintf(sv->inject_words, sizeof(sv->inject_words), "%s", words);
+    } else if (c->p != TP_MAIN) {
+        set_words(&sv->r[c->p], TO_UNKNOWN, "STARTTLS refused: %s", words);
+    }
+    finish(l, c, 0);
+}
+
+static void on_handshake(struct loop *l, struct conn *c)
+{
+    const struct mxp_services *svc = l->r->svc;
+    struct tls_survey *sv = &l->r->sv;
+    struct tls_probe_result *res = &sv->r[c->p];
+    const struct mxp_tls_info *info = NULL;
+    int rc = svc->smtp_tls_info(c->s, &info);
+
+    if (rc != MXP_OK || info == NULL) {
+        const char *why = svc->smtp_error(c->s);
+
+        if (c->p == TP_MAIN) {
+            sv->handshake_rc = rc != MXP_OK ? rc : MXP_ERR_PROTOCOL;
+            snprintf(sv->handshake_error, TLS_TEXT, "%s", why);
+        } else if (c->p == TP_INJECT) {
+            /* No handshake, nothing smuggled into one: but a timeout
+             * tells nothing. */
+            sv->inject = rc == MXP_ERR_TIMEOUT ? TI_UNKNOWN : TI_REFUSED;
+            snprintf(sv->inject_words, TLS_TEXT, "%s", why);
+        } else {
+            /* A server that will not speak a protocol says so with an
+             * alert or by hanging up; only silence tells nothing. */
+            set_words(res, rc == MXP_ERR_TIMEOUT ? TO_UNKNOWN : TO_REFUSED,
+                      "%s", why);
+        }
+        finish(l, c, 0);
+        return;
+    }
+    if (c->p == TP_MAIN) {
+        sv->handshake_rc = MXP_OK;
+        sv->info = info;
+        c->ph = sv->implicit ? PH_TLS_GREETING : PH_AFTER_EHLO;
+        if (!sv->implicit && !send_ehlo(l, c))
+            return;
+        return;
+    }
+    if (c->p == TP_INJECT) {
+        c->tls_done_at = svc->now();
+        c->ph = PH_INJECT_WAIT;
+        l->active--;
+        return;
+    }
+    res->outcome = TO_ACCEPTED;
+    res->version = info->version;
+    res->cipher = info->cipher_id;
+    snprintf(res->cipher_name, sizeof(res->cipher_name), "%s", info->cipher);
+    snprintf(res->kx, sizeof(res->kx), "%s", info->kx);
+    res->kx_bits = info->kx_bits;
+    finish(l, c, 0);
+}
+
+/* The EHLO over TLS: what the server offers once the link is private. */
+static void on_after_ehlo(struct loop *l, struct conn *c,
+                          const struct mxp_smtp_reply *rp)
+{
+    const struct mxp_services *svc = l->r->svc;
+    struct tls_survey *sv = &l->r->sv;
+    const char *const *ext;
+    size_t n = svc->smtp_extensions(c->s, &ext);
+
+    if (rp->code / 100 != 2) {
+        reply_words(rp, sv->after_fail, sizeof(sv->after_fail));
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            size_t used = strlen(sv->after_ext);
+
+            snprintf(sv->after_ext + used, sizeof(sv->after_ext) - used,
+                     "%s%.*s", used > 0 ? " " : "", (int)strcspn(ext[i], " "),
+                     ext[i]);
+        }
+    }
+    /* Kept open: the certificate chain lives in the session. */
+    c->ph = PH_DONE;
+    c->s = NULL;
+    l->active--;
+}
+
+/* The reply c's session has ready, or its handshake's end. */
+static void step(struct loop *l, struct conn *c)
+{
+    const struct mxp_services *svc = l->r->svc;
+    struct mxp_smtp_reply rp;
+    int rc;
+
+    if (c->ph == PH_HANDSHAKE) {
+        on_handshake(l, c);
+        return;
+    }
+    rc = svc->smtp_read_reply(c->s, &rp);
+    if (rc != MXP_OK) {
+        if (c->p == TP_MAIN && c->ph == PH_AFTER_EHLO) {
+            snprintf(l->r->sv.after_fail, TLS_TEXT, "%s", svc->smtp_error(c->s));
+            c->ph = PH_DONE;
+            c->s = NULL;
+            l->active--;
+            return;
+        }
+        if (c->p == TP_MAIN && c->ph == PH_TLS_GREETING)
+            snprintf(l->r->sv.after_fail, TLS_TEXT, "%s", svc->smtp_error(c->s));
+        else
+            probe_lost(l, c, svc->smtp_error(c->s));
+        finish(l, c, 0);
+        return;
+    }
+    switch (c->ph) {
+    case PH_GREETING:
+        on_greeting(l, c, &rp);
+        break;
+    case PH_TLS_GREETING:
+        on_greeting(l, c, &rp);
+        if (c->ph == PH_EHLO)
+            c->ph = PH_AFTER_EHLO;
+        break;
+    case PH_EHLO:
+        on_ehlo(l, c, &rp);
+        break;
+    case PH_STARTTLS:
+        on_starttls(l, c, &rp);
+        break;
+    case PH_AFTER_EHLO:
+        on_after_ehlo(l, c, &rp);
+        break;
+    default:
+        break;
+    }
+}
+
+/* The injection test's last look: a vulnerable server answers the NOOP
+ * it read in clear as soon as its side of the handshake is done, about
+ * a round trip after ours. */
+static void inject_verdict(struct loop *l, struct conn *c)
+{
+    const struct mxp_services *svc = l->r->svc;
+    struct tls_survey *sv = &l->r->sv;
+    double rtt = svc->smtp_connect_time(c->s);
+    double grace = 4 * rtt > INJECT_GRACE ? 4 * rtt : INJECT_GRACE;
+    double wait = c->tls_done_at + grace - svc->now();
+    char text[128];
+    int rc;
+
+    if (wait > svc->remaining(l->r->ctx))
+        wait = svc->remaining(l->r->ctx);
+    rc = svc->smtp_unsolicited(c->s, wait > 0 ? wait : 0, text, sizeof(text));
+    if (rc > 0 && strncmp(text, "250", 3) == 0) {
+        sv->inject = TI_VULNERABLE;
+        snprintf(sv->inject_words, TLS_TEXT, "'%s'", text);
+    } else if (rc > 0) {
+        sv->inject = TI_UNKNOWN;
+        snprintf(sv->inject_words, TLS_TEXT,
+                 "it sent '%s' unasked after the handshake", text);
+    } else if (rc == 0 || rc == -MXP_ERR_CLOSED) {
+        sv->inject = TI_SAFE;
+    } else {
+        sv->inject = TI_UNKNOWN;
+        snprintf(sv->inject_words, TLS_TEXT, "%s", svc->smtp_error(c->s));
+    }
+    finish(l, c, 0);
+}
+
+static int waiting(enum phase ph)
+{
+    return ph >= PH_GREETING && ph <= PH_AFTER_EHLO;
+}
+
+void tls_probe_all(struct tls_run *r)
+{
+    const struct mxp_services *svc = r->svc;
+    struct loop l;
+    double t0 = svc->now();
+    size_t i;
+
+    memset(&l, 0, sizeof(l));
+    l.r = r;
+    l.cap = (size_t)r->cfg->connections;
+    for (i = 0; i < TP_COUNT; i++) {
+        if (r->sv.implicit && i == TP_INJECT)
+            continue; /* nothing is sent in clear to smuggle */
+        l.c[i].p = (enum tls_probe)i;
+        l.queue[l.q_len++] = i;
+    }
+    for (;;) {
+        struct mxp_smtp *ss[TP_COUNT];
+        size_t ready, n_wait = 0;
+        int rc;
+
+        while (l.q_len > 0 && l.active < l.cap &&
+               svc->remaining(r->ctx) > MIN_LEFT) {
+            struct conn *c = &l.c[l.queue[l.q_head]];
+
+            l.q_head = (l.q_head + 1) % (sizeof(l.queue) / sizeof(l.queue[0]));
+            l.q_len--;
+            start_conn(&l, c);
+        }
+        if (r->names != NULL)
+            tls_names_poll(r->ctx, r->names);
+        for (i = 0; i < TP_COUNT; i++) {
+            ss[i] = waiting(l.c[i].ph) ? l.c[i].s : NULL;
+            n_wait += ss[i] != NULL;
+        }
+        if (n_wait == 0) {
+            if (l.q_len == 0 || svc->remaining(r->ctx) <= MIN_LEFT)
+                break;
+            continue;
+        }
+        rc = svc->smtp_wait(ss, TP_COUNT, &ready);
+        if (rc != MXP_OK || ready >= TP_COUNT) {
+            for (i = 0; i < TP_COUNT; i++)
+                if (ss[i] != NULL) {
+                    probe_lost(&l, &l.c[i], svc->strerror(rc));
+                    finish(&l, &l.c[i], 0);
+                }
+            break;
+        }
+        step(&l, &l.c[ready]);
+    }
+    /* Questions never asked for want of time tell nothing. */
+    for (i = 0; i < TP_COUNT; i++)
+        if (l.c[i].ph == PH_QUEUED && l.c[i].p == (enum tls_probe)i &&
+            !(r->sv.implicit && i == TP_INJECT))
+            probe_lost(&l, &l.c[i], "not asked: the run's time ran out");
+    if (l.c[TP_INJECT].ph == PH_INJECT_WAIT)
+        inject_verdict(&l, &l.c[TP_INJECT]);
+    r->sv.elapsed = svc->now() - t0;
+}
+
+void tls_run_end(struct tls_run *r)
+{
+    if (r->main_session != NULL)
+        r->svc->smtp_close(r->main_session, 1);
+    r->main_session = NULL;
+}
