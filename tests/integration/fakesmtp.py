@@ -96,7 +96,8 @@ normal dialogue goes on over TLS.
                           answered by a crafted ServerHello choosing it
                           (SSL 3.0 with the first suite offered; else the
                           first suite of the class, at the offered version
-                          up to TLS 1.2), then nothing: this OpenSSL speaks
+                          from TLS 1.0 up to TLS 1.2; SSL 3.0 is refused),
+                          then nothing: this OpenSSL speaks
                           none of them, as a raw probe finds out.
 """
 
@@ -573,8 +574,8 @@ def weak_choice(scenario, hello):
     if scenario == "weak-sslv3":
         return (0x0300, offered[0]) if version == 0x0300 else None
     weak = [s for s in offered if s in WEAK_SUITES[scenario]]
-    if not weak or version < 0x0300:
-        return None
+    if not weak or version < 0x0301:
+        return None  # SSL 3.0 is weak-sslv3's: refused here
     return min(version, 0x0303), weak[0]
 
 

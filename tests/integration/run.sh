@@ -218,6 +218,7 @@ biff = no
 smtpd_tls_security_level = may
 smtpd_tls_chain_files = $TLS/mail.pem
 smtpd_tls_protocols = >=TLSv1.2
+smtpd_tls_mandatory_protocols = >=TLSv1.2
 smtpd_tls_loglevel = 1
 EOF
     if [ -n "$extra" ]; then
@@ -561,8 +562,12 @@ start_postfix tls 127.0.0.101 tls.mxprobe.test "$CLOSED_CF" "$(
     pf_service 127.0.0.101:$PORT tls.mxprobe.test "$T"
     pf_service 127.0.0.102:$PORT notls.mxprobe.test smtpd_tls_security_level=none
     pf_service 127.0.0.102:587 notls.mxprobe.test smtpd_tls_security_level=none
-    pf_service 127.0.0.103:465 smtps.mxprobe.test "$T" smtpd_tls_wrappermode=yes
-    pf_service 127.0.0.103:$PORT smtps.mxprobe.test "$T" smtpd_tls_wrappermode=yes
+    # Implicit TLS is mandatory TLS: a well-run one offers no aNULL.
+    W="smtpd_tls_wrappermode=yes smtpd_tls_mandatory_exclude_ciphers=aNULL"
+    # shellcheck disable=SC2086 # $W: two settings
+    pf_service 127.0.0.103:465 smtps.mxprobe.test "$T" $W
+    # shellcheck disable=SC2086
+    pf_service 127.0.0.103:$PORT smtps.mxprobe.test "$T" $W
     pf_service 127.0.0.104:587 submit.mxprobe.test "$T" \
         smtpd_sasl_auth_enable=yes smtpd_tls_auth_only=no \
         smtpd_sasl_type=cyrus smtpd_sasl_path=smtpd \
@@ -580,12 +585,16 @@ import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C
     POSTLOG_SERVICE POSTLOG_HOSTNAME OPENSSL_CONF=$TLS/openssl-seclevel0.cnf
 smtpd_tls_chain_files = $TLS/expired.pem
 smtpd_tls_protocols = >=TLSv1
+smtpd_tls_mandatory_protocols = >=TLSv1
 tls_medium_cipherlist = ALL:eNULL:@SECLEVEL=0
 smtpd_tls_dh1024_param_file = $TLS/dh1024.pem" "$(
     pf_service 127.0.0.107:$PORT tlsold.mxprobe.test
     pf_service 127.0.0.107:465 tlsold.mxprobe.test smtpd_tls_wrappermode=yes
+    # Only its certificate is weak: Postfix's own ciphers and DH group.
     pf_service 127.0.0.108:$PORT weak.mxprobe.test \
-        "smtpd_tls_chain_files=$TLS/weak.pem" "smtpd_tls_protocols=>=TLSv1.2"
+        "smtpd_tls_chain_files=$TLS/weak.pem" "smtpd_tls_protocols=>=TLSv1.2" \
+        "tls_medium_cipherlist=aNULL:-aNULL:HIGH:MEDIUM:+RC4:@STRENGTH" \
+        smtpd_tls_dh1024_param_file=
 )"
 start_dnsdrop "$DROP_DNS" slow.mxprobe.test || die "DNS forwarder did not start"
 start_dnsdrop "$HOLE_DNS" in-addr.arpa || die "DNS forwarder did not start"
