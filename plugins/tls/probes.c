@@ -20,7 +20,7 @@
 #include "tls.h"
 
 #define MIN_LEFT 0.3      /* seconds: no new connection with less left */
-#define INJECT_GRACE 0.25 /* seconds at least for a smuggled reply */
+#define INJECT_WAIT 2.0 /* seconds at most for a second reply */
 
 enum phase {
     PH_QUEUED = 0,
@@ -30,7 +30,8 @@ enum phase {
     PH_HANDSHAKE,
     PH_TLS_GREETING, /* implicit TLS: the greeting after the handshake */
     PH_AFTER_EHLO,   /* EHLO over TLS */
-    PH_INJECT_WAIT,  /* handshake done: did the smuggled NOOP come back? */
+    PH_INJECT_HELP,  /* injection test: our HELP over TLS, answered */
+    PH_INJECT_WAIT,  /* HELP got a 250: does a second reply follow? */
     PH_DONE,
 };
 
@@ -39,7 +40,7 @@ struct conn {
     struct mxp_smtp *s;
     enum phase ph;
     int retried;
-    double tls_done_at;
+    char first[TLS_TEXT]; /* injection test: the first reply over TLS */
 };
 
 struct loop {
@@ -191,6 +192,36 @@ static void raw_hello(struct loop *l, struct conn *c)
     finish(l, c, 0);
 }
 
+/* A handshake that failed, at its start or on the way: what it tells. */
+static void handshake_failed(struct loop *l, struct conn *c, int rc)
+{
+    const struct mxp_services *svc = l->r->svc;
+    struct tls_survey *sv = &l->r->sv;
+    const char *why = svc->smtp_error(c->s);
+    /* A server that will not speak a protocol says so with an alert or
+     * by hanging up; silence, or a start refused before anything was
+     * sent, tells nothing. */
+    int tells = rc != MXP_ERR_TIMEOUT && rc != MXP_ERR_INVALID &&
+                rc != MXP_ERR_UNSUPPORTED && rc != MXP_ERR_NOMEM;
+
+    if (c->p == TP_MAIN) {
+        sv->handshake_rc = rc;
+        snprintf(sv->handshake_error, TLS_TEXT, "%s", why);
+    } else if (c->p == TP_INJECT) {
+        /* Bytes right behind the 220 mean it answered the NOOP in clear;
+         * no handshake at all smuggles nothing into one. */
+        sv->inject = !tells                    ? TI_UNKNOWN
+                     : rc == MXP_ERR_PROTOCOL &&
+                             strstr(why, "data before the TLS handshake") != NULL
+                         ? TI_CLEAR
+                         : TI_REFUSED;
+        snprintf(sv->inject_words, TLS_TEXT, "%s", why);
+    } else {
+        set_words(&sv->r[c->p], tells ? TO_REFUSED : TO_UNKNOWN, "%s", why);
+    }
+    finish(l, c, 0);
+}
+
 /* Starts probe c's OpenSSL handshake. */
 static void start_handshake(struct loop *l, struct conn *c)
 {
@@ -200,22 +231,10 @@ static void start_handshake(struct loop *l, struct conn *c)
 
     options_of(l->r, c->p, &o);
     rc = svc->smtp_tls_start(c->s, &o);
-    if (rc == MXP_OK) {
+    if (rc == MXP_OK)
         c->ph = PH_HANDSHAKE;
-        return;
-    }
-    if (c->p == TP_MAIN) {
-        l->r->sv.handshake_rc = rc;
-        snprintf(l->r->sv.handshake_error, TLS_TEXT, "%s",
-                 svc->smtp_error(c->s));
-    } else if (c->p == TP_INJECT) {
-        /* Bytes right behind the 220: it answered the NOOP in clear. */
-        l->r->sv.inject = rc == MXP_ERR_PROTOCOL ? TI_CLEAR : TI_UNKNOWN;
-        snprintf(l->r->sv.inject_words, TLS_TEXT, "%s", svc->smtp_error(c->s));
-    } else {
-        set_words(&l->r->sv.r[c->p], TO_UNKNOWN, "%s", svc->smtp_error(c->s));
-    }
-    finish(l, c, 0);
+    else
+        handshake_failed(l, c, rc);
 }
 
 /* TLS may start now (a 220 to STARTTLS, or connected for implicit). */
@@ -243,6 +262,12 @@ static int start_conn(struct loop *l, struct conn *c)
     if (c->p == TP_MAIN)
         r->main_session = c->s;
     c->ph = PH_GREETING;
+    if (rc != MXP_OK) {
+        /* Refused at once (the session is broken and says why). */
+        probe_lost(l, c, r->svc->smtp_error(c->s));
+        finish(l, c, 0);
+        return 0;
+    }
     if (r->sv.implicit)
         tls_point(l, c);
     return 1;
@@ -295,7 +320,7 @@ static void on_greeting(struct loop *l, struct conn *c,
             main_failed(l, "greeting %s", words);
         else
             probe_lost(l, c, words);
-        finish(l, c, 1);
+        finish(l, c, 0);
         return;
     }
     if (send_ehlo(l, c))
@@ -348,7 +373,7 @@ static void on_ehlo(struct loop *l, struct conn *c,
             set_words(&sv->r[c->p], TO_NOT_RUN, "STARTTLS not offered");
         if (c->p == TP_INJECT)
             sv->inject = TI_NOT_RUN;
-        finish(l, c, 1);
+        finish(l, c, 0);
         return;
     }
     if (svc->smtp_send(c->s, "STARTTLS") != MXP_OK ||
@@ -385,6 +410,8 @@ static void on_starttls(struct loop *l, struct conn *c,
     finish(l, c, 0);
 }
 
+static void inject_ask(struct loop *l, struct conn *c);
+
 static void on_handshake(struct loop *l, struct conn *c)
 {
     const struct mxp_services *svc = l->r->svc;
@@ -394,23 +421,7 @@ static void on_handshake(struct loop *l, struct conn *c)
     int rc = svc->smtp_tls_info(c->s, &info);
 
     if (rc != MXP_OK || info == NULL) {
-        const char *why = svc->smtp_error(c->s);
-
-        if (c->p == TP_MAIN) {
-            sv->handshake_rc = rc != MXP_OK ? rc : MXP_ERR_PROTOCOL;
-            snprintf(sv->handshake_error, TLS_TEXT, "%s", why);
-        } else if (c->p == TP_INJECT) {
-            /* No handshake, nothing smuggled into one: but a timeout
-             * tells nothing. */
-            sv->inject = rc == MXP_ERR_TIMEOUT ? TI_UNKNOWN : TI_REFUSED;
-            snprintf(sv->inject_words, TLS_TEXT, "%s", why);
-        } else {
-            /* A server that will not speak a protocol says so with an
-             * alert or by hanging up; only silence tells nothing. */
-            set_words(res, rc == MXP_ERR_TIMEOUT ? TO_UNKNOWN : TO_REFUSED,
-                      "%s", why);
-        }
-        finish(l, c, 0);
+        handshake_failed(l, c, rc != MXP_OK ? rc : MXP_ERR_PROTOCOL);
         return;
     }
     if (c->p == TP_MAIN) {
@@ -422,9 +433,7 @@ static void on_handshake(struct loop *l, struct conn *c)
         return;
     }
     if (c->p == TP_INJECT) {
-        c->tls_done_at = svc->now();
-        c->ph = PH_INJECT_WAIT;
-        l->active--;
+        inject_ask(l, c);
         return;
     }
     res->outcome = TO_ACCEPTED;
@@ -433,6 +442,61 @@ static void on_handshake(struct loop *l, struct conn *c)
     snprintf(res->cipher_name, sizeof(res->cipher_name), "%s", info->cipher);
     snprintf(res->kx, sizeof(res->kx), "%s", info->kx);
     res->kx_bits = info->kx_bits;
+    finish(l, c, 0);
+}
+
+/* The injection test over TLS.  A vulnerable server runs the NOOP it
+ * read in clear before our next command, so HELP (answered 214 or 5xx,
+ * never 250) tells in one round trip: a 250 first is the NOOP's.  A
+ * server that answers HELP with 250 is told apart by the second reply
+ * only a vulnerable one sends (inject_verdict). */
+static void inject_found(struct tls_survey *sv, const char *text)
+{
+    size_t n = strlen(text);
+
+    /* The core shows CR LF as "??": the reply's first line is enough. */
+    while (n > 0 && text[n - 1] == '?')
+        n--;
+    sv->inject = strncmp(text, "250", 3) == 0 ? TI_VULNERABLE : TI_UNKNOWN;
+    if (sv->inject == TI_VULNERABLE)
+        snprintf(sv->inject_words, TLS_TEXT, "'%.*s'", (int)n, text);
+    else
+        snprintf(sv->inject_words, TLS_TEXT,
+                 "it sent '%.*s' unasked after the handshake", (int)n, text);
+}
+
+static void inject_ask(struct loop *l, struct conn *c)
+{
+    const struct mxp_services *svc = l->r->svc;
+    struct tls_survey *sv = &l->r->sv;
+    char text[128];
+    int rc = svc->smtp_unsolicited(c->s, 0, text, sizeof(text));
+
+    if (rc > 0) {
+        inject_found(sv, text);
+    } else if (rc < 0) {
+        sv->inject = TI_REFUSED;
+        snprintf(sv->inject_words, TLS_TEXT, "%s", svc->smtp_error(c->s));
+    } else if (svc->smtp_send(c->s, "HELP") != MXP_OK) {
+        sv->inject = TI_UNKNOWN;
+        snprintf(sv->inject_words, TLS_TEXT, "%s", svc->smtp_error(c->s));
+    } else {
+        c->ph = PH_INJECT_HELP;
+        return;
+    }
+    finish(l, c, 0);
+}
+
+static void on_inject_help(struct loop *l, struct conn *c,
+                           const struct mxp_smtp_reply *rp)
+{
+    reply_words(rp, c->first, sizeof(c->first));
+    if (rp->code == 250) {
+        c->ph = PH_INJECT_WAIT; /* held out of the cap: see finish() */
+        l->active--;
+        return;
+    }
+    l->r->sv.inject = TI_SAFE;
     finish(l, c, 0);
 }
 
@@ -507,34 +571,29 @@ static void step(struct loop *l, struct conn *c)
     case PH_AFTER_EHLO:
         on_after_ehlo(l, c, &rp);
         break;
+    case PH_INJECT_HELP:
+        on_inject_help(l, c, &rp);
+        break;
     default:
         break;
     }
 }
 
-/* The injection test's last look: a vulnerable server answers the NOOP
- * it read in clear as soon as its side of the handshake is done, about
- * a round trip after ours. */
+/* HELP got a 250: a second reply, which only a server that ran the
+ * smuggled NOOP first owes, settles it. */
 static void inject_verdict(struct loop *l, struct conn *c)
 {
     const struct mxp_services *svc = l->r->svc;
     struct tls_survey *sv = &l->r->sv;
-    double rtt = svc->smtp_connect_time(c->s);
-    double grace = 4 * rtt > INJECT_GRACE ? 4 * rtt : INJECT_GRACE;
-    double wait = c->tls_done_at + grace - svc->now();
+    double wait = svc->remaining(l->r->ctx) - MIN_LEFT;
     char text[128];
     int rc;
 
-    if (wait > svc->remaining(l->r->ctx))
-        wait = svc->remaining(l->r->ctx);
+    if (wait > INJECT_WAIT)
+        wait = INJECT_WAIT;
     rc = svc->smtp_unsolicited(c->s, wait > 0 ? wait : 0, text, sizeof(text));
-    if (rc > 0 && strncmp(text, "250", 3) == 0) {
-        sv->inject = TI_VULNERABLE;
-        snprintf(sv->inject_words, TLS_TEXT, "'%s'", text);
-    } else if (rc > 0) {
-        sv->inject = TI_UNKNOWN;
-        snprintf(sv->inject_words, TLS_TEXT,
-                 "it sent '%s' unasked after the handshake", text);
+    if (rc > 0) {
+        inject_found(sv, c->first);
     } else if (rc == 0 || rc == -MXP_ERR_CLOSED) {
         sv->inject = TI_SAFE;
     } else {
@@ -546,7 +605,7 @@ static void inject_verdict(struct loop *l, struct conn *c)
 
 static int waiting(enum phase ph)
 {
-    return ph >= PH_GREETING && ph <= PH_AFTER_EHLO;
+    return ph >= PH_GREETING && ph <= PH_INJECT_HELP;
 }
 
 void tls_probe_all(struct tls_run *r)

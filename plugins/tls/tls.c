@@ -111,7 +111,7 @@ static long days_of(struct mxp_ctx *ctx, int which, long dflt)
 }
 
 /* The names the certificate must carry: -H, the greeting's, the MXs'. */
-static size_t cert_names(struct mxp_ctx *ctx, const struct tls_survey *sv,
+static size_t wanted_names(struct mxp_ctx *ctx, const struct tls_survey *sv,
                          const struct tls_names *n,
                          struct tls_cert_name *out, size_t cap)
 {
@@ -215,7 +215,7 @@ static int tls_run(struct mxp_ctx *ctx, void *state)
             .warn_days = days_of(ctx, 0, cfg->cert_warning),
             .crit_days = days_of(ctx, 1, cfg->cert_critical),
         };
-        size_t n = cert_names(ctx, &r.sv, &names, list, TLS_MAX_NAMES);
+        size_t n = wanted_names(ctx, &r.sv, &names, list, TLS_MAX_NAMES);
 
         tls_cert_judge(ctx, r.sv.info, list, n, &pol, time(NULL), &cf);
         svc->add_metric(ctx, "handshake", r.sv.info->handshake_time, "s", NAN,

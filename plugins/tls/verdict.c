@@ -48,7 +48,7 @@ static const struct weak weaks[] = {
     {TP_ANON, "anonymous", MXP_STATE_OK, NULL}, /* by port, below */
 };
 
-static void append(char *buf, size_t len, const char *word)
+static void append_word(char *buf, size_t len, const char *word)
 {
     size_t used = strlen(buf);
 
@@ -89,13 +89,13 @@ static void judge_protocols(struct mxp_ctx *ctx, const struct tls_survey *sv)
         }
         switch (res->outcome) {
         case TO_ACCEPTED:
-            append(accepted, sizeof(accepted), pr->name);
+            append_word(accepted, sizeof(accepted), pr->name);
             if (pr->if_accepted != MXP_STATE_OK)
                 svc->add_detail(ctx, pr->if_accepted, "%s accepted (%s)",
                                 pr->name, pr->why);
             break;
         case TO_REFUSED:
-            append(refused, sizeof(refused), pr->name);
+            append_word(refused, sizeof(refused), pr->name);
             break;
         case TO_UNKNOWN:
             svc->add_detail(ctx, MXP_STATE_UNKNOWN, "%s: cannot tell (%s)",
@@ -124,7 +124,7 @@ static void judge_ciphers(struct mxp_ctx *ctx, const struct tls_survey *sv)
         const struct tls_probe_result *res = &sv->r[w->p];
 
         if (res->outcome == TO_REFUSED)
-            append(refused, sizeof(refused), w->name);
+            append_word(refused, sizeof(refused), w->name);
         else if (res->outcome == TO_UNKNOWN)
             svc->add_detail(ctx, MXP_STATE_UNKNOWN,
                             "%s cipher suites: cannot tell (%s)", w->name,

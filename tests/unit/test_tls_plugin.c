@@ -1,0 +1,525 @@
+/*
+ * test_tls_plugin.c - the tls check's probes and verdicts, against the
+ * fake core: a scripted SMTP server per connection, and TLS responders
+ * that decide each handshake and bare ClientHello by what it offers, as
+ * a server of a given configuration would.  The certificate is a real
+ * one made at test time (its judgement has its own test, test_tls_cert).
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <openssl/x509_vfy.h>
+
+#include "../../plugins/tls/cert.c"
+#include "../../plugins/tls/names.c"
+#include "../../plugins/tls/probes.c"
+#include "../../plugins/tls/suites.c"
+#include "../../plugins/tls/tls.c"
+#include "../../plugins/tls/verdict.c"
+#include "fake_core.h"
+#include "tls_testcert.h"
+
+/* ---- the scripted server --------------------------------------------- */
+
+static struct {
+    int no_starttls;       /* EHLO offers no STARTTLS */
+    int starttls_code;     /* 0: 220 */
+    const char *auth;      /* an AUTH line offered before TLS, or NULL */
+    int versions[5];       /* accepted: [0] SSL3 [1] 1.0 [2] 1.1 [3] 1.2
+                              [4] 1.3 */
+    int anon, rc4, null_ok; /* suite classes accepted by bare hellos */
+    int dh_bits;           /* DHE offered with this group, 0: none */
+    int vulnerable;        /* answers a smuggled NOOP inside TLS */
+    int help_250;          /* answers HELP with 250 (not vulnerable) */
+    int stall_tls10;       /* the TLS 1.0 handshake times out */
+    unsigned turn_away;    /* sessions open above this get 421 */
+    unsigned turned_away;
+    unsigned tls_sessions[64]; /* session -> handshook */
+    unsigned long long der_len;
+    unsigned char *der;
+    const unsigned char *chain[1];
+    size_t chain_len[1];
+    long verify;
+} srv;
+
+static struct tls_testcert leaf;
+
+static void respond(void *user, const char *line)
+{
+    unsigned id = fake_smtp_current();
+
+    (void)user;
+    if (line == NULL) {
+        if (srv.turn_away != 0 && fake_smtp_open_now() > srv.turn_away) {
+            srv.turned_away++;
+            fake_smtp_reply(421, 0.001, "4.7.0 too many connections");
+            return;
+        }
+        fake_smtp_reply(220, 0.001, "mail.tls.test ESMTP");
+    } else if (strncmp(line, "EHLO ", 5) == 0) {
+        char text[256];
+        int tls = id < 64 && srv.tls_sessions[id];
+
+        snprintf(text, sizeof text, "mail.tls.test\nPIPELINING%s%s%s",
+                 srv.no_starttls || tls ? "" : "\nSTARTTLS",
+                 srv.auth != NULL ? "\n" : "", srv.auth ? srv.auth : "");
+        fake_smtp_reply(250, 0.001, text);
+    } else if (strcmp(line, "STARTTLS") == 0) {
+        if (srv.starttls_code != 0)
+            fake_smtp_reply(srv.starttls_code, 0.001, "4.7.0 TLS not available");
+        else
+            fake_smtp_reply(220, 0.001, "2.0.0 Ready to start TLS");
+    } else if (strcmp(line, "NOOP") == 0) {
+        /* Smuggled behind STARTTLS: a sound server forgets it. */
+    } else if (strcmp(line, "HELP") == 0) {
+        if (srv.vulnerable)
+            fake_smtp_reply(250, 0.001, "2.0.0 Ok");
+        else if (srv.help_250)
+            fake_smtp_reply(250, 0.001, "2.0.0 help yourself");
+        else
+            fake_smtp_reply(502, 0.001, "5.5.2 Error: command not recognized");
+    } else if (strcmp(line, "QUIT") == 0) {
+        fake_smtp_reply(221, 0.001, "Bye");
+    } else {
+        fake_smtp_reply(502, 0.001, "5.5.2 Error: command not recognized");
+    }
+}
+
+static int version_index(int v)
+{
+    return v == MXP_SSL_3_0 ? 0 : v - MXP_TLS_1_0 + 1;
+}
+
+static void fill_info(struct mxp_tls_info *info, int version,
+                      const char *cipher, const char *kx, int kx_bits)
+{
+    static const char *const names[] = {"SSLv3", "TLSv1", "TLSv1.1",
+                                        "TLSv1.2", "TLSv1.3"};
+
+    info->version = version;
+    snprintf(info->protocol, sizeof info->protocol, "%s",
+             names[version_index(version)]);
+    snprintf(info->cipher, sizeof info->cipher, "%s", cipher);
+    info->cipher_bits = 256;
+    snprintf(info->kx, sizeof info->kx, "%s", kx);
+    info->kx_bits = kx_bits;
+    info->verify_result = srv.verify;
+    info->n_chain = info->chain_total = 1;
+    info->chain_der = srv.chain;
+    info->chain_len = srv.chain_len;
+    info->handshake_time = 0.004;
+}
+
+/* Decides a handshake by what it offers, as the scripted server would. */
+static int tls_respond(void *user, unsigned session,
+                       const struct mxp_tls_options *o,
+                       struct mxp_tls_info *info, char *err, size_t errlen)
+{
+    int lo = o->min_version ? o->min_version : MXP_TLS_1_0;
+    int hi = o->max_version ? o->max_version : MXP_TLS_1_3;
+    int best = 0;
+
+    (void)user;
+    if (o->ciphers != NULL && strncmp(o->ciphers, "kDHE", 4) == 0) {
+        if (srv.dh_bits == 0) {
+            snprintf(err, errlen, "TLS handshake failed: no shared cipher");
+            return MXP_ERR_PROTOCOL;
+        }
+        fill_info(info, MXP_TLS_1_2, "DHE-RSA-AES256-GCM-SHA384", "DH",
+                  srv.dh_bits);
+        return MXP_OK;
+    }
+    if (lo == MXP_TLS_1_0 && hi == MXP_TLS_1_0 && srv.stall_tls10) {
+        snprintf(err, errlen, "TLS handshake: no answer within 20.0 s");
+        return MXP_ERR_TIMEOUT;
+    }
+    /* Without legacy (security level 0) OpenSSL 3 offers no TLS 1.0/1.1. */
+    if (!o->legacy && lo < MXP_TLS_1_2)
+        lo = MXP_TLS_1_2;
+    for (int v = hi; v >= lo && best == 0; v--)
+        if (srv.versions[version_index(v)])
+            best = v;
+    if (best == 0) {
+        snprintf(err, errlen, "TLS handshake failed: unsupported protocol");
+        return MXP_ERR_PROTOCOL;
+    }
+    fill_info(info, best,
+              best == MXP_TLS_1_3 ? "TLS_AES_256_GCM_SHA384"
+                                  : "ECDHE-RSA-AES256-GCM-SHA384",
+              "X25519", 253);
+    if (session < 64)
+        srv.tls_sessions[session] = 1;
+    return MXP_OK;
+}
+
+static int has_suite(const uint16_t *c, size_t n, uint16_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (c[i] == id)
+            return 1;
+    return 0;
+}
+
+static int hello_respond(void *user, unsigned session, int version,
+                         const uint16_t *ciphers, size_t n,
+                         struct mxp_tls_hello *out)
+{
+    (void)user;
+    (void)session;
+    if (version == MXP_SSL_3_0 && srv.versions[0]) {
+        out->accepted = 1;
+        out->version = MXP_SSL_3_0;
+        out->cipher = ciphers[0];
+    } else if (version != MXP_SSL_3_0 && srv.anon &&
+               has_suite(ciphers, n, 0x00A7)) {
+        out->accepted = 1;
+        out->version = MXP_TLS_1_2;
+        out->cipher = 0x00A7;
+    } else if (version != MXP_SSL_3_0 && srv.rc4 &&
+               has_suite(ciphers, n, 0x0005)) {
+        out->accepted = 1;
+        out->version = MXP_TLS_1_2;
+        out->cipher = 0x0005;
+    } else if (version != MXP_SSL_3_0 && srv.null_ok &&
+               has_suite(ciphers, n, 0x0002) && !has_suite(ciphers, n, 0x00A7)) {
+        out->accepted = 1;
+        out->version = MXP_TLS_1_2;
+        out->cipher = 0x0002;
+    } else {
+        out->alert = 40;
+        snprintf(out->words, sizeof out->words,
+                 "refused: handshake failure (alert 40)");
+    }
+    return MXP_OK;
+}
+
+static int unsolicited(void *user, unsigned session, char *text, size_t len)
+{
+    (void)user;
+    (void)session;
+    (void)text;
+    (void)len;
+    return 0;
+}
+
+/* A vulnerable server: its answer to the smuggled NOOP is not there yet
+ * when the handshake ends (the first look), so our HELP gets it; then
+ * the HELP's own answer comes, which no command asked for. */
+static int unsolicited_vulnerable(void *user, unsigned session, char *text,
+                                  size_t len)
+{
+    static unsigned looks;
+
+    (void)session;
+    if (user != NULL) {
+        looks = 0;
+        return 0;
+    }
+    if (looks++ == 0)
+        return 0;
+    snprintf(text, len, "502 5.5.2 Error: command not recognized??");
+    return 1;
+}
+
+/* One whose answer is in by the time the handshake ends. */
+static int unsolicited_at_once(void *user, unsigned session, char *text,
+                               size_t len)
+{
+    (void)user;
+    (void)session;
+    snprintf(text, len, "250 2.0.0 Ok??");
+    return 1;
+}
+
+/* ---- fixtures --------------------------------------------------------- */
+
+static void *state_of_init;
+
+static int setup(void **state)
+{
+    static const char *const san[] = {"mail.tls.test", NULL};
+    struct tls_testcert_spec spec = {.cn = "mail.tls.test",
+                                     .san = san,
+                                     .not_before_days = -1,
+                                     .not_after_days = 60};
+    size_t len;
+
+    (void)state;
+    fake_reset();
+    fake_set_plugin_name("tls");
+    fake_set_target("192.0.2.25", 25);
+    memset(&srv, 0, sizeof srv);
+    srv.versions[3] = srv.versions[4] = 1; /* TLS 1.2 and 1.3 */
+    srv.verify = X509_V_OK;
+    tls_testcert_make(&spec, &leaf);
+    srv.der = tls_testcert_der(leaf.cert, &len);
+    srv.chain[0] = srv.der;
+    srv.chain_len[0] = len;
+    fake_smtp_set_responder(respond, NULL);
+    fake_tls_set_responder(tls_respond, NULL);
+    fake_tls_hello_set_responder(hello_respond, NULL);
+    fake_smtp_unsolicited_set(unsolicited, NULL);
+    state_of_init = NULL;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tls_free(state_of_init);
+    fake_reset();
+    free(srv.der);
+    tls_testcert_free(&leaf);
+    return 0;
+}
+
+/* init with yaml (NULL: none), then run; the run's state. */
+static enum mxp_state run_with(const char *yaml)
+{
+    assert_int_equal(fake_config_set(yaml), MXP_OK);
+    assert_int_equal(tls_init(fake_init_ctx(), &state_of_init), MXP_OK);
+    assert_int_equal(tls_run(fake_ctx(), state_of_init), MXP_OK);
+    return fake_state();
+}
+
+static void assert_detail(const char *words, enum mxp_state want)
+{
+    enum mxp_state st;
+
+    if (fake_detail_find(words, &st) < 0) {
+        for (size_t i = 0; i < fake_n_details(); i++)
+            print_message("detail: %s\n", fake_detail(i, NULL));
+        fail_msg("no detail with '%s'", words);
+    }
+    assert_int_equal(st, want);
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+static void test_modern_server_is_ok(void **state)
+{
+    (void)state;
+    assert_int_equal(run_with(NULL), MXP_STATE_OK);
+    /* 60 days less the seconds since the certificate was made. */
+    assert_true(strcmp(fake_summary(), "TLSv1.3 TLS_AES_256_GCM_SHA384, "
+                                       "certificate valid 59 days") == 0 ||
+                strcmp(fake_summary(), "TLSv1.3 TLS_AES_256_GCM_SHA384, "
+                                       "certificate valid 60 days") == 0);
+    assert_detail("protocols: TLSv1.2 TLSv1.3 accepted; SSLv3 TLSv1.0 "
+                  "TLSv1.1 refused",
+                  MXP_STATE_OK);
+    assert_detail("weak cipher suites refused: RC4 3DES NULL EXPORT anonymous",
+                  MXP_STATE_OK);
+    assert_detail("not vulnerable to STARTTLS command injection", MXP_STATE_OK);
+    assert_non_null(fake_perf_find("cert_days"));
+    /* Every question on its own connection; the raw ones by ClientHello. */
+    assert_int_equal(fake_smtp_opens(), TP_COUNT);
+    assert_int_equal(fake_tls_hellos(), 6);
+    assert_int_equal(fake_smtp_open_now(), 0); /* all closed */
+}
+
+static void test_no_starttls_warns_on_25_critical_on_587(void **state)
+{
+    (void)state;
+    srv.no_starttls = 1;
+    assert_int_equal(run_with(NULL), MXP_STATE_WARNING);
+    assert_detail("STARTTLS not offered", MXP_STATE_WARNING);
+    assert_int_equal(fake_tls_handshakes(), 0);
+    teardown(NULL);
+    setup(NULL);
+    srv.no_starttls = 1;
+    fake_set_target("192.0.2.25", 587);
+    assert_int_equal(run_with(NULL), MXP_STATE_CRITICAL);
+    assert_detail("STARTTLS not offered", MXP_STATE_CRITICAL);
+}
+
+static void test_starttls_refused_is_critical(void **state)
+{
+    (void)state;
+    srv.starttls_code = 454;
+    assert_int_equal(run_with(NULL), MXP_STATE_CRITICAL);
+    assert_detail("STARTTLS refused: 454 4.7.0 TLS not available",
+                  MXP_STATE_CRITICAL);
+}
+
+static void test_legacy_protocols(void **state)
+{
+    (void)state;
+    srv.versions[0] = srv.versions[1] = 1;
+    assert_int_equal(run_with(NULL), MXP_STATE_CRITICAL);
+    assert_detail("SSLv3 accepted", MXP_STATE_CRITICAL);
+    assert_detail("TLSv1.0 accepted", MXP_STATE_WARNING);
+    assert_detail("protocols: SSLv3 TLSv1.0 TLSv1.2 TLSv1.3 accepted; "
+                  "TLSv1.1 refused",
+                  MXP_STATE_OK);
+}
+
+static void test_silent_probe_is_unknown_not_refused(void **state)
+{
+    (void)state;
+    srv.stall_tls10 = 1;
+    assert_int_equal(run_with(NULL), MXP_STATE_UNKNOWN);
+    assert_detail("TLSv1.0: cannot tell (TLS handshake: no answer within 20.0 s)",
+                  MXP_STATE_UNKNOWN);
+    assert_int_equal(fake_detail_find("TLSv1.0 TLSv1.1 refused", NULL), -1);
+}
+
+static void test_anonymous_suites_by_port(void **state)
+{
+    (void)state;
+    srv.anon = 1;
+    assert_int_equal(run_with(NULL), MXP_STATE_OK);
+    assert_detail("anonymous cipher suites accepted (ADH-AES256-GCM-SHA384): "
+                  "fine for opportunistic TLS on port 25",
+                  MXP_STATE_OK);
+    teardown(NULL);
+    setup(NULL);
+    srv.anon = 1;
+    fake_set_target("192.0.2.25", 587);
+    assert_int_equal(run_with(NULL), MXP_STATE_WARNING);
+    assert_detail("anonymous cipher suites accepted", MXP_STATE_WARNING);
+}
+
+static void test_weak_classes(void **state)
+{
+    (void)state;
+    srv.rc4 = 1;
+    srv.null_ok = 1;
+    assert_int_equal(run_with(NULL), MXP_STATE_CRITICAL);
+    assert_detail("RC4 cipher suites accepted (RC4-SHA", MXP_STATE_WARNING);
+    assert_detail("NULL cipher suites accepted (NULL-SHA", MXP_STATE_CRITICAL);
+}
+
+static void test_small_dh_group_warns(void **state)
+{
+    (void)state;
+    srv.dh_bits = 1024;
+    assert_int_equal(run_with(NULL), MXP_STATE_WARNING);
+    assert_detail("DH group of 1024 bits", MXP_STATE_WARNING);
+}
+
+static void test_auth_in_clear_warns(void **state)
+{
+    (void)state;
+    srv.auth = "AUTH PLAIN LOGIN CRAM-MD5";
+    assert_int_equal(run_with(NULL), MXP_STATE_WARNING);
+    assert_detail("AUTH PLAIN LOGIN offered before STARTTLS", MXP_STATE_WARNING);
+}
+
+static void test_command_injection(void **state)
+{
+    (void)state;
+    srv.vulnerable = 1;
+    unsolicited_vulnerable(&srv, 0, NULL, 0); /* from the first look */
+    fake_smtp_unsolicited_set(unsolicited_vulnerable, NULL);
+    assert_int_equal(run_with(NULL), MXP_STATE_CRITICAL);
+    assert_detail("STARTTLS command injection: a command sent in clear before "
+                  "the handshake was answered inside TLS (CVE-2011-0411): "
+                  "'250 2.0.0 Ok'",
+                  MXP_STATE_CRITICAL);
+    /* Already answered when the handshake ends: no HELP needed. */
+    teardown(NULL);
+    setup(NULL);
+    fake_smtp_unsolicited_set(unsolicited_at_once, NULL);
+    assert_int_equal(run_with(NULL), MXP_STATE_CRITICAL);
+    assert_detail("(CVE-2011-0411): '250 2.0.0 Ok'", MXP_STATE_CRITICAL);
+    for (size_t i = 0; i < fake_smtp_n_sent(); i++)
+        assert_string_not_equal(fake_smtp_sent(i), "HELP");
+}
+
+/* HELP answered 250 by a sound server: no second reply, no alarm. */
+static void test_help_250_is_not_injection(void **state)
+{
+    (void)state;
+    srv.help_250 = 1;
+    assert_int_equal(run_with(NULL), MXP_STATE_OK);
+    assert_detail("not vulnerable to STARTTLS command injection", MXP_STATE_OK);
+}
+
+static void test_turned_away_probes_are_asked_again(void **state)
+{
+    (void)state;
+    srv.turn_away = 6;
+    assert_int_equal(run_with(NULL), MXP_STATE_OK);
+    assert_true(srv.turned_away > 0);
+    assert_int_equal(fake_smtp_opens(), TP_COUNT + srv.turned_away);
+    assert_int_equal(fake_detail_find("cannot tell", NULL), -1);
+}
+
+static void test_implicit_tls_on_465(void **state)
+{
+    (void)state;
+    fake_set_target("192.0.2.25", 465);
+    assert_int_equal(run_with(NULL), MXP_STATE_OK);
+    assert_detail("implicit TLS: TLSv1.3", MXP_STATE_OK);
+    /* Nothing goes in clear: no STARTTLS, no injection test. */
+    for (size_t i = 0; i < fake_smtp_n_sent(); i++)
+        assert_string_not_equal(fake_smtp_sent(i), "STARTTLS");
+    assert_int_equal(fake_smtp_opens(), TP_COUNT - 1);
+}
+
+static void test_connect_failure_is_unknown(void **state)
+{
+    (void)state;
+    fake_smtp_fail_open(MXP_ERR_CONNECT,
+                        "cannot connect to 192.0.2.25:25: connection refused");
+    assert_int_equal(run_with(NULL), MXP_STATE_UNKNOWN);
+    assert_non_null(strstr(fake_summary(), "connection refused"));
+}
+
+static void test_days_from_thresholds(void **state)
+{
+    (void)state;
+    fake_set_thresholds("90", "7:");
+    assert_int_equal(run_with(NULL), MXP_STATE_WARNING);
+    assert_string_equal(fake_perf_find("cert_days")->warn, "90:");
+}
+
+static void test_config_errors(void **state)
+{
+    (void)state;
+    assert_int_equal(fake_config_set("cert_warning: 5\ncert_critical: 9\n"),
+                     MXP_OK);
+    assert_int_equal(tls_init(fake_init_ctx(), &state_of_init),
+                     MXP_ERR_CONFIG);
+    assert_non_null(strstr(fake_config_error(0), "must not exceed"));
+    assert_int_equal(fake_config_set("ca_file: /nonexistent/ca.pem\n"), MXP_OK);
+    assert_int_equal(tls_init(fake_init_ctx(), &state_of_init),
+                     MXP_ERR_CONFIG);
+    assert_int_equal(fake_config_set("connections: 99\n"), MXP_OK);
+    assert_int_equal(tls_init(fake_init_ctx(), &state_of_init),
+                     MXP_ERR_CONFIG);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_modern_server_is_ok),
+        T(test_no_starttls_warns_on_25_critical_on_587),
+        T(test_starttls_refused_is_critical),
+        T(test_legacy_protocols),
+        T(test_silent_probe_is_unknown_not_refused),
+        T(test_anonymous_suites_by_port),
+        T(test_weak_classes),
+        T(test_small_dh_group_warns),
+        T(test_auth_in_clear_warns),
+        T(test_command_injection),
+        T(test_help_250_is_not_injection),
+        T(test_turned_away_probes_are_asked_again),
+        T(test_implicit_tls_on_465),
+        T(test_connect_failure_is_unknown),
+        T(test_days_from_thresholds),
+        T(test_config_errors),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
