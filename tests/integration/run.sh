@@ -4,8 +4,11 @@
 # Starts, in a fresh temp dir, Knot DNS on 127.0.0.53:5353 (zones from
 # tests/integration/zones), Postfix on 127.0.0.21:2525 (and .22, the open
 # relay .27, .28 accepting unknown users, .71 an open relay that pauses
-# 1 s before every MAIL, .72 a closed one that pauses 1 s at every RCPT),
-# the fake SMTP servers of
+# 1 s before every MAIL, .72 a closed one that pauses 1 s at every RCPT;
+# each offers STARTTLS with a certificate of the test CA that
+# tls-setup.sh makes at start), the tls plugin's Postfix instances
+# (.101-.108, also on real ports 465 and 587) and TLS fakes (.111-.122,
+# see cases-tls.sh), the fake SMTP servers of
 # fakesmtp.py and a dropping DNS forwarder, then runs every case in
 # cases.sh and cases-*.sh: one line per case ("ok NAME" / "FAIL NAME: why"
 # plus the output), a final "integration: N passed, M failed", exit 1 on
@@ -14,7 +17,9 @@
 #
 #   MXPROBE_BUILD=build/asan sh tests/integration/run.sh [NAME-REGEX]
 #   MXPROBE_KEEP_TMP=1 keeps the temp dir (server logs, case outputs);
-#   MXPROBE_IT_TIMES=1 adds each case's run time to its "ok" line.
+#   MXPROBE_IT_TIMES=1 adds each case's run time to its "ok" line;
+#   MXPROBE_IT_PAUSE=SECONDS keeps the servers up that long before the
+#   cases, to look at them by hand.
 
 # The harness uses bash arrays and local variables.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
