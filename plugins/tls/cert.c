@@ -154,11 +154,11 @@ static void dn_text(const X509_NAME *nm, char *out, size_t cap)
         if (len >= 0)
             printable(utf8, (size_t)len, val, sizeof val);
         else /* not what its type says: its raw bytes, made safe */
-            printable(ASN1_STRING_get0_data(v),
-                      (size_t)ASN1_STRING_length(v), val, sizeof val);
+            printable(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v),
+                      val, sizeof val);
         OPENSSL_free(utf8);
-        p = (size_t)snprintf(piece, sizeof piece, "%s%s=",
-                             i == n - 1 ? "" : ", ", sn);
+        p = (size_t)snprintf(piece, sizeof piece,
+                             "%s%s=", i == n - 1 ? "" : ", ", sn);
         for (const char *c = val; *c && p + 3 < sizeof piece; c++) {
             if (*c == ',' || *c == '+' || *c == '\\')
                 piece[p++] = '\\';
@@ -227,8 +227,8 @@ static void detail(struct judge *j, enum cert_class cls, enum mxp_state st,
 
 static void parse_chain(struct judge *j, const struct mxp_tls_info *info)
 {
-    size_t n = info->n_chain < MXP_TLS_MAX_CHAIN ? info->n_chain
-                                                 : MXP_TLS_MAX_CHAIN;
+    size_t n =
+        info->n_chain < MXP_TLS_MAX_CHAIN ? info->n_chain : MXP_TLS_MAX_CHAIN;
 
     for (size_t i = 0; i < n; i++) {
         const unsigned char *p = info->chain_der[i];
@@ -336,8 +336,8 @@ static void judge_dates(struct judge *j, time_t now)
                      "certificate expired less than a day ago");
         } else {
             detail(j, CERT_POLICY, MXP_STATE_CRITICAL,
-                   "certificate expired %ld day%s ago (%s)", ago,
-                   plural(ago), until);
+                   "certificate expired %ld day%s ago (%s)", ago, plural(ago),
+                   until);
             snprintf(j->out->summary, sizeof j->out->summary,
                      "certificate expired %ld day%s ago", ago, plural(ago));
         }
@@ -395,9 +395,9 @@ static void judge_trust(struct judge *j, const struct mxp_tls_info *info)
     long r = info->verify_result;
     int depth = info->verify_depth;
 
-    printable(info->verify_words, strnlen(info->verify_words,
-                                          sizeof info->verify_words),
-              words, sizeof words);
+    printable(info->verify_words,
+              strnlen(info->verify_words, sizeof info->verify_words), words,
+              sizeof words);
     switch (r) {
     case X509_V_OK:
         j->out->trusted = 1;
@@ -405,24 +405,25 @@ static void judge_trust(struct judge *j, const struct mxp_tls_info *info)
         detail(j, CERT_NOTE, MXP_STATE_OK, "chain trusted, up to %s", dn);
         return;
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-        detail(j, CERT_POLICY, MXP_STATE_CRITICAL, "self-signed certificate");
-        return;
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-        dn_text(X509_get_subject_name(top), dn, sizeof dn);
-        detail(j, CERT_POLICY, MXP_STATE_CRITICAL,
-               "issuer not trusted (unknown root CA: %s)", dn);
-        return;
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+        /* No path to a trusted CA: name where the path the server sent
+         * ends, a self-signed leaf, a root nobody trusts, or an issuer
+         * nobody has. */
         if (j->out->self_signed) {
             detail(j, CERT_POLICY, MXP_STATE_CRITICAL,
                    "self-signed certificate");
-            return;
+        } else if (is_self_signed(top)) {
+            dn_text(X509_get_subject_name(top), dn, sizeof dn);
+            detail(j, CERT_POLICY, MXP_STATE_CRITICAL,
+                   "issuer not trusted (unknown root CA: %s)", dn);
+        } else {
+            dn_text(X509_get_issuer_name(top), dn, sizeof dn);
+            detail(j, CERT_POLICY, MXP_STATE_CRITICAL,
+                   "issuer not trusted (unknown CA: %s)", dn);
         }
-        dn_text(X509_get_issuer_name(top), dn, sizeof dn);
-        detail(j, CERT_POLICY, MXP_STATE_CRITICAL,
-               "issuer not trusted (unknown CA: %s)", dn);
         return;
     case X509_V_ERR_CERT_HAS_EXPIRED:
     case X509_V_ERR_CERT_NOT_YET_VALID:
@@ -437,8 +438,8 @@ static void judge_trust(struct judge *j, const struct mxp_tls_info *info)
          * judge_signatures already warn of; it stopped there, so the
          * chain is not known to be trusted, yet this is no new problem. */
         if (j->weak) {
-            detail(j, CERT_NOTE, MXP_STATE_OK,
-                   "chain not verified further: %s", words);
+            detail(j, CERT_NOTE, MXP_STATE_OK, "chain not verified further: %s",
+                   words);
             return;
         }
         break;
@@ -448,8 +449,7 @@ static void judge_trust(struct judge *j, const struct mxp_tls_info *info)
     subject_of(j, depth >= 0 ? (size_t)depth : (size_t)-1, dn, sizeof dn);
     if (dn[0])
         detail(j, CERT_POLICY, MXP_STATE_CRITICAL,
-               "certificate not trusted: %s (depth %d: %s)", words, depth,
-               dn);
+               "certificate not trusted: %s (depth %d: %s)", words, depth, dn);
     else
         detail(j, CERT_POLICY, MXP_STATE_CRITICAL,
                "certificate not trusted: %s (error %ld, depth %d)", words, r,
@@ -462,8 +462,7 @@ static void judge_trust(struct judge *j, const struct mxp_tls_info *info)
  * DNS and IP SANs, or its CNs when it has no DNS SAN. */
 static void cert_names(X509 *x, char *out, size_t cap)
 {
-    GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
-                                           NULL);
+    GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
     size_t shown = 0, total = 0;
     int dns = 0;
     char one[CERT_NAME_MAX];
@@ -477,8 +476,8 @@ static void cert_names(X509 *x, char *out, size_t cap)
 
         if (type == GEN_DNS) {
             dns = 1;
-            printable(ASN1_STRING_get0_data(s),
-                      (size_t)ASN1_STRING_length(s), one, sizeof one);
+            printable(ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s),
+                      one, sizeof one);
         } else if (type == GEN_IPADD) {
             int len = ASN1_STRING_length(s);
             const unsigned char *d = ASN1_STRING_get0_data(s);
@@ -501,8 +500,8 @@ static void cert_names(X509 *x, char *out, size_t cap)
         const X509_NAME *subj = X509_get_subject_name(x);
         int idx = -1;
 
-        while ((idx = X509_NAME_get_index_by_NID(subj, NID_commonName,
-                                                 idx)) >= 0) {
+        while ((idx = X509_NAME_get_index_by_NID(subj, NID_commonName, idx)) >=
+               0) {
             const ASN1_STRING *s =
                 X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx));
             unsigned char *utf8 = NULL;
@@ -599,8 +598,8 @@ static void judge_names(struct judge *j, const struct tls_cert_name *names,
         }
         OPENSSL_free(peer);
         if (listed < CERT_LIST_MAX) {
-            append(tried, sizeof tried, "%s%s (%s)", listed ? ", " : "",
-                   shown, role);
+            append(tried, sizeof tried, "%s%s (%s)", listed ? ", " : "", shown,
+                   role);
             listed++;
         }
     }
@@ -688,7 +687,7 @@ static void judge_keys(struct judge *j)
             continue;
         dn_text(X509_get_subject_name(x), dn, sizeof dn);
         detail(j, CERT_WEAK, MXP_STATE_WARNING,
-               "intermediate certificate %s has an %s: weak", dn, text);
+               "intermediate certificate %s: %s: weak", dn, text);
     }
 }
 
@@ -767,8 +766,8 @@ static void judge_chain(struct judge *j, const struct mxp_tls_info *info)
 {
     char text[CERT_TEXT_MAX], dn[CERT_DN_MAX];
     size_t extra = 0, first_extra = 0;
-    size_t sent = info->chain_total > info->n_chain ? info->chain_total
-                                                    : info->n_chain;
+    size_t sent =
+        info->chain_total > info->n_chain ? info->chain_total : info->n_chain;
     int in_path[MXP_TLS_MAX_CHAIN] = {0}, ordered = 1;
     X509 *top = j->chain[j->path[j->n_path - 1]];
 
@@ -783,8 +782,7 @@ static void judge_chain(struct judge *j, const struct mxp_tls_info *info)
     snprintf(text, sizeof text, "chain: %zu certificate%s sent", sent,
              sent == 1 ? "" : "s");
     if (sent > info->n_chain)
-        append(text, sizeof text, " (the first %zu looked at)",
-               info->n_chain);
+        append(text, sizeof text, " (the first %zu looked at)", info->n_chain);
     if (j->n_path > 1 && is_self_signed(top))
         append(text, sizeof text, ", the root included (not needed)");
     if (!ordered)
@@ -840,8 +838,7 @@ static void describe_leaf(struct judge *j, const struct mxp_tls_info *info)
         detail(j, CERT_NOTE, MXP_STATE_OK, "validity: %s to %s (UTC)", from,
                until);
     }
-    fingerprint(info->chain_der[0], j->der_len[0], EVP_sha256(), fp,
-                sizeof fp);
+    fingerprint(info->chain_der[0], j->der_len[0], EVP_sha256(), fp, sizeof fp);
     detail(j, CERT_NOTE, MXP_STATE_OK, "SHA-256 fingerprint: %s", fp);
     fingerprint(info->chain_der[0], j->der_len[0], EVP_sha1(), fp, sizeof fp);
     detail(j, CERT_NOTE, MXP_STATE_OK, "SHA-1 fingerprint: %s", fp);

@@ -214,10 +214,10 @@ static void handshake_failed(struct loop *l, struct conn *c, int rc)
                      : rc == MXP_ERR_PROTOCOL &&
                              strstr(why, "data before the TLS handshake") != NULL
                          ? TI_CLEAR
-                         : TI_REFUSED;
+                         : TI_FAILED;
         snprintf(sv->inject_words, TLS_TEXT, "%s", why);
     } else {
-        set_words(&sv->r[c->p], tells ? TO_REFUSED : TO_UNKNOWN, "%s", why);
+        set_words(&sv->r[c->p], tells ? TO_FAILED : TO_UNKNOWN, "%s", why);
     }
     finish(l, c, 0);
 }

@@ -51,6 +51,8 @@ enum tls_outcome {
     TO_ACCEPTED,
     TO_REFUSED,
     TO_UNKNOWN, /* asked, but the answer tells nothing */
+    TO_FAILED,  /* the handshake failed: a refusal when the server speaks
+                   TLS otherwise or said so (verdict.c decides) */
 };
 
 struct tls_probe_result {
@@ -69,7 +71,8 @@ enum tls_inject {
     TI_VULNERABLE, /* answered the smuggled NOOP inside TLS */
     TI_SAFE,       /* handshake done, nothing smuggled came back */
     TI_CLEAR,      /* answered the NOOP in clear, before TLS */
-    TI_REFUSED,    /* refused the pipelined STARTTLS, or hung up */
+    TI_REFUSED,    /* refused the pipelined STARTTLS */
+    TI_FAILED,     /* the handshake behind it failed (verdict.c reads it) */
     TI_UNKNOWN,
 };
 

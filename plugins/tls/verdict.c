@@ -48,6 +48,56 @@ static const struct weak weaks[] = {
     {TP_ANON, "anonymous", MXP_STATE_OK, NULL}, /* by port, below */
 };
 
+/* Questions left unanswered.  When the main handshake failed too, the
+ * others mostly failed alike: one line for them, not one each. */
+struct unknowns {
+    const struct tls_survey *sv;
+    size_t n;
+    char names[400];
+    char first[TLS_TEXT];
+};
+
+static void unknown_one(struct mxp_ctx *ctx, struct unknowns *u,
+                        const char *name, const char *words)
+{
+    if (u->sv->info != NULL) {
+        ctx->svc->add_detail(ctx, MXP_STATE_UNKNOWN, "%s: cannot tell (%s)",
+                             name, words);
+        return;
+    }
+    if (u->n++ == 0)
+        snprintf(u->first, sizeof(u->first), "%s", words);
+    snprintf(u->names + strlen(u->names), sizeof(u->names) - strlen(u->names),
+             "%s%s", u->names[0] != '\0' ? ", " : "", name);
+}
+
+static void unknowns_flush(struct mxp_ctx *ctx, const struct unknowns *u)
+{
+    if (u->n > 0)
+        ctx->svc->add_detail(ctx, MXP_STATE_UNKNOWN,
+                             "%s: cannot tell (%s%s)", u->names, u->first,
+                             u->n > 1 ? ", and the like" : "");
+}
+
+/* A failed handshake is a refusal when the server says so (an alert,
+ * or a protocol we did not offer) or handshakes fine otherwise: then
+ * hanging up is its way to refuse.  Junk or silence tells nothing. */
+static int says_refused(const char *words)
+{
+    return strstr(words, "alert") != NULL ||
+           strstr(words, "unsupported protocol") != NULL ||
+           strstr(words, "no shared cipher") != NULL;
+}
+
+static enum tls_outcome outcome_of(const struct tls_survey *sv,
+                                   const struct tls_probe_result *res)
+{
+    if (res->outcome != TO_FAILED)
+        return res->outcome;
+    return sv->info != NULL || says_refused(res->words) ? TO_REFUSED
+                                                         : TO_UNKNOWN;
+}
+
 static void append_word(char *buf, size_t len, const char *word)
 {
     size_t used = strlen(buf);
@@ -66,12 +116,13 @@ static void tls13_of(const struct tls_survey *sv, struct tls_probe_result *out)
             sv->info->version == MXP_TLS_1_3 ? TO_ACCEPTED : TO_REFUSED;
     else if (sv->handshake_rc != MXP_OK && sv->handshake_error[0] != '\0')
         out->outcome =
-            sv->handshake_rc == MXP_ERR_TIMEOUT ? TO_UNKNOWN : TO_REFUSED;
+            says_refused(sv->handshake_error) ? TO_REFUSED : TO_UNKNOWN;
     if (out->outcome == TO_UNKNOWN)
         snprintf(out->words, sizeof(out->words), "%s", sv->handshake_error);
 }
 
-static void judge_protocols(struct mxp_ctx *ctx, const struct tls_survey *sv)
+static void judge_protocols(struct mxp_ctx *ctx, const struct tls_survey *sv,
+                            struct unknowns *u)
 {
     const struct mxp_services *svc = ctx->svc;
     char accepted[128] = "", refused[128] = "";
@@ -87,7 +138,7 @@ static void judge_protocols(struct mxp_ctx *ctx, const struct tls_survey *sv)
             tls13_of(sv, &r13);
             res = &r13;
         }
-        switch (res->outcome) {
+        switch (outcome_of(sv, res)) {
         case TO_ACCEPTED:
             append_word(accepted, sizeof(accepted), pr->name);
             if (pr->if_accepted != MXP_STATE_OK)
@@ -98,9 +149,9 @@ static void judge_protocols(struct mxp_ctx *ctx, const struct tls_survey *sv)
             append_word(refused, sizeof(refused), pr->name);
             break;
         case TO_UNKNOWN:
-            svc->add_detail(ctx, MXP_STATE_UNKNOWN, "%s: cannot tell (%s)",
-                            pr->name, res->words);
+            unknown_one(ctx, u, pr->name, res->words);
             break;
+        case TO_FAILED:
         case TO_NOT_RUN:
             break;
         }
@@ -113,7 +164,8 @@ static void judge_protocols(struct mxp_ctx *ctx, const struct tls_survey *sv)
                         refused, refused[0] != '\0' ? " refused" : "");
 }
 
-static void judge_ciphers(struct mxp_ctx *ctx, const struct tls_survey *sv)
+static void judge_ciphers(struct mxp_ctx *ctx, const struct tls_survey *sv,
+                          struct unknowns *u)
 {
     const struct mxp_services *svc = ctx->svc;
     char refused[128] = "";
@@ -122,23 +174,26 @@ static void judge_ciphers(struct mxp_ctx *ctx, const struct tls_survey *sv)
     for (i = 0; i < sizeof(weaks) / sizeof(weaks[0]); i++) {
         const struct weak *w = &weaks[i];
         const struct tls_probe_result *res = &sv->r[w->p];
+        enum tls_outcome o = outcome_of(sv, res);
 
-        if (res->outcome == TO_REFUSED)
+        if (o == TO_REFUSED)
             append_word(refused, sizeof(refused), w->name);
-        else if (res->outcome == TO_UNKNOWN)
-            svc->add_detail(ctx, MXP_STATE_UNKNOWN,
-                            "%s cipher suites: cannot tell (%s)", w->name,
-                            res->words);
-        else if (res->outcome == TO_ACCEPTED && w->p != TP_ANON)
+        else if (o == TO_UNKNOWN) {
+            char name[40];
+
+            snprintf(name, sizeof(name), "%s cipher suites", w->name);
+            unknown_one(ctx, u, name, res->words);
+        }
+        else if (o == TO_ACCEPTED && w->p != TP_ANON)
             svc->add_detail(ctx, w->state, "%s cipher suites accepted (%s: %s)",
                             w->name, res->cipher_name, w->why);
-        else if (res->outcome == TO_ACCEPTED && sv->submission)
+        else if (o == TO_ACCEPTED && sv->submission)
             svc->add_detail(ctx, MXP_STATE_WARNING,
                             "anonymous cipher suites accepted (%s): clients "
                             "of a submission port cannot tell this server "
                             "from an impostor",
                             res->cipher_name);
-        else if (res->outcome == TO_ACCEPTED)
+        else if (o == TO_ACCEPTED)
             svc->add_detail(ctx, MXP_STATE_OK,
                             "anonymous cipher suites accepted (%s): fine for "
                             "opportunistic TLS on port 25 (RFC 7435)",
@@ -169,11 +224,20 @@ static void judge_dh(struct mxp_ctx *ctx, const struct tls_survey *sv)
                              bits);
 }
 
-static void judge_injection(struct mxp_ctx *ctx, const struct tls_survey *sv)
+static void judge_injection(struct mxp_ctx *ctx, const struct tls_survey *sv,
+                            struct unknowns *u)
 {
     const struct mxp_services *svc = ctx->svc;
 
-    switch (sv->inject) {
+    enum tls_inject inject = sv->inject;
+
+    /* No handshake behind the smuggled command: nothing smuggled into
+     * one, if the server speaks TLS at all. */
+    if (inject == TI_FAILED)
+        inject = sv->info != NULL || says_refused(sv->inject_words)
+                     ? TI_REFUSED
+                     : TI_UNKNOWN;
+    switch (inject) {
     case TI_VULNERABLE:
         svc->add_detail(ctx, MXP_STATE_CRITICAL,
                         "STARTTLS command injection: a command sent in clear "
@@ -198,10 +262,9 @@ static void judge_injection(struct mxp_ctx *ctx, const struct tls_survey *sv)
                         sv->inject_words);
         break;
     case TI_UNKNOWN:
-        svc->add_detail(ctx, MXP_STATE_UNKNOWN,
-                        "STARTTLS command injection: cannot tell (%s)",
-                        sv->inject_words);
+        unknown_one(ctx, u, "STARTTLS command injection", sv->inject_words);
         break;
+    case TI_FAILED:
     case TI_NOT_RUN:
         break;
     }
@@ -227,6 +290,18 @@ static void judge_session(struct mxp_ctx *ctx, const struct tls_survey *sv)
     else if (sv->after_ext[0] != '\0')
         svc->add_detail(ctx, MXP_STATE_OK, "over TLS the server offers: %s",
                         sv->after_ext);
+}
+
+/* The core's words without the "TLS handshake: " we say already. */
+static const char *without_prefix(const char *words)
+{
+    static const char *const prefixes[] = {"TLS handshake failed: ",
+                                           "TLS handshake: ", "TLS: "};
+
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+        if (strncmp(words, prefixes[i], strlen(prefixes[i])) == 0)
+            return words + strlen(prefixes[i]);
+    return words;
 }
 
 int tls_judge(struct mxp_ctx *ctx, const struct tls_survey *sv)
@@ -264,13 +339,19 @@ int tls_judge(struct mxp_ctx *ctx, const struct tls_survey *sv)
     }
     if (sv->info == NULL)
         svc->add_detail(ctx, MXP_STATE_CRITICAL, "TLS handshake failed: %s",
-                        sv->handshake_error[0] != '\0' ? sv->handshake_error
-                                                       : sv->fail);
+                        sv->handshake_error[0] != '\0'
+                            ? without_prefix(sv->handshake_error)
+                            : sv->fail);
     else
         judge_session(ctx, sv);
-    judge_protocols(ctx, sv);
-    judge_ciphers(ctx, sv);
-    judge_dh(ctx, sv);
-    judge_injection(ctx, sv);
+    {
+        struct unknowns u = {.sv = sv};
+
+        judge_protocols(ctx, sv, &u);
+        judge_ciphers(ctx, sv, &u);
+        judge_dh(ctx, sv);
+        judge_injection(ctx, sv, &u);
+        unknowns_flush(ctx, &u);
+    }
     return sv->info != NULL;
 }

@@ -15,7 +15,7 @@ for src in tests/fuzz/fuzz_*.c; do
     echo "fuzz: building $name"
     # shellcheck disable=SC2086
     clang $flags -o "$out/$name" "$src" $core build/gen/default_config.c \
-        $(pkg-config --libs libcares yaml-0.1 libpsl) -ldl -lm
+        $(pkg-config --libs libcares yaml-0.1 libpsl libssl libcrypto) -ldl -lm
     mkdir -p "$out/corpus-$name"
     echo "fuzz: running $name for $secs s"
     "$out/$name" -max_total_time="$secs" -max_len=4096 \

@@ -44,8 +44,7 @@ struct chain {
     const unsigned char *derp[MXP_TLS_MAX_CHAIN];
 };
 
-static void verify(struct chain *c, X509 *const *certs, size_t n,
-                   X509 *trusted)
+static void verify(struct chain *c, X509 *const *certs, size_t n, X509 *trusted)
 {
     X509_STORE *st = X509_STORE_new();
     STACK_OF(X509) *un = sk_X509_new_null();
@@ -111,6 +110,25 @@ static time_t make(const struct tls_testcert_spec *s, struct tls_testcert *c)
     }
 }
 
+/* A CA certificate valid 10 days back and 1000 ahead, signed by issuer
+ * (NULL: self-signed), with SHA-1 when sha1. */
+static void make_ca(const char *cn, int sha1, const struct tls_testcert *issuer,
+                    struct tls_testcert *out)
+{
+    struct tls_testcert_spec s = {0};
+
+    s.cn = cn;
+    s.is_ca = 1;
+    s.sha1 = sha1;
+    s.not_before_days = -10;
+    s.not_after_days = 1000;
+    if (issuer != NULL) {
+        s.issuer_key = issuer->key;
+        s.issuer_cert = issuer->cert;
+    }
+    tls_testcert_make(&s, out);
+}
+
 /* A leaf signed by the trusted CA. */
 static time_t leaf_by_ca(struct tls_testcert_spec *s, struct tls_testcert *c)
 {
@@ -130,6 +148,27 @@ static void judge1(X509 *leaf, X509 *trusted, const char *name,
     tls_cert_judge(fake_ctx(), &c.info, name ? &n : NULL, name ? 1 : 0, pol,
                    now, f);
     chain_free(&c);
+}
+
+/* s issued by the CA and judged for the -H name mx.example.org under
+ * pol at the second it was made (returned). */
+static time_t judge_mx(struct tls_testcert_spec *s, struct tls_testcert *leaf,
+                       const struct tls_cert_policy *pol,
+                       struct tls_cert_facts *f)
+{
+    time_t now = leaf_by_ca(s, leaf);
+
+    judge1(leaf->cert, ca.cert, "mx.example.org", pol, now, f);
+    return now;
+}
+
+/* The core's verdict as OpenSSL would have given it. */
+static void set_verify(struct chain *c, long result, int depth)
+{
+    c->info.verify_result = result;
+    c->info.verify_depth = depth;
+    snprintf(c->info.verify_words, sizeof c->info.verify_words, "%s",
+             X509_verify_cert_error_string(result));
 }
 
 /* The detail holding substr exists and has state st. */
@@ -214,15 +253,13 @@ static void test_good(void **state)
     struct tls_testcert leaf;
     struct tls_cert_facts f;
     const struct mxp_perf *p;
-    time_t now;
 
     (void)state;
     s.cn = "mx.example.org";
     s.san = san;
     s.not_before_days = -10;
     s.not_after_days = 81;
-    now = leaf_by_ca(&s, &leaf);
-    judge1(leaf.cert, ca.cert, "mx.example.org", &STRICT, now, &f);
+    (void)judge_mx(&s, &leaf, &STRICT, &f);
     worst_is(MXP_STATE_OK, &f);
     assert_int_equal(f.have_leaf, 1);
     assert_int_equal(f.trusted, 1);
@@ -263,13 +300,11 @@ static void test_fingerprints(void **state)
     unsigned int mdlen;
     char want256[200] = "SHA-256 fingerprint: ", hex[4];
     const char *d;
-    time_t now;
 
     (void)state;
     s.cn = "mx.example.org";
     s.not_after_days = 30;
-    now = leaf_by_ca(&s, &leaf);
-    judge1(leaf.cert, ca.cert, "mx.example.org", &STRICT, now, &f);
+    (void)judge_mx(&s, &leaf, &STRICT, &f);
     assert_int_equal(X509_digest(leaf.cert, EVP_sha256(), md, &mdlen), 1);
     for (unsigned i = 0; i < mdlen; i++) {
         snprintf(hex, sizeof hex, "%s%02X", i ? ":" : "", md[i]);
@@ -358,8 +393,7 @@ static void test_expired_one_day(void **state)
     s.cn = "mx.example.org";
     s.not_before_days = -10;
     s.not_after_days = -1;
-    now = leaf_by_ca(&s, &leaf);
-    judge1(leaf.cert, ca.cert, "mx.example.org", &STRICT, now, &f);
+    now = judge_mx(&s, &leaf, &STRICT, &f);
     want("certificate expired 1 day ago", MXP_STATE_CRITICAL);
     /* OpenSSL's own "certificate has expired" is the same problem. */
     want_none("not trusted");
@@ -388,8 +422,7 @@ static void test_not_yet_valid(void **state)
     s.cn = "mx.example.org";
     s.not_before_days = 8;
     s.not_after_days = 100;
-    now = leaf_by_ca(&s, &leaf);
-    judge1(leaf.cert, ca.cert, "mx.example.org", &PORT25, now, &f);
+    now = judge_mx(&s, &leaf, &PORT25, &f);
     worst_is(MXP_STATE_WARNING, &f);
     assert_int_equal(f.not_yet_valid, 1);
     assert_int_equal(f.expired, 0);
@@ -457,13 +490,11 @@ static void test_thresholds_off(void **state)
     struct tls_testcert_spec s = {0};
     struct tls_testcert leaf;
     struct tls_cert_facts f;
-    time_t now;
 
     (void)state;
     s.cn = "mx.example.org";
     s.not_after_days = 2;
-    now = leaf_by_ca(&s, &leaf);
-    judge1(leaf.cert, ca.cert, "mx.example.org", &off, now, &f);
+    (void)judge_mx(&s, &leaf, &off, &f);
     worst_is(MXP_STATE_OK, &f);
     assert_null(fake_perf_find("cert_days")->warn);
     assert_null(fake_perf_find("cert_days")->crit);
@@ -474,7 +505,7 @@ static void test_thresholds_off(void **state)
 
 static void test_unknown_ca(void **state)
 {
-    struct tls_testcert_spec cs = {0}, s = {0};
+    struct tls_testcert_spec s = {0};
     struct tls_testcert other, leaf;
     struct tls_cert_facts f;
     struct chain c;
@@ -482,11 +513,7 @@ static void test_unknown_ca(void **state)
     time_t now;
 
     (void)state;
-    cs.cn = "Evil CA";
-    cs.is_ca = 1;
-    cs.not_before_days = -1;
-    cs.not_after_days = 100;
-    tls_testcert_make(&cs, &other);
+    make_ca("Evil CA", 0, NULL, &other);
     s.cn = "mx.example.org";
     s.not_after_days = 50;
     s.issuer_key = other.key;
@@ -506,8 +533,7 @@ static void test_unknown_ca(void **state)
     certs[1] = other.cert;
     chain_set(&c, certs, 2, ca.cert);
     tls_cert_judge(fake_ctx(), &c.info, NULL, 0, &PORT25, now, &f);
-    want("issuer not trusted (unknown root CA: CN=Evil CA)",
-         MXP_STATE_WARNING);
+    want("issuer not trusted (unknown root CA: CN=Evil CA)", MXP_STATE_WARNING);
     want("chain: 2 certificates sent, the root included (not needed)",
          MXP_STATE_OK);
     chain_free(&c);
@@ -578,10 +604,7 @@ static void test_other_verify_error(void **state)
     s.not_after_days = 60;
     now = leaf_by_ca(&s, &leaf);
     chain_set(&c, &leaf.cert, 1, ca.cert);
-    c.info.verify_result = X509_V_ERR_CERT_SIGNATURE_FAILURE;
-    c.info.verify_depth = 0;
-    snprintf(c.info.verify_words, sizeof c.info.verify_words, "%s",
-             X509_verify_cert_error_string(c.info.verify_result));
+    set_verify(&c, X509_V_ERR_CERT_SIGNATURE_FAILURE, 0);
     tls_cert_judge(fake_ctx(), &c.info, NULL, 0, &STRICT, now, &f);
     want("certificate not trusted: certificate signature failure (depth 0: "
          "CN=mx.example.org)",
@@ -592,8 +615,8 @@ static void test_other_verify_error(void **state)
 
 /* ---- names ------------------------------------------------------------ */
 
-static void name_case(const char *const *san, const char *cn,
-                      const char *name, int match, const char *words)
+static void name_case(const char *const *san, const char *cn, const char *name,
+                      int match, const char *words)
 {
     struct tls_testcert_spec s = {0};
     struct tls_testcert leaf;
@@ -675,8 +698,7 @@ static void test_names_several(void **state)
     chain_set(&c, &leaf.cert, 1, ca.cert);
     tls_cert_judge(fake_ctx(), &c.info, names, 3, &STRICT, now, &f);
     assert_int_equal(f.name_match, 1);
-    want("certificate matches mail.example.org (greeting name)",
-         MXP_STATE_OK);
+    want("certificate matches mail.example.org (greeting name)", MXP_STATE_OK);
     want_none("does not match");
     fake_reset();
     tls_cert_judge(fake_ctx(), &c.info, miss, 5, &STRICT, now, &f);
@@ -709,8 +731,7 @@ static void test_weak_rsa(void **state)
     s.bits = 1024;
     s.cn = "mx.example.org";
     s.not_after_days = 60;
-    now = leaf_by_ca(&s, &leaf);
-    judge1(leaf.cert, ca.cert, "mx.example.org", &STRICT, now, &f);
+    now = judge_mx(&s, &leaf, &STRICT, &f);
     worst_is(MXP_STATE_WARNING, &f);
     want("RSA key of 1024 bits, under 2048: weak", MXP_STATE_WARNING);
     /* Not a policy problem: no note about port 25 even when not strict. */
@@ -722,10 +743,7 @@ static void test_weak_rsa(void **state)
     /* OpenSSL's security level refusing the key is the same problem. */
     fake_reset();
     chain_set(&c, &leaf.cert, 1, ca.cert);
-    c.info.verify_result = X509_V_ERR_EE_KEY_TOO_SMALL;
-    c.info.verify_depth = 0;
-    snprintf(c.info.verify_words, sizeof c.info.verify_words, "%s",
-             X509_verify_cert_error_string(c.info.verify_result));
+    set_verify(&c, X509_V_ERR_EE_KEY_TOO_SMALL, 0);
     tls_cert_judge(fake_ctx(), &c.info, NULL, 0, &STRICT, now, &f);
     worst_is(MXP_STATE_WARNING, &f);
     want("chain not verified further: ", MXP_STATE_OK);
@@ -734,20 +752,60 @@ static void test_weak_rsa(void **state)
     tls_testcert_free(&leaf);
 }
 
+/* A weak key on an intermediate warns too, naming it. */
+static void test_weak_intermediate(void **state)
+{
+    struct tls_testcert_spec is = {0}, s = {0};
+    struct tls_testcert inter, leaf;
+    struct tls_cert_facts f;
+    struct chain c;
+    X509 *certs[2];
+    time_t now;
+
+    (void)state;
+    is.key_type = TLS_TESTCERT_RSA;
+    is.bits = 1024;
+    is.cn = "Weak Intermediate";
+    is.is_ca = 1;
+    is.not_before_days = -1;
+    is.not_after_days = 100;
+    is.issuer_key = ca.key;
+    is.issuer_cert = ca.cert;
+    tls_testcert_make(&is, &inter);
+    s.cn = "mx.example.org";
+    s.not_after_days = 60;
+    s.issuer_key = inter.key;
+    s.issuer_cert = inter.cert;
+    now = make(&s, &leaf);
+    certs[0] = leaf.cert;
+    certs[1] = inter.cert;
+    chain_set(&c, certs, 2, ca.cert);
+    tls_cert_judge(fake_ctx(), &c.info, NULL, 0, &STRICT, now, &f);
+    want("intermediate certificate CN=Weak Intermediate: RSA key of 1024 "
+         "bits, under 2048: weak",
+         MXP_STATE_WARNING);
+    want("EC key of 256 bits", MXP_STATE_OK);
+    want("chain trusted", MXP_STATE_OK);
+    want("chain: 2 certificates sent", MXP_STATE_OK);
+    want_none("root included");
+    worst_is(MXP_STATE_WARNING, &f);
+    chain_free(&c);
+    tls_testcert_free(&leaf);
+    tls_testcert_free(&inter);
+}
+
 static void test_rsa_2048_and_ec(void **state)
 {
     struct tls_testcert_spec s = {0};
     struct tls_testcert leaf;
     struct tls_cert_facts f;
-    time_t now;
 
     (void)state;
     s.key_type = TLS_TESTCERT_RSA;
     s.bits = 2048;
     s.cn = "mx.example.org";
     s.not_after_days = 60;
-    now = leaf_by_ca(&s, &leaf);
-    judge1(leaf.cert, ca.cert, "mx.example.org", &STRICT, now, &f);
+    (void)judge_mx(&s, &leaf, &STRICT, &f);
     worst_is(MXP_STATE_OK, &f);
     want("RSA key of 2048 bits", MXP_STATE_OK);
     tls_testcert_free(&leaf);
@@ -755,8 +813,7 @@ static void test_rsa_2048_and_ec(void **state)
     fake_reset();
     s.key_type = TLS_TESTCERT_EC;
     s.bits = 384;
-    now = leaf_by_ca(&s, &leaf);
-    judge1(leaf.cert, ca.cert, "mx.example.org", &STRICT, now, &f);
+    (void)judge_mx(&s, &leaf, &STRICT, &f);
     worst_is(MXP_STATE_OK, &f);
     want("EC key of 384 bits (secp384r1)", MXP_STATE_OK);
     tls_testcert_free(&leaf);
@@ -780,15 +837,14 @@ static void test_weak_ec(void **state)
     assert_int_equal(X509_set_pubkey(leaf.cert, k), 1);
     assert_true(X509_sign(leaf.cert, ca.key, EVP_sha256()) > 0);
     judge1(leaf.cert, ca.cert, "mx.example.org", &STRICT, now, &f);
-    want("EC key of 192 bits (prime192v1), under 224: weak",
-         MXP_STATE_WARNING);
+    want("EC key of 192 bits (prime192v1), under 224: weak", MXP_STATE_WARNING);
     EVP_PKEY_free(k);
     tls_testcert_free(&leaf);
 }
 
 static void test_sha1(void **state)
 {
-    struct tls_testcert_spec is = {0}, s = {0}, rs = {0};
+    struct tls_testcert_spec s = {0};
     struct tls_testcert inter, leaf, root;
     struct tls_cert_facts f;
     struct chain c;
@@ -800,8 +856,7 @@ static void test_sha1(void **state)
     s.cn = "mx.example.org";
     s.not_after_days = 60;
     s.sha1 = 1;
-    now = leaf_by_ca(&s, &leaf);
-    judge1(leaf.cert, ca.cert, "mx.example.org", &STRICT, now, &f);
+    now = judge_mx(&s, &leaf, &STRICT, &f);
     worst_is(MXP_STATE_WARNING, &f);
     want("SHA-1 signature on the certificate (ecdsa-with-SHA1)",
          MXP_STATE_WARNING);
@@ -810,20 +865,8 @@ static void test_sha1(void **state)
     /* A SHA-1 intermediate under a SHA-1 self-signed root that the
      * server sends too: the intermediate warns, the root does not. */
     fake_reset();
-    rs.cn = "Old Root";
-    rs.is_ca = 1;
-    rs.sha1 = 1;
-    rs.not_before_days = -10;
-    rs.not_after_days = 1000;
-    tls_testcert_make(&rs, &root);
-    is.cn = "Old Intermediate";
-    is.is_ca = 1;
-    is.sha1 = 1;
-    is.not_before_days = -10;
-    is.not_after_days = 1000;
-    is.issuer_key = root.key;
-    is.issuer_cert = root.cert;
-    tls_testcert_make(&is, &inter);
+    make_ca("Old Root", 1, NULL, &root);
+    make_ca("Old Intermediate", 1, &root, &inter);
     memset(&s, 0, sizeof s);
     s.cn = "mx.example.org";
     s.not_after_days = 60;
@@ -857,7 +900,7 @@ static void test_sha1(void **state)
 
 static void test_chain_sloppy(void **state)
 {
-    struct tls_testcert_spec is = {0}, s = {0}, xs = {0};
+    struct tls_testcert_spec s = {0}, xs = {0};
     struct tls_testcert inter, leaf, stray;
     struct tls_cert_facts f;
     struct chain c;
@@ -865,13 +908,7 @@ static void test_chain_sloppy(void **state)
     time_t now;
 
     (void)state;
-    is.cn = "Intermediate";
-    is.is_ca = 1;
-    is.not_before_days = -10;
-    is.not_after_days = 1000;
-    is.issuer_key = ca.key;
-    is.issuer_cert = ca.cert;
-    tls_testcert_make(&is, &inter);
+    make_ca("Intermediate", 0, &ca, &inter);
     xs.cn = "stray.example.net";
     xs.not_after_days = 10;
     tls_testcert_make(&xs, &stray);
@@ -948,14 +985,13 @@ static void test_no_certificate(void **state)
 static void all_printable(void)
 {
     for (size_t i = 0; i < fake_n_details(); i++) {
-        const unsigned char *t =
-            (const unsigned char *)fake_detail(i, NULL);
+        const unsigned char *t = (const unsigned char *)fake_detail(i, NULL);
         size_t n = strlen((const char *)t);
 
         assert_true(n < CERT_TEXT_MAX);
         for (size_t k = 0; k < n;) {
-            size_t len = t[k] >= 0x20 && t[k] <= 0x7e ? 1
-                                                      : utf8_ok(t + k, n - k);
+            size_t len =
+                t[k] >= 0x20 && t[k] <= 0x7e ? 1 : utf8_ok(t + k, n - k);
 
             if (len == 0)
                 fail_msg("detail %zu byte %zu is 0x%02x: %s", i, k, t[k],
@@ -1001,12 +1037,11 @@ static void test_hostile_names(void **state)
                                                 (int)sizeof cn - 1, -1, 0),
                      1);
     assert_int_equal(X509_set_subject_name(leaf.cert, nm), 1);
-    assert_int_equal(
-        ASN1_STRING_set(ia5, nul_san, (int)sizeof nul_san - 1), 1);
+    assert_int_equal(ASN1_STRING_set(ia5, nul_san, (int)sizeof nul_san - 1), 1);
     GENERAL_NAME_set0_value(g, GEN_DNS, ia5);
     assert_true(sk_GENERAL_NAME_push(gens, g) > 0);
-    assert_int_equal(X509_add1_ext_i2d(leaf.cert, NID_subject_alt_name, gens,
-                                       0, X509V3_ADD_REPLACE),
+    assert_int_equal(X509_add1_ext_i2d(leaf.cert, NID_subject_alt_name, gens, 0,
+                                       X509V3_ADD_REPLACE),
                      1);
     assert_true(X509_sign(leaf.cert, ca.key, EVP_sha256()) > 0);
     judge1(leaf.cert, ca.cert, "mx.example.org", &STRICT, now, &f);
@@ -1071,7 +1106,9 @@ static void test_printable_cut(void **state)
     assert_string_equal(out, "abcdefg");
     printable("ab\xc3\xa9\xc3\xa9xyz", 9, out, sizeof out);
     assert_string_equal(out, "ab\xc3\xa9...");
-    printable("a\x00" "b\x80", 4, out, sizeof out);
+    printable("a\x00"
+              "b\x80",
+              4, out, sizeof out);
     assert_string_equal(out, "a?b?");
     printable("\xc2\x85x", 3, out, sizeof out); /* C1 NEL */
     assert_string_equal(out, "??x");
@@ -1084,11 +1121,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fingerprints, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expired_self_signed, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_expired_one_day, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_expired_one_day, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_yet_valid, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_days_thresholds, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_days_thresholds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thresholds_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_ca, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ca_vs_self_signed, setup,
@@ -1100,8 +1135,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_names_several, setup, teardown),
         cmocka_unit_test_setup_teardown(test_weak_rsa, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rsa_2048_and_ec, setup,
+        cmocka_unit_test_setup_teardown(test_weak_intermediate, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_rsa_2048_and_ec, setup, teardown),
         cmocka_unit_test_setup_teardown(test_weak_ec, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sha1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chain_sloppy, setup, teardown),
