@@ -298,10 +298,28 @@ if tls_run tls_cert_warning_days 10 -H 127.0.0.101 --set tls.cert_warning=100; t
     finish
 fi
 
-if tls_run tls_cert_critical_days 10 -H 127.0.0.101 \
+# Fewer days than cert_critical: at most a WARNING on port 25 (the
+# README's policy), CRITICAL when strict and on submission ports.
+if tls_run tls_cert_critical_days_25 10 -H 127.0.0.101 \
+    --set tls.cert_warning=120 --set tls.cert_critical=100; then
+    want_exit 1
+    want_out '^\[WARNING\] tls: certificate expires in [0-9]+ days .*fewer than 100'
+    want_status "tls_cert_days=$DAYS;120:;100:"
+    finish
+fi
+
+if tls_run tls_cert_critical_days_strict 10 -H 127.0.0.101 \
+    --set tls.cert_warning=120 --set tls.cert_critical=100 \
+    --set tls.strict=true; then
+    want_exit 2
+    want_out '^\[CRITICAL\] tls: certificate expires in [0-9]+ days'
+    finish
+fi
+
+if tls_run tls_cert_critical_days_465 10 -H 127.0.0.103 -p 465 \
     --set tls.cert_warning=120 --set tls.cert_critical=100; then
     want_exit 2
-    want_status "tls_cert_days=$DAYS;120:;100:"
+    want_out '^\[CRITICAL\] tls: certificate expires in [0-9]+ days'
     finish
 fi
 
