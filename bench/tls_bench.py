@@ -306,7 +306,9 @@ def main():
         print("round trips used on the delayed server: mxprobe %.1f, "
               "check_ssl_cert %.1f%s" % (
                   delayed["t_mx"] / rt, delayed["t_sc"] / rt,
-                  ", testssl.sh %.1f" % (delayed["t_ts"] / rt)
+                  ", testssl.sh %s%.0f" % (
+                      ">" if delayed["v_ts"].startswith("(killed") else "",
+                      delayed["t_ts"] / rt)
                   if delayed["t_ts"] is not None else ""))
         targets = [("mxprobe gives the expected state on every server",
                     all(r["state"] == r["want"] for r in rows),
