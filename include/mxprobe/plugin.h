@@ -563,6 +563,15 @@ struct mxp_services {
      * out), else the failure's status with out->words. */
     int (*tls_hello)(struct mxp_smtp *s, int version, const uint16_t *ciphers,
                      size_t n, const char *sni, struct mxp_tls_hello *out);
+    /* tls_hello in two steps, so that several run side by side:
+     * tls_hello_start sends the ClientHello (MXP_OK, or the failure with
+     * smtp_error's words); smtp_wait reports s ready when the answer is
+     * whole or has failed (bounded by probe.command_timeout from the
+     * send, and the deadline); tls_hello_result then fills out as
+     * tls_hello does (called earlier, it waits for the answer itself). */
+    int (*tls_hello_start)(struct mxp_smtp *s, int version,
+                           const uint16_t *ciphers, size_t n, const char *sni);
+    int (*tls_hello_result)(struct mxp_smtp *s, struct mxp_tls_hello *out);
 };
 
 

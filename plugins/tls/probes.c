@@ -24,10 +24,12 @@
 
 enum phase {
     PH_QUEUED = 0,
+    PH_HELD,         /* implicit TLS: a raw probe waits for main's connect */
     PH_GREETING,
     PH_EHLO,
     PH_STARTTLS,
     PH_HANDSHAKE,
+    PH_HELLO,        /* a bare ClientHello is out */
     PH_TLS_GREETING, /* implicit TLS: the greeting after the handshake */
     PH_AFTER_EHLO,   /* EHLO over TLS */
     PH_INJECT_HELP,  /* injection test: our HELP over TLS, answered */
@@ -55,6 +57,24 @@ struct loop {
 static int is_raw(enum tls_probe p)
 {
     return p >= TP_SSL3 && p <= TP_ANON;
+}
+
+static void enqueue(struct loop *l, struct conn *c)
+{
+    c->ph = PH_QUEUED;
+    l->queue[(l->q_head + l->q_len++) %
+             (sizeof(l->queue) / sizeof(l->queue[0]))] = (size_t)(c - l->c);
+}
+
+/* With implicit TLS a bare ClientHello goes out as the connect is made,
+ * which the core waits for: the raw probes start once the main
+ * connection shows the server is there, so that a dead one costs one
+ * connect timeout, not one per probe. */
+static void release_held(struct loop *l)
+{
+    for (size_t i = 0; i < TP_COUNT; i++)
+        if (l->c[i].ph == PH_HELD)
+            enqueue(l, &l->c[i]);
 }
 
 /* "NNN text" of a reply's first line, cut to fit. */
@@ -153,21 +173,32 @@ static void probe_lost(struct loop *l, struct conn *c, const char *why)
     }
 }
 
-/* The raw ClientHello of probe c, at the point TLS would start. */
+/* The raw ClientHello of probe c, at the point TLS would start; its
+ * answer is read when smtp_wait says it is in (hello_done). */
 static void raw_hello(struct loop *l, struct conn *c)
 {
     const struct mxp_services *svc = l->r->svc;
-    struct tls_probe_result *res = &l->r->sv.r[c->p];
     struct mxp_tls_options o;
-    struct mxp_tls_hello h;
     const uint16_t *suites;
     size_t n = tls_suites_of(c->p, &suites);
-    int rc;
 
     options_of(l->r, c->p, &o);
-    memset(&h, 0, sizeof(h));
-    rc = svc->tls_hello(c->s, c->p == TP_SSL3 ? MXP_SSL_3_0 : MXP_TLS_1_2,
-                        suites, n, o.sni, &h);
+    if (svc->tls_hello_start(c->s, c->p == TP_SSL3 ? MXP_SSL_3_0 : MXP_TLS_1_2,
+                             suites, n, o.sni) == MXP_OK) {
+        c->ph = PH_HELLO;
+        return;
+    }
+    set_words(&l->r->sv.r[c->p], TO_UNKNOWN, "%s", svc->smtp_error(c->s));
+    finish(l, c, 0);
+}
+
+static void hello_done(struct loop *l, struct conn *c)
+{
+    const struct mxp_services *svc = l->r->svc;
+    struct tls_probe_result *res = &l->r->sv.r[c->p];
+    struct mxp_tls_hello h;
+    int rc = svc->tls_hello_result(c->s, &h);
+
     if (rc != MXP_OK)
         set_words(res, TO_UNKNOWN, "%s",
                   h.words[0] != '\0' ? h.words : svc->strerror(rc));
@@ -198,6 +229,11 @@ static void handshake_failed(struct loop *l, struct conn *c, int rc)
     const struct mxp_services *svc = l->r->svc;
     struct tls_survey *sv = &l->r->sv;
     const char *why = svc->smtp_error(c->s);
+
+    /* A server that is there but failed the handshake may still take
+     * what the raw probes offer (an SSL 3.0-only server). */
+    if (c->p == TP_MAIN && strncmp(why, "cannot connect", 14) != 0)
+        release_held(l);
     /* A server that will not speak a protocol says so with an alert or
      * by hanging up; silence, or a start refused before anything was
      * sent, tells nothing. */
@@ -307,11 +343,8 @@ static void on_greeting(struct loop *l, struct conn *c,
             l->q_len < sizeof(l->queue) / sizeof(l->queue[0])) {
             /* Turned away for now: again later, with fewer at once. */
             finish(l, c, 0);
-            c->ph = PH_QUEUED;
             c->retried = 1;
-            l->queue[(l->q_head + l->q_len++) %
-                     (sizeof(l->queue) / sizeof(l->queue[0]))] =
-                (size_t)(c - l->c);
+            enqueue(l, c);
             if (l->cap > 1)
                 l->cap = l->active > 1 ? l->active - 1 : 1;
             return;
@@ -427,6 +460,7 @@ static void on_handshake(struct loop *l, struct conn *c)
     if (c->p == TP_MAIN) {
         sv->handshake_rc = MXP_OK;
         sv->info = info;
+        release_held(l);
         c->ph = sv->implicit ? PH_TLS_GREETING : PH_AFTER_EHLO;
         if (!sv->implicit && !send_ehlo(l, c))
             return;
@@ -537,6 +571,10 @@ static void step(struct loop *l, struct conn *c)
         on_handshake(l, c);
         return;
     }
+    if (c->ph == PH_HELLO) {
+        hello_done(l, c);
+        return;
+    }
     rc = svc->smtp_read_reply(c->s, &rp);
     if (rc != MXP_OK) {
         if (c->p == TP_MAIN && c->ph == PH_AFTER_EHLO) {
@@ -622,7 +660,10 @@ void tls_probe_all(struct tls_run *r)
         if (r->sv.implicit && i == TP_INJECT)
             continue; /* nothing is sent in clear to smuggle */
         l.c[i].p = (enum tls_probe)i;
-        l.queue[l.q_len++] = i;
+        if (r->sv.implicit && is_raw(l.c[i].p))
+            l.c[i].ph = PH_HELD;
+        else
+            l.queue[l.q_len++] = i;
     }
     for (;;) {
         struct mxp_smtp *ss[TP_COUNT];

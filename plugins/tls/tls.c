@@ -171,10 +171,11 @@ static int cannot_tell(struct mxp_ctx *ctx, const struct tls_survey *sv)
 /* A core older than ABI 1.3 has no TLS to lend. */
 static int core_has_tls(const struct mxp_services *svc)
 {
-    return svc->size >= offsetof(struct mxp_services, tls_hello) +
-                            sizeof(svc->tls_hello) &&
+    return svc->size >= offsetof(struct mxp_services, tls_hello_result) +
+                            sizeof(svc->tls_hello_result) &&
            svc->smtp_tls_start != NULL && svc->smtp_tls_info != NULL &&
-           svc->smtp_unsolicited != NULL && svc->tls_hello != NULL;
+           svc->smtp_unsolicited != NULL && svc->tls_hello_start != NULL &&
+           svc->tls_hello_result != NULL;
 }
 
 static int tls_run(struct mxp_ctx *ctx, void *state)

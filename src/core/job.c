@@ -578,6 +578,8 @@ static const struct mxp_services services = {
     .smtp_tls_info = mxp_smtp_tls_info,
     .smtp_unsolicited = mxp_smtp_unsolicited,
     .tls_hello = mxp_smtp_tls_hello,
+    .tls_hello_start = mxp_smtp_tls_hello_start,
+    .tls_hello_result = mxp_smtp_tls_hello_result,
 };
 
 const struct mxp_services *mxp_core_services(void)

@@ -8,6 +8,12 @@
  * protocol failure breaks the session for good: later calls return the
  * same status at once, and close does not try QUIT on a link we no longer
  * trust.
+ *
+ * TLS (STARTTLS after its 220, or implicit TLS right after the connect)
+ * sits under the same code: once the handshake is done every read and
+ * write goes through tls.c with the same limits (sess_read,
+ * sess_write_all), and the waits of mxp_smtp_wait poll for what OpenSSL
+ * wants, counting what it already holds as readable.
  */
 #include "smtp.h"
 
@@ -91,14 +97,17 @@ struct mxp_smtp {
     struct mxp_reply_parser parser;
     char **ext; /* EHLO extension lines, owned */
     size_t n_ext;
-    char io_err[160];       /* why the last read or write failed */
-    struct mxp_tls *tls;    /* NULL until smtp_tls_start */
+    char io_err[160];    /* why the last read or write failed */
+    struct mxp_tls *tls; /* NULL until smtp_tls_start */
     enum tls_state tls_state;
-    short tls_events;       /* what the TLS layer waits for */
+    short tls_events;            /* what the TLS layer waits for */
     double tls_start, tls_limit; /* the handshake's start and limit */
-    int tls_status;         /* of a failed handshake */
-    int tls_notify;         /* done, not yet reported by mxp_smtp_wait */
+    int tls_status;              /* of a failed handshake */
+    int tls_notify;              /* done, not yet reported by mxp_smtp_wait */
     const struct mxp_tls_info *tls_info;
+    int hello;            /* a bare ClientHello is out: its answer is
+                             gathered in s->in (tls_hello_result reads) */
+    double hello_start, hello_limit;
 };
 
 static void note(struct mxp_smtp *s, char dir, const char *fmt, ...)
@@ -107,9 +116,10 @@ static int flush_out(struct mxp_smtp *s, double timeout);
 static void owe(struct mxp_smtp *s, const struct owed *o);
 static int fail(struct mxp_smtp *s, int status, const char *fmt, ...)
     MXP_PRINTF(3, 4);
-static void tls_begin(struct mxp_smtp *s);
+static int tls_begin(struct mxp_smtp *s, int may_refuse);
 static void tls_step(struct mxp_smtp *s);
 static int tls_timeout(struct mxp_smtp *s);
+static int hello_timeout(struct mxp_smtp *s);
 static int ensure_tls(struct mxp_smtp *s);
 static void pull(struct mxp_smtp *s);
 
@@ -312,7 +322,7 @@ static void connected(struct mxp_smtp *s)
     note(s, 'C', "connected to %s in %.3f s", s->peer, s->connect_time);
     owe(s, &greeting);
     if (s->tls_state == TLS_PENDING)
-        tls_begin(s); /* implicit TLS asked for while connecting */
+        (void)tls_begin(s, 0); /* implicit TLS asked while connecting */
 }
 
 /* A connect under way polled ready: its outcome. */
@@ -423,12 +433,15 @@ static ssize_t sess_read(struct mxp_smtp *s, void *buf, size_t len,
         if (n != MXP_TLS_AGAIN)
             return n;
         s->tls_events = ev;
+        /* A trickle of a record's bytes keeps the socket readable: the
+         * limit must be checked here, not left to poll(). */
+        if (mxp_poll_ms(limit) == 0)
+            return -MXP_ERR_TIMEOUT;
         w = mxp_net_wait_fd(s->fd, ev, limit);
         if (w == 0)
             return -MXP_ERR_TIMEOUT;
         if (w < 0) {
-            snprintf(s->io_err, sizeof(s->io_err), "poll: %s",
-                     strerror(errno));
+            snprintf(s->io_err, sizeof(s->io_err), "poll: %s", strerror(errno));
             return -MXP_ERR_IO;
         }
     }
@@ -451,8 +464,8 @@ static int sess_write_all(struct mxp_smtp *s, const char *data, size_t len,
     }
     while (len > 0) {
         short ev = POLLOUT;
-        ssize_t n = mxp_tls_write(s->tls, data, len, &ev, s->io_err,
-                                  sizeof(s->io_err));
+        ssize_t n =
+            mxp_tls_write(s->tls, data, len, &ev, s->io_err, sizeof(s->io_err));
         int w;
 
         if (n > 0) {
@@ -462,12 +475,13 @@ static int sess_write_all(struct mxp_smtp *s, const char *data, size_t len,
         }
         if (n != MXP_TLS_AGAIN)
             return n == 0 ? MXP_ERR_IO : (int)-n;
+        if (mxp_poll_ms(limit) == 0)
+            return MXP_ERR_TIMEOUT;
         w = mxp_net_wait_fd(s->fd, ev, limit);
         if (w == 0)
             return MXP_ERR_TIMEOUT;
         if (w < 0) {
-            snprintf(s->io_err, sizeof(s->io_err), "poll: %s",
-                     strerror(errno));
+            snprintf(s->io_err, sizeof(s->io_err), "poll: %s", strerror(errno));
             return MXP_ERR_IO;
         }
     }
@@ -524,6 +538,7 @@ static int read_reply_within(struct mxp_smtp *s, struct mxp_smtp_reply *r,
         return rc;
     if ((rc = ensure_tls(s)) != MXP_OK)
         return rc;
+    s->tls_notify = 0; /* the caller is past the handshake */
     /* Held commands go out now; if the server has hung up, what it said
      * before is still worth reading. */
     if (s->out.len > 0 && (rc = flush_out(s, timeout)) != MXP_OK &&
@@ -616,8 +631,8 @@ static int check_unsolicited(struct mxp_smtp *s, const char *verb)
         return MXP_OK; /* pipelining: replies are on their way */
     if ((shown = early_bytes(s)) == NULL)
         return MXP_OK; /* nothing waiting, or EOF: the send tells */
-    rc = fail(s, MXP_ERR_PROTOCOL, "server sent data before our %s: '%s'",
-              verb, shown);
+    rc = fail(s, MXP_ERR_PROTOCOL, "server sent data before our %s: '%s'", verb,
+              shown);
     free(shown);
     return rc;
 }
@@ -790,6 +805,10 @@ static int send_line(struct mxp_smtp *s, const char *line, double timeout,
     rc = refuse_command(s, line, o.verb);
     if (rc != MXP_OK)
         return rc;
+    /* A handshake under way ends first: its bytes are not unsolicited. */
+    if ((rc = ensure_tls(s)) != MXP_OK)
+        return rc;
+    s->tls_notify = 0;
     rc = check_unsolicited(s, o.verb);
     if (rc != MXP_OK)
         return rc;
@@ -903,6 +922,16 @@ static enum wait_state wait_state(struct mxp_smtp *s)
         s->tls_notify = 0;
         return W_READY;
     }
+    if (s->hello) {
+        struct mxp_tls_hello h;
+
+        if (s->peer_gone || s->in.len >= MXP_TLS_REPLY_MAX)
+            return W_READY;
+        return mxp_tls_parse_server_hello((const unsigned char *)s->in.data,
+                                          s->in.len, &h) == MXP_TLS_PARSE_MORE
+                   ? W_WAITING
+                   : W_READY;
+    }
     if (s->n_owed == 0)
         return W_IDLE;
     if (s->out.len > 0 && flush_out(s, s->opt.command_timeout) != MXP_OK &&
@@ -910,9 +939,16 @@ static enum wait_state wait_state(struct mxp_smtp *s)
         return W_READY; /* broken by the write */
     if (s->peer_gone)
         return W_READY;
-    /* What OpenSSL holds already, a poll() on the socket would not see. */
-    if (s->tls_state == TLS_UP && mxp_tls_pending(s->tls))
+    /* What OpenSSL holds already, a poll() on the socket would not see
+     * (a record is up to 16 KiB, a pull takes 4 KiB). */
+    while (s->tls_state == TLS_UP && !s->broken && !s->peer_gone &&
+           mxp_tls_pending(s->tls)) {
+        size_t before = s->in.len;
+
         pull(s);
+        if (s->in.len == before)
+            break;
+    }
     if (s->broken || s->peer_gone)
         return W_READY;
     if (s->in.len == 0)
@@ -937,6 +973,10 @@ static double wait_limit(struct mxp_smtp *s, double now, double *timeout)
     if (s->tls_state == TLS_HANDSHAKE) {
         *timeout = s->opt.command_timeout;
         return s->tls_limit;
+    }
+    if (s->hello) {
+        *timeout = s->opt.command_timeout;
+        return s->hello_limit;
     }
     if (s->wait_start == 0)
         s->wait_start = now;
@@ -978,6 +1018,27 @@ static void pull(struct mxp_smtp *s)
     }
 }
 
+/* Its time is up, but the caller may have been busy elsewhere while the
+ * answer came: one look without waiting before calling it a timeout.
+ * 1 when that made s ready. */
+static int last_look(struct mxp_smtp *s)
+{
+    struct pollfd p = {.fd = s->fd};
+
+    p.events = s->connecting                ? POLLOUT
+               : s->tls_state != TLS_NONE ? s->tls_events
+                                          : POLLIN;
+    if (poll(&p, 1, 0) <= 0 || p.revents == 0)
+        return 0;
+    if (s->connecting)
+        (void)connect_done(s);
+    else if (s->tls_state == TLS_HANDSHAKE)
+        tls_step(s);
+    else
+        pull(s);
+    return wait_state(s) == W_READY;
+}
+
 int mxp_smtp_wait(struct mxp_smtp *const *ss, size_t n, size_t *ready)
 {
     return mxp_smtp_wait_until(ss, n, ready, 0);
@@ -1010,11 +1071,17 @@ int mxp_smtp_wait_until(struct mxp_smtp *const *ss, size_t n, size_t *ready,
                 return MXP_OK;
             }
             limit = wait_limit(s, now, &timeout);
+            if (now >= limit && last_look(s)) {
+                *ready = i;
+                return MXP_OK;
+            }
             if (now >= limit) {
                 if (s->connecting)
                     (void)connect_expired(s);
                 else if (s->tls_state == TLS_HANDSHAKE)
                     (void)tls_timeout(s);
+                else if (s->hello)
+                    (void)hello_timeout(s);
                 else
                     (void)reply_timeout(s, s->wait_start, timeout, limit);
                 *ready = i;
@@ -1023,9 +1090,9 @@ int mxp_smtp_wait_until(struct mxp_smtp *const *ss, size_t n, size_t *ready,
             if (np == 0 || limit < soonest)
                 soonest = limit;
             pfd[np].fd = s->fd;
-            pfd[np].events = s->connecting ? POLLOUT
+            pfd[np].events = s->connecting              ? POLLOUT
                              : s->tls_state != TLS_NONE ? s->tls_events
-                                                         : POLLIN;
+                                                        : POLLIN;
             pfd[np].revents = 0;
             map[np++] = i;
         }
@@ -1341,12 +1408,9 @@ static void tls_done(struct mxp_smtp *s)
     s->wait_start = 0;
 }
 
-static void tls_step(struct mxp_smtp *s)
+/* What one step of the handshake came to. */
+static void tls_outcome(struct mxp_smtp *s, int rc, short ev, const char *why)
 {
-    char why[160];
-    short ev = POLLIN;
-    int rc = mxp_tls_handshake(s->tls, &ev, why, sizeof(why));
-
     if (rc == MXP_TLS_AGAIN)
         s->tls_events = ev;
     else if (rc == MXP_OK)
@@ -1355,22 +1419,48 @@ static void tls_step(struct mxp_smtp *s)
         tls_failed(s, rc, why);
 }
 
-/* The handshake's limit: command_timeout from now, and the deadline. */
-static void tls_begin(struct mxp_smtp *s)
+static void tls_step(struct mxp_smtp *s)
 {
+    char why[160];
+    short ev = POLLIN;
+    int rc = mxp_tls_handshake(s->tls, &ev, why, sizeof(why));
+
+    tls_outcome(s, rc, ev, why);
+}
+
+/* Starts the handshake, limited by command_timeout from now and the
+ * deadline.  With may_refuse, settings that leave nothing to offer
+ * (found before a byte is sent) give MXP_ERR_UNSUPPORTED and leave the
+ * session as it was; otherwise they fail it like any handshake. */
+static int tls_begin(struct mxp_smtp *s, int may_refuse)
+{
+    char why[160];
+    short ev = POLLOUT;
+    int rc;
+
     s->tls_start = mxp_now();
     s->tls_limit = limit_of(s, s->tls_start, s->opt.command_timeout);
     s->tls_state = TLS_HANDSHAKE;
     s->tls_events = POLLOUT;
-    tls_step(s);
+    rc = mxp_tls_handshake(s->tls, &ev, why, sizeof(why));
+    if (rc == MXP_ERR_UNSUPPORTED && may_refuse &&
+        mxp_tls_bytes_out(s->tls) == 0) {
+        mxp_tls_free(s->tls);
+        s->tls = NULL;
+        s->tls_state = TLS_NONE;
+        snprintf(s->err, sizeof(s->err), "cannot offer that: %s", why);
+        return rc;
+    }
+    tls_outcome(s, rc, ev, why);
+    return MXP_OK;
 }
 
 /* A handshake that ran out of time: silent server or one that stalled. */
 static int tls_timeout(struct mxp_smtp *s)
 {
     double waited = s->tls_limit - s->tls_start;
-    const char *cut = cut_by_deadline(s, s->tls_start,
-                                      s->opt.command_timeout, s->tls_limit);
+    const char *cut =
+        cut_by_deadline(s, s->tls_start, s->opt.command_timeout, s->tls_limit);
     size_t got = mxp_tls_bytes_in(s->tls);
 
     s->tls_state = TLS_FAILED;
@@ -1466,8 +1556,8 @@ int mxp_smtp_tls_start(struct mxp_smtp *s, const struct mxp_tls_options *o)
         return fail(s, rc, "TLS: %s", why);
     if (s->connecting)
         s->tls_state = TLS_PENDING; /* begins when connected */
-    else
-        tls_begin(s);
+    else if ((rc = tls_begin(s, 1)) != MXP_OK)
+        return rc;
     return s->broken ? s->err_status : MXP_OK;
 }
 
@@ -1530,8 +1620,8 @@ int mxp_smtp_unsolicited(struct mxp_smtp *s, double wait, char *text,
     if ((rc = ensure_tls(s)) != MXP_OK)
         return -rc;
     s->tls_notify = 0;
-    limit = mxp_min_deadline(mxp_now() + (wait > 0 ? wait : 0),
-                             s->opt.deadline);
+    limit =
+        mxp_min_deadline(mxp_now() + (wait > 0 ? wait : 0), s->opt.deadline);
     if (s->in.len == 0) {
         char tmp[4096];
         ssize_t n = sess_read(s, tmp, sizeof(tmp), limit);
@@ -1553,86 +1643,119 @@ int mxp_smtp_unsolicited(struct mxp_smtp *s, double wait, char *text,
     return 1;
 }
 
-int mxp_smtp_tls_hello(struct mxp_smtp *s, int version,
-                       const uint16_t *ciphers, size_t n, const char *sni,
-                       struct mxp_tls_hello *out)
+/* The ClientHello's answer did not come in time. */
+static int hello_timeout(struct mxp_smtp *s)
 {
-    unsigned char hello[MXP_TLS_HELLO_MAX], reply[MXP_TLS_REPLY_MAX];
-    size_t hlen, got = 0;
-    double start, limit;
-    enum mxp_tls_parse step = MXP_TLS_PARSE_MORE;
+    double waited = s->hello_limit - s->hello_start;
+
+    return fail(s, MXP_ERR_TIMEOUT,
+                "no answer to the ClientHello within %.1f s%s",
+                waited > 0 ? waited : 0.0,
+                cut_by_deadline(s, s->hello_start, s->opt.command_timeout,
+                                s->hello_limit));
+}
+
+int mxp_smtp_tls_hello_start(struct mxp_smtp *s, int version,
+                             const uint16_t *ciphers, size_t n, const char *sni)
+{
+    unsigned char hello[MXP_TLS_HELLO_MAX];
+    size_t hlen;
     int rc;
+
+    if (s == NULL || ciphers == NULL || n == 0 || n > MXP_TLS_HELLO_SUITES ||
+        version < MXP_SSL_3_0 || version > MXP_TLS_1_2) {
+        if (s != NULL)
+            snprintf(s->err, sizeof(s->err), "bad arguments");
+        return MXP_ERR_INVALID;
+    }
+    if (s->hello) {
+        snprintf(s->err, sizeof(s->err), "a ClientHello is out already");
+        return MXP_ERR_INVALID;
+    }
+    if ((rc = ensure_connected(s)) != MXP_OK ||
+        (rc = tls_ready_to_start(s)) != MXP_OK)
+        return rc;
+    hlen = mxp_tls_client_hello(version, ciphers, n, sni, hello,
+                                sizeof(hello));
+    s->hello_start = mxp_now();
+    s->hello_limit = limit_of(s, s->hello_start, s->opt.command_timeout);
+    note(s, '>', "[ClientHello %s, %zu suite%s]", mxp_tls_version_name(version),
+         n, n == 1 ? "" : "s");
+    rc = sess_write_all(s, (const char *)hello, hlen, s->hello_limit);
+    if (rc != MXP_OK)
+        return fail(s, rc, "could not send the ClientHello: %s",
+                    rc == MXP_ERR_CLOSED    ? "connection closed by server"
+                    : rc == MXP_ERR_TIMEOUT ? "timed out"
+                                            : s->io_err);
+    s->hello = 1;
+    return MXP_OK;
+}
+
+int mxp_smtp_tls_hello_result(struct mxp_smtp *s, struct mxp_tls_hello *out)
+{
+    enum mxp_tls_parse step;
+    int rc = MXP_OK;
 
     if (out == NULL)
         return MXP_ERR_INVALID;
     memset(out, 0, sizeof(*out));
     out->alert = -1;
-    if (s == NULL || ciphers == NULL || n == 0 || n > MXP_TLS_HELLO_SUITES ||
-        version < MXP_SSL_3_0 || version > MXP_TLS_1_2) {
-        snprintf(out->words, sizeof(out->words), "bad arguments");
+    if (s == NULL || (!s->hello && !s->broken)) {
+        snprintf(out->words, sizeof(out->words), "no ClientHello was sent");
         return MXP_ERR_INVALID;
     }
-    if ((rc = ensure_connected(s)) != MXP_OK ||
-        (rc = tls_ready_to_start(s)) != MXP_OK) {
-        snprintf(out->words, sizeof(out->words), "%.127s", s->err);
-        return rc;
-    }
-    hlen = mxp_tls_client_hello(version, ciphers, n, sni, hello,
-                                sizeof(hello));
-    start = mxp_now();
-    limit = limit_of(s, start, s->opt.command_timeout);
-    note(s, '>', "[ClientHello %s, %zu suite%s]", mxp_tls_version_name(version),
-         n, n == 1 ? "" : "s");
-    rc = sess_write_all(s, (const char *)hello, hlen, limit);
-    if (rc != MXP_OK) {
-        rc = fail(s, rc, "could not send the ClientHello: %s",
-                  rc == MXP_ERR_CLOSED    ? "connection closed by server"
-                  : rc == MXP_ERR_TIMEOUT ? "timed out"
-                                          : s->io_err);
+    if (s->broken) {
+        rc = s->err_status;
         goto done;
     }
+    /* What came so far, then more until the answer is whole. */
+    step = mxp_tls_parse_server_hello((const unsigned char *)s->in.data,
+                                      s->in.len, out);
     while (step == MXP_TLS_PARSE_MORE) {
+        char tmp[1024];
+        size_t room = MXP_TLS_REPLY_MAX - s->in.len;
         ssize_t r;
 
-        if (got == sizeof(reply)) {
-            rc = fail(s, MXP_ERR_TOO_BIG,
-                      "no ServerHello in the first %zu bytes", got);
+        if (s->in.len >= MXP_TLS_REPLY_MAX) {
+            rc = fail(s, MXP_ERR_TOO_BIG, "no ServerHello in the first %zu "
+                      "bytes", s->in.len);
             goto done;
         }
-        r = mxp_now() >= limit
+        r = mxp_now() >= s->hello_limit
                 ? -MXP_ERR_TIMEOUT
-                : sess_read(s, reply + got, sizeof(reply) - got, limit);
+                : sess_read(s, tmp, room < sizeof(tmp) ? room : sizeof(tmp),
+                            s->hello_limit);
         if (r == -MXP_ERR_TIMEOUT) {
-            double waited = limit - start;
-
-            rc = fail(s, MXP_ERR_TIMEOUT,
-                      "no answer to the ClientHello within %.1f s%s",
-                      waited > 0 ? waited : 0.0,
-                      cut_by_deadline(s, start, s->opt.command_timeout,
-                                      limit));
+            rc = hello_timeout(s);
             goto done;
         }
         if (r == -MXP_ERR_CLOSED) {
             rc = fail(s, MXP_ERR_CLOSED,
                       "connection closed by server %s the ClientHello",
-                      got == 0 ? "after" : "in its answer to");
+                      s->in.len == 0 ? "after" : "in its answer to");
             goto done;
         }
         if (r < 0) {
             rc = fail(s, (int)-r, "read error: %s", s->io_err);
             goto done;
         }
-        got += (size_t)r;
-        step = mxp_tls_parse_server_hello(reply, got, out);
+        if (mxp_buf_append(&s->in, tmp, (size_t)r) != MXP_OK) {
+            rc = fail(s, MXP_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        memset(out, 0, sizeof(*out));
+        out->alert = -1;
+        step = mxp_tls_parse_server_hello((const unsigned char *)s->in.data,
+                                          s->in.len, out);
     }
     if (step == MXP_TLS_PARSE_BAD) {
         rc = fail(s, MXP_ERR_PROTOCOL, "%s", out->words);
         goto done;
     }
     note(s, '<', "[%s]", out->words);
-    rc = MXP_OK;
 
 done:
+    s->hello = 0;
     if (rc != MXP_OK) {
         out->accepted = 0;
         snprintf(out->words, sizeof(out->words), "%.127s", s->err);
@@ -1645,4 +1768,23 @@ done:
                  "the session is spent by a bare ClientHello");
     }
     return rc;
+}
+
+int mxp_smtp_tls_hello(struct mxp_smtp *s, int version,
+                       const uint16_t *ciphers, size_t n, const char *sni,
+                       struct mxp_tls_hello *out)
+{
+    int rc;
+
+    if (out == NULL)
+        return MXP_ERR_INVALID;
+    rc = mxp_smtp_tls_hello_start(s, version, ciphers, n, sni);
+    if (rc != MXP_OK) {
+        memset(out, 0, sizeof(*out));
+        out->alert = -1;
+        snprintf(out->words, sizeof(out->words), "%.127s",
+                 s != NULL ? s->err : "bad arguments");
+        return rc;
+    }
+    return mxp_smtp_tls_hello_result(s, out);
 }

@@ -117,9 +117,16 @@ int mxp_smtp_unsolicited(struct mxp_smtp *s, double wait, char *text,
                          size_t len);
 /* A bare ClientHello (tls_hello.c builds it, parses the answer) where
  * tls_start could start; the session is spent afterwards. */
-int mxp_smtp_tls_hello(struct mxp_smtp *s, int version,
-                       const uint16_t *ciphers, size_t n, const char *sni,
-                       struct mxp_tls_hello *out);
+int mxp_smtp_tls_hello(struct mxp_smtp *s, int version, const uint16_t *ciphers,
+                       size_t n, const char *sni, struct mxp_tls_hello *out);
+/* The same in two steps, for several at once: start sends the
+ * ClientHello; mxp_smtp_wait reports s ready when the answer is whole or
+ * failed (bounded like a reply, by command_timeout from the send);
+ * result fills out as mxp_smtp_tls_hello does, waiting for the rest of
+ * the answer itself when called before. */
+int mxp_smtp_tls_hello_start(struct mxp_smtp *s, int version,
+                             const uint16_t *ciphers, size_t n, const char *sni);
+int mxp_smtp_tls_hello_result(struct mxp_smtp *s, struct mxp_tls_hello *out);
 /* QUIT (if send_quit and the session is healthy, waiting for the reply at
  * most min(2 s, time to the deadline)), then closes and frees.  NULL is
  * fine. */

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <openssl/bio.h>
 #include <openssl/ec.h>
@@ -27,6 +28,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "net.h"
+#include "tls_hello.h"
 
 #define MAX_CTX 8                  /* CA files a process may use */
 #define MAX_CERT_LIST (100 * 1024) /* bytes of a peer's certificate chain */
@@ -36,9 +38,10 @@ struct mxp_tls {
     SSL *ssl;
     BIO *bio;
     int fd;
-    int eof;         /* the socket gave EOF */
-    size_t bytes_in; /* bytes the server sent */
-    int dead;        /* a read or write failed for good: its status */
+    int eof;          /* the socket gave EOF */
+    size_t bytes_in;  /* bytes the server sent */
+    size_t bytes_out; /* bytes we sent */
+    int dead;         /* a read or write failed for good: its status */
     char dead_words[160];
     long first_error; /* first verify error seen, X509_V_OK when none */
     int first_depth;
@@ -62,7 +65,9 @@ static int bio_write(BIO *b, const char *data, int len)
     do
         n = send(t->fd, data, (size_t)len, MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    if (n > 0)
+        t->bytes_out += (size_t)n;
+    else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         BIO_set_retry_write(b);
     return (int)n;
 }
@@ -160,6 +165,19 @@ static int queue_says_eof(void)
            ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
 }
 
+/* 1 when the queue's first error says this side had nothing to offer
+ * (versions or ciphers all excluded by the settings or the level). */
+static int queue_says_this_side(void)
+{
+    unsigned long e = ERR_peek_error();
+    int r = ERR_GET_REASON(e);
+
+    return e != 0 && ERR_GET_LIB(e) == ERR_LIB_SSL &&
+           (r == SSL_R_NO_PROTOCOLS_AVAILABLE ||
+            r == SSL_R_NO_CIPHERS_AVAILABLE ||
+            r == SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM);
+}
+
 /* An SSL call's return rc as MXP_TLS_AGAIN with *events, or a status with
  * words. */
 static int ssl_outcome(struct mxp_tls *t, int rc, short *events, char *err,
@@ -191,6 +209,11 @@ static int ssl_outcome(struct mxp_tls *t, int rc, short *events, char *err,
         snprintf(err, errlen, "%s", strerror(saved));
         return MXP_ERR_IO;
     default:
+        if (queue_says_this_side()) {
+            /* Refused here before a byte went out: not the server's. */
+            queue_words("nothing to offer", err, errlen);
+            return MXP_ERR_UNSUPPORTED;
+        }
         if (queue_says_eof()) {
             ERR_clear_error();
             snprintf(err, errlen, "connection closed by server");
@@ -218,6 +241,16 @@ static int verify_cb(int ok, X509_STORE_CTX *x)
     return 1;
 }
 
+/* NULL when path names a regular file (after symlinks), else why not. */
+static const char *not_regular(const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0)
+        return strerror(errno);
+    return S_ISREG(st.st_mode) ? NULL : "not a regular file";
+}
+
 static struct {
     char *ca_file; /* "" for the system store */
     SSL_CTX *ctx;
@@ -227,6 +260,7 @@ static SSL_CTX *ctx_for(const char *ca_file, int *status, char *err,
                         size_t errlen)
 {
     SSL_CTX *ctx;
+    const char *why_not;
     size_t i;
 
     if (ca_file == NULL)
@@ -238,6 +272,13 @@ static SSL_CTX *ctx_for(const char *ca_file, int *status, char *err,
     if (i == MAX_CTX) {
         *status = MXP_ERR_CONFIG;
         snprintf(err, errlen, "more than %d CA files", MAX_CTX);
+        return NULL;
+    }
+    if (ca_file[0] != '\0' && (why_not = not_regular(ca_file)) != NULL) {
+        /* A FIFO would block the open until the job's deadline. */
+        snprintf(err, errlen, "cannot load the CA file %s: %s", ca_file,
+                 why_not);
+        *status = MXP_ERR_CONFIG;
         return NULL;
     }
     ctx = SSL_CTX_new(TLS_client_method());
@@ -301,16 +342,6 @@ static int ossl_version(int v)
     }
 }
 
-/* 1 when name may go out as SNI: a name, never an address (RFC 6066 3). */
-static int sni_ok(const char *name)
-{
-    int family;
-    unsigned char b[16];
-
-    return name != NULL && name[0] != '\0' && strlen(name) < 256 &&
-           mxp_parse_addr(name, &family, b) != 0;
-}
-
 static int apply_options(struct mxp_tls *t, const struct mxp_tls_options *o,
                          char *err, size_t errlen)
 {
@@ -321,6 +352,14 @@ static int apply_options(struct mxp_tls *t, const struct mxp_tls_options *o,
                  (unsigned)(lo < 0 ? o->min_version : o->max_version));
         return MXP_ERR_INVALID;
     }
+#ifdef OPENSSL_NO_SSL3
+    /* Asked for here, OpenSSL would fail the handshake with an alert
+     * already on the wire. */
+    if (hi == SSL3_VERSION) {
+        snprintf(err, errlen, "this OpenSSL has no SSL 3.0");
+        return MXP_ERR_UNSUPPORTED;
+    }
+#endif
     /* Before the versions and ciphers: the level decides what they may
      * enable (TLS 1.0/1.1 and NULL/aNULL need level 0 in OpenSSL 3). */
     if (o->ciphers != NULL && SSL_set_cipher_list(t->ssl, o->ciphers) != 1) {
@@ -346,7 +385,8 @@ static int apply_options(struct mxp_tls *t, const struct mxp_tls_options *o,
                  o->ciphersuites);
         return MXP_ERR_UNSUPPORTED;
     }
-    if (sni_ok(o->sni) && SSL_set_tlsext_host_name(t->ssl, o->sni) != 1) {
+    if (mxp_tls_sni_ok(o->sni) &&
+        SSL_set_tlsext_host_name(t->ssl, o->sni) != 1) {
         ERR_clear_error();
         snprintf(err, errlen, "bad server name for SNI");
         return MXP_ERR_INVALID;
@@ -416,6 +456,11 @@ int mxp_tls_handshake(struct mxp_tls *t, short *events, char *err,
 size_t mxp_tls_bytes_in(const struct mxp_tls *t)
 {
     return t != NULL ? t->bytes_in : 0;
+}
+
+size_t mxp_tls_bytes_out(const struct mxp_tls *t)
+{
+    return t != NULL ? t->bytes_out : 0;
 }
 
 /* The server's temporary key: "X25519", "ECDH P-256", "DH" and bits. */
@@ -524,48 +569,51 @@ const struct mxp_tls_info *mxp_tls_info(struct mxp_tls *t, double elapsed)
     return in;
 }
 
+/* The end of a read or write that moved no bytes: MXP_TLS_AGAIN, or a
+ * failure kept for every later call.  rc is the SSL call's return, or 0
+ * with dead set for a failure seen before. */
+static ssize_t io_outcome(struct mxp_tls *t, int rc, short *events, char *err,
+                          size_t errlen)
+{
+    if (!t->dead) {
+        rc = ssl_outcome(t, rc, events, err, errlen);
+        if (rc == MXP_TLS_AGAIN)
+            return MXP_TLS_AGAIN;
+        t->dead = rc;
+        snprintf(t->dead_words, sizeof(t->dead_words), "%s", err);
+    }
+    snprintf(err, errlen, "%s", t->dead_words);
+    return -t->dead;
+}
+
 ssize_t mxp_tls_read(struct mxp_tls *t, void *buf, size_t len, short *events,
                      char *err, size_t errlen)
 {
-    int rc;
+    int rc = 0;
 
-    if (t->dead) {
-        snprintf(err, errlen, "%s", t->dead_words);
-        return -t->dead;
+    if (!t->dead) {
+        ERR_clear_error();
+        rc = SSL_read(t->ssl, buf, len > 65536 ? 65536 : (int)len);
+        if (rc > 0)
+            return rc;
     }
-    ERR_clear_error();
-    rc = SSL_read(t->ssl, buf, len > 65536 ? 65536 : (int)len);
-    if (rc > 0)
-        return rc;
-    rc = ssl_outcome(t, rc, events, err, errlen);
-    if (rc == MXP_TLS_AGAIN)
-        return MXP_TLS_AGAIN;
-    t->dead = rc;
-    snprintf(t->dead_words, sizeof(t->dead_words), "%s", err);
-    return -rc;
+    return io_outcome(t, rc, events, err, errlen);
 }
 
 ssize_t mxp_tls_write(struct mxp_tls *t, const void *buf, size_t len,
                       short *events, char *err, size_t errlen)
 {
-    int rc;
+    int rc = 0;
 
-    if (t->dead) {
-        snprintf(err, errlen, "%s", t->dead_words);
-        return -t->dead;
-    }
-    if (len == 0)
+    if (len == 0 && !t->dead)
         return 0;
-    ERR_clear_error();
-    rc = SSL_write(t->ssl, buf, len > 65536 ? 65536 : (int)len);
-    if (rc > 0)
-        return rc;
-    rc = ssl_outcome(t, rc, events, err, errlen);
-    if (rc == MXP_TLS_AGAIN)
-        return MXP_TLS_AGAIN;
-    t->dead = rc;
-    snprintf(t->dead_words, sizeof(t->dead_words), "%s", err);
-    return -rc;
+    if (!t->dead) {
+        ERR_clear_error();
+        rc = SSL_write(t->ssl, buf, len > 65536 ? 65536 : (int)len);
+        if (rc > 0)
+            return rc;
+    }
+    return io_outcome(t, rc, events, err, errlen);
 }
 
 int mxp_tls_pending(struct mxp_tls *t)

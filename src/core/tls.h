@@ -37,13 +37,16 @@ int mxp_tls_new(int fd, const struct mxp_tls_options *o, struct mxp_tls **out,
 /* Advances the handshake: MXP_OK when done, MXP_TLS_AGAIN (*events to
  * poll for), or a failure with words: MXP_ERR_CLOSED (the server hung
  * up), MXP_ERR_PROTOCOL ("wrong version number", "sslv3 alert handshake
- * failure", "excessive message size"), MXP_ERR_IO. */
+ * failure", "excessive message size"), MXP_ERR_IO; MXP_ERR_UNSUPPORTED
+ * when the settings leave nothing to offer ("no protocols available"),
+ * found before anything is sent. */
 int mxp_tls_handshake(struct mxp_tls *t, short *events, char *err,
                       size_t errlen);
 
 /* Bytes received from the server so far (tells a silent server from one
  * that stalled halfway). */
 size_t mxp_tls_bytes_in(const struct mxp_tls *t);
+size_t mxp_tls_bytes_out(const struct mxp_tls *t);
 
 /* The facts of the finished handshake, owned by t; elapsed is stored as
  * its handshake_time.  NULL when out of memory. */

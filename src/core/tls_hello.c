@@ -36,8 +36,7 @@ static void put24(unsigned char *p, size_t v)
     p[2] = (unsigned char)v;
 }
 
-/* 1 when sni may be sent: a name, never an address (RFC 6066 3). */
-static int sni_name(const char *sni)
+int mxp_tls_sni_ok(const char *sni)
 {
     int family;
     unsigned char b[16];
@@ -55,7 +54,7 @@ static size_t extensions(const char *sni, unsigned char *p)
                                        0x0601, 0x0203, 0x0201};
     size_t n = 0, i;
 
-    if (sni_name(sni)) {
+    if (mxp_tls_sni_ok(sni)) {
         size_t len = strlen(sni);
 
         put16(p + n, 0x0000); /* server_name */

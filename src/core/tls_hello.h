@@ -43,6 +43,10 @@ enum mxp_tls_parse mxp_tls_parse_server_hello(const unsigned char *buf,
                                               size_t len,
                                               struct mxp_tls_hello *out);
 
+/* 1 when sni may go out as a server name: a name of 1..253 bytes, never
+ * an address (RFC 6066 3). */
+int mxp_tls_sni_ok(const char *sni);
+
 /* "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3" (OpenSSL's words),
  * "0x0305" for others (a static buffer then). */
 const char *mxp_tls_version_name(int version);

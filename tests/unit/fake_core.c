@@ -1568,14 +1568,15 @@ enum fake_tls_state { FAKE_TLS_NONE, FAKE_TLS_UP, FAKE_TLS_FAILED };
 static struct {
     struct {
         enum fake_tls_state state;
-        int status;      /* of a failed handshake */
-        int notify;      /* smtp_wait reports it ready once */
-        int spent;       /* a bare ClientHello used it up */
+        int status; /* of a failed handshake */
+        int notify; /* smtp_wait reports it ready once */
+        int spent;  /* a bare ClientHello used it up */
+        int hello_rc; /* tls_hello_start: the responder's answer, kept */
+        struct mxp_tls_hello hello;
         struct mxp_tls_info info;
     } sess[FAKE_MAX_SESSIONS + 1];
-    int (*tls_fn)(void *user, unsigned session,
-                  const struct mxp_tls_options *o, struct mxp_tls_info *info,
-                  char *err, size_t errlen);
+    int (*tls_fn)(void *user, unsigned session, const struct mxp_tls_options *o,
+                  struct mxp_tls_info *info, char *err, size_t errlen);
     void *tls_user;
     int (*hello_fn)(void *user, unsigned session, int version,
                     const uint16_t *ciphers, size_t n,
@@ -1650,8 +1651,7 @@ static int fake_tls_ready(struct mxp_smtp *const *ss, size_t n, size_t *ready)
     for (size_t i = 0; i < n; i++) {
         struct mxp_smtp *s = ss[i];
 
-        if (s == NULL || s->id > FAKE_MAX_SESSIONS ||
-            !FT.sess[s->id].notify)
+        if (s == NULL || s->id > FAKE_MAX_SESSIONS || !FT.sess[s->id].notify)
             continue;
         if (ready == NULL)
             return -1;
@@ -1726,8 +1726,8 @@ static int fake_smtp_tls_handshake_fn(struct mxp_smtp *s,
     return fake_smtp_tls_info_fn(s, info);
 }
 
-static int fake_smtp_unsolicited_fn(struct mxp_smtp *s, double wait,
-                                    char *text, size_t len)
+static int fake_smtp_unsolicited_fn(struct mxp_smtp *s, double wait, char *text,
+                                    size_t len)
 {
     int rc;
 
@@ -1746,8 +1746,8 @@ static int fake_smtp_unsolicited_fn(struct mxp_smtp *s, double wait,
 }
 
 static int fake_tls_hello_fn(struct mxp_smtp *s, int version,
-                             const uint16_t *ciphers, size_t n,
-                             const char *sni, struct mxp_tls_hello *out)
+                             const uint16_t *ciphers, size_t n, const char *sni,
+                             struct mxp_tls_hello *out)
 {
     int rc;
 
@@ -1777,6 +1777,34 @@ static int fake_tls_hello_fn(struct mxp_smtp *s, int version,
              rc == MXP_OK ? "the session is spent by a bare ClientHello"
                           : out->words);
     return rc;
+}
+
+/* The responder answers at once; smtp_wait reports the session ready
+ * once, and tls_hello_result hands the answer over. */
+static int fake_tls_hello_start_fn(struct mxp_smtp *s, int version,
+                                   const uint16_t *ciphers, size_t n,
+                                   const char *sni)
+{
+    int rc;
+
+    if (s == NULL || s->id > FAKE_MAX_SESSIONS)
+        return MXP_ERR_INVALID;
+    rc = fake_tls_hello_fn(s, version, ciphers, n, sni, &FT.sess[s->id].hello);
+    if (rc == MXP_ERR_INVALID || rc == MXP_ERR_UNSUPPORTED)
+        return rc;
+    FT.sess[s->id].hello_rc = rc;
+    FT.sess[s->id].notify = 1;
+    return MXP_OK;
+}
+
+static int fake_tls_hello_result_fn(struct mxp_smtp *s,
+                                    struct mxp_tls_hello *out)
+{
+    if (s == NULL || s->id > FAKE_MAX_SESSIONS || out == NULL)
+        return MXP_ERR_INVALID;
+    FT.sess[s->id].notify = 0;
+    *out = FT.sess[s->id].hello;
+    return FT.sess[s->id].hello_rc;
 }
 
 const struct mxp_services fake_services = {
@@ -1846,6 +1874,8 @@ const struct mxp_services fake_services = {
     .smtp_tls_info = fake_smtp_tls_info_fn,
     .smtp_unsolicited = fake_smtp_unsolicited_fn,
     .tls_hello = fake_tls_hello_fn,
+    .tls_hello_start = fake_tls_hello_start_fn,
+    .tls_hello_result = fake_tls_hello_result_fn,
 };
 
 /* ---- lifecycle ------------------------------------------------------- */

@@ -168,7 +168,10 @@ void fake_smtp_unsolicited_set(int (*fn)(void *user, unsigned session,
                                          char *text, size_t len),
                                void *user);
 size_t fake_tls_handshakes(void); /* smtp_tls_start/handshake calls */
-size_t fake_tls_hellos(void);     /* tls_hello calls */
+size_t fake_tls_hellos(void);     /* tls_hello (and _start) calls */
+/* tls_hello_start asks the same responder at once; smtp_wait then
+ * reports the session ready once, and tls_hello_result gives what the
+ * responder said. */
 
 /* ---- results --------------------------------------------------------- */
 

@@ -21,8 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "script_server.h"
-
 
 void srv_send(int fd, const char *s, size_t n)
 {
@@ -150,3 +150,45 @@ int finish_server(struct server *sv, int kill_it)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
 }
 
+/* ---- the client side: the session transcript ------------------------- */
+
+struct note notes[MAX_NOTES];
+size_t n_notes;
+
+void record(void *user, char dir, double t, const char *line)
+{
+    (void)user;
+    assert_true(t >= 0);
+    if (n_notes < MAX_NOTES) {
+        notes[n_notes].dir = dir;
+        snprintf(notes[n_notes].line, sizeof(notes[0].line), "%s", line);
+        n_notes++;
+    }
+}
+
+/* Whether the transcript holds a line of that direction starting with
+ * prefix. */
+int noted(char dir, const char *prefix)
+{
+    size_t i;
+
+    for (i = 0; i < n_notes; i++)
+        if (notes[i].dir == dir &&
+            strncmp(notes[i].line, prefix, strlen(prefix)) == 0)
+            return 1;
+    return 0;
+}
+
+struct mxp_smtp_options session_opts(double cmd_timeout, double deadline_in)
+{
+    struct mxp_smtp_options opt;
+
+    n_notes = 0;
+    memset(&opt, 0, sizeof(opt));
+    opt.connect_timeout = 2;
+    opt.command_timeout = cmd_timeout;
+    opt.t0 = mxp_now();
+    opt.deadline = opt.t0 + deadline_in;
+    opt.transcript = record;
+    return opt;
+}

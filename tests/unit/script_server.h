@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "smtp.h"
+
 struct server {
     pid_t pid;
     unsigned port;
@@ -40,5 +42,21 @@ void start_server(struct server *sv, script_fn fn);
 /* The script's exit code (0: the client did what was expected); with
  * kill_it the child is killed first and 0 returned. */
 int finish_server(struct server *sv, int kill_it);
+
+/* The client side: a transcript callback for struct mxp_smtp_options
+ * that keeps the lines (clear with n_notes = 0), and whether a line of
+ * that direction starting with prefix was noted. */
+#define MAX_NOTES 512
+struct note {
+    char dir;
+    char line[96];
+};
+extern struct note notes[MAX_NOTES];
+extern size_t n_notes;
+void record(void *user, char dir, double t, const char *line);
+int noted(char dir, const char *prefix);
+/* Options of a test session: connect within 2 s, command_timeout and a
+ * deadline deadline_in from now, the transcript kept (notes cleared). */
+struct mxp_smtp_options session_opts(double cmd_timeout, double deadline_in);
 
 #endif

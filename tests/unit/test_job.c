@@ -145,6 +145,12 @@ static void test_table_is_complete(void **state)
     assert_non_null(s->config_bool);
     assert_non_null(s->config_long);
     assert_non_null(s->set_result_from_details);
+    /* ABI 1.3: TLS */
+    assert_non_null(s->smtp_tls_start);
+    assert_non_null(s->smtp_tls_handshake);
+    assert_non_null(s->smtp_tls_info);
+    assert_non_null(s->smtp_unsolicited);
+    assert_non_null(s->tls_hello);
 }
 
 static void test_prepare_fills_ctx(void **state)

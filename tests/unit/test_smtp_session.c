@@ -34,57 +34,10 @@
 
 /* ---- the client side --------------------------------------------------- */
 
-#define MAX_NOTES 512
-
-static struct {
-    char dir;
-    char line[96];
-} notes[MAX_NOTES];
-static size_t n_notes;
-
-static void record(void *user, char dir, double t, const char *line)
-{
-    (void)user;
-    assert_true(t >= 0);
-    if (n_notes < MAX_NOTES) {
-        notes[n_notes].dir = dir;
-        snprintf(notes[n_notes].line, sizeof(notes[0].line), "%s", line);
-        n_notes++;
-    }
-}
-
-/* Whether the transcript holds a line of that direction starting with
- * prefix. */
-static int noted(char dir, const char *prefix)
-{
-    size_t i;
-
-    for (i = 0; i < n_notes; i++)
-        if (notes[i].dir == dir &&
-            strncmp(notes[i].line, prefix, strlen(prefix)) == 0)
-            return 1;
-    return 0;
-}
-
-/* Options of a test session: connect within 2 s, the transcript kept. */
-static struct mxp_smtp_options wait_opts(double cmd_timeout, double deadline_in)
-{
-    struct mxp_smtp_options opt;
-
-    n_notes = 0;
-    memset(&opt, 0, sizeof(opt));
-    opt.connect_timeout = 2;
-    opt.command_timeout = cmd_timeout;
-    opt.t0 = mxp_now();
-    opt.deadline = opt.t0 + deadline_in;
-    opt.transcript = record;
-    return opt;
-}
-
 static struct mxp_smtp *connect_to(const struct server *sv, double cmd_timeout,
                                    double deadline_in)
 {
-    struct mxp_smtp_options opt = wait_opts(cmd_timeout, deadline_in);
+    struct mxp_smtp_options opt = session_opts(cmd_timeout, deadline_in);
     struct mxp_smtp *s = NULL;
 
     assert_int_equal(mxp_smtp_open(&opt, "127.0.0.1", sv->port, &s), MXP_OK);
@@ -1088,7 +1041,8 @@ static void script_stuffing(int fd)
         for (;;) {
             if (srv_getc(fd) < 0)
                 _exit(EX_WIRE);
-            if (srv_rx_len >= 5 && memcmp(srv_rx + srv_rx_len - 5, "\r\n.\r\n", 5) == 0)
+            if (srv_rx_len >= 5 &&
+                memcmp(srv_rx + srv_rx_len - 5, "\r\n.\r\n", 5) == 0)
                 break;
         }
         n = srv_rx_len - start;
@@ -1612,7 +1566,8 @@ static void script_own_message_raw(int fd)
         c = srv_getc(fd);
         if (c < 0)
             _exit(srv_rx_len == start ? 0 : EX_WIRE); /* refused: fine */
-        if (srv_rx_len >= 5 && memcmp(srv_rx + srv_rx_len - 5, "\r\n.\r\n", 5) == 0)
+        if (srv_rx_len >= 5 &&
+            memcmp(srv_rx + srv_rx_len - 5, "\r\n.\r\n", 5) == 0)
             break;
     }
     for (i = start; i < srv_rx_len; i++)
@@ -1871,7 +1826,7 @@ static void test_wait_first_answer_first(void **state)
     (void)state;
     start_server(&slow, script_slow_greeting_then_pipelined);
     start_server(&quick, script_quick_greeting);
-    opt = wait_opts(5, 10);
+    opt = session_opts(5, 10);
     assert_int_equal(mxp_smtp_open_start(&opt, "127.0.0.1", slow.port, &s[0]),
                      MXP_OK);
     assert_int_equal(mxp_smtp_open_start(&opt, "127.0.0.1", quick.port, &s[2]),
@@ -1942,7 +1897,7 @@ static void test_wait_timeouts_run_together(void **state)
     (void)state;
     start_server(&a, script_silent);
     start_server(&b, script_silent);
-    opt = wait_opts(0.5, 10);
+    opt = session_opts(0.5, 10);
     t0 = mxp_now();
     assert_int_equal(mxp_smtp_open_start(&opt, "127.0.0.1", a.port, &s[0]),
                      MXP_OK);
@@ -1982,7 +1937,7 @@ static void test_wait_deadline(void **state)
 
     (void)state;
     start_server(&a, script_silent);
-    opt = wait_opts(5, 0.2);
+    opt = session_opts(5, 0.2);
     assert_int_equal(mxp_smtp_open_start(&opt, "127.0.0.1", a.port, &s),
                      MXP_OK);
     assert_int_equal(mxp_smtp_wait(&s, 1, &ready), MXP_OK);
@@ -2005,7 +1960,7 @@ static void test_wait_until(void **state)
 
     (void)state;
     start_server(&a, script_silent);
-    opt = wait_opts(5, 10);
+    opt = session_opts(5, 10);
     assert_int_equal(mxp_smtp_open_start(&opt, "127.0.0.1", a.port, &s),
                      MXP_OK);
     t0 = mxp_now();
@@ -2045,7 +2000,7 @@ static void test_wait_refused_and_closed(void **state)
     (void)state;
     sin.sin_port = htons(free_port());
     start_server(&b, script_greet_and_close);
-    opt = wait_opts(2, 10);
+    opt = session_opts(2, 10);
     (void)mxp_smtp_open_start(&opt, "127.0.0.1", ntohs(sin.sin_port), &s[0]);
     assert_non_null(s[0]);
     assert_int_equal(mxp_smtp_open_start(&opt, "127.0.0.1", b.port, &s[1]),
@@ -2094,7 +2049,7 @@ static void test_port25_hint_words(void **state)
  * the path then. */
 static void test_connect_cut_by_deadline(void **state)
 {
-    struct mxp_smtp_options opt = wait_opts(5, -1);
+    struct mxp_smtp_options opt = session_opts(5, -1);
     struct mxp_smtp *s = NULL;
 
     (void)state;
