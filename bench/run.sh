@@ -3,7 +3,7 @@
 # (default build/).  Run as root (the DNS forwarders listen on port 53 of
 # loopback addresses, as check_rbl cannot use another port; the relay
 # benchmark's servers on port 25, where nmap's script runs, and Postfix;
-# the round-trip benchmark's Postfix and proxy on port 25 too).
+# the round-trip and tls benchmarks' Postfix and proxy on port 25 too).
 # Every benchmark runs even when one misses a target; the exit status is
 # non-zero when any did.
 set -u
@@ -12,4 +12,5 @@ rc=0
 python3 bench/dnsbl_bench.py || rc=1
 python3 bench/relay_bench.py || rc=1
 python3 bench/rtt_bench.py || rc=1
+python3 bench/tls_bench.py || rc=1
 exit $rc

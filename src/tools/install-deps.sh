@@ -12,6 +12,7 @@ knot knot-dnsutils
 postfix
 python3 iproute2 procps time
 nmap
+openssl testssl.sh libsasl2-modules libsasl2-modules-db
 nagios-plugins-contrib libnet-dns-perl libmonitoring-plugin-perl
 libreadonly-perl libdata-validate-ip-perl libdata-validate-domain-perl
 libcapture-tiny-perl libnet-ip-perl

@@ -5,7 +5,7 @@ Usage:
     fakesmtp.py --listen 127.0.0.41:2525 --scenario NAME
                 [--name mail.example.test] [--pidfile FILE]
                 [--external-domain example.net] [--drop-after 5]
-                [--completed-file FILE]
+                [--completed-file FILE] [--tls-cert PEM]
 
 It listens on a loopback address only (IPv4 127.0.0.0/8 or [::1]), serves
 many connections at once (one thread each), and only ever writes to the
@@ -70,6 +70,35 @@ D is --external-domain.
                           denied; the connection is closed, unanswered,
                           when a session's command number --drop-after + 1
                           (default 6) arrives.
+
+TLS scenarios (issue 10; --tls-cert PEM: the key, then the chain, leaf
+first).  EHLO offers STARTTLS before TLS (not after); after a handshake the
+normal dialogue goes on over TLS.
+    starttls              a correct STARTTLS server: 220, handshake, and
+                          what the client sent after STARTTLS before the
+                          handshake is thrown away (RFC 3207 4.2).
+    starttls-junk         220 to STARTTLS, then 512 random bytes (no TLS
+                          record), then reads until the client goes.
+    starttls-silent       220 to STARTTLS, then nothing.
+    starttls-454          "454 4.7.0 TLS not available due to local
+                          problem"; the session goes on in plain text.
+    tls-stall             220 to STARTTLS, reads the ClientHello, answers
+                          with the first 20 bytes of a ServerHello record
+                          (its header says 90), then nothing.
+    starttls-inject       vulnerable to STARTTLS command injection
+                          (CVE-2011-0411): the plaintext read after
+                          "STARTTLS\r\n" is kept and answered after the
+                          handshake, over TLS.
+    weak-sslv3, weak-rc4, weak-3des, weak-export
+                          a correct STARTTLS server for OpenSSL clients,
+                          but a ClientHello offering SSL 3.0 (weak-sslv3)
+                          or a suite of the class (RC4, 3DES, EXPORT) is
+                          answered by a crafted ServerHello choosing it
+                          (SSL 3.0 with the first suite offered; else the
+                          first suite of the class, at the offered version
+                          from TLS 1.0 up to TLS 1.2; SSL 3.0 is refused),
+                          then nothing: this OpenSSL speaks
+                          none of them, as a raw probe finds out.
 """
 
 import argparse
@@ -80,6 +109,8 @@ import re
 import signal
 import socket
 import socketserver
+import ssl
+import struct
 import sys
 import threading
 import time
@@ -90,12 +121,18 @@ IDLE_TIMEOUT = 120   # seconds a silent client may hold its thread
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                  "0123456789.-")
 
+TLS_SCENARIOS = (
+    "starttls", "starttls-junk", "starttls-silent", "starttls-454",
+    "tls-stall", "starttls-inject", "weak-sslv3", "weak-rc4", "weak-3des",
+    "weak-export",
+)
+
 SCENARIOS = (
     "normal", "silent", "slow-greeting", "endless-ehlo", "huge-line",
     "garbage", "nul-greeting", "helo-only", "close-after-greeting",
     "refuse-554",
 ) + ("relay-percent", "relay-percent-nopipe", "data-554", "auth-530",
-     "greylist-450", "drop-after-5")
+     "greylist-450", "drop-after-5") + TLS_SCENARIOS
 
 
 class Conn:
@@ -147,6 +184,27 @@ def ehlo_reply(name, arg):
     ])
 
 
+def plain_command(c, name, verb):
+    """Answers one command of the normal dialogue but EHLO; False ends
+    the session."""
+    if verb == "HELO":
+        c.reply("250 %s" % name)
+    elif verb == "MAIL":
+        c.reply("250 2.1.0 Ok")
+    elif verb == "RCPT":
+        c.reply("250 2.1.5 Ok")
+    elif verb in ("RSET", "NOOP"):
+        c.reply("250 2.0.0 Ok")
+    elif verb == "DATA":
+        c.reply("554 5.7.1 this fake server accepts no messages")
+    elif verb == "QUIT":
+        c.reply("221 2.0.0 Bye")
+        return False
+    else:
+        c.reply("502 5.5.2 Error: command not recognized")
+    return True
+
+
 def dialogue(c, name, on_ehlo=None):
     """The normal command loop; on_ehlo(c, arg) may replace the EHLO
     answer and returns False to end the session."""
@@ -162,21 +220,8 @@ def dialogue(c, name, on_ehlo=None):
                     return
                 continue
             c.reply(ehlo_reply(name, arg))
-        elif verb == "HELO":
-            c.reply("250 %s" % name)
-        elif verb == "MAIL":
-            c.reply("250 2.1.0 Ok")
-        elif verb == "RCPT":
-            c.reply("250 2.1.5 Ok")
-        elif verb in ("RSET", "NOOP"):
-            c.reply("250 2.0.0 Ok")
-        elif verb == "DATA":
-            c.reply("554 5.7.1 this fake server accepts no messages")
-        elif verb == "QUIT":
-            c.reply("221 2.0.0 Bye")
+        elif not plain_command(c, name, verb):
             return
-        else:
-            c.reply("502 5.5.2 Error: command not recognized")
 
 
 def endless_ehlo(c, _arg):
@@ -438,8 +483,153 @@ class RelaySession:
         return True
 
 
+# ------------------------------------------------------------ TLS scenarios
+
+# Cipher suites (IANA numbers) of each weak class the weak-* scenarios
+# pick from.  EXPORT ones are not in the RC4 or 3DES sets.
+WEAK_SUITES = {
+    "weak-rc4": (0x0004, 0x0005, 0x0018, 0x0020, 0x0024, 0x008A, 0x008E,
+                 0x0092, 0xC002, 0xC007, 0xC00C, 0xC011, 0xC016, 0xC033),
+    "weak-3des": (0x000A, 0x000D, 0x0010, 0x0013, 0x0016, 0x001B, 0x001F,
+                  0x0023, 0x008B, 0x008F, 0x0093, 0xC003, 0xC008, 0xC00D,
+                  0xC012, 0xC017, 0xC01A, 0xC01B, 0xC01C, 0xC034),
+    "weak-export": (0x0003, 0x0006, 0x0008, 0x000B, 0x000E, 0x0011, 0x0014,
+                    0x0017, 0x0019, 0x0026, 0x0027, 0x0028, 0x0029, 0x002A,
+                    0x002B, 0x0060, 0x0061, 0x0062, 0x0063, 0x0064, 0x0065),
+}
+SCSV = (0x00FF, 0x5600)  # signalling values, never chosen
+MAX_HELLO = 16384 + 5    # one record: a ClientHello must fit
+
+
+def tls_context(path):
+    """A server context with the key and chain of path (PEM)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(path)
+    return ctx
+
+
+def starttls_ehlo(name, arg):
+    return ehlo_reply(name, arg).replace(
+        "250 ENHANCEDSTATUSCODES", "250-ENHANCEDSTATUSCODES\r\n250 STARTTLS")
+
+
+def peek_hello(sock):
+    """The first TLS record the client sent (peeked, not consumed), or
+    what came of it when it is not a whole handshake record in time."""
+    deadline = time.monotonic() + 10
+    data = b""
+    while time.monotonic() < deadline:
+        data = sock.recv(MAX_HELLO, socket.MSG_PEEK)
+        if not data:
+            return data
+        if len(data) >= 5:
+            if data[0] != 0x16:
+                return data
+            need = 5 + struct.unpack("!H", data[3:5])[0]
+            if len(data) >= need or len(data) >= MAX_HELLO:
+                return data
+        time.sleep(0.01)
+    return data
+
+
+def parse_hello(rec):
+    """(client_version, [suites]) of a ClientHello record, or None."""
+    try:
+        if rec[0] != 0x16 or rec[5] != 0x01:
+            return None
+        p = 9
+        version = struct.unpack("!H", rec[p:p + 2])[0]
+        p += 2 + 32
+        p += 1 + rec[p]
+        n = struct.unpack("!H", rec[p:p + 2])[0]
+        p += 2
+        if p + n > len(rec) or n % 2:
+            return None
+        suites = [struct.unpack("!H", rec[i:i + 2])[0]
+                  for i in range(p, p + n, 2)]
+        return version, suites
+    except (IndexError, struct.error):
+        return None
+
+
+def server_hello(version, suite):
+    """A whole ServerHello record choosing version and suite, with a new
+    session id and no extensions."""
+    body = (struct.pack("!H", version) + os.urandom(32) + b"\x20" +
+            os.urandom(32) + struct.pack("!H", suite) + b"\x00")
+    hs = b"\x02" + struct.pack("!I", len(body))[1:] + body
+    return b"\x16" + struct.pack("!HH", min(version, 0x0303), len(hs)) + hs
+
+
+def weak_choice(scenario, hello):
+    """(version, suite) a weak-* scenario answers hello with, or None when
+    a real handshake should follow."""
+    parsed = parse_hello(hello)
+    if parsed is None:
+        return None
+    version, suites = parsed
+    offered = [s for s in suites if s not in SCSV]
+    if not offered:
+        return None
+    if scenario == "weak-sslv3":
+        return (0x0300, offered[0]) if version == 0x0300 else None
+    weak = [s for s in offered if s in WEAK_SUITES[scenario]]
+    if not weak or version < 0x0301:
+        return None  # SSL 3.0 is weak-sslv3's: refused here
+    return min(version, 0x0303), weak[0]
+
+
+def tls_session(c, name, server, scenario):
+    """The dialogue of a TLS scenario, from the greeting on."""
+    c.reply(greeting(name))
+    tls = False
+    while True:
+        line = c.readline()
+        if line is None:
+            return
+        verb, _, arg = line.partition(" ")
+        verb = verb.upper()
+        if verb == "EHLO":
+            c.reply(ehlo_reply(name, arg) if tls else
+                    starttls_ehlo(name, arg))
+        elif verb == "STARTTLS" and not tls:
+            if scenario == "starttls-454":
+                c.reply("454 4.7.0 TLS not available due to local problem")
+                continue
+            smuggled, c.buf = c.buf, b""
+            c.reply("220 2.0.0 Ready to start TLS")
+            if scenario == "starttls-junk":
+                c.send(b"\x00garbage " + os.urandom(502))
+                c.drain()
+                return
+            if scenario == "starttls-silent":
+                c.drain()
+                return
+            if scenario == "tls-stall":
+                hello = peek_hello(c.sock)
+                if hello:
+                    c.sock.recv(len(hello))
+                c.send(server_hello(0x0303, 0xC02F)[:20])
+                c.drain()
+                return
+            if scenario.startswith("weak-"):
+                choice = weak_choice(scenario, peek_hello(c.sock))
+                if choice is not None:
+                    c.send(server_hello(*choice))
+                    c.drain()
+                    return
+            c.sock = server.tls.wrap_socket(c.sock, server_side=True)
+            tls = True
+            if scenario == "starttls-inject":
+                c.buf = smuggled  # the bug: plaintext read before TLS
+        elif not plain_command(c, name, verb):
+            return
+
+
 def run_scenario(c, scenario, name, server=None):
-    if scenario == "normal":
+    if scenario in TLS_SCENARIOS:
+        tls_session(c, name, server, scenario)
+    elif scenario == "normal":
         c.reply(greeting(name))
         dialogue(c, name)
     elif scenario == "silent":
@@ -501,6 +691,7 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     ext_domain = "example.net"
     drop_after = 5
     completed_file = None
+    tls = None  # the ssl.SSLContext of the TLS scenarios
 
     def next_conn(self):
         """The number of a new connection (1, 2, ...), for the log."""
@@ -542,6 +733,9 @@ def main():
                     help="drop-after-5: commands answered per session")
     ap.add_argument("--completed-file",
                     help="append a line here for every completed message")
+    ap.add_argument("--tls-cert",
+                    help="TLS scenarios: PEM file, the key then the chain "
+                    "(read only by them)")
     args = ap.parse_args()
 
     try:
@@ -555,6 +749,10 @@ def main():
         ap.error("--external-domain: letters, digits, '.' and '-' only")
     if args.drop_after < 1:
         ap.error("--drop-after: at least 1")
+    if args.scenario in TLS_SCENARIOS and not args.tls_cert:
+        ap.error("--scenario %s needs --tls-cert" % args.scenario)
+    tls = (tls_context(args.tls_cert) if args.scenario in TLS_SCENARIOS
+           else None)
     cls = Server6 if addr.version == 6 else Server
     server = cls((str(addr), port), Handler)
     server.scenario = args.scenario
@@ -562,6 +760,7 @@ def main():
     server.ext_domain = args.external_domain
     server.drop_after = args.drop_after
     server.completed_file = args.completed_file
+    server.tls = tls
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
