@@ -32,6 +32,7 @@ enum phase {
     PH_HELLO,        /* a bare ClientHello is out */
     PH_TLS_GREETING, /* implicit TLS: the greeting after the handshake */
     PH_AFTER_EHLO,   /* EHLO over TLS */
+    PH_QUIT,         /* main: QUIT, its reply awaited with the others */
     PH_INJECT_HELP,  /* injection test: our HELP over TLS, answered */
     PH_INJECT_WAIT,  /* HELP got a 250: does a second reply follow? */
     PH_DONE,
@@ -534,6 +535,14 @@ static void on_inject_help(struct loop *l, struct conn *c,
     finish(l, c, 0);
 }
 
+/* The main connection is through; kept open for its tls_info. */
+static void main_done(struct loop *l, struct conn *c)
+{
+    c->ph = PH_DONE;
+    c->s = NULL;
+    l->active--;
+}
+
 /* The EHLO over TLS: what the server offers once the link is private. */
 static void on_after_ehlo(struct loop *l, struct conn *c,
                           const struct mxp_smtp_reply *rp)
@@ -554,10 +563,14 @@ static void on_after_ehlo(struct loop *l, struct conn *c,
                      ext[i]);
         }
     }
-    /* Kept open: the certificate chain lives in the session. */
-    c->ph = PH_DONE;
-    c->s = NULL;
-    l->active--;
+    /* Goodbye now, its reply awaited beside the other probes; the
+     * session stays open afterwards: the certificate chain lives in it. */
+    if (svc->smtp_send(c->s, "QUIT") == MXP_OK) {
+        l->r->main_quit = 1;
+        c->ph = PH_QUIT;
+        return;
+    }
+    main_done(l, c);
 }
 
 /* The reply c's session has ready, or its handshake's end. */
@@ -576,12 +589,14 @@ static void step(struct loop *l, struct conn *c)
         return;
     }
     rc = svc->smtp_read_reply(c->s, &rp);
+    if (c->ph == PH_QUIT) {
+        main_done(l, c); /* whatever it said: we are gone */
+        return;
+    }
     if (rc != MXP_OK) {
         if (c->p == TP_MAIN && c->ph == PH_AFTER_EHLO) {
             snprintf(l->r->sv.after_fail, TLS_TEXT, "%s", svc->smtp_error(c->s));
-            c->ph = PH_DONE;
-            c->s = NULL;
-            l->active--;
+            main_done(l, c);
             return;
         }
         if (c->p == TP_MAIN && c->ph == PH_TLS_GREETING)
@@ -712,7 +727,8 @@ void tls_probe_all(struct tls_run *r)
 
 void tls_run_end(struct tls_run *r)
 {
+    /* QUIT went out in the loop when the session got that far. */
     if (r->main_session != NULL)
-        r->svc->smtp_close(r->main_session, 1);
+        r->svc->smtp_close(r->main_session, !r->main_quit);
     r->main_session = NULL;
 }

@@ -120,6 +120,7 @@ struct tls_run {
     const struct tls_config *cfg;
     struct tls_survey sv;
     struct mxp_smtp *main_session;
+    int main_quit;           /* its QUIT went out already */
     struct tls_names *names; /* polled while the probes run, or NULL */
 };
 
