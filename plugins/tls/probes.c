@@ -192,6 +192,18 @@ static void raw_hello(struct loop *l, struct conn *c)
     finish(l, c, 0);
 }
 
+/* Whether suite id is among those probe p's ClientHello offers. */
+static int offered(enum tls_probe p, uint16_t id)
+{
+    const uint16_t *suites;
+    size_t n = tls_suites_of(p, &suites);
+
+    for (size_t i = 0; i < n; i++)
+        if (suites[i] == id)
+            return 1;
+    return 0;
+}
+
 static void hello_done(struct loop *l, struct conn *c)
 {
     const struct mxp_services *svc = l->r->svc;
@@ -207,6 +219,11 @@ static void hello_done(struct loop *l, struct conn *c)
     else if (c->p == TP_SSL3 && h.version != MXP_SSL_3_0)
         /* It answered with a later protocol: SSL 3.0 itself refused. */
         set_words(res, TO_REFUSED, "answered with a later protocol");
+    else if (!offered(c->p, h.cipher))
+        /* A suite we never offered is no sign that it takes the class:
+         * a broken server or a box in the way (RFC 5246 7.4.1.3). */
+        set_words(res, TO_UNKNOWN,
+                  "it chose suite 0x%04x, which was not offered", h.cipher);
     else {
         const char *name = tls_suite_name(h.cipher);
 

@@ -39,6 +39,8 @@ static struct {
     int vulnerable;        /* answers a smuggled NOOP inside TLS */
     int help_250;          /* answers HELP with 250 (not vulnerable) */
     int stall_tls10;       /* the TLS 1.0 handshake times out */
+    int any_suite;         /* bare hellos get ECDHE-RSA-AES128-GCM-SHA256,
+                              offered or not */
     unsigned turn_away;    /* sessions open above this get 421 */
     unsigned turned_away;
     unsigned tls_sessions[64]; /* session -> handshook */
@@ -173,7 +175,11 @@ static int hello_respond(void *user, unsigned session, int version,
 {
     (void)user;
     (void)session;
-    if (version == MXP_SSL_3_0 && srv.versions[0]) {
+    if (srv.any_suite) {
+        out->accepted = 1;
+        out->version = MXP_TLS_1_2;
+        out->cipher = 0xC02F;
+    } else if (version == MXP_SSL_3_0 && srv.versions[0]) {
         out->accepted = 1;
         out->version = MXP_SSL_3_0;
         out->cipher = ciphers[0];
@@ -397,6 +403,19 @@ static void test_weak_classes(void **state)
     assert_detail("NULL cipher suites accepted (NULL-SHA", MXP_STATE_CRITICAL);
 }
 
+/* A ServerHello with a suite the hello did not offer tells nothing of
+ * the class offered (a broken server, a middlebox): no false alarm. */
+static void test_suite_not_offered_is_unknown(void **state)
+{
+    (void)state;
+    srv.any_suite = 1;
+    assert_int_equal(run_with(NULL), MXP_STATE_UNKNOWN);
+    assert_int_equal(fake_detail_find("cipher suites accepted", NULL), -1);
+    assert_detail("RC4 cipher suites: cannot tell (it chose suite 0xc02f, "
+                  "which was not offered)",
+                  MXP_STATE_UNKNOWN);
+}
+
 static void test_small_dh_group_warns(void **state)
 {
     (void)state;
@@ -510,6 +529,7 @@ int main(void)
         T(test_silent_probe_is_unknown_not_refused),
         T(test_anonymous_suites_by_port),
         T(test_weak_classes),
+        T(test_suite_not_offered_is_unknown),
         T(test_small_dh_group_warns),
         T(test_auth_in_clear_warns),
         T(test_command_injection),
