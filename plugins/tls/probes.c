@@ -16,11 +16,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "tls.h"
 
 #define MIN_LEFT 0.3      /* seconds: no new connection with less left */
 #define INJECT_WAIT 2.0 /* seconds at most for a second reply */
+#define MAX_TRIES 4       /* greetings a probe may get turned away with */
+#define RETRY_PAUSE 0.25  /* seconds, times the tries, before another go */
 
 enum phase {
     PH_QUEUED = 0,
@@ -41,7 +44,8 @@ struct conn {
     enum tls_probe p;
     struct mxp_smtp *s;
     enum phase ph;
-    int retried;
+    int tries;         /* turned away with a 4xx greeting so often */
+    double not_before; /* turned away: not again before this time */
     char first[TLS_TEXT]; /* injection test: the first reply over TLS */
 };
 
@@ -51,6 +55,8 @@ struct loop {
     size_t n;        /* probes asked */
     size_t queue[2 * TP_COUNT], q_head, q_len;
     size_t active;   /* connections open */
+    size_t held;     /* open but not waited on (main, the injection wait):
+                        they hold a place of the server's limit too */
     size_t cap;      /* at once */
 };
 
@@ -140,9 +146,11 @@ static void finish(struct loop *l, struct conn *c, int send_quit)
     if (c->s != NULL && c->s != l->r->main_session)
         l->r->svc->smtp_close(c->s, send_quit);
     c->s = NULL;
-    /* A connection waiting out the injection test holds no place. */
+    /* A connection waiting out the injection test is held, not active. */
     if (c->ph != PH_INJECT_WAIT)
         l->active--;
+    else
+        l->held--;
     c->ph = PH_DONE;
 }
 
@@ -356,14 +364,22 @@ static void on_greeting(struct loop *l, struct conn *c,
             sscanf(rp->lines[0], "%255s", sv->greet_name);
     }
     if (rp->code != 220) {
-        if (c->p != TP_MAIN && rp->code / 100 == 4 && !c->retried &&
+        if (c->p != TP_MAIN && rp->code / 100 == 4 &&
+            c->tries < MAX_TRIES &&
             l->q_len < sizeof(l->queue) / sizeof(l->queue[0])) {
-            /* Turned away for now: again later, with fewer at once. */
+            /* Turned away for now (a limit of connections per client):
+             * again after a pause, which lets the server see the ones
+             * that just closed as gone, with fewer at once.  The main
+             * session stays open, so it counts among the open ones. */
+            size_t open;
+
             finish(l, c, 0);
-            c->retried = 1;
+            open = l->active + l->held;
+            c->tries++;
+            c->not_before = r->svc->now() + RETRY_PAUSE * c->tries;
             enqueue(l, c);
             if (l->cap > 1)
-                l->cap = l->active > 1 ? l->active - 1 : 1;
+                l->cap = open > 1 ? open - 1 : 1;
             return;
         }
         if (c->p == TP_MAIN)
@@ -543,8 +559,9 @@ static void on_inject_help(struct loop *l, struct conn *c,
 {
     reply_words(rp, c->first, sizeof(c->first));
     if (rp->code == 250) {
-        c->ph = PH_INJECT_WAIT; /* held out of the cap: see finish() */
+        c->ph = PH_INJECT_WAIT; /* held, not waited on: see finish() */
         l->active--;
+        l->held++;
         return;
     }
     l->r->sv.inject = TI_SAFE;
@@ -575,6 +592,7 @@ static void on_after_ehlo(struct loop *l, struct conn *c,
     c->ph = PH_DONE;
     c->s = NULL;
     l->active--;
+    l->held++;
 }
 
 /* The reply c's session has ready, or its handshake's end. */
@@ -599,6 +617,7 @@ static void step(struct loop *l, struct conn *c)
             c->ph = PH_DONE;
             c->s = NULL;
             l->active--;
+            l->held++;
             return;
         }
         if (c->p == TP_MAIN && c->ph == PH_TLS_GREETING)
@@ -658,6 +677,54 @@ static void inject_verdict(struct loop *l, struct conn *c)
     finish(l, c, 0);
 }
 
+/* Starts the queued probes that may go now: room under the cap (one
+ * at least, whatever is held), and no pause to wait out.  The seconds
+ * until the next one may go when some must wait, else 0. */
+static double start_ready(struct loop *l)
+{
+    const struct mxp_services *svc = l->r->svc;
+    const size_t qcap = sizeof(l->queue) / sizeof(l->queue[0]);
+    size_t n = l->q_len;
+    double next = 0;
+
+    while (n-- > 0 && (l->active == 0 || l->active + l->held < l->cap) &&
+           svc->remaining(l->r->ctx) > MIN_LEFT) {
+        struct conn *c = &l->c[l->queue[l->q_head]];
+        double wait = c->not_before - svc->now();
+
+        l->q_head = (l->q_head + 1) % qcap;
+        l->q_len--;
+        if (wait > 0) {
+            enqueue(l, c); /* to the back, its pause not over */
+            if (next == 0 || wait < next)
+                next = wait;
+            continue;
+        }
+        start_conn(l, c);
+    }
+    return next;
+}
+
+/* Nothing to wait on but a pause: sleep it out, within the deadline;
+ * the probes whose pause that was may go then. */
+static void pause_for(struct loop *l, double secs)
+{
+    const struct mxp_services *svc = l->r->svc;
+    double left = svc->remaining(l->r->ctx) - MIN_LEFT, t0 = svc->now();
+    struct timespec ts;
+
+    if (secs > left)
+        secs = left;
+    if (secs <= 0)
+        return;
+    ts.tv_sec = (time_t)secs;
+    ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
+    nanosleep(&ts, NULL);
+    for (size_t i = 0; i < TP_COUNT; i++)
+        if (l->c[i].ph == PH_QUEUED && l->c[i].not_before - t0 <= secs)
+            l->c[i].not_before = 0;
+}
+
 static int waiting(enum phase ph)
 {
     return ph >= PH_GREETING && ph <= PH_INJECT_HELP;
@@ -685,16 +752,9 @@ void tls_probe_all(struct tls_run *r)
     for (;;) {
         struct mxp_smtp *ss[TP_COUNT];
         size_t ready, n_wait = 0;
+        double pause = start_ready(&l);
         int rc;
 
-        while (l.q_len > 0 && l.active < l.cap &&
-               svc->remaining(r->ctx) > MIN_LEFT) {
-            struct conn *c = &l.c[l.queue[l.q_head]];
-
-            l.q_head = (l.q_head + 1) % (sizeof(l.queue) / sizeof(l.queue[0]));
-            l.q_len--;
-            start_conn(&l, c);
-        }
         if (r->names != NULL)
             tls_names_poll(r->ctx, r->names);
         for (i = 0; i < TP_COUNT; i++) {
@@ -704,9 +764,14 @@ void tls_probe_all(struct tls_run *r)
         if (n_wait == 0) {
             if (l.q_len == 0 || svc->remaining(r->ctx) <= MIN_LEFT)
                 break;
+            pause_for(&l, pause);
             continue;
         }
-        rc = svc->smtp_wait(ss, TP_COUNT, &ready);
+        /* A pause to wait out wakes the wait up when it is over. */
+        rc = svc->smtp_wait_until(ss, TP_COUNT, &ready,
+                                  pause > 0 ? svc->now() + pause : 0);
+        if (rc == MXP_ERR_TIMEOUT && pause > 0)
+            continue;
         if (rc != MXP_OK || ready >= TP_COUNT) {
             for (i = 0; i < TP_COUNT; i++)
                 if (ss[i] != NULL) {

@@ -42,6 +42,8 @@ static struct {
     int any_suite;         /* bare hellos get ECDHE-RSA-AES128-GCM-SHA256,
                               offered or not */
     unsigned turn_away;    /* sessions open above this get 421 */
+    unsigned linger;       /* and so many after the first 421 though under
+                              it (the ones just closed still counted) */
     unsigned turned_away;
     unsigned tls_sessions[64]; /* session -> handshook */
     unsigned long long der_len;
@@ -59,7 +61,11 @@ static void respond(void *user, const char *line)
 
     (void)user;
     if (line == NULL) {
-        if (srv.turn_away != 0 && fake_smtp_open_now() > srv.turn_away) {
+        if (srv.turn_away != 0 &&
+            (fake_smtp_open_now() > srv.turn_away ||
+             (srv.turned_away > 0 && srv.linger > 0))) {
+            if (fake_smtp_open_now() <= srv.turn_away)
+                srv.linger--;
             srv.turned_away++;
             fake_smtp_reply(421, 0.001, "4.7.0 too many connections");
             return;
@@ -472,6 +478,29 @@ static void test_turned_away_probes_are_asked_again(void **state)
     assert_int_equal(fake_detail_find("cannot tell", NULL), -1);
 }
 
+/* A limit of 2 or 3 connections per client (Postfix's
+ * smtpd_client_connection_count_limit): the main session stays open
+ * and holds one of them, and a retry can be turned away again while
+ * the server still counts the ones it just closed; still a full
+ * verdict, the questions asked one or two at a time. */
+static void test_connection_limit_of_two_gives_full_verdict(void **state)
+{
+    for (unsigned limit = 2; limit <= 3; limit++) {
+        (void)state;
+        teardown(NULL);
+        setup(NULL);
+        srv.turn_away = limit;
+        srv.linger = 3;
+        assert_int_equal(run_with(NULL), MXP_STATE_OK);
+        assert_int_equal(srv.linger, 0);
+        assert_true(srv.turned_away > 0);
+        assert_int_equal(fake_detail_find("cannot tell", NULL), -1);
+        assert_detail("protocols: TLSv1.2 TLSv1.3 accepted; SSLv3 TLSv1.0 "
+                      "TLSv1.1 refused",
+                      MXP_STATE_OK);
+    }
+}
+
 static void test_implicit_tls_on_465(void **state)
 {
     (void)state;
@@ -535,6 +564,7 @@ int main(void)
         T(test_command_injection),
         T(test_help_250_is_not_injection),
         T(test_turned_away_probes_are_asked_again),
+        T(test_connection_limit_of_two_gives_full_verdict),
         T(test_implicit_tls_on_465),
         T(test_connect_failure_is_unknown),
         T(test_days_from_thresholds),
