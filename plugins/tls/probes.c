@@ -22,8 +22,8 @@
 
 #define MIN_LEFT 0.3      /* seconds: no new connection with less left */
 #define INJECT_WAIT 2.0 /* seconds at most for a second reply */
-#define MAX_TRIES 4       /* greetings a probe may get turned away with */
-#define RETRY_PAUSE 0.25  /* seconds, times the tries, before another go */
+#define MAX_TRIES 4     /* greetings a probe may get turned away with */
+#define RETRY_PAUSE 0.25 /* seconds, times the tries, before another go */
 
 enum phase {
     PH_QUEUED = 0,
@@ -44,8 +44,8 @@ struct conn {
     enum tls_probe p;
     struct mxp_smtp *s;
     enum phase ph;
-    int tries;         /* turned away with a 4xx greeting so often */
-    double not_before; /* turned away: not again before this time */
+    int tries;            /* turned away with a 4xx greeting so often */
+    double not_before;    /* turned away: not again before this time */
     char first[TLS_TEXT]; /* injection test: the first reply over TLS */
 };
 
@@ -364,8 +364,7 @@ static void on_greeting(struct loop *l, struct conn *c,
             sscanf(rp->lines[0], "%255s", sv->greet_name);
     }
     if (rp->code != 220) {
-        if (c->p != TP_MAIN && rp->code / 100 == 4 &&
-            c->tries < MAX_TRIES &&
+        if (c->p != TP_MAIN && rp->code / 100 == 4 && c->tries < MAX_TRIES &&
             l->q_len < sizeof(l->queue) / sizeof(l->queue[0])) {
             /* Turned away for now (a limit of connections per client):
              * again after a pause, which lets the server see the ones

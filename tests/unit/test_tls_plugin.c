@@ -61,9 +61,8 @@ static void respond(void *user, const char *line)
 
     (void)user;
     if (line == NULL) {
-        if (srv.turn_away != 0 &&
-            (fake_smtp_open_now() > srv.turn_away ||
-             (srv.turned_away > 0 && srv.linger > 0))) {
+        if (srv.turn_away != 0 && (fake_smtp_open_now() > srv.turn_away ||
+                                   (srv.turned_away > 0 && srv.linger > 0))) {
             if (fake_smtp_open_now() <= srv.turn_away)
                 srv.linger--;
             srv.turned_away++;
