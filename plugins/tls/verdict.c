@@ -224,6 +224,18 @@ static void judge_dh(struct mxp_ctx *ctx, const struct tls_survey *sv)
                              bits);
 }
 
+/* The core's words without the "TLS handshake: " we say already. */
+static const char *without_prefix(const char *words)
+{
+    static const char *const prefixes[] = {
+        "TLS handshake failed: ", "TLS handshake: ", "TLS: "};
+
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+        if (strncmp(words, prefixes[i], strlen(prefixes[i])) == 0)
+            return words + strlen(prefixes[i]);
+    return words;
+}
+
 static void judge_injection(struct mxp_ctx *ctx, const struct tls_survey *sv,
                             struct unknowns *u)
 {
@@ -233,10 +245,18 @@ static void judge_injection(struct mxp_ctx *ctx, const struct tls_survey *sv,
 
     /* No handshake behind the smuggled command: nothing smuggled into
      * one, if the server speaks TLS at all. */
+    if (inject == TI_FAILED && sv->info == NULL &&
+        says_refused(sv->inject_words)) {
+        /* Every handshake refused, the main one too: not a refusal of
+         * the command behind STARTTLS, which the reason below says. */
+        svc->add_detail(ctx, MXP_STATE_OK,
+                        "not vulnerable to STARTTLS command injection (no "
+                        "TLS session to smuggle a command into: %s)",
+                        without_prefix(sv->inject_words));
+        return;
+    }
     if (inject == TI_FAILED)
-        inject = sv->info != NULL || says_refused(sv->inject_words)
-                     ? TI_REFUSED
-                     : TI_UNKNOWN;
+        inject = sv->info != NULL ? TI_REFUSED : TI_UNKNOWN;
     switch (inject) {
     case TI_VULNERABLE:
         svc->add_detail(ctx, MXP_STATE_CRITICAL,
@@ -290,18 +310,6 @@ static void judge_session(struct mxp_ctx *ctx, const struct tls_survey *sv)
     else if (sv->after_ext[0] != '\0')
         svc->add_detail(ctx, MXP_STATE_OK, "over TLS the server offers: %s",
                         sv->after_ext);
-}
-
-/* The core's words without the "TLS handshake: " we say already. */
-static const char *without_prefix(const char *words)
-{
-    static const char *const prefixes[] = {"TLS handshake failed: ",
-                                           "TLS handshake: ", "TLS: "};
-
-    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-        if (strncmp(words, prefixes[i], strlen(prefixes[i])) == 0)
-            return words + strlen(prefixes[i]);
-    return words;
 }
 
 int tls_judge(struct mxp_ctx *ctx, const struct tls_survey *sv)

@@ -459,6 +459,21 @@ static void test_command_injection(void **state)
 }
 
 /* HELP answered 250 by a sound server: no second reply, no alarm. */
+/* A server that refuses every handshake did not refuse the command
+ * behind STARTTLS: the injection line must not say it did. */
+static void test_no_handshake_at_all_words(void **state)
+{
+    (void)state;
+    memset(srv.versions, 0, sizeof srv.versions);
+    assert_int_equal(run_with(NULL), MXP_STATE_CRITICAL);
+    assert_detail("TLS handshake failed: unsupported protocol",
+                  MXP_STATE_CRITICAL);
+    assert_int_equal(fake_detail_find("would not go on", NULL), -1);
+    assert_detail("not vulnerable to STARTTLS command injection (no TLS "
+                  "session to smuggle a command into: unsupported protocol)",
+                  MXP_STATE_OK);
+}
+
 static void test_help_250_is_not_injection(void **state)
 {
     (void)state;
@@ -561,6 +576,7 @@ int main(void)
         T(test_small_dh_group_warns),
         T(test_auth_in_clear_warns),
         T(test_command_injection),
+        T(test_no_handshake_at_all_words),
         T(test_help_250_is_not_injection),
         T(test_turned_away_probes_are_asked_again),
         T(test_connection_limit_of_two_gives_full_verdict),
