@@ -83,6 +83,18 @@ static void release_held(struct loop *l)
             enqueue(l, &l->c[i]);
 }
 
+/* The held raw probes, not to be asked: why, in their words. */
+static void drop_held(struct loop *l, const char *why)
+{
+    for (size_t i = 0; i < TP_COUNT; i++)
+        if (l->c[i].ph == PH_HELD) {
+            l->c[i].ph = PH_DONE;
+            l->r->sv.r[i].outcome = TO_UNKNOWN;
+            snprintf(l->r->sv.r[i].words, sizeof(l->r->sv.r[i].words),
+                     "not asked: %s", why);
+        }
+}
+
 /* "NNN text" of a reply's first line, cut to fit. */
 static void reply_words(const struct mxp_smtp_reply *rp, char *out,
                         size_t len)
@@ -256,8 +268,11 @@ static void handshake_failed(struct loop *l, struct conn *c, int rc)
     const char *why = svc->smtp_error(c->s);
 
     /* A server that is there but failed the handshake may still take
-     * what the raw probes offer (an SSL 3.0-only server). */
-    if (c->p == TP_MAIN && strncmp(why, "cannot connect", 14) != 0)
+     * what the raw probes offer (an SSL 3.0-only server); one that never
+     * answered it would leave them unanswered too, a timeout each. */
+    if (c->p == TP_MAIN && rc == MXP_ERR_TIMEOUT)
+        drop_held(l, why);
+    else if (c->p == TP_MAIN && strncmp(why, "cannot connect", 14) != 0)
         release_held(l);
     /* A server that will not speak a protocol says so with an alert or
      * by hanging up; silence, or a start refused before anything was

@@ -39,6 +39,7 @@ static struct {
     int vulnerable;        /* answers a smuggled NOOP inside TLS */
     int help_250;          /* answers HELP with 250 (not vulnerable) */
     int stall_tls10;       /* the TLS 1.0 handshake times out */
+    int stall_all;         /* every handshake times out */
     int any_suite;         /* bare hellos get ECDHE-RSA-AES128-GCM-SHA256,
                               offered or not */
     unsigned turn_away;    /* sessions open above this get 421 */
@@ -143,7 +144,8 @@ static int tls_respond(void *user, unsigned session,
                   srv.dh_bits);
         return MXP_OK;
     }
-    if (lo == MXP_TLS_1_0 && hi == MXP_TLS_1_0 && srv.stall_tls10) {
+    if ((lo == MXP_TLS_1_0 && hi == MXP_TLS_1_0 && srv.stall_tls10) ||
+        srv.stall_all) {
         snprintf(err, errlen, "TLS handshake: no answer within 20.0 s");
         return MXP_ERR_TIMEOUT;
     }
@@ -527,6 +529,23 @@ static void test_implicit_tls_on_465(void **state)
     assert_int_equal(fake_smtp_opens(), TP_COUNT - 1);
 }
 
+/* Implicit TLS to a server that takes connections and says nothing:
+ * the raw probes held for the main handshake are not sent after it
+ * timed out (one more timeout, for nothing). */
+static void test_implicit_silent_server_holds_raw_probes(void **state)
+{
+    (void)state;
+    fake_set_target("192.0.2.25", 465);
+    srv.stall_all = 1;
+    assert_int_equal(run_with(NULL), MXP_STATE_CRITICAL);
+    assert_detail("TLS handshake failed: no answer within 20.0 s",
+                  MXP_STATE_CRITICAL);
+    assert_int_equal(fake_tls_hellos(), 0);
+    assert_detail("SSLv3, TLSv1.0, TLSv1.1, TLSv1.2, TLSv1.3, RC4 cipher "
+                  "suites",
+                  MXP_STATE_UNKNOWN);
+}
+
 static void test_connect_failure_is_unknown(void **state)
 {
     (void)state;
@@ -581,6 +600,7 @@ int main(void)
         T(test_turned_away_probes_are_asked_again),
         T(test_connection_limit_of_two_gives_full_verdict),
         T(test_implicit_tls_on_465),
+        T(test_implicit_silent_server_holds_raw_probes),
         T(test_connect_failure_is_unknown),
         T(test_days_from_thresholds),
         T(test_config_errors),
