@@ -10,6 +10,7 @@
  * critical in days: plugins.tls.cert_warning / cert_critical, or -w/-c
  * when tls runs alone), tls_handshake (seconds).
  */
+#include <arpa/inet.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -110,6 +111,14 @@ static long days_of(struct mxp_ctx *ctx, int which, long dflt)
     return v;
 }
 
+/* An IPv4 or IPv6 address, which is_host_name takes or leaves. */
+static int is_address(const char *s)
+{
+    unsigned char b[16];
+
+    return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
+}
+
 /* The names the certificate must carry: -H, the greeting's, the MXs'. */
 static size_t wanted_names(struct mxp_ctx *ctx, const struct tls_survey *sv,
                          const struct tls_names *n,
@@ -119,7 +128,9 @@ static size_t wanted_names(struct mxp_ctx *ctx, const struct tls_survey *sv,
     const char *host = ctx->target->host;
     size_t k = 0;
 
-    if (host != NULL && svc->is_host_name(host) && k < cap)
+    if (host != NULL && is_address(host) && k < cap)
+        out[k++] = (struct tls_cert_name){host, "-H address"}; /* IP SANs */
+    else if (host != NULL && svc->is_host_name(host) && k < cap)
         out[k++] = (struct tls_cert_name){host, "-H name"};
     if (sv->greet_name[0] != '\0' && svc->is_host_name(sv->greet_name) &&
         k < cap)

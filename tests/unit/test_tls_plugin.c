@@ -546,6 +546,31 @@ static void test_implicit_silent_server_holds_raw_probes(void **state)
                   MXP_STATE_UNKNOWN);
 }
 
+/* -H an address: held against the certificate's IP SANs, IPv6 too, and
+ * called an address. */
+static void test_address_target_against_ip_sans(void **state)
+{
+    static const char *const san[] = {"2001:db8::25", NULL};
+    struct tls_testcert_spec spec = {.cn = "other.tls.test",
+                                     .san = san,
+                                     .not_before_days = -1,
+                                     .not_after_days = 60};
+    struct tls_testcert ip;
+    size_t len;
+
+    (void)state;
+    fake_set_target("2001:db8::25", 25);
+    tls_testcert_make(&spec, &ip);
+    free(srv.der);
+    srv.der = tls_testcert_der(ip.cert, &len);
+    srv.chain[0] = srv.der;
+    srv.chain_len[0] = len;
+    assert_int_equal(run_with(NULL), MXP_STATE_OK);
+    assert_detail("certificate matches 2001:db8::25 (-H address)",
+                  MXP_STATE_OK);
+    tls_testcert_free(&ip);
+}
+
 static void test_connect_failure_is_unknown(void **state)
 {
     (void)state;
@@ -601,6 +626,7 @@ int main(void)
         T(test_connection_limit_of_two_gives_full_verdict),
         T(test_implicit_tls_on_465),
         T(test_implicit_silent_server_holds_raw_probes),
+        T(test_address_target_against_ip_sans),
         T(test_connect_failure_is_unknown),
         T(test_days_from_thresholds),
         T(test_config_errors),
