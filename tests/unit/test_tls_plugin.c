@@ -35,6 +35,7 @@ static struct {
     int versions[5];       /* accepted: [0] SSL3 [1] 1.0 [2] 1.1 [3] 1.2
                               [4] 1.3 */
     int anon, rc4, null_ok; /* suite classes accepted by bare hellos */
+    int rc4_version;        /* the protocol RC4 is taken with (0: 1.2) */
     int dh_bits;           /* DHE offered with this group, 0: none */
     int vulnerable;        /* answers a smuggled NOOP inside TLS */
     int help_250;          /* answers HELP with 250 (not vulnerable) */
@@ -198,7 +199,7 @@ static int hello_respond(void *user, unsigned session, int version,
     } else if (version != MXP_SSL_3_0 && srv.rc4 &&
                has_suite(ciphers, n, 0x0005)) {
         out->accepted = 1;
-        out->version = MXP_TLS_1_2;
+        out->version = srv.rc4_version ? srv.rc4_version : MXP_TLS_1_2;
         out->cipher = 0x0005;
     } else if (version != MXP_SSL_3_0 && srv.null_ok &&
                has_suite(ciphers, n, 0x0002) && !has_suite(ciphers, n, 0x00A7)) {
@@ -423,6 +424,22 @@ static void test_suite_not_offered_is_unknown(void **state)
                   MXP_STATE_UNKNOWN);
 }
 
+/* TLS 1.0 with RC4 alone (an old Exchange): OpenSSL's TLS 1.0
+ * handshake finds no suite in common, the bare RC4 hello is answered
+ * in TLS 1.0: TLS 1.0 is accepted, not refused. */
+static void test_tls10_with_rc4_only_is_accepted(void **state)
+{
+    (void)state;
+    memset(srv.versions, 0, sizeof srv.versions);
+    srv.rc4 = 1;
+    srv.rc4_version = MXP_TLS_1_0;
+    assert_int_equal(run_with(NULL), MXP_STATE_CRITICAL);
+    assert_detail("TLSv1.0 accepted (deprecated by RFC 8996; with RC4-SHA",
+                  MXP_STATE_WARNING);
+    assert_detail("RC4 cipher suites accepted (RC4-SHA", MXP_STATE_WARNING);
+    assert_int_equal(fake_detail_find("TLSv1.0 TLSv1.1", NULL), -1);
+}
+
 static void test_small_dh_group_warns(void **state)
 {
     (void)state;
@@ -617,6 +634,7 @@ int main(void)
         T(test_anonymous_suites_by_port),
         T(test_weak_classes),
         T(test_suite_not_offered_is_unknown),
+        T(test_tls10_with_rc4_only_is_accepted),
         T(test_small_dh_group_warns),
         T(test_auth_in_clear_warns),
         T(test_command_injection),
