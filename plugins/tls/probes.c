@@ -385,8 +385,13 @@ static void on_greeting(struct loop *l, struct conn *c,
              * again after a pause, which lets the server see the ones
              * that just closed as gone, with fewer at once.  The main
              * session stays open, so it counts among the open ones. */
+            char why[TLS_TEXT + 48];
             size_t open;
 
+            /* What stands should the run end before it is asked again. */
+            snprintf(why, sizeof(why),
+                     "turned away: %s; no time left to ask again", words);
+            probe_lost(l, c, why);
             finish(l, c, 0);
             open = l->active + l->held;
             c->tries++;
@@ -799,7 +804,7 @@ void tls_probe_all(struct tls_run *r)
     /* Questions never asked for want of time tell nothing. */
     for (i = 0; i < TP_COUNT; i++)
         if (l.c[i].ph == PH_QUEUED && l.c[i].p == (enum tls_probe)i &&
-            !(r->sv.implicit && i == TP_INJECT))
+            l.c[i].tries == 0 && !(r->sv.implicit && i == TP_INJECT))
             probe_lost(&l, &l.c[i], "not asked: the run's time ran out");
     if (l.c[TP_INJECT].ph == PH_INJECT_WAIT)
         inject_verdict(&l, &l.c[TP_INJECT]);

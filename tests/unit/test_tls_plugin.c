@@ -46,6 +46,7 @@ static struct {
     unsigned turn_away;    /* sessions open above this get 421 */
     unsigned linger;       /* and so many after the first 421 though under
                               it (the ones just closed still counted) */
+    int late;              /* the run's time is all but out after a 421 */
     unsigned turned_away;
     unsigned tls_sessions[64]; /* session -> handshook */
     unsigned long long der_len;
@@ -67,6 +68,8 @@ static void respond(void *user, const char *line)
                                    (srv.turned_away > 0 && srv.linger > 0))) {
             if (fake_smtp_open_now() <= srv.turn_away)
                 srv.linger--;
+            if (srv.late)
+                fake_set_remaining(0.2);
             srv.turned_away++;
             fake_smtp_reply(421, 0.001, "4.7.0 too many connections");
             return;
@@ -534,6 +537,22 @@ static void test_connection_limit_of_two_gives_full_verdict(void **state)
     }
 }
 
+/* Turned away, and no time left to try again: the 421 is the reason,
+ * not "not asked". */
+static void test_turned_away_out_of_time_says_so(void **state)
+{
+    (void)state;
+    srv.turn_away = 2;
+    srv.late = 1;
+    assert_int_equal(run_with(NULL), MXP_STATE_UNKNOWN);
+    assert_detail("SSLv3: cannot tell (turned away: 421 4.7.0 too many "
+                  "connections; no time left to ask again)",
+                  MXP_STATE_UNKNOWN);
+    /* Those never started were not asked indeed. */
+    assert_detail("TLSv1.0: cannot tell (not asked: the run's time ran out)",
+                  MXP_STATE_UNKNOWN);
+}
+
 static void test_implicit_tls_on_465(void **state)
 {
     (void)state;
@@ -642,6 +661,7 @@ int main(void)
         T(test_help_250_is_not_injection),
         T(test_turned_away_probes_are_asked_again),
         T(test_connection_limit_of_two_gives_full_verdict),
+        T(test_turned_away_out_of_time_says_so),
         T(test_implicit_tls_on_465),
         T(test_implicit_silent_server_holds_raw_probes),
         T(test_address_target_against_ip_sans),
