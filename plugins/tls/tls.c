@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cert.h"
@@ -61,9 +62,22 @@ static int tls_init(struct mxp_ctx *ctx, void **state)
     ca = map != NULL ? svc->node_get(map, "ca_file") : NULL;
     if (!bad && !svc->node_unset(ca)) {
         const char *path = svc->node_str(ca);
-        FILE *f = path != NULL ? fopen(path, "r") : NULL;
+        struct stat st;
+        FILE *f = NULL;
 
-        if (f == NULL) {
+        /* A regular file only: fopen of a FIFO blocks until a writer
+         * comes, and a directory opens fine, then fails every
+         * handshake as if the server had. */
+        if (path != NULL && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+            svc->config_error(ctx, ca, "ca_file: '%s' is not a regular file",
+                              path);
+            bad = 1;
+        } else if (path != NULL) {
+            f = fopen(path, "r");
+        }
+        if (bad) {
+            /* said above */
+        } else if (f == NULL) {
             svc->config_error(ctx, ca, "ca_file: cannot read '%s'",
                               path != NULL ? path : "(not a string)");
             bad = 1;

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -640,6 +642,30 @@ static void test_config_errors(void **state)
                      MXP_ERR_CONFIG);
 }
 
+/* A directory or a FIFO as ca_file: a config error at once (a FIFO's
+ * fopen blocked the run; a directory failed every handshake, reported
+ * as the server's CRITICAL). */
+static void test_ca_file_not_regular(void **state)
+{
+    char dir[] = "/tmp/tls-ca-XXXXXX", fifo[64], yaml[128];
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(yaml, sizeof yaml, "ca_file: %s\n", dir);
+    assert_int_equal(fake_config_set(yaml), MXP_OK);
+    assert_int_equal(tls_init(fake_init_ctx(), &state_of_init), MXP_ERR_CONFIG);
+    assert_non_null(strstr(fake_config_error(0), "not a regular file"));
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    snprintf(yaml, sizeof yaml, "ca_file: %s\n", fifo);
+    assert_int_equal(fake_config_set(yaml), MXP_OK);
+    alarm(10); /* a blocking open fails the test, not the suite */
+    assert_int_equal(tls_init(fake_init_ctx(), &state_of_init), MXP_ERR_CONFIG);
+    alarm(0);
+    unlink(fifo);
+    rmdir(dir);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -668,6 +694,7 @@ int main(void)
         T(test_connect_failure_is_unknown),
         T(test_days_from_thresholds),
         T(test_config_errors),
+        T(test_ca_file_not_regular),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
