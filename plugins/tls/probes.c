@@ -362,6 +362,13 @@ static int send_ehlo(struct loop *l, struct conn *c)
     return 0;
 }
 
+/* The main connection was turned away too: the server is not taking
+ * anyone now, and asking again only costs the pauses. */
+static int main_turned_away(const struct loop *l)
+{
+    return l->r->sv.connected && l->r->sv.greet_code != 220;
+}
+
 /* The greeting (in clear, or over TLS when implicit). */
 static void on_greeting(struct loop *l, struct conn *c,
                         const struct mxp_smtp_reply *rp)
@@ -380,6 +387,7 @@ static void on_greeting(struct loop *l, struct conn *c,
     }
     if (rp->code != 220) {
         if (c->p != TP_MAIN && rp->code / 100 == 4 && c->tries < MAX_TRIES &&
+            !main_turned_away(l) &&
             l->q_len < sizeof(l->queue) / sizeof(l->queue[0])) {
             /* Turned away for now (a limit of connections per client):
              * again after a pause, which lets the server see the ones
@@ -713,6 +721,10 @@ static double start_ready(struct loop *l)
 
         l->q_head = (l->q_head + 1) % qcap;
         l->q_len--;
+        if (c->tries > 0 && main_turned_away(l)) {
+            c->ph = PH_DONE; /* its 421 stands */
+            continue;
+        }
         if (wait > 0) {
             enqueue(l, c); /* to the back, its pause not over */
             if (next == 0 || wait < next)

@@ -49,6 +49,7 @@ static struct {
     unsigned linger;       /* and so many after the first 421 though under
                               it (the ones just closed still counted) */
     int late;              /* the run's time is all but out after a 421 */
+    int refuse_all;        /* every connection greeted with 421 */
     unsigned turned_away;
     unsigned tls_sessions[64]; /* session -> handshook */
     unsigned long long der_len;
@@ -66,8 +67,9 @@ static void respond(void *user, const char *line)
 
     (void)user;
     if (line == NULL) {
-        if (srv.turn_away != 0 && (fake_smtp_open_now() > srv.turn_away ||
-                                   (srv.turned_away > 0 && srv.linger > 0))) {
+        if (srv.refuse_all ||
+            (srv.turn_away != 0 && (fake_smtp_open_now() > srv.turn_away ||
+                                    (srv.turned_away > 0 && srv.linger > 0)))) {
             if (fake_smtp_open_now() <= srv.turn_away)
                 srv.linger--;
             if (srv.late)
@@ -555,6 +557,18 @@ static void test_turned_away_out_of_time_says_so(void **state)
                   MXP_STATE_UNKNOWN);
 }
 
+/* A server that turns everyone away, the main connection too: UNKNOWN
+ * at once, no probe asked again (each retry only cost its pause). */
+static void test_all_turned_away_asks_nothing_again(void **state)
+{
+    (void)state;
+    srv.refuse_all = 1;
+    assert_int_equal(run_with(NULL), MXP_STATE_UNKNOWN);
+    assert_string_equal(fake_summary(),
+                        "cannot tell: greeting 421 4.7.0 too many connections");
+    assert_int_equal(fake_smtp_opens(), TP_COUNT);
+}
+
 static void test_implicit_tls_on_465(void **state)
 {
     (void)state;
@@ -688,6 +702,7 @@ int main(void)
         T(test_turned_away_probes_are_asked_again),
         T(test_connection_limit_of_two_gives_full_verdict),
         T(test_turned_away_out_of_time_says_so),
+        T(test_all_turned_away_asks_nothing_again),
         T(test_implicit_tls_on_465),
         T(test_implicit_silent_server_holds_raw_probes),
         T(test_address_target_against_ip_sans),
