@@ -58,6 +58,7 @@ struct loop {
     size_t held;     /* open but not waited on (main, the injection wait):
                         they hold a place of the server's limit too */
     size_t cap;      /* at once */
+    double calm_until; /* turned away: no new connection before this */
 };
 
 static int is_raw(enum tls_probe p)
@@ -404,6 +405,9 @@ static void on_greeting(struct loop *l, struct conn *c,
             open = l->active + l->held;
             c->tries++;
             c->not_before = r->svc->now() + RETRY_PAUSE * c->tries;
+            /* No connection at all for a pause: one right after a 421
+             * meets the limit still full and burns a try. */
+            l->calm_until = r->svc->now() + RETRY_PAUSE;
             enqueue(l, c);
             if (l->cap > 1)
                 l->cap = open > 1 ? open - 1 : 1;
@@ -712,8 +716,10 @@ static double start_ready(struct loop *l)
     const struct mxp_services *svc = l->r->svc;
     const size_t qcap = sizeof(l->queue) / sizeof(l->queue[0]);
     size_t n = l->q_len;
-    double next = 0;
+    double next = 0, calm = l->calm_until - svc->now();
 
+    if (calm > 0 && l->q_len > 0)
+        return calm;
     while (n-- > 0 && (l->active == 0 || l->active + l->held < l->cap) &&
            svc->remaining(l->r->ctx) > MIN_LEFT) {
         struct conn *c = &l->c[l->queue[l->q_head]];
@@ -751,6 +757,8 @@ static void pause_for(struct loop *l, double secs)
     ts.tv_sec = (time_t)secs;
     ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
     nanosleep(&ts, NULL);
+    if (l->calm_until - t0 <= secs)
+        l->calm_until = 0;
     for (size_t i = 0; i < TP_COUNT; i++)
         if (l->c[i].ph == PH_QUEUED && l->c[i].not_before - t0 <= secs)
             l->c[i].not_before = 0;
