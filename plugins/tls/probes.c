@@ -16,11 +16,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "tls.h"
 
 #define MIN_LEFT 0.3      /* seconds: no new connection with less left */
 #define INJECT_WAIT 2.0 /* seconds at most for a second reply */
+#define MAX_TRIES 4     /* greetings a probe may get turned away with */
+#define RETRY_PAUSE 0.25 /* seconds, times the tries, before another go */
 
 enum phase {
     PH_QUEUED = 0,
@@ -42,7 +45,8 @@ struct conn {
     enum tls_probe p;
     struct mxp_smtp *s;
     enum phase ph;
-    int retried;
+    int tries;            /* turned away with a 4xx greeting so often */
+    double not_before;    /* turned away: not again before this time */
     char first[TLS_TEXT]; /* injection test: the first reply over TLS */
 };
 
@@ -52,7 +56,10 @@ struct loop {
     size_t n;        /* probes asked */
     size_t queue[2 * TP_COUNT], q_head, q_len;
     size_t active;   /* connections open */
+    size_t held;     /* open but not waited on (main, the injection wait):
+                        they hold a place of the server's limit too */
     size_t cap;      /* at once */
+    double calm_until; /* turned away: no new connection before this */
 };
 
 static int is_raw(enum tls_probe p)
@@ -76,6 +83,18 @@ static void release_held(struct loop *l)
     for (size_t i = 0; i < TP_COUNT; i++)
         if (l->c[i].ph == PH_HELD)
             enqueue(l, &l->c[i]);
+}
+
+/* The held raw probes, not to be asked: why, in their words. */
+static void drop_held(struct loop *l, const char *why)
+{
+    for (size_t i = 0; i < TP_COUNT; i++)
+        if (l->c[i].ph == PH_HELD) {
+            l->c[i].ph = PH_DONE;
+            l->r->sv.r[i].outcome = TO_UNKNOWN;
+            snprintf(l->r->sv.r[i].words, sizeof(l->r->sv.r[i].words),
+                     "not asked: %s", why);
+        }
 }
 
 /* "NNN text" of a reply's first line, cut to fit. */
@@ -141,9 +160,11 @@ static void finish(struct loop *l, struct conn *c, int send_quit)
     if (c->s != NULL && c->s != l->r->main_session)
         l->r->svc->smtp_close(c->s, send_quit);
     c->s = NULL;
-    /* A connection waiting out the injection test holds no place. */
+    /* A connection waiting out the injection test is held, not active. */
     if (c->ph != PH_INJECT_WAIT)
         l->active--;
+    else
+        l->held--;
     c->ph = PH_DONE;
 }
 
@@ -193,6 +214,18 @@ static void raw_hello(struct loop *l, struct conn *c)
     finish(l, c, 0);
 }
 
+/* Whether suite id is among those probe p's ClientHello offers. */
+static int offered(enum tls_probe p, uint16_t id)
+{
+    const uint16_t *suites;
+    size_t n = tls_suites_of(p, &suites);
+
+    for (size_t i = 0; i < n; i++)
+        if (suites[i] == id)
+            return 1;
+    return 0;
+}
+
 static void hello_done(struct loop *l, struct conn *c)
 {
     const struct mxp_services *svc = l->r->svc;
@@ -208,6 +241,11 @@ static void hello_done(struct loop *l, struct conn *c)
     else if (c->p == TP_SSL3 && h.version != MXP_SSL_3_0)
         /* It answered with a later protocol: SSL 3.0 itself refused. */
         set_words(res, TO_REFUSED, "answered with a later protocol");
+    else if (!offered(c->p, h.cipher))
+        /* A suite we never offered is no sign that it takes the class:
+         * a broken server or a box in the way (RFC 5246 7.4.1.3). */
+        set_words(res, TO_UNKNOWN,
+                  "it chose suite 0x%04x, which was not offered", h.cipher);
     else {
         const char *name = tls_suite_name(h.cipher);
 
@@ -232,8 +270,11 @@ static void handshake_failed(struct loop *l, struct conn *c, int rc)
     const char *why = svc->smtp_error(c->s);
 
     /* A server that is there but failed the handshake may still take
-     * what the raw probes offer (an SSL 3.0-only server). */
-    if (c->p == TP_MAIN && strncmp(why, "cannot connect", 14) != 0)
+     * what the raw probes offer (an SSL 3.0-only server); one that never
+     * answered it would leave them unanswered too, a timeout each. */
+    if (c->p == TP_MAIN && rc == MXP_ERR_TIMEOUT)
+        drop_held(l, why);
+    else if (c->p == TP_MAIN && strncmp(why, "cannot connect", 14) != 0)
         release_held(l);
     /* A server that will not speak a protocol says so with an alert or
      * by hanging up; silence, or a start refused before anything was
@@ -323,6 +364,13 @@ static int send_ehlo(struct loop *l, struct conn *c)
     return 0;
 }
 
+/* The main connection was turned away too: the server is not taking
+ * anyone now, and asking again only costs the pauses. */
+static int main_turned_away(const struct loop *l)
+{
+    return l->r->sv.connected && l->r->sv.greet_code != 220;
+}
+
 /* The greeting (in clear, or over TLS when implicit). */
 static void on_greeting(struct loop *l, struct conn *c,
                         const struct mxp_smtp_reply *rp)
@@ -340,14 +388,30 @@ static void on_greeting(struct loop *l, struct conn *c,
             sscanf(rp->lines[0], "%255s", sv->greet_name);
     }
     if (rp->code != 220) {
-        if (c->p != TP_MAIN && rp->code / 100 == 4 && !c->retried &&
+        if (c->p != TP_MAIN && rp->code / 100 == 4 && c->tries < MAX_TRIES &&
+            !main_turned_away(l) &&
             l->q_len < sizeof(l->queue) / sizeof(l->queue[0])) {
-            /* Turned away for now: again later, with fewer at once. */
+            /* Turned away for now (a limit of connections per client):
+             * again after a pause, which lets the server see the ones
+             * that just closed as gone, with fewer at once.  The main
+             * session stays open, so it counts among the open ones. */
+            char why[TLS_TEXT + 48];
+            size_t open;
+
+            /* What stands should the run end before it is asked again. */
+            snprintf(why, sizeof(why),
+                     "turned away: %s; no time left to ask again", words);
+            probe_lost(l, c, why);
             finish(l, c, 0);
-            c->retried = 1;
+            open = l->active + l->held;
+            c->tries++;
+            c->not_before = r->svc->now() + RETRY_PAUSE * c->tries;
+            /* No connection at all for a pause: one right after a 421
+             * meets the limit still full and burns a try. */
+            l->calm_until = r->svc->now() + RETRY_PAUSE;
             enqueue(l, c);
             if (l->cap > 1)
-                l->cap = l->active > 1 ? l->active - 1 : 1;
+                l->cap = open > 1 ? open - 1 : 1;
             return;
         }
         if (c->p == TP_MAIN)
@@ -527,20 +591,25 @@ static void on_inject_help(struct loop *l, struct conn *c,
 {
     reply_words(rp, c->first, sizeof(c->first));
     if (rp->code == 250) {
-        c->ph = PH_INJECT_WAIT; /* held out of the cap: see finish() */
+        c->ph = PH_INJECT_WAIT; /* held, not waited on: see finish() */
         l->active--;
+        l->held++;
         return;
     }
     l->r->sv.inject = TI_SAFE;
     finish(l, c, 0);
 }
 
-/* The main connection is through; kept open for its tls_info. */
+/* The main connection is through; kept open for its tls_info.  After
+ * its QUIT the server has let go; else it still holds a place at the
+ * server, which counts against the cap. */
 static void main_done(struct loop *l, struct conn *c)
 {
     c->ph = PH_DONE;
     c->s = NULL;
     l->active--;
+    if (!l->r->main_quit)
+        l->held++;
 }
 
 /* The EHLO over TLS: what the server offers once the link is private. */
@@ -656,6 +725,62 @@ static void inject_verdict(struct loop *l, struct conn *c)
     finish(l, c, 0);
 }
 
+/* Starts the queued probes that may go now: room under the cap (one
+ * at least, whatever is held), and no pause to wait out.  The seconds
+ * until the next one may go when some must wait, else 0. */
+static double start_ready(struct loop *l)
+{
+    const struct mxp_services *svc = l->r->svc;
+    const size_t qcap = sizeof(l->queue) / sizeof(l->queue[0]);
+    size_t n = l->q_len;
+    double next = 0, calm = l->calm_until - svc->now();
+
+    if (calm > 0 && l->q_len > 0)
+        return calm;
+    while (n-- > 0 && (l->active == 0 || l->active + l->held < l->cap) &&
+           svc->remaining(l->r->ctx) > MIN_LEFT) {
+        struct conn *c = &l->c[l->queue[l->q_head]];
+        double wait = c->not_before - svc->now();
+
+        l->q_head = (l->q_head + 1) % qcap;
+        l->q_len--;
+        if (c->tries > 0 && main_turned_away(l)) {
+            c->ph = PH_DONE; /* its 421 stands */
+            continue;
+        }
+        if (wait > 0) {
+            enqueue(l, c); /* to the back, its pause not over */
+            if (next == 0 || wait < next)
+                next = wait;
+            continue;
+        }
+        start_conn(l, c);
+    }
+    return next;
+}
+
+/* Nothing to wait on but a pause: sleep it out, within the deadline;
+ * the probes whose pause that was may go then. */
+static void pause_for(struct loop *l, double secs)
+{
+    const struct mxp_services *svc = l->r->svc;
+    double left = svc->remaining(l->r->ctx) - MIN_LEFT, t0 = svc->now();
+    struct timespec ts;
+
+    if (secs > left)
+        secs = left;
+    if (secs <= 0)
+        return;
+    ts.tv_sec = (time_t)secs;
+    ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
+    nanosleep(&ts, NULL);
+    if (l->calm_until - t0 <= secs)
+        l->calm_until = 0;
+    for (size_t i = 0; i < TP_COUNT; i++)
+        if (l->c[i].ph == PH_QUEUED && l->c[i].not_before - t0 <= secs)
+            l->c[i].not_before = 0;
+}
+
 static int waiting(enum phase ph)
 {
     return ph >= PH_GREETING && ph <= PH_INJECT_HELP;
@@ -683,16 +808,9 @@ void tls_probe_all(struct tls_run *r)
     for (;;) {
         struct mxp_smtp *ss[TP_COUNT];
         size_t ready, n_wait = 0;
+        double pause = start_ready(&l);
         int rc;
 
-        while (l.q_len > 0 && l.active < l.cap &&
-               svc->remaining(r->ctx) > MIN_LEFT) {
-            struct conn *c = &l.c[l.queue[l.q_head]];
-
-            l.q_head = (l.q_head + 1) % (sizeof(l.queue) / sizeof(l.queue[0]));
-            l.q_len--;
-            start_conn(&l, c);
-        }
         if (r->names != NULL)
             tls_names_poll(r->ctx, r->names);
         for (i = 0; i < TP_COUNT; i++) {
@@ -702,9 +820,14 @@ void tls_probe_all(struct tls_run *r)
         if (n_wait == 0) {
             if (l.q_len == 0 || svc->remaining(r->ctx) <= MIN_LEFT)
                 break;
+            pause_for(&l, pause);
             continue;
         }
-        rc = svc->smtp_wait(ss, TP_COUNT, &ready);
+        /* A pause to wait out wakes the wait up when it is over. */
+        rc = svc->smtp_wait_until(ss, TP_COUNT, &ready,
+                                  pause > 0 ? svc->now() + pause : 0);
+        if (rc == MXP_ERR_TIMEOUT && pause > 0)
+            continue;
         if (rc != MXP_OK || ready >= TP_COUNT) {
             for (i = 0; i < TP_COUNT; i++)
                 if (ss[i] != NULL) {
@@ -718,7 +841,7 @@ void tls_probe_all(struct tls_run *r)
     /* Questions never asked for want of time tell nothing. */
     for (i = 0; i < TP_COUNT; i++)
         if (l.c[i].ph == PH_QUEUED && l.c[i].p == (enum tls_probe)i &&
-            !(r->sv.implicit && i == TP_INJECT))
+            l.c[i].tries == 0 && !(r->sv.implicit && i == TP_INJECT))
             probe_lost(&l, &l.c[i], "not asked: the run's time ran out");
     if (l.c[TP_INJECT].ph == PH_INJECT_WAIT)
         inject_verdict(&l, &l.c[TP_INJECT]);

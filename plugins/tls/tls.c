@@ -10,11 +10,13 @@
  * critical in days: plugins.tls.cert_warning / cert_critical, or -w/-c
  * when tls runs alone), tls_handshake (seconds).
  */
+#include <arpa/inet.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cert.h"
@@ -60,9 +62,22 @@ static int tls_init(struct mxp_ctx *ctx, void **state)
     ca = map != NULL ? svc->node_get(map, "ca_file") : NULL;
     if (!bad && !svc->node_unset(ca)) {
         const char *path = svc->node_str(ca);
-        FILE *f = path != NULL ? fopen(path, "r") : NULL;
+        struct stat st;
+        FILE *f = NULL;
 
-        if (f == NULL) {
+        /* A regular file only: fopen of a FIFO blocks until a writer
+         * comes, and a directory opens fine, then fails every
+         * handshake as if the server had. */
+        if (path != NULL && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+            svc->config_error(ctx, ca, "ca_file: '%s' is not a regular file",
+                              path);
+            bad = 1;
+        } else if (path != NULL) {
+            f = fopen(path, "r");
+        }
+        if (bad) {
+            /* said above */
+        } else if (f == NULL) {
             svc->config_error(ctx, ca, "ca_file: cannot read '%s'",
                               path != NULL ? path : "(not a string)");
             bad = 1;
@@ -110,6 +125,14 @@ static long days_of(struct mxp_ctx *ctx, int which, long dflt)
     return v;
 }
 
+/* An IPv4 or IPv6 address, which is_host_name takes or leaves. */
+static int is_address(const char *s)
+{
+    unsigned char b[16];
+
+    return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
+}
+
 /* The names the certificate must carry: -H, the greeting's, the MXs'. */
 static size_t wanted_names(struct mxp_ctx *ctx, const struct tls_survey *sv,
                          const struct tls_names *n,
@@ -119,13 +142,23 @@ static size_t wanted_names(struct mxp_ctx *ctx, const struct tls_survey *sv,
     const char *host = ctx->target->host;
     size_t k = 0;
 
-    if (host != NULL && svc->is_host_name(host) && k < cap)
+    /* The names senders reach it by: -H, and the MX hosts. */
+    if (host != NULL && !is_address(host) && svc->is_host_name(host) &&
+        k < cap)
         out[k++] = (struct tls_cert_name){host, "-H name"};
+    for (size_t i = 0; i < n->n_mx && k < cap; i++)
+        out[k++] = (struct tls_cert_name){n->mx_names[i], "MX name"};
+    if (k > 0)
+        return k;
+    /* Else only what the server says of itself, and the address: a
+     * certificate for its own greeting name is the best there is to
+     * hold it to, but not when the operator named it otherwise (a
+     * server greeting as mx2 with mx2's certificate is not mx1). */
+    if (host != NULL && is_address(host) && k < cap)
+        out[k++] = (struct tls_cert_name){host, "-H address"}; /* IP SANs */
     if (sv->greet_name[0] != '\0' && svc->is_host_name(sv->greet_name) &&
         k < cap)
         out[k++] = (struct tls_cert_name){sv->greet_name, "greeting name"};
-    for (size_t i = 0; i < n->n_mx && k < cap; i++)
-        out[k++] = (struct tls_cert_name){n->mx_names[i], "MX name"};
     return k;
 }
 

@@ -20,17 +20,21 @@
 
 struct proto {
     enum tls_probe p; /* TP_COUNT: TLS 1.3, told by the main session */
+    int version;
     const char *name;
     enum mxp_state if_accepted;
     const char *why;
 };
 
 static const struct proto protos[] = {
-    {TP_SSL3, "SSLv3", MXP_STATE_CRITICAL, "broken: POODLE, RFC 7568"},
-    {TP_TLS10, "TLSv1.0", MXP_STATE_WARNING, "deprecated by RFC 8996"},
-    {TP_TLS11, "TLSv1.1", MXP_STATE_WARNING, "deprecated by RFC 8996"},
-    {TP_TLS12, "TLSv1.2", MXP_STATE_OK, NULL},
-    {TP_COUNT, "TLSv1.3", MXP_STATE_OK, NULL},
+    {TP_SSL3, MXP_SSL_3_0, "SSLv3", MXP_STATE_CRITICAL,
+     "broken: POODLE, RFC 7568"},
+    {TP_TLS10, MXP_TLS_1_0, "TLSv1.0", MXP_STATE_WARNING,
+     "deprecated by RFC 8996"},
+    {TP_TLS11, MXP_TLS_1_1, "TLSv1.1", MXP_STATE_WARNING,
+     "deprecated by RFC 8996"},
+    {TP_TLS12, MXP_TLS_1_2, "TLSv1.2", MXP_STATE_OK, NULL},
+    {TP_COUNT, MXP_TLS_1_3, "TLSv1.3", MXP_STATE_OK, NULL},
 };
 
 struct weak {
@@ -140,6 +144,19 @@ static void tls13_of(const struct tls_survey *sv, struct tls_probe_result *out)
         snprintf(out->words, sizeof(out->words), "%s", sv->handshake_error);
 }
 
+/* A bare ClientHello answered with this protocol: the server speaks it,
+ * though OpenSSL's handshake of it found nothing in common (a TLS 1.0
+ * server with RC4 suites alone, which OpenSSL 3 no longer has). */
+static const struct tls_probe_result *raw_accepted(const struct tls_survey *sv,
+                                                   int version)
+{
+    for (int p = TP_SSL3; p <= TP_ANON; p++)
+        if (p != TP_SSL3 && sv->r[p].outcome == TO_ACCEPTED &&
+            sv->r[p].version == version)
+            return &sv->r[p];
+    return NULL;
+}
+
 static void judge_protocols(struct mxp_ctx *ctx, const struct tls_survey *sv,
                             struct unknowns *u)
 {
@@ -153,14 +170,28 @@ static void judge_protocols(struct mxp_ctx *ctx, const struct tls_survey *sv,
         const struct tls_probe_result *res = &sv->r[pr->p < TP_COUNT ? pr->p
                                                                      : 0];
 
+        const struct tls_probe_result *raw;
+        enum tls_outcome o;
+
         if (pr->p == TP_COUNT) {
             tls13_of(sv, &r13);
             res = &r13;
         }
-        switch (outcome_of(sv, res)) {
+        o = outcome_of(sv, res);
+        raw = o != TO_ACCEPTED && pr->p != TP_COUNT
+                  ? raw_accepted(sv, pr->version)
+                  : NULL;
+        if (raw != NULL)
+            o = TO_ACCEPTED;
+        switch (o) {
         case TO_ACCEPTED:
             append_word(accepted, sizeof(accepted), pr->name);
-            if (pr->if_accepted != MXP_STATE_OK)
+            if (pr->if_accepted != MXP_STATE_OK && raw != NULL)
+                svc->add_detail(ctx, pr->if_accepted,
+                                "%s accepted (%s; with %s, which this "
+                                "OpenSSL cannot offer)",
+                                pr->name, pr->why, raw->cipher_name);
+            else if (pr->if_accepted != MXP_STATE_OK)
                 svc->add_detail(ctx, pr->if_accepted, "%s accepted (%s)",
                                 pr->name, pr->why);
             break;
@@ -243,6 +274,18 @@ static void judge_dh(struct mxp_ctx *ctx, const struct tls_survey *sv)
                              bits);
 }
 
+/* The core's words without the "TLS handshake: " we say already. */
+static const char *without_prefix(const char *words)
+{
+    static const char *const prefixes[] = {
+        "TLS handshake failed: ", "TLS handshake: ", "TLS: "};
+
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+        if (strncmp(words, prefixes[i], strlen(prefixes[i])) == 0)
+            return words + strlen(prefixes[i]);
+    return words;
+}
+
 static void judge_injection(struct mxp_ctx *ctx, const struct tls_survey *sv,
                             struct unknowns *u)
 {
@@ -252,10 +295,18 @@ static void judge_injection(struct mxp_ctx *ctx, const struct tls_survey *sv,
 
     /* No handshake behind the smuggled command: nothing smuggled into
      * one, if the server speaks TLS at all. */
+    if (inject == TI_FAILED && sv->info == NULL &&
+        says_refused(sv->inject_words)) {
+        /* Every handshake refused, the main one too: not a refusal of
+         * the command behind STARTTLS, which the reason below says. */
+        svc->add_detail(ctx, MXP_STATE_OK,
+                        "not vulnerable to STARTTLS command injection (no "
+                        "TLS session to smuggle a command into: %s)",
+                        without_prefix(sv->inject_words));
+        return;
+    }
     if (inject == TI_FAILED)
-        inject = speaks_tls(sv) || says_refused(sv->inject_words)
-                     ? TI_REFUSED
-                     : TI_UNKNOWN;
+        inject = speaks_tls(sv) ? TI_REFUSED : TI_UNKNOWN;
     switch (inject) {
     case TI_VULNERABLE:
         svc->add_detail(ctx, MXP_STATE_CRITICAL,
@@ -309,18 +360,6 @@ static void judge_session(struct mxp_ctx *ctx, const struct tls_survey *sv)
     else if (sv->after_ext[0] != '\0')
         svc->add_detail(ctx, MXP_STATE_OK, "over TLS the server offers: %s",
                         sv->after_ext);
-}
-
-/* The core's words without the "TLS handshake: " we say already. */
-static const char *without_prefix(const char *words)
-{
-    static const char *const prefixes[] = {"TLS handshake failed: ",
-                                           "TLS handshake: ", "TLS: "};
-
-    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-        if (strncmp(words, prefixes[i], strlen(prefixes[i])) == 0)
-            return words + strlen(prefixes[i]);
-    return words;
 }
 
 int tls_judge(struct mxp_ctx *ctx, const struct tls_survey *sv)

@@ -88,6 +88,7 @@ static struct {
     char helo[256];
     char my_email[256];
     char domain[256]; /* the target's domain; "" means NULL */
+    char host[256];   /* -H as written; "" means the address */
     int have_target;
     double now, remaining;
 
@@ -1242,6 +1243,11 @@ void fake_set_domain(const char *domain)
     snprintf(F.domain, sizeof(F.domain), "%s", domain ? domain : "");
 }
 
+void fake_set_host(const char *host)
+{
+    snprintf(F.host, sizeof(F.host), "%s", host ? host : "");
+}
+
 void fake_set_my_email(const char *addr)
 {
     snprintf(F.my_email, sizeof(F.my_email), "%s", addr);
@@ -1888,7 +1894,7 @@ static void fake_fix_ctx(void)
     F.probe.connect_timeout = 5;
     F.probe.command_timeout = 20;
     F.target.addr = F.addr;
-    F.target.host = F.addr;
+    F.target.host = F.host[0] != '\0' ? F.host : F.addr;
     F.target.domain = F.domain[0] != '\0' ? F.domain : NULL;
 
     F.ctx.svc = &fake_services;

@@ -115,6 +115,9 @@ size_t fake_smtp_n_messages(void);
 const char *fake_smtp_message(size_t i);
 /* The target's configured domain (-D); NULL or "" for none (default). */
 void fake_set_domain(const char *domain);
+/* The target's host as the operator wrote it (-H); NULL or "" (the
+ * default): the address. */
+void fake_set_host(const char *host);
 /* probe.my_email (default ""). */
 void fake_set_my_email(const char *addr);
 

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -35,12 +37,20 @@ static struct {
     int versions[5];       /* accepted: [0] SSL3 [1] 1.0 [2] 1.1 [3] 1.2
                               [4] 1.3 */
     int anon, rc4, null_ok; /* suite classes accepted by bare hellos */
+    int rc4_version;        /* the protocol RC4 is taken with (0: 1.2) */
     int dh_bits;           /* DHE offered with this group, 0: none */
     int vulnerable;        /* answers a smuggled NOOP inside TLS */
     int help_250;          /* answers HELP with 250 (not vulnerable) */
     int stall_tls10;       /* the TLS 1.0 handshake times out */
     int junk;              /* answers every ClientHello with junk */
+    int stall_all;         /* every handshake times out */
+    int any_suite;         /* bare hellos get ECDHE-RSA-AES128-GCM-SHA256,
+                              offered or not */
     unsigned turn_away;    /* sessions open above this get 421 */
+    unsigned linger;       /* and so many after the first 421 though under
+                              it (the ones just closed still counted) */
+    int late;              /* the run's time is all but out after a 421 */
+    int refuse_all;        /* every connection greeted with 421 */
     unsigned turned_away;
     unsigned tls_sessions[64]; /* session -> handshook */
     unsigned long long der_len;
@@ -58,7 +68,13 @@ static void respond(void *user, const char *line)
 
     (void)user;
     if (line == NULL) {
-        if (srv.turn_away != 0 && fake_smtp_open_now() > srv.turn_away) {
+        if (srv.refuse_all ||
+            (srv.turn_away != 0 && (fake_smtp_open_now() > srv.turn_away ||
+                                    (srv.turned_away > 0 && srv.linger > 0)))) {
+            if (fake_smtp_open_now() <= srv.turn_away)
+                srv.linger--;
+            if (srv.late)
+                fake_set_remaining(0.2);
             srv.turned_away++;
             fake_smtp_reply(421, 0.001, "4.7.0 too many connections");
             return;
@@ -141,7 +157,8 @@ static int tls_respond(void *user, unsigned session,
                   srv.dh_bits);
         return MXP_OK;
     }
-    if (lo == MXP_TLS_1_0 && hi == MXP_TLS_1_0 && srv.stall_tls10) {
+    if ((lo == MXP_TLS_1_0 && hi == MXP_TLS_1_0 && srv.stall_tls10) ||
+        srv.stall_all) {
         snprintf(err, errlen, "TLS handshake: no answer within 20.0 s");
         return MXP_ERR_TIMEOUT;
     }
@@ -152,11 +169,16 @@ static int tls_respond(void *user, unsigned session,
         if (srv.versions[version_index(v)])
             best = v;
     if (best == 0) {
-        /* What OpenSSL 3 says to a TLS 1.0 server at its default level:
-         * no word of protocols or alerts. */
-        snprintf(err, errlen,
-                 "TLS handshake failed: legacy sigalg disallowed or "
-                 "unsupported");
+        int any = 0;
+
+        for (int v = 0; v < 5; v++)
+            any |= srv.versions[v];
+        /* What OpenSSL 3 says to a TLS 1.0 server at its default level
+         * (no word of protocols or alerts), and what a server that takes
+         * none of what is offered answers. */
+        snprintf(err, errlen, "TLS handshake failed: %s",
+                 any ? "legacy sigalg disallowed or unsupported"
+                     : "tlsv1 alert protocol version");
         return MXP_ERR_PROTOCOL;
     }
     fill_info(info, best,
@@ -186,7 +208,11 @@ static int hello_respond(void *user, unsigned session, int version,
         snprintf(out->words, sizeof out->words, "not a TLS answer: 'xyz'");
         return MXP_ERR_PROTOCOL;
     }
-    if (version == MXP_SSL_3_0 && srv.versions[0]) {
+    if (srv.any_suite) {
+        out->accepted = 1;
+        out->version = MXP_TLS_1_2;
+        out->cipher = 0xC02F;
+    } else if (version == MXP_SSL_3_0 && srv.versions[0]) {
         out->accepted = 1;
         out->version = MXP_SSL_3_0;
         out->cipher = ciphers[0];
@@ -198,7 +224,7 @@ static int hello_respond(void *user, unsigned session, int version,
     } else if (version != MXP_SSL_3_0 && srv.rc4 &&
                has_suite(ciphers, n, 0x0005)) {
         out->accepted = 1;
-        out->version = MXP_TLS_1_2;
+        out->version = srv.rc4_version ? srv.rc4_version : MXP_TLS_1_2;
         out->cipher = 0x0005;
     } else if (version != MXP_SSL_3_0 && srv.null_ok &&
                has_suite(ciphers, n, 0x0002) && !has_suite(ciphers, n, 0x00A7)) {
@@ -441,6 +467,35 @@ static void test_weak_classes(void **state)
     assert_detail("NULL cipher suites accepted (NULL-SHA", MXP_STATE_CRITICAL);
 }
 
+/* A ServerHello with a suite the hello did not offer tells nothing of
+ * the class offered (a broken server, a middlebox): no false alarm. */
+static void test_suite_not_offered_is_unknown(void **state)
+{
+    (void)state;
+    srv.any_suite = 1;
+    assert_int_equal(run_with(NULL), MXP_STATE_UNKNOWN);
+    assert_int_equal(fake_detail_find("cipher suites accepted", NULL), -1);
+    assert_detail("RC4 cipher suites: cannot tell (it chose suite 0xc02f, "
+                  "which was not offered)",
+                  MXP_STATE_UNKNOWN);
+}
+
+/* TLS 1.0 with RC4 alone (an old Exchange): OpenSSL's TLS 1.0
+ * handshake finds no suite in common, the bare RC4 hello is answered
+ * in TLS 1.0: TLS 1.0 is accepted, not refused. */
+static void test_tls10_with_rc4_only_is_accepted(void **state)
+{
+    (void)state;
+    memset(srv.versions, 0, sizeof srv.versions);
+    srv.rc4 = 1;
+    srv.rc4_version = MXP_TLS_1_0;
+    assert_int_equal(run_with(NULL), MXP_STATE_CRITICAL);
+    assert_detail("TLSv1.0 accepted (deprecated by RFC 8996; with RC4-SHA",
+                  MXP_STATE_WARNING);
+    assert_detail("RC4 cipher suites accepted (RC4-SHA", MXP_STATE_WARNING);
+    assert_int_equal(fake_detail_find("TLSv1.0 TLSv1.1", NULL), -1);
+}
+
 static void test_small_dh_group_warns(void **state)
 {
     (void)state;
@@ -479,6 +534,48 @@ static void test_command_injection(void **state)
 }
 
 /* HELP answered 250 by a sound server: no second reply, no alarm. */
+/* A server that refuses every handshake did not refuse the command
+ * behind STARTTLS: the injection line must not say it did. */
+static void test_no_handshake_at_all_words(void **state)
+{
+    (void)state;
+    memset(srv.versions, 0, sizeof srv.versions);
+    assert_int_equal(run_with(NULL), MXP_STATE_CRITICAL);
+    assert_detail("TLS handshake failed: tlsv1 alert protocol version",
+                  MXP_STATE_CRITICAL);
+    assert_int_equal(fake_detail_find("would not go on", NULL), -1);
+    assert_detail("not vulnerable to STARTTLS command injection (no TLS "
+                  "session to smuggle a command into: tlsv1 alert protocol "
+                  "version)",
+                  MXP_STATE_OK);
+}
+
+/* The certificate of the name the server greets with is not enough when
+ * the operator named it otherwise: senders verify the name they use. */
+static void test_names_from_h_and_mx_win(void **state)
+{
+    (void)state;
+    fake_set_host("mx1.tls.test");
+    assert_int_equal(run_with(NULL), MXP_STATE_WARNING);
+    assert_detail("does not match mx1.tls.test (-H name)", MXP_STATE_WARNING);
+    teardown(NULL);
+    setup(NULL);
+    /* -H an address (Nagios' $HOSTADDRESS$) and -D: the MX names. */
+    fake_set_domain("tls.test");
+    fake_dns_add("tls.test", MXP_DNS_MX, MXP_DNS_ANSWER, "mail.tls.test",
+                 NULL);
+    fake_dns_add("mail.tls.test", MXP_DNS_A, MXP_DNS_ANSWER, "192.0.2.25",
+                 NULL);
+    assert_int_equal(run_with(NULL), MXP_STATE_OK);
+    assert_detail("certificate matches mail.tls.test (MX name)", MXP_STATE_OK);
+    teardown(NULL);
+    setup(NULL);
+    /* Neither: what the server says of itself. */
+    assert_int_equal(run_with(NULL), MXP_STATE_OK);
+    assert_detail("certificate matches mail.tls.test (greeting name)",
+                  MXP_STATE_OK);
+}
+
 static void test_help_250_is_not_injection(void **state)
 {
     (void)state;
@@ -497,6 +594,57 @@ static void test_turned_away_probes_are_asked_again(void **state)
     assert_int_equal(fake_detail_find("cannot tell", NULL), -1);
 }
 
+/* A limit of 2 or 3 connections per client (Postfix's
+ * smtpd_client_connection_count_limit): the main session stays open
+ * and holds one of them, and a retry can be turned away again while
+ * the server still counts the ones it just closed; still a full
+ * verdict, the questions asked one or two at a time. */
+static void test_connection_limit_of_two_gives_full_verdict(void **state)
+{
+    for (unsigned limit = 2; limit <= 3; limit++) {
+        (void)state;
+        teardown(NULL);
+        setup(NULL);
+        srv.turn_away = limit;
+        srv.linger = 3;
+        assert_int_equal(run_with(NULL), MXP_STATE_OK);
+        assert_int_equal(srv.linger, 0);
+        assert_true(srv.turned_away > 0);
+        assert_int_equal(fake_detail_find("cannot tell", NULL), -1);
+        assert_detail("protocols: TLSv1.2 TLSv1.3 accepted; SSLv3 TLSv1.0 "
+                      "TLSv1.1 refused",
+                      MXP_STATE_OK);
+    }
+}
+
+/* Turned away, and no time left to try again: the 421 is the reason,
+ * not "not asked". */
+static void test_turned_away_out_of_time_says_so(void **state)
+{
+    (void)state;
+    srv.turn_away = 2;
+    srv.late = 1;
+    assert_int_equal(run_with(NULL), MXP_STATE_UNKNOWN);
+    assert_detail("SSLv3: cannot tell (turned away: 421 4.7.0 too many "
+                  "connections; no time left to ask again)",
+                  MXP_STATE_UNKNOWN);
+    /* Those never started were not asked indeed. */
+    assert_detail("TLSv1.0: cannot tell (not asked: the run's time ran out)",
+                  MXP_STATE_UNKNOWN);
+}
+
+/* A server that turns everyone away, the main connection too: UNKNOWN
+ * at once, no probe asked again (each retry only cost its pause). */
+static void test_all_turned_away_asks_nothing_again(void **state)
+{
+    (void)state;
+    srv.refuse_all = 1;
+    assert_int_equal(run_with(NULL), MXP_STATE_UNKNOWN);
+    assert_string_equal(fake_summary(),
+                        "cannot tell: greeting 421 4.7.0 too many connections");
+    assert_int_equal(fake_smtp_opens(), TP_COUNT);
+}
+
 static void test_implicit_tls_on_465(void **state)
 {
     (void)state;
@@ -507,6 +655,48 @@ static void test_implicit_tls_on_465(void **state)
     for (size_t i = 0; i < fake_smtp_n_sent(); i++)
         assert_string_not_equal(fake_smtp_sent(i), "STARTTLS");
     assert_int_equal(fake_smtp_opens(), TP_COUNT - 1);
+}
+
+/* Implicit TLS to a server that takes connections and says nothing:
+ * the raw probes held for the main handshake are not sent after it
+ * timed out (one more timeout, for nothing). */
+static void test_implicit_silent_server_holds_raw_probes(void **state)
+{
+    (void)state;
+    fake_set_target("192.0.2.25", 465);
+    srv.stall_all = 1;
+    assert_int_equal(run_with(NULL), MXP_STATE_CRITICAL);
+    assert_detail("TLS handshake failed: no answer within 20.0 s",
+                  MXP_STATE_CRITICAL);
+    assert_int_equal(fake_tls_hellos(), 0);
+    assert_detail("SSLv3, TLSv1.0, TLSv1.1, TLSv1.2, TLSv1.3, RC4 cipher "
+                  "suites",
+                  MXP_STATE_UNKNOWN);
+}
+
+/* -H an address: held against the certificate's IP SANs, IPv6 too, and
+ * called an address. */
+static void test_address_target_against_ip_sans(void **state)
+{
+    static const char *const san[] = {"2001:db8::25", NULL};
+    struct tls_testcert_spec spec = {.cn = "other.tls.test",
+                                     .san = san,
+                                     .not_before_days = -1,
+                                     .not_after_days = 60};
+    struct tls_testcert ip;
+    size_t len;
+
+    (void)state;
+    fake_set_target("2001:db8::25", 25);
+    tls_testcert_make(&spec, &ip);
+    free(srv.der);
+    srv.der = tls_testcert_der(ip.cert, &len);
+    srv.chain[0] = srv.der;
+    srv.chain_len[0] = len;
+    assert_int_equal(run_with(NULL), MXP_STATE_OK);
+    assert_detail("certificate matches 2001:db8::25 (-H address)",
+                  MXP_STATE_OK);
+    tls_testcert_free(&ip);
 }
 
 static void test_connect_failure_is_unknown(void **state)
@@ -542,6 +732,30 @@ static void test_config_errors(void **state)
                      MXP_ERR_CONFIG);
 }
 
+/* A directory or a FIFO as ca_file: a config error at once (a FIFO's
+ * fopen blocked the run; a directory failed every handshake, reported
+ * as the server's CRITICAL). */
+static void test_ca_file_not_regular(void **state)
+{
+    char dir[] = "/tmp/tls-ca-XXXXXX", fifo[64], yaml[128];
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(yaml, sizeof yaml, "ca_file: %s\n", dir);
+    assert_int_equal(fake_config_set(yaml), MXP_OK);
+    assert_int_equal(tls_init(fake_init_ctx(), &state_of_init), MXP_ERR_CONFIG);
+    assert_non_null(strstr(fake_config_error(0), "not a regular file"));
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    snprintf(yaml, sizeof yaml, "ca_file: %s\n", fifo);
+    assert_int_equal(fake_config_set(yaml), MXP_OK);
+    alarm(10); /* a blocking open fails the test, not the suite */
+    assert_int_equal(tls_init(fake_init_ctx(), &state_of_init), MXP_ERR_CONFIG);
+    alarm(0);
+    unlink(fifo);
+    rmdir(dir);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -556,15 +770,25 @@ int main(void)
         T(test_silent_probe_is_unknown_not_refused),
         T(test_anonymous_suites_by_port),
         T(test_weak_classes),
+        T(test_suite_not_offered_is_unknown),
+        T(test_tls10_with_rc4_only_is_accepted),
         T(test_small_dh_group_warns),
         T(test_auth_in_clear_warns),
         T(test_command_injection),
+        T(test_no_handshake_at_all_words),
+        T(test_names_from_h_and_mx_win),
         T(test_help_250_is_not_injection),
         T(test_turned_away_probes_are_asked_again),
+        T(test_connection_limit_of_two_gives_full_verdict),
+        T(test_turned_away_out_of_time_says_so),
+        T(test_all_turned_away_asks_nothing_again),
         T(test_implicit_tls_on_465),
+        T(test_implicit_silent_server_holds_raw_probes),
+        T(test_address_target_against_ip_sans),
         T(test_connect_failure_is_unknown),
         T(test_days_from_thresholds),
         T(test_config_errors),
+        T(test_ca_file_not_regular),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
