@@ -108,21 +108,49 @@ static int tls_init(struct mxp_ctx *ctx, void **state)
  * plugins.tls.warning/critical.  "N" and "N:" both mean fewer than N
  * days left, as check_ssl_cert's -w/-c do; anything else keeps the
  * configured days. */
-static long days_of(struct mxp_ctx *ctx, int which, long dflt)
+static int days_of(struct mxp_ctx *ctx, int which, long dflt, long *out)
 {
     const char *text = ctx->svc->threshold_text(ctx, which);
     char *end;
     long v;
 
+    *out = dflt;
     if (text == NULL || text[0] == '\0')
-        return dflt;
+        return 1;
     v = strtol(text, &end, 10);
-    if (end == text || v < 0 || (*end != '\0' && strcmp(end, ":") != 0)) {
-        ctx->svc->log(ctx, 1, "tls: threshold '%s' is not a number of days",
-                      text);
-        return dflt;
+    if (end == text || v < 0 || (*end != '\0' && strcmp(end, ":") != 0))
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* The certificate days of this run: one clear line when -w/-c say what
+ * is no number of days, or less of a warning than of a critical. */
+static int run_days(struct mxp_ctx *ctx, const struct tls_config *cfg,
+                    long *warn, long *crit)
+{
+    const struct mxp_services *svc = ctx->svc;
+
+    if (!days_of(ctx, 0, cfg->cert_warning, warn) ||
+        !days_of(ctx, 1, cfg->cert_critical, crit)) {
+        svc->set_result(ctx, MXP_STATE_UNKNOWN,
+                        "tls: the warning and critical thresholds are days "
+                        "left on the certificate ('-w 30 -c 7': fewer than "
+                        "30 days warn), not '%s' and '%s'",
+                        svc->threshold_text(ctx, 0) ? svc->threshold_text(ctx, 0)
+                                                    : "",
+                        svc->threshold_text(ctx, 1) ? svc->threshold_text(ctx, 1)
+                                                    : "");
+        return 0;
     }
-    return v;
+    if (*crit > *warn) {
+        svc->set_result(ctx, MXP_STATE_UNKNOWN,
+                        "tls: the critical days (%ld) must not exceed the "
+                        "warning days (%ld)",
+                        *crit, *warn);
+        return 0;
+    }
+    return 1;
 }
 
 /* An IPv4 or IPv6 address, which is_host_name takes or leaves. */
@@ -219,6 +247,7 @@ static int tls_run(struct mxp_ctx *ctx, void *state)
     struct tls_run r;
     struct tls_names names;
     struct tls_cert_facts cf;
+    long warn_days, crit_days;
     int up;
 
     if (!core_has_tls(svc)) {
@@ -226,6 +255,8 @@ static int tls_run(struct mxp_ctx *ctx, void *state)
                         "this mxprobe core offers no TLS (plugin ABI 1.3)");
         return MXP_OK;
     }
+    if (!run_days(ctx, cfg, &warn_days, &crit_days))
+        return MXP_OK;
     memset(&r, 0, sizeof(r));
     memset(&cf, 0, sizeof(cf));
     r.ctx = ctx;
@@ -246,8 +277,8 @@ static int tls_run(struct mxp_ctx *ctx, void *state)
         struct tls_cert_name list[TLS_MAX_NAMES];
         struct tls_cert_policy pol = {
             .strict = r.sv.submission || cfg->strict,
-            .warn_days = days_of(ctx, 0, cfg->cert_warning),
-            .crit_days = days_of(ctx, 1, cfg->cert_critical),
+            .warn_days = warn_days,
+            .crit_days = crit_days,
         };
         size_t n = wanted_names(ctx, &r.sv, &names, list, TLS_MAX_NAMES);
 

@@ -716,6 +716,23 @@ static void test_days_from_thresholds(void **state)
     assert_string_equal(fake_perf_find("cert_days")->warn, "90:");
 }
 
+/* -w/-c are days: anything else, or -c above -w, is one clear line and
+ * no connection. */
+static void test_bad_day_thresholds(void **state)
+{
+    (void)state;
+    fake_set_thresholds("@10:20", "7");
+    assert_int_equal(run_with(NULL), MXP_STATE_UNKNOWN);
+    assert_non_null(strstr(fake_summary(), "days left on the certificate"));
+    assert_int_equal(fake_smtp_opens(), 0);
+    fake_set_thresholds("7", "30");
+    assert_int_equal(tls_run(fake_ctx(), state_of_init), MXP_OK);
+    assert_int_equal(fake_state(), MXP_STATE_UNKNOWN);
+    assert_string_equal(fake_summary(), "tls: the critical days (30) must not "
+                                        "exceed the warning days (7)");
+    assert_int_equal(fake_smtp_opens(), 0);
+}
+
 static void test_config_errors(void **state)
 {
     (void)state;
@@ -787,6 +804,7 @@ int main(void)
         T(test_address_target_against_ip_sans),
         T(test_connect_failure_is_unknown),
         T(test_days_from_thresholds),
+        T(test_bad_day_thresholds),
         T(test_config_errors),
         T(test_ca_file_not_regular),
     };
