@@ -4,8 +4,8 @@
  *
  * A connection is a small state machine: greeting, EHLO, STARTTLS, then
  * either an OpenSSL handshake of the probe's settings (svc->smtp_tls_start,
- * finished in svc->smtp_wait) or a bare ClientHello (svc->tls_hello) for
- * what this OpenSSL can no longer offer.  With implicit TLS the handshake
+ * finished in svc->smtp_wait) or a bare ClientHello (hello.c) for what
+ * this OpenSSL can no longer offer.  With implicit TLS the handshake
  * comes first and the greeting after it.  The main connection is the
  * session a sender gets; it stays open until its certificate has been
  * judged.  A server that turns a connection away with a 4xx greeting
@@ -18,49 +18,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "tls.h"
-
-#define MIN_LEFT 0.3      /* seconds: no new connection with less left */
-#define INJECT_WAIT 2.0 /* seconds at most for a second reply */
-#define MAX_TRIES 4     /* greetings a probe may get turned away with */
-#define RETRY_PAUSE 0.25 /* seconds, times the tries, before another go */
-
-enum phase {
-    PH_QUEUED = 0,
-    PH_HELD,         /* implicit TLS: a raw probe waits for main's connect */
-    PH_GREETING,
-    PH_EHLO,
-    PH_STARTTLS,
-    PH_HANDSHAKE,
-    PH_HELLO,        /* a bare ClientHello is out */
-    PH_TLS_GREETING, /* implicit TLS: the greeting after the handshake */
-    PH_AFTER_EHLO,   /* EHLO over TLS */
-    PH_QUIT,         /* main: QUIT, its reply awaited with the others */
-    PH_INJECT_HELP,  /* injection test: our HELP over TLS, answered */
-    PH_INJECT_WAIT,  /* HELP got a 250: does a second reply follow? */
-    PH_DONE,
-};
-
-struct conn {
-    enum tls_probe p;
-    struct mxp_smtp *s;
-    enum phase ph;
-    int tries;            /* turned away with a 4xx greeting so often */
-    double not_before;    /* turned away: not again before this time */
-    char first[TLS_TEXT]; /* injection test: the first reply over TLS */
-};
-
-struct loop {
-    struct tls_run *r;
-    struct conn c[TP_COUNT];
-    size_t n;        /* probes asked */
-    size_t queue[2 * TP_COUNT], q_head, q_len;
-    size_t active;   /* connections open */
-    size_t held;     /* open but not waited on (main, the injection wait):
-                        they hold a place of the server's limit too */
-    size_t cap;      /* at once */
-    double calm_until; /* turned away: no new connection before this */
-};
+#include "probes.h"
 
 static int is_raw(enum tls_probe p)
 {
@@ -98,17 +56,14 @@ static void drop_held(struct loop *l, const char *why)
 }
 
 /* "NNN text" of a reply's first line, cut to fit. */
-static void reply_words(const struct mxp_smtp_reply *rp, char *out,
-                        size_t len)
+void tls_reply_words(const struct mxp_smtp_reply *rp, char *out, size_t len)
 {
     snprintf(out, len, "%d%s%s", rp->code, rp->n_lines > 0 ? " " : "",
              rp->n_lines > 0 ? rp->lines[0] : "");
 }
 
-static void set_words(struct tls_probe_result *res, enum tls_outcome o,
-                      const char *fmt, ...) MXP_PRINTF(3, 4);
-static void set_words(struct tls_probe_result *res, enum tls_outcome o,
-                      const char *fmt, ...)
+void tls_probe_words(struct tls_probe_result *res, enum tls_outcome o,
+                     const char *fmt, ...)
 {
     va_list ap;
 
@@ -119,7 +74,7 @@ static void set_words(struct tls_probe_result *res, enum tls_outcome o,
 }
 
 /* How probe p offers its handshake. */
-static void options_of(const struct tls_run *r, enum tls_probe p,
+void tls_probe_options(const struct tls_run *r, enum tls_probe p,
                        struct mxp_tls_options *o)
 {
     const char *host = r->ctx->target->host;
@@ -155,7 +110,7 @@ static void options_of(const struct tls_run *r, enum tls_probe p,
     }
 }
 
-static void finish(struct loop *l, struct conn *c, int send_quit)
+void tls_probe_finish(struct loop *l, struct conn *c, int send_quit)
 {
     if (c->s != NULL && c->s != l->r->main_session)
         l->r->svc->smtp_close(c->s, send_quit);
@@ -169,8 +124,7 @@ static void finish(struct loop *l, struct conn *c, int send_quit)
 }
 
 /* Main failed before TLS: why, for the verdict. */
-static void main_failed(struct loop *l, const char *fmt, ...)
-    MXP_PRINTF(2, 3);
+static void main_failed(struct loop *l, const char *fmt, ...) MXP_PRINTF(2, 3);
 static void main_failed(struct loop *l, const char *fmt, ...)
 {
     va_list ap;
@@ -191,75 +145,8 @@ static void probe_lost(struct loop *l, struct conn *c, const char *why)
         sv->inject = TI_UNKNOWN;
         snprintf(sv->inject_words, sizeof(sv->inject_words), "%s", why);
     } else {
-        set_words(&sv->r[c->p], TO_UNKNOWN, "%s", why);
+        tls_probe_words(&sv->r[c->p], TO_UNKNOWN, "%s", why);
     }
-}
-
-/* The raw ClientHello of probe c, at the point TLS would start; its
- * answer is read when smtp_wait says it is in (hello_done). */
-static void raw_hello(struct loop *l, struct conn *c)
-{
-    const struct mxp_services *svc = l->r->svc;
-    struct mxp_tls_options o;
-    const uint16_t *suites;
-    size_t n = tls_suites_of(c->p, &suites);
-
-    options_of(l->r, c->p, &o);
-    if (svc->tls_hello_start(c->s, c->p == TP_SSL3 ? MXP_SSL_3_0 : MXP_TLS_1_2,
-                             suites, n, o.sni) == MXP_OK) {
-        c->ph = PH_HELLO;
-        return;
-    }
-    set_words(&l->r->sv.r[c->p], TO_UNKNOWN, "%s", svc->smtp_error(c->s));
-    finish(l, c, 0);
-}
-
-/* Whether suite id is among those probe p's ClientHello offers. */
-static int offered(enum tls_probe p, uint16_t id)
-{
-    const uint16_t *suites;
-    size_t n = tls_suites_of(p, &suites);
-
-    for (size_t i = 0; i < n; i++)
-        if (suites[i] == id)
-            return 1;
-    return 0;
-}
-
-static void hello_done(struct loop *l, struct conn *c)
-{
-    const struct mxp_services *svc = l->r->svc;
-    struct tls_probe_result *res = &l->r->sv.r[c->p];
-    struct mxp_tls_hello h;
-    int rc = svc->tls_hello_result(c->s, &h);
-
-    if (rc != MXP_OK)
-        set_words(res, TO_UNKNOWN, "%s",
-                  h.words[0] != '\0' ? h.words : svc->strerror(rc));
-    else if (!h.accepted)
-        set_words(res, TO_REFUSED, "%s", h.words);
-    else if (c->p == TP_SSL3 && h.version != MXP_SSL_3_0)
-        /* It answered with a later protocol: SSL 3.0 itself refused. */
-        set_words(res, TO_REFUSED, "answered with a later protocol");
-    else if (!offered(c->p, h.cipher))
-        /* A suite we never offered is no sign that it takes the class:
-         * a broken server or a box in the way (RFC 5246 7.4.1.3). */
-        set_words(res, TO_UNKNOWN,
-                  "it chose suite 0x%04x, which was not offered", h.cipher);
-    else {
-        const char *name = tls_suite_name(h.cipher);
-
-        res->outcome = TO_ACCEPTED;
-        res->version = h.version;
-        res->cipher = h.cipher;
-        if (name[0] != '\0')
-            snprintf(res->cipher_name, sizeof(res->cipher_name), "%s", name);
-        else
-            snprintf(res->cipher_name, sizeof(res->cipher_name),
-                     "suite 0x%04x", h.cipher);
-        snprintf(res->words, sizeof(res->words), "%s", h.words);
-    }
-    finish(l, c, 0);
 }
 
 /* A handshake that failed, at its start or on the way: what it tells. */
@@ -288,16 +175,18 @@ static void handshake_failed(struct loop *l, struct conn *c, int rc)
     } else if (c->p == TP_INJECT) {
         /* Bytes right behind the 220 mean it answered the NOOP in clear;
          * no handshake at all smuggles nothing into one. */
-        sv->inject = !tells                    ? TI_UNKNOWN
-                     : rc == MXP_ERR_PROTOCOL &&
-                             strstr(why, "data before the TLS handshake") != NULL
-                         ? TI_CLEAR
-                         : TI_FAILED;
+        sv->inject =
+            !tells ? TI_UNKNOWN
+            : rc == MXP_ERR_PROTOCOL &&
+                    strstr(why, "data before the TLS handshake") != NULL
+                ? TI_CLEAR
+                : TI_FAILED;
         snprintf(sv->inject_words, TLS_TEXT, "%s", why);
     } else {
-        set_words(&sv->r[c->p], tells ? TO_FAILED : TO_UNKNOWN, "%s", why);
+        tls_probe_words(&sv->r[c->p], tells ? TO_FAILED : TO_UNKNOWN, "%s",
+                        why);
     }
-    finish(l, c, 0);
+    tls_probe_finish(l, c, 0);
 }
 
 /* Starts probe c's OpenSSL handshake. */
@@ -307,7 +196,7 @@ static void start_handshake(struct loop *l, struct conn *c)
     struct mxp_tls_options o;
     int rc;
 
-    options_of(l->r, c->p, &o);
+    tls_probe_options(l->r, c->p, &o);
     rc = svc->smtp_tls_start(c->s, &o);
     if (rc == MXP_OK)
         c->ph = PH_HANDSHAKE;
@@ -319,7 +208,7 @@ static void start_handshake(struct loop *l, struct conn *c)
 static void tls_point(struct loop *l, struct conn *c)
 {
     if (is_raw(c->p))
-        raw_hello(l, c);
+        tls_hello_send(l, c);
     else
         start_handshake(l, c);
 }
@@ -343,7 +232,7 @@ static int start_conn(struct loop *l, struct conn *c)
     if (rc != MXP_OK) {
         /* Refused at once (the session is broken and says why). */
         probe_lost(l, c, r->svc->smtp_error(c->s));
-        finish(l, c, 0);
+        tls_probe_finish(l, c, 0);
         return 0;
     }
     if (r->sv.implicit)
@@ -360,7 +249,7 @@ static int send_ehlo(struct loop *l, struct conn *c)
     if (l->r->svc->smtp_send(c->s, line) == MXP_OK)
         return 1;
     probe_lost(l, c, l->r->svc->smtp_error(c->s));
-    finish(l, c, 0);
+    tls_probe_finish(l, c, 0);
     return 0;
 }
 
@@ -379,7 +268,7 @@ static void on_greeting(struct loop *l, struct conn *c,
     struct tls_survey *sv = &r->sv;
     char words[TLS_TEXT];
 
-    reply_words(rp, words, sizeof(words));
+    tls_reply_words(rp, words, sizeof(words));
     if (c->p == TP_MAIN) {
         sv->connected = 1;
         sv->greet_code = rp->code;
@@ -402,7 +291,7 @@ static void on_greeting(struct loop *l, struct conn *c,
             snprintf(why, sizeof(why),
                      "turned away: %s; no time left to ask again", words);
             probe_lost(l, c, why);
-            finish(l, c, 0);
+            tls_probe_finish(l, c, 0);
             open = l->active + l->held;
             c->tries++;
             c->not_before = r->svc->now() + RETRY_PAUSE * c->tries;
@@ -418,7 +307,7 @@ static void on_greeting(struct loop *l, struct conn *c,
             main_failed(l, "greeting %s", words);
         else
             probe_lost(l, c, words);
-        finish(l, c, 0);
+        tls_probe_finish(l, c, 0);
         return;
     }
     if (send_ehlo(l, c))
@@ -455,7 +344,7 @@ static void on_ehlo(struct loop *l, struct conn *c,
     int offered = svc->smtp_has_extension(c->s, "STARTTLS");
     char words[TLS_TEXT];
 
-    reply_words(rp, words, sizeof(words));
+    tls_reply_words(rp, words, sizeof(words));
     if (c->p == TP_MAIN) {
         sv->ehlo_code = rp->code;
         sv->starttls_offered = rp->code / 100 == 2 && offered;
@@ -468,16 +357,16 @@ static void on_ehlo(struct loop *l, struct conn *c,
     if (rp->code / 100 != 2 || !offered) {
         /* The main connection tells the verdict; the others stop. */
         if (c->p != TP_MAIN)
-            set_words(&sv->r[c->p], TO_NOT_RUN, "STARTTLS not offered");
+            tls_probe_words(&sv->r[c->p], TO_NOT_RUN, "STARTTLS not offered");
         if (c->p == TP_INJECT)
             sv->inject = TI_NOT_RUN;
-        finish(l, c, 0);
+        tls_probe_finish(l, c, 0);
         return;
     }
     if (svc->smtp_send(c->s, "STARTTLS") != MXP_OK ||
         (c->p == TP_INJECT && svc->smtp_send(c->s, "NOOP") != MXP_OK)) {
         probe_lost(l, c, svc->smtp_error(c->s));
-        finish(l, c, 0);
+        tls_probe_finish(l, c, 0);
         return;
     }
     c->ph = PH_STARTTLS;
@@ -489,7 +378,7 @@ static void on_starttls(struct loop *l, struct conn *c,
     struct tls_survey *sv = &l->r->sv;
     char words[TLS_TEXT];
 
-    reply_words(rp, words, sizeof(words));
+    tls_reply_words(rp, words, sizeof(words));
     if (c->p == TP_MAIN) {
         sv->starttls_code = rp->code;
         snprintf(sv->starttls_reply, sizeof(sv->starttls_reply), "%s", words);
@@ -503,12 +392,11 @@ static void on_starttls(struct loop *l, struct conn *c,
         sv->inject = TI_REFUSED;
         snprintf(sv->inject_words, sizeof(sv->inject_words), "%s", words);
     } else if (c->p != TP_MAIN) {
-        set_words(&sv->r[c->p], TO_UNKNOWN, "STARTTLS refused: %s", words);
+        tls_probe_words(&sv->r[c->p], TO_UNKNOWN, "STARTTLS refused: %s",
+                        words);
     }
-    finish(l, c, 0);
+    tls_probe_finish(l, c, 0);
 }
-
-static void inject_ask(struct loop *l, struct conn *c);
 
 static void on_handshake(struct loop *l, struct conn *c)
 {
@@ -532,7 +420,7 @@ static void on_handshake(struct loop *l, struct conn *c)
         return;
     }
     if (c->p == TP_INJECT) {
-        inject_ask(l, c);
+        tls_inject_ask(l, c);
         return;
     }
     res->outcome = TO_ACCEPTED;
@@ -541,63 +429,7 @@ static void on_handshake(struct loop *l, struct conn *c)
     snprintf(res->cipher_name, sizeof(res->cipher_name), "%s", info->cipher);
     snprintf(res->kx, sizeof(res->kx), "%s", info->kx);
     res->kx_bits = info->kx_bits;
-    finish(l, c, 0);
-}
-
-/* The injection test over TLS.  A vulnerable server runs the NOOP it
- * read in clear before our next command, so HELP (answered 214 or 5xx,
- * never 250) tells in one round trip: a 250 first is the NOOP's.  A
- * server that answers HELP with 250 is told apart by the second reply
- * only a vulnerable one sends (inject_verdict). */
-static void inject_found(struct tls_survey *sv, const char *text)
-{
-    size_t n = strlen(text);
-
-    /* The core shows CR LF as "??": the reply's first line is enough. */
-    while (n > 0 && text[n - 1] == '?')
-        n--;
-    sv->inject = strncmp(text, "250", 3) == 0 ? TI_VULNERABLE : TI_UNKNOWN;
-    if (sv->inject == TI_VULNERABLE)
-        snprintf(sv->inject_words, TLS_TEXT, "'%.*s'", (int)n, text);
-    else
-        snprintf(sv->inject_words, TLS_TEXT,
-                 "it sent '%.*s' unasked after the handshake", (int)n, text);
-}
-
-static void inject_ask(struct loop *l, struct conn *c)
-{
-    const struct mxp_services *svc = l->r->svc;
-    struct tls_survey *sv = &l->r->sv;
-    char text[128];
-    int rc = svc->smtp_unsolicited(c->s, 0, text, sizeof(text));
-
-    if (rc > 0) {
-        inject_found(sv, text);
-    } else if (rc < 0) {
-        sv->inject = TI_REFUSED;
-        snprintf(sv->inject_words, TLS_TEXT, "%s", svc->smtp_error(c->s));
-    } else if (svc->smtp_send(c->s, "HELP") != MXP_OK) {
-        sv->inject = TI_UNKNOWN;
-        snprintf(sv->inject_words, TLS_TEXT, "%s", svc->smtp_error(c->s));
-    } else {
-        c->ph = PH_INJECT_HELP;
-        return;
-    }
-    finish(l, c, 0);
-}
-
-static void on_inject_help(struct loop *l, struct conn *c,
-                           const struct mxp_smtp_reply *rp)
-{
-    reply_words(rp, c->first, sizeof(c->first));
-    if (rp->code == 250) {
-        c->ph = PH_INJECT_WAIT; /* held, not waited on: see finish() */
-        l->active--;
-        l->held++;
-        return;
-    }
-    l->r->sv.inject = TI_SAFE;
-    finish(l, c, 0);
+    tls_probe_finish(l, c, 0);
 }
 
 /* The main connection is through; kept open for its tls_info.  After
@@ -622,7 +454,7 @@ static void on_after_ehlo(struct loop *l, struct conn *c,
     size_t n = svc->smtp_extensions(c->s, &ext);
 
     if (rp->code / 100 != 2) {
-        reply_words(rp, sv->after_fail, sizeof(sv->after_fail));
+        tls_reply_words(rp, sv->after_fail, sizeof(sv->after_fail));
     } else {
         for (size_t i = 0; i < n; i++) {
             size_t used = strlen(sv->after_ext);
@@ -654,7 +486,7 @@ static void step(struct loop *l, struct conn *c)
         return;
     }
     if (c->ph == PH_HELLO) {
-        hello_done(l, c);
+        tls_hello_done(l, c);
         return;
     }
     rc = svc->smtp_read_reply(c->s, &rp);
@@ -664,15 +496,17 @@ static void step(struct loop *l, struct conn *c)
     }
     if (rc != MXP_OK) {
         if (c->p == TP_MAIN && c->ph == PH_AFTER_EHLO) {
-            snprintf(l->r->sv.after_fail, TLS_TEXT, "%s", svc->smtp_error(c->s));
+            snprintf(l->r->sv.after_fail, TLS_TEXT, "%s",
+                     svc->smtp_error(c->s));
             main_done(l, c);
             return;
         }
         if (c->p == TP_MAIN && c->ph == PH_TLS_GREETING)
-            snprintf(l->r->sv.after_fail, TLS_TEXT, "%s", svc->smtp_error(c->s));
+            snprintf(l->r->sv.after_fail, TLS_TEXT, "%s",
+                     svc->smtp_error(c->s));
         else
             probe_lost(l, c, svc->smtp_error(c->s));
-        finish(l, c, 0);
+        tls_probe_finish(l, c, 0);
         return;
     }
     switch (c->ph) {
@@ -694,40 +528,13 @@ static void step(struct loop *l, struct conn *c)
         on_after_ehlo(l, c, &rp);
         break;
     case PH_INJECT_HELP:
-        on_inject_help(l, c, &rp);
+        tls_inject_help(l, c, &rp);
         break;
     default:
         break;
     }
 }
 
-/* HELP got a 250: a second reply, which only a server that ran the
- * smuggled NOOP first owes, settles it. */
-static void inject_verdict(struct loop *l, struct conn *c)
-{
-    const struct mxp_services *svc = l->r->svc;
-    struct tls_survey *sv = &l->r->sv;
-    double wait = svc->remaining(l->r->ctx) - MIN_LEFT;
-    char text[128];
-    int rc;
-
-    if (wait > INJECT_WAIT)
-        wait = INJECT_WAIT;
-    rc = svc->smtp_unsolicited(c->s, wait > 0 ? wait : 0, text, sizeof(text));
-    if (rc > 0) {
-        inject_found(sv, c->first);
-    } else if (rc == 0 || rc == -MXP_ERR_CLOSED) {
-        sv->inject = TI_SAFE;
-    } else {
-        sv->inject = TI_UNKNOWN;
-        snprintf(sv->inject_words, TLS_TEXT, "%s", svc->smtp_error(c->s));
-    }
-    finish(l, c, 0);
-}
-
-/* Starts the queued probes that may go now: room under the cap (one
- * at least, whatever is held), and no pause to wait out.  The seconds
- * until the next one may go when some must wait, else 0. */
 static double start_ready(struct loop *l)
 {
     const struct mxp_services *svc = l->r->svc;
@@ -832,7 +639,7 @@ void tls_probe_all(struct tls_run *r)
             for (i = 0; i < TP_COUNT; i++)
                 if (ss[i] != NULL) {
                     probe_lost(&l, &l.c[i], svc->strerror(rc));
-                    finish(&l, &l.c[i], 0);
+                    tls_probe_finish(&l, &l.c[i], 0);
                 }
             break;
         }
@@ -844,7 +651,7 @@ void tls_probe_all(struct tls_run *r)
             l.c[i].tries == 0 && !(r->sv.implicit && i == TP_INJECT))
             probe_lost(&l, &l.c[i], "not asked: the run's time ran out");
     if (l.c[TP_INJECT].ph == PH_INJECT_WAIT)
-        inject_verdict(&l, &l.c[TP_INJECT]);
+        tls_inject_verdict(&l, &l.c[TP_INJECT]);
     r->sv.elapsed = svc->now() - t0;
 }
 

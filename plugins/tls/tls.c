@@ -22,10 +22,9 @@
 #include "cert.h"
 #include "tls.h"
 
-static const char *const tls_keys[] = {"implicit",     "strict",
-                                       "ca_file",      "cert_warning",
-                                       "cert_critical", "connections",
-                                       NULL};
+static const char *const tls_keys[] = {
+    "implicit",      "strict",      "ca_file", "cert_warning",
+    "cert_critical", "connections", NULL};
 
 static void tls_free(void *state)
 {
@@ -133,14 +132,13 @@ static int run_days(struct mxp_ctx *ctx, const struct tls_config *cfg,
 
     if (!days_of(ctx, 0, cfg->cert_warning, warn) ||
         !days_of(ctx, 1, cfg->cert_critical, crit)) {
-        svc->set_result(ctx, MXP_STATE_UNKNOWN,
-                        "tls: the warning and critical thresholds are days "
-                        "left on the certificate ('-w 30 -c 7': fewer than "
-                        "30 days warn), not '%s' and '%s'",
-                        svc->threshold_text(ctx, 0) ? svc->threshold_text(ctx, 0)
-                                                    : "",
-                        svc->threshold_text(ctx, 1) ? svc->threshold_text(ctx, 1)
-                                                    : "");
+        svc->set_result(
+            ctx, MXP_STATE_UNKNOWN,
+            "tls: the warning and critical thresholds are days "
+            "left on the certificate ('-w 30 -c 7': fewer than "
+            "30 days warn), not '%s' and '%s'",
+            svc->threshold_text(ctx, 0) ? svc->threshold_text(ctx, 0) : "",
+            svc->threshold_text(ctx, 1) ? svc->threshold_text(ctx, 1) : "");
         return 0;
     }
     if (*crit > *warn) {
@@ -163,16 +161,15 @@ static int is_address(const char *s)
 
 /* The names the certificate must carry: -H, the greeting's, the MXs'. */
 static size_t wanted_names(struct mxp_ctx *ctx, const struct tls_survey *sv,
-                         const struct tls_names *n,
-                         struct tls_cert_name *out, size_t cap)
+                           const struct tls_names *n, struct tls_cert_name *out,
+                           size_t cap)
 {
     const struct mxp_services *svc = ctx->svc;
     const char *host = ctx->target->host;
     size_t k = 0;
 
     /* The names senders reach it by: -H, and the MX hosts. */
-    if (host != NULL && !is_address(host) && svc->is_host_name(host) &&
-        k < cap)
+    if (host != NULL && !is_address(host) && svc->is_host_name(host) && k < cap)
         out[k++] = (struct tls_cert_name){host, "-H name"};
     for (size_t i = 0; i < n->n_mx && k < cap; i++)
         out[k++] = (struct tls_cert_name){n->mx_names[i], "MX name"};

@@ -3,7 +3,9 @@
  *
  * probes.c talks to the server: one connection per question (the main
  * STARTTLS session, each legacy protocol, each weak cipher class, the DH
- * group, the command injection test), all at once.  suites.c knows the
+ * group, the command injection test), all at once; hello.c sends the bare
+ * ClientHellos and reads their answers, inject.c runs the injection
+ * test's end (probes.h is what these three share).  suites.c knows the
  * cipher suites of each class.  verdict.c judges what the probes found,
  * cert.c the certificate, names.c gathers the names the certificate must
  * carry, tls.c is the plugin (config, run, summary).
@@ -22,11 +24,11 @@
 #define TLS_NAME_LEN 256
 
 struct tls_config {
-    int implicit;     /* -1: by the port (465), else plugins.tls.implicit */
-    int strict;       /* plugins.tls.strict */
-    char *ca_file;    /* NULL: the system store */
+    int implicit;  /* -1: by the port (465), else plugins.tls.implicit */
+    int strict;    /* plugins.tls.strict */
+    char *ca_file; /* NULL: the system store */
     long cert_warning, cert_critical; /* days */
-    long connections; /* at once */
+    long connections;                 /* at once */
 };
 
 /* The questions, each asked on a connection of its own. */
@@ -78,23 +80,23 @@ enum tls_inject {
 
 /* What the probes found. */
 struct tls_survey {
-    int implicit;           /* implicit TLS (465) rather than STARTTLS */
-    int submission;         /* port 587 or implicit TLS: clients verify */
-    int connected;          /* the main connection was made */
-    char fail[TLS_TEXT];    /* the main session failed before TLS: why */
+    int implicit;        /* implicit TLS (465) rather than STARTTLS */
+    int submission;      /* port 587 or implicit TLS: clients verify */
+    int connected;       /* the main connection was made */
+    char fail[TLS_TEXT]; /* the main session failed before TLS: why */
     int greet_code;
     char greeting[TLS_TEXT];
     char greet_name[TLS_NAME_LEN]; /* first word of the greeting */
-    int ehlo_code;          /* 0: no EHLO reply */
+    int ehlo_code;                 /* 0: no EHLO reply */
     int starttls_offered;
-    char auth_clear[64];    /* "PLAIN LOGIN" offered before STARTTLS */
-    int starttls_code;      /* 0: STARTTLS not sent */
+    char auth_clear[64]; /* "PLAIN LOGIN" offered before STARTTLS */
+    int starttls_code;   /* 0: STARTTLS not sent */
     char starttls_reply[TLS_TEXT];
-    int handshake_rc;       /* MXP_OK when the main handshake worked */
+    int handshake_rc; /* MXP_OK when the main handshake worked */
     char handshake_error[TLS_TEXT];
     const struct mxp_tls_info *info; /* main's facts (its session open) */
-    char after_ext[TLS_TEXT]; /* EHLO keywords offered after TLS */
-    char after_fail[TLS_TEXT]; /* the session broke after TLS: why */
+    char after_ext[TLS_TEXT];        /* EHLO keywords offered after TLS */
+    char after_fail[TLS_TEXT];       /* the session broke after TLS: why */
     struct tls_probe_result r[TP_COUNT];
     enum tls_inject inject;
     char inject_words[TLS_TEXT];

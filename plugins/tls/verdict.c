@@ -78,8 +78,8 @@ static void unknown_one(struct mxp_ctx *ctx, struct unknowns *u,
 static void unknowns_flush(struct mxp_ctx *ctx, const struct unknowns *u)
 {
     if (u->n > 0)
-        ctx->svc->add_detail(ctx, MXP_STATE_UNKNOWN,
-                             "%s: cannot tell (%s%s)", u->names, u->first,
+        ctx->svc->add_detail(ctx, MXP_STATE_UNKNOWN, "%s: cannot tell (%s%s)",
+                             u->names, u->first,
                              u->n > 1 ? ", and the like" : "");
 }
 
@@ -96,8 +96,7 @@ static int says_refused(const char *words)
 /* Some handshake of ours worked: the server speaks TLS. */
 static int speaks_tls(const struct tls_survey *sv)
 {
-    static const enum tls_probe full[] = {TP_TLS10, TP_TLS11, TP_TLS12,
-                                          TP_DHE};
+    static const enum tls_probe full[] = {TP_TLS10, TP_TLS11, TP_TLS12, TP_DHE};
 
     if (sv->info != NULL)
         return 1;
@@ -112,8 +111,7 @@ static enum tls_outcome outcome_of(const struct tls_survey *sv,
 {
     if (res->outcome != TO_FAILED)
         return res->outcome;
-    return speaks_tls(sv) || says_refused(res->words) ? TO_REFUSED
-                                                       : TO_UNKNOWN;
+    return speaks_tls(sv) || says_refused(res->words) ? TO_REFUSED : TO_UNKNOWN;
 }
 
 static void append_word(char *buf, size_t len, const char *word)
@@ -135,11 +133,11 @@ static void tls13_of(const struct tls_survey *sv, struct tls_probe_result *out)
     else if (sv->handshake_rc != MXP_OK && sv->handshake_error[0] != '\0')
         /* It would have chosen TLS 1.3 had it spoken it, whatever made
          * this handshake fail; but a timeout tells nothing. */
-        out->outcome = sv->handshake_rc != MXP_ERR_TIMEOUT &&
-                               (speaks_tls(sv) ||
-                                says_refused(sv->handshake_error))
-                           ? TO_REFUSED
-                           : TO_UNKNOWN;
+        out->outcome =
+            sv->handshake_rc != MXP_ERR_TIMEOUT &&
+                    (speaks_tls(sv) || says_refused(sv->handshake_error))
+                ? TO_REFUSED
+                : TO_UNKNOWN;
     if (out->outcome == TO_UNKNOWN)
         snprintf(out->words, sizeof(out->words), "%s", sv->handshake_error);
 }
@@ -167,8 +165,8 @@ static void judge_protocols(struct mxp_ctx *ctx, const struct tls_survey *sv,
     for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
         const struct proto *pr = &protos[i];
         struct tls_probe_result r13;
-        const struct tls_probe_result *res = &sv->r[pr->p < TP_COUNT ? pr->p
-                                                                     : 0];
+        const struct tls_probe_result *res =
+            &sv->r[pr->p < TP_COUNT ? pr->p : 0];
 
         const struct tls_probe_result *raw;
         enum tls_outcome o;
@@ -233,8 +231,7 @@ static void judge_ciphers(struct mxp_ctx *ctx, const struct tls_survey *sv,
 
             snprintf(name, sizeof(name), "%s cipher suites", w->name);
             unknown_one(ctx, u, name, res->words);
-        }
-        else if (o == TO_ACCEPTED && w->p != TP_ANON)
+        } else if (o == TO_ACCEPTED && w->p != TP_ANON)
             svc->add_detail(ctx, w->state, "%s cipher suites accepted (%s: %s)",
                             w->name, res->cipher_name, w->why);
         else if (o == TO_ACCEPTED && sv->submission)
@@ -350,9 +347,10 @@ static void judge_session(struct mxp_ctx *ctx, const struct tls_survey *sv)
     if (in->kx[0] != '\0')
         snprintf(kx, sizeof(kx), ", key exchange %s (%d bits)", in->kx,
                  in->kx_bits);
-    svc->add_detail(ctx, MXP_STATE_OK, "%s%s %s (%d-bit)%s, handshake %.0f ms",
-                    sv->implicit ? "implicit TLS: " : "STARTTLS: ", in->protocol,
-                    in->cipher, in->cipher_bits, kx, in->handshake_time * 1000);
+    svc->add_detail(
+        ctx, MXP_STATE_OK, "%s%s %s (%d-bit)%s, handshake %.0f ms",
+        sv->implicit ? "implicit TLS: " : "STARTTLS: ", in->protocol,
+        in->cipher, in->cipher_bits, kx, in->handshake_time * 1000);
     if (sv->after_fail[0] != '\0')
         svc->add_detail(ctx, MXP_STATE_CRITICAL,
                         "the session failed after the TLS handshake: %s",
@@ -374,10 +372,9 @@ int tls_judge(struct mxp_ctx *ctx, const struct tls_survey *sv)
                         "cross in clear)",
                         sv->auth_clear);
     if (!sv->implicit && sv->ehlo_code / 100 != 2) {
-        svc->add_detail(ctx, missing,
-                        "STARTTLS not offered (EHLO refused: %d)%s",
-                        sv->ehlo_code,
-                        sv->submission ? "" : "; opportunistic on port 25");
+        svc->add_detail(
+            ctx, missing, "STARTTLS not offered (EHLO refused: %d)%s",
+            sv->ehlo_code, sv->submission ? "" : "; opportunistic on port 25");
         return 0;
     }
     if (!sv->implicit && !sv->starttls_offered) {

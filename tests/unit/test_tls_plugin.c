@@ -20,6 +20,8 @@
 #include <openssl/x509_vfy.h>
 
 #include "../../plugins/tls/cert.c"
+#include "../../plugins/tls/hello.c"
+#include "../../plugins/tls/inject.c"
 #include "../../plugins/tls/names.c"
 #include "../../plugins/tls/probes.c"
 #include "../../plugins/tls/suites.c"
