@@ -96,7 +96,7 @@ PLUGIN_LIBS_geoip := -lmaxminddb
 PLUGIN_LIBS_tls := -lcrypto
 PLUGIN_CFLAGS = $(ALL_CFLAGS) -fPIC -fvisibility=hidden
 define plugin_rule
-$(O)/plugins/$(1).so: $(wildcard plugins/$(1)/*.c) $(wildcard conf/$(1).yaml) include/mxprobe/plugin.h src/tools/embed.sh
+$(O)/plugins/$(1).so: $(wildcard plugins/$(1)/*.c) $(wildcard plugins/$(1)/*.h) $(wildcard conf/$(1).yaml) include/mxprobe/plugin.h src/tools/embed.sh
 	@mkdir -p $(O)/plugins $(O)/gen
 	$(if $(wildcard conf/$(1).yaml),sh src/tools/embed.sh mxp_default_$(1) conf/$(1).yaml > $(O)/gen/plugin_$(1)_conf.c)
 	$(CC) $(PLUGIN_CFLAGS) -shared -o $$@ $(wildcard plugins/$(1)/*.c) \
