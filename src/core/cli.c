@@ -44,8 +44,8 @@ const char mxp_cli_help[] =
     "                        override one config value, e.g.\n"
     "                        --set probe.helo_name=probe.example.org\n"
     "                        --set 'dnsbl.zones=[zen.spamhaus.org]'\n"
-    " -o, --format FMT       nagios, text or json (default: text on a\n"
-    "                        terminal, else nagios)\n"
+    " -o, --format FMT       nagios, text, json or openmetrics (default:\n"
+    "                        text on a terminal, else nagios)\n"
     " -v, --verbose          -v all details, -vv SMTP transcripts,\n"
     "                        -vvv plugin debugging\n"
     "     --list-plugins     list the available checks and exit\n"
@@ -199,8 +199,11 @@ int mxp_cli_parse(int argc, char **argv, struct mxp_cli *cli, char *err,
                 cli->format = MXP_FORMAT_TEXT;
             else if (strcmp(optarg, "json") == 0)
                 cli->format = MXP_FORMAT_JSON;
+            else if (strcmp(optarg, "openmetrics") == 0)
+                cli->format = MXP_FORMAT_OPENMETRICS;
             else {
-                snprintf(err, errlen, "-o: '%s': choose nagios, text or json",
+                snprintf(err, errlen,
+                         "-o: '%s': choose nagios, text, json or openmetrics",
                          optarg);
                 return MXP_ERR_INVALID;
             }

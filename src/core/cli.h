@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 enum mxp_format { MXP_FORMAT_AUTO, MXP_FORMAT_NAGIOS, MXP_FORMAT_TEXT,
-                  MXP_FORMAT_JSON };
+                  MXP_FORMAT_JSON, MXP_FORMAT_OPENMETRICS };
 
 struct mxp_cli {
     const char *host;

@@ -328,6 +328,8 @@ static int print_report(struct app *a)
     switch (fmt) {
     case MXP_FORMAT_JSON:
         return mxp_output_json(stdout, &a->report, a->cli.verbosity);
+    case MXP_FORMAT_OPENMETRICS:
+        return mxp_output_openmetrics(stdout, &a->report);
     case MXP_FORMAT_TEXT:
         return mxp_output_text(stdout, &a->report, a->cli.verbosity,
                                tty && (nc == NULL || nc[0] == '\0'));

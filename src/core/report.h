@@ -83,6 +83,9 @@ int mxp_output_nagios(FILE *f, const struct mxp_report *r, int verbosity);
 int mxp_output_text(FILE *f, const struct mxp_report *r, int verbosity,
                     int color);
 int mxp_output_json(FILE *f, const struct mxp_report *r, int verbosity);
+/* States, check times and perfdata as OpenMetrics gauges (verbosity
+ * changes nothing: metrics are all there is). */
+int mxp_output_openmetrics(FILE *f, const struct mxp_report *r);
 
 /* ---- helpers shared by the output formats (report.c) ---------------- */
 

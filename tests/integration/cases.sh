@@ -469,6 +469,46 @@ EOF
     finish
 fi
 
+if begin core_openmetrics; then
+    mx 10 -o openmetrics -C banner,dnsbl -H 127.0.0.25 --set "$ZONES3"
+    want_exit 2
+    "$PY" - "$OUT" >"$TMP/cases/$CASE.om-check" 2>&1 <<'EOF' ||
+import re, sys
+# The exposition grammar (Prometheus text format 0.0.4 / OpenMetrics):
+# TYPE then HELP per family, its samples together, '# EOF' last.
+lines = open(sys.argv[1]).read().split("\n")
+assert lines[-1] == "" and lines[-2] == "# EOF", lines[-3:]
+label = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"'
+sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(%s(?:,%s)*)\} '
+                    r'(-?[0-9]+(?:\.[0-9]+)?|NaN|[+-]Inf)$' % (label, label))
+families, seen, values = [], set(), {}
+for line in lines[:-2]:
+    m = re.match(r'^# (TYPE|HELP) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.+)$', line)
+    if m:
+        if m.group(1) == "TYPE":
+            assert m.group(2) not in seen, "family twice: " + line
+            assert m.group(3) == "gauge", line
+            seen.add(m.group(2))
+            families.append(m.group(2))
+        continue
+    m = sample.match(line)
+    assert m, "not a sample: " + line
+    assert m.group(1) == families[-1], "sample outside its family: " + line
+    labels = dict(re.findall(r'([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"', m.group(2)))
+    values[(m.group(1), labels.get("check"), labels.get("metric"))] = m.group(3)
+    assert labels["address"] == "127.0.0.25" and labels["port"] == "2525", line
+assert families == ["mxprobe_target_state", "mxprobe_check_state",
+                    "mxprobe_check_duration_seconds",
+                    "mxprobe_perfdata"], families
+assert values[("mxprobe_target_state", None, None)] == "2", values
+assert values[("mxprobe_check_state", "banner", None)] == "0", values
+assert values[("mxprobe_check_state", "dnsbl", None)] == "2", values
+assert values[("mxprobe_perfdata", "dnsbl", "dnsbl_listed")] == "2", values
+EOF
+        why "OpenMetrics check: $(cat "$TMP/cases/$CASE.om-check")"
+    finish
+fi
+
 if begin core_bad_config; then
     printf 'probe:\n  helo_name: probe.mxprobe.test\n  no_such_key: 1\n' \
         >"$TMP/bad.yaml"

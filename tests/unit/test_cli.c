@@ -108,7 +108,7 @@ static void test_parse_errors(void **state)
         {{"-H", "x", "-p", "25x", NULL}, "not a port"},
         {{"-H", "x", "-t", "0", NULL}, "not a number of seconds"},
         {{"-H", "x", "-t", "abc", NULL}, "not a number of seconds"},
-        {{"-H", "x", "-o", "xml", NULL}, "choose nagios, text or json"},
+        {{"-H", "x", "-o", "xml", NULL}, "choose nagios, text, json or openmetrics"},
         {{"-H", "x", "--bogus", NULL}, "unknown option"},
         {{"-H", NULL}, "needs a value"},
         {{"-p", "25", NULL}, "no target"},

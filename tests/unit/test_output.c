@@ -109,7 +109,7 @@ static struct mxp_report one(struct mxp_target_report *t)
 
 /* ---- running a format into a string ----------------------------------- */
 
-enum fmt { NAGIOS, TEXT, TEXT_COLOR, JSON };
+enum fmt { NAGIOS, TEXT, TEXT_COLOR, JSON, OPENMETRICS };
 
 static char *render(enum fmt fmt, const struct mxp_report *r, int verbosity)
 {
@@ -131,6 +131,9 @@ static char *render(enum fmt fmt, const struct mxp_report *r, int verbosity)
         break;
     case JSON:
         rc = mxp_output_json(f, r, verbosity);
+        break;
+    case OPENMETRICS:
+        rc = mxp_output_openmetrics(f, r);
         break;
     }
     assert_int_equal(rc, MXP_OK);
@@ -657,6 +660,93 @@ static void test_text_multi(void **state)
     JSON_HEAD JSON_BANNER_HEAD banner_extra JSON_REST other_extra JSON_TLS     \
         other_extra JSON_DNSBL other_extra JSON_ZONE other_extra "}]}\n"
 
+/* ---- openmetrics ------------------------------------------------------ */
+
+#define OM_T "target=\"mx1.example.org\",address=\"192.0.2.25\",port=\"25\""
+
+static void test_openmetrics_full(void **state)
+{
+    struct mxp_report r = one(&full_target);
+
+    (void)state;
+    expect(OPENMETRICS, &r, 0,
+           "# TYPE mxprobe_target_state gauge\n"
+           "# HELP mxprobe_target_state Worst Nagios state of a target: 0 "
+           "OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n"
+           "mxprobe_target_state{" OM_T "} 2\n"
+           "# TYPE mxprobe_check_state gauge\n"
+           "# HELP mxprobe_check_state Nagios state of one check of a "
+           "target: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n"
+           "mxprobe_check_state{" OM_T ",check=\"banner\"} 1\n"
+           "mxprobe_check_state{" OM_T ",check=\"relay\"} 2\n"
+           "mxprobe_check_state{" OM_T ",check=\"tls\"} 0\n"
+           "mxprobe_check_state{" OM_T ",check=\"dnsbl\"} 2\n"
+           "mxprobe_check_state{" OM_T ",check=\"zone\"} 3\n"
+           "# TYPE mxprobe_check_duration_seconds gauge\n"
+           "# HELP mxprobe_check_duration_seconds Seconds one check of a "
+           "target took.\n"
+           "mxprobe_check_duration_seconds{" OM_T ",check=\"banner\"} "
+           "0.020000\n"
+           "mxprobe_check_duration_seconds{" OM_T ",check=\"relay\"} "
+           "1.500000\n"
+           "mxprobe_check_duration_seconds{" OM_T ",check=\"tls\"} 0\n"
+           "mxprobe_check_duration_seconds{" OM_T ",check=\"dnsbl\"} 0\n"
+           "mxprobe_check_duration_seconds{" OM_T ",check=\"zone\"} 0\n"
+           "# TYPE mxprobe_perfdata gauge\n"
+           "# HELP mxprobe_perfdata A perfdata value of a check, in the unit "
+           "of its uom label.\n"
+           "mxprobe_perfdata{" OM_T ",check=\"banner\",metric=\"banner_"
+           "connect\",uom=\"s\"} 0.012000\n"
+           "mxprobe_perfdata{" OM_T ",check=\"banner\",metric=\"banner_"
+           "ehlo\",uom=\"s\"} 0.020000\n"
+           "mxprobe_perfdata{" OM_T ",check=\"relay\",metric=\"relay_"
+           "accepted\",uom=\"\"} 3\n"
+           "mxprobe_perfdata{" OM_T ",check=\"tls\",metric=\"tls_"
+           "handshake\",uom=\"s\"} 0.050000\n"
+           "mxprobe_perfdata{" OM_T ",check=\"tls\",metric=\"tls_cert_"
+           "days\",uom=\"\"} 81\n"
+           "mxprobe_perfdata{" OM_T ",check=\"dnsbl\",metric=\"dnsbl_"
+           "listed\",uom=\"\"} 2\n"
+           "# EOF\n");
+}
+
+/* Label values from the network or the operator: escaped, one line,
+ * valid UTF-8; an unknown value is NaN; no address is "". */
+static void test_openmetrics_escaping(void **state)
+{
+    static struct mxp_perfdatum perf[] = {
+        PERF("odd \"x\"\\y\nz", NAN, NULL, NULL, NULL, NAN, NAN),
+    };
+    static struct mxp_check_result checks[] = {
+        {.plugin = "zone", .state = MXP_STATE_OK, .perf = perf, .n_perf = 1},
+    };
+    struct mxp_target_report t = {.host = "bad\xff\x01host",
+                                  .addr = NULL,
+                                  .port = 587,
+                                  .state = MXP_STATE_UNKNOWN,
+                                  .checks = checks,
+                                  .n_checks = 1};
+    struct mxp_report r = one(&t);
+    char *got;
+
+    (void)state;
+    got = render(OPENMETRICS, &r, 3);
+
+    assert_non_null(strstr(got, "mxprobe_target_state{target=\"bad\xef\xbf"
+                                "\xbd?host\",address=\"\",port=\"587\"} "
+                                "3\n"));
+    assert_non_null(strstr(got, ",metric=\"odd \\\"x\\\"\\\\y\\nz\","
+                                "uom=\"\"} NaN\n"));
+    assert_non_null(strstr(got, "# EOF\n"));
+    /* Every line a sample, a TYPE/HELP line or the end. */
+    for (char *line = got; *line != '\0'; line = strchr(line, '\n') + 1)
+        assert_true(strncmp(line, "mxprobe_", 8) == 0 ||
+                    strncmp(line, "# TYPE ", 7) == 0 ||
+                    strncmp(line, "# HELP ", 7) == 0 ||
+                    strcmp(line, "# EOF\n") == 0);
+    free(got);
+}
+
 static void test_json_full(void **state)
 {
     struct mxp_report r = one(&full_target);
@@ -930,6 +1020,8 @@ int main(void)
         cmocka_unit_test(test_text_color),
         cmocka_unit_test(test_text_sanitise_utf8),
         cmocka_unit_test(test_text_multi),
+        cmocka_unit_test(test_openmetrics_full),
+        cmocka_unit_test(test_openmetrics_escaping),
         cmocka_unit_test(test_json_full),
         cmocka_unit_test(test_json_escaping),
         cmocka_unit_test(test_json_nulls_and_error),
