@@ -314,23 +314,22 @@ static void on_greeting(struct loop *l, struct conn *c,
         c->ph = PH_EHLO;
 }
 
-/* The AUTH mechanisms that send a password as it is (PLAIN, LOGIN), of
- * an EHLO keyword line "AUTH PLAIN LOGIN CRAM-MD5", into out. */
-static void clear_mechanisms(const char *line, char *out, size_t len)
+/* 1 when the EHLO keyword line "AUTH PLAIN LOGIN CRAM-MD5" (or the old
+ * form "AUTH=PLAIN LOGIN") offers mechanism mech, as a whole word. */
+static int offers_mechanism(const char *line, const char *mech)
 {
-    char copy[TLS_TEXT], *tok, *save = NULL;
+    size_t n = strlen(mech);
+    const char *p = line + 5; /* past "AUTH " or "AUTH=" */
 
-    out[0] = '\0';
-    snprintf(copy, sizeof(copy), "%s", line);
-    tok = strtok_r(copy, " =", &save); /* "AUTH" or "AUTH=" (old form) */
-    while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
-        if (strcasecmp(tok, "PLAIN") != 0 && strcasecmp(tok, "LOGIN") != 0)
-            continue;
-        if (strstr(out, tok) != NULL)
-            continue;
-        snprintf(out + strlen(out), len - strlen(out), "%s%s",
-                 out[0] != '\0' ? " " : "", tok);
+    while (*p != '\0') {
+        size_t w = strcspn(p, " ");
+
+        if (w == n && strncasecmp(p, mech, n) == 0)
+            return 1;
+        p += w;
+        p += strspn(p, " ");
     }
+    return 0;
 }
 
 /* The EHLO reply in clear: is STARTTLS offered, and AUTH before it? */
@@ -346,13 +345,20 @@ static void on_ehlo(struct loop *l, struct conn *c,
 
     tls_reply_words(rp, words, sizeof(words));
     if (c->p == TP_MAIN) {
+        int plain = 0, login = 0;
+
         sv->ehlo_code = rp->code;
         sv->starttls_offered = rp->code / 100 == 2 && offered;
+        /* The mechanisms that send a password as it is. */
         for (size_t i = 0; i < n; i++)
             if (strncasecmp(ext[i], "AUTH", 4) == 0 &&
-                (ext[i][4] == ' ' || ext[i][4] == '='))
-                clear_mechanisms(ext[i], sv->auth_clear,
-                                 sizeof(sv->auth_clear));
+                (ext[i][4] == ' ' || ext[i][4] == '=')) {
+                plain |= offers_mechanism(ext[i], "PLAIN");
+                login |= offers_mechanism(ext[i], "LOGIN");
+            }
+        snprintf(sv->auth_clear, sizeof(sv->auth_clear), "%s%s%s",
+                 plain ? "PLAIN" : "", plain && login ? " " : "",
+                 login ? "LOGIN" : "");
     }
     if (rp->code / 100 != 2 || !offered) {
         /* The main connection tells the verdict; the others stop. */
