@@ -1,10 +1,27 @@
-"""benchlib.py - what the benchmarks of bench/ share: timing a command,
-a series of runs, a Knot DNS server for their zones, and stopping the
-servers a benchmark started."""
+"""benchlib.py - what the benchmarks of bench/ share: the checks before
+a run, timing a command, a series of runs, a Knot DNS server for their
+zones, and stopping the servers a benchmark started."""
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import time
+
+
+def preflight(name, built, tools, taken):
+    """Exits with one line unless every file of built (our binaries and
+    plugins) is there, every command of tools is installed, and taken (the
+    addresses in use already) is empty."""
+    for path in built:
+        if not os.access(path, os.R_OK):
+            sys.exit("%s: %s missing: run make first" % (name, path))
+    for tool in tools:
+        if shutil.which(tool) is None:
+            sys.exit("%s: %s not installed: run make deps" % (name, tool))
+    if taken:
+        sys.exit("%s: in use (leftovers of an earlier run?): %s"
+                 % (name, " ".join(taken)))
 
 
 def timed(cmd, env=None, merge_stderr=False):

@@ -134,16 +134,8 @@ def waves(log, start):
 def main():
     if os.geteuid() != 0:
         sys.exit("rtt bench: must run as root (Postfix, port 25)")
-    for tool in (MXPROBE, DNSDELAY, TCPDELAY):
-        if not os.access(tool, os.X_OK):
-            sys.exit("rtt bench: %s missing: run make first" % tool)
-    for tool in ("postfix", "postconf", "knotd", "kdig", "ss"):
-        if shutil.which(tool) is None:
-            sys.exit("rtt bench: %s not installed: run make deps" % tool)
-    taken = busy()
-    if taken:
-        sys.exit("rtt bench: in use (leftovers of an earlier run?): %s"
-                 % " ".join(taken))
+    benchlib.preflight("rtt bench", (MXPROBE, DNSDELAY, TCPDELAY),
+                       ("postfix", "postconf", "knotd", "kdig", "ss"), busy())
     signal.signal(signal.SIGTERM, rb.on_signal)
     signal.signal(signal.SIGINT, rb.on_signal)
     tmp = tempfile.mkdtemp(prefix="mxprobe-rtt-bench-")

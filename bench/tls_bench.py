@@ -237,17 +237,10 @@ def testssl_verdict(rc, jsonfile):
 def main():
     if os.geteuid() != 0:
         sys.exit("tls bench: must run as root (Postfix, port 25)")
-    for tool in (MXPROBE, TLS_SO, TCPDELAY):
-        if not os.access(tool, os.R_OK):
-            sys.exit("tls bench: %s missing: run make first" % tool)
-    for tool in ("postfix", "knotd", "kdig", "ss", "openssl", CHECK_SSL_CERT) \
-            + ((TESTSSL,) if USE_TESTSSL else ()):
-        if shutil.which(tool) is None:
-            sys.exit("tls bench: %s not installed: run make deps" % tool)
-    taken = busy()
-    if taken:
-        sys.exit("tls bench: in use (leftovers of an earlier run?): %s"
-                 % " ".join(taken))
+    benchlib.preflight("tls bench", (MXPROBE, TLS_SO, TCPDELAY),
+                       ("postfix", "knotd", "kdig", "ss", "openssl",
+                        CHECK_SSL_CERT) + ((TESTSSL,) if USE_TESTSSL else ()),
+                       busy())
     signal.signal(signal.SIGTERM, rb.on_signal)
     signal.signal(signal.SIGINT, rb.on_signal)
     tmp = tempfile.mkdtemp(prefix="mxprobe-tls-bench-")
