@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define MXP_ABI_MAJOR 1
-#define MXP_ABI_MINOR 3
+#define MXP_ABI_MINOR 4
 #define MXP_PLUGIN_SYMBOL "mxp_plugin"
 
 #if defined(__GNUC__)
@@ -70,6 +70,15 @@ struct mxp_target {
     unsigned char addr_bytes[16]; /* network order; AF_INET uses the first 4 */
     unsigned port;               /* SMTP port (-p), default 25 */
     const char *domain;          /* -D / config domain, or NULL to guess */
+    /* ---- ABI 1.4: many targets ---- */
+    /* A check of a whole mail domain (-D DOMAIN without -H, or a domain:
+     * entry of targets:) runs a domain-wide plugin (MXP_PLUGIN_DOMAIN_WIDE)
+     * once, against the domain's first MX address (host is then the domain
+     * itself), with every other MX address of the domain here, so that it
+     * judges them as well (zone: SPF check_host() and MX membership of
+     * each).  NULL and 0 in every other run: one target, one address. */
+    const struct mxp_target *peers;
+    size_t n_peers;
 };
 
 /* probe: section of the config, already validated by the core. */
@@ -607,7 +616,16 @@ struct mxp_plugin {
     int (*init)(struct mxp_ctx *ctx, void **state);
     int (*run)(struct mxp_ctx *ctx, void *state);
     void (*free)(void *state);
+    /* ---- ABI 1.4 ---- */
+    /* MXP_PLUGIN_* bits.  A descriptor of ABI 1.3 or older ends before
+     * this member (struct_size says so): its flags are 0. */
+    uint32_t flags;
 };
+
+/* The plugin judges a mail domain, not one server: in a run over a whole
+ * domain it runs once, with the other addresses in target->peers (ABI
+ * 1.4), rather than once per MX address. */
+#define MXP_PLUGIN_DOMAIN_WIDE 0x1u
 
 #define MXP_PLUGIN_DEFINE(...)                                           \
     __attribute__((visibility("default"))) const struct mxp_plugin       \

@@ -362,4 +362,4 @@ MXP_PLUGIN_DEFINE(.name = "zone",
                              "and TLS-RPT records",
                   .config_keys = zone_keys, .default_warning = "8",
                   .default_critical = NULL, .init = zone_init, .run = zone_run,
-                  .free = zone_free);
+                  .free = zone_free, .flags = MXP_PLUGIN_DOMAIN_WIDE);

@@ -85,12 +85,30 @@ int mxp_node_to_long(const struct mxp_node *n, const char *what, long min,
 int mxp_node_error(const struct mxp_node *n, char *err, size_t errlen,
                    const char *fmt, ...) MXP_PRINTF(4, 5);
 
+/* One entry of targets:.  Exactly one of three kinds (issue 11):
+ *   host: NAME or ADDRESS       one server, every address of the name
+ *   host: CIDR                  the SMTP servers of a netblock (a sweep)
+ *   domain: DOMAIN, no host:    every address of every MX of the domain
+ * With host:, domain: is the server's mail domain (else guessed). */
+enum mxp_entry_kind { MXP_ENTRY_HOST, MXP_ENTRY_CIDR, MXP_ENTRY_DOMAIN };
+
 struct mxp_target_config {
-    char *host;
-    char *domain;    /* NULL when unset */
+    enum mxp_entry_kind kind;
+    char *host;      /* NULL for a domain entry */
+    char *domain;    /* NULL when unset; the domain of a domain entry */
     unsigned port;   /* 0 when unset */
     char **checks;   /* NULL when unset */
     size_t n_checks;
+    char *service;   /* submit service of its results; NULL: submit.service */
+    struct mxp_pos pos; /* where the entry starts, for messages */
+};
+
+/* submit: passive results (--submit).  Strings are "" when unset. */
+struct mxp_submit_config {
+    char *service;          /* default "mxprobe" */
+    char *icinga2_user;
+    char *icinga2_password_file;
+    char *icinga2_ca_file;  /* "": the system's CAs */
 };
 
 struct mxp_config {
@@ -107,6 +125,10 @@ struct mxp_config {
     const struct mxp_node *plugins; /* the plugins: map, or NULL */
     struct mxp_target_config *targets;
     size_t n_targets;
+    struct mxp_submit_config submit;
+    /* probe.scan_*: the connect sweep of a CIDR block */
+    double scan_rate;    /* connects started per second, default 100 */
+    double scan_timeout; /* seconds per connect, default 2 */
 };
 
 /* The built-in default text (conf/mxprobe.yaml). */

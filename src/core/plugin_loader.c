@@ -13,6 +13,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,9 +165,14 @@ int mxp_plugin_check_descriptor(const struct mxp_plugin *d,
                  MXP_ABI_MINOR);
         return MXP_ERR_PLUGIN;
     }
-    if (d->struct_size < sizeof(struct mxp_plugin)) {
+    /* ABI 1.4 appended flags; an older descriptor ends before them. */
+    if (d->struct_size < (d->abi_minor >= 4 ? sizeof(struct mxp_plugin)
+                                            : offsetof(struct mxp_plugin,
+                                                       flags))) {
         snprintf(err, errlen, "plugin descriptor is %u bytes, expected %zu",
-                 (unsigned)d->struct_size, sizeof(struct mxp_plugin));
+                 (unsigned)d->struct_size,
+                 d->abi_minor >= 4 ? sizeof(struct mxp_plugin)
+                                   : offsetof(struct mxp_plugin, flags));
         return MXP_ERR_PLUGIN;
     }
     if (d->name == NULL || d->run == NULL) {
@@ -367,4 +373,12 @@ done:
         free(names[i]);
     free(names);
     return rc;
+}
+
+uint32_t mxp_plugin_flags(const struct mxp_plugin *d)
+{
+    if (d == NULL ||
+        d->struct_size < offsetof(struct mxp_plugin, flags) + sizeof(d->flags))
+        return 0;
+    return d->flags;
 }

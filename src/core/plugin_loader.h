@@ -55,4 +55,8 @@ typedef void (*mxp_plugin_list_fn)(const char *name, const char *path,
                                    const char *error, void *user);
 int mxp_plugin_list(char *const *dirs, mxp_plugin_list_fn fn, void *user);
 
+/* The descriptor's MXP_PLUGIN_* flags; 0 for a descriptor older than ABI
+ * 1.4, which ends before them. */
+uint32_t mxp_plugin_flags(const struct mxp_plugin *d);
+
 #endif
