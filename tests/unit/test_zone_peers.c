@@ -171,6 +171,10 @@ static void test_all_pass(void **state)
     assert_detail("SPF of " DOM ": 1 DNS lookups, 0 void at most, over 3 "
                   "addresses",
                   MXP_STATE_OK);
+    /* the domain is configured: no PTR guess, no SMTP session */
+    assert_int_equal(fake_dns_asked("25.2.0.192.in-addr.arpa", 0), 0);
+    assert_int_equal(fake_dns_asked("26.2.0.192.in-addr.arpa", 0), 0);
+    assert_int_equal(fake_smtp_opens(), 0);
     /* one set of perfdata */
     assert_int_equal(fake_n_perf(), 4);
     assert_int_equal(fake_perf_find("spf_lookups")->value, 1);
@@ -283,6 +287,24 @@ static void test_other_senders_once(void **state)
     assert_detail("lets anyone send (pass for 198.51.100.1 via +all)",
                   MXP_STATE_CRITICAL);
     assert_int_equal(count_details("SPF pass for"), 3);
+
+    /* peers in the other documentation networks, permitted by their
+     * ip4: terms: those networks say nothing about strangers (without
+     * the peers' networks left out, 198.51.100.1 and 203.0.113.1 would
+     * pass and "let anyone send") */
+    teardown(NULL);
+    setup(NULL);
+    domain_with("v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.0/24 "
+                "ip4:203.0.113.0/24 -all");
+    fake_dns_add(MX1, MXP_DNS_AAAA, MXP_DNS_NODATA, NULL);
+    fake_dns_add(MX2, MXP_DNS_A, MXP_DNS_ANSWER, "198.51.100.26",
+                 "203.0.113.26", NULL);
+    fake_add_peer(MX2, "198.51.100.26", 25);
+    fake_add_peer(MX2, "203.0.113.26", 25);
+    run_zone();
+    assert_state(MXP_STATE_OK);
+    assert_int_equal(count_details("SPF pass for"), 3);
+    assert_int_equal(count_details("lets anyone send"), 0);
 }
 
 /* ---- DNS waves --------------------------------------------------------- */
