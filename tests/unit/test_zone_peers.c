@@ -34,6 +34,7 @@
 #include "../../plugins/zone/spf_parse.c"
 #include "../../plugins/zone/spf_verdict.c"
 #include "../../plugins/zone/zone.c"
+#include "fake_assert.h"
 #include "fake_core.h"
 
 #define DOM "example.org"
@@ -95,55 +96,12 @@ static void run_zone(void)
     assert_int_equal(fake_result_calls(), 1);
 }
 
-static void dump(void)
+/* A run over the domain with the SPF record spf and the peers. */
+static void run_peers(const char *spf)
 {
-    print_message("summary [%d]: %s\n", fake_state(), fake_summary());
-    for (size_t i = 0; i < fake_n_details(); i++) {
-        enum mxp_state st;
-        const char *d = fake_detail(i, &st);
-
-        print_message("detail [%d]: %s\n", st, d);
-    }
-}
-
-static void assert_detail(const char *s, enum mxp_state want)
-{
-    enum mxp_state st;
-
-    if (fake_detail_find(s, &st) < 0) {
-        dump();
-        fail_msg("no detail containing '%s'", s);
-    }
-    if (st != want) {
-        dump();
-        fail_msg("detail '%s': state %d, want %d", s, st, want);
-    }
-}
-
-static size_t count_details(const char *s)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < fake_n_details(); i++)
-        if (strstr(fake_detail(i, NULL), s) != NULL)
-            n++;
-    return n;
-}
-
-static void assert_state(enum mxp_state want)
-{
-    if (fake_state() != want) {
-        dump();
-        fail_msg("state %d, want %d", fake_state(), want);
-    }
-}
-
-static void assert_summary(const char *want)
-{
-    if (strcmp(fake_summary(), want) != 0) {
-        dump();
-        fail_msg("summary '%s', want '%s'", fake_summary(), want);
-    }
+    domain_with(spf);
+    peers();
+    run_zone();
 }
 
 /* ---- verdicts per address --------------------------------------------- */
@@ -151,26 +109,25 @@ static void assert_summary(const char *want)
 static void test_all_pass(void **state)
 {
     (void)state;
-    domain_with("v=spf1 mx -all");
-    peers();
-    run_zone();
-    assert_state(MXP_STATE_OK);
-    assert_summary(DOM ": SPF pass for all 3 MX addresses, DMARC p=reject, "
-                       "2 MX");
-    assert_detail("SPF pass for " A1 " at " DOM " (mx)", MXP_STATE_OK);
-    assert_detail("SPF pass for " A2 " at " DOM " (mx)", MXP_STATE_OK);
-    assert_detail("SPF pass for " A1_6 " at " DOM " (mx)", MXP_STATE_OK);
+    run_peers("v=spf1 mx -all");
+    fake_assert_state(MXP_STATE_OK);
+    fake_assert_summary(DOM
+                        ": SPF pass for all 3 MX addresses, DMARC p=reject, "
+                        "2 MX");
+    fake_assert_detail("SPF pass for " A1 " at " DOM " (mx)", MXP_STATE_OK);
+    fake_assert_detail("SPF pass for " A2 " at " DOM " (mx)", MXP_STATE_OK);
+    fake_assert_detail("SPF pass for " A1_6 " at " DOM " (mx)", MXP_STATE_OK);
     /* each address where the zone's own MX lookup finds it */
-    assert_detail(A1 " is an MX of " DOM " (" MX1 ")", MXP_STATE_OK);
-    assert_detail(A2 " is an MX of " DOM " (" MX2 ")", MXP_STATE_OK);
-    assert_detail(A1_6 " is an MX of " DOM " (" MX1 ")", MXP_STATE_OK);
+    fake_assert_detail(A1 " is an MX of " DOM " (" MX1 ")", MXP_STATE_OK);
+    fake_assert_detail(A2 " is an MX of " DOM " (" MX2 ")", MXP_STATE_OK);
+    fake_assert_detail(A1_6 " is an MX of " DOM " (" MX1 ")", MXP_STATE_OK);
     /* the domain's own things once */
-    assert_int_equal(count_details("SPF record of " DOM), 1);
-    assert_int_equal(count_details("MX of " DOM ": "), 1);
-    assert_int_equal(count_details("DMARC of " DOM), 1);
-    assert_detail("SPF of " DOM ": 1 DNS lookups, 0 void at most, over 3 "
-                  "addresses",
-                  MXP_STATE_OK);
+    assert_int_equal(fake_count_details("SPF record of " DOM), 1);
+    assert_int_equal(fake_count_details("MX of " DOM ": "), 1);
+    assert_int_equal(fake_count_details("DMARC of " DOM), 1);
+    fake_assert_detail("SPF of " DOM ": 1 DNS lookups, 0 void at most, over 3 "
+                       "addresses",
+                       MXP_STATE_OK);
     /* the domain is configured: no PTR guess, no SMTP session */
     assert_int_equal(fake_dns_asked("25.2.0.192.in-addr.arpa", 0), 0);
     assert_int_equal(fake_dns_asked("26.2.0.192.in-addr.arpa", 0), 0);
@@ -181,36 +138,42 @@ static void test_all_pass(void **state)
     assert_int_equal(fake_perf_find("mx")->value, 2);
 }
 
-static void test_one_peer_fails(void **state)
-{
-    (void)state;
-    domain_with("v=spf1 ip4:" A1 " ip6:" A1_6 " -all");
-    peers();
-    run_zone();
-    assert_state(MXP_STATE_CRITICAL);
-    assert_detail("SPF fail: " A2 " not permitted by " DOM " (-all)",
-                  MXP_STATE_CRITICAL);
-    assert_detail("SPF pass for " A1 " at " DOM " (ip4:" A1 ")", MXP_STATE_OK);
-    assert_detail("SPF pass for " A1_6 " at " DOM " (ip6:" A1_6 ")",
-                  MXP_STATE_OK);
-    assert_int_equal(count_details("SPF fail"), 1);
-    if (strstr(fake_summary(), "SPF fail: " A2) == NULL) {
-        dump();
-        fail_msg("the summary does not name %s", A2);
-    }
-}
+/* A record that lists mx1's addresses and not mx2's: the verdict for
+ * mx2's address, by the record's all, is the finding (and the summary),
+ * the two others pass. */
+static const struct {
+    const char *all;
+    enum mxp_state st;
+    const char *finding;
+} not_listed[] = {
+    {"-all", MXP_STATE_CRITICAL,
+     "SPF fail: " A2 " not permitted by " DOM " (-all)"},
+    {"~all", MXP_STATE_WARNING,
+     "SPF softfail: " A2 " not permitted by " DOM " (~all)"},
+    {"?all", MXP_STATE_WARNING, "SPF neutral for " A2 " at " DOM " (?all)"},
+};
 
-static void test_softfail_on_one(void **state)
+static void test_one_peer_not_listed(void **state)
 {
+    char spf[128];
+
     (void)state;
-    domain_with("v=spf1 ip4:" A1 " ip6:" A1_6 " ~all");
-    peers();
-    run_zone();
-    assert_state(MXP_STATE_WARNING);
-    assert_detail("SPF softfail: " A2 " not permitted by " DOM " (~all)",
-                  MXP_STATE_WARNING);
-    assert_int_equal(count_details("SPF softfail"), 1);
-    assert_int_equal(count_details("SPF pass for"), 2);
+    for (size_t i = 0; i < sizeof not_listed / sizeof *not_listed; i++) {
+        teardown(NULL);
+        setup(NULL);
+        snprintf(spf, sizeof spf, "v=spf1 ip4:" A1 " ip6:" A1_6 " %s",
+                 not_listed[i].all);
+        run_peers(spf);
+        fake_assert_state(not_listed[i].st);
+        fake_assert_summary(not_listed[i].finding);
+        fake_assert_detail(not_listed[i].finding, not_listed[i].st);
+        fake_assert_detail("SPF pass for " A1 " at " DOM " (ip4:" A1 ")",
+                           MXP_STATE_OK);
+        fake_assert_detail("SPF pass for " A1_6 " at " DOM " (ip6:" A1_6 ")",
+                           MXP_STATE_OK);
+        assert_int_equal(fake_count_findings(A2), 1);
+        assert_int_equal(fake_count_findings(A1), 0);
+    }
 }
 
 /* IPv6 is where SPF is most often forgotten: the v4 addresses pass, the
@@ -218,13 +181,11 @@ static void test_softfail_on_one(void **state)
 static void test_ipv6_peer_forgotten(void **state)
 {
     (void)state;
-    domain_with("v=spf1 ip4:192.0.2.0/24 -all");
-    peers();
-    run_zone();
-    assert_state(MXP_STATE_CRITICAL);
-    assert_detail("SPF fail: " A1_6 " not permitted by " DOM " (-all)",
-                  MXP_STATE_CRITICAL);
-    assert_detail("SPF pass for " A2 " at " DOM, MXP_STATE_OK);
+    run_peers("v=spf1 ip4:192.0.2.0/24 -all");
+    fake_assert_state(MXP_STATE_CRITICAL);
+    fake_assert_detail("SPF fail: " A1_6 " not permitted by " DOM " (-all)",
+                       MXP_STATE_CRITICAL);
+    fake_assert_detail("SPF pass for " A2 " at " DOM, MXP_STATE_OK);
 
     /* the target itself IPv6, a v4 peer: the same verdicts by address */
     teardown(NULL);
@@ -233,10 +194,10 @@ static void test_ipv6_peer_forgotten(void **state)
     domain_with("v=spf1 ip4:192.0.2.0/24 -all");
     fake_add_peer(MX1, A1, 25);
     run_zone();
-    assert_detail("SPF fail: " A1_6 " not permitted by " DOM " (-all)",
-                  MXP_STATE_CRITICAL);
-    assert_detail("SPF pass for " A1 " at " DOM, MXP_STATE_OK);
-    assert_detail(A1 " is an MX of " DOM " (" MX1 ")", MXP_STATE_OK);
+    fake_assert_detail("SPF fail: " A1_6 " not permitted by " DOM " (-all)",
+                       MXP_STATE_CRITICAL);
+    fake_assert_detail("SPF pass for " A1 " at " DOM, MXP_STATE_OK);
+    fake_assert_detail(A1 " is an MX of " DOM " (" MX1 ")", MXP_STATE_OK);
 }
 
 /* ---- said once for the domain ------------------------------------------ */
@@ -244,12 +205,10 @@ static void test_ipv6_peer_forgotten(void **state)
 static void test_domain_wide_results_once(void **state)
 {
     (void)state;
-    domain_with(NULL); /* no SPF record */
-    peers();
-    run_zone();
-    assert_state(MXP_STATE_WARNING);
-    assert_int_equal(count_details("no SPF record for " DOM), 1);
-    assert_summary("no SPF record for " DOM);
+    run_peers(NULL); /* no SPF record */
+    fake_assert_state(MXP_STATE_WARNING);
+    assert_int_equal(fake_count_details("no SPF record for " DOM), 1);
+    fake_assert_summary("no SPF record for " DOM);
 
     /* the record's own lookup fails: one temperror, not three */
     teardown(NULL);
@@ -258,35 +217,32 @@ static void test_domain_wide_results_once(void **state)
     fake_dns_add(DOM, MXP_DNS_TXT, MXP_DNS_SERVFAIL, NULL);
     peers();
     run_zone();
-    assert_state(MXP_STATE_UNKNOWN);
-    assert_int_equal(count_details("SPF temperror at " DOM), 1);
+    fake_assert_state(MXP_STATE_UNKNOWN);
+    assert_int_equal(fake_count_details("SPF temperror at " DOM), 1);
 
     /* a broken record breaks for every address: each says so */
     teardown(NULL);
     setup(NULL);
-    domain_with("v=spf1 ip4:192.0.2.0/33 -all");
-    peers();
-    run_zone();
-    assert_state(MXP_STATE_CRITICAL);
-    assert_int_equal(count_details("SPF permerror at " DOM " for "), 3);
-    assert_detail("SPF permerror at " DOM " for " A2 ": ", MXP_STATE_CRITICAL);
+    run_peers("v=spf1 ip4:192.0.2.0/33 -all");
+    fake_assert_state(MXP_STATE_CRITICAL);
+    assert_int_equal(fake_count_details("SPF permerror at " DOM " for "), 3);
+    fake_assert_detail("SPF permerror at " DOM " for " A2 ": ",
+                       MXP_STATE_CRITICAL);
     /* and the other senders' permerror is not a fourth */
-    assert_int_equal(count_details("breaks for other senders"), 0);
+    assert_int_equal(fake_count_details("breaks for other senders"), 0);
 }
 
 static void test_other_senders_once(void **state)
 {
     (void)state;
-    domain_with("v=spf1 mx +all");
-    peers();
-    run_zone();
-    assert_state(MXP_STATE_CRITICAL);
-    assert_int_equal(count_details("lets anyone send"), 1);
+    run_peers("v=spf1 mx +all");
+    fake_assert_state(MXP_STATE_CRITICAL);
+    assert_int_equal(fake_count_details("lets anyone send"), 1);
     /* the documentation addresses stay outside every judged network:
      * 192.0.2.1 shares A1's and A2's /24, 2001:db8::1 A1_6's /48 */
-    assert_detail("lets anyone send (pass for 198.51.100.1 via +all)",
-                  MXP_STATE_CRITICAL);
-    assert_int_equal(count_details("SPF pass for"), 3);
+    fake_assert_detail("lets anyone send (pass for 198.51.100.1 via +all)",
+                       MXP_STATE_CRITICAL);
+    assert_int_equal(fake_count_details("SPF pass for"), 3);
 
     /* peers in the other documentation networks, permitted by their
      * ip4: terms: those networks say nothing about strangers (without
@@ -302,9 +258,9 @@ static void test_other_senders_once(void **state)
     fake_add_peer(MX2, "198.51.100.26", 25);
     fake_add_peer(MX2, "203.0.113.26", 25);
     run_zone();
-    assert_state(MXP_STATE_OK);
-    assert_int_equal(count_details("SPF pass for"), 3);
-    assert_int_equal(count_details("lets anyone send"), 0);
+    fake_assert_state(MXP_STATE_OK);
+    assert_int_equal(fake_count_details("SPF pass for"), 3);
+    assert_int_equal(fake_count_details("lets anyone send"), 0);
 }
 
 /* ---- DNS waves --------------------------------------------------------- */
@@ -331,7 +287,7 @@ static void test_dns_not_repeated(void **state)
     (void)state;
     busy_domain();
     run_zone();
-    assert_state(MXP_STATE_OK);
+    fake_assert_state(MXP_STATE_OK);
     batches = fake_dns_batches();
     queries = fake_dns_queries();
 
@@ -340,7 +296,7 @@ static void test_dns_not_repeated(void **state)
     busy_domain();
     peers();
     run_zone();
-    assert_state(MXP_STATE_OK);
+    fake_assert_state(MXP_STATE_OK);
     /* the same waves and questions as for one address */
     assert_int_equal(fake_dns_batches(), batches);
     assert_int_equal(fake_dns_queries(), queries);
@@ -369,7 +325,7 @@ static void test_dns_per_address_planned(void **state)
     fake_dns_add(A1 "._i.example.org", MXP_DNS_A, MXP_DNS_ANSWER, "127.0.0.2",
                  NULL);
     run_zone();
-    assert_state(MXP_STATE_OK);
+    fake_assert_state(MXP_STATE_OK);
     batches = fake_dns_batches();
     queries = fake_dns_queries();
 
@@ -380,12 +336,12 @@ static void test_dns_per_address_planned(void **state)
                  NULL);
     peers();
     run_zone();
-    assert_state(MXP_STATE_CRITICAL);
-    assert_detail("SPF pass for " A1 " at " DOM, MXP_STATE_OK);
-    assert_detail("SPF fail: " A2 " not permitted by " DOM " (-all)",
-                  MXP_STATE_CRITICAL);
-    assert_detail("SPF fail: " A1_6 " not permitted by " DOM " (-all)",
-                  MXP_STATE_CRITICAL);
+    fake_assert_state(MXP_STATE_CRITICAL);
+    fake_assert_detail("SPF pass for " A1 " at " DOM, MXP_STATE_OK);
+    fake_assert_detail("SPF fail: " A2 " not permitted by " DOM " (-all)",
+                       MXP_STATE_CRITICAL);
+    fake_assert_detail("SPF fail: " A1_6 " not permitted by " DOM " (-all)",
+                       MXP_STATE_CRITICAL);
     assert_int_equal(fake_dns_asked(A2 "._i.example.org", MXP_DNS_A), 1);
     assert_int_equal(
         fake_dns_asked("2.0.0.1.0.d.b.8.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
@@ -406,13 +362,14 @@ static void test_peer_no_longer_mx(void **state)
     domain_with("v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/48 -all");
     fake_add_peer("mx3.example.org", "192.0.2.27", 25);
     run_zone();
-    assert_state(MXP_STATE_OK);
-    assert_detail(
+    fake_assert_state(MXP_STATE_OK);
+    fake_assert_detail(
         "192.0.2.27 is no longer among the MX hosts' addresses of " DOM,
         MXP_STATE_OK);
-    assert_int_equal(count_details("outbound-only"), 0);
-    assert_summary(DOM ": SPF pass for all 2 MX addresses, DMARC p=reject, "
-                       "2 MX");
+    assert_int_equal(fake_count_details("outbound-only"), 0);
+    fake_assert_summary(DOM
+                        ": SPF pass for all 2 MX addresses, DMARC p=reject, "
+                        "2 MX");
 }
 
 /* No MX: each address against the implicit MX. */
@@ -424,10 +381,10 @@ static void test_implicit_mx_each(void **state)
     fake_dns_add(DOM, MXP_DNS_A, MXP_DNS_ANSWER, A1, A2, NULL);
     fake_add_peer(DOM, A2, 25);
     run_zone();
-    assert_state(MXP_STATE_WARNING);
-    assert_detail(A1 " is the implicit MX of " DOM, MXP_STATE_OK);
-    assert_detail(A2 " is the implicit MX of " DOM, MXP_STATE_OK);
-    assert_int_equal(count_details("SPF pass for"), 2);
+    fake_assert_state(MXP_STATE_WARNING);
+    fake_assert_detail(A1 " is the implicit MX of " DOM, MXP_STATE_OK);
+    fake_assert_detail(A2 " is the implicit MX of " DOM, MXP_STATE_OK);
+    assert_int_equal(fake_count_details("SPF pass for"), 2);
 }
 
 /* ---- no peers: as before ---------------------------------------------------
@@ -460,10 +417,11 @@ static void test_no_peers_unchanged(void **state)
     domain_with("v=spf1 ip4:" A2 " -all");
     fake_set_host(NULL);
     run_zone();
-    assert_state(MXP_STATE_CRITICAL);
-    assert_summary("SPF fail: 192.0.2.25 not permitted by example.org (-all)");
+    fake_assert_state(MXP_STATE_CRITICAL);
+    fake_assert_summary(
+        "SPF fail: 192.0.2.25 not permitted by example.org (-all)");
     if (fake_n_details() != n)
-        dump();
+        fake_dump();
     assert_int_equal(fake_n_details(), n);
     for (size_t i = 0; i < n; i++) {
         enum mxp_state st;
@@ -478,7 +436,7 @@ static void test_no_peers_unchanged(void **state)
     setup(NULL);
     domain_with("v=spf1 mx -all");
     run_zone();
-    assert_summary(DOM ": SPF pass, DMARC p=reject, 2 MX");
+    fake_assert_summary(DOM ": SPF pass, DMARC p=reject, 2 MX");
 }
 
 int main(void)
@@ -486,8 +444,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_all_pass),
-        T(test_one_peer_fails),
-        T(test_softfail_on_one),
+        T(test_one_peer_not_listed),
         T(test_ipv6_peer_forgotten),
         T(test_domain_wide_results_once),
         T(test_other_senders_once),
