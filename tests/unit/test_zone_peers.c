@@ -280,22 +280,29 @@ static void busy_domain(void)
                  "v=spf1 ip4:203.0.113.0/24 -all", NULL);
 }
 
+/* The zone's DNS set up by zone(): a run of the target alone, its
+ * batches and queries into *batches and *queries, then one with the
+ * peers, whose counts the caller reads from the fake. */
+static void alone_then_peers(void (*zone)(void), size_t *batches,
+                             size_t *queries)
+{
+    zone();
+    run_zone();
+    *batches = fake_dns_batches();
+    *queries = fake_dns_queries();
+    teardown(NULL);
+    setup(NULL);
+    zone();
+    peers();
+    run_zone();
+}
+
 static void test_dns_not_repeated(void **state)
 {
     size_t batches, queries;
 
     (void)state;
-    busy_domain();
-    run_zone();
-    fake_assert_state(MXP_STATE_OK);
-    batches = fake_dns_batches();
-    queries = fake_dns_queries();
-
-    teardown(NULL);
-    setup(NULL);
-    busy_domain();
-    peers();
-    run_zone();
+    alone_then_peers(busy_domain, &batches, &queries);
     fake_assert_state(MXP_STATE_OK);
     /* the same waves and questions as for one address */
     assert_int_equal(fake_dns_batches(), batches);
@@ -314,28 +321,22 @@ static void test_dns_not_repeated(void **state)
     assert_int_equal(fake_dns_open_batches(), 0);
 }
 
-/* A question only one address asks (exists:%{i}): planned for every
- * address at once, so the peers add questions but no wave. */
+/* exists:%{i}: a question for each address, only the target's listed. */
+static void per_address_domain(void)
+{
+    domain_with("v=spf1 exists:%{i}._i.example.org -all");
+    fake_dns_add(A1 "._i.example.org", MXP_DNS_A, MXP_DNS_ANSWER, "127.0.0.2",
+                 NULL);
+}
+
+/* A question only one address asks: planned for every address at once,
+ * so the peers add questions but no wave. */
 static void test_dns_per_address_planned(void **state)
 {
     size_t batches, queries;
 
     (void)state;
-    domain_with("v=spf1 exists:%{i}._i.example.org -all");
-    fake_dns_add(A1 "._i.example.org", MXP_DNS_A, MXP_DNS_ANSWER, "127.0.0.2",
-                 NULL);
-    run_zone();
-    fake_assert_state(MXP_STATE_OK);
-    batches = fake_dns_batches();
-    queries = fake_dns_queries();
-
-    teardown(NULL);
-    setup(NULL);
-    domain_with("v=spf1 exists:%{i}._i.example.org -all");
-    fake_dns_add(A1 "._i.example.org", MXP_DNS_A, MXP_DNS_ANSWER, "127.0.0.2",
-                 NULL);
-    peers();
-    run_zone();
+    alone_then_peers(per_address_domain, &batches, &queries);
     fake_assert_state(MXP_STATE_CRITICAL);
     fake_assert_detail("SPF pass for " A1 " at " DOM, MXP_STATE_OK);
     fake_assert_detail("SPF fail: " A2 " not permitted by " DOM " (-all)",
