@@ -262,7 +262,9 @@ void zone_spf_check(struct zone_run *R, struct zone_domain *d)
         if (n > 1)
             snprintf(for_, sizeof for_, " for %s", addr);
         judge(R, d, &o[i], addr, for_, S);
-        if (spf_address_free(&o[i]))
+        /* the others would say the same (a later one that says so ran
+         * out of time: the next turn tells how many were left) */
+        if (i == first && spf_address_free(&o[i]))
             break;
     }
     if (first == n)

@@ -1258,6 +1258,8 @@ void fake_set_host(const char *host)
     snprintf(F.host, sizeof(F.host), "%s", host ? host : "");
 }
 
+static void fake_fix_ctx(void);
+
 void fake_add_peer(const char *host, const char *addr, unsigned port)
 {
     struct mxp_target *t;
@@ -1277,7 +1279,8 @@ void fake_add_peer(const char *host, const char *addr, unsigned port)
     t->port = port;
     snprintf(F.peer[F.n_peers].addr, sizeof(F.peer[0].addr), "%s", addr);
     snprintf(F.peer[F.n_peers].host, sizeof(F.peer[0].host), "%s", host);
-    F.n_peers++; /* the pointers are set by fake_ctx() */
+    F.n_peers++;
+    fake_fix_ctx();
 }
 
 void fake_set_my_email(const char *addr)

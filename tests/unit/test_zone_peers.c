@@ -353,6 +353,36 @@ static void test_dns_per_address_planned(void **state)
     assert_int_equal(fake_dns_batches(), batches);
 }
 
+/* ---- the deadline ---------------------------------------------------------
+ */
+
+/* Time runs out as soon as the target's verdict is said. */
+static double t_remaining(struct mxp_ctx *ctx)
+{
+    if (fake_detail_find("SPF pass for " A1, NULL) >= 0)
+        return 0;
+    return fake_services.remaining(ctx);
+}
+
+static void test_deadline_between_addresses(void **state)
+{
+    struct mxp_services svc = fake_services;
+    struct mxp_ctx c = *fake_ctx();
+
+    (void)state;
+    svc.remaining = t_remaining;
+    c.svc = &svc;
+    domain_with("v=spf1 mx -all");
+    peers();
+    assert_int_equal(zone_run(&c, NULL), MXP_OK);
+    fake_assert_state(MXP_STATE_UNKNOWN);
+    fake_assert_detail("SPF of " DOM " not checked for 2 more addresses: "
+                       "deadline reached",
+                       MXP_STATE_UNKNOWN);
+    assert_int_equal(fake_count_details("SPF pass for"), 1);
+    assert_int_equal(fake_count_details(A2 " not permitted"), 0);
+}
+
 /* ---- membership ---------------------------------------------------------- */
 
 /* A peer the zone's MX lookup no longer finds (the MX set changed since
@@ -451,6 +481,7 @@ int main(void)
         T(test_other_senders_once),
         T(test_dns_not_repeated),
         T(test_dns_per_address_planned),
+        T(test_deadline_between_addresses),
         T(test_peer_no_longer_mx),
         T(test_implicit_mx_each),
         T(test_no_peers_unchanged),
