@@ -208,16 +208,23 @@ static int evaluate(struct zone_run *R, struct zone_domain *d, size_t i,
 static void say_lookups(struct zone_run *R, const struct zone_domain *d,
                         unsigned mine, unsigned mine_void, size_t judged)
 {
-    char over[48] = "", with[96] = "";
+    char over[48] = "", with[80] = "";
+    int others = d->spf_lookups != mine || d->spf_void != mine_void;
 
     if (judged > 1)
-        snprintf(over, sizeof over, " at most, over %zu addresses", judged);
-    if (d->spf_lookups != mine || d->spf_void != mine_void)
-        snprintf(with, sizeof with, " (up to %u and %u with other senders)",
+        snprintf(over, sizeof over, "the most of %zu addresses%s", judged,
+                 others ? "; " : "");
+    if (others)
+        snprintf(with, sizeof with, "up to %u and %u with other senders",
                  d->spf_lookups, d->spf_void);
-    R->svc->add_detail(R->ctx, MXP_STATE_OK,
-                       "SPF of %s: %u DNS lookups, %u void%s%s", d->name, mine,
-                       mine_void, over, with);
+    if (over[0] != '\0' || others)
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "SPF of %s: %u DNS lookups, %u void (%s%s)", d->name,
+                           mine, mine_void, over, with);
+    else
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "SPF of %s: %u DNS lookups, %u void", d->name, mine,
+                           mine_void);
 }
 
 void zone_spf_check(struct zone_run *R, struct zone_domain *d)
