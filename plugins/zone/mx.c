@@ -220,10 +220,12 @@ static void list_hosts(struct zone_run *R, struct zone_domain *d,
 }
 
 /* Whether address t is one of the n MX hosts h (their A, AAAA, CNAME
- * answers in q, three a host), said either way. */
+ * answers in q, three a host), said either way; n_failed of the hosts'
+ * address lookups failed. */
 static void membership(struct zone_run *R, const struct zone_domain *d,
                        const struct mxp_target *t, const struct mx_host *h,
-                       size_t n, const struct mxp_dns_query *q, size_t extra)
+                       size_t n, const struct mxp_dns_query *q, size_t extra,
+                       size_t n_failed)
 {
     size_t alen = t->family == AF_INET ? 4 : 16;
     int literal = 0;
@@ -252,6 +254,11 @@ static void membership(struct zone_run *R, const struct zone_domain *d,
         R->svc->add_detail(R->ctx, MXP_STATE_OK,
                            "%s is not among the %zu MX hosts of %s looked at",
                            t->addr, n, d->name);
+    else if (zone_n_addrs(R) > 1 && n_failed > 0)
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "%s is not among the addresses of the MX hosts of "
+                           "%s that answered",
+                           t->addr, d->name);
     else if (zone_n_addrs(R) > 1)
         /* the run's addresses are the domain's MX addresses: its MX set
          * changed since they were looked up */
@@ -413,7 +420,7 @@ void zone_mx_check(struct zone_run *R, struct zone_domain *d,
         zone_finding(R, MXP_STATE_CRITICAL, "no usable MX host for %s",
                      d->name);
     for (size_t i = 0; i < zone_n_addrs(R); i++)
-        membership(R, d, zone_addr(R, i), h, n, q, extra);
+        membership(R, d, zone_addr(R, i), h, n, q, extra, n_failed);
 done:
     free(h);
     free(q);

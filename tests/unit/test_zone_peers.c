@@ -407,6 +407,22 @@ static void test_peer_no_longer_mx(void **state)
                         "2 MX");
 }
 
+/* mx2's addresses did not come: its address is not said to have left. */
+static void test_peer_mx_lookup_failed(void **state)
+{
+    (void)state;
+    domain_with("v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/48 -all");
+    fake_dns_add(MX2, MXP_DNS_A, MXP_DNS_SERVFAIL, NULL);
+    peers();
+    run_zone();
+    fake_assert_state(MXP_STATE_UNKNOWN); /* the failed lookup */
+    fake_assert_detail(A2 " is not among the addresses of the MX hosts of " DOM
+                          " that answered",
+                       MXP_STATE_OK);
+    fake_assert_no_detail("no longer");
+    fake_assert_detail("SPF pass for " A2, MXP_STATE_OK);
+}
+
 /* No MX: each address against the implicit MX. */
 static void test_implicit_mx_each(void **state)
 {
@@ -487,6 +503,7 @@ int main(void)
         T(test_dns_per_address_planned),
         T(test_deadline_between_addresses),
         T(test_peer_no_longer_mx),
+        T(test_peer_mx_lookup_failed),
         T(test_implicit_mx_each),
         T(test_no_peers_unchanged),
     };
