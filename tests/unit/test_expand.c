@@ -555,6 +555,296 @@ static void test_child_dies(void **state)
     assert_int_equal(errno, ECHILD);
 }
 
+/* ---- entry text and CIDR blocks ---------------------------------------- */
+
+static void test_entry_check(void **state)
+{
+    static const struct {
+        enum mxp_entry_kind kind;
+        const char *text;
+        const char *err; /* NULL: valid */
+    } cases[] = {
+        {MXP_ENTRY_HOST, "mx1.example.org", NULL},
+        {MXP_ENTRY_HOST, "mx1.example.org.", NULL},
+        {MXP_ENTRY_HOST, "192.0.2.25", NULL},
+        {MXP_ENTRY_HOST, "2001:db8::25", NULL},
+        {MXP_ENTRY_HOST, "", "empty host"},
+        {MXP_ENTRY_HOST, "mx 1.example.org",
+         "'mx 1.example.org' is neither an IP address nor a host name (like "
+         "mx.example.org)"},
+        {MXP_ENTRY_HOST, "localhost",
+         "'localhost' is neither an IP address nor a host name (like "
+         "mx.example.org)"},
+        {MXP_ENTRY_DOMAIN, "example.org", NULL},
+        {MXP_ENTRY_DOMAIN, "192.0.2.25",
+         "'192.0.2.25' is not a mail domain (like example.org)"},
+        {MXP_ENTRY_DOMAIN, "", "empty domain"},
+        {MXP_ENTRY_CIDR, "192.0.2.0/24", NULL},
+        {MXP_ENTRY_CIDR, "192.0.2.1/24",
+         "'192.0.2.1/24' has host bits set: the block is 192.0.2.0/24"},
+        {MXP_ENTRY_CIDR, "2001:db8::1/120",
+         "'2001:db8::1/120' has host bits set: the block is 2001:db8::/120"},
+        {MXP_ENTRY_CIDR, "10.0.0.0/16", NULL},
+        {MXP_ENTRY_CIDR, "10.0.0.0/15",
+         "'10.0.0.0/15' is too big: a block may hold at most 65536 "
+         "addresses (/16); split it or check fewer"},
+        {MXP_ENTRY_CIDR, "2001:db8::/112", NULL},
+        {MXP_ENTRY_CIDR, "2001:db8::/64",
+         "'2001:db8::/64' is too big: a block may hold at most 65536 "
+         "addresses (/112); split it or check fewer"},
+        {MXP_ENTRY_CIDR, "192.0.2.0/33",
+         "'192.0.2.0/33' is not a CIDR block: the prefix must be 0..32"},
+        {MXP_ENTRY_CIDR, "192.0.2.0/",
+         "'192.0.2.0/' is not a CIDR block: the prefix must be 0..32"},
+        {MXP_ENTRY_CIDR, "192.0.2.0/+4",
+         "'192.0.2.0/+4' is not a CIDR block: the prefix must be 0..32"},
+        {MXP_ENTRY_CIDR, "192.0.2.0/2a",
+         "'192.0.2.0/2a' is not a CIDR block: the prefix must be 0..32"},
+        {MXP_ENTRY_CIDR, "2001:db8::/129",
+         "'2001:db8::/129' is not a CIDR block: the prefix must be 0..128"},
+        {MXP_ENTRY_CIDR, "/24", "'/24' is not a CIDR block (ADDRESS/PREFIX)"},
+        {MXP_ENTRY_CIDR, "mx.example.org/24",
+         "'mx.example.org/24' is not a CIDR block: 'mx.example.org' is not "
+         "an IPv4 or IPv6 address"},
+        {MXP_ENTRY_CIDR, "192.0.2.0",
+         "'192.0.2.0' is not a CIDR block "
+         "(ADDRESS/PREFIX)"},
+    };
+    char err[512];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct mxp_entry e = {cases[i].kind, cases[i].text, 25};
+        int rc;
+
+        err[0] = '\0';
+        rc = mxp_entry_check(&e, err, sizeof(err));
+        if (cases[i].err == NULL) {
+            assert_int_equal(rc, MXP_OK);
+        } else {
+            assert_int_equal(rc, MXP_ERR_INVALID);
+            assert_string_equal(err, cases[i].err);
+        }
+    }
+    assert_int_equal(mxp_entry_kind_of("192.0.2.0/24"), MXP_ENTRY_CIDR);
+    assert_int_equal(mxp_entry_kind_of("2001:db8::/120"), MXP_ENTRY_CIDR);
+    assert_int_equal(mxp_entry_kind_of("mx.example.org"), MXP_ENTRY_HOST);
+    assert_int_equal(mxp_entry_kind_of("192.0.2.1"), MXP_ENTRY_HOST);
+}
+
+static void test_cidr_ranges(void **state)
+{
+    static const struct {
+        const char *text;
+        uint32_t count, first, last;
+        const char *first_addr, *last_addr;
+    } cases[] = {
+        {"192.0.2.0/24", 256, 1, 254, "192.0.2.1", "192.0.2.254"},
+        {"192.0.2.8/30", 4, 1, 2, "192.0.2.9", "192.0.2.10"},
+        {"192.0.2.8/31", 2, 0, 1, "192.0.2.8", "192.0.2.9"},
+        {"192.0.2.8/32", 1, 0, 0, "192.0.2.8", "192.0.2.8"},
+        {"10.1.0.0/16", 65536, 1, 65534, "10.1.0.1", "10.1.255.254"},
+        {"2001:db8::/112", 65536, 0, 65535, "2001:db8::", "2001:db8::ffff"},
+        {"2001:db8::100/120", 256, 0, 255, "2001:db8::100", "2001:db8::1ff"},
+        {"::1/128", 1, 0, 0, "::1", "::1"},
+    };
+    struct mxp_cidr c;
+    unsigned char b[16];
+    char err[256], text[64];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(mxp_cidr_parse(cases[i].text, &c, err, sizeof(err)),
+                         MXP_OK);
+        assert_int_equal(c.count, cases[i].count);
+        assert_int_equal(c.first, cases[i].first);
+        assert_int_equal(c.last, cases[i].last);
+        mxp_cidr_addr(&c, c.first, b);
+        assert_non_null(inet_ntop(c.family, b, text, sizeof(text)));
+        assert_string_equal(text, cases[i].first_addr);
+        mxp_cidr_addr(&c, c.last, b);
+        assert_non_null(inet_ntop(c.family, b, text, sizeof(text)));
+        assert_string_equal(text, cases[i].last_addr);
+    }
+}
+
+/* ---- the sweep -------------------------------------------------------- */
+
+/* A listener on addr:*port (0: any port, then *port says which). */
+static int listen_on(const char *addr, unsigned *port, int backlog)
+{
+    struct sockaddr_in sin;
+    socklen_t sl = sizeof(sin);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+    assert_true(fd >= 0);
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)*port);
+    assert_int_equal(inet_pton(AF_INET, addr, &sin.sin_addr), 1);
+    if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
+        listen(fd, backlog) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sin, &sl) != 0) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(sin.sin_port);
+    return fd;
+}
+
+/* A connect to addr:port left pending or queued (fills a backlog). */
+static int connect_to(const char *addr, unsigned port)
+{
+    struct sockaddr_in sin;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+    assert_true(fd >= 0);
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)port);
+    assert_int_equal(inet_pton(AF_INET, addr, &sin.sin_addr), 1);
+    (void)connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+    return fd;
+}
+
+struct sweep_seen {
+    char addr[8][64];
+    double t[8];
+    size_t n;
+};
+
+static int sweep_cb(void *user, int family, const unsigned char *bytes)
+{
+    struct sweep_seen *s = user;
+
+    assert_true(s->n < 8);
+    assert_non_null(
+        inet_ntop(family, bytes, s->addr[s->n], sizeof(s->addr[0])));
+    s->t[s->n++] = mxp_now();
+    return 0;
+}
+
+/* 127.0.0.8/29: .9, .12 and .14 listen; .10 listens but its queue is
+ * full, so its connect hangs until the timeout; .8 (the network address)
+ * and .15 (broadcast) listen too but are no servers of the block.  The
+ * finds come in address order, .12 held until .10 is decided. */
+static void test_sweep_loopback(void **state)
+{
+    const char *listening[] = {"127.0.0.8",  "127.0.0.9",  "127.0.0.12",
+                               "127.0.0.14", "127.0.0.15", "127.0.0.10"};
+    int fds[6], fill[2], tries;
+    unsigned port = 0;
+    struct sweep_seen s;
+    struct mxp_cidr c;
+    char err[256];
+    double start;
+    size_t i;
+
+    (void)state;
+    for (tries = 0; tries < 20; tries++) {
+        port = 0;
+        fds[0] = listen_on(listening[0], &port, 8);
+        assert_true(fds[0] >= 0);
+        for (i = 1; i < 6; i++) {
+            fds[i] = listen_on(listening[i], &port, i == 5 ? 0 : 8);
+            if (fds[i] < 0)
+                break;
+        }
+        if (i == 6)
+            break;
+        while (i-- > 0)
+            close(fds[i]);
+    }
+    assert_true(tries < 20);
+    /* Fill .10's accept queue (backlog 0 holds one; one more waits). */
+    fill[0] = connect_to("127.0.0.10", port);
+    fill[1] = connect_to("127.0.0.10", port);
+    usleep(100 * 1000);
+
+    assert_int_equal(mxp_cidr_parse("127.0.0.8/29", &c, err, sizeof(err)),
+                     MXP_OK);
+    memset(&s, 0, sizeof(s));
+    start = mxp_now();
+    assert_int_equal(
+        mxp_sweep(&c, port, 1000, 0.5, sweep_cb, &s, err, sizeof(err)), MXP_OK);
+    assert_string_equal(err, "");
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.addr[0], "127.0.0.9");
+    assert_string_equal(s.addr[1], "127.0.0.12");
+    assert_string_equal(s.addr[2], "127.0.0.14");
+    /* .9 came at once; .12 waited for .10's timeout. */
+    assert_true(s.t[0] - start < 0.3);
+    assert_true(s.t[1] - start >= 0.45);
+    assert_true(mxp_now() - start < 2.0);
+    for (i = 0; i < 6; i++)
+        close(fds[i]);
+    close(fill[0]);
+    close(fill[1]);
+}
+
+/* At most rate connects a second: 62 addresses at 100/s take 0.61 s at
+ * least, though every one is refused at once. */
+static void test_sweep_rate(void **state)
+{
+    struct sweep_seen s;
+    struct mxp_cidr c;
+    char err[256];
+    double start, took;
+    unsigned port = 0;
+    int fd = listen_on("127.0.1.1", &port, 8);
+
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd); /* a port nobody listens on now */
+    assert_int_equal(mxp_cidr_parse("127.0.1.0/26", &c, err, sizeof(err)),
+                     MXP_OK);
+    memset(&s, 0, sizeof(s));
+    start = mxp_now();
+    assert_int_equal(
+        mxp_sweep(&c, port, 100, 0.5, sweep_cb, &s, err, sizeof(err)), MXP_OK);
+    took = mxp_now() - start;
+    assert_int_equal(s.n, 0);
+    assert_string_equal(err, "");
+    assert_true(took >= 0.60);
+    assert_true(took < 2.0);
+}
+
+/* The sweep through the expander: the addresses that answered, as hosts
+ * of their own, then the next entry. */
+static void test_expand_cidr(void **state)
+{
+    unsigned port = 0;
+    int a = listen_on("127.0.0.41", &port, 8), b;
+    char cidr_text[] = "127.0.0.40/30";
+
+    (void)state;
+    assert_true(a >= 0);
+    b = listen_on("127.0.0.42", &port, 8);
+    assert_true(b >= 0);
+    {
+        const struct mxp_entry e[] = {
+            {MXP_ENTRY_CIDR, cidr_text, port},
+            HOST("127.0.0.5"),
+            {MXP_ENTRY_CIDR, "127.0.0.44/30", port},
+            {MXP_ENTRY_CIDR, "::1/128", port},
+        };
+
+        run(e, 4, 0);
+        assert_string_equal(line(), "0 127.0.0.41 127.0.0.41|0 127.0.0.42 "
+                                    "127.0.0.42|0 end|1 127.0.0.5 "
+                                    "127.0.0.5|1 end|2 end|3 end");
+        run(e, 4, AF_INET6);
+        assert_string_equal(
+            line(), "0 end: 127.0.0.40/30 is an IPv4 block, and -6 checks "
+                    "IPv6 only|1 end: 127.0.0.5 is an IPv4 address, and -6 "
+                    "checks IPv6 only|2 end: 127.0.0.44/30 is an IPv4 "
+                    "block, and -6 checks IPv6 only|3 end");
+    }
+    close(a);
+    close(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -569,6 +859,11 @@ int main(void)
         cmocka_unit_test_setup(test_stream_good_and_partial, reset),
         cmocka_unit_test_setup(test_stream_corrupt, reset),
         cmocka_unit_test_setup(test_child_dies, reset),
+        cmocka_unit_test(test_entry_check),
+        cmocka_unit_test(test_cidr_ranges),
+        cmocka_unit_test(test_sweep_loopback),
+        cmocka_unit_test(test_sweep_rate),
+        cmocka_unit_test_setup(test_expand_cidr, reset),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
