@@ -437,8 +437,8 @@ static void test_builtin_targets_example(void **state)
         p += n;
     }
     text[j] = '\0';
-    if (load_text(text, NULL, 0, &cfg, path, sizeof(path), err,
-                  sizeof(err)) != MXP_OK)
+    if (load_text(text, NULL, 0, &cfg, path, sizeof(path), err, sizeof(err)) !=
+        MXP_OK)
         fail_msg("the targets: example: %s", err);
     assert_int_equal(cfg->n_targets, 4);
     assert_int_equal(cfg->targets[0].kind, MXP_ENTRY_HOST);
