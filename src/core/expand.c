@@ -199,6 +199,28 @@ static void close_stream(struct mxp_expander *x)
     mxp_buf_free(&x->in);
 }
 
+/* Kills the child unless it is gone; with reap, waits for it.  A pid
+ * that waitpid no longer knows (reaped elsewhere) is never signalled: it
+ * may belong to somebody else by now. */
+static void stop_child(struct mxp_expander *x, int reap)
+{
+    pid_t r;
+
+    if (x->pid <= 0)
+        return;
+    do
+        r = waitpid(x->pid, NULL, WNOHANG);
+    while (r < 0 && errno == EINTR);
+    if (r == 0) {
+        kill(x->pid, SIGKILL);
+        if (!reap)
+            return;
+        while (waitpid(x->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    x->pid = -1;
+}
+
 /* The stream ended early: every entry left ends with an error. */
 static void synthesise(struct mxp_expander *x, const char *why,
                        mxp_expand_cb cb, void *user)
@@ -207,8 +229,7 @@ static void synthesise(struct mxp_expander *x, const char *why,
     struct mxp_expansion ex;
 
     close_stream(x);
-    if (x->pid > 0)
-        kill(x->pid, SIGKILL);
+    stop_child(x, 0);
     while (x->cur < x->n) {
         memset(&ex, 0, sizeof(ex));
         ex.entry = x->cur;
@@ -284,6 +305,11 @@ void mxp_expand_read(struct mxp_expander *x, mxp_expand_cb cb, void *user)
             return;
         }
     }
+}
+
+pid_t mxp_expand_pid(const struct mxp_expander *x)
+{
+    return x->pid;
 }
 
 int mxp_expand_fd(const struct mxp_expander *x)
@@ -401,13 +427,7 @@ void mxp_expand_free(struct mxp_expander *x)
     if (x == NULL)
         return;
     close_stream(x);
-    if (x->pid > 0) {
-        if (waitpid(x->pid, NULL, WNOHANG) == 0) {
-            kill(x->pid, SIGKILL);
-            while (waitpid(x->pid, NULL, 0) < 0 && errno == EINTR)
-                ;
-        }
-    }
+    stop_child(x, 1);
     free_texts(x->texts, x->n);
     free(x);
 }

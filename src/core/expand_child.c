@@ -113,8 +113,9 @@ static const char *reason(const struct ctx *c, enum mxp_dns_result res)
     switch (res) {
     case MXP_DNS_NXDOMAIN:
         return "no such name (NXDOMAIN)";
-    case MXP_DNS_NODATA:
     case MXP_DNS_ANSWER: /* only unusable addresses */
+        return "only the unspecified address (0.0.0.0 or ::)";
+    case MXP_DNS_NODATA:
         if (c->nfam == 1)
             return c->fams[0] == MXP_DNS_A ? "no A record (-4)"
                                            : "no AAAA record (-6)";
@@ -139,6 +140,8 @@ static int get_resolver(struct ctx *c)
 
 /* ---- addresses -------------------------------------------------------- */
 
+/* Adds an address of host unless the entry has it: 1 added or known
+ * already, -1 unusable (0.0.0.0 or ::), 0 out of memory. */
 static int add_found(struct ent *s, const char *host, int family,
                      const unsigned char *bytes)
 {
@@ -155,7 +158,7 @@ static int add_found(struct ent *s, const char *host, int family,
     len = family == AF_INET ? 4 : 16;
     /* 0.0.0.0 or :: would probe this very machine. */
     if (memcmp(bytes, zero, len) == 0)
-        return 0;
+        return -1;
     for (i = 0; i < s->nf; i++)
         if (s->f[i].family == family && memcmp(s->f[i].b, bytes, len) == 0)
             return 1; /* known: the first name that led to it keeps it */
@@ -203,7 +206,12 @@ static size_t take_host(const struct ctx *c, struct ent *s, size_t i,
                          ? AF_INET
                          : family))
                 continue;
-            got += (size_t)add_found(s, s->hosts[i], family, q->rr[k].addr);
+            int added = add_found(s, s->hosts[i], family, q->rr[k].addr);
+
+            if (added > 0)
+                got++;
+            else if (added < 0 && *why == MXP_DNS_NODATA)
+                *why = MXP_DNS_ANSWER; /* only 0.0.0.0 or :: */
         }
     }
     return got;
@@ -264,7 +272,7 @@ static void begin(struct ctx *c, struct ent *s)
                      s->e->text, family_name(eff),
                      c->set->family == AF_INET ? '4' : '6',
                      family_name(c->set->family));
-        else if (!add_found(s, s->e->text, family, b))
+        else if (add_found(s, s->e->text, family, b) <= 0)
             snprintf(s->error, sizeof(s->error),
                      "%.64s is not an address a server can have", s->e->text);
         s->stage = ST_DONE;

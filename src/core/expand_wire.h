@@ -41,6 +41,9 @@ size_t mxp_expand_encode_end(unsigned char *buf, size_t entry,
 int mxp_expand_attach(const struct mxp_entry *entries, size_t n, int fd,
                       pid_t pid, struct mxp_expander **out);
 
+/* The child's pid (-1 once reaped or for an attached pipe), for tests. */
+pid_t mxp_expand_pid(const struct mxp_expander *x);
+
 /* The child's work: expands entries[0..n) and writes the records to fd.
  * Returns when done (or when the parent went away). */
 void mxp_expand_child(const struct mxp_entry *entries, size_t n,

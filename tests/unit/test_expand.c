@@ -514,14 +514,16 @@ static void test_stream_corrupt(void **state)
     }
 }
 
-/* A real expander that dies: its entries all end. */
+/* A real expander killed mid-stream: the entries it had not ended end
+ * with an error at once, and free reaps it. */
 static void test_child_dies(void **state)
 {
     const struct mxp_entry e[] = {HOST("127.0.0.1"), HOST("slow.test"),
                                   HOST("127.0.0.2")};
     struct mxp_expand_settings set = settings(0);
     struct mxp_expander *x;
-    double start = mxp_now();
+    double start = mxp_now(), killed;
+    pid_t pid;
 
     (void)state;
     dnss_add("slow.test", MXP_DNS_A, 0, -1, "");
@@ -537,22 +539,80 @@ static void test_child_dies(void **state)
         mxp_expand_read(x, collect, NULL);
         assert_true(mxp_now() - start < 10);
     }
-    /* Find the child: the only one of ours still running. */
-    assert_int_equal(kill(0, 0), 0);
-    {
-        pid_t pid;
-        int st;
+    pid = mxp_expand_pid(x);
+    assert_true(pid > 0);
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    killed = mxp_now();
+    while (!mxp_expand_done(x)) {
+        struct pollfd pfd = {mxp_expand_fd(x), POLLIN, 0};
 
-        /* The pipe's writer is the child; kill it through its group is
-         * not possible, so ask waitpid for any child after a kill of
-         * every process of ours but us: simpler, the expander is our
-         * only child here. */
-        pid = waitpid(-1, &st, WNOHANG);
-        assert_int_equal(pid, 0);
+        assert_true(pfd.fd >= 0);
+        (void)poll(&pfd, 1, 1000);
+        mxp_expand_read(x, collect, NULL);
+        assert_true(mxp_now() - killed < 5);
     }
-    mxp_expand_free(x); /* kills and reaps it */
-    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+    assert_string_equal(line(), "0 127.0.0.1 127.0.0.1|0 end|1 end: the "
+                                "expansion of 'slow.test' failed: the "
+                                "expander stopped|2 end: the expansion of "
+                                "'127.0.0.2' failed: the expander stopped");
+    mxp_expand_free(x);
+    assert_int_equal(waitpid(pid, NULL, WNOHANG), -1);
     assert_int_equal(errno, ECHILD);
+}
+
+/* free while the child still works: it is killed and reaped at once. */
+static void test_free_running(void **state)
+{
+    const struct mxp_entry e[] = {HOST("slow.test")};
+    struct mxp_expand_settings set = settings(0);
+    struct mxp_expander *x;
+    double start;
+    pid_t pid;
+
+    (void)state;
+    dnss_add("slow.test", MXP_DNS_A, 0, -1, "");
+    dnss_add("slow.test", MXP_DNS_AAAA, 0, -1, "");
+    set.dns_deadline = 30;
+    set.dns.timeout_ms = 10000;
+    assert_int_equal(mxp_expand_start(e, 1, &set, &x), MXP_OK);
+    pid = mxp_expand_pid(x);
+    usleep(100 * 1000);
+    start = mxp_now();
+    mxp_expand_free(x);
+    assert_true(mxp_now() - start < 1.0);
+    assert_int_equal(waitpid(pid, NULL, WNOHANG), -1);
+    assert_int_equal(errno, ECHILD);
+}
+
+/* Answers a hostile or careless zone gives. */
+static void test_hostile_answers(void **state)
+{
+    const struct mxp_entry e[] = {DOMAIN("badnames.test"), HOST("zero.test"),
+                                  DOMAIN("literal.test"), HOST("0.0.0.0"),
+                                  HOST("some.test")};
+
+    (void)state;
+    /* MX names that are no host names are skipped. */
+    dnss_add("badnames.test", MXP_DNS_MX, 0, 0,
+             "MX 10 -bad.badnames.test; MX 20 a*b.badnames.test");
+    dnss_add("zero.test", MXP_DNS_A, 0, 0, "A 0.0.0.0");
+    dnss_add("zero.test", MXP_DNS_AAAA, 0, 0, "AAAA ::");
+    /* An MX that is an address literal is a name to the DNS, as to any
+     * MTA: it does not resolve. */
+    dnss_add("literal.test", MXP_DNS_MX, 0, 0, "MX 10 127.0.0.1");
+    /* Unspecified addresses among good ones are dropped. */
+    dnss_add("some.test", MXP_DNS_A, 0, 0, "A 0.0.0.0; A 127.0.0.51");
+    dnss_add("some.test", MXP_DNS_AAAA, 0, 0, "AAAA ::; AAAA ::1");
+    run(e, 5, 0);
+    assert_string_equal(
+        line(),
+        "0 end: the MX records of 'badnames.test' name no valid host name|"
+        "1 end: cannot resolve 'zero.test': only the unspecified address "
+        "(0.0.0.0 or ::)|"
+        "2 end: cannot resolve the MX host of literal.test: '127.0.0.1': no "
+        "such name (NXDOMAIN)|"
+        "3 end: 0.0.0.0 is not an address a server can have|"
+        "4 some.test 127.0.0.51|4 some.test ::1|4 end");
 }
 
 /* ---- entry text and CIDR blocks ---------------------------------------- */
@@ -859,6 +919,8 @@ int main(void)
         cmocka_unit_test_setup(test_stream_good_and_partial, reset),
         cmocka_unit_test_setup(test_stream_corrupt, reset),
         cmocka_unit_test_setup(test_child_dies, reset),
+        cmocka_unit_test_setup(test_free_running, reset),
+        cmocka_unit_test_setup(test_hostile_answers, reset),
         cmocka_unit_test(test_entry_check),
         cmocka_unit_test(test_cidr_ranges),
         cmocka_unit_test(test_sweep_loopback),
