@@ -149,17 +149,17 @@ static int wrecord(struct pk *p, const char *rec)
     return 1;
 }
 
-static int parse_question(const unsigned char *q, size_t len, char *name,
-                          unsigned *type, size_t *qend)
+int dnss_parse_question(const unsigned char *q, size_t len, char *name,
+                        size_t namecap, unsigned *type, size_t *qend)
 {
     size_t off = 12, n = 0;
 
-    if (len < 12)
+    if (len < 12 || namecap == 0)
         return -1;
     while (off < len && q[off] != 0) {
         size_t l = q[off];
 
-        if (l > 63 || off + 1 + l >= len || n + l + 2 > 255)
+        if (l > 63 || off + 1 + l >= len || n + l + 2 > namecap)
             return -1;
         if (n > 0)
             name[n++] = '.';
@@ -171,7 +171,8 @@ static int parse_question(const unsigned char *q, size_t len, char *name,
         return -1;
     name[n] = '\0';
     *type = (unsigned)q[off + 1] << 8 | q[off + 2];
-    *qend = off + 5;
+    if (qend != NULL)
+        *qend = off + 5;
     return 0;
 }
 
@@ -186,7 +187,7 @@ static int answer(const unsigned char *q, size_t len, unsigned char *out,
     size_t qend, i, anpos;
     int delay = 0;
 
-    if (parse_question(q, len, name, &type, &qend) != 0)
+    if (dnss_parse_question(q, len, name, sizeof(name), &type, &qend) != 0)
         return -1;
     recs[0] = '\0';
     pthread_mutex_lock(&S.mu);
