@@ -140,18 +140,26 @@ static int get_resolver(struct ctx *c)
 
 /* ---- addresses -------------------------------------------------------- */
 
+static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0,    0,
+                                           0, 0, 0, 0, 0xff, 0xff};
+
+/* The family an address is checked as: ::ffff:192.0.2.1 is an IPv4 host
+ * (its PTR lives in in-addr.arpa, DNSBLs know it by its IPv4 name). */
+static int family_of(int family, const unsigned char *bytes)
+{
+    return family == AF_INET6 && memcmp(bytes, v4mapped, 12) == 0 ? AF_INET
+                                                                  : family;
+}
+
 /* Adds an address of host unless the entry has it: 1 added or known
  * already, -1 unusable (0.0.0.0 or ::), 0 out of memory. */
 static int add_found(struct ent *s, const char *host, int family,
                      const unsigned char *bytes)
 {
-    static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0,    0,
-                                               0, 0, 0, 0, 0xff, 0xff};
     static const unsigned char zero[16];
     size_t len, i;
 
-    /* ::ffff:192.0.2.1 is an IPv4 host (target.c says why). */
-    if (family == AF_INET6 && memcmp(bytes, v4mapped, 12) == 0) {
+    if (family_of(family, bytes) != family) {
         family = AF_INET;
         bytes += 12;
     }
@@ -199,12 +207,7 @@ static size_t take_host(const struct ctx *c, struct ent *s, size_t i,
             if (q->rr[k].type != q->type)
                 continue;
             if (c->set->family != 0 &&
-                c->set->family !=
-                    (memcmp(q->rr[k].addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff",
-                            12) == 0 &&
-                             family == AF_INET6
-                         ? AF_INET
-                         : family))
+                c->set->family != family_of(family, q->rr[k].addr))
                 continue;
             int added = add_found(s, s->hosts[i], family, q->rr[k].addr);
 
@@ -261,11 +264,8 @@ static void begin(struct ctx *c, struct ent *s)
     }
     if (s->e->kind == MXP_ENTRY_HOST &&
         mxp_parse_addr(s->e->text, &family, b) == 0) {
-        int eff = family;
+        int eff = family_of(family, b);
 
-        if (family == AF_INET6 &&
-            memcmp(b, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0)
-            eff = AF_INET;
         if (c->set->family != 0 && c->set->family != eff)
             snprintf(s->error, sizeof(s->error),
                      "%.64s is an %s address, and -%c checks %s only",

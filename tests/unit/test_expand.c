@@ -226,6 +226,23 @@ static void test_name_every_address(void **state)
     assert_int_equal(dnss_asked("mx1.test", MXP_DNS_AAAA), 2);
 }
 
+/* An AAAA record holding ::ffff:a.b.c.d is that IPv4 host: one address
+ * with its A record, and none under -6. */
+static void test_name_v4mapped(void **state)
+{
+    const struct mxp_entry e[] = {HOST("mapped.test")};
+
+    (void)state;
+    dnss_add("mapped.test", MXP_DNS_A, 0, 0, "A 127.0.0.11");
+    dnss_add("mapped.test", MXP_DNS_AAAA, 0, 0,
+             "AAAA ::ffff:127.0.0.11; AAAA ::ffff:127.0.0.12; AAAA ::1");
+    run(e, 1, 0);
+    assert_string_equal(line(), "0 mapped.test 127.0.0.11|0 mapped.test "
+                                "127.0.0.12|0 mapped.test ::1|0 end");
+    run(e, 1, AF_INET6);
+    assert_string_equal(line(), "0 mapped.test ::1|0 end");
+}
+
 static void test_name_errors(void **state)
 {
     const struct mxp_entry e[] = {HOST("nx.test"), HOST("empty.test"),
@@ -353,7 +370,8 @@ static void test_caps(void **state)
         dnss_add(name, MXP_DNS_A, 0, 0, rec);
     }
     run(e, 1, AF_INET);
-    assert_int_equal(n_seen, 16 + 31 + 1);
+    if (n_seen != 16 + 31 + 1)
+        fail_msg("%s", line());
     assert_string_equal(seen[0].addr, "127.0.2.1");
     assert_string_equal(seen[15].addr, "127.0.2.16");
     assert_string_equal(seen[16].host, "h1.huge.test");
@@ -753,6 +771,29 @@ static int listen_on(const char *addr, unsigned *port, int backlog)
     return fd;
 }
 
+/* Listeners on one free port on each of addrs[0..n), the last
+ * n_small of them with a backlog of 0; returns the port. */
+static unsigned listen_set(const char *const *addrs, size_t n, size_t n_small,
+                           int *fds)
+{
+    for (int tries = 0; tries < 20; tries++) {
+        unsigned port = 0;
+        size_t i;
+
+        for (i = 0; i < n; i++) {
+            fds[i] = listen_on(addrs[i], &port, i + n_small >= n ? 0 : 8);
+            if (fds[i] < 0)
+                break;
+        }
+        if (i == n)
+            return port;
+        while (i-- > 0)
+            close(fds[i]);
+    }
+    fail_msg("no free port on all of %s...", addrs[0]);
+    return 0;
+}
+
 /* A connect to addr:port left pending or queued (fills a backlog). */
 static int connect_to(const char *addr, unsigned port)
 {
@@ -791,9 +832,9 @@ static int sweep_cb(void *user, int family, const unsigned char *bytes)
  * finds come in address order, .12 held until .10 is decided. */
 static void test_sweep_loopback(void **state)
 {
-    const char *listening[] = {"127.0.0.8",  "127.0.0.9",  "127.0.0.12",
-                               "127.0.0.14", "127.0.0.15", "127.0.0.10"};
-    int fds[6], fill[2], tries;
+    const char *const listening[] = {"127.0.0.8",  "127.0.0.9",  "127.0.0.12",
+                                     "127.0.0.14", "127.0.0.15", "127.0.0.10"};
+    int fds[6], fill[2];
     unsigned port = 0;
     struct sweep_seen s;
     struct mxp_cidr c;
@@ -802,21 +843,8 @@ static void test_sweep_loopback(void **state)
     size_t i;
 
     (void)state;
-    for (tries = 0; tries < 20; tries++) {
-        port = 0;
-        fds[0] = listen_on(listening[0], &port, 8);
-        assert_true(fds[0] >= 0);
-        for (i = 1; i < 6; i++) {
-            fds[i] = listen_on(listening[i], &port, i == 5 ? 0 : 8);
-            if (fds[i] < 0)
-                break;
-        }
-        if (i == 6)
-            break;
-        while (i-- > 0)
-            close(fds[i]);
-    }
-    assert_true(tries < 20);
+    /* The last one's backlog is 0. */
+    port = listen_set(listening, 6, 1, fds);
     /* Fill .10's accept queue (backlog 0 holds one; one more waits). */
     fill[0] = connect_to("127.0.0.10", port);
     fill[1] = connect_to("127.0.0.10", port);
@@ -874,14 +902,12 @@ static void test_sweep_rate(void **state)
  * of their own, then the next entry. */
 static void test_expand_cidr(void **state)
 {
-    unsigned port = 0;
-    int a = listen_on("127.0.0.41", &port, 8), b;
+    const char *const addrs[] = {"127.0.0.41", "127.0.0.42"};
     char cidr_text[] = "127.0.0.40/30";
+    int fds[2];
+    unsigned port = listen_set(addrs, 2, 0, fds);
 
     (void)state;
-    assert_true(a >= 0);
-    b = listen_on("127.0.0.42", &port, 8);
-    assert_true(b >= 0);
     {
         const struct mxp_entry e[] = {
             {MXP_ENTRY_CIDR, cidr_text, port},
@@ -901,8 +927,8 @@ static void test_expand_cidr(void **state)
                     "checks IPv6 only|2 end: 127.0.0.44/30 is an IPv4 "
                     "block, and -6 checks IPv6 only|3 end");
     }
-    close(a);
-    close(b);
+    close(fds[0]);
+    close(fds[1]);
 }
 
 int main(void)
@@ -910,6 +936,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_numeric_hosts, reset),
         cmocka_unit_test_setup(test_name_every_address, reset),
+        cmocka_unit_test_setup(test_name_v4mapped, reset),
         cmocka_unit_test_setup(test_name_errors, reset),
         cmocka_unit_test_setup(test_family_mismatch, reset),
         cmocka_unit_test_setup(test_domain_mx, reset),
