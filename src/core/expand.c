@@ -103,7 +103,7 @@ size_t mxp_expand_encode_addr(unsigned char *buf, size_t entry, int family,
 }
 
 size_t mxp_expand_encode_end(unsigned char *buf, size_t entry,
-                             const char *error)
+                             const char *error, const char *warning)
 {
     uint32_t e = (uint32_t)entry;
     size_t off = 4;
@@ -112,6 +112,10 @@ size_t mxp_expand_encode_end(unsigned char *buf, size_t entry,
     memcpy(buf + off, &e, 4);
     off += 4;
     off += put_text(buf + off, error, MXP_EXPAND_MAX_ERROR);
+    if (warning != NULL && warning[0] != '\0') {
+        buf[off++] = '\0';
+        off += put_text(buf + off, warning, MXP_EXPAND_MAX_ERROR);
+    }
     return finish_record(buf, off - 4);
 }
 
@@ -140,7 +144,7 @@ static int deliver(struct mxp_expander *x, const unsigned char *p, size_t n,
                    mxp_expand_cb cb, void *user)
 {
     char host[MXP_EXPAND_MAX_HOST + 1], text[INET6_ADDRSTRLEN];
-    char error[MXP_EXPAND_MAX_ERROR + 1];
+    char error[MXP_EXPAND_MAX_ERROR + 1], warning[MXP_EXPAND_MAX_ERROR + 1];
     struct mxp_expansion ex;
     uint32_t entry;
     size_t alen, hlen;
@@ -175,13 +179,25 @@ static int deliver(struct mxp_expander *x, const unsigned char *p, size_t n,
         return 1;
     }
     if (p[0] == 'E') {
-        hlen = n - 5;
+        const unsigned char *nul = memchr(p + 5, '\0', n - 5);
+        size_t wlen = 0;
+
+        hlen = nul != NULL ? (size_t)(nul - (p + 5)) : n - 5;
+        if (nul != NULL) {
+            wlen = n - 5 - hlen - 1;
+            if (wlen == 0 || wlen > MXP_EXPAND_MAX_ERROR ||
+                !printable(nul + 1, wlen))
+                return 0;
+            memcpy(warning, nul + 1, wlen);
+            warning[wlen] = '\0';
+        }
         if (hlen > MXP_EXPAND_MAX_ERROR || !printable(p + 5, hlen))
             return 0;
         memcpy(error, p + 5, hlen);
         error[hlen] = '\0';
         ex.last = 1;
         ex.error = hlen > 0 ? error : NULL;
+        ex.warning = wlen > 0 ? warning : NULL;
         ex.host = x->texts[x->cur];
         x->cur++;
         x->cur_addrs = 0;

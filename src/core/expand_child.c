@@ -62,6 +62,9 @@ struct ent {
     struct found *f;
     size_t nf;
     char error[1024]; /* cut to MXP_EXPAND_MAX_ERROR when sent */
+    /* A lookup that failed while others gave addresses: */
+    char warning[1024];
+    size_t n_failed;
 };
 
 struct ctx {
@@ -95,11 +98,12 @@ static void send_addr(struct ctx *c, size_t entry, int family,
     send_all(c, buf, mxp_expand_encode_addr(buf, entry, family, b, host));
 }
 
-static void send_end(struct ctx *c, size_t entry, const char *error)
+static void send_end(struct ctx *c, size_t entry, const char *error,
+                     const char *warning)
 {
     unsigned char buf[4 + MXP_EXPAND_MAX_RECORD];
 
-    send_all(c, buf, mxp_expand_encode_end(buf, entry, error));
+    send_all(c, buf, mxp_expand_encode_end(buf, entry, error, warning));
 }
 
 static const char *family_name(int family)
@@ -185,6 +189,21 @@ static int add_found(struct ent *s, const char *host, int family,
     return 1;
 }
 
+/* A lookup that failed (no answer, SERVFAIL...: not NXDOMAIN or no data,
+ * which are answers): the addresses it would have given are unknown.
+ * The first is worded, the others counted. */
+static void note_failure(const struct ctx *c, struct ent *s,
+                         const struct mxp_dns_query *q)
+{
+    if (s->n_failed++ > 0)
+        return;
+    snprintf(s->warning, sizeof(s->warning),
+             "the %s lookup of '%.253s' failed (%s): its %s addresses are "
+             "not checked",
+             q->type == MXP_DNS_A ? "A" : "AAAA", q->name, reason(c, q->result),
+             q->type == MXP_DNS_A ? "IPv4" : "IPv6");
+}
+
 /* Takes the addresses of hosts[i] from its queries; returns how many it
  * gave, and in *why the result that explains none. */
 static size_t take_host(const struct ctx *c, struct ent *s, size_t i,
@@ -201,6 +220,8 @@ static size_t take_host(const struct ctx *c, struct ent *s, size_t i,
             /* The first family's reason, unless it was merely empty. */
             if (q->result != MXP_DNS_NODATA && *why == MXP_DNS_NODATA)
                 *why = q->result;
+            if (q->result != MXP_DNS_NODATA && q->result != MXP_DNS_NXDOMAIN)
+                note_failure(c, s, q);
             continue;
         }
         for (k = 0; k < q->n_rr && k < MAX_PER_FAMILY; k++) {
@@ -432,8 +453,15 @@ static void got_hosts(struct ctx *c, struct ent *s)
         }
     }
     s->stage = ST_DONE;
-    if (s->nf > 0)
+    if (s->nf > 0) {
+        if (s->n_failed > 1) {
+            size_t len = strlen(s->warning);
+
+            snprintf(s->warning + len, sizeof(s->warning) - len,
+                     " (and %zu more lookups)", s->n_failed - 1);
+        }
         return;
+    }
     if (s->e->kind == MXP_ENTRY_HOST)
         snprintf(s->error, sizeof(s->error), "cannot resolve '%.253s': %s",
                  s->e->text, reason(c, first_why));
@@ -524,7 +552,10 @@ static void emit(struct ctx *c, struct ent *s)
 {
     for (size_t i = 0; i < s->nf; i++)
         send_addr(c, s->idx, s->f[i].family, s->f[i].b, s->f[i].host);
-    send_end(c, s->idx, s->nf > 0 || s->error[0] == '\0' ? NULL : s->error);
+    if (s->nf > 0)
+        send_end(c, s->idx, NULL, s->warning[0] != '\0' ? s->warning : NULL);
+    else
+        send_end(c, s->idx, s->error[0] != '\0' ? s->error : NULL, NULL);
 }
 
 static void release(struct ctx *c, struct ent *s)
@@ -570,7 +601,7 @@ void mxp_expand_child(const struct mxp_entry *entries, size_t n,
         if (h->stage == ST_CIDR) {
             run_cidr(&c, h);
             h->stage = ST_DONE;
-            send_end(&c, h->idx, h->error[0] != '\0' ? h->error : NULL);
+            send_end(&c, h->idx, h->error[0] != '\0' ? h->error : NULL, NULL);
             release(&c, h);
             head++;
             continue;

@@ -43,6 +43,7 @@ struct seen {
     int last;
     char error[600];
     int has_error;
+    char warning[600];
     double t; /* when it arrived */
 };
 
@@ -74,6 +75,12 @@ static void collect(void *user, const struct mxp_expansion *x)
         assert_string_equal(text, x->addr);
     } else {
         assert_true(x->last);
+    }
+    if (x->warning != NULL) {
+        /* Only on an end that is not an error. */
+        assert_true(x->last);
+        assert_null(x->error);
+        snprintf(s->warning, sizeof(s->warning), "%s", x->warning);
     }
     if (x->error != NULL) {
         assert_true(x->last);
@@ -142,9 +149,11 @@ static const char *line(void)
         int w;
 
         if (seen[i].last)
-            w = snprintf(buf + off, sizeof(buf) - off, "%s%zu end%s%s",
+            w = snprintf(buf + off, sizeof(buf) - off, "%s%zu end%s%s%s%s",
                          i > 0 ? "|" : "", seen[i].entry,
-                         seen[i].has_error ? ": " : "", seen[i].error);
+                         seen[i].has_error ? ": " : "", seen[i].error,
+                         seen[i].warning[0] != '\0' ? " warning: " : "",
+                         seen[i].warning);
         else
             w = snprintf(buf + off, sizeof(buf) - off, "%s%zu %s %s",
                          i > 0 ? "|" : "", seen[i].entry, seen[i].host,
@@ -419,6 +428,35 @@ static void test_order_and_overlap(void **state)
     assert_true(dnss_peak_pending() >= 32);
 }
 
+/* A lookup that fails while the entry still gives addresses: the end
+ * says which addresses may be missing. */
+static void test_partial_failure(void **state)
+{
+    const struct mxp_entry e[] = {HOST("half.test"), DOMAIN("part.test")};
+
+    (void)state;
+    dnss_add("half.test", MXP_DNS_A, 0, 0, "A 127.0.0.61");
+    dnss_add("half.test", MXP_DNS_AAAA, 0, -1, "");
+    dnss_add("part.test", MXP_DNS_MX, 0, 0,
+             "MX 10 bad.part.test; MX 20 good.part.test; MX 30 nx.part.test");
+    dnss_add("bad.part.test", MXP_DNS_A, 2, 0, "");
+    dnss_add("bad.part.test", MXP_DNS_AAAA, 2, 0, "");
+    dnss_add("good.part.test", MXP_DNS_A, 0, 0, "A 127.0.0.62");
+    dnss_add("good.part.test", MXP_DNS_AAAA, 0, 0, "");
+    run(e, 2, 0);
+    /* NXDOMAIN is an answer (the zone check judges it), no warning. */
+    assert_string_equal(
+        line(), "0 half.test 127.0.0.61|0 end warning: the AAAA lookup of "
+                "'half.test' failed (no answer (timeout)): its IPv6 "
+                "addresses are not checked|1 good.part.test 127.0.0.62|1 "
+                "end warning: the A lookup of 'bad.part.test' failed "
+                "(SERVFAIL): its IPv4 addresses are not checked (and 1 more "
+                "lookups)");
+    /* Under -4 the AAAA is not asked: nothing is missing. */
+    run(e, 1, AF_INET);
+    assert_string_equal(line(), "0 half.test 127.0.0.61|0 end");
+}
+
 /* ---- the parent side: hostile streams --------------------------------- */
 
 static void feed(struct mxp_expander *x, int wfd, const void *p, size_t n)
@@ -431,7 +469,7 @@ static void test_stream_good_and_partial(void **state)
 {
     const struct mxp_entry e[] = {HOST("a.test"), HOST("b.test"),
                                   HOST("c.test")};
-    unsigned char buf[1024], b4[4] = {127, 0, 0, 1};
+    unsigned char buf[4 + MXP_EXPAND_MAX_RECORD], b4[4] = {127, 0, 0, 1};
     struct mxp_expander *x;
     size_t len;
     int p[2];
@@ -447,7 +485,7 @@ static void test_stream_good_and_partial(void **state)
     assert_int_equal(n_seen, 0);
     feed(x, p[1], buf + len - 1, 1);
     assert_int_equal(n_seen, 1);
-    len = mxp_expand_encode_end(buf, 0, NULL);
+    len = mxp_expand_encode_end(buf, 0, NULL, "w1");
     feed(x, p[1], buf, len);
     /* The child dies after an address of entry 1. */
     len = mxp_expand_encode_addr(buf, 1, AF_INET, b4, "b.test");
@@ -458,7 +496,8 @@ static void test_stream_good_and_partial(void **state)
     assert_true(mxp_expand_done(x));
     assert_int_equal(mxp_expand_fd(x), -1);
     assert_string_equal(line(),
-                        "0 a.test 127.0.0.1|0 end|1 b.test 127.0.0.1|"
+                        "0 a.test 127.0.0.1|0 end warning: w1|1 b.test "
+                        "127.0.0.1|"
                         "1 end: the expansion of 'b.test' failed: the "
                         "expander stopped|2 end: the expansion of 'c.test' "
                         "failed: the expander stopped");
@@ -468,21 +507,21 @@ static void test_stream_good_and_partial(void **state)
 static void test_stream_corrupt(void **state)
 {
     const struct mxp_entry e[] = {HOST("a.test"), HOST("b.test")};
-    unsigned char good[1024], bad[8192];
+    unsigned char good[4 + MXP_EXPAND_MAX_RECORD], bad[8192];
     unsigned char b4[4] = {127, 0, 0, 1};
     size_t glen, blen, k;
     uint32_t n;
 
     (void)state;
-    glen = mxp_expand_encode_end(good, 0, NULL);
-    for (k = 0; k < 8; k++) {
+    glen = mxp_expand_encode_end(good, 0, NULL, NULL);
+    for (k = 0; k < 10; k++) {
         struct mxp_expander *x;
         int p[2];
 
         memset(bad, 0, sizeof(bad));
         switch (k) {
         case 0: /* wrong entry */
-            blen = mxp_expand_encode_end(bad, 0, NULL);
+            blen = mxp_expand_encode_end(bad, 0, NULL, NULL);
             break;
         case 1: /* oversized length */
             n = 1u << 30;
@@ -493,7 +532,7 @@ static void test_stream_corrupt(void **state)
             blen = 4;
             break;
         case 3: /* unknown type */
-            blen = mxp_expand_encode_end(bad, 1, NULL);
+            blen = mxp_expand_encode_end(bad, 1, NULL, NULL);
             bad[4] = 'Z';
             break;
         case 4: /* bad family */
@@ -506,6 +545,16 @@ static void test_stream_corrupt(void **state)
             break;
         case 6: /* no host */
             blen = mxp_expand_encode_addr(bad, 1, AF_INET, b4, "");
+            break;
+        case 7: /* a NUL, then no warning */
+            blen = mxp_expand_encode_end(bad, 1, "x", NULL);
+            bad[blen++] = '\0';
+            n = (uint32_t)(blen - 4);
+            memcpy(bad, &n, 4);
+            break;
+        case 8: /* a control byte in the warning */
+            blen = mxp_expand_encode_end(bad, 1, NULL, "a warning");
+            bad[blen - 2] = '\r';
             break;
         default: /* a record longer than the cap, whole */
             n = MXP_EXPAND_MAX_RECORD + 1;
@@ -943,6 +992,7 @@ int main(void)
         cmocka_unit_test_setup(test_domain_implicit_null_errors, reset),
         cmocka_unit_test_setup(test_caps, reset),
         cmocka_unit_test_setup(test_order_and_overlap, reset),
+        cmocka_unit_test_setup(test_partial_failure, reset),
         cmocka_unit_test_setup(test_stream_good_and_partial, reset),
         cmocka_unit_test_setup(test_stream_corrupt, reset),
         cmocka_unit_test_setup(test_child_dies, reset),
