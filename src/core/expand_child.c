@@ -1,7 +1,7 @@
 /*
  * expand_child.c - the expander's work, in its forked child (expand.h).
  *
- * Entries are resolved a window at a time: up to WINDOW entries have
+ * Entries are resolved a window at a time: up to WINDOW (128) entries have
  * their DNS batches in flight on one resolver, so a thousand names cost
  * a few round trips, not a thousand; the findings still go out in entry
  * order, because the loop waits on the oldest entry and only polls the
@@ -35,7 +35,7 @@
 #include "net.h"
 #include "sweep.h"
 
-#define WINDOW 64
+#define WINDOW 128
 #define MAX_MX_HOSTS 32
 #define MAX_PER_FAMILY 16
 
@@ -74,10 +74,18 @@ struct ctx {
     int fd;
     uint16_t fams[2];
     size_t nfam;
+    double stalled; /* seconds blocked on the pipe, not yet made up */
 };
 
+/* Writes a record, blocking while the pipe is full: the parent reads
+ * when its poll loop gets to it.  Time spent so is counted in
+ * c->stalled: the DNS deadlines of the entries in flight move by it, or
+ * a slow reader would turn answers waiting in the socket into
+ * timeouts. */
 static void send_all(struct ctx *c, const unsigned char *p, size_t n)
 {
+    double start = mxp_now();
+
     while (n > 0) {
         ssize_t w = write(c->fd, p, n);
 
@@ -88,6 +96,7 @@ static void send_all(struct ctx *c, const unsigned char *p, size_t n)
         p += w;
         n -= (size_t)w;
     }
+    c->stalled += mxp_now() - start;
 }
 
 static void send_addr(struct ctx *c, size_t entry, int family,
@@ -623,6 +632,16 @@ void mxp_expand_child(const struct mxp_entry *entries, size_t n,
             release(&c, &win[head % WINDOW]);
             head++;
         }
+        if (c.stalled > 0.01) {
+            for (i = head; i < next; i++) {
+                struct ent *s = &win[i % WINDOW];
+
+                s->deadline += c.stalled;
+                if (s->b != NULL)
+                    mxp_dns_extend(s->b, s->deadline);
+            }
+        }
+        c.stalled = 0;
     }
     mxp_resolver_free(c.r);
 }

@@ -33,7 +33,7 @@
 
 /* ---- collecting findings ---------------------------------------------- */
 
-#define MAX_SEEN 2048
+#define MAX_SEEN 4096
 
 struct seen {
     size_t entry;
@@ -455,6 +455,65 @@ static void test_partial_failure(void **state)
     /* Under -4 the AAAA is not asked: nothing is missing. */
     run(e, 1, AF_INET);
     assert_string_equal(line(), "0 half.test 127.0.0.61|0 end");
+}
+
+/* A parent that reads late: the child blocks on the full pipe, the
+ * answers of the entries behind wait in its socket, and they are still
+ * taken as answers, not as timeouts. */
+static void test_slow_reader(void **state)
+{
+    enum { BIG = 6, LATE = 10 };
+    static struct mxp_entry e[BIG + LATE];
+    static char late[LATE][32];
+    struct mxp_expand_settings set = settings(AF_INET);
+    struct mxp_expander *x;
+    char mx[4096], name[64], a[1024];
+    size_t off = 0, i, j, aoff;
+    double start;
+
+    (void)state;
+    for (i = 0; i < 32; i++) {
+        off += (size_t)snprintf(mx + off, sizeof(mx) - off,
+                                "MX %zu h%zu.big.test;", i, i);
+        snprintf(name, sizeof(name), "h%zu.big.test", i);
+        for (j = 0, aoff = 0; j < 16; j++)
+            aoff += (size_t)snprintf(a + aoff, sizeof(a) - aoff,
+                                     "A 127.1.%zu.%zu;", i, j + 1);
+        dnss_add(name, MXP_DNS_A, 0, 0, a);
+    }
+    dnss_add("big.test", MXP_DNS_MX, 0, 0, mx);
+    for (i = 0; i < BIG; i++) {
+        e[i].kind = MXP_ENTRY_DOMAIN;
+        e[i].text = "big.test";
+    }
+    for (i = 0; i < LATE; i++) {
+        snprintf(late[i], sizeof(late[i]), "late%zu.test", i);
+        snprintf(a, sizeof(a), "A 127.0.3.%zu", i + 1);
+        dnss_add(late[i], MXP_DNS_A, 0, 100, a);
+        e[BIG + i].kind = MXP_ENTRY_HOST;
+        e[BIG + i].text = late[i];
+    }
+    set.dns_deadline = 0.6;
+    n_seen = 0;
+    assert_int_equal(mxp_expand_start(e, BIG + LATE, &set, &x), MXP_OK);
+    usleep(1500 * 1000); /* the pipe fills; nobody reads */
+    start = mxp_now();
+    while (!mxp_expand_done(x)) {
+        struct pollfd pfd = {mxp_expand_fd(x), POLLIN, 0};
+
+        (void)poll(&pfd, 1, 1000);
+        mxp_expand_read(x, collect, NULL);
+        assert_true(mxp_now() - start < 20);
+    }
+    mxp_expand_free(x);
+    assert_int_equal(n_seen, BIG * (512 + 1) + LATE * 2);
+    for (i = 0; i < LATE; i++) {
+        const struct seen *sa = &seen[BIG * 513 + 2 * i];
+
+        assert_string_equal(sa->host, late[i]);
+        assert_false(sa->last);
+        assert_false(sa[1].has_error);
+    }
 }
 
 /* ---- the parent side: hostile streams --------------------------------- */
@@ -993,6 +1052,7 @@ int main(void)
         cmocka_unit_test_setup(test_caps, reset),
         cmocka_unit_test_setup(test_order_and_overlap, reset),
         cmocka_unit_test_setup(test_partial_failure, reset),
+        cmocka_unit_test_setup(test_slow_reader, reset),
         cmocka_unit_test_setup(test_stream_good_and_partial, reset),
         cmocka_unit_test_setup(test_stream_corrupt, reset),
         cmocka_unit_test_setup(test_child_dies, reset),
