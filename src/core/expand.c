@@ -370,8 +370,10 @@ int mxp_expand_attach(const struct mxp_entry *entries, size_t n, int fd,
     x->pid = pid;
     x->fd = fd;
     mxp_buf_init(&x->in);
-    (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+    if (fd >= 0) {
+        (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
     if (n == 0)
         close_stream(x);
     *out = x;
@@ -404,6 +406,8 @@ int mxp_expand_start(const struct mxp_entry *entries, size_t n,
     int p[2], rc;
 
     *out = NULL;
+    if (n == 0) /* nothing to do: no child */
+        return mxp_expand_attach(entries, 0, -1, -1, out);
     if (pipe(p) != 0)
         return MXP_ERR_IO;
     fflush(NULL); /* or the child would print our buffers again */

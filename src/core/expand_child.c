@@ -510,6 +510,7 @@ static void advance(struct ctx *c, struct ent *s)
 struct sweep_ctx {
     struct ctx *c;
     size_t entry;
+    size_t found;
 };
 
 static int sweep_found(void *user, int family, const unsigned char *bytes)
@@ -520,13 +521,17 @@ static int sweep_found(void *user, int family, const unsigned char *bytes)
     if (inet_ntop(family, bytes, text, sizeof(text)) == NULL)
         return 0;
     send_addr(sc->c, sc->entry, family, bytes, text);
+    sc->found++;
     return 0;
 }
 
+/* Sweeps s's block, streaming what answers; what went wrong is the
+ * entry's error when nothing answered, else its warning. */
 static void run_cidr(struct ctx *c, struct ent *s)
 {
-    struct sweep_ctx sc = {c, s->idx};
+    struct sweep_ctx sc = {c, s->idx, 0};
     struct mxp_cidr cidr;
+    char why[512];
     int rc;
 
     if (mxp_cidr_parse(s->e->text, &cidr, s->error, sizeof(s->error)) != MXP_OK)
@@ -539,20 +544,17 @@ static void run_cidr(struct ctx *c, struct ent *s)
                  family_name(c->set->family));
         return;
     }
+    why[0] = '\0';
     rc = mxp_sweep(&cidr, s->e->port != 0 ? s->e->port : 25,
                    c->set->scan_rate > 0 ? c->set->scan_rate : 100,
                    c->set->connect_timeout > 0 ? c->set->connect_timeout : 2,
-                   sweep_found, &sc, s->error, sizeof(s->error));
-    if (rc != MXP_OK && s->error[0] == '\0')
-        snprintf(s->error, sizeof(s->error), "the sweep of %.64s failed",
-                 s->e->text);
-    else if (rc != MXP_OK) {
-        char why[512];
-
-        snprintf(why, sizeof(why), "%.400s", s->error);
-        snprintf(s->error, sizeof(s->error), "the sweep of %.64s failed: %s",
-                 s->e->text, why);
-    }
+                   sweep_found, &sc, why, sizeof(why));
+    if (rc == MXP_OK && why[0] == '\0')
+        return;
+    snprintf(sc.found > 0 ? s->warning : s->error, sizeof(s->error),
+             "the sweep of %.64s %s: %.400s", s->e->text,
+             rc == MXP_OK ? "is incomplete" : "failed",
+             why[0] != '\0' ? why : "out of memory");
 }
 
 /* ---- the loop ----------------------------------------------------------- */
@@ -610,7 +612,8 @@ void mxp_expand_child(const struct mxp_entry *entries, size_t n,
         if (h->stage == ST_CIDR) {
             run_cidr(&c, h);
             h->stage = ST_DONE;
-            send_end(&c, h->idx, h->error[0] != '\0' ? h->error : NULL, NULL);
+            send_end(&c, h->idx, h->error[0] != '\0' ? h->error : NULL,
+                     h->warning[0] != '\0' ? h->warning : NULL);
             release(&c, h);
             head++;
             continue;

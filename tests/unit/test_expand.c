@@ -686,6 +686,20 @@ static void test_child_dies(void **state)
     assert_int_equal(errno, ECHILD);
 }
 
+/* No entries: done at once, no child. */
+static void test_no_entries(void **state)
+{
+    struct mxp_expand_settings set = settings(0);
+    struct mxp_expander *x;
+
+    (void)state;
+    assert_int_equal(mxp_expand_start(NULL, 0, &set, &x), MXP_OK);
+    assert_true(mxp_expand_done(x));
+    assert_int_equal(mxp_expand_fd(x), -1);
+    assert_int_equal(mxp_expand_pid(x), -1);
+    mxp_expand_free(x);
+}
+
 /* free while the child still works: it is killed and reaped at once. */
 static void test_free_running(void **state)
 {
@@ -1028,6 +1042,17 @@ static void test_expand_cidr(void **state)
         assert_string_equal(line(), "0 127.0.0.41 127.0.0.41|0 127.0.0.42 "
                                     "127.0.0.42|0 end|1 127.0.0.5 "
                                     "127.0.0.5|1 end|2 end|3 end");
+        const struct mxp_entry ll[] = {{MXP_ENTRY_CIDR, "fe80::/126", 25}};
+
+        /* A link-local block cannot be reached without an interface:
+         * every connect fails here, before a packet leaves, and the
+         * entry says the sweep could not tell. */
+        run(ll, 1, 0);
+        assert_string_equal(line(),
+                            "0 end: the sweep of fe80::/126 is incomplete: "
+                            "4 of 4 connects to port 25 could not be sent "
+                            "from here (no route or no source address): the "
+                            "sweep cannot tell whether anything listens");
         run(e, 4, AF_INET6);
         assert_string_equal(
             line(), "0 end: 127.0.0.40/30 is an IPv4 block, and -6 checks "
@@ -1057,6 +1082,7 @@ int main(void)
         cmocka_unit_test_setup(test_stream_corrupt, reset),
         cmocka_unit_test_setup(test_child_dies, reset),
         cmocka_unit_test_setup(test_free_running, reset),
+        cmocka_unit_test(test_no_entries),
         cmocka_unit_test_setup(test_hostile_answers, reset),
         cmocka_unit_test(test_entry_check),
         cmocka_unit_test(test_cidr_ranges),
