@@ -3,11 +3,12 @@
  *
  * Entries are resolved a window at a time: up to WINDOW (128) entries have
  * their DNS batches in flight on one resolver, so a thousand names cost
- * a few round trips, not a thousand; the findings still go out in entry
- * order, because the loop waits on the oldest entry and only polls the
- * others.  A CIDR entry is a barrier: the entries after it start when
- * its sweep is done (the sweep can take minutes, and their DNS deadlines
- * would pass meanwhile).
+ * a few round trips, not a thousand.  Each entry goes on to its next
+ * stage (an MX answer: its hosts' addresses) as soon as its batch is
+ * answered; the findings still go out in entry order, an entry waiting
+ * in the window until those before it are out.  A CIDR entry is a barrier: the
+ * entries after it start when its sweep is done (the sweep can take minutes,
+ * and their DNS deadlines would pass meanwhile).
  *
  * Caps (a hostile zone must not make us probe the world): at most
  * MAX_MX_HOSTS MX hosts per domain (by preference) and MAX_PER_FAMILY
@@ -618,23 +619,33 @@ void mxp_expand_child(const struct mxp_entry *entries, size_t n,
             head++;
             continue;
         }
-        /* Wait on the oldest (the others progress meanwhile), then take
-         * whatever else is ready. */
-        if (h->stage != ST_DONE && h->b != NULL)
-            advance(&c, h);
-        else if (h->stage != ST_DONE)
-            h->stage = ST_DONE;
-        for (i = head + 1; i < next; i++) {
+        /* Take every batch that has its outcome, or whose entry's time
+         * is up, whichever entry it is: a slow name must not hold back
+         * the next stage of the others (only their emission waits). */
+        int progressed = 0;
+        double wake = mxp_now() + 1.0;
+
+        for (i = head; i < next; i++) {
             struct ent *s = &win[i % WINDOW];
 
-            if (s->b != NULL && mxp_dns_done(c.r, s->b))
+            if (s->stage != ST_DONE && s->stage != ST_CIDR && s->b == NULL)
+                s->stage = ST_DONE; /* cannot happen; never hang on it */
+            if (s->b != NULL &&
+                (mxp_dns_done(c.r, s->b) || mxp_now() >= s->deadline)) {
                 advance(&c, s);
+                progressed = 1;
+            }
+            if (s->b != NULL && s->deadline < wake)
+                wake = s->deadline;
         }
         while (head < next && win[head % WINDOW].stage == ST_DONE) {
             emit(&c, &win[head % WINDOW]);
             release(&c, &win[head % WINDOW]);
+            progressed = 1;
             head++;
         }
+        if (!progressed && c.r != NULL)
+            (void)mxp_dns_wait(c.r, wake);
         if (c.stalled > 0.01) {
             for (i = head; i < next; i++) {
                 struct ent *s = &win[i % WINDOW];

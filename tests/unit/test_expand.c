@@ -99,8 +99,9 @@ static struct mxp_expand_settings settings(int family)
     servers[0] = dnss_server();
     set.dns.servers = servers;
     set.dns.n_servers = 1;
-    set.dns.timeout_ms = 300;
-    set.dns.tries = 2;
+    /* Generous: other tests may load the machine meanwhile. */
+    set.dns.timeout_ms = 500;
+    set.dns.tries = 3;
     set.family = family;
     set.scan_rate = 1000;
     set.connect_timeout = 0.5;
@@ -189,6 +190,23 @@ static int reset(void **state)
     return 0;
 }
 
+/* One scripted answer (dns_script.h): name, type, rcode, delay in ms
+ * (-1: never), records. */
+struct rr {
+    const char *name;
+    uint16_t type;
+    unsigned rcode;
+    int delay_ms;
+    const char *records;
+};
+
+static void load(const struct rr *z, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dnss_add(z[i].name, z[i].type, z[i].rcode, z[i].delay_ms, z[i].records);
+}
+#define LOAD(z) load((z), sizeof(z) / sizeof((z)[0]))
+
 #define HOST(t)                                                                \
     {                                                                          \
         MXP_ENTRY_HOST, (t), 25                                                \
@@ -257,14 +275,17 @@ static void test_name_errors(void **state)
     const struct mxp_entry e[] = {HOST("nx.test"), HOST("empty.test"),
                                   HOST("silent.test"), HOST("fail.test"),
                                   HOST("127.0.0.1")};
+    static const struct rr zone[] = {
+        {"empty.test", MXP_DNS_A, 0, 0, ""},
+        {"empty.test", MXP_DNS_AAAA, 0, 0, ""},
+        {"silent.test", MXP_DNS_A, 0, -1, ""},
+        {"silent.test", MXP_DNS_AAAA, 0, -1, ""},
+        {"fail.test", MXP_DNS_A, 2, 0, ""},
+        {"fail.test", MXP_DNS_AAAA, 3, 0, ""},
+    };
 
     (void)state;
-    dnss_add("empty.test", MXP_DNS_A, 0, 0, "");
-    dnss_add("empty.test", MXP_DNS_AAAA, 0, 0, "");
-    dnss_add("silent.test", MXP_DNS_A, 0, -1, "");
-    dnss_add("silent.test", MXP_DNS_AAAA, 0, -1, "");
-    dnss_add("fail.test", MXP_DNS_A, 2, 0, "");
-    dnss_add("fail.test", MXP_DNS_AAAA, 3, 0, "");
+    LOAD(zone);
     run(e, 5, 0);
     assert_string_equal(
         line(), "0 end: cannot resolve 'nx.test': no such name (NXDOMAIN)|"
@@ -293,19 +314,22 @@ static void test_family_mismatch(void **state)
 static void test_domain_mx(void **state)
 {
     const struct mxp_entry e[] = {DOMAIN("example.test")};
+    static const struct rr zone[] = {
+        {"example.test", MXP_DNS_MX, 0, 0,
+         "MX 20 mx3.example.test; MX 10 mx1.example.test; "
+         "MX 20 mx2.example.test; MX 10 MX1.example.test"},
+        {"mx1.example.test", MXP_DNS_A, 0, 0, "A 127.0.0.21"},
+        {"mx1.example.test", MXP_DNS_AAAA, 0, 0, "AAAA ::1"},
+        {"mx2.example.test", MXP_DNS_A, 0, 0, "A 127.0.0.23; A 127.0.0.23"},
+        {"mx2.example.test", MXP_DNS_AAAA, 0, 0, ""},
+        {"mx3.example.test", MXP_DNS_A, 0, 0, "A 127.0.0.21; A 127.0.0.22"},
+        {"mx3.example.test", MXP_DNS_AAAA, 0, 0, ""},
+    };
 
     (void)state;
     /* Preference order, equal ones in answer order, a name listed twice
      * and two names with one address give one address each. */
-    dnss_add("example.test", MXP_DNS_MX, 0, 0,
-             "MX 20 mx3.example.test; MX 10 mx1.example.test; "
-             "MX 20 mx2.example.test; MX 10 MX1.example.test");
-    dnss_add("mx1.example.test", MXP_DNS_A, 0, 0, "A 127.0.0.21");
-    dnss_add("mx1.example.test", MXP_DNS_AAAA, 0, 0, "AAAA ::1");
-    dnss_add("mx2.example.test", MXP_DNS_A, 0, 0, "A 127.0.0.23; A 127.0.0.23");
-    dnss_add("mx2.example.test", MXP_DNS_AAAA, 0, 0, "");
-    dnss_add("mx3.example.test", MXP_DNS_A, 0, 0, "A 127.0.0.21; A 127.0.0.22");
-    dnss_add("mx3.example.test", MXP_DNS_AAAA, 0, 0, "");
+    LOAD(zone);
     run(e, 1, 0);
     assert_string_equal(line(), "0 mx1.example.test 127.0.0.21|"
                                 "0 mx1.example.test ::1|"
@@ -320,20 +344,23 @@ static void test_domain_implicit_null_errors(void **state)
     const struct mxp_entry e[] = {
         DOMAIN("implicit.test"), DOMAIN("null.test"),   DOMAIN("nx.test"),
         DOMAIN("deadmx.test"),   DOMAIN("noaddr.test"), DOMAIN("mixed.test")};
+    static const struct rr zone[] = {
+        {"implicit.test", MXP_DNS_MX, 0, 0, ""},
+        {"implicit.test", MXP_DNS_A, 0, 0, "A 127.0.0.31"},
+        {"implicit.test", MXP_DNS_AAAA, 0, 0, ""},
+        {"null.test", MXP_DNS_MX, 0, 0, "MX 0 ."},
+        {"deadmx.test", MXP_DNS_MX, 0, 0,
+         "MX 10 a.deadmx.test; MX 20 b.deadmx.test"},
+        {"noaddr.test", MXP_DNS_MX, 0, 0, ""},
+        {"noaddr.test", MXP_DNS_A, 0, 0, ""},
+        {"noaddr.test", MXP_DNS_AAAA, 0, 0, ""},
+        {"mixed.test", MXP_DNS_MX, 0, 0, "MX 0 .; MX 10 mx.mixed.test"},
+        {"mx.mixed.test", MXP_DNS_A, 0, 0, "A 127.0.0.32"},
+        {"mx.mixed.test", MXP_DNS_AAAA, 0, 0, ""},
+    };
 
     (void)state;
-    dnss_add("implicit.test", MXP_DNS_MX, 0, 0, "");
-    dnss_add("implicit.test", MXP_DNS_A, 0, 0, "A 127.0.0.31");
-    dnss_add("implicit.test", MXP_DNS_AAAA, 0, 0, "");
-    dnss_add("null.test", MXP_DNS_MX, 0, 0, "MX 0 .");
-    dnss_add("deadmx.test", MXP_DNS_MX, 0, 0,
-             "MX 10 a.deadmx.test; MX 20 b.deadmx.test");
-    dnss_add("noaddr.test", MXP_DNS_MX, 0, 0, "");
-    dnss_add("noaddr.test", MXP_DNS_A, 0, 0, "");
-    dnss_add("noaddr.test", MXP_DNS_AAAA, 0, 0, "");
-    dnss_add("mixed.test", MXP_DNS_MX, 0, 0, "MX 0 .; MX 10 mx.mixed.test");
-    dnss_add("mx.mixed.test", MXP_DNS_A, 0, 0, "A 127.0.0.32");
-    dnss_add("mx.mixed.test", MXP_DNS_AAAA, 0, 0, "");
+    LOAD(zone);
     run(e, 6, 0);
     assert_string_equal(
         line(),
@@ -428,21 +455,51 @@ static void test_order_and_overlap(void **state)
     assert_true(dnss_peak_pending() >= 32);
 }
 
+/* A name that never answers heads the list: the domain behind it still
+ * goes on to its MX hosts' addresses at once, so its own deadline is not
+ * spent waiting for the first one's. */
+static void test_no_head_of_line(void **state)
+{
+    const struct mxp_entry e[] = {HOST("silent.test"), DOMAIN("d.test")};
+    static const struct rr zone[] = {
+        {"silent.test", MXP_DNS_A, 0, -1, ""},
+        {"silent.test", MXP_DNS_AAAA, 0, -1, ""},
+        {"d.test", MXP_DNS_MX, 0, 0, "MX 10 mx.d.test"},
+        {"mx.d.test", MXP_DNS_A, 0, 300, "A 127.0.0.71"},
+        {"mx.d.test", MXP_DNS_AAAA, 0, 300, ""},
+    };
+    struct mxp_expand_settings set = settings(0);
+    double took;
+
+    (void)state;
+    LOAD(zone);
+    set.dns_deadline = 1.0;
+    took = run_set(e, 2, &set);
+    assert_string_equal(
+        line(), "0 end: cannot resolve 'silent.test': no answer (timeout)|1 "
+                "mx.d.test 127.0.0.71|1 end");
+    assert_true(took >= 0.9);
+    assert_true(took < 2.0);
+}
+
 /* A lookup that fails while the entry still gives addresses: the end
  * says which addresses may be missing. */
 static void test_partial_failure(void **state)
 {
     const struct mxp_entry e[] = {HOST("half.test"), DOMAIN("part.test")};
+    static const struct rr zone[] = {
+        {"half.test", MXP_DNS_A, 0, 0, "A 127.0.0.61"},
+        {"half.test", MXP_DNS_AAAA, 0, -1, ""},
+        {"part.test", MXP_DNS_MX, 0, 0,
+         "MX 10 bad.part.test; MX 20 good.part.test; MX 30 nx.part.test"},
+        {"bad.part.test", MXP_DNS_A, 2, 0, ""},
+        {"bad.part.test", MXP_DNS_AAAA, 2, 0, ""},
+        {"good.part.test", MXP_DNS_A, 0, 0, "A 127.0.0.62"},
+        {"good.part.test", MXP_DNS_AAAA, 0, 0, ""},
+    };
 
     (void)state;
-    dnss_add("half.test", MXP_DNS_A, 0, 0, "A 127.0.0.61");
-    dnss_add("half.test", MXP_DNS_AAAA, 0, -1, "");
-    dnss_add("part.test", MXP_DNS_MX, 0, 0,
-             "MX 10 bad.part.test; MX 20 good.part.test; MX 30 nx.part.test");
-    dnss_add("bad.part.test", MXP_DNS_A, 2, 0, "");
-    dnss_add("bad.part.test", MXP_DNS_AAAA, 2, 0, "");
-    dnss_add("good.part.test", MXP_DNS_A, 0, 0, "A 127.0.0.62");
-    dnss_add("good.part.test", MXP_DNS_AAAA, 0, 0, "");
+    LOAD(zone);
     run(e, 2, 0);
     /* NXDOMAIN is an answer (the zone check judges it), no warning. */
     assert_string_equal(
@@ -493,10 +550,10 @@ static void test_slow_reader(void **state)
         e[BIG + i].kind = MXP_ENTRY_HOST;
         e[BIG + i].text = late[i];
     }
-    set.dns_deadline = 0.6;
+    set.dns_deadline = 1.0;
     n_seen = 0;
     assert_int_equal(mxp_expand_start(e, BIG + LATE, &set, &x), MXP_OK);
-    usleep(1500 * 1000); /* the pipe fills; nobody reads */
+    usleep(2500 * 1000); /* the pipe fills; nobody reads */
     start = mxp_now();
     while (!mxp_expand_done(x)) {
         struct pollfd pfd = {mxp_expand_fd(x), POLLIN, 0};
@@ -506,6 +563,10 @@ static void test_slow_reader(void **state)
         assert_true(mxp_now() - start < 20);
     }
     mxp_expand_free(x);
+    for (i = 0; i < n_seen; i++)
+        if (seen[i].has_error || seen[i].warning[0] != '\0')
+            fail_msg("entry %zu: %s%s", seen[i].entry, seen[i].error,
+                     seen[i].warning);
     assert_int_equal(n_seen, BIG * (512 + 1) + LATE * 2);
     for (i = 0; i < LATE; i++) {
         const struct seen *sa = &seen[BIG * 513 + 2 * i];
@@ -730,19 +791,22 @@ static void test_hostile_answers(void **state)
     const struct mxp_entry e[] = {DOMAIN("badnames.test"), HOST("zero.test"),
                                   DOMAIN("literal.test"), HOST("0.0.0.0"),
                                   HOST("some.test")};
+    static const struct rr zone[] = {
+        {"badnames.test", MXP_DNS_MX, 0, 0,
+         "MX 10 -bad.badnames.test; MX 20 a*b.badnames.test"},
+        {"zero.test", MXP_DNS_A, 0, 0, "A 0.0.0.0"},
+        {"zero.test", MXP_DNS_AAAA, 0, 0, "AAAA ::"},
+        /* An MX that is an address literal is a name to the DNS, as to any *
+           MTA: it does not resolve. */
+        {"literal.test", MXP_DNS_MX, 0, 0, "MX 10 127.0.0.1"},
+        /* Unspecified addresses among good ones are dropped. */
+        {"some.test", MXP_DNS_A, 0, 0, "A 0.0.0.0; A 127.0.0.51"},
+        {"some.test", MXP_DNS_AAAA, 0, 0, "AAAA ::; AAAA ::1"},
+    };
 
     (void)state;
     /* MX names that are no host names are skipped. */
-    dnss_add("badnames.test", MXP_DNS_MX, 0, 0,
-             "MX 10 -bad.badnames.test; MX 20 a*b.badnames.test");
-    dnss_add("zero.test", MXP_DNS_A, 0, 0, "A 0.0.0.0");
-    dnss_add("zero.test", MXP_DNS_AAAA, 0, 0, "AAAA ::");
-    /* An MX that is an address literal is a name to the DNS, as to any
-     * MTA: it does not resolve. */
-    dnss_add("literal.test", MXP_DNS_MX, 0, 0, "MX 10 127.0.0.1");
-    /* Unspecified addresses among good ones are dropped. */
-    dnss_add("some.test", MXP_DNS_A, 0, 0, "A 0.0.0.0; A 127.0.0.51");
-    dnss_add("some.test", MXP_DNS_AAAA, 0, 0, "AAAA ::; AAAA ::1");
+    LOAD(zone);
     run(e, 5, 0);
     assert_string_equal(
         line(),
@@ -1076,6 +1140,7 @@ int main(void)
         cmocka_unit_test_setup(test_domain_implicit_null_errors, reset),
         cmocka_unit_test_setup(test_caps, reset),
         cmocka_unit_test_setup(test_order_and_overlap, reset),
+        cmocka_unit_test_setup(test_no_head_of_line, reset),
         cmocka_unit_test_setup(test_partial_failure, reset),
         cmocka_unit_test_setup(test_slow_reader, reset),
         cmocka_unit_test_setup(test_stream_good_and_partial, reset),
