@@ -26,7 +26,7 @@ struct dnss_answer {
     uint16_t type;
     unsigned rcode;
     int delay_ms;
-    char records[4096];
+    char records[2048]; /* longer: cut (dnss_add) */
     unsigned asked;
 };
 
@@ -180,7 +180,7 @@ int dnss_parse_question(const unsigned char *q, size_t len, char *name,
 static int answer(const unsigned char *q, size_t len, unsigned char *out,
                   size_t *outlen)
 {
-    char name[256], recs[4096], *tok, *end;
+    char name[256], recs[2048], *tok, *end;
     struct dnss_answer *a = NULL;
     struct pk p = {out, 0};
     unsigned type, rcode = 3, an = 0;
