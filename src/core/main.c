@@ -456,9 +456,15 @@ static int run(struct app *a, int argc, char **argv)
         tr->error = strdup(err);
         tr->state = MXP_STATE_UNKNOWN;
     } else {
+        struct mxp_plugin_slot **ptr = calloc(a->n_slots + 1, sizeof(*ptr));
+
+        if (ptr == NULL)
+            return fail("out of memory");
+        for (i = 0; i < a->n_slots; i++)
+            ptr[i] = &a->slots[i];
         tr->addr = strdup(a->target.addr);
-        mxp_run_target(&a->run, a->slots, a->n_slots, &a->target.t, deadline,
-                       tr);
+        mxp_run_target(&a->run, ptr, a->n_slots, &a->target.t, deadline, tr);
+        free(ptr);
     }
     a->report.state = tr->state;
     if (print_report(a) != MXP_OK || fflush(stdout) != 0) {
