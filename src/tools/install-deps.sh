@@ -7,8 +7,9 @@ set -eu
 PACKAGES="
 build-essential pkg-config clang libclang-rt-14-dev
 libc-ares-dev libyaml-dev libmaxminddb-dev libssl-dev libpsl-dev publicsuffix
-libcmocka-dev
+libcmocka-dev libcurl4-openssl-dev
 knot knot-dnsutils
+icinga2
 postfix
 python3 iproute2 procps time
 nmap

@@ -1,0 +1,34 @@
+/*
+ * dns_script.h - a scripted DNS server for unit tests: a thread on
+ * 127.0.0.1 (UDP, port picked by the kernel) that answers each query by
+ * a table of (name, type) -> rcode and records, optionally after a delay
+ * or never, and counts what it was asked.  A forked child (the expander)
+ * reaches it as well as the test's own thread does.
+ *
+ * Records are written as text, one per ';': "A 127.0.0.1",
+ * "AAAA ::1", "MX 10 mx1.test", "MX 0 ." (a Null MX), "CNAME x.test".
+ * Names not in the table answer NXDOMAIN.
+ */
+#ifndef DNS_SCRIPT_H
+#define DNS_SCRIPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Starts the server; returns its port (0 on failure). */
+unsigned dnss_start(void);
+void dnss_stop(void);
+/* Forgets every answer and count. */
+void dnss_clear(void);
+/* name/type answer rcode (0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN...) with
+ * records after delay_ms; delay_ms < 0: never answer. */
+void dnss_add(const char *name, uint16_t type, unsigned rcode, int delay_ms,
+              const char *records);
+/* Queries seen for name/type (type 0: any). */
+unsigned dnss_asked(const char *name, uint16_t type);
+/* The most queries that were waiting for their answers at once. */
+unsigned dnss_peak_pending(void);
+/* "127.0.0.1:PORT" of the running server. */
+const char *dnss_server(void);
+
+#endif
