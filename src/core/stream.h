@@ -27,10 +27,10 @@
 struct mxp_stream_settings {
     enum mxp_format format; /* never MXP_FORMAT_AUTO */
     int verbosity;
-    int color;              /* text: ANSI colours */
-    size_t plugin_col;      /* text: the widest check name + 2 */
+    int color;         /* text: ANSI colours */
+    size_t plugin_col; /* text: the widest check name + 2 */
     enum mxp_nagios_form nagios_form;
-    int progress;           /* text: a progress line on err */
+    int progress; /* text: a progress line on err */
     FILE *out, *err;
 };
 

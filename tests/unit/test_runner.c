@@ -164,7 +164,7 @@ static void test_in_flight(void **state)
     slot_init(&quick, &quick_desc);
     slot_init(&sleepy, &sleepy_desc);
     slot_init(&hang, &hang_desc);
-    target_init(&ta, 50);  /* sleepy: 50 ms */
+    target_init(&ta, 50); /* sleepy: 50 ms */
     target_init(&tb, 0);
     target_init(&tc, 150); /* 150 ms */
     /* b hangs: its deadline (0.4 s) ends it; a and c must not wait. */
@@ -186,8 +186,8 @@ static void test_in_flight(void **state)
     assert_string_equal(out[0].checks[1].summary, "slept");
     assert_int_equal(out[1].state, MXP_STATE_UNKNOWN);
     assert_int_equal(out[1].checks[0].state, MXP_STATE_OK);
-    assert_non_null(strstr(out[1].checks[1].summary,
-                           "did not finish within the deadline"));
+    assert_non_null(
+        strstr(out[1].checks[1].summary, "did not finish within the deadline"));
     assert_int_equal(out[2].state, MXP_STATE_WARNING);
     for (int i = 0; i < NRUNS; i++)
         report_free(&out[i]);

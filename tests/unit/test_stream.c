@@ -25,16 +25,28 @@ static struct mxp_perfdatum perf_a[] = {
 static struct mxp_perfdatum perf_b[] = {{"b_n", 2, NULL, "1", "2", NAN, NAN}};
 
 static struct mxp_check_result ok_checks[] = {
-    {.plugin = "a", .state = MXP_STATE_OK, .summary = "a fine",
-     .perf = perf_a, .n_perf = 2},
-    {.plugin = "bb", .state = MXP_STATE_OK, .summary = "b fine",
-     .perf = perf_b, .n_perf = 1},
+    {.plugin = "a",
+     .state = MXP_STATE_OK,
+     .summary = "a fine",
+     .perf = perf_a,
+     .n_perf = 2},
+    {.plugin = "bb",
+     .state = MXP_STATE_OK,
+     .summary = "b fine",
+     .perf = perf_b,
+     .n_perf = 1},
 };
 static struct mxp_check_result crit_checks[] = {
-    {.plugin = "a", .state = MXP_STATE_OK, .summary = "a fine",
-     .perf = perf_a, .n_perf = 2},
-    {.plugin = "bb", .state = MXP_STATE_CRITICAL, .summary = "SPF fail",
-     .perf = perf_b, .n_perf = 1},
+    {.plugin = "a",
+     .state = MXP_STATE_OK,
+     .summary = "a fine",
+     .perf = perf_a,
+     .n_perf = 2},
+    {.plugin = "bb",
+     .state = MXP_STATE_CRITICAL,
+     .summary = "SPF fail",
+     .perf = perf_b,
+     .n_perf = 1},
 };
 
 static struct mxp_target_report tgt(const char *host, const char *addr,
@@ -157,7 +169,8 @@ static void test_json_as_finished(void **state)
     assert_int_equal(mxp_stream_add(f.s, 1, &t1), MXP_OK);
     /* Out at once, one line. */
     assert_non_null(strstr(so_far(&f), "{\"host\":\"b.example\""));
-    assert_ptr_equal(strchr(so_far(&f), '\n'), so_far(&f) + strlen(so_far(&f)) - 1);
+    assert_ptr_equal(strchr(so_far(&f), '\n'),
+                     so_far(&f) + strlen(so_far(&f)) - 1);
     assert_int_equal(mxp_stream_add(f.s, 0, &t0), MXP_OK);
     close_stream(&f, NULL);
     assert_int_equal(strncmp(f.text, "{\"host\":\"b.example\"", 19), 0);
