@@ -57,7 +57,6 @@ struct mxp_sched_settings {
     const char *service;          /* submit.service */
     int verbosity;
     struct mxp_stream *out;
-    FILE *err; /* notes (fewer jobs than asked) */
 };
 
 /* Runs entries[0..n) to the end.  MXP_OK, or an error status when the

@@ -78,7 +78,8 @@ void mxp_stream_progress(struct mxp_stream *s, size_t known, size_t running)
 {
     s->known = known;
     s->running = running;
-    if (s->set.progress && mxp_now() - s->drawn >= 0.1)
+    /* One target needs no progress line: its report says it all. */
+    if (s->set.progress && known > 1 && mxp_now() - s->drawn >= 0.1)
         draw_progress(s);
 }
 
