@@ -621,7 +621,6 @@ static int run(struct app *a, int argc, char **argv)
     sch.service = a->cfg->submit.service;
     sch.verbosity = a->cli.verbosity;
     sch.out = stream;
-    sch.err = stderr;
     rc = mxp_schedule(&a->plan[0].se, a->n_plan, &sch);
     (void)rc; /* whatever failed is in the reports already */
     worst = mxp_stream_state(stream);

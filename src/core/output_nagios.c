@@ -272,7 +272,8 @@ static void put_multi(struct mxp_out *o, const struct mxp_nagios_item *const *it
 
     for (i = 0; i < n; i++)
         count[mxp_state_index(it[i]->state)]++;
-    mxp_out_printf(o, "MXPROBE %s - %zu targets: ", mxp_state_name(state), n);
+    mxp_out_printf(o, "MXPROBE %s - %zu target%s: ", mxp_state_name(state), n,
+                   n == 1 ? "" : "s");
     put_owned(o, mxp_counts_text(count));
     mxp_out_puts(o, "\n");
     for (i = 0; i < n; i++)

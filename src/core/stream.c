@@ -23,7 +23,7 @@ struct mxp_stream {
     size_t count[4];
     enum mxp_state state;
     /* text */
-    size_t next;  /* the seq to print next */
+    size_t next; /* the seq to print next */
     struct held *held;
     size_t n_held, cap_held;
     int shown;    /* the progress line is on the screen */
@@ -78,7 +78,8 @@ void mxp_stream_progress(struct mxp_stream *s, size_t known, size_t running)
 {
     s->known = known;
     s->running = running;
-    if (s->set.progress && mxp_now() - s->drawn >= 0.1)
+    /* One target needs no progress line: its report says it all. */
+    if (s->set.progress && known > 1 && mxp_now() - s->drawn >= 0.1)
         draw_progress(s);
 }
 
@@ -168,8 +169,7 @@ static void nagios_add(struct mxp_stream *s, size_t seq,
         s->cap_items = cap;
     }
     it = calloc(1, sizeof(*it));
-    if (it == NULL ||
-        mxp_nagios_item_make(t, s->set.verbosity, it) != MXP_OK) {
+    if (it == NULL || mxp_nagios_item_make(t, s->set.verbosity, it) != MXP_OK) {
         free(it);
         keep_error(s, MXP_ERR_NOMEM);
         return;
