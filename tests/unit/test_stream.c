@@ -137,19 +137,31 @@ static void test_text_order(void **state)
     free(f.text);
 }
 
+/* What the one-report formatter prints for t alone (today's -H HOST). */
+static char *direct(enum mxp_format fmt, struct mxp_target_report *t)
+{
+    struct mxp_report r = {t, 1, t->state};
+    char *text;
+    size_t len;
+    FILE *m = open_memstream(&text, &len);
+
+    assert_non_null(m);
+    if (fmt == MXP_FORMAT_TEXT)
+        assert_int_equal(mxp_output_text(m, &r, 0, 0), MXP_OK);
+    else
+        assert_int_equal(mxp_output_nagios(m, &r, 0), MXP_OK);
+    fclose(m);
+    return text;
+}
+
 /* One target: today's text output, no run summary. */
 static void test_text_one(void **state)
 {
     struct mxp_target_report t0 = tgt("a.example", "192.0.2.1", 0);
-    struct mxp_report r = {&t0, 1, MXP_STATE_OK};
     struct fixture f;
-    char *want;
-    size_t len;
-    FILE *m = open_memstream(&want, &len);
+    char *want = direct(MXP_FORMAT_TEXT, &t0);
 
     (void)state;
-    assert_int_equal(mxp_output_text(m, &r, 0, 0), MXP_OK);
-    fclose(m);
     open_stream(&f, MXP_FORMAT_TEXT, MXP_NAGIOS_HOST);
     assert_int_equal(mxp_stream_add(f.s, 0, &t0), MXP_OK);
     close_stream(&f, want);
@@ -185,15 +197,10 @@ static void test_json_as_finished(void **state)
 static void test_nagios_single(void **state)
 {
     struct mxp_target_report t0 = tgt("mx1.example.org", "192.0.2.25", 1);
-    struct mxp_report r = {&t0, 1, MXP_STATE_CRITICAL};
     struct fixture f;
-    char *want;
-    size_t len;
-    FILE *m = open_memstream(&want, &len);
+    char *want = direct(MXP_FORMAT_NAGIOS, &t0);
 
     (void)state;
-    assert_int_equal(mxp_output_nagios(m, &r, 0), MXP_OK);
-    fclose(m);
     assert_string_equal(want,
                         "MXPROBE CRITICAL - mx1.example.org [192.0.2.25]: "
                         "SPF fail | a_time=1s b_n=2;1;2\n"
