@@ -67,8 +67,13 @@ static void clear_progress(struct mxp_stream *s)
 
 static void draw_progress(struct mxp_stream *s)
 {
+    size_t known = s->known > s->added ? s->known : s->added;
+    /* Redrawn after a report went out, the count of runs may be stale. */
+    size_t running =
+        s->running < known - s->added ? s->running : known - s->added;
+
     fprintf(s->set.err, "\rmxprobe: %zu of %zu targets done, %zu running\033[K",
-            s->added, s->known > s->added ? s->known : s->added, s->running);
+            s->added, known, running);
     fflush(s->set.err);
     s->shown = 1;
     s->drawn = mxp_now();
