@@ -168,7 +168,10 @@ static void run_child(const struct mxp_run_settings *run,
     rc = slot->lp.desc->run(&job.ctx, slot->lp.state);
     mxp_job_release(&job);
     close(wfd);
-    exit(rc == MXP_OK ? 0 : EXIT_STATUS_BASE + (rc & 0x3f));
+    /* _exit: the atexit handlers of the libraries (OpenSSL's cleanup...)
+     * are the parent's business and cost every child CPU. */
+    fflush(NULL);
+    _exit(rc == MXP_OK ? 0 : EXIT_STATUS_BASE + (rc & 0x3f));
 }
 
 struct mxp_run {
