@@ -27,7 +27,7 @@ which the options assert:
   --port P           (json, openmetrics) every record has port P
   --records          print the records (for a case comparing two runs)
 
-The nagios and text summary lines must agree with the records: worst
+The nagios (first) and text (last) summary lines must agree with the records: worst
 state, number of targets, count per state.  Exit 0, or 1 with the
 reasons on stdout.
 """
@@ -119,20 +119,21 @@ def parse_nagios(text):
 
 
 def parse_text(text):
-    """'N targets: STATE - COUNTS', then per target a blank line, 'NAME
-    port P: STATE' and its indented check lines."""
+    """Per target, as they are printed (stream order), 'NAME port P:
+    STATE' and its indented check lines, a blank line after each; last,
+    the run's 'N targets: STATE - COUNTS'."""
     lines = text.split("\n")
     if lines[-1] != "":
         raise Bad("output does not end with a newline")
     lines = lines[:-1]
     if re.search(r"\x1b", text):
         raise Bad("colour codes though stdout is no terminal")
-    m = re.match(r"^([0-9]+) targets: %s - (.*)$" % ST, lines[0])
+    m = re.match(r"^([0-9]+) targets: %s - (.*)$" % ST, lines[-1])
     if not m:
-        raise Bad("not a run summary line: %r" % lines[0][:200])
+        raise Bad("not a run summary line: %r" % lines[-1][:200])
     n, state, counts = int(m.group(1)), m.group(2), m.group(3)
-    records, cur, prev = [], None, lines[0]
-    for line in lines[1:]:
+    records, cur, prev = [], None, ""
+    for line in lines[:-1]:
         t = re.match(r"^(\S.*) port ([0-9]+): %s$" % ST, line)
         c = re.match(r"^  %s +([a-z0-9_-]+) " % ST, line)
         if t:
@@ -149,6 +150,8 @@ def parse_text(text):
         else:
             raise Bad("line outside the grammar: %r" % line[:200])
         prev = line
+    if prev != "":
+        raise Bad("no blank line before the run summary")
     check_summary(state, n, counts, records)
     return records
 
