@@ -462,8 +462,10 @@ static void on_end(struct sched *s, size_t i, const struct mxp_expansion *x)
         report_plain(s, i, seq, x->error);
         return;
     }
-    if (en->domain_reserved)
+    if (en->domain_reserved && en->n_addrs > 0)
         domain_report(s, i);
+    else if (en->domain_reserved) /* the addresses could not be kept */
+        report_plain(s, i, en->domain_seq, "out of memory");
 }
 
 static void on_expansion(void *user, const struct mxp_expansion *x)
@@ -485,6 +487,8 @@ static void on_expansion(void *user, const struct mxp_expansion *x)
             en->domain_seq = s->next_seq++;
         }
     }
+    if (x->addr != NULL && x->bytes == NULL)
+        return; /* the expander promises both */
     if (x->addr != NULL && !x->last)
         on_address(s, x->entry, x);
     if (x->last) {
