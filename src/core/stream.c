@@ -10,12 +10,6 @@
 #include "clock.h"
 #include "status.h"
 
-/* A text report that finished before one ahead of it. */
-struct held {
-    size_t seq;
-    char *text;
-};
-
 struct mxp_stream {
     struct mxp_stream_settings set;
     int status;
@@ -24,8 +18,11 @@ struct mxp_stream {
     enum mxp_state state;
     /* text */
     size_t next; /* the seq to print next */
-    struct held *held;
-    size_t n_held, cap_held;
+    /* Text reports that finished before one ahead of them, in a ring
+     * indexed by seq: the one of seq k is at held[k % cap_held], for
+     * next <= k < next + cap_held. */
+    char **held;
+    size_t cap_held, n_held;
     int shown;    /* the progress line is on the screen */
     double drawn; /* when it was drawn */
     size_t known, running;
@@ -102,11 +99,48 @@ static void emit(struct mxp_stream *s, const char *text, size_t len)
         draw_progress(s);
 }
 
+/* Makes room in the ring for seq. */
+static int hold_room(struct mxp_stream *s, size_t seq)
+{
+    size_t cap = s->cap_held ? s->cap_held : 16, k;
+    char **ring;
+
+    if (seq - s->next < s->cap_held)
+        return MXP_OK;
+    while (seq - s->next >= cap)
+        cap *= 2;
+    ring = calloc(cap, sizeof(*ring));
+    if (ring == NULL)
+        return MXP_ERR_NOMEM;
+    for (k = s->next; k < s->next + s->cap_held; k++)
+        ring[k % cap] = s->held[k % s->cap_held];
+    free(s->held);
+    s->held = ring;
+    s->cap_held = cap;
+    return MXP_OK;
+}
+
+/* Writes the held report of seq next, if there is one. */
+static int emit_next(struct mxp_stream *s)
+{
+    char **slot;
+
+    if (s->cap_held == 0)
+        return 0;
+    slot = &s->held[s->next % s->cap_held];
+    if (*slot == NULL)
+        return 0;
+    emit(s, *slot, strlen(*slot));
+    free(*slot);
+    *slot = NULL;
+    s->n_held--;
+    return 1;
+}
+
 static void text_add(struct mxp_stream *s, size_t seq,
                      const struct mxp_target_report *t)
 {
     struct mxp_out o;
-    size_t i;
 
     mxp_out_init(&o);
     /* A blank line between targets, as mxp_output_text does. */
@@ -118,39 +152,29 @@ static void text_add(struct mxp_stream *s, size_t seq,
         mxp_buf_free(&o.buf);
         return;
     }
+    if (seq < s->next) { /* added twice: the first stands */
+        mxp_buf_free(&o.buf);
+        return;
+    }
     if (seq == s->next) {
         emit(s, o.buf.data, o.buf.len);
         mxp_buf_free(&o.buf);
         s->next++;
+    } else if (hold_room(s, seq) != MXP_OK) {
+        keep_error(s, MXP_ERR_NOMEM);
+        mxp_buf_free(&o.buf);
+        return;
+    } else if (s->held[seq % s->cap_held] != NULL) {
+        mxp_buf_free(&o.buf);
+        return;
     } else {
-        if (s->n_held == s->cap_held) {
-            size_t cap = s->cap_held ? 2 * s->cap_held : 16;
-            struct held *h = realloc(s->held, cap * sizeof(*h));
-
-            if (h == NULL) {
-                keep_error(s, MXP_ERR_NOMEM);
-                mxp_buf_free(&o.buf);
-                return;
-            }
-            s->held = h;
-            s->cap_held = cap;
-        }
-        s->held[s->n_held].seq = seq;
-        s->held[s->n_held++].text = o.buf.data;
+        s->held[seq % s->cap_held] = o.buf.data;
+        s->n_held++;
+        return;
     }
-    /* What waited for this one.  Few wait (those that finished while an
-     * earlier one still ran), so a linear search does. */
-    for (i = 0; i < s->n_held;) {
-        if (s->held[i].seq != s->next) {
-            i++;
-            continue;
-        }
-        emit(s, s->held[i].text, strlen(s->held[i].text));
-        free(s->held[i].text);
-        s->held[i] = s->held[--s->n_held];
+    /* What waited for this one. */
+    while (emit_next(s))
         s->next++;
-        i = 0;
-    }
 }
 
 static void nagios_add(struct mxp_stream *s, size_t seq,
@@ -253,16 +277,8 @@ int mxp_stream_finish(struct mxp_stream *s)
         break;
     case MXP_FORMAT_TEXT:
         /* Whatever still waits (a seq never added) goes out in order. */
-        while (s->n_held > 0) {
-            size_t best = 0;
-
-            for (i = 1; i < s->n_held; i++)
-                if (s->held[i].seq < s->held[best].seq)
-                    best = i;
-            emit(s, s->held[best].text, strlen(s->held[best].text));
-            free(s->held[best].text);
-            s->held[best] = s->held[--s->n_held];
-        }
+        for (; s->n_held > 0; s->next++)
+            emit_next(s);
         if (s->added != 1) {
             mxp_out_init(&o);
             mxp_out_puts(&o, "\n");
@@ -280,8 +296,8 @@ int mxp_stream_finish(struct mxp_stream *s)
     if (fflush(s->set.out) != 0)
         keep_error(s, MXP_ERR_IO);
     rc = s->status;
-    for (i = 0; i < s->n_held; i++)
-        free(s->held[i].text);
+    for (i = 0; i < s->cap_held; i++)
+        free(s->held[i]);
     free(s->held);
     for (i = 0; i < s->cap_items; i++) {
         mxp_nagios_item_free(s->items[i]);

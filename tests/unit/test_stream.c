@@ -137,6 +137,42 @@ static void test_text_order(void **state)
     free(f.text);
 }
 
+/* Many finishing in reverse, and a target that never came: the reports
+ * still go out in the configured order, each once. */
+static void test_text_reverse(void **state)
+{
+    char names[300][32];
+    struct fixture f;
+    const char *p;
+    size_t i, n = 300;
+
+    (void)state;
+    open_stream(&f, MXP_FORMAT_TEXT, MXP_NAGIOS_MULTI);
+    for (i = n; i-- > 1;) {
+        struct mxp_target_report t;
+
+        snprintf(names[i], sizeof(names[i]), "t%zu.example", i);
+        t = tgt(names[i], NULL, 0);
+        assert_int_equal(mxp_stream_add(f.s, i, &t), MXP_OK);
+    }
+    /* seq 0 never finished: nothing could be written yet. */
+    assert_string_equal(so_far(&f), "");
+    close_stream(&f, NULL);
+    p = f.text;
+    for (i = 1; i < n; i++) {
+        char line[64];
+
+        snprintf(line, sizeof(line), "%st%zu.example port 25: OK\n",
+                 i > 1 ? "\n" : "", i);
+        p = strstr(p, line);
+        if (p == NULL)
+            fail_msg("t%zu.example missing or out of order", i);
+        p += strlen(line);
+    }
+    assert_non_null(strstr(p, "299 targets: OK - 299 ok\n"));
+    free(f.text);
+}
+
 /* What the one-report formatter prints for t alone (today's -H HOST). */
 static char *direct(enum mxp_format fmt, struct mxp_target_report *t)
 {
@@ -354,6 +390,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_order),
         cmocka_unit_test(test_text_one),
+        cmocka_unit_test(test_text_reverse),
         cmocka_unit_test(test_json_as_finished),
         cmocka_unit_test(test_nagios_single),
         cmocka_unit_test(test_nagios_host),
