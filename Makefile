@@ -24,7 +24,7 @@ MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/mxprobe
 
 CC ?= cc
-PKGS := libcares yaml-0.1 libpsl libssl libcrypto
+PKGS := libcares yaml-0.1 libpsl libssl libcrypto libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

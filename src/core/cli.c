@@ -9,13 +9,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "buf.h"
 #include "mxprobe/plugin.h"
 #include "names.h"
 
 const char mxp_cli_help[] =
-    "Usage: mxprobe [options] -H HOST     check one mail server\n"
+    "Usage: mxprobe [options] -H HOST     check one mail server (each of\n"
+    "                                     its addresses)\n"
+    "       mxprobe [options] -D DOMAIN   check every MX of a mail domain\n"
+    "       mxprobe [options] -H CIDR     check the SMTP servers of a netblock\n"
     "       mxprobe [options] --all       check every target in the config\n"
     "\n"
     "Audits a mail server: SMTP banner vs reverse DNS, open relay,\n"
@@ -28,15 +32,28 @@ const char mxp_cli_help[] =
     "networks forbid: it runs only when asked for, with -C +netbios.\n"
     "\n"
     "Options:\n"
-    " -H, --host HOST        hostname, IPv4 or IPv6 address to check\n"
+    " -H, --host HOST        hostname, IPv4 or IPv6 address to check, or a\n"
+    "                        netblock (192.0.2.0/28: a connect scan of the\n"
+    "                        port, then every address that answers)\n"
     " -p, --port PORT        SMTP port (default 25; 465: implicit TLS, 587:\n"
     "                        submission, where tls is strict)\n"
-    " -D, --domain DOMAIN    the server's mail domain (else guessed)\n"
+    " -D, --domain DOMAIN    the server's mail domain (else guessed); without\n"
+    "                        -H: every address of every MX of the domain,\n"
+    "                        the domain-wide checks (zone) once\n"
+    " -4, -6                 only IPv4 or only IPv6 addresses of names\n"
     " -C, --checks LIST      checks to run, e.g. banner,dnsbl; +x adds to\n"
     "                        and -x removes from the configured list\n"
     " -w, --warning RANGE    warning range for the main metric (one check)\n"
     " -c, --critical RANGE   critical range for the main metric (one check)\n"
-    " -t, --timeout SEC      hard deadline for the whole run (default 30)\n"
+    " -t, --timeout SEC      hard deadline (default 30): for the whole run\n"
+    "                        with -H HOST, else for each target from its\n"
+    "                        own start\n"
+    " -j, --jobs N           targets checked at once (default 16, 1-4096)\n"
+    " -q, --quiet            no progress line on the terminal\n"
+    "     --submit DEST      also send each result as a passive check:\n"
+    "                        nagios:/path/to/nagios.cmd or\n"
+    "                        icinga2:https://host:5665 (see submit: in\n"
+    "                        the config)\n"
     " -f, --config FILE      YAML config (default: the built-in one)\n"
     "     --dns-server A[:P] DNS server to use instead of /etc/resolv.conf\n"
     "                        (repeatable; IPv6 as [addr]:port)\n"
@@ -45,7 +62,8 @@ const char mxp_cli_help[] =
     "                        --set probe.helo_name=probe.example.org\n"
     "                        --set 'dnsbl.zones=[zen.spamhaus.org]'\n"
     " -o, --format FMT       nagios, text, json or openmetrics (default:\n"
-    "                        text on a terminal, else nagios)\n"
+    "                        text on a terminal, else nagios); json is one\n"
+    "                        line per target (JSON Lines)\n"
     " -v, --verbose          -v all details, -vv SMTP transcripts,\n"
     "                        -vvv plugin debugging\n"
     "     --list-plugins     list the available checks and exit\n"
@@ -62,6 +80,7 @@ enum {
     OPT_SET,
     OPT_ALL,
     OPT_LIST_PLUGINS,
+    OPT_SUBMIT,
 };
 
 static int push(const char ***v, size_t *n, const char *s)
@@ -121,6 +140,9 @@ int mxp_cli_parse(int argc, char **argv, struct mxp_cli *cli, char *err,
         {"verbose", no_argument, NULL, 'v'},
         {"all", no_argument, NULL, OPT_ALL},
         {"list-plugins", no_argument, NULL, OPT_LIST_PLUGINS},
+        {"jobs", required_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"submit", required_argument, NULL, OPT_SUBMIT},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -131,10 +153,11 @@ int mxp_cli_parse(int argc, char **argv, struct mxp_cli *cli, char *err,
 
     memset(cli, 0, sizeof(*cli));
     cli->timeout = 30;
+    cli->jobs = MXP_JOBS_DEFAULT;
     opterr = 0;
     optopt = 0;
     optind = 0; /* glibc: 0 also resets the state of a half-read cluster */
-    while ((c = getopt_long(argc, argv, ":H:p:D:C:w:c:t:f:o:vVh", longopts,
+    while ((c = getopt_long(argc, argv, ":H:p:D:C:w:c:t:f:o:j:46qvVh", longopts,
                             NULL)) != -1) {
         switch (c) {
         case 'H':
@@ -211,6 +234,35 @@ int mxp_cli_parse(int argc, char **argv, struct mxp_cli *cli, char *err,
         case 'v':
             cli->verbosity++;
             break;
+        case '4':
+        case '6':
+            if (cli->family != 0 &&
+                cli->family != (c == '4' ? AF_INET : AF_INET6)) {
+                snprintf(err, errlen, "-4 and -6 exclude each other");
+                return MXP_ERR_INVALID;
+            }
+            cli->family = c == '4' ? AF_INET : AF_INET6;
+            break;
+        case 'j':
+            if (parse_uint(optarg, MXP_JOBS_MAX, &ul) != 0 || ul == 0) {
+                snprintf(err, errlen,
+                         "-j: '%s' is not a number of targets at once "
+                         "(1-%d)",
+                         optarg, MXP_JOBS_MAX);
+                return MXP_ERR_INVALID;
+            }
+            cli->jobs = (unsigned)ul;
+            break;
+        case 'q':
+            cli->quiet = 1;
+            break;
+        case OPT_SUBMIT:
+            if (optarg[0] == '\0') {
+                snprintf(err, errlen, "--submit: empty destination");
+                return MXP_ERR_INVALID;
+            }
+            cli->submit = optarg;
+            break;
         case OPT_ALL:
             cli->all = 1;
             break;
@@ -240,8 +292,9 @@ int mxp_cli_parse(int argc, char **argv, struct mxp_cli *cli, char *err,
     }
     if (cli->help || cli->version || cli->list_plugins)
         return MXP_OK;
-    if (cli->host == NULL && !cli->all) {
-        snprintf(err, errlen, "no target: give -H HOST or --all (see -h)");
+    if (cli->host == NULL && cli->domain == NULL && !cli->all) {
+        snprintf(err, errlen,
+                 "no target: give -H HOST, -D DOMAIN or --all (see -h)");
         return MXP_ERR_INVALID;
     }
     if (cli->host != NULL && cli->host[0] == '\0') {
@@ -250,6 +303,12 @@ int mxp_cli_parse(int argc, char **argv, struct mxp_cli *cli, char *err,
     }
     if (cli->host != NULL && cli->all) {
         snprintf(err, errlen, "-H and --all exclude each other");
+        return MXP_ERR_INVALID;
+    }
+    if (cli->domain != NULL && cli->all) {
+        snprintf(err, errlen,
+                 "-D and --all exclude each other (give each target its "
+                 "domain: in the config)");
         return MXP_ERR_INVALID;
     }
     return MXP_OK;

@@ -26,8 +26,15 @@ struct mxp_cli {
     size_t n_sets;
     enum mxp_format format;
     int verbosity;
+    int family;         /* 0, or AF_INET (-4) / AF_INET6 (-6) */
+    unsigned jobs;      /* -j: targets at once */
+    int quiet;          /* -q: no progress line */
+    const char *submit; /* --submit DEST, or NULL */
     int all, list_plugins, version, help;
 };
+
+#define MXP_JOBS_DEFAULT 16
+#define MXP_JOBS_MAX 4096
 
 /* Fills cli from argv (argv strings are borrowed).  MXP_OK or
  * MXP_ERR_INVALID with err set. */

@@ -580,6 +580,136 @@ static int load_targets(struct mxp_config *cfg, const struct mxp_node *list,
     return MXP_OK;
 }
 
+/* ---- submit: (passive results, submit.h) ----------------------------- */
+
+/* A name Nagios or Icinga knows the service by: printable, no ';' (the
+ * command file's separator), at most 255 bytes; spaces are fine. */
+static int get_service_name(const struct mxp_node *n, const char *what,
+                            char **out, char *err, size_t errlen)
+{
+    char buf[80];
+    int ok = n->kind == MXP_NODE_SCALAR && !n->is_null && n->str[0] != '\0' &&
+             strlen(n->str) <= 255;
+
+    for (const char *p = ok ? n->str : ""; *p != '\0'; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == ';')
+            ok = 0;
+    if (!ok)
+        return mxp_node_error(n, err, errlen,
+                              "%s: expected a service name (no ';', no "
+                              "control characters, at most 255 bytes), "
+                              "got %s",
+                              what, kind_text(n, buf, sizeof(buf)));
+    return dup_to(out, n->str);
+}
+
+/* A file name: a non-empty string; whether it can be read is checked
+ * when --submit asks for it. */
+static int get_path(const struct mxp_node *n, const char *what, char **out,
+                    char *err, size_t errlen)
+{
+    char buf[80];
+
+    if (n->kind != MXP_NODE_SCALAR || n->is_null || n->str[0] == '\0' ||
+        strlen(n->str) > 4095)
+        return mxp_node_error(n, err, errlen, "%s: expected a file name, got %s",
+                              what, kind_text(n, buf, sizeof(buf)));
+    return dup_to(out, n->str);
+}
+
+static int load_submit_icinga2(struct mxp_submit_config *sc,
+                               const struct mxp_node *m, char *err,
+                               size_t errlen)
+{
+    char buf[80];
+    int rc = MXP_OK;
+
+    if (m->kind == MXP_NODE_SCALAR && m->is_null)
+        return MXP_OK;
+    if (m->kind != MXP_NODE_MAP)
+        return mxp_node_error(m, err, errlen,
+                              "submit.icinga2: expected a mapping (user, "
+                              "password_file, ca_file), got %s",
+                              kind_text(m, buf, sizeof(buf)));
+    for (size_t i = 0; i < m->n && rc == MXP_OK; i++) {
+        const char *k = m->keys[i];
+        const struct mxp_node *v = m->items[i];
+
+        if (v->kind == MXP_NODE_SCALAR && v->is_null &&
+            (strcmp(k, "user") == 0 || strcmp(k, "password_file") == 0 ||
+             strcmp(k, "ca_file") == 0))
+            continue;
+        if (strcmp(k, "user") == 0)
+            rc = get_token(v, "submit.icinga2.user", "an API user name", 255,
+                           &sc->icinga2_user, err, errlen);
+        else if (strcmp(k, "password_file") == 0)
+            rc = get_path(v, "submit.icinga2.password_file",
+                          &sc->icinga2_password_file, err, errlen);
+        else if (strcmp(k, "ca_file") == 0)
+            rc = get_path(v, "submit.icinga2.ca_file", &sc->icinga2_ca_file,
+                          err, errlen);
+        else
+            rc = pos_error(&m->key_pos[i], err, errlen,
+                           "submit.icinga2: unknown key '%s' (expected user, "
+                           "password_file or ca_file)",
+                           shown(k, buf, sizeof(buf)));
+    }
+    return rc;
+}
+
+static int load_submit(struct mxp_config *cfg, const struct mxp_node *m,
+                       char *err, size_t errlen)
+{
+    char buf[80];
+    int rc = MXP_OK;
+
+    if (m->kind == MXP_NODE_SCALAR && m->is_null)
+        return MXP_OK;
+    if (m->kind != MXP_NODE_MAP)
+        return mxp_node_error(m, err, errlen,
+                              "submit: expected a mapping (service, icinga2), "
+                              "got %s",
+                              kind_text(m, buf, sizeof(buf)));
+    for (size_t i = 0; i < m->n && rc == MXP_OK; i++) {
+        const char *k = m->keys[i];
+        const struct mxp_node *v = m->items[i];
+
+        if (strcmp(k, "service") == 0) {
+            if (!(v->kind == MXP_NODE_SCALAR && v->is_null))
+                rc = get_service_name(v, "submit.service",
+                                      &cfg->submit.service, err, errlen);
+        } else if (strcmp(k, "icinga2") == 0) {
+            rc = load_submit_icinga2(&cfg->submit, v, err, errlen);
+        } else {
+            rc = pos_error(&m->key_pos[i], err, errlen,
+                           "submit: unknown key '%s' (expected service or "
+                           "icinga2)",
+                           shown(k, buf, sizeof(buf)));
+        }
+    }
+    return rc;
+}
+
+static int submit_defaults(struct mxp_submit_config *sc)
+{
+    if ((sc->service == NULL && dup_to(&sc->service, "mxprobe") != MXP_OK) ||
+        (sc->icinga2_user == NULL && dup_to(&sc->icinga2_user, "") != MXP_OK) ||
+        (sc->icinga2_password_file == NULL &&
+         dup_to(&sc->icinga2_password_file, "") != MXP_OK) ||
+        (sc->icinga2_ca_file == NULL &&
+         dup_to(&sc->icinga2_ca_file, "") != MXP_OK))
+        return MXP_ERR_NOMEM;
+    return MXP_OK;
+}
+
+static void submit_free(struct mxp_submit_config *sc)
+{
+    free(sc->service);
+    free(sc->icinga2_user);
+    free(sc->icinga2_password_file);
+    free(sc->icinga2_ca_file);
+}
+
 /* checks: as the built-in default says, for files that do not say. */
 static int default_checks(struct mxp_config *cfg, char *err, size_t errlen)
 {
@@ -647,10 +777,12 @@ static int validate(struct mxp_config *cfg, char *err, size_t errlen)
             rc = load_plugins(cfg, v, err, errlen);
         } else if (strcmp(k, "targets") == 0) {
             rc = load_targets(cfg, v, err, errlen);
+        } else if (strcmp(k, "submit") == 0) {
+            rc = load_submit(cfg, v, err, errlen);
         } else {
             rc = pos_error(&root->key_pos[i], err, errlen,
                            "unknown top-level key '%s' (expected probe, "
-                           "checks, plugins or targets)",
+                           "checks, plugins, targets or submit)",
                            shown(k, buf, sizeof(buf)));
         }
     }
@@ -658,6 +790,8 @@ static int validate(struct mxp_config *cfg, char *err, size_t errlen)
         rc = default_checks(cfg, err, errlen);
     if (rc == MXP_OK)
         rc = fill_defaults(cfg);
+    if (rc == MXP_OK)
+        rc = submit_defaults(&cfg->submit);
     return rc;
 }
 
@@ -730,6 +864,7 @@ void mxp_config_free(struct mxp_config *cfg)
         mxp_string_list_free(cfg->targets[i].checks, cfg->targets[i].n_checks);
     }
     free(cfg->targets);
+    submit_free(&cfg->submit);
     mxp_string_list_free(cfg->checks, cfg->n_checks);
     mxp_string_list_free(cfg->dns_servers, cfg->n_dns_servers);
     free(cfg->helo_name);

@@ -1,6 +1,7 @@
 /*
  * main.c - mxprobe's entry point: command line and config in, plugins
- * loaded and vetted, the target run, the report printed.
+ * loaded and vetted, the targets run (schedule.h), the reports printed
+ * as they finish (stream.h).
  *
  * Anything wrong with arguments, config or plugins is one line on stdout
  * ("MXPROBE UNKNOWN - ...", where Nagios shows it) and exit 3.
@@ -22,8 +23,10 @@
 #include "report.h"
 #include "result.h"
 #include "runner.h"
+#include "schedule.h"
 #include "status.h"
-#include "target.h"
+#include "stream.h"
+#include "submit.h"
 
 #define EXIT_UNKNOWN 3
 
@@ -34,10 +37,19 @@ struct app {
     struct mxp_run_settings run;
     struct mxp_plugin_slot *slots;
     size_t n_slots;
+    char **checks; /* the union of every entry's checks */
+    size_t n_checks;
+    struct plan *plan; /* what to check: one per entry */
+    size_t n_plan;
+    struct mxp_submitter *submit;
+};
+
+/* One entry (-H, -D, or one of targets:) and its checks by name. */
+struct plan {
+    struct mxp_sched_entry se;
+    const struct mxp_target_config *tc;
     char **checks;
     size_t n_checks;
-    struct mxp_report report;
-    struct mxp_target_store target;
 };
 
 static int fail(const char *msg)
@@ -65,7 +77,22 @@ static const struct mxp_target_config *find_target(const struct mxp_config *cfg,
     size_t i;
 
     for (i = 0; i < cfg->n_targets; i++)
-        if (strcasecmp(cfg->targets[i].host, host) == 0)
+        if (cfg->targets[i].host != NULL &&
+            strcasecmp(cfg->targets[i].host, host) == 0)
+            return &cfg->targets[i];
+    return NULL;
+}
+
+/* The config entry of -D DOMAIN without -H: a domain entry of targets:. */
+static const struct mxp_target_config *
+find_domain_target(const struct mxp_config *cfg, const char *domain)
+{
+    size_t i;
+
+    for (i = 0; i < cfg->n_targets; i++)
+        if (cfg->targets[i].kind == MXP_ENTRY_DOMAIN &&
+            cfg->targets[i].domain != NULL &&
+            strcasecmp(cfg->targets[i].domain, domain) == 0)
             return &cfg->targets[i];
     return NULL;
 }
@@ -287,7 +314,7 @@ static int init_slots(struct app *a, char *err, size_t errlen)
 }
 
 static int choose_checks(struct app *a, const struct mxp_target_config *tc,
-                         char *err, size_t errlen)
+                         char ***out, size_t *n_out, char *err, size_t errlen)
 {
     char *const *base = a->cfg->checks;
     size_t n_base = a->cfg->n_checks;
@@ -297,15 +324,15 @@ static int choose_checks(struct app *a, const struct mxp_target_config *tc,
         n_base = tc->n_checks;
     }
     if (a->cli.checks != NULL)
-        return mxp_checks_apply(a->cli.checks, base, n_base, &a->checks,
-                                &a->n_checks, err, errlen);
+        return mxp_checks_apply(a->cli.checks, base, n_base, out, n_out, err,
+                                errlen);
     /* No -C: the configured list as it is. */
-    a->checks = calloc(n_base ? n_base : 1, sizeof(char *));
-    if (a->checks == NULL)
+    *out = calloc(n_base ? n_base : 1, sizeof(char *));
+    if (*out == NULL)
         return MXP_ERR_NOMEM;
-    for (; a->n_checks < n_base; a->n_checks++) {
-        a->checks[a->n_checks] = strdup(base[a->n_checks]);
-        if (a->checks[a->n_checks] == NULL)
+    for (; *n_out < n_base; (*n_out)++) {
+        (*out)[*n_out] = strdup(base[*n_out]);
+        if ((*out)[*n_out] == NULL)
             return MXP_ERR_NOMEM;
     }
     if (n_base == 0) {
@@ -317,27 +344,6 @@ static int choose_checks(struct app *a, const struct mxp_target_config *tc,
     return MXP_OK;
 }
 
-static int print_report(struct app *a)
-{
-    enum mxp_format fmt = a->cli.format;
-    const char *nc = getenv("NO_COLOR");
-    int tty = isatty(STDOUT_FILENO);
-
-    if (fmt == MXP_FORMAT_AUTO)
-        fmt = tty ? MXP_FORMAT_TEXT : MXP_FORMAT_NAGIOS;
-    switch (fmt) {
-    case MXP_FORMAT_JSON:
-        return mxp_output_json(stdout, &a->report, a->cli.verbosity);
-    case MXP_FORMAT_OPENMETRICS:
-        return mxp_output_openmetrics(stdout, &a->report);
-    case MXP_FORMAT_TEXT:
-        return mxp_output_text(stdout, &a->report, a->cli.verbosity,
-                               tty && (nc == NULL || nc[0] == '\0'));
-    default:
-        return mxp_output_nagios(stdout, &a->report, a->cli.verbosity);
-    }
-}
-
 static void cleanup(struct app *a)
 {
     size_t i;
@@ -346,8 +352,13 @@ static void cleanup(struct app *a)
         mxp_plugin_unload(&a->slots[i].lp);
     free(a->slots);
     mxp_strv_free(a->checks, a->n_checks);
-    mxp_report_free(&a->report);
-    mxp_target_store_free(&a->target);
+    for (i = 0; i < a->n_plan; i++) {
+        mxp_strv_free(a->plan[i].checks, a->plan[i].n_checks);
+        free(a->plan[i].se.slots);
+    }
+    free(a->plan);
+    if (a->submit != NULL)
+        mxp_submit_finish(a->submit, mxp_now());
     mxp_plugin_dirs_free(a->dirs);
     mxp_config_free(a->cfg);
     mxp_cli_free(&a->cli);
@@ -355,15 +366,153 @@ static void cleanup(struct app *a)
     mxp_psl_cleanup();
 }
 
+/* The entries of this run: -H (a host or a netblock), -D without -H (a
+ * domain), or every entry of targets: (--all). */
+static int plan_entries(struct app *a, char *err, size_t errlen)
+{
+    size_t i, n = a->cli.all ? a->cfg->n_targets : 1;
+
+    if (a->cli.all && n == 0) {
+        snprintf(err, errlen, "--all: the config lists no targets");
+        return MXP_ERR_CONFIG;
+    }
+    a->plan = calloc(n, sizeof(*a->plan));
+    if (a->plan == NULL)
+        return MXP_ERR_NOMEM;
+    a->n_plan = n;
+    for (i = 0; i < n; i++) {
+        struct plan *p = &a->plan[i];
+        struct mxp_sched_entry *e = &p->se;
+        const struct mxp_target_config *tc;
+
+        if (a->cli.all) {
+            tc = &a->cfg->targets[i];
+            e->entry.kind = tc->kind;
+            e->entry.text = tc->kind == MXP_ENTRY_DOMAIN ? tc->domain : tc->host;
+            e->domain = tc->domain;
+        } else if (a->cli.host != NULL) {
+            tc = find_target(a->cfg, a->cli.host);
+            e->entry.kind = mxp_entry_kind_of(a->cli.host);
+            e->entry.text = a->cli.host;
+            e->domain = a->cli.domain ? a->cli.domain : (tc ? tc->domain : NULL);
+        } else {
+            tc = find_domain_target(a->cfg, a->cli.domain);
+            e->entry.kind = MXP_ENTRY_DOMAIN;
+            e->entry.text = a->cli.domain;
+            e->domain = a->cli.domain;
+        }
+        p->tc = tc;
+        e->port = a->cli.port ? a->cli.port : (tc && tc->port ? tc->port : 25);
+        e->entry.port = e->port;
+        e->service = tc ? tc->service : NULL;
+        /* A name is left to the expander, whose error says what is wrong
+         * with it as today's single-host run did; blocks and domains are
+         * refused before anything runs. */
+        if (e->entry.kind != MXP_ENTRY_HOST &&
+            mxp_entry_check(&e->entry, err, errlen) != MXP_OK)
+            return MXP_ERR_INVALID;
+        if (choose_checks(a, tc, &p->checks, &p->n_checks, err, errlen) !=
+            MXP_OK)
+            return MXP_ERR_CONFIG;
+    }
+    return MXP_OK;
+}
+
+/* Every entry's checks, each name once, in order of first mention: these
+ * are loaded and init()ed once and serve every entry. */
+static int union_checks(struct app *a)
+{
+    size_t i, j, k;
+
+    for (i = 0; i < a->n_plan; i++) {
+        for (j = 0; j < a->plan[i].n_checks; j++) {
+            const char *name = a->plan[i].checks[j];
+            char **v;
+
+            for (k = 0; k < a->n_checks; k++)
+                if (strcmp(a->checks[k], name) == 0)
+                    break;
+            if (k < a->n_checks)
+                continue;
+            v = realloc(a->checks, (a->n_checks + 1) * sizeof(*v));
+            if (v == NULL)
+                return MXP_ERR_NOMEM;
+            a->checks = v;
+            if ((v[a->n_checks] = strdup(name)) == NULL)
+                return MXP_ERR_NOMEM;
+            a->n_checks++;
+        }
+    }
+    return MXP_OK;
+}
+
+/* Each entry's checks as slots, out of the loaded ones (a check left out
+ * by init() is left out of every entry). */
+static int entry_slots(struct app *a, size_t *max_slots)
+{
+    size_t i, j, k;
+
+    *max_slots = 0;
+    for (i = 0; i < a->n_plan; i++) {
+        struct plan *p = &a->plan[i];
+
+        p->se.slots = calloc(p->n_checks + 1, sizeof(*p->se.slots));
+        if (p->se.slots == NULL)
+            return MXP_ERR_NOMEM;
+        for (j = 0; j < p->n_checks; j++)
+            for (k = 0; k < a->n_slots; k++)
+                if (strcmp(a->slots[k].lp.name, p->checks[j]) == 0) {
+                    p->se.slots[p->se.n_slots++] = &a->slots[k];
+                    break;
+                }
+        if (p->se.n_slots > *max_slots)
+            *max_slots = p->se.n_slots;
+    }
+    return MXP_OK;
+}
+
+static void stream_settings(const struct app *a, struct mxp_stream_settings *ss)
+{
+    const char *nc = getenv("NO_COLOR");
+    int tty = isatty(STDOUT_FILENO);
+    size_t i;
+
+    memset(ss, 0, sizeof(*ss));
+    ss->format = a->cli.format;
+    if (ss->format == MXP_FORMAT_AUTO)
+        ss->format = tty ? MXP_FORMAT_TEXT : MXP_FORMAT_NAGIOS;
+    ss->verbosity = a->cli.verbosity;
+    ss->color = tty && (nc == NULL || nc[0] == '\0');
+    /* One plugin column for all targets, so that the lines align. */
+    for (i = 0; i < a->n_slots; i++)
+        if (strlen(a->slots[i].lp.name) + 2 > ss->plugin_col)
+            ss->plugin_col = strlen(a->slots[i].lp.name) + 2;
+    /* -H HOST is one service: one status line for the host, whatever
+     * the number of its addresses; everything else is a run of many. */
+    ss->nagios_form = (!a->cli.all && a->cli.host != NULL &&
+                       a->plan[0].se.entry.kind == MXP_ENTRY_HOST)
+                          ? MXP_NAGIOS_HOST
+                          : MXP_NAGIOS_MULTI;
+    ss->progress = ss->format == MXP_FORMAT_TEXT && !a->cli.quiet &&
+                   isatty(STDERR_FILENO);
+    ss->out = stdout;
+    ss->err = stderr;
+}
+
 static int run(struct app *a, int argc, char **argv)
 {
     char err[1024];
-    const struct mxp_target_config *tc;
-    struct mxp_target_report *tr;
-    double start = mxp_now(), deadline;
-    size_t i;
-    int rc;
+    struct mxp_stream_settings ss;
+    struct mxp_sched_settings sch;
+    struct mxp_expand_settings xs;
+    struct mxp_stream *stream;
+    struct mxp_sched_entry *ents;
+    double start = mxp_now();
+    size_t i, max_slots, jobs;
+    enum mxp_state worst;
+    int rc, floor;
 
+    err[0] = '\0';
     if (mxp_cli_parse(argc, argv, &a->cli, err, sizeof(err)) != MXP_OK)
         return fail(err);
     if (a->cli.help) {
@@ -375,8 +524,6 @@ static int run(struct app *a, int argc, char **argv)
                MXP_ABI_MINOR);
         return 0;
     }
-    /* Output after the hard deadline must still make it within -t. */
-    deadline = start + a->cli.timeout - fmin(0.1, a->cli.timeout * 0.05);
     if (mxp_dns_global_init() != MXP_OK)
         return fail("cannot initialise the DNS library");
     a->dirs = mxp_plugin_dirs();
@@ -401,12 +548,6 @@ static int run(struct app *a, int argc, char **argv)
         if (mxp_dns_server_check(a->cli.dns_servers[i], err, sizeof(err)) !=
             MXP_OK)
             return fail(err);
-    if (a->cli.all) {
-        if (check_plugin_sections(a, err, sizeof(err)) != MXP_OK)
-            return fail(err);
-        return fail("--all is not implemented yet; check one server with "
-                    "-H HOST");
-    }
 
     a->run.cfg = a->cfg;
     a->run.verbosity = a->cli.verbosity;
@@ -427,9 +568,9 @@ static int run(struct app *a, int argc, char **argv)
         a->run.dns.timeout_ms = 1; /* 0 would mean c-ares' default */
     a->run.dns.tries = a->cfg->dns_tries;
 
-    tc = find_target(a->cfg, a->cli.host);
-    if (choose_checks(a, tc, err, sizeof(err)) != MXP_OK)
-        return fail(err);
+    if (plan_entries(a, err, sizeof(err)) != MXP_OK ||
+        union_checks(a) != MXP_OK)
+        return fail(err[0] ? err : "out of memory");
     if ((a->cli.warning || a->cli.critical) && a->n_checks != 1)
         return fail("-w/-c apply to a single check: add -C NAME, or set "
                     "plugins.NAME.warning/critical in the config");
@@ -439,35 +580,79 @@ static int run(struct app *a, int argc, char **argv)
         check_plugin_sections(a, err, sizeof(err)) != MXP_OK ||
         init_slots(a, err, sizeof(err)) != MXP_OK)
         return fail(err);
-
-    a->report.targets = calloc(1, sizeof(*a->report.targets));
-    if (a->report.targets == NULL)
+    if (entry_slots(a, &max_slots) != MXP_OK)
         return fail("out of memory");
-    a->report.n_targets = 1;
-    tr = &a->report.targets[0];
-    rc = mxp_target_resolve(
-        &a->run.dns, a->cli.host,
-        a->cli.port ? a->cli.port : (tc && tc->port ? tc->port : 25),
-        a->cli.domain ? a->cli.domain : (tc ? tc->domain : NULL), deadline,
-        &a->target, err, sizeof(err));
-    tr->host = strdup(a->cli.host);
-    tr->port = a->target.t.port;
-    if (rc != MXP_OK) {
-        tr->error = strdup(err);
-        tr->state = MXP_STATE_UNKNOWN;
-    } else {
-        tr->addr = strdup(a->target.addr);
-        mxp_run_target(&a->run, a->slots, a->n_slots, &a->target.t, deadline,
-                       tr);
-    }
-    a->report.state = tr->state;
-    if (print_report(a) != MXP_OK || fflush(stdout) != 0) {
-        /* The report is built in memory and written at once, so nothing
-         * of it went out (out of memory) or stdout is broken. */
+
+    /* What the plugins opened in init() stays below; the pipes of the
+     * runs, the expander's and the submitter's come above and are closed
+     * in every plugin child. */
+    floor = mxp_runner_fd_watermark();
+    mxp_runner_set_fd_floor(floor);
+    if (a->cli.submit != NULL &&
+        mxp_submit_start(a->cli.submit, &a->cfg->submit, &a->submit, err,
+                         sizeof(err)) != MXP_OK)
+        return fail(err);
+    jobs = mxp_sched_fit_jobs(a->cli.jobs, max_slots, floor);
+    if (jobs < a->cli.jobs)
+        fprintf(stderr,
+                "mxprobe: note: the open-file limit allows %zu targets at "
+                "once, not %u (-j): raise it with ulimit -n\n",
+                jobs, a->cli.jobs);
+
+    memset(&xs, 0, sizeof(xs));
+    xs.dns = a->run.dns;
+    xs.family = a->cli.family;
+    xs.scan_rate = a->cfg->scan_rate;
+    xs.connect_timeout = a->cfg->scan_timeout;
+    xs.dns_deadline = a->cli.timeout;
+    stream_settings(a, &ss);
+    stream = mxp_stream_new(&ss);
+    if (stream == NULL)
+        return fail("out of memory");
+    memset(&sch, 0, sizeof(sch));
+    sch.run = &a->run;
+    sch.expand = &xs;
+    sch.jobs = jobs;
+    sch.timeout = a->cli.timeout;
+    /* -H HOST answers Nagios within -t, every address included. */
+    if (ss.nagios_form == MXP_NAGIOS_HOST)
+        sch.run_deadline =
+            start + a->cli.timeout - fmin(0.1, a->cli.timeout * 0.05);
+    sch.submit = a->submit;
+    sch.service = a->cfg->submit.service;
+    sch.verbosity = a->cli.verbosity;
+    sch.out = stream;
+    /* The entries side by side: a plan holds more than its entry. */
+    ents = calloc(a->n_plan ? a->n_plan : 1, sizeof(*ents));
+    if (ents == NULL)
+        return fail("out of memory");
+    for (i = 0; i < a->n_plan; i++)
+        ents[i] = a->plan[i].se;
+    rc = mxp_schedule(ents, a->n_plan, &sch);
+    free(ents);
+    (void)rc; /* whatever failed is in the reports already */
+    worst = mxp_stream_state(stream);
+    if (mxp_stream_finish(stream) != MXP_OK) {
+        /* The nagios report is written at once at the end, so nothing of
+         * it went out (out of memory) or stdout is broken. */
         printf("MXPROBE UNKNOWN - could not write the report\n");
-        return EXIT_UNKNOWN;
+        worst = MXP_STATE_UNKNOWN;
     }
-    return (int)a->report.state;
+    if (a->submit != NULL) {
+        /* The submitter gets 30 s to hand over what is left; -H HOST
+         * stays within -t, which Nagios enforces on the whole process. */
+        double wait = ss.nagios_form == MXP_NAGIOS_HOST
+                          ? fmax(1, start + a->cli.timeout - mxp_now())
+                          : 30;
+        size_t failed = mxp_submit_finish(a->submit, mxp_now() + wait);
+
+        a->submit = NULL;
+        if (failed > 0)
+            fprintf(stderr,
+                    "mxprobe: submit: %zu result%s did not reach %s\n",
+                    failed, failed == 1 ? "" : "s", a->cli.submit);
+    }
+    return (int)worst;
 }
 
 int main(int argc, char **argv)

@@ -88,60 +88,75 @@ static void family(struct mxp_out *o, const char *name, const char *help)
     mxp_out_printf(o, "# TYPE %s gauge\n# HELP %s %s\n", name, name, help);
 }
 
-/* One sample per check of every target: its state, or its time. */
-static void check_samples(struct mxp_out *o, const struct mxp_report *r,
-                          const char *name, int durations)
-{
-    for (size_t i = 0; i < r->n_targets; i++)
-        for (size_t j = 0; j < r->targets[i].n_checks; j++) {
-            const struct mxp_check_result *c = &r->targets[i].checks[j];
+static const char *const family_name[MXP_OM_FAMILIES] = {
+    "mxprobe_target_state", "mxprobe_check_state",
+    "mxprobe_check_duration_seconds", "mxprobe_perfdata"};
+static const char *const family_help[MXP_OM_FAMILIES] = {
+    "Worst Nagios state of a target: 0 OK, 1 WARNING, 2 CRITICAL, "
+    "3 UNKNOWN.",
+    "Nagios state of one check of a target: 0 OK, 1 WARNING, "
+    "2 CRITICAL, 3 UNKNOWN.",
+    "Seconds one check of a target took.",
+    "A perfdata value of a check, in the unit of its uom label."};
 
-            mxp_out_printf(o, "%s{", name);
-            check_labels(o, &r->targets[i], c);
-            mxp_out_puts(o, "}");
-            value(o, durations ? c->elapsed : (double)c->state);
+/* One target's samples, each into the buffer of its family. */
+void mxp_openmetrics_add(struct mxp_out fam[MXP_OM_FAMILIES],
+                         const struct mxp_target_report *t)
+{
+    size_t j, k;
+
+    mxp_out_puts(&fam[0], "mxprobe_target_state{");
+    target_labels(&fam[0], t);
+    mxp_out_puts(&fam[0], "}");
+    value(&fam[0], t->state);
+    for (j = 0; j < t->n_checks; j++) {
+        const struct mxp_check_result *c = &t->checks[j];
+
+        for (k = 1; k <= 2; k++) {
+            mxp_out_printf(&fam[k], "%s{", family_name[k]);
+            check_labels(&fam[k], t, c);
+            mxp_out_puts(&fam[k], "}");
+            value(&fam[k], k == 2 ? c->elapsed : (double)c->state);
         }
+        for (k = 0; k < c->n_perf; k++) {
+            mxp_out_puts(&fam[3], "mxprobe_perfdata{");
+            check_labels(&fam[3], t, c);
+            mxp_out_puts(&fam[3], ",metric=");
+            label_value(&fam[3], c->perf[k].label);
+            mxp_out_puts(&fam[3], ",uom=");
+            label_value(&fam[3], c->perf[k].uom != NULL ? c->perf[k].uom : "");
+            mxp_out_puts(&fam[3], "}");
+            value(&fam[3], c->perf[k].value);
+        }
+    }
+}
+
+int mxp_openmetrics_write(struct mxp_out fam[MXP_OM_FAMILIES], FILE *f)
+{
+    struct mxp_out o;
+    size_t k;
+
+    mxp_out_init(&o);
+    for (k = 0; k < MXP_OM_FAMILIES; k++) {
+        family(&o, family_name[k], family_help[k]);
+        if (fam[k].status != MXP_OK && o.status == MXP_OK)
+            o.status = fam[k].status;
+        if (fam[k].buf.len > 0)
+            mxp_out_put(&o, fam[k].buf.data, fam[k].buf.len);
+        mxp_buf_free(&fam[k].buf);
+    }
+    mxp_out_puts(&o, "# EOF\n");
+    return mxp_out_finish(&o, f);
 }
 
 int mxp_output_openmetrics(FILE *f, const struct mxp_report *r)
 {
-    struct mxp_out o;
-    size_t i, j, k;
+    struct mxp_out fam[MXP_OM_FAMILIES];
+    size_t i;
 
-    mxp_out_init(&o);
-    family(&o, "mxprobe_target_state",
-           "Worst Nagios state of a target: 0 OK, 1 WARNING, 2 CRITICAL, "
-           "3 UNKNOWN.");
-    for (i = 0; i < r->n_targets; i++) {
-        mxp_out_puts(&o, "mxprobe_target_state{");
-        target_labels(&o, &r->targets[i]);
-        mxp_out_puts(&o, "}");
-        value(&o, r->targets[i].state);
-    }
-    family(&o, "mxprobe_check_state",
-           "Nagios state of one check of a target: 0 OK, 1 WARNING, "
-           "2 CRITICAL, 3 UNKNOWN.");
-    check_samples(&o, r, "mxprobe_check_state", 0);
-    family(&o, "mxprobe_check_duration_seconds",
-           "Seconds one check of a target took.");
-    check_samples(&o, r, "mxprobe_check_duration_seconds", 1);
-    family(&o, "mxprobe_perfdata",
-           "A perfdata value of a check, in the unit of its uom label.");
+    for (i = 0; i < MXP_OM_FAMILIES; i++)
+        mxp_out_init(&fam[i]);
     for (i = 0; i < r->n_targets; i++)
-        for (j = 0; j < r->targets[i].n_checks; j++) {
-            const struct mxp_check_result *c = &r->targets[i].checks[j];
-
-            for (k = 0; k < c->n_perf; k++) {
-                mxp_out_puts(&o, "mxprobe_perfdata{");
-                check_labels(&o, &r->targets[i], c);
-                mxp_out_puts(&o, ",metric=");
-                label_value(&o, c->perf[k].label);
-                mxp_out_puts(&o, ",uom=");
-                label_value(&o, c->perf[k].uom != NULL ? c->perf[k].uom : "");
-                mxp_out_puts(&o, "}");
-                value(&o, c->perf[k].value);
-            }
-        }
-    mxp_out_puts(&o, "# EOF\n");
-    return mxp_out_finish(&o, f);
+        mxp_openmetrics_add(fam, &r->targets[i]);
+    return mxp_openmetrics_write(fam, f);
 }

@@ -146,8 +146,8 @@ static void put_perf(struct mxp_out *o, const struct mxp_target_report *t)
     }
 }
 
-static void put_target(struct mxp_out *o, const struct mxp_target_report *t,
-                       int verbosity, int color, size_t plugin_col)
+void mxp_text_target(struct mxp_out *o, const struct mxp_target_report *t,
+                     int verbosity, int color, size_t plugin_col)
 {
     size_t i;
 
@@ -170,14 +170,28 @@ static void put_target(struct mxp_out *o, const struct mxp_target_report *t,
         put_perf(o, t);
 }
 
+void mxp_text_summary(struct mxp_out *o, size_t n, enum mxp_state state,
+                      const size_t count[4], int color)
+{
+    if (color)
+        mxp_out_puts(o, BOLD);
+    mxp_out_printf(o, "%zu target%s: ", n, n == 1 ? "" : "s");
+    put_state(o, state, color);
+    mxp_out_puts(o, " - ");
+    put_owned(o, mxp_counts_text(count));
+    mxp_out_puts(o, "\n");
+}
+
 int mxp_output_text(FILE *f, const struct mxp_report *r, int verbosity,
                     int color)
 {
     struct mxp_out o;
+    size_t count[4] = {0, 0, 0, 0};
     size_t i, j, plugin_col = 0;
 
     /* One plugin column for all targets, so --all output lines up. */
     for (i = 0; i < r->n_targets; i++) {
+        count[mxp_state_index(r->targets[i].state)]++;
         for (j = 0; j < r->targets[i].n_checks; j++) {
             const char *p = r->targets[i].checks[j].plugin;
             size_t w = p ? strlen(p) : 1;
@@ -187,19 +201,12 @@ int mxp_output_text(FILE *f, const struct mxp_report *r, int verbosity,
         }
     }
     mxp_out_init(&o);
-    if (r->n_targets != 1) {
-        if (color)
-            mxp_out_puts(&o, BOLD);
-        mxp_out_printf(&o, "%zu targets: ", r->n_targets);
-        put_state(&o, r->state, color);
-        mxp_out_puts(&o, " - ");
-        put_owned(&o, mxp_report_counts(r));
-        mxp_out_puts(&o, "\n");
-    }
+    if (r->n_targets != 1)
+        mxp_text_summary(&o, r->n_targets, r->state, count, color);
     for (i = 0; i < r->n_targets; i++) {
         if (r->n_targets > 1)
             mxp_out_puts(&o, "\n");
-        put_target(&o, &r->targets[i], verbosity, color, plugin_col);
+        mxp_text_target(&o, &r->targets[i], verbosity, color, plugin_col);
     }
     return mxp_out_finish(&o, f);
 }

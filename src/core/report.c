@@ -14,6 +14,19 @@
 #include "buf.h"
 #include "status.h"
 
+void mxp_perfdata_free(struct mxp_perfdatum *p, size_t n)
+{
+    size_t i;
+
+    for (i = 0; p != NULL && i < n; i++) {
+        free(p[i].label);
+        free(p[i].uom);
+        free(p[i].warn);
+        free(p[i].crit);
+    }
+    free(p);
+}
+
 void mxp_check_result_free(struct mxp_check_result *c)
 {
     size_t i;
@@ -25,13 +38,7 @@ void mxp_check_result_free(struct mxp_check_result *c)
     for (i = 0; i < c->n_details; i++)
         free(c->details[i].text);
     free(c->details);
-    for (i = 0; i < c->n_perf; i++) {
-        free(c->perf[i].label);
-        free(c->perf[i].uom);
-        free(c->perf[i].warn);
-        free(c->perf[i].crit);
-    }
-    free(c->perf);
+    mxp_perfdata_free(c->perf, c->n_perf);
     for (i = 0; i < c->n_transcript; i++)
         free(c->transcript[i].text);
     free(c->transcript);
@@ -236,28 +243,28 @@ char *mxp_target_summary(const struct mxp_target_report *t)
     return s;
 }
 
-char *mxp_report_counts(const struct mxp_report *r)
+size_t mxp_state_index(enum mxp_state st)
+{
+    return (size_t)norm_state(st);
+}
+
+char *mxp_counts_text(const size_t count[4])
 {
     static const enum mxp_state order[] = {
         MXP_STATE_CRITICAL, MXP_STATE_WARNING, MXP_STATE_UNKNOWN, MXP_STATE_OK};
     static const char *const words[] = {"critical", "warning", "unknown", "ok"};
-    size_t count[4] = {0, 0, 0, 0};
     struct mxp_out o;
-    size_t i, k;
+    size_t k;
     int first = 1;
 
-    for (i = 0; i < r->n_targets; i++) {
-        for (k = 0; k < 4; k++) {
-            if (norm_state(r->targets[i].state) == order[k])
-                count[k]++;
-        }
-    }
     mxp_out_init(&o);
     for (k = 0; k < 4; k++) {
+        size_t c = count[order[k]];
+
         /* "0 ok" stands in when there is nothing else to say. */
-        if (count[k] == 0 && !(k == 3 && first))
+        if (c == 0 && !(k == 3 && first))
             continue;
-        mxp_out_printf(&o, "%s%zu %s", first ? "" : ", ", count[k], words[k]);
+        mxp_out_printf(&o, "%s%zu %s", first ? "" : ", ", c, words[k]);
         first = 0;
     }
     if (o.status != MXP_OK) {
@@ -265,6 +272,16 @@ char *mxp_report_counts(const struct mxp_report *r)
         return NULL;
     }
     return o.buf.data;
+}
+
+char *mxp_report_counts(const struct mxp_report *r)
+{
+    size_t count[4] = {0, 0, 0, 0};
+    size_t i;
+
+    for (i = 0; i < r->n_targets; i++)
+        count[mxp_state_index(r->targets[i].state)]++;
+    return mxp_counts_text(count);
 }
 
 int mxp_detail_visible(const struct mxp_check_result *c,

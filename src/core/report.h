@@ -72,6 +72,8 @@ struct mxp_report {
 };
 
 void mxp_check_result_free(struct mxp_check_result *c); /* members only */
+/* n perfdata's strings, and the array. */
+void mxp_perfdata_free(struct mxp_perfdatum *p, size_t n);
 /* 1 when key is a valid field key (1..MXP_FIELD_KEY_MAX of [a-z0-9_]). */
 int mxp_field_key_ok(const char *key, size_t len);
 void mxp_report_free(struct mxp_report *r); /* members only */
@@ -119,10 +121,57 @@ char *mxp_target_summary(const struct mxp_target_report *t);
 /* "x critical, y warning, z unknown, w ok" over the targets, zero counts
  * left out (but never all of them).  Caller frees; NULL on OOM. */
 char *mxp_report_counts(const struct mxp_report *r);
+/* The same from counts indexed by state (mxp_state_index). */
+char *mxp_counts_text(const size_t count[4]);
+/* 0..3 for OK..UNKNOWN; anything else counts as UNKNOWN. */
+size_t mxp_state_index(enum mxp_state st);
 /* Whether a detail of c is shown at this verbosity (0: non-OK only);
  * never when it repeats the summary of c. */
 int mxp_detail_visible(const struct mxp_check_result *c,
                        const struct mxp_detail *d, int verbosity);
+
+/* ---- pieces for the output of many targets (stream.c) --------------- */
+
+/* One finished target as the nagios output needs it: texts rendered and
+ * perfdata copied, so that the report (transcripts...) can be freed at
+ * once.  Labels get their prefix only when rendered, when the form of the
+ * whole output is known. */
+struct mxp_nagios_item {
+    enum mxp_state state;
+    char *host, *addr;     /* raw copies; addr NULL when none */
+    char *name, *summary;  /* mxp_target_name/summary, raw */
+    char *checks;          /* the long-output lines, rendered */
+    struct mxp_perfdatum *perf;
+    unsigned char *perf_main; /* 1: the first perfdatum of its check */
+    size_t n_perf;
+};
+int mxp_nagios_item_make(const struct mxp_target_report *t, int verbosity,
+                         struct mxp_nagios_item *out);
+void mxp_nagios_item_free(struct mxp_nagios_item *it);
+
+/* HOST: one target in today's single form, several as the addresses of
+ * one host (one status line for the host); MULTI: a run summary line and
+ * a block per target (--all, -D, a netblock). */
+enum mxp_nagios_form { MXP_NAGIOS_HOST, MXP_NAGIOS_MULTI };
+void mxp_nagios_render(struct mxp_out *o,
+                       const struct mxp_nagios_item *const *items, size_t n,
+                       enum mxp_nagios_form form, enum mxp_state state);
+
+/* Text (-o text) of one target, the plugin column given (the widest
+ * plugin name + 2, the same for every target so that lines align). */
+void mxp_text_target(struct mxp_out *o, const struct mxp_target_report *t,
+                     int verbosity, int color, size_t plugin_col);
+/* The run summary line "N targets: STATE - counts". */
+void mxp_text_summary(struct mxp_out *o, size_t n, enum mxp_state state,
+                      const size_t count[4], int color);
+
+/* OpenMetrics: the families, each kept contiguous in a buffer of its own
+ * while targets finish, written out at the end. */
+#define MXP_OM_FAMILIES 4
+void mxp_openmetrics_add(struct mxp_out fam[MXP_OM_FAMILIES],
+                         const struct mxp_target_report *t);
+/* Writes the families (and frees them) with "# EOF". */
+int mxp_openmetrics_write(struct mxp_out fam[MXP_OM_FAMILIES], FILE *f);
 
 /* Decodes one UTF-8 sequence at s (n > 0 bytes): returns the bytes used
  * and sets *cp, or for invalid input (overlong, surrogate, > U+10FFFF,

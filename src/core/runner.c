@@ -9,8 +9,10 @@
  */
 #include "runner.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -58,6 +60,93 @@ static void close_fd(int *fd)
     }
 }
 
+/* -1: close only the fds of the child's own run (mxp_run_target). */
+static int fd_floor = -1;
+
+void mxp_runner_set_fd_floor(int floor)
+{
+    fd_floor = floor;
+}
+
+/* Calls fn for each fd open in [lo, hi] as /proc/self/fd lists them;
+ * -1 without /proc. */
+static int each_open_fd(int lo, int hi, void (*fn)(int fd, void *user),
+                        void *user)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+
+    if (d == NULL)
+        return -1;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        long v = strtol(e->d_name, &end, 10);
+
+        if (end != e->d_name && *end == '\0' && v >= lo && v <= hi &&
+            v != dirfd(d))
+            fn((int)v, user);
+    }
+    closedir(d);
+    return 0;
+}
+
+static void note_top(int fd, void *user)
+{
+    int *top = user;
+
+    if (fd > *top)
+        *top = fd;
+}
+
+static void close_one(int fd, void *user)
+{
+    (void)user;
+    close(fd);
+}
+
+int mxp_runner_fd_watermark(void)
+{
+    int top = -1, fd;
+
+    if (each_open_fd(0, INT_MAX, note_top, &top) != 0) {
+        /* No /proc: the lowest free fd, right unless something below it
+         * was closed again. */
+        fd = fcntl(0, F_DUPFD, 0);
+        if (fd >= 0)
+            close(fd);
+        return fd >= 0 ? fd : 3;
+    }
+    /* Holes below the top would take the fds opened later (the pipes of
+     * other runs), below the floor: fill them with /dev/null for good. */
+    while ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0 && fd < top)
+        ;
+    if (fd > top)
+        close(fd);
+    return top + 1;
+}
+
+static void close_from(int lo, int hi)
+{
+    if (lo > hi)
+        return;
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, (unsigned)lo, (unsigned)hi, 0u) == 0)
+        return;
+#endif
+    /* Linux < 5.9: the fds that are open, as /proc lists them. */
+    each_open_fd(lo, hi, close_one, NULL);
+}
+
+/* In the child: nothing of the parent's other runs stays open but our own
+ * pipe, so that fork cost and fd tables do not grow with -j. */
+static void close_inherited(int wfd)
+{
+    if (fd_floor < 0)
+        return;
+    close_from(fd_floor, wfd - 1);
+    close_from(wfd > fd_floor ? wfd + 1 : fd_floor, INT_MAX);
+}
+
 static void run_child(const struct mxp_run_settings *run,
                       struct mxp_plugin_slot *slot,
                       const struct mxp_target *target, double deadline, int wfd,
@@ -71,6 +160,7 @@ static void run_child(const struct mxp_run_settings *run,
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(EXIT_STATUS_BASE + MXP_ERR_IO); /* it died before prctl */
+    close_inherited(wfd);
     /* Plugins must not write to our stdout: the Nagios output is there. */
     dup2(STDERR_FILENO, STDOUT_FILENO);
     signal(SIGPIPE, SIG_IGN);
@@ -78,11 +168,22 @@ static void run_child(const struct mxp_run_settings *run,
     rc = slot->lp.desc->run(&job.ctx, slot->lp.state);
     mxp_job_release(&job);
     close(wfd);
-    exit(rc == MXP_OK ? 0 : EXIT_STATUS_BASE + (rc & 0x3f));
+    /* _exit: the atexit handlers of the libraries (OpenSSL's cleanup...)
+     * are the parent's business and cost every child CPU. */
+    fflush(NULL);
+    _exit(rc == MXP_OK ? 0 : EXIT_STATUS_BASE + (rc & 0x3f));
 }
 
+struct mxp_run {
+    struct child *ch;
+    struct mxp_check_result *res;
+    size_t n;
+    double t0, hard, budget;
+    int rc;
+};
+
 static int start_children(const struct mxp_run_settings *run,
-                          struct mxp_plugin_slot *slots, size_t n,
+                          struct mxp_plugin_slot *const *slots, size_t n,
                           const struct mxp_target *target, double deadline,
                           struct child *ch)
 {
@@ -110,7 +211,7 @@ static int start_children(const struct mxp_run_settings *run,
                 close_fd(&ch[j].fd);
                 close_fd(&ch[j].pidfd);
             }
-            run_child(run, &slots[i], target, deadline, p[1], parent);
+            run_child(run, slots[i], target, deadline, p[1], parent);
         }
         /* Both sides set the group, so a kill right after fork works. */
         setpgid(pid, pid);
@@ -160,60 +261,122 @@ static int drain(struct child *c, struct mxp_check_result *res)
     return 1;
 }
 
-static void wait_children(struct child *ch, size_t n,
-                          struct mxp_check_result *res, double deadline)
+int mxp_run_start(const struct mxp_run_settings *run,
+                  struct mxp_plugin_slot *const *slots, size_t n,
+                  const struct mxp_target *target, double hard_deadline,
+                  struct mxp_run **out)
 {
-    /* Two poll slots per child: its pipe and its pidfd. */
-    struct pollfd *pfd = calloc(2 * (n ? n : 1), sizeof(*pfd));
-    size_t *owner = calloc(2 * (n ? n : 1), sizeof(*owner));
+    struct mxp_run *r = calloc(1, sizeof(*r));
     size_t i;
 
-    while (pfd != NULL && owner != NULL) {
-        nfds_t k = 0;
-        int ms, blind = 0;
+    *out = NULL;
+    if (r == NULL)
+        return MXP_ERR_NOMEM;
+    r->res = calloc(n ? n : 1, sizeof(*r->res));
+    r->ch = calloc(n ? n : 1, sizeof(*r->ch));
+    if (r->res == NULL || r->ch == NULL) {
+        free(r->res);
+        free(r->ch);
+        free(r);
+        return MXP_ERR_NOMEM;
+    }
+    r->n = n;
+    r->t0 = mxp_now();
+    r->hard = hard_deadline;
+    r->budget = hard_deadline - r->t0;
+    for (i = 0; i < n; i++) {
+        r->ch[i].fd = -1;
+        r->ch[i].pidfd = -1;
+        mxp_ipc_reader_init(&r->ch[i].reader);
+        r->res[i].plugin = strdup(slots[i]->lp.name);
+        r->res[i].state = MXP_STATE_UNKNOWN;
+    }
+    r->rc = start_children(run, slots, n, target,
+                           hard_deadline - mxp_runner_grace(r->budget), r->ch);
+    *out = r;
+    return MXP_OK;
+}
 
-        for (i = 0; i < n; i++) {
-            /* With a pidfd, exit is a poll event: no need to ask. */
-            if (ch[i].pidfd < 0)
-                reap(&ch[i], 0);
-            if (ch[i].fd >= 0) {
-                pfd[k].fd = ch[i].fd;
-                pfd[k].events = POLLIN;
-                owner[k++] = i;
-            }
-            if (!ch[i].exited) {
-                if (ch[i].pidfd >= 0) {
-                    pfd[k].fd = ch[i].pidfd;
-                    pfd[k].events = POLLIN;
-                    owner[k++] = i;
-                } else {
-                    blind = 1;
-                }
-            }
+size_t mxp_run_pollfds(struct mxp_run *r, struct pollfd *pfd)
+{
+    size_t i, k = 0;
+
+    for (i = 0; i < r->n; i++) {
+        struct child *c = &r->ch[i];
+
+        /* With a pidfd, exit is a poll event: no need to ask. */
+        if (c->pidfd < 0)
+            reap(c, 0);
+        if (c->fd >= 0) {
+            pfd[k].fd = c->fd;
+            pfd[k].events = POLLIN;
+            pfd[k++].revents = 0;
         }
-        if (k == 0 && !blind)
-            break; /* all pipes drained, all children reaped */
-        ms = mxp_poll_ms(deadline);
-        if (ms == 0)
-            break;
-        if (blind && ms > 1)
-            ms = 1;
-        for (i = 0; i < k; i++)
-            pfd[i].revents = 0;
-        if (poll(pfd, k, ms) <= 0)
-            continue;
-        for (i = 0; i < k; i++) {
-            if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            if (pfd[i].fd == ch[owner[i]].fd)
-                drain(&ch[owner[i]], &res[owner[i]]);
-            else
-                reap(&ch[owner[i]], 0);
+        if (!c->exited && c->pidfd >= 0) {
+            pfd[k].fd = c->pidfd;
+            pfd[k].events = POLLIN;
+            pfd[k++].revents = 0;
         }
     }
-    free(pfd);
-    free(owner);
+    return k;
+}
+
+void mxp_run_events(struct mxp_run *r, const struct pollfd *pfd, size_t k)
+{
+    size_t i, j = 0;
+
+    /* The entries are in the order mxp_run_pollfds wrote them: walk the
+     * children alongside instead of searching. */
+    for (i = 0; i < k; i++) {
+        while (j < r->n && r->ch[j].fd != pfd[i].fd &&
+               r->ch[j].pidfd != pfd[i].fd)
+            j++;
+        if (j == r->n)
+            return;
+        if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        if (pfd[i].fd == r->ch[j].fd)
+            drain(&r->ch[j], &r->res[j]);
+        else
+            reap(&r->ch[j], 0);
+    }
+}
+
+double mxp_run_wake(struct mxp_run *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->n; i++)
+        if (r->ch[i].pid > 0 && !r->ch[i].exited && r->ch[i].pidfd < 0)
+            return mxp_min_deadline(r->hard, mxp_now() + 0.001);
+    return r->hard;
+}
+
+int mxp_run_done(struct mxp_run *r, double now)
+{
+    size_t i;
+
+    if (now >= r->hard)
+        return 1;
+    for (i = 0; i < r->n; i++) {
+        struct child *c = &r->ch[i];
+
+        if (c->fd >= 0 || (c->pid > 0 && !c->exited))
+            return 0;
+    }
+    return 1;
+}
+
+/* Kills what overran and reads what it wrote before. */
+static void stop_children(struct child *ch, size_t n,
+                          struct mxp_check_result *res)
+{
+    size_t i;
+
     for (i = 0; i < n; i++) {
+        if (!ch[i].exited && ch[i].pid > 0) {
+            reap(&ch[i], 0);
+        }
         if (!ch[i].exited && ch[i].pid > 0) {
             kill(-ch[i].pid, SIGKILL);
             kill(ch[i].pid, SIGKILL);
@@ -315,48 +478,57 @@ static void conclude(const struct child *c, struct mxp_check_result *res,
     }
 }
 
+int mxp_run_finish(struct mxp_run *r, struct mxp_target_report *out)
+{
+    size_t i;
+    int rc = r->rc;
+
+    stop_children(r->ch, r->n, r->res);
+    out->checks = r->res;
+    out->n_checks = r->n;
+    out->state = MXP_STATE_OK;
+    for (i = 0; i < r->n; i++) {
+        struct mxp_check_result *res = &r->res[i];
+
+        if (r->ch[i].pid > 0)
+            conclude(&r->ch[i], res, r->budget);
+        else
+            set_unknown(res, "could not start the plugin");
+        if (r->ch[i].reader.overflow)
+            set_unknown(res, "plugin sent more than 4 MiB of results");
+        if (res->summary == NULL)
+            set_unknown(res, "no result");
+        out->state = mxp_state_worst(out->state, res->state);
+        mxp_ipc_reader_free(&r->ch[i].reader);
+    }
+    out->elapsed = mxp_now() - r->t0;
+    free(r->ch);
+    free(r);
+    return rc;
+}
+
 int mxp_run_target(const struct mxp_run_settings *run,
-                   struct mxp_plugin_slot *slots, size_t n,
+                   struct mxp_plugin_slot *const *slots, size_t n,
                    const struct mxp_target *target, double hard_deadline,
                    struct mxp_target_report *out)
 {
-    struct child *ch;
-    double t0 = mxp_now(), budget = hard_deadline - t0;
-    double soft = hard_deadline - mxp_runner_grace(budget);
-    size_t i;
+    struct mxp_run *r;
+    struct pollfd *pfd;
     int rc;
 
-    out->checks = calloc(n ? n : 1, sizeof(*out->checks));
-    ch = calloc(n ? n : 1, sizeof(*ch));
-    if (out->checks == NULL || ch == NULL) {
-        free(ch);
-        return MXP_ERR_NOMEM;
+    rc = mxp_run_start(run, slots, n, target, hard_deadline, &r);
+    if (rc != MXP_OK)
+        return rc;
+    pfd = calloc(MXP_RUN_FDS_PER_PLUGIN * (n ? n : 1), sizeof(*pfd));
+    while (pfd != NULL && !mxp_run_done(r, mxp_now())) {
+        size_t k = mxp_run_pollfds(r, pfd);
+        int ms = mxp_poll_ms(mxp_run_wake(r));
+
+        if (k == 0 && ms > 1)
+            ms = 1; /* children without pidfds are all that is left */
+        if (poll(pfd, k, ms) > 0)
+            mxp_run_events(r, pfd, k);
     }
-    out->n_checks = n;
-    for (i = 0; i < n; i++) {
-        ch[i].fd = -1;
-        ch[i].pidfd = -1;
-        mxp_ipc_reader_init(&ch[i].reader);
-        out->checks[i].plugin = strdup(slots[i].lp.name);
-        out->checks[i].state = MXP_STATE_UNKNOWN;
-    }
-    rc = start_children(run, slots, n, target, soft, ch);
-    wait_children(ch, n, out->checks, hard_deadline);
-    out->state = MXP_STATE_OK;
-    for (i = 0; i < n; i++) {
-        if (ch[i].pid > 0)
-            conclude(&ch[i], &out->checks[i], budget);
-        else
-            set_unknown(&out->checks[i], "could not start the plugin");
-        if (ch[i].reader.overflow)
-            set_unknown(&out->checks[i], "plugin sent more than 4 MiB of "
-                                         "results");
-        if (out->checks[i].summary == NULL)
-            set_unknown(&out->checks[i], "no result");
-        out->state = mxp_state_worst(out->state, out->checks[i].state);
-        mxp_ipc_reader_free(&ch[i].reader);
-    }
-    out->elapsed = mxp_now() - t0;
-    free(ch);
-    return rc;
+    free(pfd);
+    return mxp_run_finish(r, out);
 }

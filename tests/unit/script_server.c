@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +102,14 @@ void sleep_ms(long ms)
         ;
 }
 
+int srv_conn;
+
 void start_server(struct server *sv, script_fn fn)
+{
+    start_server_n(sv, fn, 1);
+}
+
+void start_server_n(struct server *sv, script_fn fn, int n_conns)
 {
     struct sockaddr_in sin;
     socklen_t len = sizeof(sin);
@@ -120,18 +128,25 @@ void start_server(struct server *sv, script_fn fn)
     sv->pid = fork();
     assert_true(sv->pid >= 0);
     if (sv->pid == 0) {
-        int fd;
-
         alarm(10); /* a stuck script never outlives the test run */
-        fd = accept(ls, NULL, NULL);
+        for (srv_conn = 0; srv_conn < n_conns; srv_conn++) {
+            struct pollfd p = {.fd = ls, .events = POLLIN};
+            int fd;
+
+            /* A connection that does not come within 5 s fails the
+             * script (exit 7) instead of running into the alarm. */
+            if (n_conns > 1 && poll(&p, 1, 5000) != 1)
+                _exit(7);
+            fd = accept(ls, NULL, NULL);
+            if (fd < 0)
+                _exit(4);
+            /* Replies written one by one must not wait on Nagle for the
+             * client's delayed ACK (40 ms each when pipelining). */
+            (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            fn(fd);
+            close(fd);
+        }
         close(ls);
-        if (fd < 0)
-            _exit(4);
-        /* Replies written one by one must not wait on Nagle for the
-         * client's delayed ACK (40 ms each when pipelining). */
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        fn(fd);
-        close(fd);
         _exit(0);
     }
     close(ls);

@@ -39,6 +39,10 @@ void srv_drain(int fd);
 void sleep_ms(long ms);
 
 void start_server(struct server *sv, script_fn fn);
+/* The same for n_conns connections one after the other (srv_conn counts
+ * them from 0); one that does not come within 5 s exits 7. */
+void start_server_n(struct server *sv, script_fn fn, int n_conns);
+extern int srv_conn;
 /* The script's exit code (0: the client did what was expected); with
  * kill_it the child is killed first and 0 returned. */
 int finish_server(struct server *sv, int kill_it);
