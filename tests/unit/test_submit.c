@@ -807,104 +807,102 @@ static void test_icinga2_request(void **state)
     mxp_icinga2_free(c);
 }
 
-static void test_icinga2_retry_once(void **state)
+/* One result sent to a scripted API that answers replies[0..n) on n
+ * connections (all of them must come: that counts the tries); returns
+ * what mxp_icinga2_send said. */
+static int send_to(const struct reply *replies, int n, const char *ca,
+                   double timeout, char *why, size_t whylen)
 {
+    struct mxp_submit_result r = res("mx.test", "mxprobe", 0, "OK");
     struct server sv;
     struct mxp_icinga2 *c;
-    char why[512], req[16384];
-    struct mxp_submit_result r = res("mx.test", "mxprobe", 0, "OK");
+    int rc, hang = 0;
+
+    memset(g_replies, 0, sizeof(g_replies));
+    for (int i = 0; i < n; i++) {
+        g_replies[i] = replies[i];
+        hang |= replies[i].hang;
+    }
+    start_server_n(&sv, http_script, n);
+    c = client(&sv, ca, timeout);
+    rc = mxp_icinga2_send(c, &r, why, whylen);
+    if (hang)
+        finish_server(&sv, 1);
+    else
+        assert_int_equal(finish_server(&sv, 0), 0);
+    mxp_icinga2_free(c);
+    return rc;
+}
+
+static void test_icinga2_retry_once(void **state)
+{
+    static const struct reply busy_then_ok[] = {
+        {0, "HTTP/1.1 500 Internal Server Error",
+         "{\"error\":500,\"status\":\"busy\"}"},
+        {0, "HTTP/1.1 200 OK", ok_body},
+    };
+    char why[512];
     (void)state;
 
     /* 500 then 200: retried once, and that is a success. */
-    memset(g_replies, 0, sizeof(g_replies));
-    g_replies[0].status_line = "HTTP/1.1 500 Internal Server Error";
-    g_replies[0].body = "{\"error\":500,\"status\":\"busy\"}";
-    g_replies[1].status_line = "HTTP/1.1 200 OK";
-    g_replies[1].body = ok_body;
-    start_server_n(&sv, http_script, 2);
-    c = client(&sv, ca_pem, 3);
-    assert_int_equal(mxp_icinga2_send(c, &r, why, sizeof(why)), MXP_OK);
-    assert_int_equal(finish_server(&sv, 0), 0);
-    read_req(0, req, sizeof(req));
-    read_req(1, req, sizeof(req));
-    mxp_icinga2_free(c);
+    assert_int_equal(send_to(busy_then_ok, 2, ca_pem, 3, why, sizeof(why)),
+                     MXP_OK);
 }
 
 static void test_icinga2_two_failures(void **state)
 {
-    struct server sv;
-    struct mxp_icinga2 *c;
-    char why[512], req[16384];
-    struct mxp_submit_result r = res("mx.test", "mxprobe", 0, "OK");
+    static const struct reply not_found[] = {
+        {0, "HTTP/1.1 404 Not Found",
+         "{\"error\":404.0,\"status\":\"No objects found.\"}"},
+        {0, "HTTP/1.1 404 Not Found",
+         "{\"error\":404.0,\"status\":\"No objects found.\"}"},
+    };
+    static const struct reply disabled[] = {
+        {0, "HTTP/1.1 200 OK",
+         "{\"results\":[{\"code\":409.0,\"status\":\"Passive checks are "
+         "disabled for object 'mx.test!mxprobe'.\"}]}"},
+        {0, "HTTP/1.1 200 OK",
+         "{\"results\":[{\"code\":409.0,\"status\":\"Passive checks are "
+         "disabled for object 'mx.test!mxprobe'.\"}]}"},
+    };
+    char why[512];
     (void)state;
 
-    memset(g_replies, 0, sizeof(g_replies));
-    g_replies[0].status_line = "HTTP/1.1 404 Not Found";
-    g_replies[0].body = "{\"error\":404.0,\"status\":\"No objects found.\"}";
-    g_replies[1] = g_replies[0];
-    start_server_n(&sv, http_script, 2);
-    c = client(&sv, ca_pem, 3);
-    assert_int_equal(mxp_icinga2_send(c, &r, why, sizeof(why)),
+    /* Both tries fail: the API's own words. */
+    assert_int_equal(send_to(not_found, 2, ca_pem, 3, why, sizeof(why)),
                      MXP_ERR_PROTOCOL);
     assert_string_equal(why, "HTTP 404: No objects found.");
-    assert_int_equal(finish_server(&sv, 0), 0);
-    read_req(1, req, sizeof(req));
-
     /* HTTP 200 with another API code is a failure too. */
-    g_replies[0].status_line = "HTTP/1.1 200 OK";
-    g_replies[0].body = "{\"results\":[{\"code\":409.0,\"status\":\"Passive "
-                        "checks are disabled for object 'mx.test!mxprobe'."
-                        "\"}]}";
-    g_replies[1] = g_replies[0];
-    start_server_n(&sv, http_script, 2);
-    mxp_icinga2_free(c);
-    c = client(&sv, ca_pem, 3);
-    assert_int_equal(mxp_icinga2_send(c, &r, why, sizeof(why)),
+    assert_int_equal(send_to(disabled, 2, ca_pem, 3, why, sizeof(why)),
                      MXP_ERR_PROTOCOL);
     assert_string_equal(why, "API code 409: Passive checks are disabled for "
                              "object 'mx.test!mxprobe'.");
-    assert_int_equal(finish_server(&sv, 0), 0);
-    read_req(1, req, sizeof(req));
-    mxp_icinga2_free(c);
 }
 
 static void test_icinga2_slow_server(void **state)
 {
-    struct server sv;
-    struct mxp_icinga2 *c;
+    static const struct reply silent[] = {{1, NULL, NULL}, {1, NULL, NULL}};
     char why[512];
-    struct mxp_submit_result r = res("mx.test", "mxprobe", 0, "OK");
-    double t0;
+    double t0 = mxp_now();
     (void)state;
 
-    memset(g_replies, 0, sizeof(g_replies));
-    g_replies[0].hang = g_replies[1].hang = 1;
-    start_server_n(&sv, http_script, 2);
-    c = client(&sv, ca_pem, 0.5);
-    t0 = mxp_now();
-    assert_int_equal(mxp_icinga2_send(c, &r, why, sizeof(why)),
+    /* Two tries of 0.5 s each, then the answer. */
+    assert_int_equal(send_to(silent, 2, ca_pem, 0.5, why, sizeof(why)),
                      MXP_ERR_TIMEOUT);
-    assert_true(mxp_now() - t0 < 2.5); /* two tries of 0.5 s */
+    assert_true(mxp_now() - t0 < 2.5);
     assert_non_null(strstr(why, "imed out"));
-    finish_server(&sv, 1);
-    mxp_icinga2_free(c);
 }
 
 static void test_icinga2_wrong_ca(void **state)
 {
-    struct server sv;
-    struct mxp_icinga2 *c;
+    static const struct reply none[2];
     char why[512];
-    struct mxp_submit_result r = res("mx.test", "mxprobe", 0, "OK");
     (void)state;
 
-    memset(g_replies, 0, sizeof(g_replies));
-    start_server_n(&sv, http_script, 2);
-    c = client(&sv, other_ca_pem, 3);
-    assert_int_not_equal(mxp_icinga2_send(c, &r, why, sizeof(why)), MXP_OK);
+    /* The server's certificate is of another CA: refused, both tries. */
+    assert_int_not_equal(send_to(none, 2, other_ca_pem, 3, why, sizeof(why)),
+                         MXP_OK);
     assert_non_null(strstr(why, "certificate"));
-    assert_int_equal(finish_server(&sv, 0), 0);
-    mxp_icinga2_free(c);
 }
 
 static void test_submitter_icinga2(void **state)
