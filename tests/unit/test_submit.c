@@ -596,6 +596,53 @@ static void test_submitter_deadline(void **state)
     close(rfd);
 }
 
+static void test_queue_never_blocks(void **state)
+{
+    static char said[1 << 20];
+    char fifo[300], dest[320], err[256], junk[4096], out[4000];
+    struct mxp_submitter *s;
+    int rfd, wfd;
+    double t0;
+    short ev;
+    (void)state;
+
+    /* The child is stuck on a full FIFO and takes nothing more: 8 MB of
+     * results still queue at once, the socket taking what it can. */
+    path_in(fifo, sizeof(fifo), "block.fifo");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    rfd = open(fifo, O_RDONLY | O_NONBLOCK);
+    wfd = open(fifo, O_WRONLY | O_NONBLOCK);
+    memset(junk, 'x', sizeof(junk));
+    while (write(wfd, junk, sizeof(junk)) > 0)
+        ;
+    memset(out, 'o', sizeof(out) - 1);
+    out[sizeof(out) - 1] = '\0';
+    snprintf(dest, sizeof(dest), "nagios:%s", fifo);
+    capture_stderr();
+    assert_int_equal(mxp_submit_start(dest, &no_cfg, &s, err, sizeof(err)),
+                     MXP_OK);
+    t0 = mxp_now();
+    for (int i = 0; i < 2000; i++) {
+        assert_int_equal(
+            mxp_submit_queue(s, "a.test", "mxprobe", MXP_STATE_OK, out),
+            MXP_OK);
+        mxp_submit_events(s, POLLOUT);
+    }
+    assert_true(mxp_now() - t0 < 2);
+    mxp_submit_fd(s, &ev);
+    assert_int_equal(ev, POLLOUT); /* still waiting to be handed over */
+    assert_int_equal(mxp_submit_finish(s, mxp_now() + 0.3), 2000);
+    restore_stderr(said, sizeof(said));
+    size_t lines = 0;
+    for (const char *p = said; (p = strstr(p, "a.test!mxprobe: not submitted "
+                                              "before the deadline\n")) != NULL;
+         p++)
+        lines++;
+    assert_int_equal(lines, 2000); /* each one named */
+    close(wfd);
+    close(rfd);
+}
+
 static void test_start_refuses(void **state)
 {
     char err[256];
@@ -998,6 +1045,7 @@ int main(void)
         cmocka_unit_test(test_submitter_fifo),
         cmocka_unit_test(test_submitter_failures_counted),
         cmocka_unit_test(test_submitter_deadline),
+        cmocka_unit_test(test_queue_never_blocks),
         cmocka_unit_test(test_start_refuses),
         cmocka_unit_test(test_icinga2_new_checks),
         cmocka_unit_test(test_icinga2_request),
