@@ -774,9 +774,10 @@ static void http_script(int fd)
     write_file(path, req, 0600);
     snprintf(resp, sizeof(resp),
              "%s\r\nContent-Type: application/json\r\nContent-Length: "
-             "%zu\r\nConnection: close\r\n\r\n%s",
-             rp->status_line, strlen(rp->body), rp->body);
+             "%zu\r\nConnection: close\r\n\r\n",
+             rp->status_line, strlen(rp->body));
     SSL_write(ssl, resp, (int)strlen(resp));
+    SSL_write(ssl, rp->body, (int)strlen(rp->body));
     SSL_shutdown(ssl);
     SSL_free(ssl);
     SSL_CTX_free(ctx);
@@ -952,6 +953,51 @@ static void test_icinga2_wrong_ca(void **state)
     assert_non_null(strstr(why, "certificate"));
 }
 
+/* http.c on its own: what it refuses and what it never does. */
+static void test_http_limits(void **state)
+{
+    static char big[100 * 1024];
+    struct server sv;
+    struct mxp_http_request rq = {
+        .method = "GET", .ca_file = ca_pem, .connect_timeout = 3, .timeout = 3};
+    struct mxp_http_response rs;
+    char url[80];
+    (void)state;
+
+    rq.url = "http://127.0.0.1:1/";
+    assert_int_equal(mxp_http_request(&rq, &rs), MXP_ERR_INVALID);
+    rq.method = "DELETE";
+    rq.url = "https://127.0.0.1:1/";
+    assert_int_equal(mxp_http_request(&rq, &rs), MXP_ERR_INVALID);
+    rq.method = "GET";
+
+    /* A redirect is an answer, not followed (one connection only). */
+    memset(g_replies, 0, sizeof(g_replies));
+    g_replies[0].status_line =
+        "HTTP/1.1 302 Found\r\nLocation: https://127.0.0.1:1/elsewhere";
+    g_replies[0].body = "{}";
+    start_server_n(&sv, http_script, 1);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/policy", sv.port);
+    rq.url = url;
+    assert_int_equal(mxp_http_request(&rq, &rs), MXP_OK);
+    assert_int_equal(rs.status, 302);
+    assert_string_equal(rs.body, "{}");
+    mxp_http_response_free(&rs);
+    assert_int_equal(finish_server(&sv, 0), 0);
+
+    /* A body over the cap is an error, not a truncated answer. */
+    memset(big, 'x', sizeof(big) - 1);
+    g_replies[0].status_line = "HTTP/1.1 200 OK";
+    g_replies[0].body = big;
+    start_server_n(&sv, http_script, 1);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/policy", sv.port);
+    rq.max_response = 1000;
+    assert_int_equal(mxp_http_request(&rq, &rs), MXP_ERR_TOO_BIG);
+    assert_non_null(strstr(rs.error, "larger than 1000 bytes"));
+    assert_null(rs.body);
+    finish_server(&sv, 1);
+}
+
 static void test_submitter_icinga2(void **state)
 {
     struct server sv;
@@ -1053,6 +1099,7 @@ int main(void)
         cmocka_unit_test(test_icinga2_two_failures),
         cmocka_unit_test(test_icinga2_slow_server),
         cmocka_unit_test(test_icinga2_wrong_ca),
+        cmocka_unit_test(test_http_limits),
         cmocka_unit_test(test_submitter_icinga2),
     };
 
