@@ -11,11 +11,15 @@
  *   tcpdelay --listen 127.0.0.173:25 --upstream 127.0.0.171:25 \
  *            --delay-ms 25 [--connect-delay-ms N] [--pidfile F]
  *
- * Addresses are "a.b.c.d:port" or "[v6]:port".  Memory is bounded: at most
- * MAX_PAIRS connections at once (more wait in the listen backlog) and
- * MAX_QUEUED bytes in flight per direction (reading stops until they have
- * been written).  A read or write error on either side closes both.
- * SIGTERM or SIGINT ends it; it prints its counters on stderr.
+ * Addresses are "a.b.c.d:port" or "[v6]:port".  --listen may be given
+ * up to MAX_LISTEN times (the 1000 targets of bench/many_bench.py), and
+ * --upstream ":PORT" forwards each connection to the address it arrived
+ * at, on PORT: one proxy in front of a server per loopback address.
+ * Memory is bounded: at most MAX_PAIRS connections at once (more wait in
+ * the listen backlog) and MAX_QUEUED bytes in flight per direction
+ * (reading stops until they have been written).  A read or write error on
+ * either side closes both.  SIGTERM or SIGINT ends it; it prints its
+ * counters on stderr.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,13 +33,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "delay_common.h"
 
-#define MAX_PAIRS 256
+#define MAX_PAIRS 4096
+#define MAX_LISTEN 4096
 #define MAX_QUEUED (256 * 1024)
 #define READ_SIZE 16384
 #define NS_PER_MS 1000000LL
@@ -62,16 +68,20 @@ struct pair {
     int cfd, ufd;  /* client side, upstream side (-1: not yet) */
     int connected; /* the upstream connect() completed */
     int64_t connect_at;
+    struct sockaddr_storage up; /* where this one goes */
+    socklen_t up_len;
     struct dir d[2]; /* 0: client -> upstream, 1: upstream -> client */
 };
 
 struct proxy {
-    int lfd;
+    int lfd[MAX_LISTEN];
+    size_t n_listen;
     int64_t delay, connect_delay;
     struct sockaddr_storage up;
     socklen_t up_len;
+    unsigned up_port; /* --upstream :PORT: the arrival address, on PORT */
     struct pair p[MAX_PAIRS];
-    size_t n_used;
+    size_t n_used, hi; /* pairs in use; none at or above hi */
     struct {
         unsigned long long accepted, refused, closed_ok, closed_err;
         unsigned long long bytes[2];
@@ -80,10 +90,12 @@ struct proxy {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: tcpdelay --listen ADDR:PORT --upstream ADDR:PORT "
-               "--delay-ms N\n"
-               "                [--connect-delay-ms N] [--pidfile FILE]\n"
-               "ADDR:PORT is a.b.c.d:port or [v6]:port\n");
+    fprintf(f, "usage: tcpdelay --listen ADDR:PORT [--listen ...] "
+               "--upstream ADDR:PORT|:PORT\n"
+               "                --delay-ms N [--connect-delay-ms N] "
+               "[--pidfile FILE]\n"
+               "ADDR:PORT is a.b.c.d:port or [v6]:port; :PORT is the "
+               "address a client connected to\n");
 }
 
 static int parse_ms(const char *s, int64_t *out)
@@ -215,26 +227,46 @@ static int dir_read(struct proxy *x, struct dir *d, int src, int k, int64_t now)
 
 static void start_connect(struct proxy *x, struct pair *p)
 {
-    p->ufd = socket(x->up.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    p->ufd = socket(p->up.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
     if (p->ufd < 0) {
         pair_close(x, p, 0);
         return;
     }
     no_delay(p->ufd);
-    if (connect(p->ufd, (struct sockaddr *)&x->up, x->up_len) == 0)
+    if (connect(p->ufd, (struct sockaddr *)&p->up, p->up_len) == 0)
         p->connected = 1;
     else if (errno != EINPROGRESS)
         pair_close(x, p, 0);
 }
 
-static void accept_all(struct proxy *x, int64_t now)
+/* Where pair p goes: --upstream, or with :PORT the address its client
+ * connected to. */
+static int pair_upstream(struct proxy *x, struct pair *p)
+{
+    if (x->up_port == 0) {
+        p->up = x->up;
+        p->up_len = x->up_len;
+        return 0;
+    }
+    p->up_len = sizeof(p->up);
+    if (getsockname(p->cfd, (struct sockaddr *)&p->up, &p->up_len) != 0)
+        return -1;
+    if (p->up.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&p->up)->sin6_port =
+            htons((uint16_t)x->up_port);
+    else
+        ((struct sockaddr_in *)&p->up)->sin_port = htons((uint16_t)x->up_port);
+    return 0;
+}
+
+static void accept_all(struct proxy *x, int lfd, int64_t now)
 {
     struct pair *p;
     size_t i;
     int fd;
 
     while (x->n_used < MAX_PAIRS) {
-        fd = accept4(x->lfd, NULL, NULL, SOCK_NONBLOCK);
+        fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK);
         if (fd < 0)
             return;
         for (i = 0; x->p[i].used; i++)
@@ -247,7 +279,11 @@ static void accept_all(struct proxy *x, int64_t now)
         p->connect_at = now + x->connect_delay;
         no_delay(fd);
         x->n_used++;
+        if (i + 1 > x->hi)
+            x->hi = i + 1;
         x->st.accepted++;
+        if (pair_upstream(x, p) != 0)
+            pair_close(x, p, 0);
     }
 }
 
@@ -287,7 +323,8 @@ static int64_t pair_tick(struct proxy *x, struct pair *p, int64_t now)
 
 static int run(struct proxy *x, const sigset_t *waitmask)
 {
-    struct pollfd pfd[1 + 2 * MAX_PAIRS];
+    static struct pollfd pfd[MAX_LISTEN + 2 * MAX_PAIRS];
+    struct pollfd *pp = pfd + x->n_listen; /* the pairs' */
     struct pair *p;
     struct timespec ts;
     int64_t now, next, t;
@@ -298,17 +335,22 @@ static int run(struct proxy *x, const sigset_t *waitmask)
     while (!quit) {
         now = now_ns();
         next = now + 1000 * NS_PER_MS;
-        for (i = 0; i < MAX_PAIRS; i++)
+        for (i = 0; i < x->hi; i++)
             if (x->p[i].used) {
                 t = pair_tick(x, &x->p[i], now);
                 if (t < next)
                     next = t;
             }
+        while (x->hi > 0 && !x->p[x->hi - 1].used)
+            x->hi--;
 
-        pfd[0].fd = x->n_used < MAX_PAIRS ? x->lfd : -1;
-        pfd[0].events = POLLIN;
-        for (i = 0; i < MAX_PAIRS; i++) {
-            struct pollfd *c = &pfd[1 + 2 * i], *u = c + 1;
+        for (i = 0; i < x->n_listen; i++) {
+            pfd[i].fd = x->n_used < MAX_PAIRS ? x->lfd[i] : -1;
+            pfd[i].events = POLLIN;
+            pfd[i].revents = 0;
+        }
+        for (i = 0; i < x->hi; i++) {
+            struct pollfd *c = &pp[2 * i], *u = c + 1;
             p = &x->p[i];
             c->fd = u->fd = -1;
             c->events = u->events = 0;
@@ -333,7 +375,6 @@ static int run(struct proxy *x, const sigset_t *waitmask)
             if (u->events != 0)
                 u->fd = p->ufd;
         }
-        pfd[0].revents = 0;
 
         t = next - now;
         if (t < 0)
@@ -341,15 +382,16 @@ static int run(struct proxy *x, const sigset_t *waitmask)
         ts.tv_sec = (time_t)(t / 1000000000LL);
         ts.tv_nsec = (long)(t % 1000000000LL);
         /* Signals are blocked except inside ppoll: no lost wake-up. */
-        if (ppoll(pfd, 1 + 2 * MAX_PAIRS, &ts, waitmask) < 0) {
+        if (ppoll(pfd, x->n_listen + 2 * x->hi, &ts, waitmask) < 0) {
             if (errno == EINTR)
                 continue;
             perror("tcpdelay: ppoll");
             return -1;
         }
         now = now_ns();
-        for (i = 0; i < MAX_PAIRS; i++) {
-            struct pollfd *c = &pfd[1 + 2 * i], *u = c + 1;
+        n = x->hi; /* accept_all below may raise it */
+        for (i = 0; i < n; i++) {
+            struct pollfd *c = &pp[2 * i], *u = c + 1;
             p = &x->p[i];
             if (!p->used)
                 continue;
@@ -369,18 +411,19 @@ static int run(struct proxy *x, const sigset_t *waitmask)
                 p->d[1].blocked = 0;
             if (u->revents & POLLOUT)
                 p->d[0].blocked = 0;
-            n = 0;
+            err = 0;
             if ((c->revents & (POLLIN | POLLHUP | POLLERR)) &&
                 dir_read(x, &p->d[0], p->cfd, 0, now) != 0)
-                n = 1;
+                err = 1;
             if ((u->revents & (POLLIN | POLLHUP | POLLERR)) &&
                 dir_read(x, &p->d[1], p->ufd, 1, now) != 0)
-                n = 1;
-            if (n)
+                err = 1;
+            if (err)
                 pair_close(x, p, 0);
         }
-        if (pfd[0].revents & POLLIN)
-            accept_all(x, now);
+        for (i = 0; i < x->n_listen; i++)
+            if (pfd[i].revents & POLLIN)
+                accept_all(x, x->lfd[i], now);
     }
     return 0;
 }
@@ -397,26 +440,43 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     static struct proxy x; /* big: the pair table */
-    struct sockaddr_storage laddr;
-    socklen_t llen = 0;
+    static struct sockaddr_storage laddr[MAX_LISTEN];
+    static socklen_t llen[MAX_LISTEN];
     const char *pidfile = NULL;
     sigset_t waitmask;
-    int c, have_l = 0, have_u = 0, have_d = 0, have_c = 0, have_pidfile = 0;
+    struct rlimit rl;
+    int c, have_u = 0, have_d = 0, have_c = 0, have_pidfile = 0, bad = 0;
     int rc = 1, one = 1;
     size_t i;
+    char *end;
+    long port;
 
-    x.lfd = -1;
     for (i = 0; i < MAX_PAIRS; i++)
         x.p[i].cfd = x.p[i].ufd = -1;
+    for (i = 0; i < MAX_LISTEN; i++)
+        x.lfd[i] = -1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
-            have_l = parse_addr(optarg, &laddr, &llen) == 0;
-            if (!have_l)
+            if (x.n_listen == MAX_LISTEN ||
+                parse_addr(optarg, &laddr[x.n_listen], &llen[x.n_listen]) !=
+                    0) {
                 fprintf(stderr, "tcpdelay: bad --listen '%s'\n", optarg);
+                bad = 1;
+            } else {
+                x.n_listen++;
+            }
             break;
         case 'u':
-            have_u = parse_addr(optarg, &x.up, &x.up_len) == 0;
+            if (optarg[0] == ':') {
+                errno = 0;
+                port = strtol(optarg + 1, &end, 10);
+                have_u = errno == 0 && *end == '\0' && end != optarg + 1 &&
+                         port >= 1 && port <= 65535;
+                x.up_port = have_u ? (unsigned)port : 0;
+            } else {
+                have_u = parse_addr(optarg, &x.up, &x.up_len) == 0;
+            }
             if (!have_u)
                 fprintf(stderr, "tcpdelay: bad --upstream '%s'\n", optarg);
             break;
@@ -443,23 +503,31 @@ int main(int argc, char **argv)
             goto done;
         }
     }
-    if (!have_l || !have_u || !have_d || optind != argc) {
+    if (x.n_listen == 0 || bad || !have_u || !have_d || optind != argc) {
         usage(stderr);
         goto done;
     }
     if (!have_c)
         x.connect_delay = 2 * x.delay;
-
-    x.lfd = socket(laddr.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    if (x.lfd < 0) {
-        perror("tcpdelay: socket");
-        goto done;
+    /* Each listen address and each side of each pair is a descriptor. */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
     }
-    (void)setsockopt(x.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(x.lfd, (struct sockaddr *)&laddr, llen) != 0 ||
-        listen(x.lfd, 128) != 0) {
-        perror("tcpdelay: bind --listen");
-        goto done;
+
+    for (i = 0; i < x.n_listen; i++) {
+        x.lfd[i] = socket(laddr[i].ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (x.lfd[i] < 0) {
+            perror("tcpdelay: socket");
+            goto done;
+        }
+        (void)setsockopt(x.lfd[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(x.lfd[i], (struct sockaddr *)&laddr[i], llen[i]) != 0 ||
+            listen(x.lfd[i], 512) != 0) {
+            perror("tcpdelay: bind --listen");
+            x.n_listen = i + 1;
+            goto done;
+        }
     }
 
     catch_stop_signals(&waitmask);
@@ -484,7 +552,8 @@ done:
     for (i = 0; i < MAX_PAIRS; i++)
         if (x.p[i].used)
             pair_close(&x, &x.p[i], 0);
-    if (x.lfd >= 0)
-        close(x.lfd);
+    for (i = 0; i < x.n_listen; i++)
+        if (x.lfd[i] >= 0)
+            close(x.lfd[i]);
     return rc;
 }

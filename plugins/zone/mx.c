@@ -4,9 +4,12 @@
  * Null MX (RFC 7505), MX hosts that are IP literals (mail to them fails)
  * or CNAMEs (RFC 2181 10.3 forbids it; most MTAs cope, hence a warning),
  * hosts without addresses, no MX at all (implicit MX, RFC 5321 5.1), and
- * whether the target is one of the MX hosts, said either way: a server
- * that only sends is fine.  The hosts are looked up in one batch, which
- * zone_mx_want lets go out with the SPF lookups.
+ * whether each address judged is one of the MX hosts', said either way:
+ * a server that only sends is fine.  (In a run over a whole domain the
+ * addresses came from its MX hosts; saying where each is found costs
+ * nothing and shows an MX set that changed meanwhile.)  The hosts are
+ * looked up in one batch, which zone_mx_want lets go out with the SPF
+ * lookups.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -21,11 +24,11 @@ struct mx_host {
     const char *name;          /* as in the answer, for queries */
     char shown[ZONE_NAME_LEN]; /* printable, lowercase */
     unsigned pref;
-    int literal;        /* an IP address instead of a name */
-    int bad_name;       /* not a host name at all */
-    int has_addr;       /* some A/AAAA */
-    int is_target;      /* one of them is the target */
-    int literal_target; /* the literal is the target's address */
+    int literal;                /* an IP address instead of a name */
+    int bad_name;               /* not a host name at all */
+    int has_addr;               /* some A/AAAA */
+    int lit_family;             /* of the literal: AF_INET, AF_INET6 */
+    unsigned char lit_addr[16]; /* the literal's address */
     char addrs[160];
 };
 
@@ -127,15 +130,9 @@ static int pick_hosts(struct zone_run *R, const struct mxp_dns_query *mx,
             snprintf(h[n].shown, sizeof h[n].shown, ".");
         else if (!zone_name_copy(name, h[n].shown, sizeof h[n].shown))
             snprintf(h[n].shown, sizeof h[n].shown, "?");
-        {
-            unsigned char bin[16];
-            int fam = is_root(name) ? 0 : is_ip_literal(name, bin);
-
-            h[n].literal = fam != 0;
-            h[n].literal_target =
-                fam == R->t->family &&
-                memcmp(bin, R->t->addr_bytes, fam == AF_INET ? 4 : 16) == 0;
-        }
+        h[n].lit_family =
+            is_root(name) ? 0 : is_ip_literal(name, h[n].lit_addr);
+        h[n].literal = h[n].lit_family != 0;
         h[n].bad_name =
             !h[n].literal && (is_root(name) || !R->svc->is_host_name(name));
         n++;
@@ -172,19 +169,20 @@ static void implicit_mx(struct zone_run *R, struct zone_domain *d,
                         const struct mxp_dns_query *a,
                         const struct mxp_dns_query *aaaa)
 {
-    const struct mxp_dns_query *own = R->t->family == AF_INET ? a : aaaa;
-
     if (a->result == MXP_DNS_ANSWER || aaaa->result == MXP_DNS_ANSWER) {
-        int is_target =
-            R->svc->dns_has_addr(own, R->t->family, R->t->addr_bytes);
-
         zone_finding(R, MXP_STATE_WARNING,
                      "no MX for %s: mail goes to its address record "
                      "(implicit MX)",
                      d->name);
-        R->svc->add_detail(R->ctx, MXP_STATE_OK,
-                           "%s is %sthe implicit MX of %s", R->t->addr,
-                           is_target ? "" : "not ", d->name);
+        for (size_t i = 0; i < zone_n_addrs(R); i++) {
+            const struct mxp_target *t = zone_addr(R, i);
+            const struct mxp_dns_query *own = t->family == AF_INET ? a : aaaa;
+            int is = R->svc->dns_has_addr(own, t->family, t->addr_bytes);
+
+            R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                               "%s is %sthe implicit MX of %s", t->addr,
+                               is ? "" : "not ", d->name);
+        }
         return;
     }
     if (zone_dns_definite(a->result) && zone_dns_definite(aaaa->result)) {
@@ -221,6 +219,60 @@ static void list_hosts(struct zone_run *R, struct zone_domain *d,
     R->svc->add_detail(R->ctx, MXP_STATE_OK, "MX of %s: %s", d->name, text);
 }
 
+/* Whether address t is one of the n MX hosts h (their A, AAAA, CNAME
+ * answers in q, three a host), said either way; n_failed of the hosts'
+ * address lookups failed. */
+static void membership(struct zone_run *R, const struct zone_domain *d,
+                       const struct mxp_target *t, const struct mx_host *h,
+                       size_t n, const struct mxp_dns_query *q, size_t extra,
+                       size_t n_failed)
+{
+    size_t alen = t->family == AF_INET ? 4 : 16;
+    int literal = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct mxp_dns_query *own =
+            &q[3 * i + (t->family == AF_INET ? 0 : 1)];
+
+        if (h[i].literal) {
+            literal |= h[i].lit_family == t->family &&
+                       memcmp(h[i].lit_addr, t->addr_bytes, alen) == 0;
+            continue;
+        }
+        if (h[i].bad_name ||
+            !R->svc->dns_has_addr(own, t->family, t->addr_bytes))
+            continue;
+        R->svc->add_detail(R->ctx, MXP_STATE_OK, "%s is an MX of %s (%s)",
+                           t->addr, d->name, h[i].shown);
+        return;
+    }
+    if (literal)
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "%s is named as an MX of %s only as an IP literal",
+                           t->addr, d->name);
+    else if (extra > 0)
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "%s is not among the %zu MX hosts of %s looked at",
+                           t->addr, n, d->name);
+    else if (zone_n_addrs(R) > 1 && n_failed > 0)
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "%s is not among the addresses of the MX hosts of "
+                           "%s that answered",
+                           t->addr, d->name);
+    else if (zone_n_addrs(R) > 1)
+        /* the run's addresses are the domain's MX addresses: its MX set
+         * changed since they were looked up */
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "%s is no longer among the MX hosts' addresses "
+                           "of %s",
+                           t->addr, d->name);
+    else
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "%s is not an MX of %s (fine for an outbound-only "
+                           "server)",
+                           t->addr, d->name);
+}
+
 void zone_mx_check(struct zone_run *R, struct zone_domain *d,
                    const struct mxp_dns_query *mx,
                    const struct mxp_dns_query *a,
@@ -229,8 +281,7 @@ void zone_mx_check(struct zone_run *R, struct zone_domain *d,
     struct mx_host *h = NULL;
     struct mxp_dns_query *q = NULL;
     size_t n = 0, n_null = 0, n_usable = 0, n_failed = 0, extra = 0;
-    const char *target_host = NULL;
-    int rc, literal_target = 0;
+    int rc;
 
     d->n_mx = 0;
     if (mx->result == MXP_DNS_NXDOMAIN) {
@@ -308,10 +359,8 @@ void zone_mx_check(struct zone_run *R, struct zone_domain *d,
     for (size_t i = 0; i < n; i++) {
         const struct mxp_dns_query *qa = &q[3 * i], *q6 = &q[3 * i + 1],
                                    *qc = &q[3 * i + 2];
-        const struct mxp_dns_query *own = R->t->family == AF_INET ? qa : q6;
 
         if (h[i].literal) {
-            literal_target |= h[i].literal_target;
             zone_finding(R, MXP_STATE_CRITICAL,
                          "MX host %s of %s is an IP address, not a host name",
                          h[i].shown, d->name);
@@ -344,10 +393,6 @@ void zone_mx_check(struct zone_run *R, struct zone_domain *d,
         append_addrs(h[i].addrs, sizeof h[i].addrs, q6);
         h[i].has_addr = (qa->result == MXP_DNS_ANSWER && qa->n_rr > 0) ||
                         (q6->result == MXP_DNS_ANSWER && q6->n_rr > 0);
-        h[i].is_target =
-            R->svc->dns_has_addr(own, R->t->family, R->t->addr_bytes);
-        if (h[i].is_target && target_host == NULL)
-            target_host = h[i].shown;
         if (h[i].has_addr) {
             n_usable++;
         } else if (zone_dns_definite(qa->result) &&
@@ -374,22 +419,8 @@ void zone_mx_check(struct zone_run *R, struct zone_domain *d,
     if (n_usable == 0 && n_failed == 0 && extra == 0)
         zone_finding(R, MXP_STATE_CRITICAL, "no usable MX host for %s",
                      d->name);
-    if (target_host != NULL)
-        R->svc->add_detail(R->ctx, MXP_STATE_OK, "%s is an MX of %s (%s)",
-                           R->t->addr, d->name, target_host);
-    else if (literal_target)
-        R->svc->add_detail(R->ctx, MXP_STATE_OK,
-                           "%s is named as an MX of %s only as an IP literal",
-                           R->t->addr, d->name);
-    else if (extra > 0)
-        R->svc->add_detail(R->ctx, MXP_STATE_OK,
-                           "%s is not among the %zu MX hosts of %s looked at",
-                           R->t->addr, n, d->name);
-    else
-        R->svc->add_detail(R->ctx, MXP_STATE_OK,
-                           "%s is not an MX of %s (fine for an outbound-only "
-                           "server)",
-                           R->t->addr, d->name);
+    for (size_t i = 0; i < zone_n_addrs(R); i++)
+        membership(R, d, zone_addr(R, i), h, n, q, extra, n_failed);
 done:
     free(h);
     free(q);

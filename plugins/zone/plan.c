@@ -9,6 +9,8 @@
  * answered "pending", which the evaluator takes as no match and goes on.
  * So one pass wants every question the records allow now: all terms of a
  * record at once, each include/redirect level one wave later.  The
+ * addresses of a run over a whole domain share the waves: the cache asks
+ * each question once, whichever address's check meets it first.  The
  * verdicts themselves come afterwards, from the full answers.
  */
 #include <string.h>
@@ -69,12 +71,15 @@ size_t zone_spf_plan(struct zone_run *R)
         if (d->dropped || d->name[0] == '\0' ||
             (mx != NULL && mx->result == MXP_DNS_NXDOMAIN && !d->configured))
             continue;
-        zone_spf_request(R, d, &rq, sender, sizeof sender);
-        rq.lookup = plan_lookup;
-        rq.lookup_user = &P;
-        plan_one(&P, &rq);
+        for (size_t a = 0; a < zone_n_addrs(R); a++) {
+            zone_spf_request(R, d, zone_addr(R, a), &rq, sender, sizeof sender);
+            rq.lookup = plan_lookup;
+            rq.lookup_user = &P;
+            plan_one(&P, &rq);
+        }
         /* the other senders zone_spf_check may ask about (spf_others):
-         * two documentation addresses of each family */
+         * two documentation addresses of each family, in a request like
+         * the last address's but for the address */
         fam[0] = R->t->family;
         fam[1] = fam[0] == AF_INET ? AF_INET6 : AF_INET;
         for (int f = 0; f < 2; f++)

@@ -4,10 +4,14 @@
  * Guesses the mail domain (domain.c), asks every domain's MX, A, AAAA,
  * TXT, _dmarc, _mta-sts and _smtp._tls together, then the MX hosts and
  * the SPF lookups together (lookup.c, plan.c), and hands the answers to
- * the MX analysis (mx.c) and the policy checks (policy.c: SPF check_host()
- * of the target, DMARC, MTA-STS, TLS-RPT).  State: the worst finding;
- * main metric: the SPF DNS lookups of the worst domain, because a record
- * close to RFC 7208's limit of 10 breaks with the next include.
+ * the MX analysis (mx.c) and the policy checks (spf_verdict.c: SPF
+ * check_host() of each address judged; policy.c: DMARC, MTA-STS,
+ * TLS-RPT).  In a run over a whole mail domain it runs once, for all the
+ * domain's MX addresses (the target and its peers, ABI 1.4).  State: the
+ * worst finding; one set of perfdata whatever the number of addresses;
+ * main metric: the SPF DNS lookups of the worst domain and address,
+ * because a record close to RFC 7208's limit of 10 breaks with the next
+ * include.
  */
 #include <ctype.h>
 #include <math.h>
@@ -24,6 +28,16 @@
 #include "zone.h"
 
 /* ---- shared helpers (zone.h) ----------------------------------------- */
+
+size_t zone_n_addrs(const struct zone_run *R)
+{
+    return R->t->peers != NULL ? 1 + R->t->n_peers : 1;
+}
+
+const struct mxp_target *zone_addr(const struct zone_run *R, size_t i)
+{
+    return i == 0 ? R->t : &R->t->peers[i - 1];
+}
 
 void zone_finding(struct zone_run *R, enum mxp_state st, const char *fmt, ...)
 {
@@ -233,9 +247,25 @@ static void prefetch(struct zone_run *R)
 
 /* ---- result ---------------------------------------------------------- */
 
+/* The SPF verdicts of d in a few words: "pass", or with several
+ * addresses judged "pass for all 3 MX addresses". */
+static void spf_words(const struct zone_domain *d, char *out, size_t len)
+{
+    if (d->spf == NULL)
+        snprintf(out, len, "not checked");
+    else if (d->spf_judged < 2)
+        snprintf(out, len, "%s", d->spf);
+    else if (!d->spf_mixed)
+        snprintf(out, len, "%s for all %zu MX addresses", d->spf,
+                 d->spf_judged);
+    else
+        snprintf(out, len, "%s and other verdicts for %zu MX addresses", d->spf,
+                 d->spf_judged);
+}
+
 static void ok_summary(struct zone_run *R)
 {
-    char text[ZONE_TEXT_LEN];
+    char text[ZONE_TEXT_LEN], spf[64];
     size_t off = 0;
 
     text[0] = '\0';
@@ -245,10 +275,11 @@ static void ok_summary(struct zone_run *R)
 
         if (d->dropped)
             continue;
+        spf_words(d, spf, sizeof spf);
         w = snprintf(text + off, sizeof text - off,
                      "%s%s: SPF %s, DMARC p=%s, %zu MX", off ? "; " : "",
-                     d->name, d->spf != NULL ? d->spf : "not checked",
-                     d->dmarc_p[0] != '\0' ? d->dmarc_p : "?", d->n_mx);
+                     d->name, spf, d->dmarc_p[0] != '\0' ? d->dmarc_p : "?",
+                     d->n_mx);
 
         if (w < 0 || (size_t)w >= sizeof text - off)
             break;
@@ -358,8 +389,9 @@ static const char *const zone_keys[] = {"dmarc_none", NULL};
 
 MXP_PLUGIN_DEFINE(.name = "zone",
                   .summary = "the mail domain in the DNS: MX, SPF "
-                             "check_host() of the target, DMARC, MTA-STS "
-                             "and TLS-RPT records",
+                             "check_host() of the target (of every MX "
+                             "address in a run over a domain), DMARC, "
+                             "MTA-STS and TLS-RPT records",
                   .config_keys = zone_keys, .default_warning = "8",
                   .default_critical = NULL, .init = zone_init, .run = zone_run,
                   .free = zone_free, .flags = MXP_PLUGIN_DOMAIN_WIDE);

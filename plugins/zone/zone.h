@@ -4,9 +4,16 @@
  *
  * zone.c is the glue (descriptor, run(), the order of the DNS waves,
  * summary, perfdata); lookup.c holds the DNS answers and sends the waves;
- * domain.c guesses the mail domain; mx.c judges the MX records; policy.c
- * the SPF verdict, DMARC, MTA-STS and TLS-RPT; plan.c finds the SPF
- * lookups ahead of the verdict; dmarc.c parses DMARC records.
+ * domain.c guesses the mail domain; mx.c judges the MX records;
+ * spf_verdict.c the SPF verdict of each address judged, spf_others.c what
+ * SPF says about everybody else; policy.c DMARC, MTA-STS and TLS-RPT;
+ * plan.c finds the SPF lookups ahead of the verdict; dmarc.c parses DMARC
+ * records.
+ *
+ * The addresses judged (zone_addr): the target's, and in a run over a
+ * whole mail domain (ABI 1.4) the domain's other MX addresses, its peers.
+ * The domain's records are looked at once; what depends on the address
+ * (the SPF verdict, MX membership) is said for each.
  */
 #ifndef MXP_ZONE_H
 #define MXP_ZONE_H
@@ -28,8 +35,10 @@ struct zone_domain {
     size_t n_mx;                    /* MX records (a Null MX counts 0) */
     const char *spf;                /* result name, "none"; NULL: not run */
     char dmarc_p[16];               /* "reject"...; "" when none */
-    unsigned spf_lookups, spf_void; /* max of target and other senders */
+    unsigned spf_lookups, spf_void; /* max of targets and other senders */
     int spf_broken;                 /* a permerror was reported */
+    size_t spf_judged;              /* addresses with an SPF verdict */
+    int spf_mixed;                  /* their verdicts are not all spf's */
     int configured;                 /* given with -D, not guessed */
     const char *first_what;         /* "PTR", "greeting", "EHLO" */
     size_t more_ptr;                /* PTR names beyond the first */
@@ -63,6 +72,11 @@ struct zone_run {
      * trip overlaps the next DNS wave; NULL when none. */
     struct mxp_smtp *smtp;
 };
+
+/* The addresses judged: 1 + the target's peers; the i-th of them, the
+ * target itself first. */
+size_t zone_n_addrs(const struct zone_run *R);
+const struct mxp_target *zone_addr(const struct zone_run *R, size_t i);
 
 /* One long-output line; the non-OK ones make the summary (the core's
  * set_result_from_details). */

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "dns.h"
+#include "expand.h"
 #include "names.h"
 
 static const char builtin_name[] = "<built-in>";
@@ -379,6 +380,14 @@ static int load_probe(struct mxp_config *cfg, const struct mxp_node *probe,
                                   errlen);
             if (rc == MXP_OK)
                 cfg->dns_tries = (int)tries;
+        } else if (strcmp(k, "scan_rate") == 0) {
+            /* Connects started per second by a CIDR sweep: above 10000
+             * a sweep is a flood, whoever's network it is. */
+            rc = mxp_node_to_double(v, "probe.scan_rate", 1, 10000,
+                                    &cfg->scan_rate, err, errlen);
+        } else if (strcmp(k, "scan_timeout") == 0) {
+            rc = get_seconds(v, "probe.scan_timeout", 60, &cfg->scan_timeout,
+                             err, errlen);
         } else if (strcmp(k, "dns_servers") == 0) {
             mxp_string_list_free(cfg->dns_servers, cfg->n_dns_servers);
             cfg->dns_servers = NULL;
@@ -440,34 +449,70 @@ static int load_plugins(struct mxp_config *cfg, struct mxp_node *plugins,
     return MXP_OK;
 }
 
+/* A Nagios service name: it goes into an external command line, where
+ * ';' separates fields and a newline ends the command. */
+static int get_service(const struct mxp_node *n, const char *what, char **out,
+                       char *err, size_t errlen)
+{
+    char buf[80];
+    const char *s = n->str;
+    size_t i;
+
+    if (n->kind != MXP_NODE_SCALAR || n->is_null || s[0] == '\0')
+        return mxp_node_error(n, err, errlen,
+                              "%s: expected a service name, got %s", what,
+                              kind_text(n, buf, sizeof(buf)));
+    for (i = 0; s[i] != '\0'; i++)
+        if (s[i] == ';' || (unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return mxp_node_error(n, err, errlen,
+                                  "%s: a service name cannot hold %s", what,
+                                  s[i] == ';' ? "';'" : "a control character");
+    if (i > 255)
+        return mxp_node_error(n, err, errlen,
+                              "%s: a service name has at most 255 bytes", what);
+    return dup_to(out, s);
+}
+
+/* One of targets:; host: or, without it, domain: says its kind
+ * (config.h), and its text is checked as the expander will read it. */
 static int load_target(struct mxp_target_config *t, const struct mxp_node *m,
                        size_t idx, char *err, size_t errlen)
 {
-    char what[128], buf[80];
+    const struct mxp_node *host_node = NULL, *domain_node = NULL;
+    char what[128], buf[80], msg[256];
+    struct mxp_entry e;
     long port;
     int rc = MXP_OK;
 
     if (m->kind != MXP_NODE_MAP)
         return mxp_node_error(m, err, errlen,
-                              "targets[%zu]: expected a mapping with at "
-                              "least host:, got %s",
+                              "targets[%zu]: expected a mapping with host: "
+                              "or domain:, got %s",
                               idx, kind_text(m, buf, sizeof(buf)));
+    t->pos.file = m->file;
+    t->pos.line = m->line;
+    t->pos.col = m->col;
     for (size_t i = 0; i < m->n && rc == MXP_OK; i++) {
         const char *k = m->keys[i];
         const struct mxp_node *v = m->items[i];
 
         snprintf(what, sizeof(what), "targets[%zu].%s", idx, shown(k, buf, 40));
         if (strcmp(k, "host") == 0) {
-            rc = get_token(v, what, "a host name or address", 255, &t->host,
-                           err, errlen);
+            host_node = v;
+            rc = get_token(v, what, "a host name, address or CIDR block", 255,
+                           &t->host, err, errlen);
         } else if (strcmp(k, "domain") == 0) {
-            if (!(v->kind == MXP_NODE_SCALAR && v->is_null))
+            if (!(v->kind == MXP_NODE_SCALAR && v->is_null)) {
+                domain_node = v;
                 rc = get_token(v, what, "a domain name", 255, &t->domain, err,
                                errlen);
+            }
             if (rc == MXP_OK && t->domain != NULL &&
                 !mxp_is_domain_name(t->domain))
-                rc = mxp_node_error(v, err, errlen, "%s: '%s' is not a "
-                                    "domain name", what, t->domain);
+                rc = mxp_node_error(v, err, errlen,
+                                    "%s: '%s' is not a "
+                                    "domain name",
+                                    what, t->domain);
         } else if (strcmp(k, "port") == 0) {
             rc = mxp_node_to_long(v, what, 1, 65535, &port, err, errlen);
             if (rc == MXP_OK)
@@ -475,16 +520,37 @@ static int load_target(struct mxp_target_config *t, const struct mxp_node *m,
         } else if (strcmp(k, "checks") == 0) {
             if (!(v->kind == MXP_NODE_SCALAR && v->is_null))
                 rc = get_names(v, what, &t->checks, &t->n_checks, err, errlen);
+        } else if (strcmp(k, "service") == 0) {
+            rc = get_service(v, what, &t->service, err, errlen);
         } else {
             rc = pos_error(&m->key_pos[i], err, errlen,
                            "targets[%zu]: unknown key '%s'", idx,
                            shown(k, buf, sizeof(buf)));
         }
     }
-    if (rc == MXP_OK && t->host == NULL)
-        rc = mxp_node_error(m, err, errlen,
-                            "targets[%zu]: missing required key 'host'", idx);
-    return rc;
+    if (rc != MXP_OK)
+        return rc;
+    if (t->host == NULL && t->domain == NULL)
+        return mxp_node_error(m, err, errlen,
+                              "targets[%zu]: needs host: (a server, or a "
+                              "CIDR block to sweep) or domain: (every MX "
+                              "of a mail domain)",
+                              idx);
+    if (t->host != NULL) {
+        e.kind = mxp_entry_kind_of(t->host);
+        e.text = t->host;
+    } else {
+        e.kind = MXP_ENTRY_DOMAIN;
+        e.text = t->domain;
+    }
+    e.port = t->port;
+    t->kind = e.kind;
+    msg[0] = '\0';
+    if (mxp_entry_check(&e, msg, sizeof(msg)) != MXP_OK)
+        return mxp_node_error(host_node != NULL ? host_node : domain_node, err,
+                              errlen, "targets[%zu].%s: %s", idx,
+                              host_node != NULL ? "host" : "domain", msg);
+    return MXP_OK;
 }
 
 static int load_targets(struct mxp_config *cfg, const struct mxp_node *list,
@@ -750,6 +816,8 @@ int mxp_config_load(const char *path, const char *const *sets, size_t n_sets,
     cfg->command_timeout = 20;
     cfg->dns_timeout = 2;
     cfg->dns_tries = 2;
+    cfg->scan_rate = 100;
+    cfg->scan_timeout = 2;
     cfg->source = strdup(path != NULL ? path : builtin_name);
     if (cfg->source == NULL) {
         rc = MXP_ERR_NOMEM;
@@ -792,6 +860,7 @@ void mxp_config_free(struct mxp_config *cfg)
     for (size_t i = 0; i < cfg->n_targets; i++) {
         free(cfg->targets[i].host);
         free(cfg->targets[i].domain);
+        free(cfg->targets[i].service);
         mxp_string_list_free(cfg->targets[i].checks, cfg->targets[i].n_checks);
     }
     free(cfg->targets);

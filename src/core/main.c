@@ -506,6 +506,7 @@ static int run(struct app *a, int argc, char **argv)
     struct mxp_sched_settings sch;
     struct mxp_expand_settings xs;
     struct mxp_stream *stream;
+    struct mxp_sched_entry *ents;
     double start = mxp_now();
     size_t i, max_slots, jobs;
     enum mxp_state worst;
@@ -621,8 +622,14 @@ static int run(struct app *a, int argc, char **argv)
     sch.service = a->cfg->submit.service;
     sch.verbosity = a->cli.verbosity;
     sch.out = stream;
-    sch.err = stderr;
-    rc = mxp_schedule(&a->plan[0].se, a->n_plan, &sch);
+    /* The entries side by side: a plan holds more than its entry. */
+    ents = calloc(a->n_plan ? a->n_plan : 1, sizeof(*ents));
+    if (ents == NULL)
+        return fail("out of memory");
+    for (i = 0; i < a->n_plan; i++)
+        ents[i] = a->plan[i].se;
+    rc = mxp_schedule(ents, a->n_plan, &sch);
+    free(ents);
     (void)rc; /* whatever failed is in the reports already */
     worst = mxp_stream_state(stream);
     if (mxp_stream_finish(stream) != MXP_OK) {
@@ -632,7 +639,12 @@ static int run(struct app *a, int argc, char **argv)
         worst = MXP_STATE_UNKNOWN;
     }
     if (a->submit != NULL) {
-        size_t failed = mxp_submit_finish(a->submit, mxp_now() + 30);
+        /* The submitter gets 30 s to hand over what is left; -H HOST
+         * stays within -t, which Nagios enforces on the whole process. */
+        double wait = ss.nagios_form == MXP_NAGIOS_HOST
+                          ? fmax(1, start + a->cli.timeout - mxp_now())
+                          : 30;
+        size_t failed = mxp_submit_finish(a->submit, mxp_now() + wait);
 
         a->submit = NULL;
         if (failed > 0)

@@ -166,17 +166,9 @@ int mxp_nagios_item_make(const struct mxp_target_report *t, int verbosity,
 
 void mxp_nagios_item_free(struct mxp_nagios_item *it)
 {
-    size_t i;
-
     if (it == NULL)
         return;
-    for (i = 0; i < it->n_perf; i++) {
-        free(it->perf[i].label);
-        free(it->perf[i].uom);
-        free(it->perf[i].warn);
-        free(it->perf[i].crit);
-    }
-    free(it->perf);
+    mxp_perfdata_free(it->perf, it->n_perf);
     free(it->perf_main);
     free(it->host);
     free(it->addr);
@@ -189,8 +181,7 @@ void mxp_nagios_item_free(struct mxp_nagios_item *it)
 /* A perfdatum with its label as "<prefix>::<label>" (prefix NULL: as it
  * is). */
 static void put_perf_prefixed(struct mxp_out *o, const struct mxp_perfdatum *p,
-                              const char *prefix, int *first,
-                              const char *lead)
+                              const char *prefix, int *first, const char *lead)
 {
     struct mxp_perfdatum q = *p;
     char *label = NULL;
@@ -263,8 +254,9 @@ static int same_host(const struct mxp_nagios_item *a,
  * (items next to each other with the same host) prefixes
  * "<host>[<address>]::", unique per address and stable while the DNS is.
  */
-static void put_multi(struct mxp_out *o, const struct mxp_nagios_item *const *it,
-                      size_t n, enum mxp_state state)
+static void put_multi(struct mxp_out *o,
+                      const struct mxp_nagios_item *const *it, size_t n,
+                      enum mxp_state state)
 {
     size_t count[4] = {0, 0, 0, 0};
     size_t i, j;
@@ -272,7 +264,8 @@ static void put_multi(struct mxp_out *o, const struct mxp_nagios_item *const *it
 
     for (i = 0; i < n; i++)
         count[mxp_state_index(it[i]->state)]++;
-    mxp_out_printf(o, "MXPROBE %s - %zu targets: ", mxp_state_name(state), n);
+    mxp_out_printf(o, "MXPROBE %s - %zu target%s: ", mxp_state_name(state), n,
+                   n == 1 ? "" : "s");
     put_owned(o, mxp_counts_text(count));
     mxp_out_puts(o, "\n");
     for (i = 0; i < n; i++)
@@ -358,8 +351,9 @@ static void put_host(struct mxp_out *o, const struct mxp_nagios_item *const *it,
         put_block(o, it[i]);
     first = 1;
     for (i = 0; i < n; i++) {
-        const char *prefix =
-            it[i]->addr ? it[i]->addr : it[i]->host ? it[i]->host : "?";
+        const char *prefix = it[i]->addr   ? it[i]->addr
+                             : it[i]->host ? it[i]->host
+                                           : "?";
 
         for (j = 0; j < it[i]->n_perf; j++)
             put_perf_prefixed(o, &it[i]->perf[j], prefix, &first, "| ");
@@ -395,18 +389,17 @@ int mxp_output_nagios(FILE *f, const struct mxp_report *r, int verbosity)
     if (items == NULL || ptrs == NULL)
         o.status = MXP_ERR_NOMEM;
     for (; o.status == MXP_OK && made < r->n_targets; made++) {
-        if (mxp_nagios_item_make(&r->targets[made], verbosity,
-                                 &items[made]) != MXP_OK) {
+        if (mxp_nagios_item_make(&r->targets[made], verbosity, &items[made]) !=
+            MXP_OK) {
             o.status = MXP_ERR_NOMEM;
             break;
         }
         ptrs[made] = &items[made];
     }
     if (o.status == MXP_OK)
-        mxp_nagios_render(&o, ptrs, r->n_targets,
-                          r->n_targets == 1 ? MXP_NAGIOS_HOST
-                                            : MXP_NAGIOS_MULTI,
-                          r->state);
+        mxp_nagios_render(
+            &o, ptrs, r->n_targets,
+            r->n_targets == 1 ? MXP_NAGIOS_HOST : MXP_NAGIOS_MULTI, r->state);
     for (i = 0; i < made; i++)
         mxp_nagios_item_free(&items[i]);
     free(items);

@@ -175,7 +175,7 @@ void mxp_text_summary(struct mxp_out *o, size_t n, enum mxp_state state,
 {
     if (color)
         mxp_out_puts(o, BOLD);
-    mxp_out_printf(o, "%zu targets: ", n);
+    mxp_out_printf(o, "%zu target%s: ", n, n == 1 ? "" : "s");
     put_state(o, state, color);
     mxp_out_puts(o, " - ");
     put_owned(o, mxp_counts_text(count));

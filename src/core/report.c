@@ -14,6 +14,19 @@
 #include "buf.h"
 #include "status.h"
 
+void mxp_perfdata_free(struct mxp_perfdatum *p, size_t n)
+{
+    size_t i;
+
+    for (i = 0; p != NULL && i < n; i++) {
+        free(p[i].label);
+        free(p[i].uom);
+        free(p[i].warn);
+        free(p[i].crit);
+    }
+    free(p);
+}
+
 void mxp_check_result_free(struct mxp_check_result *c)
 {
     size_t i;
@@ -25,13 +38,7 @@ void mxp_check_result_free(struct mxp_check_result *c)
     for (i = 0; i < c->n_details; i++)
         free(c->details[i].text);
     free(c->details);
-    for (i = 0; i < c->n_perf; i++) {
-        free(c->perf[i].label);
-        free(c->perf[i].uom);
-        free(c->perf[i].warn);
-        free(c->perf[i].crit);
-    }
-    free(c->perf);
+    mxp_perfdata_free(c->perf, c->n_perf);
     for (i = 0; i < c->n_transcript; i++)
         free(c->transcript[i].text);
     free(c->transcript);

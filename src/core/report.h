@@ -72,6 +72,8 @@ struct mxp_report {
 };
 
 void mxp_check_result_free(struct mxp_check_result *c); /* members only */
+/* n perfdata's strings, and the array. */
+void mxp_perfdata_free(struct mxp_perfdatum *p, size_t n);
 /* 1 when key is a valid field key (1..MXP_FIELD_KEY_MAX of [a-z0-9_]). */
 int mxp_field_key_ok(const char *key, size_t len);
 void mxp_report_free(struct mxp_report *r); /* members only */

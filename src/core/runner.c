@@ -9,8 +9,8 @@
  */
 #include "runner.h"
 
-#include <errno.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -68,13 +68,47 @@ void mxp_runner_set_fd_floor(int floor)
     fd_floor = floor;
 }
 
-int mxp_runner_fd_watermark(void)
+/* Calls fn for each fd open in [lo, hi] as /proc/self/fd lists them;
+ * -1 without /proc. */
+static int each_open_fd(int lo, int hi, void (*fn)(int fd, void *user),
+                        void *user)
 {
     DIR *d = opendir("/proc/self/fd");
     struct dirent *e;
+
+    if (d == NULL)
+        return -1;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        long v = strtol(e->d_name, &end, 10);
+
+        if (end != e->d_name && *end == '\0' && v >= lo && v <= hi &&
+            v != dirfd(d))
+            fn((int)v, user);
+    }
+    closedir(d);
+    return 0;
+}
+
+static void note_top(int fd, void *user)
+{
+    int *top = user;
+
+    if (fd > *top)
+        *top = fd;
+}
+
+static void close_one(int fd, void *user)
+{
+    (void)user;
+    close(fd);
+}
+
+int mxp_runner_fd_watermark(void)
+{
     int top = -1, fd;
 
-    if (d == NULL) {
+    if (each_open_fd(0, INT_MAX, note_top, &top) != 0) {
         /* No /proc: the lowest free fd, right unless something below it
          * was closed again. */
         fd = fcntl(0, F_DUPFD, 0);
@@ -82,14 +116,12 @@ int mxp_runner_fd_watermark(void)
             close(fd);
         return fd >= 0 ? fd : 3;
     }
-    while ((e = readdir(d)) != NULL) {
-        char *end;
-        long v = strtol(e->d_name, &end, 10);
-
-        if (end != e->d_name && *end == '\0' && v > top && v != dirfd(d))
-            top = (int)v;
-    }
-    closedir(d);
+    /* Holes below the top would take the fds opened later (the pipes of
+     * other runs), below the floor: fill them with /dev/null for good. */
+    while ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0 && fd < top)
+        ;
+    if (fd > top)
+        close(fd);
     return top + 1;
 }
 
@@ -101,23 +133,8 @@ static void close_from(int lo, int hi)
     if (syscall(SYS_close_range, (unsigned)lo, (unsigned)hi, 0u) == 0)
         return;
 #endif
-    {
-        /* Linux < 5.9: the fds that are open, as /proc lists them. */
-        DIR *d = opendir("/proc/self/fd");
-        struct dirent *e;
-
-        if (d == NULL)
-            return;
-        while ((e = readdir(d)) != NULL) {
-            char *end;
-            long v = strtol(e->d_name, &end, 10);
-
-            if (end != e->d_name && *end == '\0' && v >= lo && v <= hi &&
-                v != dirfd(d))
-                close((int)v);
-        }
-        closedir(d);
-    }
+    /* Linux < 5.9: the fds that are open, as /proc lists them. */
+    each_open_fd(lo, hi, close_one, NULL);
 }
 
 /* In the child: nothing of the parent's other runs stays open but our own
@@ -151,7 +168,10 @@ static void run_child(const struct mxp_run_settings *run,
     rc = slot->lp.desc->run(&job.ctx, slot->lp.state);
     mxp_job_release(&job);
     close(wfd);
-    exit(rc == MXP_OK ? 0 : EXIT_STATUS_BASE + (rc & 0x3f));
+    /* _exit: the atexit handlers of the libraries (OpenSSL's cleanup...)
+     * are the parent's business and cost every child CPU. */
+    fflush(NULL);
+    _exit(rc == MXP_OK ? 0 : EXIT_STATUS_BASE + (rc & 0x3f));
 }
 
 struct mxp_run {

@@ -33,7 +33,8 @@ double mxp_runner_grace(double budget);
  * default) closes only the fds of the child's own run. */
 void mxp_runner_set_fd_floor(int floor);
 /* One above the highest fd open now (scans /proc/self/fd; else the
- * lowest free one): the floor to give above. */
+ * lowest free one): the floor to give above.  Holes below it are filled
+ * with /dev/null, so that every fd opened afterwards comes above it. */
 int mxp_runner_fd_watermark(void);
 
 /* Parent fds a run of n plugins holds at most (pipe and pidfd each). */

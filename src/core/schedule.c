@@ -39,7 +39,7 @@ struct group {
     struct gitem {
         size_t seq;
         struct mxp_nagios_item it;
-    } *items;
+    } * items;
     size_t n_items;
 };
 
@@ -53,8 +53,8 @@ struct tgt {
     struct tgt *next; /* the queue */
     size_t entry, seq;
     struct group *group;
-    char *host;         /* the report's */
-    int no_addr;        /* the report has no address (a domain report) */
+    char *host;  /* the report's */
+    int no_addr; /* the report has no address (a domain report) */
     struct mxp_target t;
     char *t_host, *t_addr;
     struct mxp_target *peers;
@@ -67,7 +67,7 @@ struct ent {
     int started, ended;
     size_t domain_seq;
     int domain_reserved;
-    struct group *cur; /* the group addresses join */
+    struct group *cur;  /* the group addresses join */
     struct addr *addrs; /* a domain entry's, for the peers */
     size_t n_addrs;
     size_t n_found;
@@ -84,7 +84,7 @@ struct sched {
     size_t next_seq;
     struct tgt *head, *tail; /* queued, not started */
     size_t n_queued;
-    struct tgt **fly;        /* in flight */
+    struct tgt **fly; /* in flight */
     size_t n_fly, jobs;
     int status;
 };
@@ -237,9 +237,9 @@ static void report_plain(struct sched *s, size_t entry, size_t seq,
     } else if (e->entry.kind == MXP_ENTRY_CIDR) {
         scan.plugin = "scan";
         scan.state = MXP_STATE_OK;
-        scan.summary = mxp_strdup_printf(
-            "no SMTP server answered on port %u in %s", e->entry.port,
-            e->entry.text);
+        scan.summary =
+            mxp_strdup_printf("no SMTP server answered on port %u in %s",
+                              e->entry.port, e->entry.text);
         tr.checks = &scan;
         tr.n_checks = 1;
         tr.state = MXP_STATE_OK;
@@ -274,7 +274,7 @@ static void finish(struct sched *s, struct tgt *t)
     memset(&tr, 0, sizeof(tr));
     if (t->run != NULL)
         keep(s, mxp_run_finish(t->run, &tr) == MXP_ERR_NOMEM ? MXP_ERR_NOMEM
-                                                              : MXP_OK);
+                                                             : MXP_OK);
     t->run = NULL;
     tr.host = t->host;
     tr.addr = t->no_addr ? NULL : t->t_addr;
@@ -462,8 +462,10 @@ static void on_end(struct sched *s, size_t i, const struct mxp_expansion *x)
         report_plain(s, i, seq, x->error);
         return;
     }
-    if (en->domain_reserved)
+    if (en->domain_reserved && en->n_addrs > 0)
         domain_report(s, i);
+    else if (en->domain_reserved) /* the addresses could not be kept */
+        report_plain(s, i, en->domain_seq, "out of memory");
 }
 
 static void on_expansion(void *user, const struct mxp_expansion *x)
@@ -485,6 +487,8 @@ static void on_expansion(void *user, const struct mxp_expansion *x)
             en->domain_seq = s->next_seq++;
         }
     }
+    if (x->addr != NULL && x->bytes == NULL)
+        return; /* the expander promises both */
     if (x->addr != NULL && !x->last)
         on_address(s, x->entry, x);
     if (x->last) {
@@ -514,8 +518,8 @@ static int numeric_only(struct sched *s)
             return 0;
     }
     for (i = 0; i < s->n; i++) {
-        if (mxp_target_resolve(&s->set->run->dns, s->e[i].entry.text, 25,
-                               NULL, 0, &ts, err, sizeof(err)) != MXP_OK) {
+        if (mxp_target_resolve(&s->set->run->dns, s->e[i].entry.text, 25, NULL,
+                               0, &ts, err, sizeof(err)) != MXP_OK) {
             mxp_target_store_free(&ts);
             keep(s, MXP_ERR_NOMEM);
             return 1;
@@ -666,7 +670,8 @@ int mxp_schedule(const struct mxp_sched_entry *entries, size_t n,
         start_queued(&s);
         /* Read the expander only while the queue is short: the found
          * addresses wait in its pipe, not in our memory. */
-        if (x != NULL && mxp_expand_fd(x) >= 0 && s.n_queued < 2 * s.jobs + 16) {
+        if (x != NULL && mxp_expand_fd(x) >= 0 &&
+            s.n_queued < 2 * s.jobs + 16) {
             xi = k;
             pfd[k].fd = mxp_expand_fd(x);
             pfd[k].events = POLLIN;
@@ -679,8 +684,7 @@ int mxp_schedule(const struct mxp_sched_entry *entries, size_t n,
             pfd[k].events = sev;
             pfd[k++].revents = 0;
         }
-        if (s.n_fly == 0 && s.head == NULL &&
-            (x == NULL || mxp_expand_done(x)))
+        if (s.n_fly == 0 && s.head == NULL && (x == NULL || mxp_expand_done(x)))
             break;
         now = mxp_now();
         wake = now + 1.0; /* the progress line at least once a second */
@@ -709,8 +713,10 @@ int mxp_schedule(const struct mxp_sched_entry *entries, size_t n,
                 continue;
             }
             /* Keep the order of fly_at for the runs still to look at. */
-            memmove(&s.fly[i], &s.fly[i + 1], (s.n_fly - i - 1) * sizeof(*s.fly));
-            memmove(&fly_at[i], &fly_at[i + 1], (s.n_fly - i) * sizeof(*fly_at));
+            memmove(&s.fly[i], &s.fly[i + 1],
+                    (s.n_fly - i - 1) * sizeof(*s.fly));
+            memmove(&fly_at[i], &fly_at[i + 1],
+                    (s.n_fly - i) * sizeof(*fly_at));
             s.n_fly--;
             finish(&s, t);
         }

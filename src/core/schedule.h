@@ -37,19 +37,19 @@
 #include "submit.h"
 
 struct mxp_sched_entry {
-    struct mxp_entry entry;  /* kind, text (as configured), sweep port */
-    const char *domain;      /* the servers' mail domain; NULL: guessed */
-    unsigned port;           /* the SMTP port */
+    struct mxp_entry entry; /* kind, text (as configured), sweep port */
+    const char *domain;     /* the servers' mail domain; NULL: guessed */
+    unsigned port;          /* the SMTP port */
     struct mxp_plugin_slot **slots; /* its checks, out of main's slots */
     size_t n_slots;
-    const char *service;     /* its submit service; NULL: the default */
+    const char *service; /* its submit service; NULL: the default */
 };
 
 struct mxp_sched_settings {
     const struct mxp_run_settings *run;
     const struct mxp_expand_settings *expand;
-    size_t jobs;          /* targets at once (>= 1) */
-    double timeout;       /* -t: seconds per target */
+    size_t jobs;    /* targets at once (>= 1) */
+    double timeout; /* -t: seconds per target */
     /* > 0: an absolute hard deadline for every target instead (-H HOST:
      * the whole run is bounded by -t, as Nagios expects). */
     double run_deadline;
@@ -57,7 +57,6 @@ struct mxp_sched_settings {
     const char *service;          /* submit.service */
     int verbosity;
     struct mxp_stream *out;
-    FILE *err;            /* notes (fewer jobs than asked) */
 };
 
 /* Runs entries[0..n) to the end.  MXP_OK, or an error status when the

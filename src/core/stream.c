@@ -23,7 +23,7 @@ struct mxp_stream {
     size_t count[4];
     enum mxp_state state;
     /* text */
-    size_t next;  /* the seq to print next */
+    size_t next; /* the seq to print next */
     struct held *held;
     size_t n_held, cap_held;
     int shown;    /* the progress line is on the screen */
@@ -67,8 +67,13 @@ static void clear_progress(struct mxp_stream *s)
 
 static void draw_progress(struct mxp_stream *s)
 {
+    size_t known = s->known > s->added ? s->known : s->added;
+    /* Redrawn after a report went out, the count of runs may be stale. */
+    size_t running =
+        s->running < known - s->added ? s->running : known - s->added;
+
     fprintf(s->set.err, "\rmxprobe: %zu of %zu targets done, %zu running\033[K",
-            s->added, s->known > s->added ? s->known : s->added, s->running);
+            s->added, known, running);
     fflush(s->set.err);
     s->shown = 1;
     s->drawn = mxp_now();
@@ -78,7 +83,8 @@ void mxp_stream_progress(struct mxp_stream *s, size_t known, size_t running)
 {
     s->known = known;
     s->running = running;
-    if (s->set.progress && mxp_now() - s->drawn >= 0.1)
+    /* One target needs no progress line: its report says it all. */
+    if (s->set.progress && known > 1 && mxp_now() - s->drawn >= 0.1)
         draw_progress(s);
 }
 
@@ -168,8 +174,7 @@ static void nagios_add(struct mxp_stream *s, size_t seq,
         s->cap_items = cap;
     }
     it = calloc(1, sizeof(*it));
-    if (it == NULL ||
-        mxp_nagios_item_make(t, s->set.verbosity, it) != MXP_OK) {
+    if (it == NULL || mxp_nagios_item_make(t, s->set.verbosity, it) != MXP_OK) {
         free(it);
         keep_error(s, MXP_ERR_NOMEM);
         return;

@@ -27,10 +27,10 @@
 struct mxp_stream_settings {
     enum mxp_format format; /* never MXP_FORMAT_AUTO */
     int verbosity;
-    int color;              /* text: ANSI colours */
-    size_t plugin_col;      /* text: the widest check name + 2 */
+    int color;         /* text: ANSI colours */
+    size_t plugin_col; /* text: the widest check name + 2 */
     enum mxp_nagios_form nagios_form;
-    int progress;           /* text: a progress line on err */
+    int progress; /* text: a progress line on err */
     FILE *out, *err;
 };
 
@@ -43,7 +43,7 @@ struct mxp_stream *mxp_stream_new(const struct mxp_stream_settings *set);
 int mxp_stream_add(struct mxp_stream *s, size_t seq,
                    const struct mxp_target_report *t);
 /* The progress line: targets known so far and running now (redrawn at
- * most ten times a second). */
+ * most ten times a second; none while only one target is known). */
 void mxp_stream_progress(struct mxp_stream *s, size_t known, size_t running);
 /* The worst state of the targets added so far (OK when none). */
 enum mxp_state mxp_stream_state(const struct mxp_stream *s);

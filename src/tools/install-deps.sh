@@ -14,11 +14,35 @@ postfix
 python3 iproute2 procps time
 nmap
 openssl testssl.sh libsasl2-modules libsasl2-modules-db
-nagios-plugins-contrib libnet-dns-perl libmonitoring-plugin-perl
+nagios-plugins-contrib monitoring-plugins-basic libnet-dns-perl libmonitoring-plugin-perl
 libreadonly-perl libdata-validate-ip-perl libdata-validate-domain-perl
 libcapture-tiny-perl libnet-ip-perl
 libmaxmind-db-writer-perl
 "
+
+# promtool checks the openmetrics output in the integration tests.  Debian
+# has it only in the prometheus package, whose install starts a server:
+# only the one binary is taken out of the .deb (apt-get download, no
+# install), into $PROMTOOL.  Without it the tests fall back to their own
+# parser: a failed download is a warning, not an error.
+PROMTOOL=/opt/mxprobe-test/bin/promtool
+install_promtool() {
+    [ -x "$PROMTOOL" ] && return 0
+    dir=$(mktemp -d)
+    chmod 755 "$dir" # apt-get download runs as _apt where it can
+    if (cd "$dir" && apt-get download -qq prometheus) &&
+        dpkg-deb --fsys-tarfile "$dir"/prometheus_*.deb |
+        tar -x -C "$dir" ./usr/bin/promtool &&
+        $SUDO install -D -m 755 "$dir/usr/bin/promtool" "$PROMTOOL"; then
+        echo "make deps: promtool in $PROMTOOL"
+    else
+        echo "make deps: warning: no promtool (openmetrics tested without it)"
+    fi
+    rm -rf "$dir"
+}
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
 
 missing=""
 for p in $PACKAGES; do
@@ -29,11 +53,10 @@ for p in $PACKAGES; do
 done
 if [ -z "$missing" ]; then
     echo "make deps: all packages present"
+    install_promtool
     exit 0
 fi
 
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
 echo "make deps: installing$missing"
 # Postfix asks how to configure itself; the tests write their own config.
 echo "postfix postfix/main_mailer_type select No configuration" |
@@ -43,3 +66,4 @@ $SUDO apt-get update -qq
 # instances on loopback (a policy-rc.d may already forbid it).
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
     --no-install-recommends $missing
+install_promtool

@@ -469,9 +469,19 @@ EOF
     finish
 fi
 
+# promtool (Prometheus; make deps puts it in /opt/mxprobe-test/bin) checks
+# an exposition where it is installed; the parsers of the cases always do.
+PROMTOOL=$(command -v promtool || echo /opt/mxprobe-test/bin/promtool)
+want_promtool() {
+    [ -x "$PROMTOOL" ] || return 0
+    "$PROMTOOL" check metrics <"$1" >"$1.promtool" 2>&1 ||
+        why "promtool check metrics: $(head -c 400 "$1.promtool")"
+}
+
 if begin core_openmetrics; then
     mx 10 -o openmetrics -C banner,dnsbl -H 127.0.0.25 --set "$ZONES3"
     want_exit 2
+    want_promtool "$OUT"
     "$PY" - "$OUT" >"$TMP/cases/$CASE.om-check" 2>&1 <<'EOF' ||
 import re, sys
 # The exposition grammar (Prometheus text format 0.0.4 / OpenMetrics):

@@ -78,6 +78,13 @@ struct fake_detail {
 };
 
 #define FAKE_MAX_BATCHES 64
+#define FAKE_MAX_PEERS 16
+
+/* ABI 1.4: the other addresses of a run over a whole domain. */
+struct fake_peer {
+    char addr[64];
+    char host[256];
+};
 
 static struct {
     struct mxp_ctx ctx, init_ctx;
@@ -90,6 +97,9 @@ static struct {
     char domain[256]; /* the target's domain; "" means NULL */
     char host[256];   /* -H as written; "" means the address */
     int have_target;
+    struct fake_peer peer[FAKE_MAX_PEERS];
+    struct mxp_target peers[FAKE_MAX_PEERS];
+    size_t n_peers;
     double now, remaining;
 
     struct fake_dns_entry *dns;
@@ -1248,6 +1258,31 @@ void fake_set_host(const char *host)
     snprintf(F.host, sizeof(F.host), "%s", host ? host : "");
 }
 
+static void fake_fix_ctx(void);
+
+void fake_add_peer(const char *host, const char *addr, unsigned port)
+{
+    struct mxp_target *t;
+    unsigned char bytes[16] = {0};
+
+    if (F.n_peers == FAKE_MAX_PEERS)
+        abort();
+    t = &F.peers[F.n_peers];
+    memset(t, 0, sizeof(*t));
+    if (inet_pton(AF_INET, addr, bytes) == 1)
+        t->family = AF_INET;
+    else if (inet_pton(AF_INET6, addr, bytes) == 1)
+        t->family = AF_INET6;
+    else
+        abort();
+    memcpy(t->addr_bytes, bytes, sizeof(bytes));
+    t->port = port;
+    snprintf(F.peer[F.n_peers].addr, sizeof(F.peer[0].addr), "%s", addr);
+    snprintf(F.peer[F.n_peers].host, sizeof(F.peer[0].host), "%s", host);
+    F.n_peers++;
+    fake_fix_ctx();
+}
+
 void fake_set_my_email(const char *addr)
 {
     snprintf(F.my_email, sizeof(F.my_email), "%s", addr);
@@ -1896,6 +1931,13 @@ static void fake_fix_ctx(void)
     F.target.addr = F.addr;
     F.target.host = F.host[0] != '\0' ? F.host : F.addr;
     F.target.domain = F.domain[0] != '\0' ? F.domain : NULL;
+    for (size_t i = 0; i < F.n_peers; i++) {
+        F.peers[i].addr = F.peer[i].addr;
+        F.peers[i].host = F.peer[i].host;
+        F.peers[i].domain = F.target.domain;
+    }
+    F.target.peers = F.n_peers > 0 ? F.peers : NULL;
+    F.target.n_peers = F.n_peers;
 
     F.ctx.svc = &fake_services;
     F.ctx.target = F.have_target ? &F.target : NULL;

@@ -118,6 +118,10 @@ void fake_set_domain(const char *domain);
 /* The target's host as the operator wrote it (-H); NULL or "" (the
  * default): the address. */
 void fake_set_host(const char *host);
+/* ABI 1.4: a peer of the target (a run over a whole domain: another MX
+ * address, host its MX host name, domain the target's): numeric address,
+ * aborts when not one; at most 16.  fake_reset drops them. */
+void fake_add_peer(const char *host, const char *addr, unsigned port);
 /* probe.my_email (default ""). */
 void fake_set_my_email(const char *addr);
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
@@ -97,6 +98,39 @@ static void test_parse_good(void **state)
     mxp_cli_free(&cli);
 }
 
+/* The options of many-target runs (issue 11). */
+static void test_parse_many(void **state)
+{
+    const char *dom[] = {"-D", "example.org", "-6", "-j", "256", "-q",
+                         "--submit", "nagios:/tmp/x.cmd", NULL};
+    const char *all[] = {"--all", "--jobs", "4096", "-4", "--quiet", NULL};
+    const char *def[] = {"-H", "192.0.2.0/28", NULL};
+    struct mxp_cli cli;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(parse(dom, &cli, err), MXP_OK);
+    assert_null(cli.host);
+    assert_string_equal(cli.domain, "example.org");
+    assert_int_equal(cli.family, AF_INET6);
+    assert_int_equal(cli.jobs, 256);
+    assert_int_equal(cli.quiet, 1);
+    assert_string_equal(cli.submit, "nagios:/tmp/x.cmd");
+    mxp_cli_free(&cli);
+    assert_int_equal(parse(all, &cli, err), MXP_OK);
+    assert_int_equal(cli.all, 1);
+    assert_int_equal(cli.jobs, MXP_JOBS_MAX);
+    assert_int_equal(cli.family, AF_INET);
+    assert_int_equal(cli.quiet, 1);
+    mxp_cli_free(&cli);
+    assert_int_equal(parse(def, &cli, err), MXP_OK);
+    assert_int_equal(cli.jobs, MXP_JOBS_DEFAULT);
+    assert_int_equal(cli.family, 0);
+    assert_int_equal(cli.quiet, 0);
+    assert_null(cli.submit);
+    mxp_cli_free(&cli);
+}
+
 static void test_parse_errors(void **state)
 {
     struct {
@@ -123,6 +157,14 @@ static void test_parse_errors(void **state)
         {{"-H", "x", "-D", "a b.example", NULL}, "is not a domain name"},
         {{"-H", "x", "-D", "x>y.example", NULL}, "is not a domain name"},
         {{"-H", "x", "-D", "localhost", NULL}, "is not a domain name"},
+        {{"-H", "x", "-j", "0", NULL}, "-j: '0' is not a number of targets"},
+        {{"-H", "x", "-j", "4097", NULL}, "(1-4096)"},
+        {{"-H", "x", "-j", "-3", NULL}, "-j: '-3' is not"},
+        {{"-H", "x", "-j", "8x", NULL}, "is not a number of targets"},
+        {{"-H", "x", "-4", "-6", NULL}, "-4 and -6 exclude each other"},
+        {{"-H", "x", "--submit", "", NULL}, "--submit: empty destination"},
+        {{"-D", "example.org", "--all", NULL}, "-D and --all exclude"},
+        {{"-q", NULL}, "give -H HOST, -D DOMAIN or --all"},
     };
     size_t i;
 
@@ -144,6 +186,7 @@ int main(void)
         cmocka_unit_test(test_checks_apply_table),
         cmocka_unit_test(test_parse_good),
         cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_parse_many),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

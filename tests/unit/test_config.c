@@ -148,12 +148,55 @@ static const struct {
     {"targets: {host: a}\n",
      "1:10: targets: expected a list of targets, got a mapping"},
     {"targets:\n  - mx.example.org\n",
-     "2:5: targets[0]: expected a mapping with at least host:, got "
+     "2:5: targets[0]: expected a mapping with host: or domain:, got "
      "'mx.example.org'"},
-    {"targets:\n  - host: a\n  - domain: example.org\n",
-     "3:5: targets[1]: missing required key 'host'"},
-    {"targets:\n  - {port: 25}\n",
-     "2:5: targets[0]: missing required key 'host'"},
+    {"targets:\n  - host: a.example\n  - {port: 25}\n",
+     "3:5: targets[1]: needs host: (a server, or a CIDR block to sweep) or "
+     "domain: (every MX of a mail domain)"},
+    {"targets:\n  - {port: 25, service: smtp}\n",
+     "2:5: targets[0]: needs host: (a server, or a CIDR block to sweep) or "
+     "domain: (every MX of a mail domain)"},
+    {"targets:\n  - host: 192.0.2.1/24\n",
+     "2:11: targets[0].host: '192.0.2.1/24' has host bits set: the block is "
+     "192.0.2.0/24"},
+    {"targets:\n  - host: 10.0.0.0/8\n",
+     "2:11: targets[0].host: '10.0.0.0/8' is too big: a block may hold at "
+     "most 65536 addresses (/16); split it or check fewer"},
+    {"targets:\n  - host: \"2001:db8::/64\"\n",
+     "2:11: targets[0].host: '2001:db8::/64' is too big: a block may hold "
+     "at most 65536 addresses (/112); split it or check fewer"},
+    {"targets:\n  - host: 192.0.2.0/40\n",
+     "2:11: targets[0].host: '192.0.2.0/40' is not a CIDR block: the "
+     "prefix must be 0..32"},
+    {"targets:\n  - host: localhost\n",
+     "2:11: targets[0].host: 'localhost' is neither an IP address nor a "
+     "host name (like mx.example.org)"},
+    {"targets:\n  - domain: 192.0.2.1\n",
+     "2:13: targets[0].domain: '192.0.2.1' is not a domain name"},
+    {"targets:\n  - domain: example.org\n    service: \"SMTP;x\"\n",
+     "3:14: targets[0].service: a service name cannot hold ';'"},
+    {"targets:\n  - domain: example.org\n    service: \"SMTP\\nx\"\n",
+     "3:14: targets[0].service: a service name cannot hold a control "
+     "character"},
+    {"targets:\n  - domain: example.org\n    service: \"\"\n",
+     "3:14: targets[0].service: expected a service name, got ''"},
+    {"targets:\n  - domain: example.org\n    service:\n",
+     "3:13: targets[0].service: expected a service name, got"},
+    {"targets:\n  - domain: example.org\n    service: [a]\n",
+     "3:14: targets[0].service: expected a service name, got a list"},
+    /* probe.scan_* */
+    {"probe:\n  scan_rate: 0\n",
+     "2:14: probe.scan_rate: expected a number from 1 to 10000, got '0'"},
+    {"probe:\n  scan_rate: 20000\n",
+     "2:14: probe.scan_rate: expected a number from 1 to 10000, got "
+     "'20000'"},
+    {"probe:\n  scan_rate: fast\n",
+     "2:14: probe.scan_rate: expected a number from 1 to 10000, got "
+     "'fast'"},
+    {"probe:\n  scan_timeout: 0\n",
+     "2:17: probe.scan_timeout: expected a number of seconds > 0, got '0'"},
+    {"probe:\n  scan_timeout: 61\n",
+     "2:17: probe.scan_timeout: at most 60 seconds, got '61'"},
     {"targets:\n  - host: a\n    port: 0\n",
      "3:11: targets[0].port: expected an integer from 1 to 65535, got '0'"},
     {"targets:\n  - host: a\n    port: 65536\n",
@@ -166,7 +209,8 @@ static const struct {
     {"targets:\n  - host: a\n    checks: [dnsbl, 'a b']\n",
      "3:21: targets[0].checks: expected a plugin name, got 'a b'"},
     {"targets:\n  - host: [a]\n",
-     "2:11: targets[0].host: expected a host name or address, got a list"},
+     "2:11: targets[0].host: expected a host name, address or CIDR block, "
+     "got a list"},
 };
 
 static void test_bad_configs(void **state)
@@ -203,6 +247,8 @@ static const char full_config[] =
     "  dns_servers: [127.0.0.1, \"127.0.0.2:5353\", \"[::1]:53\"]\n"
     "  dns_timeout: 0.25\n"
     "  dns_tries: 10\n"
+    "  scan_rate: 2.5\n"
+    "  scan_timeout: 0.5\n"
     "checks: [banner, dnsbl, relay]\n"
     "plugins:\n"
     "  dnsbl:\n"
@@ -214,7 +260,11 @@ static const char full_config[] =
     "    domain: example.org\n"
     "    port: 587\n"
     "    checks: dnsbl\n"
-    "  - host: 192.0.2.25\n";
+    "  - host: 192.0.2.25\n"
+    "  - domain: example.net\n"
+    "    service: SMTP servers\n"
+    "  -   host: 192.0.2.0/28\n"
+    "      port: 2525\n";
 
 static void test_full_config(void **state)
 {
@@ -250,7 +300,7 @@ static void test_full_config(void **state)
     assert_string_equal(zones->items[1]->str, "b.example");
     /* Positions point into the file. */
     assert_string_equal(zones->items[1]->file, path);
-    assert_int_equal(zones->items[1]->line, 14);
+    assert_int_equal(zones->items[1]->line, 16);
     assert_int_equal(zones->items[1]->col, 24);
     /* A null plugin value reads as an empty mapping. */
     p = mxp_config_plugin(cfg, "relay");
@@ -259,7 +309,7 @@ static void test_full_config(void **state)
     assert_int_equal(p->n, 0);
     assert_null(mxp_config_plugin(cfg, "tls"));
 
-    assert_int_equal(cfg->n_targets, 2);
+    assert_int_equal(cfg->n_targets, 4);
     assert_string_equal(cfg->targets[0].host, "mx1.example.org");
     assert_string_equal(cfg->targets[0].domain, "example.org");
     assert_int_equal(cfg->targets[0].port, 587);
@@ -269,6 +319,26 @@ static void test_full_config(void **state)
     assert_null(cfg->targets[1].domain);
     assert_int_equal(cfg->targets[1].port, 0);
     assert_null(cfg->targets[1].checks);
+    assert_null(cfg->targets[1].service);
+    assert_true(cfg->scan_rate == 2.5);
+    assert_true(cfg->scan_timeout == 0.5);
+    /* The three kinds, and where each entry starts. */
+    assert_int_equal(cfg->n_targets, 4);
+    assert_int_equal(cfg->targets[0].kind, MXP_ENTRY_HOST);
+    assert_int_equal(cfg->targets[1].kind, MXP_ENTRY_HOST);
+    assert_int_equal(cfg->targets[2].kind, MXP_ENTRY_DOMAIN);
+    assert_null(cfg->targets[2].host);
+    assert_string_equal(cfg->targets[2].domain, "example.net");
+    assert_string_equal(cfg->targets[2].service, "SMTP servers");
+    assert_int_equal(cfg->targets[3].kind, MXP_ENTRY_CIDR);
+    assert_string_equal(cfg->targets[3].host, "192.0.2.0/28");
+    assert_int_equal(cfg->targets[3].port, 2525);
+    assert_string_equal(cfg->targets[0].pos.file, path);
+    assert_int_equal(cfg->targets[0].pos.line, 20);
+    assert_int_equal(cfg->targets[0].pos.col, 5);
+    assert_int_equal(cfg->targets[2].pos.line, 25);
+    assert_int_equal(cfg->targets[3].pos.line, 27);
+    assert_int_equal(cfg->targets[3].pos.col, 7);
     mxp_config_free(cfg);
 }
 
@@ -314,6 +384,8 @@ static void test_defaults(void **state)
         assert_true(cfg->command_timeout == 20);
         assert_true(cfg->dns_timeout == 2);
         assert_int_equal(cfg->dns_tries, 2);
+        assert_true(cfg->scan_rate == 100);
+        assert_true(cfg->scan_timeout == 2);
         assert_int_equal(cfg->n_dns_servers, 0);
         assert_default_checks(cfg);
         assert_int_equal(cfg->n_targets, 0);
@@ -389,6 +461,52 @@ static void test_builtin_sections(void **state)
     assert_false(mxp_node_is_builtin(mxp_config_plugin(cfg, "relay")));
     assert_false(mxp_node_is_builtin(cfg->plugins));
     mxp_config_free(cfg);
+}
+
+/* The commented targets: example of the built-in config, uncommented,
+ * is a valid config of the three kinds (the comment stays true). */
+static void test_builtin_targets_example(void **state)
+{
+    const char *at = strstr(mxp_default_config, "targets: []\n");
+    char *text, path[64], err[512] = "";
+    struct mxp_config *cfg;
+    size_t off, j = 0;
+
+    (void)state;
+    assert_non_null(at);
+    text = malloc(mxp_default_config_len + 1);
+    assert_non_null(text);
+    off = (size_t)(at - mxp_default_config);
+    memcpy(text, mxp_default_config, off);
+    j = off;
+    /* Drop "targets: []", then un-comment the lines after it. */
+    for (const char *p = at + strlen("targets: []\n"); *p != '\0';) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl != NULL ? (size_t)(nl - p) + 1 : strlen(p);
+
+        if (n >= 2 && p[0] == '#' && p[1] == ' ') {
+            memcpy(text + j, p + 2, n - 2);
+            j += n - 2;
+        } else {
+            memcpy(text + j, p, n);
+            j += n;
+        }
+        p += n;
+    }
+    text[j] = '\0';
+    if (load_text(text, NULL, 0, &cfg, path, sizeof(path), err, sizeof(err)) !=
+        MXP_OK)
+        fail_msg("the targets: example: %s", err);
+    assert_int_equal(cfg->n_targets, 4);
+    assert_int_equal(cfg->targets[0].kind, MXP_ENTRY_HOST);
+    assert_int_equal(cfg->targets[1].kind, MXP_ENTRY_HOST);
+    assert_int_equal(cfg->targets[2].kind, MXP_ENTRY_DOMAIN);
+    assert_int_equal(cfg->targets[3].kind, MXP_ENTRY_CIDR);
+    assert_non_null(cfg->targets[2].service);
+    assert_true(cfg->scan_rate == 100);
+    assert_true(cfg->scan_timeout == 2);
+    mxp_config_free(cfg);
+    free(text);
 }
 
 static void test_builtin_default(void **state)
@@ -854,6 +972,7 @@ int main(void)
         cmocka_unit_test(test_mail_from_follows_helo),
         cmocka_unit_test(test_submit_section),
         cmocka_unit_test(test_builtin_default),
+        cmocka_unit_test(test_builtin_targets_example),
         cmocka_unit_test(test_builtin_sections),
         cmocka_unit_test(test_set_overrides),
         cmocka_unit_test(test_set_creates_sections),

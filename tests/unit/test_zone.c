@@ -21,6 +21,8 @@
 #include "../../plugins/zone/lookup.c"
 #include "../../plugins/zone/mx.c"
 #include "../../plugins/zone/policy.c"
+#include "../../plugins/zone/spf_others.c"
+#include "../../plugins/zone/spf_verdict.c"
 #include "../../plugins/zone/zone.c"
 #include "fake_core.h"
 

@@ -1,0 +1,266 @@
+/*
+ * test_schedule.c - the scheduler end to end against a scripted DNS
+ * server: a domain entry's own report (the domain-wide check once, on the
+ * first MX address, the others as peers) before its addresses (the other
+ * checks, each with the domain), a host name at each of its addresses
+ * (every check, no peers), a name that does not resolve (one UNKNOWN
+ * report), all in the configured order; -j 1 and -j 8 give the same.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "clock.h"
+#include "dns_script.h"
+#include "schedule.h"
+
+/* Both plugins say what target they were given. */
+static int who_run(struct mxp_ctx *ctx, void *state)
+{
+    const struct mxp_target *t = ctx->target;
+    char text[512];
+    size_t i, used;
+
+    (void)state;
+    used = (size_t)snprintf(text, sizeof(text), "%s %s %s peers", t->host,
+                            t->addr, t->domain ? t->domain : "-");
+    for (i = 0; i < t->n_peers && used < sizeof(text); i++)
+        used += (size_t)snprintf(text + used, sizeof(text) - used, " %s@%s",
+                                 t->peers[i].host, t->peers[i].addr);
+    ctx->svc->set_result(ctx, MXP_STATE_OK, "%s", text);
+    return MXP_OK;
+}
+
+static const struct mxp_plugin who_desc = {.abi_major = MXP_ABI_MAJOR,
+                                           .abi_minor = MXP_ABI_MINOR,
+                                           .struct_size = sizeof(who_desc),
+                                           .name = "who",
+                                           .summary = "test",
+                                           .run = who_run};
+static const struct mxp_plugin wide_desc = {.abi_major = MXP_ABI_MAJOR,
+                                            .abi_minor = MXP_ABI_MINOR,
+                                            .struct_size = sizeof(wide_desc),
+                                            .name = "wide",
+                                            .summary = "test",
+                                            .run = who_run,
+                                            .flags = MXP_PLUGIN_DOMAIN_WIDE};
+
+static const char *servers[1];
+
+static struct mxp_submitter *submitter;
+
+static char *run_entries(enum mxp_format fmt, size_t jobs)
+{
+    static struct mxp_plugin_slot who, wide;
+    struct mxp_plugin_slot *both[] = {&who, &wide}, *one[] = {&who};
+    struct mxp_sched_entry e[3];
+    struct mxp_run_settings run;
+    struct mxp_expand_settings xs;
+    struct mxp_stream_settings ss;
+    struct mxp_sched_settings set;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+
+    memset(&who, 0, sizeof(who));
+    who.lp.name = "who";
+    who.lp.desc = &who_desc;
+    memset(&wide, 0, sizeof(wide));
+    wide.lp.name = "wide";
+    wide.lp.desc = &wide_desc;
+    memset(e, 0, sizeof(e));
+    e[0].entry.kind = MXP_ENTRY_DOMAIN;
+    e[0].entry.text = "example.test";
+    e[0].domain = "example.test";
+    e[1].entry.kind = MXP_ENTRY_HOST;
+    e[1].entry.text = "multi.test";
+    e[2].entry.kind = MXP_ENTRY_HOST;
+    e[2].entry.text = "nope.test";
+    for (int i = 0; i < 3; i++) {
+        e[i].port = 25;
+        e[i].entry.port = 25;
+        e[i].slots = i == 2 ? one : both;
+        e[i].n_slots = i == 2 ? 1 : 2;
+    }
+    memset(&run, 0, sizeof(run));
+    servers[0] = dnss_server();
+    run.dns.servers = servers;
+    run.dns.n_servers = 1;
+    run.dns.timeout_ms = 300;
+    run.dns.tries = 2;
+    memset(&xs, 0, sizeof(xs));
+    xs.dns = run.dns;
+    xs.scan_rate = 100;
+    xs.connect_timeout = 0.5;
+    xs.dns_deadline = 3;
+    memset(&ss, 0, sizeof(ss));
+    ss.format = fmt;
+    ss.plugin_col = 6;
+    ss.nagios_form = MXP_NAGIOS_MULTI;
+    ss.out = out;
+    ss.err = stderr;
+    memset(&set, 0, sizeof(set));
+    set.run = &run;
+    set.expand = &xs;
+    set.jobs = jobs;
+    set.timeout = 5;
+    set.submit = submitter;
+    set.service = "mxprobe";
+    set.out = mxp_stream_new(&ss);
+    assert_non_null(set.out);
+    assert_int_equal(mxp_schedule(e, 3, &set), MXP_OK);
+    assert_int_equal(mxp_stream_state(set.out), MXP_STATE_UNKNOWN);
+    assert_int_equal(mxp_stream_finish(set.out), MXP_OK);
+    fclose(out);
+    return text;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    assert_true(dnss_start() != 0);
+    dnss_add("example.test", 15, 0, 0,
+             "MX 10 mx1.example.test; MX 20 mx2.example.test");
+    dnss_add("mx1.example.test", 1, 0, 0, "A 127.0.0.1");
+    dnss_add("mx1.example.test", 28, 0, 0, "AAAA ::1");
+    dnss_add("mx2.example.test", 1, 0, 0, "A 127.0.0.2");
+    dnss_add("mx2.example.test", 28, 0, 0, "");
+    dnss_add("multi.test", 1, 0, 0, "A 127.0.0.3; A 127.0.0.4");
+    dnss_add("multi.test", 28, 0, 0, "");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    dnss_stop();
+    return 0;
+}
+
+static void test_nagios_order(void **state)
+{
+    static const char want[] =
+        "MXPROBE UNKNOWN - 7 targets: 1 unknown, 6 ok\n"
+        "== example.test: OK - example.test 127.0.0.1 example.test peers "
+        "mx1.example.test@::1 mx2.example.test@127.0.0.2\n"
+        "[OK] wide: example.test 127.0.0.1 example.test peers "
+        "mx1.example.test@::1 mx2.example.test@127.0.0.2\n"
+        "== mx1.example.test [127.0.0.1]: OK - mx1.example.test 127.0.0.1 "
+        "example.test peers\n"
+        "[OK] who: mx1.example.test 127.0.0.1 example.test peers\n"
+        "== mx1.example.test [::1]: OK - mx1.example.test ::1 example.test "
+        "peers\n"
+        "[OK] who: mx1.example.test ::1 example.test peers\n"
+        "== mx2.example.test [127.0.0.2]: OK - mx2.example.test 127.0.0.2 "
+        "example.test peers\n"
+        "[OK] who: mx2.example.test 127.0.0.2 example.test peers\n"
+        "== multi.test [127.0.0.3]: OK - multi.test 127.0.0.3 - peers, "
+        "multi.test 127.0.0.3 - peers\n"
+        "[OK] who: multi.test 127.0.0.3 - peers\n"
+        "[OK] wide: multi.test 127.0.0.3 - peers\n"
+        "== multi.test [127.0.0.4]: OK - multi.test 127.0.0.4 - peers, "
+        "multi.test 127.0.0.4 - peers\n"
+        "[OK] who: multi.test 127.0.0.4 - peers\n"
+        "[OK] wide: multi.test 127.0.0.4 - peers\n"
+        "== nope.test: UNKNOWN - cannot resolve 'nope.test': no such name "
+        "(NXDOMAIN)\n";
+    size_t jobs[] = {1, 8};
+
+    (void)state;
+    for (size_t i = 0; i < 2; i++) {
+        char *got = run_entries(MXP_FORMAT_NAGIOS, jobs[i]);
+
+        if (strcmp(got, want) != 0)
+            fail_msg("-j %zu: got:\n%s\nwant:\n%s", jobs[i], got, want);
+        free(got);
+    }
+}
+
+/* JSON Lines: one object per target, the domain report without address. */
+static void test_json_lines(void **state)
+{
+    char *got = run_entries(MXP_FORMAT_JSON, 4);
+    size_t lines = 0;
+
+    (void)state;
+    for (const char *p = got; (p = strchr(p, '\n')) != NULL; p++)
+        lines++;
+    assert_int_equal(lines, 7);
+    assert_non_null(
+        strstr(got, "{\"host\":\"example.test\",\"address\":null,"));
+    assert_non_null(
+        strstr(got, "{\"host\":\"mx1.example.test\",\"address\":\"::1\","));
+    assert_non_null(strstr(got, "{\"host\":\"nope.test\",\"address\":null,"
+                                "\"port\":25,\"state\":\"UNKNOWN\""));
+    free(got);
+}
+
+/* One passive result per group: the domain report, each MX host (its
+ * addresses in the host form), the name of two addresses, the failure. */
+static void test_submit_groups(void **state)
+{
+    struct mxp_submit_config sc = {"mxprobe", "", "", ""};
+    char path[] = "/tmp/test_schedule.XXXXXX", dest[64], err[256];
+    char line[4096], *got;
+    const char *want[] = {
+        "PROCESS_SERVICE_CHECK_RESULT;example.test;mxprobe;0;MXPROBE OK - "
+        "example.test: example.test 127.0.0.1",
+        "PROCESS_SERVICE_CHECK_RESULT;mx1.example.test;mxprobe;0;MXPROBE OK "
+        "- mx1.example.test: all 2 addresses OK (127.0.0.1, ::1)",
+        "PROCESS_SERVICE_CHECK_RESULT;mx2.example.test;mxprobe;0;MXPROBE OK "
+        "- mx2.example.test [127.0.0.2]: mx2.example.test",
+        "PROCESS_SERVICE_CHECK_RESULT;multi.test;mxprobe;0;MXPROBE OK - "
+        "multi.test: all 2 addresses OK (127.0.0.3, 127.0.0.4)",
+        "PROCESS_SERVICE_CHECK_RESULT;nope.test;mxprobe;3;MXPROBE UNKNOWN - "
+        "nope.test: cannot resolve 'nope.test'",
+    };
+    int fd = mkstemp(path), seen[5] = {0, 0, 0, 0, 0};
+    size_t n = 0, i;
+    FILE *f;
+
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(dest, sizeof(dest), "nagios:%s", path);
+    assert_int_equal(mxp_submit_start(dest, &sc, &submitter, err, sizeof(err)),
+                     MXP_OK);
+    got = run_entries(MXP_FORMAT_JSON, 8);
+    free(got);
+    assert_int_equal(mxp_submit_finish(submitter, mxp_now() + 10), 0);
+    submitter = NULL;
+    f = fopen(path, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        const char *cmd = strchr(line, ']');
+
+        n++;
+        assert_non_null(cmd);
+        for (i = 0; i < 5; i++)
+            if (strncmp(cmd + 2, want[i], strlen(want[i])) == 0)
+                seen[i]++;
+    }
+    fclose(f);
+    unlink(path);
+    assert_int_equal(n, 5);
+    for (i = 0; i < 5; i++)
+        if (seen[i] != 1)
+            fail_msg("'%s' seen %d times", want[i], seen[i]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_nagios_order),
+        cmocka_unit_test(test_json_lines),
+        cmocka_unit_test(test_submit_groups),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
