@@ -879,6 +879,29 @@ int mxp_dns_done(struct mxp_resolver *r, struct mxp_dns_batch *b)
     return b->pending == 0;
 }
 
+int mxp_dns_wait(struct mxp_resolver *r, double deadline)
+{
+    struct pollfd *pfds = NULL;
+    size_t cap = 0;
+    int rc = MXP_OK;
+
+    if (r == NULL)
+        return MXP_ERR_INVALID;
+    if (r->n_socks > 0) {
+        rc = batch_step(r, &pfds, &cap, deadline);
+        if (rc == MXP_OK)
+            submit(r);
+        free(pfds);
+    } else {
+        /* Nothing in flight to wake us: no wait beyond the deadline. */
+        int ms = mxp_poll_ms(deadline);
+
+        if (ms > 0)
+            (void)poll(NULL, 0, ms);
+    }
+    return rc;
+}
+
 void mxp_dns_extend(struct mxp_dns_batch *b, double deadline)
 {
     if (b != NULL && deadline > b->deadline)

@@ -68,6 +68,11 @@ int mxp_dns_start(struct mxp_resolver *r, struct mxp_arena *arena,
                   struct mxp_dns_query *q, size_t n, double deadline,
                   struct mxp_dns_batch **out);
 int mxp_dns_done(struct mxp_resolver *r, struct mxp_dns_batch *b);
+/* Waits until something happens on the resolver (an answer, a try that
+ * timed out, c-ares' next timer) or deadline passes, and lets every
+ * batch progress: for a caller that waits on many batches at once and
+ * then asks mxp_dns_done of each.  MXP_OK or MXP_ERR_IO/NOMEM. */
+int mxp_dns_wait(struct mxp_resolver *r, double deadline);
 int mxp_dns_collect(struct mxp_resolver *r, struct mxp_dns_batch *b);
 /* Moves b's deadline to deadline when that is later.  c-ares only notices
  * a try that timed out when it is driven: a batch collected after a long

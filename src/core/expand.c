@@ -103,7 +103,7 @@ size_t mxp_expand_encode_addr(unsigned char *buf, size_t entry, int family,
 }
 
 size_t mxp_expand_encode_end(unsigned char *buf, size_t entry,
-                             const char *error)
+                             const char *error, const char *warning)
 {
     uint32_t e = (uint32_t)entry;
     size_t off = 4;
@@ -112,6 +112,10 @@ size_t mxp_expand_encode_end(unsigned char *buf, size_t entry,
     memcpy(buf + off, &e, 4);
     off += 4;
     off += put_text(buf + off, error, MXP_EXPAND_MAX_ERROR);
+    if (warning != NULL && warning[0] != '\0') {
+        buf[off++] = '\0';
+        off += put_text(buf + off, warning, MXP_EXPAND_MAX_ERROR);
+    }
     return finish_record(buf, off - 4);
 }
 
@@ -140,7 +144,7 @@ static int deliver(struct mxp_expander *x, const unsigned char *p, size_t n,
                    mxp_expand_cb cb, void *user)
 {
     char host[MXP_EXPAND_MAX_HOST + 1], text[INET6_ADDRSTRLEN];
-    char error[MXP_EXPAND_MAX_ERROR + 1];
+    char error[MXP_EXPAND_MAX_ERROR + 1], warning[MXP_EXPAND_MAX_ERROR + 1];
     struct mxp_expansion ex;
     uint32_t entry;
     size_t alen, hlen;
@@ -175,13 +179,25 @@ static int deliver(struct mxp_expander *x, const unsigned char *p, size_t n,
         return 1;
     }
     if (p[0] == 'E') {
-        hlen = n - 5;
+        const unsigned char *nul = memchr(p + 5, '\0', n - 5);
+        size_t wlen = 0;
+
+        hlen = nul != NULL ? (size_t)(nul - (p + 5)) : n - 5;
+        if (nul != NULL) {
+            wlen = n - 5 - hlen - 1;
+            if (wlen == 0 || wlen > MXP_EXPAND_MAX_ERROR ||
+                !printable(nul + 1, wlen))
+                return 0;
+            memcpy(warning, nul + 1, wlen);
+            warning[wlen] = '\0';
+        }
         if (hlen > MXP_EXPAND_MAX_ERROR || !printable(p + 5, hlen))
             return 0;
         memcpy(error, p + 5, hlen);
         error[hlen] = '\0';
         ex.last = 1;
         ex.error = hlen > 0 ? error : NULL;
+        ex.warning = wlen > 0 ? warning : NULL;
         ex.host = x->texts[x->cur];
         x->cur++;
         x->cur_addrs = 0;
@@ -199,6 +215,28 @@ static void close_stream(struct mxp_expander *x)
     mxp_buf_free(&x->in);
 }
 
+/* Kills the child unless it is gone; with reap, waits for it.  A pid
+ * that waitpid no longer knows (reaped elsewhere) is never signalled: it
+ * may belong to somebody else by now. */
+static void stop_child(struct mxp_expander *x, int reap)
+{
+    pid_t r;
+
+    if (x->pid <= 0)
+        return;
+    do
+        r = waitpid(x->pid, NULL, WNOHANG);
+    while (r < 0 && errno == EINTR);
+    if (r == 0) {
+        kill(x->pid, SIGKILL);
+        if (!reap)
+            return;
+        while (waitpid(x->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    x->pid = -1;
+}
+
 /* The stream ended early: every entry left ends with an error. */
 static void synthesise(struct mxp_expander *x, const char *why,
                        mxp_expand_cb cb, void *user)
@@ -207,8 +245,7 @@ static void synthesise(struct mxp_expander *x, const char *why,
     struct mxp_expansion ex;
 
     close_stream(x);
-    if (x->pid > 0)
-        kill(x->pid, SIGKILL);
+    stop_child(x, 0);
     while (x->cur < x->n) {
         memset(&ex, 0, sizeof(ex));
         ex.entry = x->cur;
@@ -286,6 +323,11 @@ void mxp_expand_read(struct mxp_expander *x, mxp_expand_cb cb, void *user)
     }
 }
 
+pid_t mxp_expand_pid(const struct mxp_expander *x)
+{
+    return x->pid;
+}
+
 int mxp_expand_fd(const struct mxp_expander *x)
 {
     return x->fd;
@@ -328,8 +370,10 @@ int mxp_expand_attach(const struct mxp_entry *entries, size_t n, int fd,
     x->pid = pid;
     x->fd = fd;
     mxp_buf_init(&x->in);
-    (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+    if (fd >= 0) {
+        (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
     if (n == 0)
         close_stream(x);
     *out = x;
@@ -362,6 +406,8 @@ int mxp_expand_start(const struct mxp_entry *entries, size_t n,
     int p[2], rc;
 
     *out = NULL;
+    if (n == 0) /* nothing to do: no child */
+        return mxp_expand_attach(entries, 0, -1, -1, out);
     if (pipe(p) != 0)
         return MXP_ERR_IO;
     fflush(NULL); /* or the child would print our buffers again */
@@ -401,13 +447,7 @@ void mxp_expand_free(struct mxp_expander *x)
     if (x == NULL)
         return;
     close_stream(x);
-    if (x->pid > 0) {
-        if (waitpid(x->pid, NULL, WNOHANG) == 0) {
-            kill(x->pid, SIGKILL);
-            while (waitpid(x->pid, NULL, 0) < 0 && errno == EINTR)
-                ;
-        }
-    }
+    stop_child(x, 1);
     free_texts(x->texts, x->n);
     free(x);
 }

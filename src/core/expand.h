@@ -64,6 +64,11 @@ struct mxp_expand_settings {
  *              resolve 'mx.example': no such name (NXDOMAIN)", "example.org
  *              has a Null MX (RFC 7505): it accepts no mail").  A CIDR
  *              entry where nothing answered ends with error NULL.
+ *              warning is NULL, or (when the entry did give addresses)
+ *              one sentence on a lookup that failed, so that addresses
+ *              may be missing ("the AAAA lookup of 'mx1.example.org'
+ *              failed (no answer (timeout)): its IPv6 addresses are not
+ *              checked"): never a false "all checked".
  * Every entry ends with exactly one last = 1 record, even when the
  * expander dies (then with an error). */
 struct mxp_expansion {
@@ -74,6 +79,7 @@ struct mxp_expansion {
     const unsigned char *bytes;  /* 4 or 16 bytes with addr */
     int last;
     const char *error;
+    const char *warning;
 };
 
 typedef void (*mxp_expand_cb)(void *user, const struct mxp_expansion *x);

@@ -1,13 +1,14 @@
 /*
  * expand_child.c - the expander's work, in its forked child (expand.h).
  *
- * Entries are resolved a window at a time: up to WINDOW entries have
+ * Entries are resolved a window at a time: up to WINDOW (128) entries have
  * their DNS batches in flight on one resolver, so a thousand names cost
- * a few round trips, not a thousand; the findings still go out in entry
- * order, because the loop waits on the oldest entry and only polls the
- * others.  A CIDR entry is a barrier: the entries after it start when
- * its sweep is done (the sweep can take minutes, and their DNS deadlines
- * would pass meanwhile).
+ * a few round trips, not a thousand.  Each entry goes on to its next
+ * stage (an MX answer: its hosts' addresses) as soon as its batch is
+ * answered; the findings still go out in entry order, an entry waiting
+ * in the window until those before it are out.  A CIDR entry is a barrier: the
+ * entries after it start when its sweep is done (the sweep can take minutes,
+ * and their DNS deadlines would pass meanwhile).
  *
  * Caps (a hostile zone must not make us probe the world): at most
  * MAX_MX_HOSTS MX hosts per domain (by preference) and MAX_PER_FAMILY
@@ -35,7 +36,7 @@
 #include "net.h"
 #include "sweep.h"
 
-#define WINDOW 64
+#define WINDOW 128
 #define MAX_MX_HOSTS 32
 #define MAX_PER_FAMILY 16
 
@@ -62,6 +63,9 @@ struct ent {
     struct found *f;
     size_t nf;
     char error[1024]; /* cut to MXP_EXPAND_MAX_ERROR when sent */
+    /* A lookup that failed while others gave addresses: */
+    char warning[1024];
+    size_t n_failed;
 };
 
 struct ctx {
@@ -71,10 +75,18 @@ struct ctx {
     int fd;
     uint16_t fams[2];
     size_t nfam;
+    double stalled; /* seconds blocked on the pipe, not yet made up */
 };
 
+/* Writes a record, blocking while the pipe is full: the parent reads
+ * when its poll loop gets to it.  Time spent so is counted in
+ * c->stalled: the DNS deadlines of the entries in flight move by it, or
+ * a slow reader would turn answers waiting in the socket into
+ * timeouts. */
 static void send_all(struct ctx *c, const unsigned char *p, size_t n)
 {
+    double start = mxp_now();
+
     while (n > 0) {
         ssize_t w = write(c->fd, p, n);
 
@@ -85,6 +97,7 @@ static void send_all(struct ctx *c, const unsigned char *p, size_t n)
         p += w;
         n -= (size_t)w;
     }
+    c->stalled += mxp_now() - start;
 }
 
 static void send_addr(struct ctx *c, size_t entry, int family,
@@ -95,11 +108,12 @@ static void send_addr(struct ctx *c, size_t entry, int family,
     send_all(c, buf, mxp_expand_encode_addr(buf, entry, family, b, host));
 }
 
-static void send_end(struct ctx *c, size_t entry, const char *error)
+static void send_end(struct ctx *c, size_t entry, const char *error,
+                     const char *warning)
 {
     unsigned char buf[4 + MXP_EXPAND_MAX_RECORD];
 
-    send_all(c, buf, mxp_expand_encode_end(buf, entry, error));
+    send_all(c, buf, mxp_expand_encode_end(buf, entry, error, warning));
 }
 
 static const char *family_name(int family)
@@ -113,8 +127,9 @@ static const char *reason(const struct ctx *c, enum mxp_dns_result res)
     switch (res) {
     case MXP_DNS_NXDOMAIN:
         return "no such name (NXDOMAIN)";
-    case MXP_DNS_NODATA:
     case MXP_DNS_ANSWER: /* only unusable addresses */
+        return "only the unspecified address (0.0.0.0 or ::)";
+    case MXP_DNS_NODATA:
         if (c->nfam == 1)
             return c->fams[0] == MXP_DNS_A ? "no A record (-4)"
                                            : "no AAAA record (-6)";
@@ -139,23 +154,33 @@ static int get_resolver(struct ctx *c)
 
 /* ---- addresses -------------------------------------------------------- */
 
+static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0,    0,
+                                           0, 0, 0, 0, 0xff, 0xff};
+
+/* The family an address is checked as: ::ffff:192.0.2.1 is an IPv4 host
+ * (its PTR lives in in-addr.arpa, DNSBLs know it by its IPv4 name). */
+static int family_of(int family, const unsigned char *bytes)
+{
+    return family == AF_INET6 && memcmp(bytes, v4mapped, 12) == 0 ? AF_INET
+                                                                  : family;
+}
+
+/* Adds an address of host unless the entry has it: 1 added or known
+ * already, -1 unusable (0.0.0.0 or ::), 0 out of memory. */
 static int add_found(struct ent *s, const char *host, int family,
                      const unsigned char *bytes)
 {
-    static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0,    0,
-                                               0, 0, 0, 0, 0xff, 0xff};
     static const unsigned char zero[16];
     size_t len, i;
 
-    /* ::ffff:192.0.2.1 is an IPv4 host (target.c says why). */
-    if (family == AF_INET6 && memcmp(bytes, v4mapped, 12) == 0) {
+    if (family_of(family, bytes) != family) {
         family = AF_INET;
         bytes += 12;
     }
     len = family == AF_INET ? 4 : 16;
     /* 0.0.0.0 or :: would probe this very machine. */
     if (memcmp(bytes, zero, len) == 0)
-        return 0;
+        return -1;
     for (i = 0; i < s->nf; i++)
         if (s->f[i].family == family && memcmp(s->f[i].b, bytes, len) == 0)
             return 1; /* known: the first name that led to it keeps it */
@@ -174,6 +199,21 @@ static int add_found(struct ent *s, const char *host, int family,
     return 1;
 }
 
+/* A lookup that failed (no answer, SERVFAIL...: not NXDOMAIN or no data,
+ * which are answers): the addresses it would have given are unknown.
+ * The first is worded, the others counted. */
+static void note_failure(const struct ctx *c, struct ent *s,
+                         const struct mxp_dns_query *q)
+{
+    if (s->n_failed++ > 0)
+        return;
+    snprintf(s->warning, sizeof(s->warning),
+             "the %s lookup of '%.253s' failed (%s): its %s addresses are "
+             "not checked",
+             q->type == MXP_DNS_A ? "A" : "AAAA", q->name, reason(c, q->result),
+             q->type == MXP_DNS_A ? "IPv4" : "IPv6");
+}
+
 /* Takes the addresses of hosts[i] from its queries; returns how many it
  * gave, and in *why the result that explains none. */
 static size_t take_host(const struct ctx *c, struct ent *s, size_t i,
@@ -190,20 +230,22 @@ static size_t take_host(const struct ctx *c, struct ent *s, size_t i,
             /* The first family's reason, unless it was merely empty. */
             if (q->result != MXP_DNS_NODATA && *why == MXP_DNS_NODATA)
                 *why = q->result;
+            if (q->result != MXP_DNS_NODATA && q->result != MXP_DNS_NXDOMAIN)
+                note_failure(c, s, q);
             continue;
         }
         for (k = 0; k < q->n_rr && k < MAX_PER_FAMILY; k++) {
             if (q->rr[k].type != q->type)
                 continue;
             if (c->set->family != 0 &&
-                c->set->family !=
-                    (memcmp(q->rr[k].addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff",
-                            12) == 0 &&
-                             family == AF_INET6
-                         ? AF_INET
-                         : family))
+                c->set->family != family_of(family, q->rr[k].addr))
                 continue;
-            got += (size_t)add_found(s, s->hosts[i], family, q->rr[k].addr);
+            int added = add_found(s, s->hosts[i], family, q->rr[k].addr);
+
+            if (added > 0)
+                got++;
+            else if (added < 0 && *why == MXP_DNS_NODATA)
+                *why = MXP_DNS_ANSWER; /* only 0.0.0.0 or :: */
         }
     }
     return got;
@@ -253,18 +295,15 @@ static void begin(struct ctx *c, struct ent *s)
     }
     if (s->e->kind == MXP_ENTRY_HOST &&
         mxp_parse_addr(s->e->text, &family, b) == 0) {
-        int eff = family;
+        int eff = family_of(family, b);
 
-        if (family == AF_INET6 &&
-            memcmp(b, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0)
-            eff = AF_INET;
         if (c->set->family != 0 && c->set->family != eff)
             snprintf(s->error, sizeof(s->error),
                      "%.64s is an %s address, and -%c checks %s only",
                      s->e->text, family_name(eff),
                      c->set->family == AF_INET ? '4' : '6',
                      family_name(c->set->family));
-        else if (!add_found(s, s->e->text, family, b))
+        else if (add_found(s, s->e->text, family, b) <= 0)
             snprintf(s->error, sizeof(s->error),
                      "%.64s is not an address a server can have", s->e->text);
         s->stage = ST_DONE;
@@ -424,8 +463,15 @@ static void got_hosts(struct ctx *c, struct ent *s)
         }
     }
     s->stage = ST_DONE;
-    if (s->nf > 0)
+    if (s->nf > 0) {
+        if (s->n_failed > 1) {
+            size_t len = strlen(s->warning);
+
+            snprintf(s->warning + len, sizeof(s->warning) - len,
+                     " (and %zu more lookups)", s->n_failed - 1);
+        }
         return;
+    }
     if (s->e->kind == MXP_ENTRY_HOST)
         snprintf(s->error, sizeof(s->error), "cannot resolve '%.253s': %s",
                  s->e->text, reason(c, first_why));
@@ -465,6 +511,7 @@ static void advance(struct ctx *c, struct ent *s)
 struct sweep_ctx {
     struct ctx *c;
     size_t entry;
+    size_t found;
 };
 
 static int sweep_found(void *user, int family, const unsigned char *bytes)
@@ -475,13 +522,17 @@ static int sweep_found(void *user, int family, const unsigned char *bytes)
     if (inet_ntop(family, bytes, text, sizeof(text)) == NULL)
         return 0;
     send_addr(sc->c, sc->entry, family, bytes, text);
+    sc->found++;
     return 0;
 }
 
+/* Sweeps s's block, streaming what answers; what went wrong is the
+ * entry's error when nothing answered, else its warning. */
 static void run_cidr(struct ctx *c, struct ent *s)
 {
-    struct sweep_ctx sc = {c, s->idx};
+    struct sweep_ctx sc = {c, s->idx, 0};
     struct mxp_cidr cidr;
+    char why[512];
     int rc;
 
     if (mxp_cidr_parse(s->e->text, &cidr, s->error, sizeof(s->error)) != MXP_OK)
@@ -494,20 +545,17 @@ static void run_cidr(struct ctx *c, struct ent *s)
                  family_name(c->set->family));
         return;
     }
+    why[0] = '\0';
     rc = mxp_sweep(&cidr, s->e->port != 0 ? s->e->port : 25,
                    c->set->scan_rate > 0 ? c->set->scan_rate : 100,
                    c->set->connect_timeout > 0 ? c->set->connect_timeout : 2,
-                   sweep_found, &sc, s->error, sizeof(s->error));
-    if (rc != MXP_OK && s->error[0] == '\0')
-        snprintf(s->error, sizeof(s->error), "the sweep of %.64s failed",
-                 s->e->text);
-    else if (rc != MXP_OK) {
-        char why[512];
-
-        snprintf(why, sizeof(why), "%.400s", s->error);
-        snprintf(s->error, sizeof(s->error), "the sweep of %.64s failed: %s",
-                 s->e->text, why);
-    }
+                   sweep_found, &sc, why, sizeof(why));
+    if (rc == MXP_OK && why[0] == '\0')
+        return;
+    snprintf(sc.found > 0 ? s->warning : s->error, sizeof(s->error),
+             "the sweep of %.64s %s: %.400s", s->e->text,
+             rc == MXP_OK ? "is incomplete" : "failed",
+             why[0] != '\0' ? why : "out of memory");
 }
 
 /* ---- the loop ----------------------------------------------------------- */
@@ -516,7 +564,10 @@ static void emit(struct ctx *c, struct ent *s)
 {
     for (size_t i = 0; i < s->nf; i++)
         send_addr(c, s->idx, s->f[i].family, s->f[i].b, s->f[i].host);
-    send_end(c, s->idx, s->nf > 0 || s->error[0] == '\0' ? NULL : s->error);
+    if (s->nf > 0)
+        send_end(c, s->idx, NULL, s->warning[0] != '\0' ? s->warning : NULL);
+    else
+        send_end(c, s->idx, s->error[0] != '\0' ? s->error : NULL, NULL);
 }
 
 static void release(struct ctx *c, struct ent *s)
@@ -562,28 +613,49 @@ void mxp_expand_child(const struct mxp_entry *entries, size_t n,
         if (h->stage == ST_CIDR) {
             run_cidr(&c, h);
             h->stage = ST_DONE;
-            send_end(&c, h->idx, h->error[0] != '\0' ? h->error : NULL);
+            send_end(&c, h->idx, h->error[0] != '\0' ? h->error : NULL,
+                     h->warning[0] != '\0' ? h->warning : NULL);
             release(&c, h);
             head++;
             continue;
         }
-        /* Wait on the oldest (the others progress meanwhile), then take
-         * whatever else is ready. */
-        if (h->stage != ST_DONE && h->b != NULL)
-            advance(&c, h);
-        else if (h->stage != ST_DONE)
-            h->stage = ST_DONE;
-        for (i = head + 1; i < next; i++) {
+        /* Take every batch that has its outcome, or whose entry's time
+         * is up, whichever entry it is: a slow name must not hold back
+         * the next stage of the others (only their emission waits). */
+        int progressed = 0;
+        double wake = mxp_now() + 1.0;
+
+        for (i = head; i < next; i++) {
             struct ent *s = &win[i % WINDOW];
 
-            if (s->b != NULL && mxp_dns_done(c.r, s->b))
+            if (s->stage != ST_DONE && s->stage != ST_CIDR && s->b == NULL)
+                s->stage = ST_DONE; /* cannot happen; never hang on it */
+            if (s->b != NULL &&
+                (mxp_dns_done(c.r, s->b) || mxp_now() >= s->deadline)) {
                 advance(&c, s);
+                progressed = 1;
+            }
+            if (s->b != NULL && s->deadline < wake)
+                wake = s->deadline;
         }
         while (head < next && win[head % WINDOW].stage == ST_DONE) {
             emit(&c, &win[head % WINDOW]);
             release(&c, &win[head % WINDOW]);
+            progressed = 1;
             head++;
         }
+        if (!progressed && c.r != NULL)
+            (void)mxp_dns_wait(c.r, wake);
+        if (c.stalled > 0.01) {
+            for (i = head; i < next; i++) {
+                struct ent *s = &win[i % WINDOW];
+
+                s->deadline += c.stalled;
+                if (s->b != NULL)
+                    mxp_dns_extend(s->b, s->deadline);
+            }
+        }
+        c.stalled = 0;
     }
     mxp_resolver_free(c.r);
 }

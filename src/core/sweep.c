@@ -150,11 +150,12 @@ static socklen_t make_sockaddr(const struct mxp_cidr *c, uint32_t i,
 }
 
 /* Errors that say the probe could not be sent from here, not that the
- * address has no server. */
+ * address has no server (EINVAL: a link-local block, which needs an
+ * interface to be reached). */
 static int local_errno(int e)
 {
     return e == ENETUNREACH || e == EADDRNOTAVAIL || e == EAFNOSUPPORT ||
-           e == ENETDOWN || e == EACCES || e == EPERM;
+           e == ENETDOWN || e == EACCES || e == EPERM || e == EINVAL;
 }
 
 /* Starts the connect of index i: 1 in flight (slot filled), 0 decided at
@@ -324,12 +325,13 @@ int mxp_sweep(const struct mxp_cidr *c, unsigned port, double rate,
             np++;
         }
     }
-    if (found == 0 && local > 0)
+    if (local > 0)
         snprintf(err, errlen,
                  "%llu of %llu connects to port %u could not be sent from "
-                 "here (no route or no source address): the sweep cannot "
-                 "tell whether anything listens",
-                 (unsigned long long)local, (unsigned long long)total, port);
+                 "here (no route or no source address): %s",
+                 (unsigned long long)local, (unsigned long long)total, port,
+                 found == 0 ? "the sweep cannot tell whether anything listens"
+                            : "those addresses are not checked");
 done:
     for (k = 0; k < MXP_SWEEP_MAX_INFLIGHT; k++)
         if (slots[k].fd >= 0)

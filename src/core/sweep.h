@@ -37,10 +37,10 @@ void mxp_cidr_addr(const struct mxp_cidr *c, uint32_t i, unsigned char out[16]);
 typedef int (*mxp_sweep_cb)(void *user, int family, const unsigned char *bytes);
 
 /* Sweeps c->first..c->last on port.  MXP_OK when it ran to the end (err
- * then still holds a sentence when nothing answered and some connects
- * failed on this side, e.g. no IPv6 route: the sweep could not tell);
- * MXP_ERR_INVALID when cb stopped it; MXP_ERR_IO with err when sockets
- * could not be had at all. */
+ * then still holds a sentence when some connects failed on this side,
+ * e.g. no IPv6 route: for those addresses the sweep could not tell, and
+ * else err is ""); MXP_ERR_INVALID when cb stopped it; MXP_ERR_IO with
+ * err when sockets could not be had at all. */
 int mxp_sweep(const struct mxp_cidr *c, unsigned port, double rate,
               double timeout, mxp_sweep_cb cb, void *user, char *err,
               size_t errlen);

@@ -149,17 +149,17 @@ static int wrecord(struct pk *p, const char *rec)
     return 1;
 }
 
-static int parse_question(const unsigned char *q, size_t len, char *name,
-                          unsigned *type, size_t *qend)
+int dnss_parse_question(const unsigned char *q, size_t len, char *name,
+                        size_t namecap, unsigned *type, size_t *qend)
 {
     size_t off = 12, n = 0;
 
-    if (len < 12)
+    if (len < 12 || namecap == 0)
         return -1;
     while (off < len && q[off] != 0) {
         size_t l = q[off];
 
-        if (l > 63 || off + 1 + l >= len || n + l + 2 > 255)
+        if (l > 63 || off + 1 + l >= len || n + l + 2 > namecap)
             return -1;
         if (n > 0)
             name[n++] = '.';
@@ -171,7 +171,8 @@ static int parse_question(const unsigned char *q, size_t len, char *name,
         return -1;
     name[n] = '\0';
     *type = (unsigned)q[off + 1] << 8 | q[off + 2];
-    *qend = off + 5;
+    if (qend != NULL)
+        *qend = off + 5;
     return 0;
 }
 
@@ -186,7 +187,7 @@ static int answer(const unsigned char *q, size_t len, unsigned char *out,
     size_t qend, i, anpos;
     int delay = 0;
 
-    if (parse_question(q, len, name, &type, &qend) != 0)
+    if (dnss_parse_question(q, len, name, sizeof(name), &type, &qend) != 0)
         return -1;
     recs[0] = '\0';
     pthread_mutex_lock(&S.mu);
@@ -348,32 +349,50 @@ static void *serve(void *arg)
     return NULL;
 }
 
-unsigned dnss_start(void)
+/* UDP and TCP sockets bound to one free port on 127.0.0.1. */
+static int bind_pair(void)
 {
     struct sockaddr_in sin;
     socklen_t sl = sizeof(sin);
     int rcvbuf = 1 << 20;
 
-    S.pend = calloc(DNSS_MAX_PENDING, sizeof(*S.pend));
     S.fd = socket(AF_INET, SOCK_DGRAM, 0);
-    if (S.pend == NULL || S.fd < 0)
-        return 0;
+    S.lfd = socket(AF_INET, SOCK_STREAM, 0);
+    if (S.fd < 0 || S.lfd < 0)
+        return -1;
     (void)setsockopt(S.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
     memset(&sin, 0, sizeof(sin));
     sin.sin_family = AF_INET;
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (bind(S.fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
-        getsockname(S.fd, (struct sockaddr *)&sin, &sl) != 0)
-        return 0;
+        getsockname(S.fd, (struct sockaddr *)&sin, &sl) != 0 ||
+        bind(S.lfd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
+        listen(S.lfd, 8) != 0)
+        return -1;
     S.port = ntohs(sin.sin_port);
-    /* The TCP side on the same port (taken: no TCP, the tests that need
-     * it fail visibly). */
-    S.lfd = socket(AF_INET, SOCK_STREAM, 0);
-    if (S.lfd >= 0 && (bind(S.lfd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
-                       listen(S.lfd, 8) != 0)) {
-        close(S.lfd);
-        S.lfd = -1;
+    return 0;
+}
+
+unsigned dnss_start(void)
+{
+    int attempt;
+
+    S.pend = calloc(DNSS_MAX_PENDING, sizeof(*S.pend));
+    if (S.pend == NULL)
+        return 0;
+    /* The kernel's UDP port may be taken for TCP (any outgoing
+     * connection's): try another. */
+    for (attempt = 0; attempt < 50; attempt++) {
+        if (bind_pair() == 0)
+            break;
+        if (S.fd >= 0)
+            close(S.fd);
+        if (S.lfd >= 0)
+            close(S.lfd);
+        S.fd = S.lfd = -1;
     }
+    if (S.fd < 0)
+        return 0;
     for (size_t i = 0; i < DNSS_CONNS; i++)
         S.conns[i].fd = -1;
     snprintf(S.server, sizeof(S.server), "127.0.0.1:%u", S.port);

@@ -28,6 +28,11 @@ void dnss_add(const char *name, uint16_t type, unsigned rcode, int delay_ms,
 unsigned dnss_asked(const char *name, uint16_t type);
 /* The most queries that were waiting for their answers at once. */
 unsigned dnss_peak_pending(void);
+/* Reads the question of a DNS query q: its name (lowercase as sent,
+ * dotted, at most namecap bytes with the NUL) and type, and where the
+ * question ends (qend may be NULL).  0, or -1 when malformed. */
+int dnss_parse_question(const unsigned char *q, size_t len, char *name,
+                        size_t namecap, unsigned *type, size_t *qend);
 /* "127.0.0.1:PORT" of the running server. */
 const char *dnss_server(void);
 

@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "dns.h"
+#include "dns_script.h"
 
 /* ---- crafted packets ------------------------------------------------- */
 
@@ -319,31 +320,6 @@ struct fake {
 
 static struct fake srv;
 
-/* Reads the question of a query: lowercase dotted name and type. */
-static int parse_query(const unsigned char *q, size_t len, char *name,
-                       size_t namecap, unsigned *type)
-{
-    size_t off = 12, n = 0, l;
-
-    if (len < 12)
-        return -1;
-    while (off < len && q[off] != 0) {
-        l = q[off];
-        if (l > 63 || off + 1 + l >= len || n + l + 2 > namecap)
-            return -1;
-        if (n > 0)
-            name[n++] = '.';
-        memcpy(name + n, q + off + 1, l);
-        n += l;
-        off += 1 + l;
-    }
-    if (off + 5 > len)
-        return -1;
-    name[n] = '\0';
-    *type = (unsigned)q[off + 1] << 8 | q[off + 2];
-    return 0;
-}
-
 /* Builds the answer to query q; 0 when it is to stay unanswered.  Over
  * UDP an answer over 512 bytes goes out truncated (TC, no records), as
  * a server does for a client without EDNS. */
@@ -353,7 +329,7 @@ static int build_answer(const unsigned char *q, size_t len, int tcp,
     char name[256];
     unsigned type;
 
-    if (parse_query(q, len, name, sizeof(name), &type) != 0)
+    if (dnss_parse_question(q, len, name, sizeof(name), &type, NULL) != 0)
         return 0;
     if (!respond(name, type, (uint16_t)(q[0] << 8 | q[1]), p))
         return 0;
@@ -388,7 +364,8 @@ static void read_udp(struct fake *f)
     len = recvfrom(f->fd, q, sizeof(q), 0, (struct sockaddr *)&from, &fromlen);
     if (len <= 0)
         return;
-    if (parse_query(q, (size_t)len, name, sizeof(name), &type) != 0 ||
+    if (dnss_parse_question(q, (size_t)len, name, sizeof(name), &type,
+                            NULL) != 0 ||
         strstr(name, ".gather.test") == NULL) {
         answer_udp(f, q, (size_t)len, &from, fromlen);
         return;

@@ -33,7 +33,7 @@
 
 /* ---- collecting findings ---------------------------------------------- */
 
-#define MAX_SEEN 2048
+#define MAX_SEEN 4096
 
 struct seen {
     size_t entry;
@@ -43,6 +43,7 @@ struct seen {
     int last;
     char error[600];
     int has_error;
+    char warning[600];
     double t; /* when it arrived */
 };
 
@@ -75,6 +76,12 @@ static void collect(void *user, const struct mxp_expansion *x)
     } else {
         assert_true(x->last);
     }
+    if (x->warning != NULL) {
+        /* Only on an end that is not an error. */
+        assert_true(x->last);
+        assert_null(x->error);
+        snprintf(s->warning, sizeof(s->warning), "%s", x->warning);
+    }
     if (x->error != NULL) {
         assert_true(x->last);
         s->has_error = 1;
@@ -92,8 +99,9 @@ static struct mxp_expand_settings settings(int family)
     servers[0] = dnss_server();
     set.dns.servers = servers;
     set.dns.n_servers = 1;
-    set.dns.timeout_ms = 300;
-    set.dns.tries = 2;
+    /* Generous: other tests may load the machine meanwhile. */
+    set.dns.timeout_ms = 500;
+    set.dns.tries = 3;
     set.family = family;
     set.scan_rate = 1000;
     set.connect_timeout = 0.5;
@@ -142,9 +150,11 @@ static const char *line(void)
         int w;
 
         if (seen[i].last)
-            w = snprintf(buf + off, sizeof(buf) - off, "%s%zu end%s%s",
+            w = snprintf(buf + off, sizeof(buf) - off, "%s%zu end%s%s%s%s",
                          i > 0 ? "|" : "", seen[i].entry,
-                         seen[i].has_error ? ": " : "", seen[i].error);
+                         seen[i].has_error ? ": " : "", seen[i].error,
+                         seen[i].warning[0] != '\0' ? " warning: " : "",
+                         seen[i].warning);
         else
             w = snprintf(buf + off, sizeof(buf) - off, "%s%zu %s %s",
                          i > 0 ? "|" : "", seen[i].entry, seen[i].host,
@@ -179,6 +189,23 @@ static int reset(void **state)
     dnss_clear();
     return 0;
 }
+
+/* One scripted answer (dns_script.h): name, type, rcode, delay in ms
+ * (-1: never), records. */
+struct rr {
+    const char *name;
+    uint16_t type;
+    unsigned rcode;
+    int delay_ms;
+    const char *records;
+};
+
+static void load(const struct rr *z, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dnss_add(z[i].name, z[i].type, z[i].rcode, z[i].delay_ms, z[i].records);
+}
+#define LOAD(z) load((z), sizeof(z) / sizeof((z)[0]))
 
 #define HOST(t)                                                                \
     {                                                                          \
@@ -226,19 +253,39 @@ static void test_name_every_address(void **state)
     assert_int_equal(dnss_asked("mx1.test", MXP_DNS_AAAA), 2);
 }
 
+/* An AAAA record holding ::ffff:a.b.c.d is that IPv4 host: one address
+ * with its A record, and none under -6. */
+static void test_name_v4mapped(void **state)
+{
+    const struct mxp_entry e[] = {HOST("mapped.test")};
+
+    (void)state;
+    dnss_add("mapped.test", MXP_DNS_A, 0, 0, "A 127.0.0.11");
+    dnss_add("mapped.test", MXP_DNS_AAAA, 0, 0,
+             "AAAA ::ffff:127.0.0.11; AAAA ::ffff:127.0.0.12; AAAA ::1");
+    run(e, 1, 0);
+    assert_string_equal(line(), "0 mapped.test 127.0.0.11|0 mapped.test "
+                                "127.0.0.12|0 mapped.test ::1|0 end");
+    run(e, 1, AF_INET6);
+    assert_string_equal(line(), "0 mapped.test ::1|0 end");
+}
+
 static void test_name_errors(void **state)
 {
     const struct mxp_entry e[] = {HOST("nx.test"), HOST("empty.test"),
                                   HOST("silent.test"), HOST("fail.test"),
                                   HOST("127.0.0.1")};
+    static const struct rr zone[] = {
+        {"empty.test", MXP_DNS_A, 0, 0, ""},
+        {"empty.test", MXP_DNS_AAAA, 0, 0, ""},
+        {"silent.test", MXP_DNS_A, 0, -1, ""},
+        {"silent.test", MXP_DNS_AAAA, 0, -1, ""},
+        {"fail.test", MXP_DNS_A, 2, 0, ""},
+        {"fail.test", MXP_DNS_AAAA, 3, 0, ""},
+    };
 
     (void)state;
-    dnss_add("empty.test", MXP_DNS_A, 0, 0, "");
-    dnss_add("empty.test", MXP_DNS_AAAA, 0, 0, "");
-    dnss_add("silent.test", MXP_DNS_A, 0, -1, "");
-    dnss_add("silent.test", MXP_DNS_AAAA, 0, -1, "");
-    dnss_add("fail.test", MXP_DNS_A, 2, 0, "");
-    dnss_add("fail.test", MXP_DNS_AAAA, 3, 0, "");
+    LOAD(zone);
     run(e, 5, 0);
     assert_string_equal(
         line(), "0 end: cannot resolve 'nx.test': no such name (NXDOMAIN)|"
@@ -267,19 +314,22 @@ static void test_family_mismatch(void **state)
 static void test_domain_mx(void **state)
 {
     const struct mxp_entry e[] = {DOMAIN("example.test")};
+    static const struct rr zone[] = {
+        {"example.test", MXP_DNS_MX, 0, 0,
+         "MX 20 mx3.example.test; MX 10 mx1.example.test; "
+         "MX 20 mx2.example.test; MX 10 MX1.example.test"},
+        {"mx1.example.test", MXP_DNS_A, 0, 0, "A 127.0.0.21"},
+        {"mx1.example.test", MXP_DNS_AAAA, 0, 0, "AAAA ::1"},
+        {"mx2.example.test", MXP_DNS_A, 0, 0, "A 127.0.0.23; A 127.0.0.23"},
+        {"mx2.example.test", MXP_DNS_AAAA, 0, 0, ""},
+        {"mx3.example.test", MXP_DNS_A, 0, 0, "A 127.0.0.21; A 127.0.0.22"},
+        {"mx3.example.test", MXP_DNS_AAAA, 0, 0, ""},
+    };
 
     (void)state;
     /* Preference order, equal ones in answer order, a name listed twice
      * and two names with one address give one address each. */
-    dnss_add("example.test", MXP_DNS_MX, 0, 0,
-             "MX 20 mx3.example.test; MX 10 mx1.example.test; "
-             "MX 20 mx2.example.test; MX 10 MX1.example.test");
-    dnss_add("mx1.example.test", MXP_DNS_A, 0, 0, "A 127.0.0.21");
-    dnss_add("mx1.example.test", MXP_DNS_AAAA, 0, 0, "AAAA ::1");
-    dnss_add("mx2.example.test", MXP_DNS_A, 0, 0, "A 127.0.0.23; A 127.0.0.23");
-    dnss_add("mx2.example.test", MXP_DNS_AAAA, 0, 0, "");
-    dnss_add("mx3.example.test", MXP_DNS_A, 0, 0, "A 127.0.0.21; A 127.0.0.22");
-    dnss_add("mx3.example.test", MXP_DNS_AAAA, 0, 0, "");
+    LOAD(zone);
     run(e, 1, 0);
     assert_string_equal(line(), "0 mx1.example.test 127.0.0.21|"
                                 "0 mx1.example.test ::1|"
@@ -294,20 +344,23 @@ static void test_domain_implicit_null_errors(void **state)
     const struct mxp_entry e[] = {
         DOMAIN("implicit.test"), DOMAIN("null.test"),   DOMAIN("nx.test"),
         DOMAIN("deadmx.test"),   DOMAIN("noaddr.test"), DOMAIN("mixed.test")};
+    static const struct rr zone[] = {
+        {"implicit.test", MXP_DNS_MX, 0, 0, ""},
+        {"implicit.test", MXP_DNS_A, 0, 0, "A 127.0.0.31"},
+        {"implicit.test", MXP_DNS_AAAA, 0, 0, ""},
+        {"null.test", MXP_DNS_MX, 0, 0, "MX 0 ."},
+        {"deadmx.test", MXP_DNS_MX, 0, 0,
+         "MX 10 a.deadmx.test; MX 20 b.deadmx.test"},
+        {"noaddr.test", MXP_DNS_MX, 0, 0, ""},
+        {"noaddr.test", MXP_DNS_A, 0, 0, ""},
+        {"noaddr.test", MXP_DNS_AAAA, 0, 0, ""},
+        {"mixed.test", MXP_DNS_MX, 0, 0, "MX 0 .; MX 10 mx.mixed.test"},
+        {"mx.mixed.test", MXP_DNS_A, 0, 0, "A 127.0.0.32"},
+        {"mx.mixed.test", MXP_DNS_AAAA, 0, 0, ""},
+    };
 
     (void)state;
-    dnss_add("implicit.test", MXP_DNS_MX, 0, 0, "");
-    dnss_add("implicit.test", MXP_DNS_A, 0, 0, "A 127.0.0.31");
-    dnss_add("implicit.test", MXP_DNS_AAAA, 0, 0, "");
-    dnss_add("null.test", MXP_DNS_MX, 0, 0, "MX 0 .");
-    dnss_add("deadmx.test", MXP_DNS_MX, 0, 0,
-             "MX 10 a.deadmx.test; MX 20 b.deadmx.test");
-    dnss_add("noaddr.test", MXP_DNS_MX, 0, 0, "");
-    dnss_add("noaddr.test", MXP_DNS_A, 0, 0, "");
-    dnss_add("noaddr.test", MXP_DNS_AAAA, 0, 0, "");
-    dnss_add("mixed.test", MXP_DNS_MX, 0, 0, "MX 0 .; MX 10 mx.mixed.test");
-    dnss_add("mx.mixed.test", MXP_DNS_A, 0, 0, "A 127.0.0.32");
-    dnss_add("mx.mixed.test", MXP_DNS_AAAA, 0, 0, "");
+    LOAD(zone);
     run(e, 6, 0);
     assert_string_equal(
         line(),
@@ -353,7 +406,8 @@ static void test_caps(void **state)
         dnss_add(name, MXP_DNS_A, 0, 0, rec);
     }
     run(e, 1, AF_INET);
-    assert_int_equal(n_seen, 16 + 31 + 1);
+    if (n_seen != 16 + 31 + 1)
+        fail_msg("%s", line());
     assert_string_equal(seen[0].addr, "127.0.2.1");
     assert_string_equal(seen[15].addr, "127.0.2.16");
     assert_string_equal(seen[16].host, "h1.huge.test");
@@ -401,6 +455,128 @@ static void test_order_and_overlap(void **state)
     assert_true(dnss_peak_pending() >= 32);
 }
 
+/* A name that never answers heads the list: the domain behind it still
+ * goes on to its MX hosts' addresses at once, so its own deadline is not
+ * spent waiting for the first one's. */
+static void test_no_head_of_line(void **state)
+{
+    const struct mxp_entry e[] = {HOST("silent.test"), DOMAIN("d.test")};
+    static const struct rr zone[] = {
+        {"silent.test", MXP_DNS_A, 0, -1, ""},
+        {"silent.test", MXP_DNS_AAAA, 0, -1, ""},
+        {"d.test", MXP_DNS_MX, 0, 0, "MX 10 mx.d.test"},
+        {"mx.d.test", MXP_DNS_A, 0, 300, "A 127.0.0.71"},
+        {"mx.d.test", MXP_DNS_AAAA, 0, 300, ""},
+    };
+    struct mxp_expand_settings set = settings(0);
+    double took;
+
+    (void)state;
+    LOAD(zone);
+    set.dns_deadline = 1.0;
+    took = run_set(e, 2, &set);
+    assert_string_equal(
+        line(), "0 end: cannot resolve 'silent.test': no answer (timeout)|1 "
+                "mx.d.test 127.0.0.71|1 end");
+    assert_true(took >= 0.9);
+    assert_true(took < 2.0);
+}
+
+/* A lookup that fails while the entry still gives addresses: the end
+ * says which addresses may be missing. */
+static void test_partial_failure(void **state)
+{
+    const struct mxp_entry e[] = {HOST("half.test"), DOMAIN("part.test")};
+    static const struct rr zone[] = {
+        {"half.test", MXP_DNS_A, 0, 0, "A 127.0.0.61"},
+        {"half.test", MXP_DNS_AAAA, 0, -1, ""},
+        {"part.test", MXP_DNS_MX, 0, 0,
+         "MX 10 bad.part.test; MX 20 good.part.test; MX 30 nx.part.test"},
+        {"bad.part.test", MXP_DNS_A, 2, 0, ""},
+        {"bad.part.test", MXP_DNS_AAAA, 2, 0, ""},
+        {"good.part.test", MXP_DNS_A, 0, 0, "A 127.0.0.62"},
+        {"good.part.test", MXP_DNS_AAAA, 0, 0, ""},
+    };
+
+    (void)state;
+    LOAD(zone);
+    run(e, 2, 0);
+    /* NXDOMAIN is an answer (the zone check judges it), no warning. */
+    assert_string_equal(
+        line(), "0 half.test 127.0.0.61|0 end warning: the AAAA lookup of "
+                "'half.test' failed (no answer (timeout)): its IPv6 "
+                "addresses are not checked|1 good.part.test 127.0.0.62|1 "
+                "end warning: the A lookup of 'bad.part.test' failed "
+                "(SERVFAIL): its IPv4 addresses are not checked (and 1 more "
+                "lookups)");
+    /* Under -4 the AAAA is not asked: nothing is missing. */
+    run(e, 1, AF_INET);
+    assert_string_equal(line(), "0 half.test 127.0.0.61|0 end");
+}
+
+/* A parent that reads late: the child blocks on the full pipe, the
+ * answers of the entries behind wait in its socket, and they are still
+ * taken as answers, not as timeouts. */
+static void test_slow_reader(void **state)
+{
+    enum { BIG = 6, LATE = 10 };
+    static struct mxp_entry e[BIG + LATE];
+    static char late[LATE][32];
+    struct mxp_expand_settings set = settings(AF_INET);
+    struct mxp_expander *x;
+    char mx[4096], name[64], a[1024];
+    size_t off = 0, i, j, aoff;
+    double start;
+
+    (void)state;
+    for (i = 0; i < 32; i++) {
+        off += (size_t)snprintf(mx + off, sizeof(mx) - off,
+                                "MX %zu h%zu.big.test;", i, i);
+        snprintf(name, sizeof(name), "h%zu.big.test", i);
+        for (j = 0, aoff = 0; j < 16; j++)
+            aoff += (size_t)snprintf(a + aoff, sizeof(a) - aoff,
+                                     "A 127.1.%zu.%zu;", i, j + 1);
+        dnss_add(name, MXP_DNS_A, 0, 0, a);
+    }
+    dnss_add("big.test", MXP_DNS_MX, 0, 0, mx);
+    for (i = 0; i < BIG; i++) {
+        e[i].kind = MXP_ENTRY_DOMAIN;
+        e[i].text = "big.test";
+    }
+    for (i = 0; i < LATE; i++) {
+        snprintf(late[i], sizeof(late[i]), "late%zu.test", i);
+        snprintf(a, sizeof(a), "A 127.0.3.%zu", i + 1);
+        dnss_add(late[i], MXP_DNS_A, 0, 100, a);
+        e[BIG + i].kind = MXP_ENTRY_HOST;
+        e[BIG + i].text = late[i];
+    }
+    set.dns_deadline = 1.0;
+    n_seen = 0;
+    assert_int_equal(mxp_expand_start(e, BIG + LATE, &set, &x), MXP_OK);
+    usleep(2500 * 1000); /* the pipe fills; nobody reads */
+    start = mxp_now();
+    while (!mxp_expand_done(x)) {
+        struct pollfd pfd = {mxp_expand_fd(x), POLLIN, 0};
+
+        (void)poll(&pfd, 1, 1000);
+        mxp_expand_read(x, collect, NULL);
+        assert_true(mxp_now() - start < 20);
+    }
+    mxp_expand_free(x);
+    for (i = 0; i < n_seen; i++)
+        if (seen[i].has_error || seen[i].warning[0] != '\0')
+            fail_msg("entry %zu: %s%s", seen[i].entry, seen[i].error,
+                     seen[i].warning);
+    assert_int_equal(n_seen, BIG * (512 + 1) + LATE * 2);
+    for (i = 0; i < LATE; i++) {
+        const struct seen *sa = &seen[BIG * 513 + 2 * i];
+
+        assert_string_equal(sa->host, late[i]);
+        assert_false(sa->last);
+        assert_false(sa[1].has_error);
+    }
+}
+
 /* ---- the parent side: hostile streams --------------------------------- */
 
 static void feed(struct mxp_expander *x, int wfd, const void *p, size_t n)
@@ -413,7 +589,7 @@ static void test_stream_good_and_partial(void **state)
 {
     const struct mxp_entry e[] = {HOST("a.test"), HOST("b.test"),
                                   HOST("c.test")};
-    unsigned char buf[1024], b4[4] = {127, 0, 0, 1};
+    unsigned char buf[4 + MXP_EXPAND_MAX_RECORD], b4[4] = {127, 0, 0, 1};
     struct mxp_expander *x;
     size_t len;
     int p[2];
@@ -429,7 +605,7 @@ static void test_stream_good_and_partial(void **state)
     assert_int_equal(n_seen, 0);
     feed(x, p[1], buf + len - 1, 1);
     assert_int_equal(n_seen, 1);
-    len = mxp_expand_encode_end(buf, 0, NULL);
+    len = mxp_expand_encode_end(buf, 0, NULL, "w1");
     feed(x, p[1], buf, len);
     /* The child dies after an address of entry 1. */
     len = mxp_expand_encode_addr(buf, 1, AF_INET, b4, "b.test");
@@ -440,7 +616,8 @@ static void test_stream_good_and_partial(void **state)
     assert_true(mxp_expand_done(x));
     assert_int_equal(mxp_expand_fd(x), -1);
     assert_string_equal(line(),
-                        "0 a.test 127.0.0.1|0 end|1 b.test 127.0.0.1|"
+                        "0 a.test 127.0.0.1|0 end warning: w1|1 b.test "
+                        "127.0.0.1|"
                         "1 end: the expansion of 'b.test' failed: the "
                         "expander stopped|2 end: the expansion of 'c.test' "
                         "failed: the expander stopped");
@@ -450,21 +627,21 @@ static void test_stream_good_and_partial(void **state)
 static void test_stream_corrupt(void **state)
 {
     const struct mxp_entry e[] = {HOST("a.test"), HOST("b.test")};
-    unsigned char good[1024], bad[8192];
+    unsigned char good[4 + MXP_EXPAND_MAX_RECORD], bad[8192];
     unsigned char b4[4] = {127, 0, 0, 1};
     size_t glen, blen, k;
     uint32_t n;
 
     (void)state;
-    glen = mxp_expand_encode_end(good, 0, NULL);
-    for (k = 0; k < 8; k++) {
+    glen = mxp_expand_encode_end(good, 0, NULL, NULL);
+    for (k = 0; k < 10; k++) {
         struct mxp_expander *x;
         int p[2];
 
         memset(bad, 0, sizeof(bad));
         switch (k) {
         case 0: /* wrong entry */
-            blen = mxp_expand_encode_end(bad, 0, NULL);
+            blen = mxp_expand_encode_end(bad, 0, NULL, NULL);
             break;
         case 1: /* oversized length */
             n = 1u << 30;
@@ -475,7 +652,7 @@ static void test_stream_corrupt(void **state)
             blen = 4;
             break;
         case 3: /* unknown type */
-            blen = mxp_expand_encode_end(bad, 1, NULL);
+            blen = mxp_expand_encode_end(bad, 1, NULL, NULL);
             bad[4] = 'Z';
             break;
         case 4: /* bad family */
@@ -488,6 +665,16 @@ static void test_stream_corrupt(void **state)
             break;
         case 6: /* no host */
             blen = mxp_expand_encode_addr(bad, 1, AF_INET, b4, "");
+            break;
+        case 7: /* a NUL, then no warning */
+            blen = mxp_expand_encode_end(bad, 1, "x", NULL);
+            bad[blen++] = '\0';
+            n = (uint32_t)(blen - 4);
+            memcpy(bad, &n, 4);
+            break;
+        case 8: /* a control byte in the warning */
+            blen = mxp_expand_encode_end(bad, 1, NULL, "a warning");
+            bad[blen - 2] = '\r';
             break;
         default: /* a record longer than the cap, whole */
             n = MXP_EXPAND_MAX_RECORD + 1;
@@ -514,14 +701,16 @@ static void test_stream_corrupt(void **state)
     }
 }
 
-/* A real expander that dies: its entries all end. */
+/* A real expander killed mid-stream: the entries it had not ended end
+ * with an error at once, and free reaps it. */
 static void test_child_dies(void **state)
 {
     const struct mxp_entry e[] = {HOST("127.0.0.1"), HOST("slow.test"),
                                   HOST("127.0.0.2")};
     struct mxp_expand_settings set = settings(0);
     struct mxp_expander *x;
-    double start = mxp_now();
+    double start = mxp_now(), killed;
+    pid_t pid;
 
     (void)state;
     dnss_add("slow.test", MXP_DNS_A, 0, -1, "");
@@ -537,22 +726,97 @@ static void test_child_dies(void **state)
         mxp_expand_read(x, collect, NULL);
         assert_true(mxp_now() - start < 10);
     }
-    /* Find the child: the only one of ours still running. */
-    assert_int_equal(kill(0, 0), 0);
-    {
-        pid_t pid;
-        int st;
+    pid = mxp_expand_pid(x);
+    assert_true(pid > 0);
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    killed = mxp_now();
+    while (!mxp_expand_done(x)) {
+        struct pollfd pfd = {mxp_expand_fd(x), POLLIN, 0};
 
-        /* The pipe's writer is the child; kill it through its group is
-         * not possible, so ask waitpid for any child after a kill of
-         * every process of ours but us: simpler, the expander is our
-         * only child here. */
-        pid = waitpid(-1, &st, WNOHANG);
-        assert_int_equal(pid, 0);
+        assert_true(pfd.fd >= 0);
+        (void)poll(&pfd, 1, 1000);
+        mxp_expand_read(x, collect, NULL);
+        assert_true(mxp_now() - killed < 5);
     }
-    mxp_expand_free(x); /* kills and reaps it */
-    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+    assert_string_equal(line(), "0 127.0.0.1 127.0.0.1|0 end|1 end: the "
+                                "expansion of 'slow.test' failed: the "
+                                "expander stopped|2 end: the expansion of "
+                                "'127.0.0.2' failed: the expander stopped");
+    mxp_expand_free(x);
+    assert_int_equal(waitpid(pid, NULL, WNOHANG), -1);
     assert_int_equal(errno, ECHILD);
+}
+
+/* No entries: done at once, no child. */
+static void test_no_entries(void **state)
+{
+    struct mxp_expand_settings set = settings(0);
+    struct mxp_expander *x;
+
+    (void)state;
+    assert_int_equal(mxp_expand_start(NULL, 0, &set, &x), MXP_OK);
+    assert_true(mxp_expand_done(x));
+    assert_int_equal(mxp_expand_fd(x), -1);
+    assert_int_equal(mxp_expand_pid(x), -1);
+    mxp_expand_free(x);
+}
+
+/* free while the child still works: it is killed and reaped at once. */
+static void test_free_running(void **state)
+{
+    const struct mxp_entry e[] = {HOST("slow.test")};
+    struct mxp_expand_settings set = settings(0);
+    struct mxp_expander *x;
+    double start;
+    pid_t pid;
+
+    (void)state;
+    dnss_add("slow.test", MXP_DNS_A, 0, -1, "");
+    dnss_add("slow.test", MXP_DNS_AAAA, 0, -1, "");
+    set.dns_deadline = 30;
+    set.dns.timeout_ms = 10000;
+    assert_int_equal(mxp_expand_start(e, 1, &set, &x), MXP_OK);
+    pid = mxp_expand_pid(x);
+    usleep(100 * 1000);
+    start = mxp_now();
+    mxp_expand_free(x);
+    assert_true(mxp_now() - start < 1.0);
+    assert_int_equal(waitpid(pid, NULL, WNOHANG), -1);
+    assert_int_equal(errno, ECHILD);
+}
+
+/* Answers a hostile or careless zone gives. */
+static void test_hostile_answers(void **state)
+{
+    const struct mxp_entry e[] = {DOMAIN("badnames.test"), HOST("zero.test"),
+                                  DOMAIN("literal.test"), HOST("0.0.0.0"),
+                                  HOST("some.test")};
+    static const struct rr zone[] = {
+        {"badnames.test", MXP_DNS_MX, 0, 0,
+         "MX 10 -bad.badnames.test; MX 20 a*b.badnames.test"},
+        {"zero.test", MXP_DNS_A, 0, 0, "A 0.0.0.0"},
+        {"zero.test", MXP_DNS_AAAA, 0, 0, "AAAA ::"},
+        /* An MX that is an address literal is a name to the DNS, as to any *
+           MTA: it does not resolve. */
+        {"literal.test", MXP_DNS_MX, 0, 0, "MX 10 127.0.0.1"},
+        /* Unspecified addresses among good ones are dropped. */
+        {"some.test", MXP_DNS_A, 0, 0, "A 0.0.0.0; A 127.0.0.51"},
+        {"some.test", MXP_DNS_AAAA, 0, 0, "AAAA ::; AAAA ::1"},
+    };
+
+    (void)state;
+    /* MX names that are no host names are skipped. */
+    LOAD(zone);
+    run(e, 5, 0);
+    assert_string_equal(
+        line(),
+        "0 end: the MX records of 'badnames.test' name no valid host name|"
+        "1 end: cannot resolve 'zero.test': only the unspecified address "
+        "(0.0.0.0 or ::)|"
+        "2 end: cannot resolve the MX host of literal.test: '127.0.0.1': no "
+        "such name (NXDOMAIN)|"
+        "3 end: 0.0.0.0 is not an address a server can have|"
+        "4 some.test 127.0.0.51|4 some.test ::1|4 end");
 }
 
 /* ---- entry text and CIDR blocks ---------------------------------------- */
@@ -693,6 +957,29 @@ static int listen_on(const char *addr, unsigned *port, int backlog)
     return fd;
 }
 
+/* Listeners on one free port on each of addrs[0..n), the last
+ * n_small of them with a backlog of 0; returns the port. */
+static unsigned listen_set(const char *const *addrs, size_t n, size_t n_small,
+                           int *fds)
+{
+    for (int tries = 0; tries < 20; tries++) {
+        unsigned port = 0;
+        size_t i;
+
+        for (i = 0; i < n; i++) {
+            fds[i] = listen_on(addrs[i], &port, i + n_small >= n ? 0 : 8);
+            if (fds[i] < 0)
+                break;
+        }
+        if (i == n)
+            return port;
+        while (i-- > 0)
+            close(fds[i]);
+    }
+    fail_msg("no free port on all of %s...", addrs[0]);
+    return 0;
+}
+
 /* A connect to addr:port left pending or queued (fills a backlog). */
 static int connect_to(const char *addr, unsigned port)
 {
@@ -731,9 +1018,9 @@ static int sweep_cb(void *user, int family, const unsigned char *bytes)
  * finds come in address order, .12 held until .10 is decided. */
 static void test_sweep_loopback(void **state)
 {
-    const char *listening[] = {"127.0.0.8",  "127.0.0.9",  "127.0.0.12",
-                               "127.0.0.14", "127.0.0.15", "127.0.0.10"};
-    int fds[6], fill[2], tries;
+    const char *const listening[] = {"127.0.0.8",  "127.0.0.9",  "127.0.0.12",
+                                     "127.0.0.14", "127.0.0.15", "127.0.0.10"};
+    int fds[6], fill[2];
     unsigned port = 0;
     struct sweep_seen s;
     struct mxp_cidr c;
@@ -742,21 +1029,8 @@ static void test_sweep_loopback(void **state)
     size_t i;
 
     (void)state;
-    for (tries = 0; tries < 20; tries++) {
-        port = 0;
-        fds[0] = listen_on(listening[0], &port, 8);
-        assert_true(fds[0] >= 0);
-        for (i = 1; i < 6; i++) {
-            fds[i] = listen_on(listening[i], &port, i == 5 ? 0 : 8);
-            if (fds[i] < 0)
-                break;
-        }
-        if (i == 6)
-            break;
-        while (i-- > 0)
-            close(fds[i]);
-    }
-    assert_true(tries < 20);
+    /* The last one's backlog is 0. */
+    port = listen_set(listening, 6, 1, fds);
     /* Fill .10's accept queue (backlog 0 holds one; one more waits). */
     fill[0] = connect_to("127.0.0.10", port);
     fill[1] = connect_to("127.0.0.10", port);
@@ -814,14 +1088,12 @@ static void test_sweep_rate(void **state)
  * of their own, then the next entry. */
 static void test_expand_cidr(void **state)
 {
-    unsigned port = 0;
-    int a = listen_on("127.0.0.41", &port, 8), b;
+    const char *const addrs[] = {"127.0.0.41", "127.0.0.42"};
     char cidr_text[] = "127.0.0.40/30";
+    int fds[2];
+    unsigned port = listen_set(addrs, 2, 0, fds);
 
     (void)state;
-    assert_true(a >= 0);
-    b = listen_on("127.0.0.42", &port, 8);
-    assert_true(b >= 0);
     {
         const struct mxp_entry e[] = {
             {MXP_ENTRY_CIDR, cidr_text, port},
@@ -834,6 +1106,17 @@ static void test_expand_cidr(void **state)
         assert_string_equal(line(), "0 127.0.0.41 127.0.0.41|0 127.0.0.42 "
                                     "127.0.0.42|0 end|1 127.0.0.5 "
                                     "127.0.0.5|1 end|2 end|3 end");
+        const struct mxp_entry ll[] = {{MXP_ENTRY_CIDR, "fe80::/126", 25}};
+
+        /* A link-local block cannot be reached without an interface:
+         * every connect fails here, before a packet leaves, and the
+         * entry says the sweep could not tell. */
+        run(ll, 1, 0);
+        assert_string_equal(line(),
+                            "0 end: the sweep of fe80::/126 is incomplete: "
+                            "4 of 4 connects to port 25 could not be sent "
+                            "from here (no route or no source address): the "
+                            "sweep cannot tell whether anything listens");
         run(e, 4, AF_INET6);
         assert_string_equal(
             line(), "0 end: 127.0.0.40/30 is an IPv4 block, and -6 checks "
@@ -841,8 +1124,8 @@ static void test_expand_cidr(void **state)
                     "checks IPv6 only|2 end: 127.0.0.44/30 is an IPv4 "
                     "block, and -6 checks IPv6 only|3 end");
     }
-    close(a);
-    close(b);
+    close(fds[0]);
+    close(fds[1]);
 }
 
 int main(void)
@@ -850,15 +1133,22 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_numeric_hosts, reset),
         cmocka_unit_test_setup(test_name_every_address, reset),
+        cmocka_unit_test_setup(test_name_v4mapped, reset),
         cmocka_unit_test_setup(test_name_errors, reset),
         cmocka_unit_test_setup(test_family_mismatch, reset),
         cmocka_unit_test_setup(test_domain_mx, reset),
         cmocka_unit_test_setup(test_domain_implicit_null_errors, reset),
         cmocka_unit_test_setup(test_caps, reset),
         cmocka_unit_test_setup(test_order_and_overlap, reset),
+        cmocka_unit_test_setup(test_no_head_of_line, reset),
+        cmocka_unit_test_setup(test_partial_failure, reset),
+        cmocka_unit_test_setup(test_slow_reader, reset),
         cmocka_unit_test_setup(test_stream_good_and_partial, reset),
         cmocka_unit_test_setup(test_stream_corrupt, reset),
         cmocka_unit_test_setup(test_child_dies, reset),
+        cmocka_unit_test_setup(test_free_running, reset),
+        cmocka_unit_test(test_no_entries),
+        cmocka_unit_test_setup(test_hostile_answers, reset),
         cmocka_unit_test(test_entry_check),
         cmocka_unit_test(test_cidr_ranges),
         cmocka_unit_test(test_sweep_loopback),
