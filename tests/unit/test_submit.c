@@ -291,9 +291,24 @@ static void test_fifo_without_reader(void **state)
     assert_non_null(strstr(why, "no process reads the FIFO"));
 }
 
+/* A FIFO at path with a reader that never reads, already full: the
+ * test's read and write ends in rfd and wfd. */
+static void full_fifo(const char *path, int *rfd, int *wfd)
+{
+    char junk[4096];
+
+    assert_int_equal(mkfifo(path, 0600), 0);
+    *rfd = open(path, O_RDONLY | O_NONBLOCK);
+    *wfd = open(path, O_WRONLY | O_NONBLOCK);
+    assert_true(*rfd >= 0 && *wfd >= 0);
+    memset(junk, 'x', sizeof(junk));
+    while (write(*wfd, junk, sizeof(junk)) > 0)
+        ;
+}
+
 static void test_fifo_full(void **state)
 {
-    char fifo[300], why[256], junk[4096];
+    char fifo[300], why[256];
     struct mxp_submit_result r = res("mx.test", "mxprobe", 0, "OK");
     int rfd, wfd;
     double t0;
@@ -301,13 +316,7 @@ static void test_fifo_full(void **state)
 
     /* A reader that never reads and a FIFO already full: bounded. */
     path_in(fifo, sizeof(fifo), "full.fifo");
-    assert_int_equal(mkfifo(fifo, 0600), 0);
-    rfd = open(fifo, O_RDONLY | O_NONBLOCK);
-    wfd = open(fifo, O_WRONLY | O_NONBLOCK);
-    assert_true(rfd >= 0 && wfd >= 0);
-    memset(junk, 'x', sizeof(junk));
-    while (write(wfd, junk, sizeof(junk)) > 0)
-        ;
+    full_fifo(fifo, &rfd, &wfd);
     t0 = mxp_now();
     assert_int_equal(mxp_nagios_send(fifo, &r, 0.3, why, sizeof(why)),
                      MXP_ERR_IO);
@@ -561,7 +570,7 @@ static void test_submitter_failures_counted(void **state)
 
 static void test_submitter_deadline(void **state)
 {
-    char fifo[300], dest[320], err[256], said[4096], junk[4096];
+    char fifo[300], dest[320], err[256], said[4096];
     struct mxp_submitter *s;
     int rfd, wfd;
     double t0;
@@ -570,12 +579,7 @@ static void test_submitter_deadline(void **state)
     /* A reader that never reads: the child waits on the full FIFO, the
      * deadline stops it, the results are counted and named. */
     path_in(fifo, sizeof(fifo), "stuck.fifo");
-    assert_int_equal(mkfifo(fifo, 0600), 0);
-    rfd = open(fifo, O_RDONLY | O_NONBLOCK);
-    wfd = open(fifo, O_WRONLY | O_NONBLOCK);
-    memset(junk, 'x', sizeof(junk));
-    while (write(wfd, junk, sizeof(junk)) > 0)
-        ;
+    full_fifo(fifo, &rfd, &wfd);
     snprintf(dest, sizeof(dest), "nagios:%s", fifo);
     capture_stderr();
     assert_int_equal(mxp_submit_start(dest, &no_cfg, &s, err, sizeof(err)),
@@ -599,7 +603,7 @@ static void test_submitter_deadline(void **state)
 static void test_queue_never_blocks(void **state)
 {
     static char said[1 << 20];
-    char fifo[300], dest[320], err[256], junk[4096], out[4000];
+    char fifo[300], dest[320], err[256], out[4000];
     struct mxp_submitter *s;
     int rfd, wfd;
     double t0;
@@ -609,12 +613,7 @@ static void test_queue_never_blocks(void **state)
     /* The child is stuck on a full FIFO and takes nothing more: 8 MB of
      * results still queue at once, the socket taking what it can. */
     path_in(fifo, sizeof(fifo), "block.fifo");
-    assert_int_equal(mkfifo(fifo, 0600), 0);
-    rfd = open(fifo, O_RDONLY | O_NONBLOCK);
-    wfd = open(fifo, O_WRONLY | O_NONBLOCK);
-    memset(junk, 'x', sizeof(junk));
-    while (write(wfd, junk, sizeof(junk)) > 0)
-        ;
+    full_fifo(fifo, &rfd, &wfd);
     memset(out, 'o', sizeof(out) - 1);
     out[sizeof(out) - 1] = '\0';
     snprintf(dest, sizeof(dest), "nagios:%s", fifo);
