@@ -252,3 +252,27 @@ if begin submit_nagios_refused_path; then
     want_time 10
     finish
 fi
+
+if begin submit_nagios_all_targets; then
+    # --all: one line per target as each finishes, under the target's own
+    # service: when it has one, else submit.service.
+    file=$SUBMIT_DIR/all.cmd
+    : >"$file"
+    cat >"$SUBMIT_DIR/all.yaml" <<EOF2
+submit:
+  service: mail check
+targets:
+  - host: mail.mxprobe.test
+  - host: 127.0.0.22
+    service: smtp relay
+EOF2
+    mx 20 -C banner --all -f "$SUBMIT_DIR/all.yaml" --submit "nagios:$file"
+    want_no_out 'mxprobe: submit:'
+    [ "$(wc -l <"$file")" = 2 ] || why "$(wc -l <"$file") lines, want 2"
+    grep -Eq '^\[[0-9]+\] PROCESS_SERVICE_CHECK_RESULT;mail\.mxprobe\.test;mail check;[0-3];MXPROBE [A-Z]+ - mail\.mxprobe\.test' "$file" ||
+        why "no line for mail.mxprobe.test!mail check"
+    grep -Eq '^\[[0-9]+\] PROCESS_SERVICE_CHECK_RESULT;127\.0\.0\.22;smtp relay;[0-3];MXPROBE [A-Z]+ - 127\.0\.0\.22' "$file" ||
+        why "no line for 127.0.0.22!smtp relay"
+    want_time 20
+    finish
+fi
