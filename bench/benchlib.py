@@ -58,9 +58,10 @@ def stop_all(procs):
             p.wait()
 
 
-def start_knot(d, addr, port, zones):
+def start_knot(d, addr, port, zones, udp_workers=2):
     """Knot DNS on addr@port serving zones ({name: zone file text}) from
-    directory d; returns the process."""
+    directory d; returns the process.  Each UDP worker has a socket (and a
+    receive buffer) of its own: more of them take bigger bursts."""
     for sub in ("run", "db", "zones"):
         os.makedirs(os.path.join(d, sub))
     for z, text in zones.items():
@@ -72,7 +73,7 @@ def start_knot(d, addr, port, zones):
             "server:\n"
             '    rundir: "%s/run"\n'
             "    listen: %s@%d\n"
-            "    udp-workers: 2\n"
+            "    udp-workers: %d\n"
             "    background-workers: 1\n"
             "log:\n"
             "  - target: stderr\n"
@@ -87,7 +88,7 @@ def start_knot(d, addr, port, zones):
             '    file: "%%s.zone"\n'
             "    zonefile-sync: -1\n"
             "    journal-content: none\n"
-            "zone:\n" % (d, addr, port, d, d, d)
+            "zone:\n" % (d, addr, port, udp_workers, d, d, d)
         )
         for z in zones:
             f.write("  - domain: %s\n" % z)

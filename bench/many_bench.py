@@ -233,6 +233,24 @@ class Sampler(threading.Thread):
             self.halt.wait(SAMPLE)
 
 
+def servers_cpu():
+    """CPU seconds each of the benchmark's servers (forwarders, fakes,
+    Knot) used so far, by name: their side of the 2 cores."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for p in procs:
+        try:
+            with open("/proc/%d/stat" % p.pid) as f:
+                st = f.read()
+        except OSError:
+            continue
+        comm = st[st.index("(") + 1:st.rindex(")")]
+        fields = st[st.rindex(")") + 2:].split()
+        out[comm] = out.get(comm, 0.0) + \
+            (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def children_cpu():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -241,7 +259,7 @@ def children_cpu():
 def run_tree(cmd, on_line):
     """Runs cmd as a session of its own, calling on_line(t, line) for each
     line of its stdout as it comes.  Returns a dict of figures."""
-    cpu0 = children_cpu()
+    cpu0, srv0 = children_cpu(), servers_cpu()
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          start_new_session=True)
@@ -265,7 +283,11 @@ def run_tree(cmd, on_line):
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
-    return dict(rc=rc, wall=wall, cpu=children_cpu() - cpu0, rss=s.rss,
+    srv = {k: v - srv0.get(k, 0.0) for k, v in servers_cpu().items()}
+    return dict(rc=rc, wall=wall, cpu=children_cpu() - cpu0,
+                servers=sum(srv.values()), servers_by=srv,
+                load=os.getloadavg()[0],
+                rss=s.rss,
                 pss=s.pss,
                 rss_max=s.rss_max, procs=s.procs, fds=s.fds,
                 main_fds=s.main_fds, left=len(left),
@@ -424,8 +446,9 @@ def greets(a, port):
 
 
 def start_servers(tmp):
+    # Bursts of thousands of queries: 8 sockets' worth of buffer.
     procs.append(benchlib.start_knot(os.path.join(tmp, "knot"), KNOT,
-                                     KNOT_PORT, zones()))
+                                     KNOT_PORT, zones(), udp_workers=8))
     procs.append(subprocess.Popen(
         [DNSDELAY, "--listen", "%s:%d" % (DNS, DNS_PORT), "--upstream",
          "%s:%d" % (KNOT, KNOT_PORT), "--delay-ms", str(DNS_DELAY_MS)],
@@ -471,17 +494,21 @@ def print_table(rows):
              len(ZONES), DNS_DELAY_MS, 2 * TCP_DELAY_MS, TIMEOUT))
     hdr = ("tool", "-j", "wall", "healthy/s", "results", "wrong",
            "CPU/target", "peak PSS", "RSS sum", "largest", "procs", "fds",
-           "main fds s/p/e", "left")
+           "main fds s/p/e", "left", "servers CPU", "load")
     print("| " + " | ".join(hdr) + " |")
     print("|" + "---|" * len(hdr))
     for r in rows:
         print("| %s | %d | %.1f s | %.0f | %d/%d | %d | %.1f ms | %.0f MB | "
-              "%.0f MB | %.0f MB | %d | %d | %s | %d |" % (
+              "%.0f MB | %.0f MB | %d | %d | %s | %d | %.1f s | %.1f |" % (
                   r["tool"], r["jobs"], r["wall"], r["rate"], r["results"], N,
                   len(r["wrong"]), r["cpu_ms"], r["pss"] / 2**20,
                   r["rss"] / 2**20,
                   r["rss_max"] / 2**20, r["procs"], r["fds"], r["fds_main"],
-                  r["left"]))
+                  r["left"], r["servers"], r["load"]))
+    for r in rows:
+        print("  %s -j %d: servers' CPU %s" % (
+            r["tool"], r["jobs"], ", ".join(
+                "%s %.1f s" % kv for kv in sorted(r["servers_by"].items()))))
     for r in rows:
         for w in r["wrong"][:5]:
             print("  %s -j %d: %s" % (r["tool"], r["jobs"], w))
