@@ -8,6 +8,13 @@ import subprocess
 import sys
 import time
 
+# Where the benchmarks find what they measure and their forwarders.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("MXPROBE_BUILD", os.path.join(ROOT, "build"))
+MXPROBE = os.path.join(BUILD, "mxprobe")
+DNSDELAY = os.path.join(BUILD, "tools", "dnsdelay")
+TCPDELAY = os.path.join(BUILD, "tools", "tcpdelay")
+
 
 def preflight(name, built, tools, taken):
     """Exits with one line unless every file of built (our binaries and

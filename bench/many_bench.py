@@ -55,14 +55,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
-from benchlib import stop_all  # noqa: E402
+from benchlib import DNSDELAY, MXPROBE, TCPDELAY, stop_all  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HERE = os.path.dirname(os.path.abspath(__file__))
-BUILD = os.environ.get("MXPROBE_BUILD", os.path.join(ROOT, "build"))
-MXPROBE = os.path.join(BUILD, "mxprobe")
-DNSDELAY = os.path.join(BUILD, "tools", "dnsdelay")
-TCPDELAY = os.path.join(BUILD, "tools", "tcpdelay")
 CHECK_SMTP = "/usr/lib/nagios/plugins/check_smtp"
 CHECK_RBL = "/usr/lib/nagios/plugins/check_rbl"
 PY = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) \
