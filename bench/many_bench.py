@@ -223,7 +223,8 @@ class Sampler(threading.Thread):
             self.rss_max = max([self.rss_max] + rss)
             self.procs = max(self.procs, len(pids))
             self.fds = max(self.fds, sum(fds))
-            if self.sid in pids:
+            # 0: the leader was caught exiting (its fd table gone).
+            if self.sid in pids and fds[pids.index(self.sid)] > 0:
                 self.main_fds.append(fds[pids.index(self.sid)])
             self.halt.wait(SAMPLE)
 
