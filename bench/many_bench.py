@@ -192,6 +192,17 @@ def proc_pss(pid):
     return 0
 
 
+def proc_cpu(pid):
+    """The process' own CPU seconds (not its children's), or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read()
+    except OSError:
+        return None
+    fields = st[st.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def proc_fds(pid):
     try:
         return len(os.listdir("/proc/%d/fd" % pid))
@@ -209,6 +220,7 @@ class Sampler(threading.Thread):
         self.halt = threading.Event()
         self.rss = self.rss_max = self.procs = self.fds = self.pss = 0
         self.main_fds = []
+        self.main_cpu = 0.0
 
     def run(self):
         n = 0
@@ -223,6 +235,9 @@ class Sampler(threading.Thread):
             self.rss_max = max([self.rss_max] + rss)
             self.procs = max(self.procs, len(pids))
             self.fds = max(self.fds, sum(fds))
+            cpu = proc_cpu(self.sid)
+            if cpu is not None:
+                self.main_cpu = cpu
             # 0: the leader was caught exiting (its fd table gone).
             if self.sid in pids and fds[pids.index(self.sid)] > 0:
                 self.main_fds.append(fds[pids.index(self.sid)])
@@ -286,13 +301,13 @@ def run_tree(cmd, on_line):
                 rss=s.rss,
                 pss=s.pss,
                 rss_max=s.rss_max, procs=s.procs, fds=s.fds,
-                main_fds=s.main_fds, left=len(left),
+                main_fds=s.main_fds, main_cpu=s.main_cpu, left=len(left),
                 stderr=b"".join(err).decode(errors="replace"))
 
 
 # ---- the runs ---------------------------------------------------------
 
-def run_mxprobe(conf, jobs, checks=None, log=None):
+def run_mxprobe(conf, jobs, checks=None, log=None, label=None):
     index = {addr(i): i for i in range(N)}
     seen, wrong, last_healthy = {}, [], 0.0
     logf = open(log, "w") if log else None
@@ -313,7 +328,7 @@ def run_mxprobe(conf, jobs, checks=None, log=None):
         seen[i] = o["state"]
         if scenario(i) == "normal":
             last_healthy = max(last_healthy, t)
-        if checks is None and o["state"] != expected(i):
+        if label is None and o["state"] != expected(i):
             wrong.append("%s (%s) %s, want %s: %s" % (
                 addr(i), scenario(i), o["state"], expected(i),
                 o.get("summary", "")[:120]))
@@ -327,7 +342,7 @@ def run_mxprobe(conf, jobs, checks=None, log=None):
     if logf:
         logf.close()
     r.update(results=len(seen), wrong=wrong, last_healthy=last_healthy,
-             tool="mxprobe" + (" (%s)" % checks if checks else ""), jobs=jobs)
+             tool="mxprobe" + (" (%s)" % label if label else ""), jobs=jobs)
     return r
 
 
@@ -502,8 +517,8 @@ def print_table(rows):
                   r["rss_max"] / 2**20, r["procs"], r["fds"], r["fds_main"],
                   r["left"], r["servers"], r["load"]))
     for r in rows:
-        print("  %s -j %d: servers' CPU %s" % (
-            r["tool"], r["jobs"], ", ".join(
+        print("  %s -j %d: its main process %.1f s of CPU; servers' %s" % (
+            r["tool"], r["jobs"], r["main_cpu"], ", ".join(
                 "%s %.1f s" % kv for kv in sorted(r["servers_by"].items()))))
     for r in rows:
         for w in r["wrong"][:5]:
@@ -545,7 +560,8 @@ def main():
         if os.environ.get("BENCH_DEFAULT_CHECKS") == "1":
             dconf = os.path.join(tmp, "many-default.yaml")
             config(dconf, None)
-            rows.append(row(run_mxprobe(dconf, max(JOBS), "default")))
+            rows.append(row(run_mxprobe(dconf, max(JOBS),
+                                        label="default checks")))
         for j in PEER_JOBS:
             rows.append(row(run_peer(jobs_file, j)))
         print_table(rows)
