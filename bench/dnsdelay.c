@@ -44,6 +44,10 @@
 #define DEFAULT_INFLIGHT 4096
 #define MAX_INFLIGHT 60000 /* below the 16-bit ID space */
 #define READ_BURST 64      /* datagrams read per wake-up and socket */
+/* Sockets to the upstream, used in turn: a server with a socket per
+ * worker (Knot's SO_REUSEPORT) spreads flows, not datagrams, so one
+ * socket would put every query of a burst into one worker's buffer. */
+#define N_UP 8
 
 struct entry {
     int used;
@@ -57,7 +61,8 @@ struct entry {
 };
 
 struct fwd {
-    int lfd, ufd;
+    int lfd, ufd[N_UP];
+    unsigned next_up;
     int64_t delay;
     struct entry *e;
     size_t cap, n_used;
@@ -258,7 +263,7 @@ static void on_query(struct fwd *f, unsigned char *q, size_t len,
     f->n_used++;
     q[0] = (unsigned char)(id >> 8);
     q[1] = (unsigned char)(id & 0xff);
-    if (send(f->ufd, q, len, 0) < 0) {
+    if (send(f->ufd[f->next_up++ % N_UP], q, len, 0) < 0) {
         entry_free(f, slot);
         return;
     }
@@ -351,7 +356,7 @@ static int run(struct fwd *f, const sigset_t *waitmask)
 {
     static unsigned char buf[65536];
     struct sockaddr_storage from;
-    struct pollfd pfd[2];
+    struct pollfd pfd[1 + N_UP];
     struct timespec ts;
     socklen_t fromlen;
     int64_t now, next_expire = now_ns() + 1000000000LL, wait;
@@ -359,7 +364,8 @@ static int run(struct fwd *f, const sigset_t *waitmask)
     int i, k;
 
     pfd[0].fd = f->lfd;
-    pfd[1].fd = f->ufd;
+    for (i = 0; i < N_UP; i++)
+        pfd[1 + i].fd = f->ufd[i];
     while (!quit) {
         now = now_ns();
         while (f->n_heap > 0 && f->e[f->heap[0]].due <= now)
@@ -373,16 +379,18 @@ static int run(struct fwd *f, const sigset_t *waitmask)
             wait = f->e[f->heap[0]].due - now;
         ts.tv_sec = (time_t)(wait / 1000000000LL);
         ts.tv_nsec = (long)(wait % 1000000000LL);
-        pfd[0].events = pfd[1].events = POLLIN;
-        pfd[0].revents = pfd[1].revents = 0;
+        for (i = 0; i < 1 + N_UP; i++) {
+            pfd[i].events = POLLIN;
+            pfd[i].revents = 0;
+        }
         /* Signals are blocked except inside ppoll: no lost wake-up. */
-        if (ppoll(pfd, 2, &ts, waitmask) < 0) {
+        if (ppoll(pfd, 1 + N_UP, &ts, waitmask) < 0) {
             if (errno == EINTR)
                 continue;
             perror("dnsdelay: ppoll");
             return -1;
         }
-        for (i = 0; i < 2; i++) {
+        for (i = 0; i < 1 + N_UP; i++) {
             if (pfd[i].revents == 0)
                 continue;
             for (k = 0; k < READ_BURST; k++) {
@@ -394,7 +402,7 @@ static int run(struct fwd *f, const sigset_t *waitmask)
                 now = now_ns();
                 if (i == 0 && (size_t)n <= MAX_QUERY)
                     on_query(f, buf, (size_t)n, &from, fromlen, now);
-                else if (i == 1)
+                else if (i >= 1)
                     on_response(f, buf, (size_t)n, now);
             }
         }
@@ -443,10 +451,12 @@ int main(int argc, char **argv)
     const char *pidfile = NULL;
     sigset_t waitmask;
     long delay = -1, inflight = DEFAULT_INFLIGHT;
-    int c, have_l = 0, have_u = 0, have_pidfile = 0, rc = 1, one = 1;
+    int c, i, have_l = 0, have_u = 0, have_pidfile = 0, rc = 1, one = 1;
     char *end;
 
-    f.lfd = f.ufd = -1;
+    f.lfd = -1;
+    for (i = 0; i < N_UP; i++)
+        f.ufd[i] = -1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
@@ -512,25 +522,35 @@ int main(int argc, char **argv)
     }
 
     f.lfd = socket(laddr.ss_family, SOCK_DGRAM, 0);
-    f.ufd = socket(uaddr.ss_family, SOCK_DGRAM, 0);
-    if (f.lfd < 0 || f.ufd < 0) {
+    if (f.lfd < 0) {
         perror("dnsdelay: socket");
         goto done;
     }
     (void)setsockopt(f.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     grow_buffers(f.lfd);
-    grow_buffers(f.ufd);
     if (bind(f.lfd, (struct sockaddr *)&laddr, llen) != 0) {
         perror("dnsdelay: bind --listen");
         goto done;
     }
-    if (connect(f.ufd, (struct sockaddr *)&uaddr, ulen) != 0) {
-        perror("dnsdelay: connect --upstream");
-        goto done;
-    }
-    if (set_nonblock(f.lfd) != 0 || set_nonblock(f.ufd) != 0) {
+    if (set_nonblock(f.lfd) != 0) {
         perror("dnsdelay: fcntl");
         goto done;
+    }
+    for (i = 0; i < N_UP; i++) {
+        f.ufd[i] = socket(uaddr.ss_family, SOCK_DGRAM, 0);
+        if (f.ufd[i] < 0) {
+            perror("dnsdelay: socket");
+            goto done;
+        }
+        grow_buffers(f.ufd[i]);
+        if (connect(f.ufd[i], (struct sockaddr *)&uaddr, ulen) != 0) {
+            perror("dnsdelay: connect --upstream");
+            goto done;
+        }
+        if (set_nonblock(f.ufd[i]) != 0) {
+            perror("dnsdelay: fcntl");
+            goto done;
+        }
     }
 
     catch_stop_signals(&waitmask);
@@ -557,8 +577,9 @@ done:
         unlink(pidfile);
     if (f.lfd >= 0)
         close(f.lfd);
-    if (f.ufd >= 0)
-        close(f.ufd);
+    for (i = 0; i < N_UP; i++)
+        if (f.ufd[i] >= 0)
+            close(f.ufd[i]);
     fwd_free(&f);
     if (f.log != NULL)
         fclose(f.log);
