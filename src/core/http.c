@@ -51,6 +51,18 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *user)
     return n;
 }
 
+/* curl_slist_append returns NULL on failure and keeps the list: keep it
+ * too (to be freed) and remember the failure. */
+static void add_header(struct curl_slist **l, const char *h, CURLcode *c)
+{
+    struct curl_slist *n = curl_slist_append(*l, h);
+
+    if (n == NULL)
+        *c = CURLE_OUT_OF_MEMORY;
+    else
+        *l = n;
+}
+
 int mxp_http_init(void)
 {
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? MXP_OK
@@ -132,21 +144,19 @@ int mxp_http_request(const struct mxp_http_request *rq,
     }
     if (rq->accept != NULL) {
         snprintf(hdr, sizeof(hdr), "Accept: %s", rq->accept);
-        hdrs = curl_slist_append(hdrs, hdr);
+        add_header(&hdrs, hdr, &c);
     }
     if (is_post) {
         snprintf(hdr, sizeof(hdr), "Content-Type: %s",
                  rq->content_type ? rq->content_type : "application/json");
-        hdrs = curl_slist_append(hdrs, hdr);
+        add_header(&hdrs, hdr, &c);
         /* No "Expect: 100-continue" round trip for a large body. */
-        hdrs = curl_slist_append(hdrs, "Expect:");
+        add_header(&hdrs, "Expect:", &c);
         SET(CURLOPT_POST, 1L);
         SET(CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
         SET(CURLOPT_POSTFIELDSIZE_LARGE,
             (curl_off_t)(rq->body ? rq->body_len : 0));
     }
-    if (hdrs == NULL && (rq->accept != NULL || is_post))
-        c = CURLE_OUT_OF_MEMORY;
     SET(CURLOPT_HTTPHEADER, hdrs);
 #undef SET
     if (c == CURLE_OK)

@@ -41,13 +41,13 @@ struct mxp_icinga2 {
 
 /* ---- JSON ------------------------------------------------------------- */
 
-/* A JSON string; invalid UTF-8 becomes U+FFFD (Icinga's parser refuses
- * it, and a mail server's banner may hold anything). */
-static void json_string(struct mxp_buf *b, const char *s, size_t n)
+/* The characters of a JSON string, escaped; invalid UTF-8 becomes
+ * U+FFFD (Icinga's parser refuses it, and a mail server's banner may
+ * hold anything).  At most 6 bytes out per byte in. */
+static void json_chars(struct mxp_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
 
-    mxp_buf_append(b, "\"", 1);
     while (n > 0) {
         uint32_t cp;
         size_t k = mxp_utf8_next(s, n, &cp);
@@ -68,6 +68,12 @@ static void json_string(struct mxp_buf *b, const char *s, size_t n)
         s += k;
         n -= k;
     }
+}
+
+static void json_string(struct mxp_buf *b, const char *s, size_t n)
+{
+    mxp_buf_append(b, "\"", 1);
+    json_chars(b, s, n);
     mxp_buf_append(b, "\"", 1);
 }
 
@@ -76,33 +82,37 @@ char *mxp_icinga2_body(const struct mxp_icinga2 *c,
 {
     struct mxp_plugin_text t;
     struct mxp_buf b;
+    size_t need;
     int code = r->code >= 0 && r->code <= 3 ? r->code : 3;
 
     if (mxp_plugin_text_split(r->output, &t) != 0)
         return NULL;
+    /* Room for the worst case first, so that no append below can fail
+     * and leave a body cut short: 6 bytes per escaped byte, 3 per
+     * perfdata item, 512 for the rest. */
+    need = 6 * (strlen(r->host) + strlen(r->service) + strlen(r->output) +
+                strlen(c->source)) +
+           3 * t.n_perf + 512;
     mxp_buf_init(&b);
+    if (mxp_buf_reserve(&b, need) != MXP_OK) {
+        mxp_plugin_text_free(&t);
+        return NULL;
+    }
     mxp_buf_puts(&b, "{\"type\":\"Service\",\"filter\":\"host.name==mxp_host "
                      "&& service.name==mxp_service\",\"filter_vars\":"
                      "{\"mxp_host\":");
     json_string(&b, r->host, strlen(r->host));
     mxp_buf_puts(&b, ",\"mxp_service\":");
     json_string(&b, r->service, strlen(r->service));
-    mxp_buf_printf(&b, "},\"exit_status\":%d,\"plugin_output\":", code);
+    mxp_buf_printf(&b, "},\"exit_status\":%d,\"plugin_output\":\"", code);
     /* The status line and the long output, as one text with newlines:
      * Icinga keeps them together and shows the first line as status. */
-    {
-        struct mxp_buf out;
-
-        mxp_buf_init(&out);
-        mxp_buf_append(&out, t.status.p, t.status.n);
-        if (t.long_text.n > 0) {
-            mxp_buf_append(&out, "\n", 1);
-            mxp_buf_append(&out, t.long_text.p, t.long_text.n);
-        }
-        json_string(&b, out.data ? out.data : "", out.len);
-        mxp_buf_free(&out);
+    json_chars(&b, t.status.p, t.status.n);
+    if (t.long_text.n > 0) {
+        mxp_buf_puts(&b, "\\n");
+        json_chars(&b, t.long_text.p, t.long_text.n);
     }
-    mxp_buf_puts(&b, ",\"performance_data\":[");
+    mxp_buf_puts(&b, "\",\"performance_data\":[");
     for (size_t i = 0; i < t.n_perf; i++) {
         if (i > 0)
             mxp_buf_append(&b, ",", 1);
@@ -112,12 +122,6 @@ char *mxp_icinga2_body(const struct mxp_icinga2 *c,
     json_string(&b, c->source, strlen(c->source));
     mxp_buf_puts(&b, "}");
     mxp_plugin_text_free(&t);
-    /* mxp_buf keeps going after a failed append with data intact but
-     * short; an incomplete body must not be sent. */
-    if (b.data == NULL || b.len == 0 || b.data[b.len - 1] != '}') {
-        mxp_buf_free(&b);
-        return NULL;
-    }
     return b.data;
 }
 

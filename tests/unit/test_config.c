@@ -122,6 +122,28 @@ static const struct {
      "2:10: plugins.dnsbl: expected a mapping, got '5'"},
     {"plugins:\n  dnsbl:\n  x.so: {}\n",
      "3:3: plugins: 'x.so' is not a plugin name"},
+    /* submit: */
+    {"submit: [x]\n", "1:9: submit: expected a mapping (service, icinga2), "
+                      "got a list"},
+    {"submit:\n  sevice: x\n",
+     "2:3: submit: unknown key 'sevice' (expected service or icinga2)"},
+    {"submit:\n  service: \"a;b\"\n",
+     "2:12: submit.service: expected a service name (no ';', no control "
+     "characters, at most 255 bytes), got 'a;b'"},
+    {"submit:\n  service: [a]\n",
+     "2:12: submit.service: expected a service name"},
+    {"submit:\n  icinga2: yes\n",
+     "2:12: submit.icinga2: expected a mapping (user, password_file, "
+     "ca_file), got 'yes'"},
+    {"submit:\n  icinga2:\n    user: x\n    password: y\n",
+     "4:5: submit.icinga2: unknown key 'password' (expected user, "
+     "password_file or ca_file)"},
+    {"submit:\n  icinga2:\n    user: \"a b\"\n",
+     "3:11: submit.icinga2.user: expected an API user name, got 'a b'"},
+    {"submit:\n  icinga2:\n    password_file: [a]\n",
+     "3:20: submit.icinga2.password_file: expected a file name, got a list"},
+    {"submit:\n  icinga2:\n    ca_file: {}\n",
+     "3:14: submit.icinga2.ca_file: expected a file name, got a mapping"},
     /* targets: */
     {"targets: {host: a}\n",
      "1:10: targets: expected a list of targets, got a mapping"},
@@ -370,6 +392,41 @@ static void test_defaults(void **state)
         assert_null(cfg->plugins);
         mxp_config_free(cfg);
     }
+}
+
+static void test_submit_section(void **state)
+{
+    struct mxp_config *cfg;
+    char path[64], err[512];
+
+    (void)state;
+    /* Unset: the service "mxprobe", every icinga2 string "". */
+    assert_int_equal(
+        load_text("submit:\n", NULL, 0, &cfg, path, sizeof(path), err,
+                  sizeof(err)),
+        MXP_OK);
+    assert_string_equal(cfg->submit.service, "mxprobe");
+    assert_string_equal(cfg->submit.icinga2_user, "");
+    assert_string_equal(cfg->submit.icinga2_password_file, "");
+    assert_string_equal(cfg->submit.icinga2_ca_file, "");
+    mxp_config_free(cfg);
+    if (load_text("submit:\n  service: SMTP relay\n  icinga2:\n"
+                  "    user: mxprobe\n    password_file: /etc/pw\n"
+                  "    ca_file: /etc/ca.crt\n",
+                  NULL, 0, &cfg, path, sizeof(path), err,
+                  sizeof(err)) != MXP_OK)
+        fail_msg("%s", err);
+    assert_string_equal(cfg->submit.service, "SMTP relay");
+    assert_string_equal(cfg->submit.icinga2_user, "mxprobe");
+    assert_string_equal(cfg->submit.icinga2_password_file, "/etc/pw");
+    assert_string_equal(cfg->submit.icinga2_ca_file, "/etc/ca.crt");
+    mxp_config_free(cfg);
+    /* The built-in default has them too. */
+    assert_int_equal(mxp_config_load(NULL, NULL, 0, &cfg, err, sizeof(err)),
+                     MXP_OK);
+    assert_string_equal(cfg->submit.service, "mxprobe");
+    assert_string_equal(cfg->submit.icinga2_user, "");
+    mxp_config_free(cfg);
 }
 
 static void test_mail_from_follows_helo(void **state)
@@ -913,6 +970,7 @@ int main(void)
         cmocka_unit_test(test_full_config),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_mail_from_follows_helo),
+        cmocka_unit_test(test_submit_section),
         cmocka_unit_test(test_builtin_default),
         cmocka_unit_test(test_builtin_targets_example),
         cmocka_unit_test(test_builtin_sections),

@@ -291,9 +291,24 @@ static void test_fifo_without_reader(void **state)
     assert_non_null(strstr(why, "no process reads the FIFO"));
 }
 
+/* A FIFO at path with a reader that never reads, already full: the
+ * test's read and write ends in rfd and wfd. */
+static void full_fifo(const char *path, int *rfd, int *wfd)
+{
+    char junk[4096];
+
+    assert_int_equal(mkfifo(path, 0600), 0);
+    *rfd = open(path, O_RDONLY | O_NONBLOCK);
+    *wfd = open(path, O_WRONLY | O_NONBLOCK);
+    assert_true(*rfd >= 0 && *wfd >= 0);
+    memset(junk, 'x', sizeof(junk));
+    while (write(*wfd, junk, sizeof(junk)) > 0)
+        ;
+}
+
 static void test_fifo_full(void **state)
 {
-    char fifo[300], why[256], junk[4096];
+    char fifo[300], why[256];
     struct mxp_submit_result r = res("mx.test", "mxprobe", 0, "OK");
     int rfd, wfd;
     double t0;
@@ -301,13 +316,7 @@ static void test_fifo_full(void **state)
 
     /* A reader that never reads and a FIFO already full: bounded. */
     path_in(fifo, sizeof(fifo), "full.fifo");
-    assert_int_equal(mkfifo(fifo, 0600), 0);
-    rfd = open(fifo, O_RDONLY | O_NONBLOCK);
-    wfd = open(fifo, O_WRONLY | O_NONBLOCK);
-    assert_true(rfd >= 0 && wfd >= 0);
-    memset(junk, 'x', sizeof(junk));
-    while (write(wfd, junk, sizeof(junk)) > 0)
-        ;
+    full_fifo(fifo, &rfd, &wfd);
     t0 = mxp_now();
     assert_int_equal(mxp_nagios_send(fifo, &r, 0.3, why, sizeof(why)),
                      MXP_ERR_IO);
@@ -561,7 +570,7 @@ static void test_submitter_failures_counted(void **state)
 
 static void test_submitter_deadline(void **state)
 {
-    char fifo[300], dest[320], err[256], said[4096], junk[4096];
+    char fifo[300], dest[320], err[256], said[4096];
     struct mxp_submitter *s;
     int rfd, wfd;
     double t0;
@@ -570,12 +579,7 @@ static void test_submitter_deadline(void **state)
     /* A reader that never reads: the child waits on the full FIFO, the
      * deadline stops it, the results are counted and named. */
     path_in(fifo, sizeof(fifo), "stuck.fifo");
-    assert_int_equal(mkfifo(fifo, 0600), 0);
-    rfd = open(fifo, O_RDONLY | O_NONBLOCK);
-    wfd = open(fifo, O_WRONLY | O_NONBLOCK);
-    memset(junk, 'x', sizeof(junk));
-    while (write(wfd, junk, sizeof(junk)) > 0)
-        ;
+    full_fifo(fifo, &rfd, &wfd);
     snprintf(dest, sizeof(dest), "nagios:%s", fifo);
     capture_stderr();
     assert_int_equal(mxp_submit_start(dest, &no_cfg, &s, err, sizeof(err)),
@@ -592,6 +596,48 @@ static void test_submitter_deadline(void **state)
                                  "deadline"));
     assert_non_null(strstr(said, "b.test!mxprobe: not submitted before the "
                                  "deadline"));
+    close(wfd);
+    close(rfd);
+}
+
+static void test_queue_never_blocks(void **state)
+{
+    static char said[1 << 20];
+    char fifo[300], dest[320], err[256], out[4000];
+    struct mxp_submitter *s;
+    int rfd, wfd;
+    double t0;
+    short ev;
+    (void)state;
+
+    /* The child is stuck on a full FIFO and takes nothing more: 8 MB of
+     * results still queue at once, the socket taking what it can. */
+    path_in(fifo, sizeof(fifo), "block.fifo");
+    full_fifo(fifo, &rfd, &wfd);
+    memset(out, 'o', sizeof(out) - 1);
+    out[sizeof(out) - 1] = '\0';
+    snprintf(dest, sizeof(dest), "nagios:%s", fifo);
+    capture_stderr();
+    assert_int_equal(mxp_submit_start(dest, &no_cfg, &s, err, sizeof(err)),
+                     MXP_OK);
+    t0 = mxp_now();
+    for (int i = 0; i < 2000; i++) {
+        assert_int_equal(
+            mxp_submit_queue(s, "a.test", "mxprobe", MXP_STATE_OK, out),
+            MXP_OK);
+        mxp_submit_events(s, POLLOUT);
+    }
+    assert_true(mxp_now() - t0 < 2);
+    mxp_submit_fd(s, &ev);
+    assert_int_equal(ev, POLLOUT); /* still waiting to be handed over */
+    assert_int_equal(mxp_submit_finish(s, mxp_now() + 0.3), 2000);
+    restore_stderr(said, sizeof(said));
+    size_t lines = 0;
+    for (const char *p = said; (p = strstr(p, "a.test!mxprobe: not submitted "
+                                              "before the deadline\n")) != NULL;
+         p++)
+        lines++;
+    assert_int_equal(lines, 2000); /* each one named */
     close(wfd);
     close(rfd);
 }
@@ -727,9 +773,10 @@ static void http_script(int fd)
     write_file(path, req, 0600);
     snprintf(resp, sizeof(resp),
              "%s\r\nContent-Type: application/json\r\nContent-Length: "
-             "%zu\r\nConnection: close\r\n\r\n%s",
-             rp->status_line, strlen(rp->body), rp->body);
+             "%zu\r\nConnection: close\r\n\r\n",
+             rp->status_line, strlen(rp->body));
     SSL_write(ssl, resp, (int)strlen(resp));
+    SSL_write(ssl, rp->body, (int)strlen(rp->body));
     SSL_shutdown(ssl);
     SSL_free(ssl);
     SSL_CTX_free(ctx);
@@ -807,104 +854,147 @@ static void test_icinga2_request(void **state)
     mxp_icinga2_free(c);
 }
 
-static void test_icinga2_retry_once(void **state)
+/* One result sent to a scripted API that answers replies[0..n) on n
+ * connections (all of them must come: that counts the tries); returns
+ * what mxp_icinga2_send said. */
+static int send_to(const struct reply *replies, int n, const char *ca,
+                   double timeout, char *why, size_t whylen)
 {
+    struct mxp_submit_result r = res("mx.test", "mxprobe", 0, "OK");
     struct server sv;
     struct mxp_icinga2 *c;
-    char why[512], req[16384];
-    struct mxp_submit_result r = res("mx.test", "mxprobe", 0, "OK");
+    int rc, hang = 0;
+
+    memset(g_replies, 0, sizeof(g_replies));
+    for (int i = 0; i < n; i++) {
+        g_replies[i] = replies[i];
+        hang |= replies[i].hang;
+    }
+    start_server_n(&sv, http_script, n);
+    c = client(&sv, ca, timeout);
+    rc = mxp_icinga2_send(c, &r, why, whylen);
+    if (hang)
+        finish_server(&sv, 1);
+    else
+        assert_int_equal(finish_server(&sv, 0), 0);
+    mxp_icinga2_free(c);
+    return rc;
+}
+
+static void test_icinga2_retry_once(void **state)
+{
+    static const struct reply busy_then_ok[] = {
+        {0, "HTTP/1.1 500 Internal Server Error",
+         "{\"error\":500,\"status\":\"busy\"}"},
+        {0, "HTTP/1.1 200 OK", ok_body},
+    };
+    char why[512];
     (void)state;
 
     /* 500 then 200: retried once, and that is a success. */
-    memset(g_replies, 0, sizeof(g_replies));
-    g_replies[0].status_line = "HTTP/1.1 500 Internal Server Error";
-    g_replies[0].body = "{\"error\":500,\"status\":\"busy\"}";
-    g_replies[1].status_line = "HTTP/1.1 200 OK";
-    g_replies[1].body = ok_body;
-    start_server_n(&sv, http_script, 2);
-    c = client(&sv, ca_pem, 3);
-    assert_int_equal(mxp_icinga2_send(c, &r, why, sizeof(why)), MXP_OK);
-    assert_int_equal(finish_server(&sv, 0), 0);
-    read_req(0, req, sizeof(req));
-    read_req(1, req, sizeof(req));
-    mxp_icinga2_free(c);
+    assert_int_equal(send_to(busy_then_ok, 2, ca_pem, 3, why, sizeof(why)),
+                     MXP_OK);
 }
 
 static void test_icinga2_two_failures(void **state)
 {
-    struct server sv;
-    struct mxp_icinga2 *c;
-    char why[512], req[16384];
-    struct mxp_submit_result r = res("mx.test", "mxprobe", 0, "OK");
+    static const struct reply not_found[] = {
+        {0, "HTTP/1.1 404 Not Found",
+         "{\"error\":404.0,\"status\":\"No objects found.\"}"},
+        {0, "HTTP/1.1 404 Not Found",
+         "{\"error\":404.0,\"status\":\"No objects found.\"}"},
+    };
+    static const struct reply disabled[] = {
+        {0, "HTTP/1.1 200 OK",
+         "{\"results\":[{\"code\":409.0,\"status\":\"Passive checks are "
+         "disabled for object 'mx.test!mxprobe'.\"}]}"},
+        {0, "HTTP/1.1 200 OK",
+         "{\"results\":[{\"code\":409.0,\"status\":\"Passive checks are "
+         "disabled for object 'mx.test!mxprobe'.\"}]}"},
+    };
+    char why[512];
     (void)state;
 
-    memset(g_replies, 0, sizeof(g_replies));
-    g_replies[0].status_line = "HTTP/1.1 404 Not Found";
-    g_replies[0].body = "{\"error\":404.0,\"status\":\"No objects found.\"}";
-    g_replies[1] = g_replies[0];
-    start_server_n(&sv, http_script, 2);
-    c = client(&sv, ca_pem, 3);
-    assert_int_equal(mxp_icinga2_send(c, &r, why, sizeof(why)),
+    /* Both tries fail: the API's own words. */
+    assert_int_equal(send_to(not_found, 2, ca_pem, 3, why, sizeof(why)),
                      MXP_ERR_PROTOCOL);
     assert_string_equal(why, "HTTP 404: No objects found.");
-    assert_int_equal(finish_server(&sv, 0), 0);
-    read_req(1, req, sizeof(req));
-
     /* HTTP 200 with another API code is a failure too. */
-    g_replies[0].status_line = "HTTP/1.1 200 OK";
-    g_replies[0].body = "{\"results\":[{\"code\":409.0,\"status\":\"Passive "
-                        "checks are disabled for object 'mx.test!mxprobe'."
-                        "\"}]}";
-    g_replies[1] = g_replies[0];
-    start_server_n(&sv, http_script, 2);
-    mxp_icinga2_free(c);
-    c = client(&sv, ca_pem, 3);
-    assert_int_equal(mxp_icinga2_send(c, &r, why, sizeof(why)),
+    assert_int_equal(send_to(disabled, 2, ca_pem, 3, why, sizeof(why)),
                      MXP_ERR_PROTOCOL);
     assert_string_equal(why, "API code 409: Passive checks are disabled for "
                              "object 'mx.test!mxprobe'.");
-    assert_int_equal(finish_server(&sv, 0), 0);
-    read_req(1, req, sizeof(req));
-    mxp_icinga2_free(c);
 }
 
 static void test_icinga2_slow_server(void **state)
 {
-    struct server sv;
-    struct mxp_icinga2 *c;
+    static const struct reply silent[] = {{1, NULL, NULL}, {1, NULL, NULL}};
     char why[512];
-    struct mxp_submit_result r = res("mx.test", "mxprobe", 0, "OK");
-    double t0;
+    double t0 = mxp_now();
     (void)state;
 
-    memset(g_replies, 0, sizeof(g_replies));
-    g_replies[0].hang = g_replies[1].hang = 1;
-    start_server_n(&sv, http_script, 2);
-    c = client(&sv, ca_pem, 0.5);
-    t0 = mxp_now();
-    assert_int_equal(mxp_icinga2_send(c, &r, why, sizeof(why)),
+    /* Two tries of 0.5 s each, then the answer. */
+    assert_int_equal(send_to(silent, 2, ca_pem, 0.5, why, sizeof(why)),
                      MXP_ERR_TIMEOUT);
-    assert_true(mxp_now() - t0 < 2.5); /* two tries of 0.5 s */
+    assert_true(mxp_now() - t0 < 2.5);
     assert_non_null(strstr(why, "imed out"));
-    finish_server(&sv, 1);
-    mxp_icinga2_free(c);
 }
 
 static void test_icinga2_wrong_ca(void **state)
 {
-    struct server sv;
-    struct mxp_icinga2 *c;
+    static const struct reply none[2];
     char why[512];
-    struct mxp_submit_result r = res("mx.test", "mxprobe", 0, "OK");
     (void)state;
 
-    memset(g_replies, 0, sizeof(g_replies));
-    start_server_n(&sv, http_script, 2);
-    c = client(&sv, other_ca_pem, 3);
-    assert_int_not_equal(mxp_icinga2_send(c, &r, why, sizeof(why)), MXP_OK);
+    /* The server's certificate is of another CA: refused, both tries. */
+    assert_int_not_equal(send_to(none, 2, other_ca_pem, 3, why, sizeof(why)),
+                         MXP_OK);
     assert_non_null(strstr(why, "certificate"));
+}
+
+/* http.c on its own: what it refuses and what it never does. */
+static void test_http_limits(void **state)
+{
+    static char big[100 * 1024];
+    struct server sv;
+    struct mxp_http_request rq = {
+        .method = "GET", .ca_file = ca_pem, .connect_timeout = 3, .timeout = 3};
+    struct mxp_http_response rs;
+    char url[80];
+    (void)state;
+
+    rq.url = "http://127.0.0.1:1/";
+    assert_int_equal(mxp_http_request(&rq, &rs), MXP_ERR_INVALID);
+    rq.method = "DELETE";
+    rq.url = "https://127.0.0.1:1/";
+    assert_int_equal(mxp_http_request(&rq, &rs), MXP_ERR_INVALID);
+    rq.method = "GET";
+
+    /* A redirect is an answer, not followed (one connection only). */
+    memset(g_replies, 0, sizeof(g_replies));
+    g_replies[0].status_line =
+        "HTTP/1.1 302 Found\r\nLocation: https://127.0.0.1:1/elsewhere";
+    g_replies[0].body = "{}";
+    start_server_n(&sv, http_script, 1);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/policy", sv.port);
+    rq.url = url;
+    assert_int_equal(mxp_http_request(&rq, &rs), MXP_OK);
+    assert_int_equal(rs.status, 302);
+    assert_string_equal(rs.body, "{}");
+    mxp_http_response_free(&rs);
     assert_int_equal(finish_server(&sv, 0), 0);
-    mxp_icinga2_free(c);
+
+    /* A body over the cap is an error, not a truncated answer. */
+    memset(big, 'x', sizeof(big) - 1);
+    g_replies[0].status_line = "HTTP/1.1 200 OK";
+    g_replies[0].body = big;
+    start_server_n(&sv, http_script, 1);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/policy", sv.port);
+    rq.max_response = 1000;
+    assert_int_equal(mxp_http_request(&rq, &rs), MXP_ERR_TOO_BIG);
+    assert_non_null(strstr(rs.error, "larger than 1000 bytes"));
+    assert_null(rs.body);
+    finish_server(&sv, 1);
 }
 
 static void test_submitter_icinga2(void **state)
@@ -1000,6 +1090,7 @@ int main(void)
         cmocka_unit_test(test_submitter_fifo),
         cmocka_unit_test(test_submitter_failures_counted),
         cmocka_unit_test(test_submitter_deadline),
+        cmocka_unit_test(test_queue_never_blocks),
         cmocka_unit_test(test_start_refuses),
         cmocka_unit_test(test_icinga2_new_checks),
         cmocka_unit_test(test_icinga2_request),
@@ -1007,6 +1098,7 @@ int main(void)
         cmocka_unit_test(test_icinga2_two_failures),
         cmocka_unit_test(test_icinga2_slow_server),
         cmocka_unit_test(test_icinga2_wrong_ca),
+        cmocka_unit_test(test_http_limits),
         cmocka_unit_test(test_submitter_icinga2),
     };
 

@@ -1,0 +1,278 @@
+# tests/integration/cases-submit.sh - passive results (--submit), sourced
+# by run.sh after cases.sh.
+#
+# nagios: a FIFO the test reads (and one nobody reads) and a regular
+# file; the lines are checked against the external command format.
+# icinga2: a real Icinga 2 (icinga2-setup.sh) started here on first use,
+# on 127.0.0.1:$ICINGA_PORT with a certificate of the test CA, stopped by
+# run.sh's cleanup; each result is read back through the API
+# (last_check_result) and compared with what mxprobe printed.  Every
+# target is mail.mxprobe.test (127.0.0.21, the clean Postfix), -C banner.
+#
+# shellcheck shell=bash disable=SC2034 # read by run.sh
+
+SUBMIT_DIR=$TMP/submit
+ICINGA_PORT=15665
+ICINGA_DIR=$SUBMIT_DIR/icinga2
+ICINGA_URL=https://127.0.0.1:$ICINGA_PORT
+ICINGA_STARTED=
+
+mkdir -p "$SUBMIT_DIR"
+
+# icinga_api PATH [USER PASSWORD_FILE]: GET from the test's Icinga; the
+# body on stdout, exit 1 unless HTTP 200.
+icinga_api() {
+    "$PY" - "$ICINGA_URL$1" "$TLS/ca.pem" "${2:-mxprobe}" \
+        "${3:-$ICINGA_DIR/password}" <<'EOF'
+import base64, ssl, sys, urllib.request
+url, ca, user, pwfile = sys.argv[1:5]
+pw = open(pwfile).read().strip()
+req = urllib.request.Request(url, headers={
+    "Accept": "application/json",
+    "Authorization": "Basic " + base64.b64encode(
+        (user + ":" + pw).encode()).decode()})
+ctx = ssl.create_default_context(cafile=ca)
+try:
+    with urllib.request.urlopen(req, context=ctx, timeout=5) as r:
+        sys.stdout.write(r.read().decode())
+except Exception as e:
+    sys.stderr.write(str(e) + "\n")
+    sys.exit(1)
+EOF
+}
+
+# icinga_up: the Icinga of these cases, started once; false (with the
+# reason as the case's) when it cannot be.
+icinga_up() {
+    [ -n "$ICINGA_STARTED" ] && return 0
+    # Without a run, finish still shows this case's (empty) files.
+    OUT=$TMP/cases/$CASE.out
+    ERR=$TMP/cases/$CASE.err
+    : >"$OUT"
+    : >"$ERR"
+    : >"$TMP/cases/$CASE.cmd"
+    if ! command -v icinga2 >/dev/null; then
+        why "icinga2 not installed (make deps)"
+        return 1
+    fi
+    if tcp_listens 127.0.0.1 "$ICINGA_PORT" 2>/dev/null; then
+        why "127.0.0.1:$ICINGA_PORT in use, by an earlier run's leftovers?"
+        return 1
+    fi
+    mkdir -p "$ICINGA_DIR"
+    if ! sh "$HERE/icinga2-setup.sh" "$ICINGA_DIR" "$TLS/ca.pem" \
+        "$TLS/ca.key" "$ICINGA_PORT" >"$ICINGA_DIR/setup.log" 2>&1; then
+        why "icinga2-setup.sh failed: $(tail -n 3 "$ICINGA_DIR/setup.log")"
+        return 1
+    fi
+    # shellcheck disable=SC2046 # one option a line
+    icinga2 daemon -c "$ICINGA_DIR/icinga2.conf" $(cat "$ICINGA_DIR/defines") \
+        >"$ICINGA_DIR/daemon.log" 2>&1 </dev/null 9>&- &
+    PIDS+=($!)
+    ICINGA_STARTED=1
+    # The ApiUser may query services and nothing else: ask for one.
+    if ! wait_for 30 icinga_api \
+        "/v1/objects/services?service=mail.mxprobe.test!mxprobe"; then
+        why "Icinga 2 API did not come up: $(tail -n 3 "$ICINGA_DIR/daemon.log")"
+        return 1
+    fi
+}
+
+# icinga_result HOST SERVICE: the service's last check result as three
+# lines: state, output (its newlines as \n), perfdata items joined by ' '.
+icinga_result() {
+    icinga_api "/v1/objects/services?service=$1!${2// /%20}&attrs=last_check_result" |
+        "$PY" -c '
+import json, sys
+cr = json.load(sys.stdin)["results"][0]["attrs"]["last_check_result"]
+if cr is None:
+    sys.exit(1)
+print(int(cr["state"]))
+print(cr["output"].replace("\n", "\\n"))
+print(" ".join(cr["performance_data"]))'
+}
+
+# want_icinga HOST SERVICE: Icinga holds what mxprobe just printed: the
+# state is its exit code, the output its status line (without perfdata)
+# and the long output after it.
+want_icinga() {
+    local got state out status
+    if ! got=$(icinga_result "$1" "$2"); then
+        why "no check result in Icinga for $1!$2"
+        return
+    fi
+    state=$(sed -n 1p <<<"$got")
+    out=$(sed -n 2p <<<"$got")
+    [ "$state" = "$RC" ] || why "Icinga state $state, mxprobe exit $RC"
+    status=$(head -n 1 "$OUT" | sed 's/ *|.*//')
+    case $out in
+    "$status"*) ;;
+    *) why "Icinga output '$out' does not start with '$status'" ;;
+    esac
+    [ "$(wc -l <"$OUT")" -le 1 ] || case $out in
+    *'\n'*) ;;
+    *) why "Icinga output lacks the long output" ;;
+    esac
+    sed -n 3p <<<"$got" | grep -q 'banner_' || why "Icinga has no perfdata"
+}
+
+if begin submit_icinga2_ok; then
+    if icinga_up; then
+        mx 15 -C banner -H mail.mxprobe.test -f "$ICINGA_DIR/mxprobe.yaml" \
+            --submit "icinga2:$ICINGA_URL"
+        want_out '^MXPROBE (OK|WARNING|CRITICAL) - '
+        want_no_out 'mxprobe: submit:'
+        want_icinga mail.mxprobe.test mxprobe
+        want_time 15
+    fi
+    finish
+fi
+
+if begin submit_icinga2_service_name; then
+    # submit.service names the service, spaces and all.
+    if icinga_up; then
+        sed 's/^  service: mxprobe$/  service: smtp relay/' \
+            "$ICINGA_DIR/mxprobe.yaml" >"$SUBMIT_DIR/relay.yaml"
+        mx 15 -C banner -H mail.mxprobe.test -f "$SUBMIT_DIR/relay.yaml" \
+            --submit "icinga2:$ICINGA_URL"
+        want_no_out 'mxprobe: submit:'
+        want_icinga mail.mxprobe.test 'smtp relay'
+        want_time 15
+    fi
+    finish
+fi
+
+if begin submit_icinga2_wrong_password; then
+    # The API refuses: the local report is still printed, the exit code
+    # is still the check's, and stderr says which result did not go.
+    if icinga_up; then
+        sed "s|$ICINGA_DIR/password|$ICINGA_DIR/badpassword|" \
+            "$ICINGA_DIR/mxprobe.yaml" >"$SUBMIT_DIR/badpw.yaml"
+        mx 15 -C banner -H mail.mxprobe.test -f "$SUBMIT_DIR/badpw.yaml" \
+            --submit "icinga2:$ICINGA_URL"
+        want_status '^MXPROBE (OK|WARNING|CRITICAL) - mail\.mxprobe\.test'
+        [ "$RC" -le 2 ] || why "exit $RC: a failed submission is no UNKNOWN"
+        want_out '^mxprobe: submit: icinga2: mail\.mxprobe\.test!mxprobe: HTTP 401: Unauthorized'
+        want_out '^mxprobe: submit: 1 result did not reach'
+        want_time 15
+    fi
+    finish
+fi
+
+if begin submit_icinga2_world_readable_password; then
+    # A password file everyone may read is refused before any check.
+    echo secret >"$SUBMIT_DIR/open-password"
+    chmod 644 "$SUBMIT_DIR/open-password"
+    cat >"$SUBMIT_DIR/open.yaml" <<EOF
+submit:
+  icinga2:
+    user: mxprobe
+    password_file: $SUBMIT_DIR/open-password
+EOF
+    mx 10 -C banner -H mail.mxprobe.test -f "$SUBMIT_DIR/open.yaml" \
+        --submit "icinga2:$ICINGA_URL"
+    want_exit 3
+    want_out 'open-password: readable or writable by everyone'
+    want_time 10
+    finish
+fi
+
+# The command-file line of one result of a run on mail.mxprobe.test.
+NAGIOS_LINE_RE='^\[([0-9]+)\] PROCESS_SERVICE_CHECK_RESULT;mail\.mxprobe\.test;mxprobe;([0-3]);(MXPROBE [A-Z]+ - mail\.mxprobe\.test.*)$'
+
+# want_nagios_line LINE: LINE is the command for this run's result: the
+# documented format, a current epoch, the state of the exit code, the
+# status line of stdout, the long output as \n, one line only.
+want_nagios_line() {
+    local line=$1 now status
+    if [[ ! $line =~ $NAGIOS_LINE_RE ]]; then
+        why "not a PROCESS_SERVICE_CHECK_RESULT line: '$line'"
+        return
+    fi
+    now=$(date +%s)
+    ((now - BASH_REMATCH[1] <= 60 && BASH_REMATCH[1] <= now)) ||
+        why "epoch ${BASH_REMATCH[1]} is not now ($now)"
+    [ "${BASH_REMATCH[2]}" = "$RC" ] || why "code ${BASH_REMATCH[2]}, exit $RC"
+    status=$(head -n 1 "$OUT")
+    [ "${BASH_REMATCH[3]:0:${#status}}" = "$status" ] ||
+        why "output does not start with the status line '$status'"
+    [ "$(wc -l <"$OUT")" -le 1 ] || [[ ${BASH_REMATCH[3]} == *'\n'* ]] ||
+        why "the long output is not in the line as \\n"
+}
+
+if begin submit_nagios_fifo; then
+    fifo=$SUBMIT_DIR/nagios.cmd
+    rm -f "$fifo"
+    mkfifo "$fifo"
+    # Read and write end held by the test: the FIFO has a reader, and
+    # reading it after the run does not wait for a writer.
+    exec 7<>"$fifo"
+    mx 15 -C banner -H mail.mxprobe.test --submit "nagios:$fifo"
+    want_no_out 'mxprobe: submit:'
+    line=
+    IFS= read -r -t 2 line <&7 || why "nothing read from the FIFO"
+    want_nagios_line "$line"
+    IFS= read -r -t 0.3 extra <&7 && why "a second line: '$extra'"
+    exec 7<&-
+    want_time 15
+    finish
+fi
+
+if begin submit_nagios_fifo_no_reader; then
+    # Nagios is not running: the local report stands, stderr says so, and
+    # nothing waits for a reader.
+    fifo=$SUBMIT_DIR/noreader.cmd
+    rm -f "$fifo"
+    mkfifo "$fifo"
+    mx 15 -C banner -H mail.mxprobe.test --submit "nagios:$fifo"
+    want_status '^MXPROBE (OK|WARNING|CRITICAL) - mail\.mxprobe\.test'
+    want_out '^mxprobe: submit: nagios: mail\.mxprobe\.test!mxprobe: .*no process reads the FIFO'
+    want_time 15
+    finish
+fi
+
+if begin submit_nagios_file; then
+    # A regular file: appended to, one line per result.
+    file=$SUBMIT_DIR/spool.cmd
+    printf 'earlier line\n' >"$file"
+    mx 15 -C banner -H mail.mxprobe.test -v --submit "nagios:$file"
+    want_no_out 'mxprobe: submit:'
+    [ "$(wc -l <"$file")" = 2 ] || why "$(wc -l <"$file") lines in the file, want 2"
+    [ "$(head -n 1 "$file")" = "earlier line" ] || why "earlier line lost"
+    want_nagios_line "$(sed -n 2p "$file")"
+    sed -n 2p "$file" | grep -Eq '\| *banner_' || why "no perfdata in the line"
+    want_time 15
+    finish
+fi
+
+if begin submit_nagios_refused_path; then
+    mx 10 -C banner -H mail.mxprobe.test --submit "nagios:$SUBMIT_DIR"
+    want_exit 3
+    want_out 'not a FIFO or a regular file'
+    want_time 10
+    finish
+fi
+
+if begin submit_nagios_all_targets; then
+    # --all: one line per target as each finishes, under the target's own
+    # service: when it has one, else submit.service.
+    file=$SUBMIT_DIR/all.cmd
+    : >"$file"
+    cat >"$SUBMIT_DIR/all.yaml" <<EOF2
+submit:
+  service: mail check
+targets:
+  - host: mail.mxprobe.test
+  - host: 127.0.0.22
+    service: smtp relay
+EOF2
+    mx 20 -C banner --all -f "$SUBMIT_DIR/all.yaml" --submit "nagios:$file"
+    want_no_out 'mxprobe: submit:'
+    [ "$(wc -l <"$file")" = 2 ] || why "$(wc -l <"$file") lines, want 2"
+    grep -Eq '^\[[0-9]+\] PROCESS_SERVICE_CHECK_RESULT;mail\.mxprobe\.test;mail check;[0-3];MXPROBE [A-Z]+ - mail\.mxprobe\.test' "$file" ||
+        why "no line for mail.mxprobe.test!mail check"
+    grep -Eq '^\[[0-9]+\] PROCESS_SERVICE_CHECK_RESULT;127\.0\.0\.22;smtp relay;[0-3];MXPROBE [A-Z]+ - 127\.0\.0\.22' "$file" ||
+        why "no line for 127.0.0.22!smtp relay"
+    want_time 20
+    finish
+fi
