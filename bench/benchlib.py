@@ -8,6 +8,13 @@ import subprocess
 import sys
 import time
 
+# Where the benchmarks find what they measure and their forwarders.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("MXPROBE_BUILD", os.path.join(ROOT, "build"))
+MXPROBE = os.path.join(BUILD, "mxprobe")
+DNSDELAY = os.path.join(BUILD, "tools", "dnsdelay")
+TCPDELAY = os.path.join(BUILD, "tools", "tcpdelay")
+
 
 def preflight(name, built, tools, taken):
     """Exits with one line unless every file of built (our binaries and
@@ -58,9 +65,10 @@ def stop_all(procs):
             p.wait()
 
 
-def start_knot(d, addr, port, zones):
+def start_knot(d, addr, port, zones, udp_workers=2):
     """Knot DNS on addr@port serving zones ({name: zone file text}) from
-    directory d; returns the process."""
+    directory d; returns the process.  Each UDP worker has a socket (and a
+    receive buffer) of its own: more of them take bigger bursts."""
     for sub in ("run", "db", "zones"):
         os.makedirs(os.path.join(d, sub))
     for z, text in zones.items():
@@ -72,7 +80,7 @@ def start_knot(d, addr, port, zones):
             "server:\n"
             '    rundir: "%s/run"\n'
             "    listen: %s@%d\n"
-            "    udp-workers: 2\n"
+            "    udp-workers: %d\n"
             "    background-workers: 1\n"
             "log:\n"
             "  - target: stderr\n"
@@ -87,7 +95,7 @@ def start_knot(d, addr, port, zones):
             '    file: "%%s.zone"\n'
             "    zonefile-sync: -1\n"
             "    journal-content: none\n"
-            "zone:\n" % (d, addr, port, d, d, d)
+            "zone:\n" % (d, addr, port, udp_workers, d, d, d)
         )
         for z in zones:
             f.write("  - domain: %s\n" % z)

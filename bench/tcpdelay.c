@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -76,6 +77,7 @@ struct pair {
 struct proxy {
     int lfd[MAX_LISTEN];
     size_t n_listen;
+    int epfd; /* the listening sockets: one pollfd for a thousand */
     int64_t delay, connect_delay;
     struct sockaddr_storage up;
     socklen_t up_len;
@@ -323,8 +325,10 @@ static int64_t pair_tick(struct proxy *x, struct pair *p, int64_t now)
 
 static int run(struct proxy *x, const sigset_t *waitmask)
 {
-    static struct pollfd pfd[MAX_LISTEN + 2 * MAX_PAIRS];
-    struct pollfd *pp = pfd + x->n_listen; /* the pairs' */
+    static struct pollfd pfd[1 + 2 * MAX_PAIRS];
+    struct pollfd *pp = pfd + 1; /* the pairs'; pfd[0] the listeners' */
+    struct epoll_event ev[64];
+    int k, n_ev;
     struct pair *p;
     struct timespec ts;
     int64_t now, next, t;
@@ -344,11 +348,9 @@ static int run(struct proxy *x, const sigset_t *waitmask)
         while (x->hi > 0 && !x->p[x->hi - 1].used)
             x->hi--;
 
-        for (i = 0; i < x->n_listen; i++) {
-            pfd[i].fd = x->n_used < MAX_PAIRS ? x->lfd[i] : -1;
-            pfd[i].events = POLLIN;
-            pfd[i].revents = 0;
-        }
+        pfd[0].fd = x->n_used < MAX_PAIRS ? x->epfd : -1;
+        pfd[0].events = POLLIN;
+        pfd[0].revents = 0;
         for (i = 0; i < x->hi; i++) {
             struct pollfd *c = &pp[2 * i], *u = c + 1;
             p = &x->p[i];
@@ -382,7 +384,7 @@ static int run(struct proxy *x, const sigset_t *waitmask)
         ts.tv_sec = (time_t)(t / 1000000000LL);
         ts.tv_nsec = (long)(t % 1000000000LL);
         /* Signals are blocked except inside ppoll: no lost wake-up. */
-        if (ppoll(pfd, x->n_listen + 2 * x->hi, &ts, waitmask) < 0) {
+        if (ppoll(pfd, 1 + 2 * x->hi, &ts, waitmask) < 0) {
             if (errno == EINTR)
                 continue;
             perror("tcpdelay: ppoll");
@@ -421,9 +423,11 @@ static int run(struct proxy *x, const sigset_t *waitmask)
             if (err)
                 pair_close(x, p, 0);
         }
-        for (i = 0; i < x->n_listen; i++)
-            if (pfd[i].revents & POLLIN)
-                accept_all(x, x->lfd[i], now);
+        if (pfd[0].revents & POLLIN) {
+            n_ev = epoll_wait(x->epfd, ev, 64, 0);
+            for (k = 0; k < n_ev; k++)
+                accept_all(x, ev[k].data.fd, now);
+        }
     }
     return 0;
 }
@@ -515,7 +519,14 @@ int main(int argc, char **argv)
         (void)setrlimit(RLIMIT_NOFILE, &rl);
     }
 
+    x.epfd = epoll_create1(0);
+    if (x.epfd < 0) {
+        perror("tcpdelay: epoll_create1");
+        goto done;
+    }
     for (i = 0; i < x.n_listen; i++) {
+        struct epoll_event e = {.events = EPOLLIN};
+
         x.lfd[i] = socket(laddr[i].ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
         if (x.lfd[i] < 0) {
             perror("tcpdelay: socket");
@@ -525,6 +536,12 @@ int main(int argc, char **argv)
         if (bind(x.lfd[i], (struct sockaddr *)&laddr[i], llen[i]) != 0 ||
             listen(x.lfd[i], 512) != 0) {
             perror("tcpdelay: bind --listen");
+            x.n_listen = i + 1;
+            goto done;
+        }
+        e.data.fd = x.lfd[i];
+        if (epoll_ctl(x.epfd, EPOLL_CTL_ADD, x.lfd[i], &e) != 0) {
+            perror("tcpdelay: epoll_ctl");
             x.n_listen = i + 1;
             goto done;
         }
@@ -555,5 +572,7 @@ done:
     for (i = 0; i < x.n_listen; i++)
         if (x.lfd[i] >= 0)
             close(x.lfd[i]);
+    if (x.epfd > 0)
+        close(x.epfd);
     return rc;
 }
