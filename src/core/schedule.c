@@ -686,6 +686,10 @@ int mxp_schedule(const struct mxp_sched_entry *entries, size_t n,
         }
         if (s.n_fly == 0 && s.head == NULL && (x == NULL || mxp_expand_done(x)))
             break;
+        /* The output is gone (a closed pipe: `| head -1`) and no result
+         * goes anywhere else: checking on would be work for nobody. */
+        if (s.status == MXP_ERR_IO && set->submit == NULL)
+            break;
         now = mxp_now();
         wake = now + 1.0; /* the progress line at least once a second */
         for (i = 0; i < s.n_fly; i++) {
