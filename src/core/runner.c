@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -106,9 +107,16 @@ static void close_one(int fd, void *user)
 
 int mxp_runner_fd_watermark(void)
 {
-    int top = -1, fd;
+    struct rlimit rl;
+    int top = -1, fd, hi = INT_MAX;
 
-    if (each_open_fd(0, INT_MAX, note_top, &top) != 0) {
+    /* An fd at or above the soft limit (valgrind's own, or one inherited
+     * from a parent with a higher limit) is none of ours: building on it
+     * would leave no fd for any pipe.  The children close it anyway. */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur > 0 && rl.rlim_cur <= (rlim_t)INT_MAX)
+        hi = (int)rl.rlim_cur - 1;
+    if (each_open_fd(0, hi, note_top, &top) != 0) {
         /* No /proc: the lowest free fd, right unless something below it
          * was closed again. */
         fd = fcntl(0, F_DUPFD, 0);

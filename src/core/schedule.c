@@ -15,6 +15,7 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -658,8 +659,18 @@ int mxp_schedule(const struct mxp_sched_entry *entries, size_t n,
             list[i] = entries[i].entry;
         rc = mxp_expand_start(list, n, set->expand, &x);
         free(list);
-        if (rc != MXP_OK)
+        if (rc != MXP_OK) {
+            /* No expander (no fd for its pipe, no process): every entry
+             * says so, or the run would pass for an OK one of nothing. */
+            char why[160];
+
+            snprintf(why, sizeof(why),
+                     "cannot start the expansion of the targets: %s",
+                     rc == MXP_ERR_NOMEM ? "out of memory" : strerror(errno));
+            for (i = 0; i < n; i++)
+                report_plain(&s, i, s.next_seq++, why);
             goto out;
+        }
     }
     for (;;) {
         double now, wake;
@@ -685,6 +696,10 @@ int mxp_schedule(const struct mxp_sched_entry *entries, size_t n,
             pfd[k++].revents = 0;
         }
         if (s.n_fly == 0 && s.head == NULL && (x == NULL || mxp_expand_done(x)))
+            break;
+        /* The output is gone (a closed pipe: `| head -1`) and no result
+         * goes anywhere else: checking on would be work for nobody. */
+        if (s.status == MXP_ERR_IO && set->submit == NULL)
             break;
         now = mxp_now();
         wake = now + 1.0; /* the progress line at least once a second */

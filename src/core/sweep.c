@@ -24,6 +24,19 @@
 #include "expand.h"
 #include "mxprobe/plugin.h"
 
+/* 0.0.0.0, :: or ::ffff:0.0.0.0. */
+static int unspecified(int family, const unsigned char *b)
+{
+    static const unsigned char zero[16];
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0,    0,
+                                             0, 0, 0, 0, 0xff, 0xff};
+
+    if (family == AF_INET)
+        return memcmp(b, zero, 4) == 0;
+    return memcmp(b + 12, zero, 4) == 0 &&
+           (memcmp(b, zero, 12) == 0 || memcmp(b, mapped, 12) == 0);
+}
+
 int mxp_cidr_parse(const char *text, struct mxp_cidr *out, char *err,
                    size_t errlen)
 {
@@ -103,6 +116,21 @@ int mxp_cidr_parse(const char *text, struct mxp_cidr *out, char *err,
     if (out->family == AF_INET && prefix <= 30) {
         out->first = 1;
         out->last = out->count - 2;
+    }
+    /* 0.0.0.0, :: and ::ffff:0.0.0.0 connect to this very machine (a DNS
+     * answer of them is dropped for that): when the block holds one, it is
+     * index 0, and is left out; a block of nothing else is an error. */
+    mxp_cidr_addr(out, 0, masked);
+    if (unspecified(out->family, masked)) {
+        if (out->count == 1) {
+            snprintf(err, errlen,
+                     "'%.80s' is only the unspecified address, which would "
+                     "probe this machine",
+                     text);
+            return MXP_ERR_INVALID;
+        }
+        if (out->first == 0)
+            out->first = 1;
     }
     return MXP_OK;
 }

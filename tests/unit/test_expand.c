@@ -911,6 +911,14 @@ static void test_cidr_ranges(void **state)
         {"2001:db8::/112", 65536, 0, 65535, "2001:db8::", "2001:db8::ffff"},
         {"2001:db8::100/120", 256, 0, 255, "2001:db8::100", "2001:db8::1ff"},
         {"::1/128", 1, 0, 0, "::1", "::1"},
+        /* The unspecified address connects to this very machine: a block
+         * holding it starts after it (as a DNS answer of it is dropped). */
+        {"::/112", 65536, 1, 65535, "::1", "::ffff"},
+        {"::/127", 2, 1, 1, "::1", "::1"},
+        {"::ffff:0.0.0.0/112", 65536, 1, 65535, "::ffff:0.0.0.1",
+         "::ffff:0.0.255.255"},
+        {"0.0.0.0/31", 2, 1, 1, "0.0.0.1", "0.0.0.1"},
+        {"0.0.0.0/24", 256, 1, 254, "0.0.0.1", "0.0.0.254"},
     };
     struct mxp_cidr c;
     unsigned char b[16];
@@ -930,6 +938,13 @@ static void test_cidr_ranges(void **state)
         assert_non_null(inet_ntop(c.family, b, text, sizeof(text)));
         assert_string_equal(text, cases[i].last_addr);
     }
+    /* A block of only the unspecified address is no block to sweep. */
+    assert_int_equal(mxp_cidr_parse("0.0.0.0/32", &c, err, sizeof(err)),
+                     MXP_ERR_INVALID);
+    assert_non_null(strstr(err, "unspecified"));
+    assert_int_equal(mxp_cidr_parse("::/128", &c, err, sizeof(err)),
+                     MXP_ERR_INVALID);
+    assert_non_null(strstr(err, "unspecified"));
 }
 
 /* ---- the sweep -------------------------------------------------------- */

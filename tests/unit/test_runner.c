@@ -221,6 +221,33 @@ static void test_run_target(void **state)
     report_free(&out);
 }
 
+/* An fd above the soft open-file limit (valgrind's own, or one inherited
+ * from a parent with a higher limit) is not ours to build on: the floor
+ * stays below the limit, or no pipe of any run could be had. */
+static void test_fd_watermark_above_limit(void **state)
+{
+    struct rlimit old, low;
+    int lowest, high, floor;
+
+    (void)state;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    if (old.rlim_cur < 1024)
+        skip();
+    lowest = dup(0);
+    assert_true(lowest >= 0);
+    close(lowest);
+    high = dup2(0, 1000);
+    assert_int_equal(high, 1000);
+    low = old;
+    low.rlim_cur = (rlim_t)lowest + 40;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    floor = mxp_runner_fd_watermark();
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    close(high);
+    if (floor > lowest + 40)
+        fail_msg("floor %d, lowest free fd %d", floor, lowest);
+}
+
 /* Above the floor only the child's own pipe survives: a pipe of another
  * run in flight is closed, an fd from before the floor stays. */
 static void test_fd_floor(void **state)
@@ -298,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_in_flight),
         cmocka_unit_test(test_run_target),
         cmocka_unit_test(test_fd_floor),
+        cmocka_unit_test(test_fd_watermark_above_limit),
         cmocka_unit_test(test_fit_jobs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

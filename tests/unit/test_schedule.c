@@ -7,12 +7,14 @@
  * report), all in the configured order; -j 1 and -j 8 give the same.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -203,6 +205,155 @@ static void test_json_lines(void **state)
     free(got);
 }
 
+/* The output is a pipe nobody reads any more (`| head -1`): the run
+ * stops instead of waiting for a name that never answers. */
+static void test_broken_output_stops(void **state)
+{
+    static struct mxp_plugin_slot who;
+    struct mxp_plugin_slot *one[] = {&who};
+    struct mxp_sched_entry e[2];
+    struct mxp_run_settings run;
+    struct mxp_expand_settings xs;
+    struct mxp_stream_settings ss;
+    struct mxp_sched_settings set;
+    int p[2];
+    FILE *out;
+    double t0;
+
+    (void)state;
+    dnss_add("hang.test", 1, 0, -1, "");
+    dnss_add("hang.test", 28, 0, -1, "");
+    assert_int_equal(pipe(p), 0);
+    close(p[0]);
+    out = fdopen(p[1], "w");
+    assert_non_null(out);
+    signal(SIGPIPE, SIG_IGN);
+    memset(&who, 0, sizeof(who));
+    who.lp.name = "who";
+    who.lp.desc = &who_desc;
+    memset(e, 0, sizeof(e));
+    e[0].entry.kind = MXP_ENTRY_HOST;
+    e[0].entry.text = "multi.test";
+    e[1].entry.kind = MXP_ENTRY_HOST;
+    e[1].entry.text = "hang.test";
+    for (int i = 0; i < 2; i++) {
+        e[i].port = 25;
+        e[i].entry.port = 25;
+        e[i].slots = one;
+        e[i].n_slots = 1;
+    }
+    memset(&run, 0, sizeof(run));
+    servers[0] = dnss_server();
+    run.dns.servers = servers;
+    run.dns.n_servers = 1;
+    run.dns.timeout_ms = 3000;
+    run.dns.tries = 2;
+    memset(&xs, 0, sizeof(xs));
+    xs.dns = run.dns;
+    xs.scan_rate = 100;
+    xs.connect_timeout = 0.5;
+    xs.dns_deadline = 4;
+    memset(&ss, 0, sizeof(ss));
+    ss.format = MXP_FORMAT_JSON;
+    ss.plugin_col = 6;
+    ss.nagios_form = MXP_NAGIOS_MULTI;
+    ss.out = out;
+    ss.err = stderr;
+    memset(&set, 0, sizeof(set));
+    set.run = &run;
+    set.expand = &xs;
+    set.jobs = 4;
+    set.timeout = 5;
+    set.service = "mxprobe";
+    set.out = mxp_stream_new(&ss);
+    assert_non_null(set.out);
+    t0 = mxp_now();
+    assert_int_equal(mxp_schedule(e, 2, &set), MXP_ERR_IO);
+    assert_true(mxp_now() - t0 < 2.0);
+    assert_int_not_equal(mxp_stream_finish(set.out), MXP_OK);
+    fclose(out);
+}
+
+/* The expander cannot start (no file descriptor left for its pipe):
+ * every entry is an UNKNOWN report saying why, never an empty OK run. */
+static void test_expander_cannot_start(void **state)
+{
+    static struct mxp_plugin_slot who;
+    struct mxp_plugin_slot *one[] = {&who};
+    struct mxp_sched_entry e[2];
+    struct mxp_run_settings run;
+    struct mxp_expand_settings xs;
+    struct mxp_stream_settings ss;
+    struct mxp_sched_settings set;
+    struct rlimit old, low;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    int lowest;
+
+    (void)state;
+    assert_non_null(out);
+    memset(&who, 0, sizeof(who));
+    who.lp.name = "who";
+    who.lp.desc = &who_desc;
+    memset(e, 0, sizeof(e));
+    e[0].entry.kind = MXP_ENTRY_HOST;
+    e[0].entry.text = "multi.test";
+    e[1].entry.kind = MXP_ENTRY_DOMAIN;
+    e[1].entry.text = "example.test";
+    e[1].domain = "example.test";
+    for (int i = 0; i < 2; i++) {
+        e[i].port = 25;
+        e[i].entry.port = 25;
+        e[i].slots = one;
+        e[i].n_slots = 1;
+    }
+    memset(&run, 0, sizeof(run));
+    servers[0] = dnss_server();
+    run.dns.servers = servers;
+    run.dns.n_servers = 1;
+    run.dns.timeout_ms = 300;
+    run.dns.tries = 1;
+    memset(&xs, 0, sizeof(xs));
+    xs.dns = run.dns;
+    xs.scan_rate = 100;
+    xs.connect_timeout = 0.5;
+    xs.dns_deadline = 2;
+    memset(&ss, 0, sizeof(ss));
+    ss.format = MXP_FORMAT_JSON;
+    ss.plugin_col = 6;
+    ss.nagios_form = MXP_NAGIOS_MULTI;
+    ss.out = out;
+    ss.err = stderr;
+    memset(&set, 0, sizeof(set));
+    set.run = &run;
+    set.expand = &xs;
+    set.jobs = 2;
+    set.timeout = 3;
+    set.service = "mxprobe";
+    set.out = mxp_stream_new(&ss);
+    assert_non_null(set.out);
+    /* One free fd at most: a pipe cannot be had. */
+    lowest = dup(0);
+    assert_true(lowest >= 0);
+    close(lowest);
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = (rlim_t)lowest + 1;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    (void)mxp_schedule(e, 2, &set);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    assert_int_equal(mxp_stream_state(set.out), MXP_STATE_UNKNOWN);
+    assert_int_equal(mxp_stream_finish(set.out), MXP_OK);
+    fclose(out);
+    assert_non_null(strstr(text, "{\"host\":\"multi.test\",\"address\":null,"
+                                 "\"port\":25,\"state\":\"UNKNOWN\""));
+    assert_non_null(strstr(text, "{\"host\":\"example.test\",\"address\":null,"
+                                 "\"port\":25,\"state\":\"UNKNOWN\""));
+    assert_non_null(strstr(text, "cannot start the expansion of the targets"));
+    free(text);
+}
+
 /* One passive result per group: the domain report, each MX host (its
  * addresses in the host form), the name of two addresses, the failure. */
 static void test_submit_groups(void **state)
@@ -260,6 +411,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nagios_order),
         cmocka_unit_test(test_json_lines),
+        cmocka_unit_test(test_broken_output_stops),
+        cmocka_unit_test(test_expander_cannot_start),
         cmocka_unit_test(test_submit_groups),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
