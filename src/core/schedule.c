@@ -257,6 +257,31 @@ static void report_plain(struct sched *s, size_t entry, size_t seq,
     group_close(s, g);
 }
 
+/* An entry that gave addresses, but not every one (a lookup failed: "the
+ * AAAA lookup of 'mx1.example.org' failed ...: its IPv6 addresses are not
+ * checked"): one UNKNOWN report more, in the entry's last group, so that
+ * neither the report nor the passive result passes for "all checked". */
+static void report_warning(struct sched *s, size_t entry, struct group *g,
+                           const char *warning)
+{
+    const struct mxp_sched_entry *e = &s->e[entry];
+    struct mxp_target_report tr;
+    int own = g == NULL;
+
+    if (own)
+        g = group_new(s, entry, e->entry.text);
+    memset(&tr, 0, sizeof(tr));
+    tr.host = g != NULL ? g->host : (char *)e->entry.text;
+    tr.port = e->port;
+    tr.error = (char *)warning;
+    tr.state = MXP_STATE_UNKNOWN;
+    if (g != NULL)
+        g->outstanding++;
+    report_done(s, s->next_seq++, g, &tr);
+    if (own)
+        group_close(s, g);
+}
+
 static void tgt_free(struct tgt *t)
 {
     if (t == NULL)
@@ -455,6 +480,8 @@ static void on_end(struct sched *s, size_t i, const struct mxp_expansion *x)
     struct ent *en = &s->ents[i];
 
     en->ended = 1;
+    if (x->warning != NULL && en->n_found > 0)
+        report_warning(s, i, en->cur, x->warning);
     group_close(s, en->cur);
     en->cur = NULL;
     if (en->n_found == 0) {

@@ -136,7 +136,9 @@ static int setup(void **state)
     dnss_add("mx2.example.test", 1, 0, 0, "A 127.0.0.2");
     dnss_add("mx2.example.test", 28, 0, 0, "");
     dnss_add("multi.test", 1, 0, 0, "A 127.0.0.3; A 127.0.0.4");
-    dnss_add("multi.test", 28, 0, 0, "");
+    /* Its AAAA lookup fails: the IPv4 addresses are checked, and an
+     * UNKNOWN says the IPv6 ones are not. */
+    dnss_add("multi.test", 28, 2, 0, "");
     return 0;
 }
 
@@ -150,7 +152,7 @@ static int teardown(void **state)
 static void test_nagios_order(void **state)
 {
     static const char want[] =
-        "MXPROBE UNKNOWN - 7 targets: 1 unknown, 6 ok\n"
+        "MXPROBE UNKNOWN - 8 targets: 2 unknown, 6 ok\n"
         "== example.test: OK - example.test 127.0.0.1 example.test peers "
         "mx1.example.test@::1 mx2.example.test@127.0.0.2\n"
         "[OK] wide: example.test 127.0.0.1 example.test peers "
@@ -172,6 +174,8 @@ static void test_nagios_order(void **state)
         "multi.test 127.0.0.4 - peers\n"
         "[OK] who: multi.test 127.0.0.4 - peers\n"
         "[OK] wide: multi.test 127.0.0.4 - peers\n"
+        "== multi.test: UNKNOWN - the AAAA lookup of 'multi.test' failed "
+        "(SERVFAIL): its IPv6 addresses are not checked\n"
         "== nope.test: UNKNOWN - cannot resolve 'nope.test': no such name "
         "(NXDOMAIN)\n";
     size_t jobs[] = {1, 8};
@@ -195,7 +199,7 @@ static void test_json_lines(void **state)
     (void)state;
     for (const char *p = got; (p = strchr(p, '\n')) != NULL; p++)
         lines++;
-    assert_int_equal(lines, 7);
+    assert_int_equal(lines, 8);
     assert_non_null(
         strstr(got, "{\"host\":\"example.test\",\"address\":null,"));
     assert_non_null(
@@ -355,7 +359,8 @@ static void test_expander_cannot_start(void **state)
 }
 
 /* One passive result per group: the domain report, each MX host (its
- * addresses in the host form), the name of two addresses, the failure. */
+ * addresses in the host form), the name of two addresses (UNKNOWN: its
+ * AAAA lookup failed), the failure. */
 static void test_submit_groups(void **state)
 {
     struct mxp_submit_config sc = {"mxprobe", "", "", ""};
@@ -368,8 +373,9 @@ static void test_submit_groups(void **state)
         "- mx1.example.test: all 2 addresses OK (127.0.0.1, ::1)",
         "PROCESS_SERVICE_CHECK_RESULT;mx2.example.test;mxprobe;0;MXPROBE OK "
         "- mx2.example.test [127.0.0.2]: mx2.example.test",
-        "PROCESS_SERVICE_CHECK_RESULT;multi.test;mxprobe;0;MXPROBE OK - "
-        "multi.test: all 2 addresses OK (127.0.0.3, 127.0.0.4)",
+        /* its IPv6 addresses went unchecked: not OK */
+        "PROCESS_SERVICE_CHECK_RESULT;multi.test;mxprobe;3;MXPROBE UNKNOWN - "
+        "multi.test: the AAAA lookup of 'multi.test' failed",
         "PROCESS_SERVICE_CHECK_RESULT;nope.test;mxprobe;3;MXPROBE UNKNOWN - "
         "nope.test: cannot resolve 'nope.test'",
     };
