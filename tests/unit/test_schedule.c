@@ -59,26 +59,78 @@ static const char *servers[1];
 
 static struct mxp_submitter *submitter;
 
+/* What one scheduled run needs, pointed at the scripted DNS server. */
+struct fixture {
+    struct mxp_run_settings run;
+    struct mxp_expand_settings xs;
+    struct mxp_stream_settings ss;
+    struct mxp_sched_settings set;
+};
+
+static void slot_init(struct mxp_plugin_slot *slot, char *name,
+                      const struct mxp_plugin *desc)
+{
+    memset(slot, 0, sizeof(*slot));
+    slot->lp.name = name;
+    slot->lp.desc = desc;
+}
+
+/* n entries of the port 25, each running slots[0..n_slots). */
+static void entries_init(struct mxp_sched_entry *e, size_t n,
+                         struct mxp_plugin_slot **slots, size_t n_slots)
+{
+    memset(e, 0, n * sizeof(*e));
+    for (size_t i = 0; i < n; i++) {
+        e[i].port = 25;
+        e[i].entry.port = 25;
+        e[i].slots = slots;
+        e[i].n_slots = n_slots;
+    }
+}
+
+/* A run in format fmt to out, jobs at once, each target given timeout
+ * seconds; DNS tries of dns_ms, an entry's DNS at most dns_deadline. */
+static void fixture_init(struct fixture *f, FILE *out, enum mxp_format fmt,
+                         size_t jobs, double timeout, int dns_ms, int tries,
+                         double dns_deadline)
+{
+    memset(f, 0, sizeof(*f));
+    servers[0] = dnss_server();
+    f->run.dns.servers = servers;
+    f->run.dns.n_servers = 1;
+    f->run.dns.timeout_ms = dns_ms;
+    f->run.dns.tries = tries;
+    f->xs.dns = f->run.dns;
+    f->xs.scan_rate = 100;
+    f->xs.connect_timeout = 0.5;
+    f->xs.dns_deadline = dns_deadline;
+    f->ss.format = fmt;
+    f->ss.plugin_col = 6;
+    f->ss.nagios_form = MXP_NAGIOS_MULTI;
+    f->ss.out = out;
+    f->ss.err = stderr;
+    f->set.run = &f->run;
+    f->set.expand = &f->xs;
+    f->set.jobs = jobs;
+    f->set.timeout = timeout;
+    f->set.service = "mxprobe";
+    f->set.out = mxp_stream_new(&f->ss);
+    assert_non_null(f->set.out);
+}
+
 static char *run_entries(enum mxp_format fmt, size_t jobs)
 {
     static struct mxp_plugin_slot who, wide;
     struct mxp_plugin_slot *both[] = {&who, &wide}, *one[] = {&who};
     struct mxp_sched_entry e[3];
-    struct mxp_run_settings run;
-    struct mxp_expand_settings xs;
-    struct mxp_stream_settings ss;
-    struct mxp_sched_settings set;
+    struct fixture f;
     char *text = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
 
-    memset(&who, 0, sizeof(who));
-    who.lp.name = "who";
-    who.lp.desc = &who_desc;
-    memset(&wide, 0, sizeof(wide));
-    wide.lp.name = "wide";
-    wide.lp.desc = &wide_desc;
-    memset(e, 0, sizeof(e));
+    slot_init(&who, "who", &who_desc);
+    slot_init(&wide, "wide", &wide_desc);
+    entries_init(e, 3, both, 2);
     e[0].entry.kind = MXP_ENTRY_DOMAIN;
     e[0].entry.text = "example.test";
     e[0].domain = "example.test";
@@ -86,41 +138,13 @@ static char *run_entries(enum mxp_format fmt, size_t jobs)
     e[1].entry.text = "multi.test";
     e[2].entry.kind = MXP_ENTRY_HOST;
     e[2].entry.text = "nope.test";
-    for (int i = 0; i < 3; i++) {
-        e[i].port = 25;
-        e[i].entry.port = 25;
-        e[i].slots = i == 2 ? one : both;
-        e[i].n_slots = i == 2 ? 1 : 2;
-    }
-    memset(&run, 0, sizeof(run));
-    servers[0] = dnss_server();
-    run.dns.servers = servers;
-    run.dns.n_servers = 1;
-    run.dns.timeout_ms = 300;
-    run.dns.tries = 2;
-    memset(&xs, 0, sizeof(xs));
-    xs.dns = run.dns;
-    xs.scan_rate = 100;
-    xs.connect_timeout = 0.5;
-    xs.dns_deadline = 3;
-    memset(&ss, 0, sizeof(ss));
-    ss.format = fmt;
-    ss.plugin_col = 6;
-    ss.nagios_form = MXP_NAGIOS_MULTI;
-    ss.out = out;
-    ss.err = stderr;
-    memset(&set, 0, sizeof(set));
-    set.run = &run;
-    set.expand = &xs;
-    set.jobs = jobs;
-    set.timeout = 5;
-    set.submit = submitter;
-    set.service = "mxprobe";
-    set.out = mxp_stream_new(&ss);
-    assert_non_null(set.out);
-    assert_int_equal(mxp_schedule(e, 3, &set), MXP_OK);
-    assert_int_equal(mxp_stream_state(set.out), MXP_STATE_UNKNOWN);
-    assert_int_equal(mxp_stream_finish(set.out), MXP_OK);
+    e[2].slots = one;
+    e[2].n_slots = 1;
+    fixture_init(&f, out, fmt, jobs, 5, 300, 2, 3);
+    f.set.submit = submitter;
+    assert_int_equal(mxp_schedule(e, 3, &f.set), MXP_OK);
+    assert_int_equal(mxp_stream_state(f.set.out), MXP_STATE_UNKNOWN);
+    assert_int_equal(mxp_stream_finish(f.set.out), MXP_OK);
     fclose(out);
     return text;
 }
@@ -216,10 +240,7 @@ static void test_broken_output_stops(void **state)
     static struct mxp_plugin_slot who;
     struct mxp_plugin_slot *one[] = {&who};
     struct mxp_sched_entry e[2];
-    struct mxp_run_settings run;
-    struct mxp_expand_settings xs;
-    struct mxp_stream_settings ss;
-    struct mxp_sched_settings set;
+    struct fixture f;
     int p[2];
     FILE *out;
     double t0;
@@ -232,49 +253,17 @@ static void test_broken_output_stops(void **state)
     out = fdopen(p[1], "w");
     assert_non_null(out);
     signal(SIGPIPE, SIG_IGN);
-    memset(&who, 0, sizeof(who));
-    who.lp.name = "who";
-    who.lp.desc = &who_desc;
-    memset(e, 0, sizeof(e));
+    slot_init(&who, "who", &who_desc);
+    entries_init(e, 2, one, 1);
     e[0].entry.kind = MXP_ENTRY_HOST;
     e[0].entry.text = "multi.test";
     e[1].entry.kind = MXP_ENTRY_HOST;
     e[1].entry.text = "hang.test";
-    for (int i = 0; i < 2; i++) {
-        e[i].port = 25;
-        e[i].entry.port = 25;
-        e[i].slots = one;
-        e[i].n_slots = 1;
-    }
-    memset(&run, 0, sizeof(run));
-    servers[0] = dnss_server();
-    run.dns.servers = servers;
-    run.dns.n_servers = 1;
-    run.dns.timeout_ms = 3000;
-    run.dns.tries = 2;
-    memset(&xs, 0, sizeof(xs));
-    xs.dns = run.dns;
-    xs.scan_rate = 100;
-    xs.connect_timeout = 0.5;
-    xs.dns_deadline = 4;
-    memset(&ss, 0, sizeof(ss));
-    ss.format = MXP_FORMAT_JSON;
-    ss.plugin_col = 6;
-    ss.nagios_form = MXP_NAGIOS_MULTI;
-    ss.out = out;
-    ss.err = stderr;
-    memset(&set, 0, sizeof(set));
-    set.run = &run;
-    set.expand = &xs;
-    set.jobs = 4;
-    set.timeout = 5;
-    set.service = "mxprobe";
-    set.out = mxp_stream_new(&ss);
-    assert_non_null(set.out);
+    fixture_init(&f, out, MXP_FORMAT_JSON, 4, 5, 3000, 2, 4);
     t0 = mxp_now();
-    assert_int_equal(mxp_schedule(e, 2, &set), MXP_ERR_IO);
+    assert_int_equal(mxp_schedule(e, 2, &f.set), MXP_ERR_IO);
     assert_true(mxp_now() - t0 < 2.0);
-    assert_int_not_equal(mxp_stream_finish(set.out), MXP_OK);
+    assert_int_not_equal(mxp_stream_finish(f.set.out), MXP_OK);
     fclose(out);
 }
 
@@ -285,10 +274,7 @@ static void test_expander_cannot_start(void **state)
     static struct mxp_plugin_slot who;
     struct mxp_plugin_slot *one[] = {&who};
     struct mxp_sched_entry e[2];
-    struct mxp_run_settings run;
-    struct mxp_expand_settings xs;
-    struct mxp_stream_settings ss;
-    struct mxp_sched_settings set;
+    struct fixture f;
     struct rlimit old, low;
     char *text = NULL;
     size_t len = 0;
@@ -297,46 +283,14 @@ static void test_expander_cannot_start(void **state)
 
     (void)state;
     assert_non_null(out);
-    memset(&who, 0, sizeof(who));
-    who.lp.name = "who";
-    who.lp.desc = &who_desc;
-    memset(e, 0, sizeof(e));
+    slot_init(&who, "who", &who_desc);
+    entries_init(e, 2, one, 1);
     e[0].entry.kind = MXP_ENTRY_HOST;
     e[0].entry.text = "multi.test";
     e[1].entry.kind = MXP_ENTRY_DOMAIN;
     e[1].entry.text = "example.test";
     e[1].domain = "example.test";
-    for (int i = 0; i < 2; i++) {
-        e[i].port = 25;
-        e[i].entry.port = 25;
-        e[i].slots = one;
-        e[i].n_slots = 1;
-    }
-    memset(&run, 0, sizeof(run));
-    servers[0] = dnss_server();
-    run.dns.servers = servers;
-    run.dns.n_servers = 1;
-    run.dns.timeout_ms = 300;
-    run.dns.tries = 1;
-    memset(&xs, 0, sizeof(xs));
-    xs.dns = run.dns;
-    xs.scan_rate = 100;
-    xs.connect_timeout = 0.5;
-    xs.dns_deadline = 2;
-    memset(&ss, 0, sizeof(ss));
-    ss.format = MXP_FORMAT_JSON;
-    ss.plugin_col = 6;
-    ss.nagios_form = MXP_NAGIOS_MULTI;
-    ss.out = out;
-    ss.err = stderr;
-    memset(&set, 0, sizeof(set));
-    set.run = &run;
-    set.expand = &xs;
-    set.jobs = 2;
-    set.timeout = 3;
-    set.service = "mxprobe";
-    set.out = mxp_stream_new(&ss);
-    assert_non_null(set.out);
+    fixture_init(&f, out, MXP_FORMAT_JSON, 2, 3, 300, 1, 2);
     /* One free fd at most: a pipe cannot be had. */
     lowest = dup(0);
     assert_true(lowest >= 0);
@@ -345,10 +299,10 @@ static void test_expander_cannot_start(void **state)
     low = old;
     low.rlim_cur = (rlim_t)lowest + 1;
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
-    (void)mxp_schedule(e, 2, &set);
+    (void)mxp_schedule(e, 2, &f.set);
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
-    assert_int_equal(mxp_stream_state(set.out), MXP_STATE_UNKNOWN);
-    assert_int_equal(mxp_stream_finish(set.out), MXP_OK);
+    assert_int_equal(mxp_stream_state(f.set.out), MXP_STATE_UNKNOWN);
+    assert_int_equal(mxp_stream_finish(f.set.out), MXP_OK);
     fclose(out);
     assert_non_null(strstr(text, "{\"host\":\"multi.test\",\"address\":null,"
                                  "\"port\":25,\"state\":\"UNKNOWN\""));
