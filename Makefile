@@ -7,7 +7,8 @@
 #   make asan      the sanitizer build only, into build/asan/
 #   make bench     the benchmarks (bench/README.md)
 #   make fuzz      run the libFuzzer targets for a bounded time
-#   make install   PREFIX (/usr/local) and DESTDIR honoured
+#   make install   PREFIX (/usr/local), PLUGINDIR (the Monitoring Plugins
+#                  folder, $(PREFIX)/lib/nagios/plugins) and DESTDIR
 #
 # O= chooses the output folder and SAN=1 adds ASan+UBSan; the asan and
 # check targets use both through a recursive make.
@@ -18,10 +19,14 @@ SAN ?= 0
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
-PLUGINDIR ?= $(LIBDIR)/mxprobe/plugins
+# The checks (plugins/*.so) and the Monitoring Plugins folder, where
+# check_mxprobe goes so that Nagios' $USER1$ and Icinga's PluginDir find
+# it (not under LIBDIR: Debian keeps it in /usr/lib/nagios/plugins).
+MXP_PLUGINDIR ?= $(LIBDIR)/mxprobe/plugins
+PLUGINDIR ?= $(PREFIX)/lib/nagios/plugins
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 MANDIR ?= $(PREFIX)/share/man
-DATADIR ?= $(PREFIX)/share/mxprobe
+DOCDIR ?= $(PREFIX)/share/doc/mxprobe
 
 CC ?= cc
 PKGS := libcares yaml-0.1 libpsl libssl libcrypto libcurl
@@ -41,7 +46,8 @@ endif
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
               -Iinclude -Isrc/core $(PKG_CFLAGS) \
               -DMXP_VERSION='"$(VERSION)"' \
-              -DMXP_PLUGIN_DIR='"$(PLUGINDIR)"' -MMD -MP
+              -DMXP_PLUGIN_DIR='"$(MXP_PLUGINDIR)"' \
+              -DMXP_CONFIG_FILE='"$(SYSCONFDIR)/mxprobe/mxprobe.yaml"' -MMD -MP
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 
 CORE_SRC := $(filter-out src/core/main.c,$(wildcard src/core/*.c))
@@ -61,8 +67,8 @@ UNIT_SUPPORT := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 TOOLS_SRC := $(wildcard tests/tools/*.c bench/*.c)
 TOOLS := $(patsubst %.c,$(O)/tools/%,$(notdir $(TOOLS_SRC)))
 
-.PHONY: all deps check check-unit check-integration asan bench fuzz \
-        install clean format
+.PHONY: all deps check check-unit check-integration check-configs asan \
+        bench fuzz install clean format
 all: $(O)/mxprobe $(PLUGINS) $(TEST_PLUGINS) $(TOOLS)
 
 deps:
@@ -134,6 +140,11 @@ check-unit: all $(UNIT_BIN)
 check-integration: all
 	@MXPROBE_BUILD=$(O) sh tests/integration/run.sh
 
+# Every tests/configs/*.sh loads the shipped monitoring definitions
+# (nagios/) into a real core and fails when the core rejects them.
+check-configs: all
+	@for t in $(wildcard tests/configs/*.sh); do sh $$t || exit 1; done
+
 asan:
 	$(MAKE) O=build/asan SAN=1 all
 
@@ -143,6 +154,7 @@ asan:
 check:
 	$(MAKE) all check-unit
 	$(MAKE) O=build/clang CC=clang all
+	$(MAKE) check-configs
 	$(MAKE) O=build/asan SAN=1 check-unit check-integration
 
 bench: all
@@ -151,15 +163,21 @@ bench: all
 fuzz: all
 	sh tests/fuzz/run.sh
 
+# check_mxprobe: the name monitoring cores look for in PLUGINDIR, a
+# link to the one binary (it behaves the same under either name).
 install: $(O)/mxprobe $(PLUGINS)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) \
-	    $(DESTDIR)$(SYSCONFDIR)/mxprobe $(DESTDIR)$(MANDIR)/man1 \
-	    $(DESTDIR)$(DATADIR)/nagios
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MXP_PLUGINDIR) \
+	    $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(SYSCONFDIR)/mxprobe \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(DOCDIR)/examples
 	install -m 755 $(O)/mxprobe $(DESTDIR)$(BINDIR)/mxprobe
-	install -m 644 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
+	ln -sf $(BINDIR)/mxprobe $(DESTDIR)$(PLUGINDIR)/check_mxprobe
+	install -m 644 $(PLUGINS) $(DESTDIR)$(MXP_PLUGINDIR)/
 	install -m 644 conf/*.yaml $(DESTDIR)$(SYSCONFDIR)/mxprobe/
-	install -m 644 doc/mxprobe.1 $(DESTDIR)$(MANDIR)/man1/mxprobe.1
-	install -m 644 nagios/* $(DESTDIR)$(DATADIR)/nagios/
+	install -m 644 $(wildcard doc/*.1) $(DESTDIR)$(MANDIR)/man1/
+	$(if $(wildcard doc/*.5),install -m 644 $(wildcard doc/*.5) $(DESTDIR)$(MANDIR)/man5/)
+	cp -R nagios $(DESTDIR)$(DOCDIR)/examples/
+	chmod -R u=rwX,go=rX $(DESTDIR)$(DOCDIR)/examples/nagios
 
 format:
 	clang-format -i $(wildcard src/core/*.[ch] plugins/*/*.c include/mxprobe/*.h tests/unit/*.c tests/plugins/*.c tests/tools/*.c bench/*.c)

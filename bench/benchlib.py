@@ -12,6 +12,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("MXPROBE_BUILD", os.path.join(ROOT, "build"))
 MXPROBE = os.path.join(BUILD, "mxprobe")
+# The built-in config, whatever config file this machine has installed.
+os.environ["MXPROBE_CONFIG"] = ""
 DNSDELAY = os.path.join(BUILD, "tools", "dnsdelay")
 TCPDELAY = os.path.join(BUILD, "tools", "tcpdelay")
 

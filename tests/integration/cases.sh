@@ -430,6 +430,27 @@ if begin core_plugin_path; then
     finish
 fi
 
+if begin core_config_from_environment; then
+    # Without -f, $MXPROBE_CONFIG names the config file (as the system
+    # file would): its error is said with its file:line:col.
+    printf 'probe:\n  connect_timeout: 5\n  no_such_key: 1\n' >"$TMP/env.yaml"
+    MX_ENV=(MXPROBE_CONFIG="$TMP/env.yaml")
+    mx 5 -C banner -H 127.0.0.21
+    want_exit 3
+    want_out "env\.yaml:3:3: .*no_such_key"
+    finish
+fi
+
+if begin core_config_f_beats_environment; then
+    printf 'probe:\n  no_such_key: 1\n' >"$TMP/env-bad.yaml"
+    printf 'probe:\n  connect_timeout: 4\n' >"$TMP/env-good.yaml"
+    MX_ENV=(MXPROBE_CONFIG="$TMP/env-bad.yaml")
+    mx 5 -C banner -H 127.0.0.21 -f "$TMP/env-good.yaml"
+    want_exit 0
+    want_out '^\[OK\] banner: '
+    finish
+fi
+
 if begin core_plugin_writable_refused; then
     mkdir -p "$TMP/plugins-rw"
     cp "$BUILD/test-plugins/noop.so" "$TMP/plugins-rw/"

@@ -38,6 +38,10 @@ DROP_DNS=127.0.0.54:$DNS_PORT # forwards to $DNS, drops *.slow.mxprobe.test
 HOLE_DNS=127.0.0.55:$DNS_PORT # never answers reverse (in-addr.arpa) lookups
 PORT=2525
 
+# The built-in config, whatever config file this machine has (an installed
+# mxprobe's /etc/mxprobe/mxprobe.yaml); a case may name its own.
+export MXPROBE_CONFIG=
+
 # The system interpreter: a pyenv shim costs half a second a call.
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
