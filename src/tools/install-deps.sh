@@ -10,6 +10,7 @@ libc-ares-dev libyaml-dev libmaxminddb-dev libssl-dev libpsl-dev publicsuffix
 libcmocka-dev libcurl4-openssl-dev
 knot knot-dnsutils
 icinga2
+nagios4-core
 postfix
 python3 iproute2 procps time
 nmap
@@ -64,6 +65,23 @@ echo "postfix postfix/main_mailer_type select No configuration" |
 $SUDO apt-get update -qq
 # The services must not start on install: the tests start their own
 # instances on loopback (a policy-rc.d may already forbid it).
+# nagios4-core's postinst starts the system's Nagios (invoke-rc.d nagios4
+# start, with Debian's sample objects) unless a policy-rc.d says no: where
+# none is there, one that forbids every start stands for the install and
+# goes after it.
+POLICY=/usr/sbin/policy-rc.d
+own_policy=
+if [ ! -e "$POLICY" ]; then
+    printf '#!/bin/sh\n# mxprobe make deps: no service starts on install\nexit 101\n' |
+        $SUDO tee "$POLICY" >/dev/null
+    $SUDO chmod 755 "$POLICY"
+    own_policy=1
+    trap '$SUDO rm -f "$POLICY"' EXIT
+fi
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
     --no-install-recommends $missing
+if [ -n "$own_policy" ]; then
+    $SUDO rm -f "$POLICY"
+    trap - EXIT
+fi
 install_promtool
