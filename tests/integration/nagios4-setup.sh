@@ -10,10 +10,10 @@
 # DIR/checkresults.  The main settings are those of the stock
 # $NAGIOS4_CFG (default /etc/nagios4/nagios.cfg: its illegal characters,
 # timeouts and the rest), except that
-#   - the log, status, command (FIFO), lock, temp, retention, object
-#     cache, check result and debug paths are in DIR, the daemon runs as
-#     the calling user and group, logs to no syslog and asks nobody for
-#     updates;
+#   - the log, status, command (FIFO), query socket, lock, temp,
+#     retention, object cache, check result and debug paths are in DIR,
+#     the daemon runs as the calling user and group, logs to no syslog,
+#     sends no notification and asks nobody for updates;
 #   - the objects are Debian's stock commands, contacts, timeperiods and
 #     templates.cfg (from $NAGIOS4_OBJECTS, default /etc/nagios4/objects)
 #     and the OBJECT_FILEs; with -a, every object file and folder the
@@ -56,6 +56,7 @@ lock_file=$D/nagios.lock
 temp_file=$D/nagios.tmp
 temp_path=$D
 log_archive_path=$D
+query_socket=$D/nagios.qh
 check_result_path=$D/checkresults
 state_retention_file=$D/retention.dat
 debug_file=$D/nagios.debug
@@ -64,6 +65,7 @@ nagios_group=$(id -gn)
 use_syslog=0
 log_rotation_method=n
 check_for_updates=0
+enable_notifications=0
 EOF
     cat
 } >"$D/settings"
