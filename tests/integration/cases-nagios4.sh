@@ -22,6 +22,7 @@
 #
 # shellcheck shell=bash disable=SC2034 # read by run.sh
 
+NAGIOS_T0=$(now_ms)
 NAGIOS_DIR=$TMP/nagios4
 NAGIOS_CMD=$NAGIOS_DIR/nagios.cmd
 NAGIOS_STATUS=$NAGIOS_DIR/status.dat
@@ -219,6 +220,15 @@ perf_norm() {
     fi
 }
 
+# clip TEXT: at most 200 characters of it, for a reason.
+clip() {
+    if [ "${#1}" -le 200 ]; then
+        printf '%s' "$1"
+    else
+        printf '%s...' "${1:0:200}"
+    fi
+}
+
 # want_nagios_like HOST SERVICE [values]: what Nagios recorded for the
 # service is what mxprobe printed in $OUT with exit $RC: state, status
 # line (plugin_output), long output (long_plugin_output, lines joined
@@ -233,16 +243,16 @@ want_nagios_like() {
     [ "$state" = "$RC" ] || why "Nagios state $state, mxprobe exit $RC"
     want_out=$(head -n 1 "$OUT" | sed 's/ *|.*//')
     [ "$out" = "$want_out" ] ||
-        why "Nagios plugin_output '$out', mxprobe printed '$want_out'"
+        why "Nagios plugin_output '$(clip "$out")', mxprobe printed '$(clip "$want_out")'"
     # The long output: the lines after the status line up to the perfdata
     # line, as status.dat writes them.
     want_long=$(sed -n '2,${/^|/q;p}' "$OUT" | awk '{ printf "%s\\n", $0 }')
     [ "${long%\\n}" = "${want_long%\\n}" ] ||
-        why "Nagios long_plugin_output '$long', mxprobe printed '$want_long'"
+        why "Nagios long_plugin_output '$(clip "$long")', mxprobe printed '$(clip "$want_long")'"
     [ -n "$want_long" ] || why "mxprobe printed no long output to compare"
     want_perf="$(head -n 1 "$OUT" | sed -n 's/^[^|]*|//p') $(sed -n 's/^|//p' "$OUT")"
     [ "$(perf_norm "$perf" "${3:-}")" = "$(perf_norm "$want_perf" "${3:-}")" ] ||
-        why "Nagios performance_data '$perf', mxprobe printed '$want_perf'"
+        why "Nagios performance_data '$(clip "$perf")', mxprobe printed '$(clip "$want_perf")'"
     [ -n "$(perf_norm "$want_perf")" ] || why "mxprobe printed no perfdata"
 }
 
@@ -353,3 +363,5 @@ if begin nagios4_passive_freshness; then
 fi
 
 nagios_stop
+# MXPROBE_IT_TIMES=1: what this file's cases took in all, daemon included.
+[ -z "${MXPROBE_IT_TIMES:-}" ] || say "nagios4 cases: $(($(now_ms) - NAGIOS_T0)) ms"
