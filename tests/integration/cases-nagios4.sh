@@ -145,8 +145,10 @@ EOF
     fi
 }
 
-# nagios_stop: the daemon of these cases, by its PID.
+# nagios_stop: the daemon of these cases, by its PID, which then leaves
+# run.sh's list (its cleanup waits for the PIDs only while all live).
 nagios_stop() {
+    local p keep=()
     [ -n "$NAGIOS_PID" ] || return 0
     kill "$NAGIOS_PID" 2>/dev/null
     for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
@@ -155,6 +157,10 @@ nagios_stop() {
     done
     kill -KILL "$NAGIOS_PID" 2>/dev/null
     wait "$NAGIOS_PID" 2>/dev/null
+    for p in "${PIDS[@]}"; do
+        [ "$p" = "$NAGIOS_PID" ] || keep+=("$p")
+    done
+    PIDS=("${keep[@]}")
     NAGIOS_PID=
 }
 
