@@ -3,14 +3,16 @@
 # they are), sourced by run.sh.
 #
 # The daemon (Debian's nagios4, started here on first use, stopped by PID
-# at the end of this file and by run.sh's cleanup) runs as root on a
+# at the end of this file and by run.sh's cleanup) runs as root (Nagios 4
+# drops to nagios_user only when that is another user) on a
 # config of nagios4-setup.sh below $TMP/nagios4: Debian's nagios.cfg and
 # stock objects, every path it writes in that folder, $USER1$ a folder
-# holding check_mxprobe (a link to $MXPROBE) and check_dummy, and this
-# file's hosts:
-#   mail.mxprobe.test  127.0.0.21, the closed Postfix: mxprobe-banner
-#                      (active), mxprobe-passive services "mxprobe" and
-#                      "mail check", and "mxprobe stale" (freshness 2 s)
+# holding check_mxprobe (a link to $MXPROBE), check_dummy and
+# check_ping, and this file's hosts:
+#   mail.mxprobe.test  127.0.0.21, the closed Postfix: its host check
+#                      (ping), mxprobe-banner (active), mxprobe-passive
+#                      services "mxprobe" and "mail check", and "mxprobe
+#                      stale" (freshness 2 s)
 #   open.mxprobe.test  127.0.0.27, the open relay: mxprobe-relay (active)
 #   smtp.mxprobe.test  127.0.0.22 (greets as mail.elsewhere.test):
 #                      mxprobe-passive "smtp banner"
@@ -30,17 +32,24 @@ NAGIOS_PID=
 NAGIOS_BROKEN=
 NAGIOS_OPTS="-p $PORT --dns-server $DNS"
 
-# nagios_up: the daemon of these cases, started once; false (with the
-# reason as the case's) when it cannot be.
-nagios_up() {
-    local root
-    [ -n "$NAGIOS_PID" ] && kill -0 "$NAGIOS_PID" 2>/dev/null && return 0
-    # Without a run, finish still shows this case's (empty) files.
+# no_mx: this case has no mxprobe run (yet): finish shows its own empty
+# files, not the last case's.
+no_mx() {
     OUT=$TMP/cases/$CASE.out
     ERR=$TMP/cases/$CASE.err
     : >"$OUT"
     : >"$ERR"
     : >"$TMP/cases/$CASE.cmd"
+    RC=
+    ELAPSED_MS=0
+}
+
+# nagios_up: the daemon of these cases, started once; false (with the
+# reason as the case's) when it cannot be.
+nagios_up() {
+    local root
+    no_mx
+    [ -n "$NAGIOS_PID" ] && kill -0 "$NAGIOS_PID" 2>/dev/null && return 0
     if [ -n "$NAGIOS_PID" ]; then
         NAGIOS_BROKEN="the Nagios daemon died: $(tail -n 3 "$NAGIOS_DIR/nagios.log" 2>/dev/null)"
     fi
@@ -54,6 +63,7 @@ nagios_up() {
     mkdir -p "$NAGIOS_DIR/plugins"
     ln -sf "$MXPROBE" "$NAGIOS_DIR/plugins/check_mxprobe"
     ln -sf /usr/lib/nagios/plugins/check_dummy "$NAGIOS_DIR/plugins/check_dummy"
+    ln -sf /usr/lib/nagios/plugins/check_ping "$NAGIOS_DIR/plugins/check_ping"
     cat >"$NAGIOS_DIR/hosts.cfg" <<EOF
 define host {
     use                     mxprobe-mail-server
@@ -173,12 +183,14 @@ nagios_cmd() {
 }
 
 # nagios_field HOST SERVICE FIELD: the FIELD of the service's block in
-# status.dat (status.dat escapes the long output's newlines as \n).
+# status.dat (status.dat escapes the long output's newlines as \n); of
+# the host's block when SERVICE is empty.
 nagios_field() {
     awk -v h="$1" -v s="$2" -v f="$3" '
-        /^servicestatus \{/ { on = 1; split("", v); next }
+        BEGIN { block = s == "" ? "hoststatus" : "servicestatus" }
+        $1 == block && $2 == "{" { on = 1; split("", v); next }
         on && /^[ \t]*\}/ {
-            if (v["host_name"] == h && v["service_description"] == s) {
+            if (v["host_name"] == h && (s == "" || v["service_description"] == s)) {
                 print v[f]
                 found = 1
                 exit
@@ -286,6 +298,21 @@ nagios_force_case nagios4_active_banner mail.mxprobe.test 127.0.0.21 \
     'SMTP banner and reverse DNS' banner 0
 nagios_force_case nagios4_active_relay_critical open.mxprobe.test 127.0.0.27 \
     'SMTP open relay and backscatter' relay,backscatter 2
+
+if begin nagios4_host_check; then
+    # The host check of the shipped mxprobe-mail-server template.
+    if nagios_up; then
+        t0=$(date +%s)
+        nagios_cmd "SCHEDULE_FORCED_HOST_CHECK;mail.mxprobe.test;$t0"
+        if nagios_wait mail.mxprobe.test '' "$t0" 0; then
+            [ "$(nagios_field mail.mxprobe.test '' current_state)" = 0 ] ||
+                why "mail.mxprobe.test is not UP"
+            out=$(nagios_field mail.mxprobe.test '' plugin_output)
+            [[ $out == 'PING OK - '* ]] || why "host check output '$out'"
+        fi
+    fi
+    finish
+fi
 
 # b) Passive results sent by mxprobe --submit.
 if begin nagios4_passive_submit; then
