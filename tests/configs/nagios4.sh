@@ -8,12 +8,12 @@
 # paths to a temp dir): the stock objects/{commands,contacts,timeperiods,
 # templates}.cfg alone beside ours, and everything the stock nagios.cfg
 # loads (localhost.cfg, /etc/nagios-plugins/config: no name clashes)
-# beside ours, as after a copy to /etc/nagios4/conf.d.  Then the same
-# check must reject two broken copies (a template without
-# max_check_attempts: an error; notifications more often than checks: a
-# warning), so it cannot pass by checking nothing.  Writes only to a temp
-# dir; never touches the system's Nagios.  Exit 0 when all holds, else 1
-# with Nagios' words.
+# beside ours copied to a conf.d folder, as an admin copies them to
+# /etc/nagios4/conf.d.  Then the same check must reject two broken copies
+# (a template without max_check_attempts: an error; notifications more
+# often than checks: a warning), so it cannot pass by checking nothing.
+# Writes only to a temp dir; never touches the system's Nagios.  Exit 0
+# when all holds, else 1 with Nagios' words.
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -74,7 +74,10 @@ show() {
 # shellcheck disable=SC2086 # $FILES: one path a word (no spaces in ours)
 for setup in stock all; do
     if [ $setup = all ]; then
-        verify $setup -a $FILES
+        # Copied into a conf.d of its own, as an admin does.
+        mkdir -p "$TMP/conf.d"
+        cp $FILES "$TMP/conf.d/"
+        verify $setup -a "$TMP/conf.d"
     else
         verify $setup $FILES
     fi

@@ -6,6 +6,8 @@
 #
 #   sh nagios4-setup.sh [-a] DIR USER1 [OBJECT_FILE...] <SETTINGS
 #
+# (an OBJECT_FILE that is a folder is loaded as a cfg_dir: its *.cfg)
+#
 # Writes DIR/nagios.cfg and DIR/resource.cfg ($USER1$=USER1), and makes
 # DIR/checkresults.  The main settings are those of the stock
 # $NAGIOS4_CFG (default /etc/nagios4/nagios.cfg: its illegal characters,
@@ -89,7 +91,11 @@ EOF
     fi
     for f in "$@"; do
         case $f in /*) ;; *) f=$PWD/$f ;; esac
-        echo "cfg_file=$f"
+        if [ -d "$f" ]; then
+            echo "cfg_dir=$f"
+        else
+            echo "cfg_file=$f"
+        fi
     done
 } >"$D/nagios.cfg"
 
