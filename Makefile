@@ -7,6 +7,10 @@
 #   make asan      the sanitizer build only, into build/asan/
 #   make bench     the benchmarks (bench/README.md)
 #   make fuzz      run the libFuzzer targets for a bounded time
+#   make demo      builds, starts test servers on loopback (127.0.3.x: DNS,
+#                  Postfix closed, lax and open, hostile fakes; as root)
+#                  and shows mxprobe's report on them; they stay up
+#   make demo-stop stops exactly what make demo started
 #   make install   PREFIX (/usr/local), PLUGINDIR (the Monitoring Plugins
 #                  folder, $(PREFIX)/lib/nagios/plugins) and DESTDIR
 #
@@ -68,7 +72,7 @@ TOOLS_SRC := $(wildcard tests/tools/*.c bench/*.c)
 TOOLS := $(patsubst %.c,$(O)/tools/%,$(notdir $(TOOLS_SRC)))
 
 .PHONY: all deps check check-unit check-integration check-configs asan \
-        bench fuzz install clean format
+        bench fuzz install clean format demo demo-stop check-demo
 all: $(O)/mxprobe $(PLUGINS) $(TEST_PLUGINS) $(TOOLS)
 
 deps:
@@ -145,16 +149,30 @@ check-integration: all
 check-configs: all
 	@for t in $(wildcard tests/configs/*.sh); do sh $$t || exit 1; done
 
+# make demo: tests/demo/demo.sh (its state in /tmp/mxprobe-demo).
+# check-demo runs make demo and make demo-stop on addresses of its own
+# (127.0.4.x) and checks what they report and leave behind.
+demo: all
+	@MXPROBE_BUILD=$(O) bash tests/demo/demo.sh start
+
+demo-stop:
+	@bash tests/demo/demo.sh stop
+
+check-demo: all
+	@MAKE="$(MAKE)" MXPROBE_BUILD=$(O) bash tests/demo/check.sh
+
 asan:
 	$(MAKE) O=build/asan SAN=1 all
 
 # The sanitizer build runs every test; the plain build runs the unit
 # tests too, so both configurations are known to work; clang builds the
-# tree as well, so it stays warning-free under both compilers.
+# tree as well, so it stays warning-free under both compilers; check-demo
+# runs make demo and make demo-stop.
 check:
 	$(MAKE) all check-unit
 	$(MAKE) O=build/clang CC=clang all
 	$(MAKE) check-configs
+	$(MAKE) check-demo
 	$(MAKE) O=build/asan SAN=1 check-unit check-integration
 
 bench: all

@@ -25,10 +25,10 @@ SERVERS_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # stop_servers: TERM every process of PIDS, KILL those still there after
 # 3 s, wait for the shell's own children, then stop every Postfix instance
-# of POSTFIXES (postfix -c DIR stop; its master is killed when still there
-# after 2 s).
+# of POSTFIXES (postfix -c DIR stop, all of them, then their masters are
+# given 2 s together before those still there are killed).
 stop_servers() {
-    local dir pid
+    local dir pid masters=()
     for pid in "${PIDS[@]}"; do
         kill "$pid" 2>/dev/null
     done
@@ -43,11 +43,14 @@ stop_servers() {
     for dir in "${POSTFIXES[@]}"; do
         postfix -c "$dir" stop >/dev/null 2>&1
         pid=$(tr -d ' ' <"$dir/../queue/pid/master.pid" 2>/dev/null)
-        [ -n "$pid" ] || continue
-        for _ in 1 2 3 4 5 6 7 8 9 10; do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.2
-        done
+        [ -n "$pid" ] && masters+=("$pid")
+    done
+    [ ${#masters[@]} -gt 0 ] || return 0
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        kill -0 "${masters[@]}" 2>/dev/null || break
+        sleep 0.2
+    done
+    for pid in "${masters[@]}"; do
         # Only a Postfix master: a stale pid file may name another process.
         [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = master ] &&
             kill -KILL "$pid" 2>/dev/null
