@@ -201,5 +201,19 @@ if command -v setpriv >/dev/null; then
     check not_root_state "as nobody it made $DIR" [ ! -e "$DIR" ]
 fi
 
+# ---------------------------------------------------------------- no demo
+
+# A folder that holds no demo is never taken for its state (nor removed).
+mkdir "$OUT/other" && echo keep >"$OUT/other/file"
+kept() { [ "$RC" = 1 ] && [ -f "$OUT/other/file" ]; }
+for cmd in stop start; do
+    MXPROBE_DEMO_DIR=$OUT/other bash tests/demo/demo.sh "$cmd" \
+        >"$OUT/other.out" 2>&1 </dev/null 8>&-
+    RC=$?
+    check "foreign_dir_$cmd" "demo.sh $cmd on a folder of another: exit $RC, want 1, folder kept" \
+        kept
+done
+rm -f "$OUT/other.lock"
+
 say "demo: $PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]

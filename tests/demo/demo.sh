@@ -84,7 +84,9 @@ REV=$n3.$n2.127.in-addr.arpa
 # ---------------------------------------------------------------- state
 
 # The state dir holds pids ("PID STARTTIME NAME" per process started)
-# and postfixes (the config dir of each Postfix instance).
+# and postfixes (the config dir of each Postfix instance); MARK says it
+# is one, so that no other folder is ever taken for it (and removed).
+MARK=.mxprobe-demo
 
 # start_time PID: the process's start time in clock ticks since boot
 # (field 22 of /proc/PID/stat, after the parenthesised name).
@@ -270,7 +272,9 @@ start_demo() {
     local pid st name inuse
     inuse=$(busy)
     [ -z "$inuse" ] || die "in use already: $inuse"
-    mkdir -p "$DIR" || die "cannot make $DIR"
+    mkdir -p "$(dirname "$DIR")" || die "cannot make $(dirname "$DIR")"
+    mkdir "$DIR" || die "cannot make $DIR"
+    : >"$DIR/$MARK"
     chmod 755 "$DIR" # the Postfix daemons drop to the postfix user
     TMP=$DIR
     TLS=$DIR/tls
@@ -379,6 +383,9 @@ flock -w 120 9 || die "another make demo (or demo-stop) holds $DIR.lock"
 TMP=$DIR
 TLS=$DIR/tls
 CONF=$DIR/demo.yaml
+if [ -e "$DIR" ] && [ ! -f "$DIR/$MARK" ]; then
+    die "$DIR is there but holds no demo: not touched (remove it, or set MXPROBE_DEMO_DIR)"
+fi
 case ${1:-} in
 start)
     [ -x "$MXPROBE" ] || die "$MXPROBE not built (make)"
