@@ -131,6 +131,15 @@ check start_time "took $MS ms, limit $START_LIMIT s" \
     [ "$MS" -le $((START_LIMIT * 1000)) ]
 want_report start_report "$OUT/demo.out"
 say "# make demo took $MS ms"
+secs=$(sed -n 's/^demo: mxprobe exited .* after \([0-9.]*\) s$/\1/p' "$OUT/demo.out")
+check mxprobe_deadline "mxprobe took ${secs:-?} s, its deadline (-t) is 10 s" \
+    awk -v s="${secs:-99}" 'BEGIN { exit !(s <= 11) }'
+# No message was ever completed: none reached a queue manager.
+queued=$(cat "$DIR"/postfix-*/postfix.log 2>/dev/null | grep -c 'qmgr.*: from=<')
+check no_mail "$queued messages queued by the demo's Postfix instances" \
+    [ "$queued" = 0 ]
+check postfix_logs "no Postfix logs in $DIR (the no_mail check would pass blindly)" \
+    grep -qs 'lost connection after DATA' "$DIR/postfix-open/postfix.log"
 STARTED=$(cat "$DIR/pids" 2>/dev/null)
 check pid_record "no $DIR/pids of 3 processes" \
     [ "$(printf '%s\n' "$STARTED" | grep -c .)" = 3 ]
