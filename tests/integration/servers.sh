@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/integration/servers.sh - start and stop the test servers on
 # loopback: Knot DNS, private Postfix instances, the fake SMTP servers of
 # fakesmtp.py and the dropping DNS forwarder.  Sourced (bash) by
