@@ -62,7 +62,7 @@ die() {
 
 PIDS=()
 POSTFIXES=()
-# shellcheck source=tests/integration/servers.sh
+# shellcheck source=../integration/servers.sh source-path=SCRIPTDIR
 . "$IT/servers.sh"
 # shellcheck disable=SC2034 # read by servers.sh
 SPAWN=setsid # the servers outlive this script and the terminal's signals

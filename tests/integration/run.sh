@@ -53,6 +53,7 @@ POSTFIXES=() # config dirs of the Postfix instances we started
 
 # The servers' start and stop functions (start_knot, start_postfix,
 # start_fake, stop_servers...; also PY, the Python interpreter).
+# shellcheck source=servers.sh source-path=SCRIPTDIR
 . "$HERE/servers.sh"
 
 say() { printf '%s\n' "$*"; }
