@@ -159,7 +159,7 @@ demo-stop:
 	@bash tests/demo/demo.sh stop
 
 check-demo: all
-	@MAKE="$(MAKE)" MXPROBE_BUILD=$(O) bash tests/demo/check.sh
+	@MXPROBE_BUILD=$(O) bash tests/demo/check.sh
 
 asan:
 	$(MAKE) O=build/asan SAN=1 all

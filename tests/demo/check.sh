@@ -17,6 +17,9 @@
 set -u
 
 MAKE=${MAKE:-make}
+# A make of its own, not a sub-make of the one that runs this (make -n
+# check would otherwise run this script too, its makes dry).
+unset MAKEFLAGS MFLAGS MAKELEVEL
 BUILD=${MXPROBE_BUILD:-build}
 export MXPROBE_DEMO_DIR=/tmp/mxprobe-demo-check
 export MXPROBE_DEMO_NET=127.0.4
