@@ -50,6 +50,7 @@ const char mxp_cli_help[] =
     "                        own start\n"
     " -j, --jobs N           targets checked at once (default 16, 1-4096)\n"
     " -q, --quiet            no progress line on the terminal\n"
+    "     --all              check every entry of the config's targets:\n"
     "     --submit DEST      also send each result as a passive check:\n"
     "                        nagios:/path/to/nagios.cmd or\n"
     "                        icinga2:https://host:5665 (see submit: in\n"

@@ -12,6 +12,7 @@ knot knot-dnsutils
 icinga2
 postfix
 python3 iproute2 procps time
+python3-yaml groff-base mandoc
 nmap
 openssl testssl.sh libsasl2-modules libsasl2-modules-db
 nagios-plugins-contrib monitoring-plugins-basic libnet-dns-perl libmonitoring-plugin-perl
