@@ -113,9 +113,10 @@ def help_options():
         raise SystemExit("docs: mxprobe -h has no Options: part")
     found = set()
     for line in body[1].splitlines():
-        # the option column: up to the two blanks before the description
-        col = re.split(r"\s{2,}", line.strip(), maxsplit=1)[0]
-        if col.startswith("-"):
+        # an option line (not a description's continuation, indented
+        # further): its option column, up to the blanks before the text
+        if re.match(r"^ {1,6}-", line):
+            col = re.split(r"\s{2,}", line.strip(), maxsplit=1)[0]
             found |= set(OPT_RE.findall(col))
     return found
 
@@ -521,14 +522,13 @@ def main():
     if errs:
         sys.exit(1)
     documented, _ = man_keys(man5)
-    print("docs: ok: %d options, %d config keys (%d with a default checked), "
+    checked = set(facts.ydef) | set(facts.cdef)
+    for p, (_, thr) in facts.plugins.items():
+        checked |= {"plugins.%s.%s" % (p, w) for w, v in thr.items() if v}
+    print("docs: ok: %d options, %d config keys (%d defaults checked), "
           "groff%s clean, %d mutations caught" %
-          (len(facts.parser), len(documented),
-           sum(1 for k in documented if k in facts.ydef or k in facts.cdef) +
-           sum(1 for p, (_, t) in facts.plugins.items() for w in t
-               if t[w] is not None and "plugins.%s.%s" % (p, w) not in facts.ydef),
+          (len(facts.parser), len(documented), len(checked & set(documented)),
            " and mandoc" if shutil.which("mandoc") else "", n_mut))
-
 
 if __name__ == "__main__":
     main()
