@@ -393,6 +393,76 @@ def check_dnsbl_file(documented):
     return errs
 
 
+# ---- the examples load ------------------------------------------------
+
+def yaml_examples(man5):
+    """The .nf blocks of mxprobe.yaml.5 that are YAML documents (a first
+    line 'key:'), as plain text."""
+    out, block = [], None
+    for line in man5.splitlines():
+        if line == ".nf":
+            block = []
+        elif line == ".fi" and block is not None:
+            if block and re.match(r"^[a-z_]+:$", block[0]):
+                out.append("\n".join(block) + "\n")
+            block = None
+        elif block is not None:
+            block.append(unroff(line) if not line.startswith(".") else "")
+    return out
+
+
+_RUNS = {}
+
+
+def run_probe(args):
+    """mxprobe against a closed loopback port, its DNS a closed loopback
+    port too: nothing leaves the machine, and the config is read and
+    every named check initialised before anything runs."""
+    env = dict(os.environ, MXPROBE_CONFIG="")
+    env.pop("MXPROBE_PLUGIN_PATH", None)
+    cmd = [MXPROBE, "-H", "127.0.0.1", "-p", "9", "-t", "3", "-o", "nagios",
+           "--dns-server", "127.0.0.1:9", "--set", "probe.dns_timeout=0.2",
+           "--set", "probe.dns_tries=1"] + args
+    return subprocess.run(cmd, capture_output=True, text=True, env=env)
+
+
+def example_refused(text, tmp, i):
+    """The first line of mxprobe's answer when it refuses example text,
+    else None; each text is run once (the self-test repeats them)."""
+    if text in _RUNS:
+        return _RUNS[text]
+    path = os.path.join(tmp, "example%d.yaml" % i)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    if text.startswith("zones:"):
+        r = run_probe(["-C", "dnsbl", "--set", "dnsbl.zones_file=" + path])
+    else:
+        doc = yaml.safe_load(text) or {}
+        names = sorted((doc.get("plugins") or {}).keys()) or ["banner"]
+        r = run_probe(["-f", path, "-C", ",".join(names)])
+    first = (r.stdout.splitlines() or [""])[0]
+    bad = not first.startswith("MXPROBE ") or path in first or \
+        "config" in first
+    _RUNS[text] = (first or r.stderr.strip()) if bad else None
+    return _RUNS[text]
+
+
+def check_examples(man5):
+    """Each YAML example of mxprobe.yaml.5 is a config (or, with zones:,
+    a DNSBL list) that mxprobe accepts."""
+    errs = []
+    examples = yaml_examples(man5)
+    if len(examples) < 3:
+        return ["mxprobe.yaml.5: fewer than 3 YAML examples found"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, text in enumerate(examples):
+            why = example_refused(text, tmp, i)
+            if why is not None:
+                errs.append("mxprobe.yaml.5: example %d is refused: %s" %
+                            (i + 1, why))
+    return errs
+
+
 # ---- (d) lint --------------------------------------------------------
 
 def lint(path):
@@ -443,6 +513,7 @@ def check(facts, man1, man5):
     errs += check_defaults(documented, facts.ydef, facts.cdef, facts.plugins)
     errs += check_dnsbl_file(documented)
     errs += check_crossrefs(man1, man5)
+    errs += check_examples(man5)
     return errs
 
 
@@ -488,6 +559,12 @@ def self_test(facts, man1, man5):
          "probe.no_such_key"),
         ("MXPROBE_CONFIG removed", drop_entry(man1, ".B MXPROBE_CONFIG"),
          man5, "MXPROBE_CONFIG"),
+        ("example with a wrong key", man1,
+         man5.replace("  helo_name: probe.example.org\n",
+                      "  helo: probe.example.org\n"), "example"),
+        ("DNSBL example with a wrong code", man1,
+         man5.replace("      127.0.0.4: XBL\n", "      128.0.0.4: XBL\n"),
+         "example"),
     ]
     errs = []
     for what, m1, m5, expect in cases:
