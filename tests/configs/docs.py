@@ -18,13 +18,15 @@ Run by tests/configs/docs.sh (make check-configs, part of make check):
       thresholds, where those give one;
   (d) groff -man -ww (and mandoc -Tlint, when installed) find nothing
       to say about either page;
+  (e) the YAML examples of mxprobe.yaml.5 are configs mxprobe accepts
+      (run against a closed loopback port: nothing leaves the machine);
   and every environment variable the core reads is in ENVIRONMENT.
 
 An entry of mxprobe.yaml.5 is a .TP whose tag line reads
   \\fBKEY\\fR (TYPE, default VALUE)    or    \\fBKEY\\fR (TYPE, no default)
-Before checking the real pages it checks mutated copies (an option, a key
-and a default taken out or changed) and fails unless each is caught, so
-the test is known to be able to fail.
+Before checking the real pages it checks mutated copies (an option, a
+key, a default, an example taken out or changed, an unknown macro) and
+fails unless each is caught, so the test is known to be able to fail.
 """
 
 import os
