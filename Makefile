@@ -9,6 +9,10 @@
 #   make fuzz      run the libFuzzer targets for a bounded time
 #   make install   PREFIX (/usr/local), PLUGINDIR (the Monitoring Plugins
 #                  folder, $(PREFIX)/lib/nagios/plugins) and DESTDIR
+#   make deb       the Debian package (debian/), built by dpkg-buildpackage
+#                  from a copy of the tree into build/deb/, then lintian
+#   make check-package  make deb, lintian without errors or warnings, and
+#                  (as root) apt-get install, run, purge of the .deb
 #
 # O= chooses the output folder and SAN=1 adds ASan+UBSan; the asan and
 # check targets use both through a recursive make.
@@ -43,7 +47,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 else
 SANFLAGS :=
 endif
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) \
               -Iinclude -Isrc/core $(PKG_CFLAGS) \
               -DMXP_VERSION='"$(VERSION)"' \
               -DMXP_PLUGIN_DIR='"$(MXP_PLUGINDIR)"' \
@@ -67,9 +71,12 @@ UNIT_SUPPORT := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 TOOLS_SRC := $(wildcard tests/tools/*.c bench/*.c)
 TOOLS := $(patsubst %.c,$(O)/tools/%,$(notdir $(TOOLS_SRC)))
 
-.PHONY: all deps check check-unit check-integration check-configs asan \
-        bench fuzz install clean format
+.PHONY: all programs deps check check-unit check-integration check-configs \
+        check-package asan bench fuzz install deb clean format
 all: $(O)/mxprobe $(PLUGINS) $(TEST_PLUGINS) $(TOOLS)
+
+# What make install installs, without the test helpers (debian/rules).
+programs: $(O)/mxprobe $(PLUGINS)
 
 deps:
 	sh src/tools/install-deps.sh
@@ -155,6 +162,7 @@ check:
 	$(MAKE) all check-unit
 	$(MAKE) O=build/clang CC=clang all
 	$(MAKE) check-configs
+	$(MAKE) check-package
 	$(MAKE) O=build/asan SAN=1 check-unit check-integration
 
 bench: all
@@ -178,6 +186,30 @@ install: $(O)/mxprobe $(PLUGINS)
 	$(if $(wildcard doc/*.5),install -m 644 $(wildcard doc/*.5) $(DESTDIR)$(MANDIR)/man5/)
 	cp -R nagios $(DESTDIR)$(DOCDIR)/examples/
 	chmod -R u=rwX,go=rX $(DESTDIR)$(DOCDIR)/examples/nagios
+
+# The Debian package, built from a copy of the files of the work tree
+# that git tracks or would add (not build/) in build/deb/mxprobe-$(VERSION),
+# so that the tree and its build/ are untouched; the .deb lands in
+# build/deb/.
+# DEB_BUILD_OPTIONS (nocheck, parallel=N) is passed on; lintian fails
+# on the tags of LINTIAN_FAIL_ON.
+DEB_DIR := build/deb
+LINTIAN_FAIL_ON ?= error
+deb:
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/mxprobe-$(VERSION)
+	git ls-files -z --cached --others --exclude-standard | tar -c --null --no-recursion -T - -f - | \
+	    tar -x -C $(DEB_DIR)/mxprobe-$(VERSION) -f -
+	cd $(DEB_DIR)/mxprobe-$(VERSION) && dpkg-buildpackage -us -uc -b
+	lintian --fail-on $(LINTIAN_FAIL_ON) $(DEB_DIR)/mxprobe_$(VERSION)_*.changes
+
+# make deb without the unit tests (make check ran them), lintian failing
+# on warnings too, then the file list and (as root) a real apt-get
+# install, run and purge (tests/package/check-deb.sh).
+check-package:
+	DEB_BUILD_OPTIONS="nocheck parallel=2 $(DEB_BUILD_OPTIONS)" \
+	    $(MAKE) deb LINTIAN_FAIL_ON=error,warning
+	sh tests/package/check-deb.sh $(DEB_DIR)
 
 format:
 	clang-format -i $(wildcard src/core/*.[ch] plugins/*/*.c include/mxprobe/*.h tests/unit/*.c tests/plugins/*.c tests/tools/*.c bench/*.c)
