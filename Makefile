@@ -176,14 +176,14 @@ fuzz: all
 install: $(O)/mxprobe $(PLUGINS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MXP_PLUGINDIR) \
 	    $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(SYSCONFDIR)/mxprobe \
-	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(DOCDIR)/examples
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR)/examples
 	install -m 755 $(O)/mxprobe $(DESTDIR)$(BINDIR)/mxprobe
 	ln -sf $(BINDIR)/mxprobe $(DESTDIR)$(PLUGINDIR)/check_mxprobe
 	install -m 644 $(PLUGINS) $(DESTDIR)$(MXP_PLUGINDIR)/
 	install -m 644 conf/*.yaml $(DESTDIR)$(SYSCONFDIR)/mxprobe/
 	install -m 644 $(wildcard doc/*.1) $(DESTDIR)$(MANDIR)/man1/
-	$(if $(wildcard doc/*.5),install -m 644 $(wildcard doc/*.5) $(DESTDIR)$(MANDIR)/man5/)
+	$(if $(wildcard doc/*.5),install -d $(DESTDIR)$(MANDIR)/man5 && \
+	    install -m 644 $(wildcard doc/*.5) $(DESTDIR)$(MANDIR)/man5/)
 	cp -R nagios $(DESTDIR)$(DOCDIR)/examples/
 	chmod -R u=rwX,go=rX $(DESTDIR)$(DOCDIR)/examples/nagios
 
@@ -209,7 +209,7 @@ deb:
 check-package:
 	DEB_BUILD_OPTIONS="nocheck parallel=2 $(DEB_BUILD_OPTIONS)" \
 	    $(MAKE) deb LINTIAN_FAIL_ON=error,warning
-	sh tests/package/check-deb.sh $(DEB_DIR)
+	sh tests/package/check-deb.sh $(DEB_DIR) $(VERSION)
 
 format:
 	clang-format -i $(wildcard src/core/*.[ch] plugins/*/*.c include/mxprobe/*.h tests/unit/*.c tests/plugins/*.c tests/tools/*.c bench/*.c)
