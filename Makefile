@@ -190,24 +190,26 @@ install: $(O)/mxprobe $(PLUGINS)
 # The Debian package, built from a copy of the files of the work tree
 # that git tracks or would add (not build/) in build/deb/mxprobe-$(VERSION),
 # so that the tree and its build/ are untouched; the .deb lands in
-# build/deb/.
-# DEB_BUILD_OPTIONS (nocheck, parallel=N) is passed on; lintian fails
-# on the tags of LINTIAN_FAIL_ON.
+# build/deb/.  DEB_BUILD_OPTIONS (nocheck, parallel=N) is passed on;
+# lintian fails on the tags of LINTIAN_FAIL_ON.
 DEB_DIR := build/deb
 LINTIAN_FAIL_ON ?= error
 deb:
 	rm -rf $(DEB_DIR)
 	mkdir -p $(DEB_DIR)/mxprobe-$(VERSION)
-	git ls-files -z --cached --others --exclude-standard | tar -c --null --no-recursion -T - -f - | \
-	    tar -x -C $(DEB_DIR)/mxprobe-$(VERSION) -f -
+	git ls-files -z --cached --others --exclude-standard >$(DEB_DIR)/files
+	tar -c -f $(DEB_DIR)/src.tar --null --no-recursion -T $(DEB_DIR)/files
+	tar -x -f $(DEB_DIR)/src.tar -C $(DEB_DIR)/mxprobe-$(VERSION)
+	rm $(DEB_DIR)/files $(DEB_DIR)/src.tar
 	cd $(DEB_DIR)/mxprobe-$(VERSION) && dpkg-buildpackage -us -uc -b
-	lintian --fail-on $(LINTIAN_FAIL_ON) $(DEB_DIR)/mxprobe_$(VERSION)_*.changes
+	lintian $(if $(filter 0,$(shell id -u)),--allow-root) --fail-on $(LINTIAN_FAIL_ON) \
+	    $(DEB_DIR)/mxprobe_$(VERSION)_*.changes
 
-# make deb without the unit tests (make check ran them), lintian failing
-# on warnings too, then the file list and (as root) a real apt-get
-# install, run and purge (tests/package/check-deb.sh).
+# make deb without the unit tests (make check ran them) and the -dbgsym
+# package, lintian failing on warnings too, then the file list and (as
+# root) a real apt-get install, run and purge (tests/package/check-deb.sh).
 check-package:
-	DEB_BUILD_OPTIONS="nocheck parallel=2 $(DEB_BUILD_OPTIONS)" \
+	DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=2 $(DEB_BUILD_OPTIONS)" \
 	    $(MAKE) deb LINTIAN_FAIL_ON=error,warning
 	sh tests/package/check-deb.sh $(DEB_DIR) $(VERSION)
 
