@@ -263,7 +263,8 @@ cp "$TMP/mxprobe.yaml.orig" "$CONF"
 lines=$(wc -l <"$CONF")
 printf 'no_such_key: 1\n' >>"$CONF"
 expect 3 "^MXPROBE UNKNOWN - $CONF:$((lines + 1)):1: unknown top-level key 'no_such_key'" \
-    /usr/bin/mxprobe -H 127.0.0.1 -p "$SMTP_PORT" --dns-server "$DNS" -o nagios
+    /usr/bin/mxprobe -H 127.0.0.1 -p "$SMTP_PORT" -C banner --dns-server "$DNS" \
+    -o nagios
 cp "$TMP/mxprobe.yaml.orig" "$CONF"
 
 # Purge: nothing of the package is left.
