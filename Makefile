@@ -188,16 +188,20 @@ install: $(O)/mxprobe $(PLUGINS)
 	chmod -R u=rwX,go=rX $(DESTDIR)$(DOCDIR)/examples/nagios
 
 # The Debian package, built from a copy of the files of the work tree
-# that git tracks or would add (not build/) in build/deb/mxprobe-$(VERSION),
-# so that the tree and its build/ are untouched; the .deb lands in
-# build/deb/.  DEB_BUILD_OPTIONS (nocheck, parallel=N) is passed on;
-# lintian fails on the tags of LINTIAN_FAIL_ON.
+# that git tracks or would add (outside git: all but build/) in
+# build/deb/mxprobe-$(VERSION), so that the tree and its build/ are
+# untouched; the .deb lands in build/deb/.  DEB_BUILD_OPTIONS (nocheck,
+# parallel=N) is passed on; lintian fails on the tags of LINTIAN_FAIL_ON.
 DEB_DIR := build/deb
 LINTIAN_FAIL_ON ?= error
 deb:
 	rm -rf $(DEB_DIR)
 	mkdir -p $(DEB_DIR)/mxprobe-$(VERSION)
-	git ls-files -z --cached --others --exclude-standard >$(DEB_DIR)/files
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	    git ls-files -z --cached --others --exclude-standard; \
+	else \
+	    find . -path ./build -prune -o ! -type d -print0; \
+	fi >$(DEB_DIR)/files
 	tar -c -f $(DEB_DIR)/src.tar --null --no-recursion -T $(DEB_DIR)/files
 	tar -x -f $(DEB_DIR)/src.tar -C $(DEB_DIR)/mxprobe-$(VERSION)
 	rm $(DEB_DIR)/files $(DEB_DIR)/src.tar
