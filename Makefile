@@ -191,7 +191,8 @@ install: $(O)/mxprobe $(PLUGINS)
 # that git tracks or would add (outside git: all but build/) in
 # build/deb/mxprobe-$(VERSION), so that the tree and its build/ are
 # untouched; the .deb lands in build/deb/.  DEB_BUILD_OPTIONS (nocheck,
-# parallel=N) is passed on; lintian fails on the tags of LINTIAN_FAIL_ON.
+# parallel=N; dpkg-buildpackage defaults to one job per CPU) is passed
+# on; lintian fails on the tags of LINTIAN_FAIL_ON.
 DEB_DIR := build/deb
 LINTIAN_FAIL_ON ?= error
 deb:
@@ -213,7 +214,7 @@ deb:
 # package, lintian failing on warnings too, then the file list and (as
 # root) a real apt-get install, run and purge (tests/package/check-deb.sh).
 check-package:
-	DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=2 $(DEB_BUILD_OPTIONS)" \
+	DEB_BUILD_OPTIONS="nocheck noautodbgsym $(DEB_BUILD_OPTIONS)" \
 	    $(MAKE) deb LINTIAN_FAIL_ON=error,warning
 	sh tests/package/check-deb.sh $(DEB_DIR) $(VERSION)
 
