@@ -105,7 +105,9 @@ for m in doc/*.1 doc/*.5; do
     has "-rw-r--r-- root/root ./usr/share/man/man$s/$(basename "$m").gz"
 done
 for f in $(cd nagios && find . -type f | sed 's#^\./##'); do
-    has "-rw-r--r-- root/root ./usr/share/doc/mxprobe/examples/nagios/$f"
+    mode=-rw-r--r-- # make install keeps a script executable
+    [ -x "nagios/$f" ] && mode=-rwxr-xr-x
+    has "$mode root/root ./usr/share/doc/mxprobe/examples/nagios/$f"
 done
 n=$(grep -c '^-.* \./usr/share/doc/mxprobe/examples/' "$TMP/files")
 want=$(find nagios -type f | wc -l)
