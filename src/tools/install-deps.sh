@@ -19,6 +19,7 @@ nagios-plugins-contrib monitoring-plugins-basic libnet-dns-perl libmonitoring-pl
 libreadonly-perl libdata-validate-ip-perl libdata-validate-domain-perl
 libcapture-tiny-perl libnet-ip-perl
 libmaxmind-db-writer-perl
+debhelper dpkg-dev lintian
 "
 
 # promtool checks the openmetrics output in the integration tests.  Debian
