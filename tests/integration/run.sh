@@ -14,6 +14,8 @@
 # plus the output), a final "integration: N passed, M failed", exit 1 on
 # failure.
 # Every server started here is stopped on exit.  Needs root (Postfix).
+# The servers' start-up functions are in servers.sh (make demo uses them
+# too).
 #
 #   MXPROBE_BUILD=build/asan sh tests/integration/run.sh [NAME-REGEX]
 #   MXPROBE_KEEP_TMP=1 keeps the temp dir (server logs, case outputs);
@@ -42,16 +44,17 @@ PORT=2525
 # mxprobe's /etc/mxprobe/mxprobe.yaml); a case may name its own.
 export MXPROBE_CONFIG=
 
-# The system interpreter: a pyenv shim costs half a second a call.
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-
 PASSED=0
 FAILED=0
 FAILED_NAMES=
 PIDS=()      # background servers, killed at exit
 MX_PID=      # session of the mxprobe run under way
 POSTFIXES=() # config dirs of the Postfix instances we started
+
+# The servers' start and stop functions (start_knot, start_postfix,
+# start_fake, stop_servers...; also PY, the Python interpreter).
+# shellcheck source=servers.sh source-path=SCRIPTDIR
+. "$HERE/servers.sh"
 
 say() { printf '%s\n' "$*"; }
 die() {
@@ -62,31 +65,11 @@ die() {
 # ---------------------------------------------------------------- cleanup
 
 cleanup() {
-    local rc=$? dir pid
+    local rc=$?
     trap - EXIT INT TERM
     # An mxprobe run cut short by a signal: its whole session.
     [ -n "$MX_PID" ] && kill -KILL $(pgrep -s "$MX_PID") 2>/dev/null
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null
-    done
-    for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
-        kill -0 "${PIDS[@]}" 2>/dev/null || break
-        sleep 0.2
-    done
-    for pid in "${PIDS[@]}"; do
-        kill -KILL "$pid" 2>/dev/null
-    done
-    wait # also for a "postfix start" still running
-    for dir in "${POSTFIXES[@]}"; do
-        postfix -c "$dir" stop >/dev/null 2>&1
-        pid=$(tr -d ' ' <"$dir/../queue/pid/master.pid" 2>/dev/null)
-        [ -n "$pid" ] || continue
-        for _ in 1 2 3 4 5 6 7 8 9 10; do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.2
-        done
-        kill -KILL "$pid" 2>/dev/null
-    done
+    stop_servers
     if [ -n "${TMP:-}" ] && [ -d "$TMP" ]; then
         if [ "${MXPROBE_KEEP_TMP:-0}" = 1 ]; then
             say "integration: kept $TMP"
@@ -99,219 +82,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# ---------------------------------------------------------------- helpers
-
-now_ms() { date +%s%3N; }
-
-# wait_for SECONDS CMD...: retry CMD every 0.1 s until it succeeds.
-wait_for() {
-    local end=$(($(now_ms) + $1 * 1000))
-    shift
-    while ! "$@" >/dev/null 2>&1; do
-        [ "$(now_ms)" -ge "$end" ] && return 1
-        sleep 0.1
-    done
-}
-
-# tcp_greets ADDR PORT [REGEX]: the server at ADDR:PORT sends a first line
-# matching REGEX (default: anything) within 2 s.
-tcp_greets() {
-    "$PY" - "$1" "$2" "${3:-}" <<'EOF'
-import re, socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
-line = s.makefile("rb").readline(512).decode("latin-1")
-sys.exit(0 if re.search(sys.argv[3], line) else 1)
-EOF
-}
-
-tcp_listens() {
-    "$PY" -c 'import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1).close()' "$1" "$2"
-}
-
-dns_answers() {
-    kdig @"$DNS_ADDR" -p "$DNS_PORT" +time=1 +retry=0 +short "$@" |
-        grep -q .
-}
-
-# ---------------------------------------------------------------- servers
-
-start_knot() {
-    local d=$TMP/knot zone list=
-    mkdir -p "$d/run" "$d/db" "$d/zones" || return 1
-    cp "$HERE"/zones/*.zone "$d/zones/" || return 1
-    for zone in "$d"/zones/*.zone; do
-        zone=$(basename "$zone" .zone)
-        list="$list  - domain: $zone
-"
-    done
-    cat >"$d/knot.conf" <<EOF
-server:
-    rundir: "$d/run"
-    listen: $DNS_ADDR@$DNS_PORT
-    udp-workers: 2
-    tcp-workers: 2
-    background-workers: 1
-log:
-  - target: stderr
-    any: info
-database:
-    storage: "$d/db"
-control:
-    listen: "$d/run/knot.sock"
-template:
-  - id: default
-    storage: "$d/zones"
-    file: "%s.zone"
-    zonefile-sync: -1
-    zonefile-load: whole
-    journal-content: none
-zone:
-$list
-EOF
-    knotc -c "$d/knot.conf" conf-check >"$d/check.log" 2>&1 ||
-        { cat "$d/check.log"; return 1; }
-    knotd -c "$d/knot.conf" >"$d/knotd.log" 2>&1 9>&- &
-    PIDS+=($!)
-    wait_for 10 dns_answers -x 127.0.0.21 ||
-        { cat "$d/knotd.log"; return 1; }
-}
-
-# start_postfix NAME ADDR MYHOSTNAME [MAIN_CF] [SERVICES]: a private
-# Postfix instance with one smtpd on ADDR:$PORT.  Nothing can leave it:
-# every transport is discard, no relayhost, no DNS; by default it relays
-# for nobody but its own address.  MAIN_CF (main.cf lines) replaces the
-# base settings of the same names (an open relay still only ever hands
-# mail to discard).  SERVICES (master.cf lines) replaces the one smtpd.
-# Every instance offers STARTTLS, TLS 1.2 and up, with a certificate of
-# the test CA ($TLS/mail.pem), as a well-run server does.
-# $config_directory/header_checks logs every Subject (INFO), for an
-# instance whose MAIN_CF turns it on.
-start_postfix() {
-    local d=$TMP/postfix-$1 addr=$2 host=$3 extra=${4:-} keys
-    local services=${5:-"$2:$PORT inet n - n - - smtpd"}
-    mkdir -p "$d/conf" "$d/queue" "$d/data" || return 1
-    chown postfix "$d/data" || return 1
-    printf '%s\n' '/^Subject:/ INFO' >"$d/conf/header_checks"
-    cat >"$d/conf/main.cf" <<EOF
-# Generated by tests/integration/run.sh
-compatibility_level = 3.6
-config_directory = $d/conf
-queue_directory = $d/queue
-data_directory = $d/data
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = $host
-mydomain = ${host#*.}
-myorigin = \$myhostname
-mydestination = \$myhostname
-smtpd_banner = \$myhostname ESMTP
-# Only used for services without an explicit address; ours has one.
-inet_interfaces = loopback-only
-inet_protocols = ipv4
-mynetworks = $addr/32
-relayhost =
-default_transport = discard
-relay_transport = discard
-local_transport = discard
-virtual_transport = discard
-smtpd_peername_lookup = no
-disable_dns_lookups = yes
-smtp_dns_support_level = disabled
-alias_maps =
-alias_database =
-local_recipient_maps = inline:{postmaster=ok, root=ok}
-maillog_file_prefixes = $TMP
-maillog_file = $d/postfix.log
-biff = no
-smtpd_tls_security_level = may
-smtpd_tls_chain_files = $TLS/mail.pem
-smtpd_tls_protocols = >=TLSv1.2
-smtpd_tls_mandatory_protocols = >=TLSv1.2
-smtpd_tls_loglevel = 1
-EOF
-    if [ -n "$extra" ]; then
-        # Postfix would take the last of two settings, with a warning.
-        keys=$(printf '%s\n' "$extra" |
-            sed -n 's/^ *\([a-z0-9_]*\) *=.*/\1/p' | tr '\n' ' ')
-        awk -v keys=" $keys" '
-            /^[a-z0-9_]+ *=/ { k = $1; sub(/ *=.*/, "", k)
-                               if (index(keys, " " k " ")) next }
-            { print }' "$d/conf/main.cf" >"$d/conf/main.cf.new" &&
-            mv "$d/conf/main.cf.new" "$d/conf/main.cf" || return 1
-        printf '# This instance:\n%s\n' "$extra" >>"$d/conf/main.cf"
-    fi
-    cat >"$d/conf/master.cf" <<EOF
-# Generated by tests/integration/run.sh: smtpd, internal services only.
-$services
-tlsmgr    unix  - - n 1000? 1 tlsmgr
-cleanup   unix  n - n -   0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-rewrite   unix  - - n -   - trivial-rewrite
-bounce    unix  - - n -   0 bounce
-defer     unix  - - n -   0 bounce
-trace     unix  - - n -   0 bounce
-verify    unix  - - n -   1 verify
-proxymap  unix  - - n -   - proxymap
-error     unix  - - n -   - error
-retry     unix  - - n -   - error
-discard   unix  - - n -   - discard
-anvil     unix  - - n -   1 anvil
-scache    unix  - - n -   1 scache
-postlog   unix-dgram n - n - 1 postlogd
-EOF
-    POSTFIXES+=("$d/conf")
-    # "postfix start" takes seconds on fresh dirs: both start at once.
-    postfix -c "$d/conf" start >"$d/start.log" 2>&1 9>&- &
-}
-
-# wait_postfix NAME ADDR MYHOSTNAME: it greets as it should.
-wait_postfix() {
-    local d=$TMP/postfix-$1
-    wait_for 10 tcp_greets "$2" "$PORT" "^220 $3 ESMTP" ||
-        { cat "$d/start.log" "$d/postfix.log" 2>/dev/null; return 1; }
-}
-
-# start_fake ADDR SCENARIO [NAME [CERT]]; wait_fake ADDR: it listens.
-# CERT: a PEM of $TLS (default fake.pem) for the TLS scenarios.
-start_fake() {
-    "$PY" "$HERE/fakesmtp.py" --listen "$1:$PORT" --scenario "$2" \
-        ${3:+--name "$3"} --tls-cert "$TLS/${4:-fake.pem}" \
-        >"$TMP/fakesmtp-$1.log" 2>&1 9>&- &
-    PIDS+=($!)
-}
-
-# pf_service LISTEN HOST [NAME=VALUE...]: a master.cf smtpd on LISTEN
-# greeting as HOST, with -o overrides of main.cf.
-pf_service() {
-    local listen=$1 host=$2 o
-    shift 2
-    printf '%s inet n - n - - smtpd -o myhostname=%s' "$listen" "$host"
-    for o in "$@"; do printf ' -o %s' "$o"; done
-    printf '\n'
-}
-
-wait_fake() {
-    wait_for 10 tcp_listens "$1" "$PORT" ||
-        { cat "$TMP/fakesmtp-$1.log"; return 1; }
-}
-
-# start_dnsdrop LISTEN SUFFIX: a forwarder to $DNS that drops every query
-# for a name under SUFFIX (a zone, or a server, that never answers).
-start_dnsdrop() {
-    local listen=$1 suffix=$2 tool=$BUILD/tools/dnsdelay
-    local log=$TMP/dnsdrop-${1%%:*}.log
-    if [ -x "$tool" ] && [ -z "${MXPROBE_NO_DNSDELAY:-}" ]; then
-        "$tool" --listen "$listen" --upstream "$DNS" --delay-ms 0 \
-            --drop-suffix "$suffix" >"$log" 2>&1 9>&- &
-    else
-        "$PY" "$HERE/dnsdrop.py" --listen "$listen" --upstream "$DNS" \
-            --drop "$suffix" >"$log" 2>&1 9>&- &
-    fi
-    PIDS+=($!)
-    wait_for 10 kdig @"${listen%:*}" -p "${listen#*:}" +time=1 \
-        +retry=0 mail.mxprobe.test A || { cat "$log"; return 1; }
-}
 
 # ---------------------------------------------------------------- cases
 
