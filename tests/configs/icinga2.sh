@@ -153,6 +153,26 @@ check master master.example.org 2 10
 setup_side satellite satellite satellite
 check satellite satellite.example.org 1 5
 
+# The two sides must agree on the zones (names, endpoints, parents):
+# Icinga validates each alone, a mismatch shows only at run time.
+zones_of() {
+    python3 - "$1" <<'EOF'
+import re, sys
+text = re.sub(r"/\*.*?\*/|//[^\n]*", "", open(sys.argv[1]).read(), flags=re.S)
+for m in re.finditer(r"^object Zone [^{]*\{[^}]*\}", text, re.M):
+    print(" ".join(m.group(0).split()))
+EOF
+}
+if ! zones_of "$DIST/master/zones.conf" >"$T/zones.master" ||
+    ! zones_of "$DIST/satellite/zones.conf" >"$T/zones.satellite" ||
+    [ ! -s "$T/zones.master" ] ||
+    ! diff -u "$T/zones.master" "$T/zones.satellite" >"$T/zones.diff"; then
+    say "FAIL: the master's and the satellite's zones.conf differ in their zones:"
+    cat "$T/zones.diff"
+    exit 1
+fi
+say "ok: master and satellite agree on $(grep -c '^object Zone' "$T/zones.master") zones"
+
 missed=$(find "$N" -name '*.conf' | sort | while read -r f; do
     grep -qxF "$f" "$LOADED" || echo "$f"
 done)
