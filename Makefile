@@ -9,6 +9,10 @@
 #   make fuzz      run the libFuzzer targets for a bounded time
 #   make install   PREFIX (/usr/local), PLUGINDIR (the Monitoring Plugins
 #                  folder, $(PREFIX)/lib/nagios/plugins) and DESTDIR
+#   make deb       the Debian package (debian/), built by dpkg-buildpackage
+#                  from a copy of the tree into build/deb/, then lintian
+#   make check-package  make deb, lintian without errors or warnings, and
+#                  (as root) apt-get install, run, purge of the .deb
 #
 # O= chooses the output folder and SAN=1 adds ASan+UBSan; the asan and
 # check targets use both through a recursive make.
@@ -43,7 +47,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 else
 SANFLAGS :=
 endif
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) \
               -Iinclude -Isrc/core $(PKG_CFLAGS) \
               -DMXP_VERSION='"$(VERSION)"' \
               -DMXP_PLUGIN_DIR='"$(MXP_PLUGINDIR)"' \
@@ -67,9 +71,12 @@ UNIT_SUPPORT := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 TOOLS_SRC := $(wildcard tests/tools/*.c bench/*.c)
 TOOLS := $(patsubst %.c,$(O)/tools/%,$(notdir $(TOOLS_SRC)))
 
-.PHONY: all deps check check-unit check-integration check-configs asan \
-        bench fuzz install clean format
+.PHONY: all programs deps check check-unit check-integration check-configs \
+        check-package asan bench fuzz install deb clean format
 all: $(O)/mxprobe $(PLUGINS) $(TEST_PLUGINS) $(TOOLS)
+
+# What make install installs, without the test helpers (debian/rules).
+programs: $(O)/mxprobe $(PLUGINS)
 
 deps:
 	sh src/tools/install-deps.sh
@@ -155,6 +162,7 @@ check:
 	$(MAKE) all check-unit
 	$(MAKE) O=build/clang CC=clang all
 	$(MAKE) check-configs
+	$(MAKE) check-package
 	$(MAKE) O=build/asan SAN=1 check-unit check-integration
 
 bench: all
@@ -168,16 +176,47 @@ fuzz: all
 install: $(O)/mxprobe $(PLUGINS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MXP_PLUGINDIR) \
 	    $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(SYSCONFDIR)/mxprobe \
-	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(DOCDIR)/examples
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR)/examples
 	install -m 755 $(O)/mxprobe $(DESTDIR)$(BINDIR)/mxprobe
 	ln -sf $(BINDIR)/mxprobe $(DESTDIR)$(PLUGINDIR)/check_mxprobe
 	install -m 644 $(PLUGINS) $(DESTDIR)$(MXP_PLUGINDIR)/
 	install -m 644 conf/*.yaml $(DESTDIR)$(SYSCONFDIR)/mxprobe/
 	install -m 644 $(wildcard doc/*.1) $(DESTDIR)$(MANDIR)/man1/
-	$(if $(wildcard doc/*.5),install -m 644 $(wildcard doc/*.5) $(DESTDIR)$(MANDIR)/man5/)
+	$(if $(wildcard doc/*.5),install -d $(DESTDIR)$(MANDIR)/man5 && \
+	    install -m 644 $(wildcard doc/*.5) $(DESTDIR)$(MANDIR)/man5/)
 	cp -R nagios $(DESTDIR)$(DOCDIR)/examples/
 	chmod -R u=rwX,go=rX $(DESTDIR)$(DOCDIR)/examples/nagios
+
+# The Debian package, built from a copy of the files of the work tree
+# that git tracks or would add (outside git: all but build/) in
+# build/deb/mxprobe-$(VERSION), so that the tree and its build/ are
+# untouched; the .deb lands in build/deb/.  DEB_BUILD_OPTIONS (nocheck,
+# parallel=N; dpkg-buildpackage defaults to one job per CPU) is passed
+# on; lintian fails on the tags of LINTIAN_FAIL_ON.
+DEB_DIR := build/deb
+LINTIAN_FAIL_ON ?= error
+deb:
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/mxprobe-$(VERSION)
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	    git ls-files -z --cached --others --exclude-standard; \
+	else \
+	    find . -path ./build -prune -o ! -type d -print0; \
+	fi >$(DEB_DIR)/files
+	tar -c -f $(DEB_DIR)/src.tar --null --no-recursion -T $(DEB_DIR)/files
+	tar -x -f $(DEB_DIR)/src.tar -C $(DEB_DIR)/mxprobe-$(VERSION)
+	rm $(DEB_DIR)/files $(DEB_DIR)/src.tar
+	cd $(DEB_DIR)/mxprobe-$(VERSION) && dpkg-buildpackage -us -uc -b
+	lintian $(if $(filter 0,$(shell id -u)),--allow-root) --fail-on $(LINTIAN_FAIL_ON) \
+	    $(DEB_DIR)/mxprobe_$(VERSION)_*.changes
+
+# make deb without the unit tests (make check ran them) and the -dbgsym
+# package, lintian failing on warnings too, then the file list and (as
+# root) a real apt-get install, run and purge (tests/package/check-deb.sh).
+check-package:
+	DEB_BUILD_OPTIONS="nocheck noautodbgsym $(DEB_BUILD_OPTIONS)" \
+	    $(MAKE) deb LINTIAN_FAIL_ON=error,warning
+	sh tests/package/check-deb.sh $(DEB_DIR) $(VERSION)
 
 format:
 	clang-format -i $(wildcard src/core/*.[ch] plugins/*/*.c include/mxprobe/*.h tests/unit/*.c tests/plugins/*.c tests/tools/*.c bench/*.c)

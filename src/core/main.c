@@ -61,16 +61,36 @@ static int fail(const char *msg)
     return EXIT_UNKNOWN;
 }
 
+struct list_state {
+    size_t found;
+    int verbose;
+};
+
+/* One line a plugin; with -v also the keys its plugins: section takes
+ * (warning and critical first: the core's, every plugin has them) and
+ * its default thresholds, which the docs test reads (tests/configs). */
 static void list_one(const char *name, const char *path,
                      const struct mxp_plugin *desc, const char *error,
                      void *user)
 {
-    (*(size_t *)user)++;
-    if (desc != NULL)
-        printf("%-12s %s  (%s, ABI %u.%u)\n", name, desc->summary, path,
-               (unsigned)desc->abi_major, (unsigned)desc->abi_minor);
-    else
+    struct list_state *ls = user;
+    size_t i;
+
+    ls->found++;
+    if (desc == NULL) {
         printf("%-12s refused: %s\n", name, error);
+        return;
+    }
+    printf("%-12s %s  (%s, ABI %u.%u)\n", name, desc->summary, path,
+           (unsigned)desc->abi_major, (unsigned)desc->abi_minor);
+    if (!ls->verbose)
+        return;
+    printf("%-12s config keys: warning, critical", "");
+    for (i = 0; desc->config_keys != NULL && desc->config_keys[i] != NULL; i++)
+        printf(", %s", desc->config_keys[i]);
+    printf("\n%-12s default thresholds: warning %s, critical %s\n", "",
+           desc->default_warning ? desc->default_warning : "none",
+           desc->default_critical ? desc->default_critical : "none");
 }
 
 /* The config file of this run: -f FILE; else $MXPROBE_CONFIG when it is
@@ -555,9 +575,9 @@ static int run(struct app *a, int argc, char **argv)
     if (a->dirs == NULL)
         return fail("out of memory");
     if (a->cli.list_plugins) {
-        size_t found = 0;
-        mxp_plugin_list(a->dirs, list_one, &found);
-        if (found == 0) {
+        struct list_state ls = {0, a->cli.verbosity > 0};
+        mxp_plugin_list(a->dirs, list_one, &ls);
+        if (ls.found == 0) {
             printf("no plugins found in:");
             for (i = 0; a->dirs[i] != NULL; i++)
                 printf(" %s", a->dirs[i]);

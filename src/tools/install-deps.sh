@@ -12,12 +12,14 @@ knot knot-dnsutils
 icinga2
 postfix
 python3 iproute2 procps time
+python3-yaml groff-base mandoc
 nmap
 openssl testssl.sh libsasl2-modules libsasl2-modules-db
 nagios-plugins-contrib monitoring-plugins-basic libnet-dns-perl libmonitoring-plugin-perl
 libreadonly-perl libdata-validate-ip-perl libdata-validate-domain-perl
 libcapture-tiny-perl libnet-ip-perl
 libmaxmind-db-writer-perl
+debhelper dpkg-dev lintian
 "
 
 # promtool checks the openmetrics output in the integration tests.  Debian
