@@ -17,7 +17,8 @@
 # satellite) and make the objects it should (Hosts, Services), and every
 # *.conf under nagios/ must be loaded by one of them.  A self-test first
 # shows that a broken copy is rejected, so the check cannot pass
-# vacuously.  Exit 1 with Icinga's own output on a failure.
+# vacuously.  Exit 1 with Icinga's own output on a failure;
+# MXPROBE_SHOW_ICINGA=1 shows it on success too.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -119,6 +120,7 @@ setup_side() {
 check() {
     if validate "$@"; then
         say "ok $1 ($3 hosts, $4 services)"
+        [ "${MXPROBE_SHOW_ICINGA:-0}" = 1 ] && cat "$T/$1/validate.log"
     else
         say "FAIL $1: $(head -n 1 "$T/$1/why")"
         tail -n +2 "$T/$1/why"
