@@ -162,6 +162,7 @@ object Host "postfix-clean" {
 object Host "postfix-listed" {
     import "mxprobe-test-host"
     address = "127.0.0.25"
+    vars.mxprobe_verbose = 1
     vars.mxprobe_set = [
         "dnsbl.zones=[ip-dnsxl.test, {zone: bl2.mxprobe.test, severity: critical}, clean.mxprobe.test]"
     ]
