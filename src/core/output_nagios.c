@@ -2,9 +2,12 @@
  * output_nagios.c - the report as a Nagios plugin answer (-o nagios).
  *
  * One status line with the main perfdata, long output with one line per
- * check and its details, and the remaining perfdata on a last "| " line,
- * per the Monitoring Plugins Development Guidelines.  Exports
- * mxp_output_nagios(); returns MXP_OK, MXP_ERR_NOMEM or MXP_ERR_IO.
+ * check and its details, and the remaining perfdata on a last "|" line,
+ * per the Monitoring Plugins Development Guidelines.  No space after
+ * that '|': Icinga 2 before 2.14 joins the perfdata of the lines with a
+ * space and takes a second one into the next label (' banner_connect').
+ * Exports mxp_output_nagios(); returns MXP_OK, MXP_ERR_NOMEM or
+ * MXP_ERR_IO.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -224,7 +227,7 @@ static void put_single(struct mxp_out *o, const struct mxp_nagios_item *t,
     first = 1;
     for (i = 0; i < t->n_perf; i++)
         if (!t->perf_main[i])
-            put_perf_prefixed(o, &t->perf[i], NULL, &first, "| ");
+            put_perf_prefixed(o, &t->perf[i], NULL, &first, "|");
     if (!first)
         mxp_out_puts(o, "\n");
 }
@@ -287,7 +290,7 @@ static void put_multi(struct mxp_out *o,
         }
         for (j = 0; j < t->n_perf; j++)
             put_perf_prefixed(o, &t->perf[j], prefix ? prefix : host, &first,
-                              "| ");
+                              "|");
         free(prefix);
     }
     if (!first)
@@ -356,7 +359,7 @@ static void put_host(struct mxp_out *o, const struct mxp_nagios_item *const *it,
                                            : "?";
 
         for (j = 0; j < it[i]->n_perf; j++)
-            put_perf_prefixed(o, &it[i]->perf[j], prefix, &first, "| ");
+            put_perf_prefixed(o, &it[i]->perf[j], prefix, &first, "|");
     }
     if (!first)
         mxp_out_puts(o, "\n");

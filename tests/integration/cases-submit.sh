@@ -3,94 +3,19 @@
 #
 # nagios: a FIFO the test reads (and one nobody reads) and a regular
 # file; the lines are checked against the external command format.
-# icinga2: a real Icinga 2 (icinga2-setup.sh) started here on first use,
-# on 127.0.0.1:$ICINGA_PORT with a certificate of the test CA, stopped by
-# run.sh's cleanup; each result is read back through the API
-# (last_check_result) and compared with what mxprobe printed.  Every
+# icinga2: the tests' real Icinga 2 (icinga2-lib.sh, icinga2-setup.sh),
+# started on first use unless cases-icinga2-check.sh did; each result is
+# read back through the API (last_check_result) and compared with what
+# mxprobe printed.  The service "mxprobe" of mail.mxprobe.test is the
+# shipped passive one (nagios/mxprobe-services.conf).  Every
 # target is mail.mxprobe.test (127.0.0.21, the clean Postfix), -C banner.
 #
 # shellcheck shell=bash disable=SC2034 # read by run.sh
 
 SUBMIT_DIR=$TMP/submit
-ICINGA_PORT=15665
-ICINGA_DIR=$SUBMIT_DIR/icinga2
-ICINGA_URL=https://127.0.0.1:$ICINGA_PORT
-ICINGA_STARTED=
-
 mkdir -p "$SUBMIT_DIR"
-
-# icinga_api PATH [USER PASSWORD_FILE]: GET from the test's Icinga; the
-# body on stdout, exit 1 unless HTTP 200.
-icinga_api() {
-    "$PY" - "$ICINGA_URL$1" "$TLS/ca.pem" "${2:-mxprobe}" \
-        "${3:-$ICINGA_DIR/password}" <<'EOF'
-import base64, ssl, sys, urllib.request
-url, ca, user, pwfile = sys.argv[1:5]
-pw = open(pwfile).read().strip()
-req = urllib.request.Request(url, headers={
-    "Accept": "application/json",
-    "Authorization": "Basic " + base64.b64encode(
-        (user + ":" + pw).encode()).decode()})
-ctx = ssl.create_default_context(cafile=ca)
-try:
-    with urllib.request.urlopen(req, context=ctx, timeout=5) as r:
-        sys.stdout.write(r.read().decode())
-except Exception as e:
-    sys.stderr.write(str(e) + "\n")
-    sys.exit(1)
-EOF
-}
-
-# icinga_up: the Icinga of these cases, started once; false (with the
-# reason as the case's) when it cannot be.
-icinga_up() {
-    [ -n "$ICINGA_STARTED" ] && return 0
-    # Without a run, finish still shows this case's (empty) files.
-    OUT=$TMP/cases/$CASE.out
-    ERR=$TMP/cases/$CASE.err
-    : >"$OUT"
-    : >"$ERR"
-    : >"$TMP/cases/$CASE.cmd"
-    if ! command -v icinga2 >/dev/null; then
-        why "icinga2 not installed (make deps)"
-        return 1
-    fi
-    if tcp_listens 127.0.0.1 "$ICINGA_PORT" 2>/dev/null; then
-        why "127.0.0.1:$ICINGA_PORT in use, by an earlier run's leftovers?"
-        return 1
-    fi
-    mkdir -p "$ICINGA_DIR"
-    if ! sh "$HERE/icinga2-setup.sh" "$ICINGA_DIR" "$TLS/ca.pem" \
-        "$TLS/ca.key" "$ICINGA_PORT" >"$ICINGA_DIR/setup.log" 2>&1; then
-        why "icinga2-setup.sh failed: $(tail -n 3 "$ICINGA_DIR/setup.log")"
-        return 1
-    fi
-    # shellcheck disable=SC2046 # one option a line
-    icinga2 daemon -c "$ICINGA_DIR/icinga2.conf" $(cat "$ICINGA_DIR/defines") \
-        >"$ICINGA_DIR/daemon.log" 2>&1 </dev/null 9>&- &
-    PIDS+=($!)
-    ICINGA_STARTED=1
-    # The ApiUser may query services and nothing else: ask for one.
-    if ! wait_for 30 icinga_api \
-        "/v1/objects/services?service=mail.mxprobe.test!mxprobe"; then
-        why "Icinga 2 API did not come up: $(tail -n 3 "$ICINGA_DIR/daemon.log")"
-        return 1
-    fi
-}
-
-# icinga_result HOST SERVICE: the service's last check result as three
-# lines: state, output (its newlines as \n), perfdata items joined by ' '.
-icinga_result() {
-    icinga_api "/v1/objects/services?service=$1!${2// /%20}&attrs=last_check_result" |
-        "$PY" -c '
-import json, sys
-cr = json.load(sys.stdin)["results"][0]["attrs"]["last_check_result"]
-if cr is None:
-    sys.exit(1)
-print(int(cr["state"]))
-print(cr["output"].replace("\n", "\\n"))
-print(" ".join(cr["performance_data"]))'
-}
+# icinga_up, icinga_api, icinga_result, $ICINGA_DIR: the shared Icinga.
+. "$HERE/icinga2-lib.sh"
 
 # want_icinga HOST SERVICE: Icinga holds what mxprobe just printed: the
 # state is its exit code, the output its status line (without perfdata)
@@ -123,6 +48,7 @@ if begin submit_icinga2_ok; then
         want_out '^MXPROBE (OK|WARNING|CRITICAL) - '
         want_no_out 'mxprobe: submit:'
         want_icinga mail.mxprobe.test mxprobe
+        want_icinga_fresh mail.mxprobe.test mxprobe
         want_time 15
     fi
     finish

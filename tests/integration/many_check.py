@@ -108,7 +108,7 @@ def parse_nagios(text):
             records.append(cur)
         elif c and cur is not None:
             cur["plugins"].add(c.group(2))
-        elif line.startswith("| ") or line.startswith("  "):
+        elif line.startswith("|") or line.startswith("  "):
             pass  # perfdata, or a continued detail (-vv transcripts)
         else:
             raise Bad("line outside the grammar: %r" % line[:200])

@@ -164,7 +164,7 @@ static void expect(enum fmt fmt, const struct mxp_report *r, int verbosity,
     "dsl-192-0-2-25.isp.example, no SOA | banner_connect=0.012s;;;0 "          \
     "relay_accepted=3;;1;0;16 tls_handshake=0.05s;;;0 "                        \
     "dnsbl_listed=2;1;2;0;40\n"
-#define FULL_PERF_LAST "| banner_ehlo=0.02s;;;0 tls_cert_days=81;14;7\n"
+#define FULL_PERF_LAST "|banner_ehlo=0.02s;;;0 tls_cert_days=81;14;7\n"
 
 static void test_nagios_v0(void **state)
 {
@@ -424,7 +424,7 @@ static void test_nagios_multi(void **state)
            "== c.example.org: CRITICAL - cannot resolve\n"
            "== d.example.org [192.0.2.4]: OK - second ok\n"
            "[OK] b: second ok\n"
-           "| a.example.org::a_time=1s "
+           "|a.example.org::a_time=1s "
            "b.example.org::relay_accepted=3;;1;0;16\n");
 }
 

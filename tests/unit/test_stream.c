@@ -242,7 +242,7 @@ static void test_nagios_single(void **state)
                         "SPF fail | a_time=1s b_n=2;1;2\n"
                         "[OK] a: a fine\n"
                         "[CRITICAL] bb: SPF fail\n"
-                        "| a_count=3;;;0\n");
+                        "|a_count=3;;;0\n");
     open_stream(&f, MXP_FORMAT_NAGIOS, MXP_NAGIOS_HOST);
     assert_int_equal(mxp_stream_add(f.s, 0, &t0), MXP_OK);
     assert_string_equal(so_far(&f), ""); /* the status line needs all */
@@ -278,7 +278,7 @@ static void test_nagios_host(void **state)
                  "== mx1.example.org [2001:db8::25]: OK - a fine, b fine\n"
                  "[OK] a: a fine\n"
                  "[OK] bb: b fine\n"
-                 "| 192.0.2.25::a_time=1s 192.0.2.25::a_count=3;;;0 "
+                 "|192.0.2.25::a_time=1s 192.0.2.25::a_count=3;;;0 "
                  "192.0.2.25::b_n=2;1;2 192.0.2.26::a_time=1s "
                  "192.0.2.26::a_count=3;;;0 192.0.2.26::b_n=2;1;2 "
                  "2001:db8::25::a_time=1s 2001:db8::25::a_count=3;;;0 "
@@ -331,7 +331,7 @@ static void test_nagios_multi(void **state)
                  "== mx2.example.org [192.0.2.27]: OK - a fine, b fine\n"
                  "[OK] a: a fine\n"
                  "[OK] bb: b fine\n"
-                 "| example.org::a_time=1s example.org::a_count=3;;;0 "
+                 "|example.org::a_time=1s example.org::a_count=3;;;0 "
                  "mx1.example.org[192.0.2.25]::a_time=1s "
                  "mx1.example.org[192.0.2.25]::a_count=3;;;0 "
                  "mx1.example.org[192.0.2.25]::b_n=2;1;2 "
