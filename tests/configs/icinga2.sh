@@ -120,7 +120,9 @@ setup_side() {
 check() {
     if validate "$@"; then
         say "ok $1 ($3 hosts, $4 services)"
-        [ "${MXPROBE_SHOW_ICINGA:-0}" = 1 ] && cat "$T/$1/validate.log"
+        if [ "${MXPROBE_SHOW_ICINGA:-0}" = 1 ]; then
+            cat "$T/$1/validate.log"
+        fi
     else
         say "FAIL $1: $(head -n 1 "$T/$1/why")"
         tail -n +2 "$T/$1/why"
