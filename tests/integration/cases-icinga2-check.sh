@@ -171,13 +171,7 @@ fi
 if begin icinga2_passive_stale; then
     # The shipped passive service's own check, which Icinga runs when no
     # result came within check_interval: UNKNOWN with the shipped text.
-    OUT=$TMP/cases/$CASE.out
-    ERR=$TMP/cases/$CASE.err
-    : >"$OUT"
-    : >"$ERR"
-    : >"$TMP/cases/$CASE.cmd"
-    RC=
-    ELAPSED_MS=0
+    no_mx
     if icinga_up && icinga_force mail.mxprobe.test mxprobe; then
         icinga_api "/v1/objects/services?service=mail.mxprobe.test!mxprobe&attrs=check_command&attrs=enable_active_checks&attrs=enable_passive_checks&attrs=check_interval&attrs=max_check_attempts" \
             test "$ICINGA_DIR/test-password" >"$TMP/cases/$CASE.attrs" ||

@@ -32,18 +32,6 @@ NAGIOS_PID=
 NAGIOS_BROKEN=
 NAGIOS_OPTS="-p $PORT --dns-server $DNS"
 
-# no_mx: this case has no mxprobe run (yet): finish shows its own empty
-# files, not the last case's.
-no_mx() {
-    OUT=$TMP/cases/$CASE.out
-    ERR=$TMP/cases/$CASE.err
-    : >"$OUT"
-    : >"$ERR"
-    : >"$TMP/cases/$CASE.cmd"
-    RC=
-    ELAPSED_MS=0
-}
-
 # nagios_up: the daemon of these cases, started once; false (with the
 # reason as the case's) when it cannot be.
 nagios_up() {
