@@ -207,7 +207,9 @@ fuzz: all
 	sh tests/fuzz/run.sh
 
 # check_mxprobe: the name monitoring cores look for in PLUGINDIR, a
-# link to the one binary (it behaves the same under either name)..
+# link to the one binary (it behaves the same under either name).  A
+# config file the admin has edited is not replaced: the shipped one goes
+# next to it as FILE.dist.
 install: $(O)/mxprobe $(PLUGINS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MXP_PLUGINDIR) \
 	    $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(SYSCONFDIR)/mxprobe \
@@ -215,7 +217,15 @@ install: $(O)/mxprobe $(PLUGINS)
 	install -m 755 $(O)/mxprobe $(DESTDIR)$(BINDIR)/mxprobe
 	ln -sf $(BINDIR)/mxprobe $(DESTDIR)$(PLUGINDIR)/check_mxprobe
 	install -m 644 $(PLUGINS) $(DESTDIR)$(MXP_PLUGINDIR)/
-	install -m 644 conf/*.yaml $(DESTDIR)$(SYSCONFDIR)/mxprobe/
+	@for f in conf/*.yaml; do \
+	    t=$(DESTDIR)$(SYSCONFDIR)/mxprobe/$${f#conf/}; \
+	    if [ -e "$$t" ] && ! cmp -s "$$f" "$$t"; then \
+	        echo "install: $$t is kept (edited); the shipped one is $$t.dist"; \
+	        install -m 644 "$$f" "$$t.dist"; \
+	    else \
+	        echo "install -m 644 $$f $$t"; install -m 644 "$$f" "$$t"; \
+	    fi; \
+	done
 	install -m 644 $(wildcard doc/*.1) $(DESTDIR)$(MANDIR)/man1/
 	$(if $(wildcard doc/*.5),install -d $(DESTDIR)$(MANDIR)/man5 && \
 	    install -m 644 $(wildcard doc/*.5) $(DESTDIR)$(MANDIR)/man5/)

@@ -6,6 +6,7 @@
 #     T/p/etc/mxprobe/mxprobe.yaml without -f (an unknown key in it is
 #     reported at its line) and loads every check from
 #     T/p/lib/mxprobe/plugins, whatever paths the earlier make compiled in;
+#   - the same install again keeps the admin's edited config;
 #   - DESTDIR=T/d: nothing of T/d in the link or the binary.
 # Then `make` again, so build/ holds the default paths as before.  Talks
 # to nothing: -h, --list-plugins and a config error only.
@@ -61,6 +62,19 @@ for d in plugins/*/; do
     [ -n "$path" ] && [ "$(readlink -f "$path")" = "$P/lib/mxprobe/plugins/$p.so" ] ||
         fail "--list-plugins: $p not from $P/lib/mxprobe/plugins: $(awk -v p="$p" '$1 == p' "$TMP/plugins")"
 done
+
+# Again over it: the admin's config stays (the shipped one is not put
+# over it), the other files are replaced.
+cp "$conf" "$TMP/edited"
+$MAKE -s install PREFIX="$P" >"$TMP/make.log" 2>&1 || {
+    cat "$TMP/make.log"
+    fail "make install PREFIX=$P over an install"
+}
+if cmp -s "$conf" "$TMP/edited"; then
+    ok "a second make install keeps the edited $conf"
+else
+    fail "a second make install replaced the edited $conf"
+fi
 
 D=$TMP/d
 $MAKE -s install PREFIX="$P" DESTDIR="$D" >"$TMP/make.log" 2>&1 || {
