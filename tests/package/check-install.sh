@@ -49,8 +49,11 @@ out=$("$link" -H 127.0.0.1 -p 1 -C banner --dns-server 127.0.0.1:1 -t 5 2>&1)
 rc=$?
 case "$out" in
 "MXPROBE UNKNOWN - $conf:$((lines + 1)):1: unknown top-level key 'no_such_key'"*)
-    [ "$rc" -eq 3 ] && ok "the installed binary reads $conf" ||
+    if [ "$rc" -eq 3 ]; then
+        ok "the installed binary reads $conf"
+    else
         fail "a bad $conf: exit $rc, want 3"
+    fi
     ;;
 *) fail "the installed binary does not read $conf (exit $rc): $(echo "$out" | head -n 1)" ;;
 esac
@@ -59,8 +62,8 @@ for d in plugins/*/; do
     p=$(basename "$d")
     path=$(awk -v p="$p" '$1 == p' "$TMP/plugins" |
         sed -n 's/.*(\(\/[^,]*\.so\), ABI.*/\1/p')
-    [ -n "$path" ] && [ "$(readlink -f "$path")" = "$P/lib/mxprobe/plugins/$p.so" ] ||
-        fail "--list-plugins: $p not from $P/lib/mxprobe/plugins: $(awk -v p="$p" '$1 == p' "$TMP/plugins")"
+    [ -n "$path" ] && [ "$(readlink -f "$path")" = "$P/lib/mxprobe/plugins/$p.so" ] && continue
+    fail "--list-plugins: $p not from $P/lib/mxprobe/plugins: $(awk -v p="$p" '$1 == p' "$TMP/plugins")"
 done
 
 # Again over it: the admin's config stays (the shipped one is not put
