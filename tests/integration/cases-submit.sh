@@ -228,11 +228,12 @@ if begin submit_icinga2_hostile_text; then
                 "$PY" -c '
 import json, sys
 cr = json.load(sys.stdin)["results"][0]["attrs"]["last_check_result"]
-lines = open(sys.argv[1], encoding="utf-8", errors="surrogateescape").read().splitlines()
+lines = open(sys.argv[1], encoding="utf-8", errors="surrogateescape").read().rstrip("\n").split("\n")
 status, _, perf = lines[0].partition("|")
 long = [l for l in lines[1:] if not l.startswith("|")]
 perf = perf.split() + [w for l in lines[1:] if l.startswith("|") for w in l[1:].split()]
-want = status.rstrip() + "".join("\n" + l for l in long)
+# As mxprobe sends it: the status line and the long output, each trimmed.
+want = status.rstrip() + "".join("\n" + l for l in long).rstrip(" \t\r\n")
 bad = []
 if int(cr["state"]) != int(sys.argv[2]):
     bad.append("state %s, mxprobe exit %s" % (cr["state"], sys.argv[2]))
