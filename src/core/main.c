@@ -522,6 +522,7 @@ static void stream_settings(const struct app *a, struct mxp_stream_settings *ss)
 static int run(struct app *a, int argc, char **argv)
 {
     char err[1024];
+    const char *path;
     struct mxp_stream_settings ss;
     struct mxp_sched_settings sch;
     struct mxp_expand_settings xs;
@@ -561,9 +562,10 @@ static int run(struct app *a, int argc, char **argv)
         }
         return 0;
     }
-    if (mxp_config_load(mxp_config_path(a->cli.config, getenv("MXPROBE_CONFIG"),
-                                        MXP_CONFIG_FILE), a->cli.sets,
-                        a->cli.n_sets, &a->cfg, err, sizeof(err)) != MXP_OK)
+    path = mxp_config_path(a->cli.config, getenv("MXPROBE_CONFIG"),
+                           MXP_CONFIG_FILE);
+    if (mxp_config_load(path, a->cli.sets, a->cli.n_sets, &a->cfg, err,
+                        sizeof(err)) != MXP_OK)
         return fail(err);
     for (i = 0; i < a->cli.n_dns_servers; i++)
         if (mxp_dns_server_check(a->cli.dns_servers[i], err, sizeof(err)) !=
