@@ -223,7 +223,7 @@ install: $(O)/mxprobe $(PLUGINS)
 	        echo "install: $$t is kept (edited); the shipped one is $$t.dist"; \
 	        install -m 644 "$$f" "$$t.dist"; \
 	    else \
-	        echo "install -m 644 $$f $$t"; install -m 644 "$$f" "$$t"; \
+	        install -m 644 "$$f" "$$t"; \
 	    fi; \
 	done
 	install -m 644 $(wildcard doc/*.1) $(DESTDIR)$(MANDIR)/man1/
