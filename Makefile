@@ -86,6 +86,22 @@ programs: $(O)/mxprobe $(PLUGINS)
 deps:
 	sh src/tools/install-deps.sh
 
+# The paths and version compiled in (-D above): when they change (make
+# install PREFIX=/opt after a plain make), the stamp does and the core
+# files that use them are rebuilt, so the installed binary reads the
+# config and loads the checks where this install puts them.
+PATHS_STAMP := $(O)/compiled-paths
+PATHS_NOW := $(VERSION) $(MXP_PLUGINDIR) $(SYSCONFDIR)
+PATHS_USERS := $(shell grep -l -E 'MXP_(VERSION|PLUGIN_DIR|CONFIG_FILE)' \
+                 src/core/*.c)
+$(PATHS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@if [ '$(PATHS_NOW)' != "$$(cat $@ 2>/dev/null)" ]; then \
+	    echo '$(PATHS_NOW)' >$@; fi
+$(PATHS_USERS:%.c=$(O)/obj/%.o): $(PATHS_STAMP)
+.PHONY: FORCE
+FORCE:
+
 $(O)/mxprobe: $(MAIN_OBJ) $(CORE_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lm
 
@@ -191,7 +207,9 @@ fuzz: all
 	sh tests/fuzz/run.sh
 
 # check_mxprobe: the name monitoring cores look for in PLUGINDIR, a
-# link to the one binary (it behaves the same under either name).
+# link to the one binary (it behaves the same under either name).  A
+# config file the admin has edited is not replaced: the shipped one goes
+# next to it as FILE.dist.
 install: $(O)/mxprobe $(PLUGINS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MXP_PLUGINDIR) \
 	    $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(SYSCONFDIR)/mxprobe \
@@ -199,7 +217,15 @@ install: $(O)/mxprobe $(PLUGINS)
 	install -m 755 $(O)/mxprobe $(DESTDIR)$(BINDIR)/mxprobe
 	ln -sf $(BINDIR)/mxprobe $(DESTDIR)$(PLUGINDIR)/check_mxprobe
 	install -m 644 $(PLUGINS) $(DESTDIR)$(MXP_PLUGINDIR)/
-	install -m 644 conf/*.yaml $(DESTDIR)$(SYSCONFDIR)/mxprobe/
+	@for f in conf/*.yaml; do \
+	    t=$(DESTDIR)$(SYSCONFDIR)/mxprobe/$${f#conf/}; \
+	    if [ -e "$$t" ] && ! cmp -s "$$f" "$$t"; then \
+	        echo "install: $$t is kept (edited); the shipped one is $$t.dist"; \
+	        install -m 644 "$$f" "$$t.dist"; \
+	    else \
+	        install -m 644 "$$f" "$$t"; \
+	    fi; \
+	done
 	install -m 644 $(wildcard doc/*.1) $(DESTDIR)$(MANDIR)/man1/
 	$(if $(wildcard doc/*.5),install -d $(DESTDIR)$(MANDIR)/man5 && \
 	    install -m 644 $(wildcard doc/*.5) $(DESTDIR)$(MANDIR)/man5/)
@@ -231,11 +257,13 @@ deb:
 
 # make deb without the unit tests (make check ran them) and the -dbgsym
 # package, lintian failing on warnings too, then the file list and (as
-# root) a real apt-get install, run and purge (tests/package/check-deb.sh).
+# root) a real apt-get install, run and purge (tests/package/check-deb.sh);
+# then make install into a temp PREFIX and DESTDIR (check-install.sh).
 check-package:
 	DEB_BUILD_OPTIONS="nocheck noautodbgsym $(DEB_BUILD_OPTIONS)" \
 	    $(MAKE) deb LINTIAN_FAIL_ON=error,warning
 	sh tests/package/check-deb.sh $(DEB_DIR) $(VERSION)
+	MAKE="$(MAKE) O=$(O)" sh tests/package/check-install.sh
 
 format:
 	clang-format -i $(wildcard src/core/*.[ch] plugins/*/*.c include/mxprobe/*.h tests/unit/*.c tests/plugins/*.c tests/tools/*.c bench/*.c)

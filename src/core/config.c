@@ -7,11 +7,14 @@
  * plugin's keys once the plugins are loaded) and targets:.  Every error is
  * one line that starts with the position of the offending node.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <sys/stat.h>
 
 #include "config.h"
 #include "dns.h"
@@ -851,6 +854,22 @@ done:
     }
     *out = cfg;
     return MXP_OK;
+}
+
+const char *mxp_config_path(const char *given, const char *env,
+                            const char *system)
+{
+    struct stat st;
+
+    if (given != NULL)
+        return given;
+    if (env != NULL)
+        return env[0] != '\0' ? env : NULL;
+    /* lstat: a symlink whose target is gone (an unmounted /srv, a
+     * typo in ln -s) is the admin's file, not an absent one. */
+    if (lstat(system, &st) == 0 || (errno != ENOENT && errno != ENOTDIR))
+        return system;
+    return NULL;
 }
 
 void mxp_config_free(struct mxp_config *cfg)

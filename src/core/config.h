@@ -135,6 +135,17 @@ struct mxp_config {
 extern const char mxp_default_config[];
 extern const size_t mxp_default_config_len;
 
+/* The config file of a run: given (-f FILE); else env ($MXPROBE_CONFIG)
+ * when it is set (empty: the built-in default, which the tests use so
+ * that a system file cannot change what they check); else system (the
+ * SYSCONFDIR file, /etc/mxprobe/mxprobe.yaml in the Debian package) when
+ * it exists, so that editing the shipped copy takes effect; else NULL, the
+ * built-in default.  A system file that exists but cannot be read (a
+ * folder, no permission, a symlink to nothing) is returned all the same,
+ * so that loading it says the error instead of ignoring the file. */
+const char *mxp_config_path(const char *given, const char *env,
+                            const char *system);
+
 /* Load and validate.  path NULL means the built-in default.  sets are
  * "SECTION.KEY=VALUE" overrides (--set) applied before validation; SECTION
  * is "probe" or a plugin name (then plugins.SECTION.KEY); VALUE is parsed

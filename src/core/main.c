@@ -6,15 +6,12 @@
  * Anything wrong with arguments, config or plugins is one line on stdout
  * ("MXPROBE UNKNOWN - ...", where Nagios shows it) and exit 3.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "clock.h"
@@ -91,28 +88,6 @@ static void list_one(const char *name, const char *path,
     printf("\n%-12s default thresholds: warning %s, critical %s\n", "",
            desc->default_warning ? desc->default_warning : "none",
            desc->default_critical ? desc->default_critical : "none");
-}
-
-/* The config file of this run: -f FILE; else $MXPROBE_CONFIG when it is
- * set (empty: the built-in default, which the tests use so that a system
- * file cannot change what they check); else the system file
- * (MXP_CONFIG_FILE, /etc/mxprobe/mxprobe.yaml in the Debian package) when
- * it exists, so that editing the shipped copy takes effect; else NULL, the
- * built-in default.  A system file that exists but cannot be read is
- * loaded all the same, so its error is said instead of being ignored. */
-static const char *config_path(const char *given)
-{
-    const char *env = getenv("MXPROBE_CONFIG");
-    struct stat st;
-
-    if (given != NULL)
-        return given;
-    if (env != NULL)
-        return env[0] != '\0' ? env : NULL;
-    if (stat(MXP_CONFIG_FILE, &st) == 0 ||
-        (errno != ENOENT && errno != ENOTDIR))
-        return MXP_CONFIG_FILE;
-    return NULL;
 }
 
 /* The config entry of -H, when the config lists it as a target. */
@@ -547,6 +522,7 @@ static void stream_settings(const struct app *a, struct mxp_stream_settings *ss)
 static int run(struct app *a, int argc, char **argv)
 {
     char err[1024];
+    const char *path;
     struct mxp_stream_settings ss;
     struct mxp_sched_settings sch;
     struct mxp_expand_settings xs;
@@ -586,8 +562,10 @@ static int run(struct app *a, int argc, char **argv)
         }
         return 0;
     }
-    if (mxp_config_load(config_path(a->cli.config), a->cli.sets,
-                        a->cli.n_sets, &a->cfg, err, sizeof(err)) != MXP_OK)
+    path = mxp_config_path(a->cli.config, getenv("MXPROBE_CONFIG"),
+                           MXP_CONFIG_FILE);
+    if (mxp_config_load(path, a->cli.sets, a->cli.n_sets, &a->cfg, err,
+                        sizeof(err)) != MXP_OK)
         return fail(err);
     for (i = 0; i < a->cli.n_dns_servers; i++)
         if (mxp_dns_server_check(a->cli.dns_servers[i], err, sizeof(err)) !=

@@ -11,7 +11,9 @@
 # finds the demo up and reports again; make demo-stop ends every process
 # and Postfix instance recorded, and no other (a live process given a
 # false record stays), leaves nothing listening and removes the state
-# dir; make demo as another user than root refuses with a reason.  One
+# dir; make demo as another user than root refuses with a reason; a
+# state dir or lock another user left (with a root process's true record,
+# a link to a file) is not touched.  One
 # line per assertion ("ok ..." / "FAIL ..."), "demo: N passed, M failed",
 # exit 1 on failure.  Needs root.
 set -u
@@ -226,6 +228,35 @@ for cmd in stop start; do
         kept
 done
 rm -f "$OUT/other.lock"
+
+# A state dir (or lock) another user made: /tmp is everyone's, so a user
+# could leave a demo's marks in the default /tmp/mxprobe-demo with the
+# true start time of a process of root's, or a lock that links to a file
+# of root's.  demo-stop (as root) must touch neither.
+sleep 300 &
+DECOY=$!
+mkdir "$OUT/forged" && : >"$OUT/forged/.mxprobe-demo" &&
+    printf '%s %s sleep\n' "$DECOY" "$(awk '{ sub(/.*\) /, ""); print $20 }' "/proc/$DECOY/stat")" \
+        >"$OUT/forged/pids" && : >"$OUT/forged/postfixes" &&
+    chown -R 65534:65534 "$OUT/forged"
+MXPROBE_DEMO_DIR=$OUT/forged bash tests/demo/demo.sh stop \
+    >"$OUT/forged.out" 2>&1 </dev/null 8>&-
+RC=$?
+check forged_dir_exit "demo-stop on a state dir of another user: exit $RC, want 1" [ "$RC" = 1 ]
+check forged_dir_decoy "demo-stop on a state dir of another user killed PID $DECOY" \
+    kill -0 "$DECOY"
+check forged_dir_kept "demo-stop removed a state dir of another user" [ -d "$OUT/forged" ]
+kill "$DECOY" 2>/dev/null
+wait "$DECOY" 2>/dev/null
+DECOY=
+echo precious >"$OUT/precious"
+mkdir "$OUT/lk" && ln -s "$OUT/precious" "$OUT/lk/demo.lock" && chown -h 65534:65534 "$OUT/lk/demo.lock"
+MXPROBE_DEMO_DIR=$OUT/lk/demo bash tests/demo/demo.sh stop \
+    >"$OUT/lk.out" 2>&1 </dev/null 8>&-
+RC=$?
+lock_kept() { [ "$RC" = 1 ] && [ "$(cat "$OUT/precious")" = precious ]; }
+check forged_lock "demo-stop with its lock a link of another user's: exit $RC (want 1), the file it names: '$(cat "$OUT/precious")'" \
+    lock_kept
 
 say "demo: $PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]

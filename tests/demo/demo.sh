@@ -18,6 +18,8 @@
 # stop: stops exactly what start started: the recorded PIDs (each only
 # while it is still the process that was started: same start time) and
 # the Postfix instances (postfix -c DIR stop), then removes the state.
+# A state dir or lock that is a link, another user's or writable by
+# others is refused, never trusted.
 #
 # Needs root (Postfix).  MXPROBE_BUILD (default build) is the build
 # folder; MXPROBE_DEMO_NET (default 127.0.3) the first three bytes of the
@@ -377,8 +379,20 @@ done
 
 # One start or stop at a time for this state dir.
 # fd 9: the servers.sh functions close it for the servers they start.
-exec 9>"$DIR.lock" || die "lock file $DIR.lock"
+# The default state dir is in /tmp, where every user may leave a folder
+# or a link first: only a lock and a state dir of this user's own (no
+# link, nobody else may write) are trusted, so that a forged record never
+# makes root stop a process or truncate a file of another's.  (>>: an
+# existing lock is never truncated.)
+if [ -L "$DIR.lock" ] || { [ -e "$DIR.lock" ] && [ ! -O "$DIR.lock" ]; }; then
+    die "$DIR.lock is a link or another user's: not touched"
+fi
+exec 9>>"$DIR.lock" || die "lock file $DIR.lock"
 flock -w 120 9 || die "another make demo (or demo-stop) holds $DIR.lock"
+if [ -L "$DIR" ] || { [ -e "$DIR" ] && { [ ! -O "$DIR" ] ||
+    [ -n "$(find "$DIR" -maxdepth 0 -perm /022)" ]; }; }; then
+    die "$DIR is a link, another user's or writable by others: not touched (remove it, or set MXPROBE_DEMO_DIR)"
+fi
 
 TMP=$DIR
 TLS=$DIR/tls

@@ -383,6 +383,75 @@ if begin nagios4_passive_freshness; then
     finish
 fi
 
+# d) A hostile server's text through --submit into the real daemon: the
+# fake "command-inject" on 127.0.0.21:$INJECT_PORT (mail.mxprobe.test, as
+# DNS says) greets with '|', ';', literal "\n" and non-UTF-8 bytes, and
+# with a bare LF, CR and NUL each before "[1234567890] SHUTDOWN_PROGRAM".
+# Nagios must run one command per result (and stay up), and hold the
+# texts as mxprobe printed them: the status line with its one '|' (a
+# server's '|' would start perfdata), the perfdata items, the long output.
+# -v fits one write of PIPE_BUF; -vv (the 100-line transcript, 7 KiB)
+# does not: its line is cut as documented (status line and perfdata
+# whole, whole long-output lines, then the note).
+INJECT_PORT=2601
+if begin nagios4_passive_hostile_text; then
+    if nagios_up; then
+        "$PY" "$HERE/fakesmtp.py" --listen "127.0.0.21:$INJECT_PORT" \
+            --scenario command-inject --name mail.mxprobe.test \
+            >"$NAGIOS_DIR/inject.log" 2>&1 9>&- </dev/null &
+        inject_pid=$!
+        PIDS+=("$inject_pid")
+        printf 'submit:\n  service: mail check\n' >"$NAGIOS_DIR/inject.yaml"
+        if wait_for 10 tcp_listens 127.0.0.21 "$INJECT_PORT"; then
+            for v in -v -vv; do
+                log_lines=$(wc -l <"$NAGIOS_DIR/nagios.log")
+                t0=$(date +%s)
+                mx 15 -C banner -H mail.mxprobe.test -p "$INJECT_PORT" "$v" \
+                    -f "$NAGIOS_DIR/inject.yaml" --submit "nagios:$NAGIOS_CMD"
+                want_no_out 'mxprobe: submit:'
+                [ "$(head -n 1 "$OUT" | tr -cd '|')" = '|' ] ||
+                    why "$v: the status line holds more than one '|'"
+                grep -q 'SHUTDOWN_PROGRAM' "$OUT" ||
+                    why "$v: the server's text is not in the output (the case tests nothing)"
+                nagios_wait mail.mxprobe.test 'mail check' "$t0" 1 || continue
+                sleep 1 # a second command, had there been one, is read too
+                kill -0 "$NAGIOS_PID" 2>/dev/null || why "$v: Nagios is down"
+                new=$(tail -n +$((log_lines + 1)) "$NAGIOS_DIR/nagios.log")
+                [ "$(grep -c 'EXTERNAL COMMAND: ' <<<"$new")" = 1 ] ||
+                    why "$v: not one external command: $(clip "$(grep 'EXTERNAL COMMAND: ' <<<"$new" | cut -c1-80)")"
+                ! grep -Eq 'EXTERNAL COMMAND: SHUTDOWN|shutdown|Caught SIG' <<<"$new" ||
+                    why "$v: Nagios was told to shut down"
+                if [ "$v" = -v ]; then
+                    want_nagios_like mail.mxprobe.test 'mail check'
+                    continue
+                fi
+                out=$(nagios_field mail.mxprobe.test 'mail check' plugin_output)
+                long=$(nagios_field mail.mxprobe.test 'mail check' long_plugin_output)
+                perf=$(nagios_field mail.mxprobe.test 'mail check' performance_data)
+                [ "$(wc -c <"$OUT")" -gt 4096 ] || why "-vv: output within PIPE_BUF"
+                [ "$out" = "$(head -n 1 "$OUT" | sed 's/ *|.*//')" ] ||
+                    why "-vv: Nagios plugin_output '$(clip "$out")'"
+                [ "$(perf_norm "$perf")" = "$(perf_norm "$(head -n 1 "$OUT" | sed -n 's/^[^|]*|//p') $(sed -n 's/^|//p' "$OUT")")" ] ||
+                    why "-vv: Nagios performance_data '$(clip "$perf")'"
+                [[ $long == *'\n[output cut to fit the command file]' ]] ||
+                    why "-vv: the long output does not end in the cut note: '$(clip "${long: -120}")'"
+                # Whole lines of mxprobe's long output, from the first on,
+                # as status.dat writes them (\\ for a backslash).
+                want_long=$(sed -n '2,${/^|/q;p}' "$OUT" |
+                    awk '{ gsub(/\\/, "&&"); printf "%s\\n", $0 }')
+                kept=${long%%\[output cut*}
+                if [ -z "$kept" ] || [[ $want_long != "$kept"* ]]; then
+                    why "-vv: the long output kept is not the first lines of mxprobe's: '$(clip "$kept")'"
+                fi
+            done
+        else
+            why "fakesmtp command-inject did not start: $(cat "$NAGIOS_DIR/inject.log")"
+        fi
+        kill "$inject_pid" 2>/dev/null
+    fi
+    finish
+fi
+
 nagios_stop
 # MXPROBE_IT_TIMES=1: what this file's cases took in all, daemon included.
 [ -z "${MXPROBE_IT_TIMES:-}" ] || say "nagios4 cases: $(($(now_ms) - NAGIOS_T0)) ms"

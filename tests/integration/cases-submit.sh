@@ -202,3 +202,54 @@ EOF2
     want_time 20
     finish
 fi
+
+if begin submit_icinga2_hostile_text; then
+    # A hostile server's text through the API (the fake command-inject
+    # on 127.0.0.21:2602, as mail.mxprobe.test: '|', ';', literal "\n",
+    # non-UTF-8, bare LF/CR/NUL in its greeting; -vv adds its 100-line
+    # transcript): Icinga records mxprobe's state, its output exactly
+    # (status line and long output, no perfdata in it) and exactly the
+    # perfdata items mxprobe printed, none made of server text.
+    if icinga_up; then
+        "$PY" "$HERE/fakesmtp.py" --listen 127.0.0.21:2602 \
+            --scenario command-inject --name mail.mxprobe.test \
+            >"$SUBMIT_DIR/inject.log" 2>&1 9>&- </dev/null &
+        inject_pid=$!
+        PIDS+=("$inject_pid")
+        sed 's/^  service: mxprobe$/  service: smtp relay/' \
+            "$ICINGA_DIR/mxprobe.yaml" >"$SUBMIT_DIR/inject.yaml"
+        if wait_for 10 tcp_listens 127.0.0.21 2602; then
+            mx 15 -C banner -H mail.mxprobe.test -p 2602 -vv \
+                -f "$SUBMIT_DIR/inject.yaml" --submit "icinga2:$ICINGA_URL"
+            want_no_out 'mxprobe: submit:'
+            grep -q 'SHUTDOWN_PROGRAM' "$OUT" ||
+                why "the server's text is not in the output (the case tests nothing)"
+            got=$(icinga_api "/v1/objects/services?service=mail.mxprobe.test!smtp%20relay&attrs=last_check_result" |
+                "$PY" -c '
+import json, sys
+cr = json.load(sys.stdin)["results"][0]["attrs"]["last_check_result"]
+lines = open(sys.argv[1], encoding="utf-8", errors="surrogateescape").read().rstrip("\n").split("\n")
+status, _, perf = lines[0].partition("|")
+long = [l for l in lines[1:] if not l.startswith("|")]
+perf = perf.split() + [w for l in lines[1:] if l.startswith("|") for w in l[1:].split()]
+# As mxprobe sends it: the status line and the long output, each trimmed.
+want = status.rstrip() + "".join("\n" + l for l in long).rstrip(" \t\r\n")
+bad = []
+if int(cr["state"]) != int(sys.argv[2]):
+    bad.append("state %s, mxprobe exit %s" % (cr["state"], sys.argv[2]))
+if cr["output"] != want:
+    bad.append("output differs at %d" % next((i for i, (a, b) in enumerate(zip(cr["output"], want)) if a != b), min(len(cr["output"]), len(want))))
+if cr["performance_data"] != perf:
+    bad.append("perfdata %r, mxprobe %r" % (cr["performance_data"], perf))
+if cr["active"]:
+    bad.append("the last result is an active one")
+print("; ".join(bad))' "$OUT" "$RC" 2>&1) || got="cannot read mail.mxprobe.test!smtp relay: $got"
+            [ -z "$got" ] || why "Icinga: $got"
+        else
+            why "fakesmtp command-inject did not start: $(cat "$SUBMIT_DIR/inject.log")"
+        fi
+        kill "$inject_pid" 2>/dev/null
+        want_time 15
+    fi
+    finish
+fi

@@ -40,6 +40,13 @@ Scenarios (NAME is --name):
     close-after-greeting  the normal greeting, then close.
     refuse-554            greeting "554 NAME no service"; every command but
                           QUIT gets 503, QUIT gets 221.
+    command-inject        a greeting written to break a monitoring core's
+                          input: 100 "220-" lines holding '|', ';', a
+                          literal backslash-n and a non-UTF-8 byte, then
+                          one whose bare LF, CR and NUL are each followed
+                          by "[1234567890] SHUTDOWN_PROGRAM" (an external
+                          command of Nagios); then reads until the client
+                          goes.
 
 Relay scenarios (issue 3): a stateful session (MAIL before RCPT before
 DATA, RSET, NOOP, QUIT, 503 when out of order) that logs, on stdout, every
@@ -130,7 +137,7 @@ TLS_SCENARIOS = (
 SCENARIOS = (
     "normal", "silent", "slow-greeting", "endless-ehlo", "huge-line",
     "garbage", "nul-greeting", "helo-only", "close-after-greeting",
-    "refuse-554",
+    "refuse-554", "command-inject",
 ) + ("relay-percent", "relay-percent-nopipe", "data-554", "auth-530",
      "greylist-450", "drop-after-5") + TLS_SCENARIOS
 
@@ -650,6 +657,13 @@ def run_scenario(c, scenario, name, server=None):
         data = bytearray(random.getrandbits(8) for _ in range(4096))
         data[0:2] = b"\x00\x1b"  # never a valid reply code
         c.send(bytes(data))
+    elif scenario == "command-inject":
+        inject = b"[1234567890] SHUTDOWN_PROGRAM"
+        c.send(b"".join(b"220-%s |evil_%d=1;2;3 a\\nb ;x; \xff|\r\n"
+                        % (name.encode("ascii"), i) for i in range(100)) +
+               b"220 " + name.encode("ascii") + b" |x=1\n" + inject +
+               b"\r" + inject + b"\x00" + inject + b"\r\n")
+        c.drain()
     elif scenario == "nul-greeting":
         c.send(("220 %s ESMTP " % name).encode("ascii") +
                b"fa\x00ke \x1b[31mred\x1b[0m\r\n")

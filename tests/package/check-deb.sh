@@ -13,7 +13,8 @@
 #    loopback port (CRITICAL, exit 2), a geoip lookup in the tree's
 #    MaxMind test database (OK), /etc/mxprobe/mxprobe.yaml read without
 #    -f (its targets: run by --all; an unknown key in it reported as
-#    file:line:col), then `apt-get purge` and nothing of it left.
+#    file:line:col), the same as the nagios user, a reinstall that keeps
+#    the edited conffile, then `apt-get purge` and nothing of it left.
 # Not root, or an mxprobe already there: part 2 is skipped, said so.
 # mxprobe talks only to 127.0.0.1 here (closed ports; --dns-server a
 # closed port, never the machine's resolver).  The trap purges the
@@ -267,6 +268,33 @@ printf 'no_such_key: 1\n' >>"$CONF"
 expect 3 "^MXPROBE UNKNOWN - $CONF:$((lines + 1)):1: unknown top-level key 'no_such_key'" \
     /usr/bin/mxprobe -H 127.0.0.1 -p "$SMTP_PORT" -C banner --dns-server "$DNS" \
     -o nagios
+# As the user Nagios and Icinga run checks as (nagios, when there is
+# one): the link, the checks and the config are theirs to use too.
+if id nagios >/dev/null 2>&1 && command -v runuser >/dev/null; then
+    expect 3 "^MXPROBE UNKNOWN - $CONF:$((lines + 1)):1: unknown top-level key 'no_such_key'" \
+        runuser -u nagios -- /usr/lib/nagios/plugins/check_mxprobe \
+        -H 127.0.0.1 -p "$SMTP_PORT" -C banner --dns-server "$DNS"
+    cp "$TMP/mxprobe.yaml.orig" "$CONF"
+    expect 2 "^MXPROBE CRITICAL - 127\.0\.0\.1: no SMTP service: connection refused" \
+        runuser -u nagios -- /usr/lib/nagios/plugins/check_mxprobe \
+        -H 127.0.0.1 -p "$SMTP_PORT" -C banner --dns-server "$DNS"
+fi
+cp "$TMP/mxprobe.yaml.orig" "$CONF"
+
+# The package again over itself (an upgrade to the same version): the
+# admin's edited conffile stays as it is.
+printf '# edited by the admin\n' >>"$CONF"
+cp "$CONF" "$TMP/mxprobe.yaml.edited"
+if apt_get install --reinstall "$DEB" >"$TMP/apt.log" 2>&1; then
+    if cmp -s "$CONF" "$TMP/mxprobe.yaml.edited"; then
+        ok "apt-get install --reinstall keeps the edited $CONF"
+    else
+        fail "apt-get install --reinstall replaced the edited $CONF"
+    fi
+else
+    cat "$TMP/apt.log"
+    fail "apt-get install --reinstall $DEB"
+fi
 cp "$TMP/mxprobe.yaml.orig" "$CONF"
 
 # Purge: nothing of the package is left.

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include <sys/stat.h>
+
 #include "config.h"
 
 /* Writes text to a fresh temp file; the caller unlinks path. */
@@ -917,6 +919,52 @@ static void test_number_readers(void **state)
     }
 }
 
+/* Which file a run reads: -f, then $MXPROBE_CONFIG (empty: the built-in
+ * default), then the system file whenever something is at its path.  A
+ * dangling symlink or an unreadable folder there is the admin's file
+ * gone wrong: loading it must say so, not fall back to the defaults. */
+static void test_config_path(void **state)
+{
+    char dir[] = "/tmp/mxp_test_cfgpath_XXXXXX";
+    char file[64], link[64], sub[64], sub_file[96];
+    const char *given = "given", *env = "env";
+    FILE *f;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(file, sizeof(file), "%s/mxprobe.yaml", dir);
+    snprintf(link, sizeof(link), "%s/dangling.yaml", dir);
+    snprintf(sub, sizeof(sub), "%s/sub", dir);
+    snprintf(sub_file, sizeof(sub_file), "%s/mxprobe.yaml", sub);
+
+    assert_ptr_equal(mxp_config_path(given, env, file), given);
+    assert_ptr_equal(mxp_config_path(given, "", file), given);
+    assert_ptr_equal(mxp_config_path(NULL, env, file), env);
+    assert_null(mxp_config_path(NULL, "", file));
+    /* Nothing there (or not a folder on the way): the built-in default. */
+    assert_null(mxp_config_path(NULL, NULL, file));
+    assert_null(mxp_config_path(NULL, NULL, "/dev/null/mxprobe.yaml"));
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_ptr_equal(mxp_config_path(NULL, NULL, file), file);
+    assert_int_equal(symlink("/nonexistent/mxprobe.yaml", link), 0);
+    assert_ptr_equal(mxp_config_path(NULL, NULL, link), link);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_ptr_equal(mxp_config_path(NULL, NULL, sub), sub);
+    /* A folder that cannot be searched hides whether the file is there:
+     * (as root, the search is allowed and the file is absent). */
+    assert_int_equal(chmod(sub, 0), 0);
+    if (geteuid() != 0)
+        assert_ptr_equal(mxp_config_path(NULL, NULL, sub_file), sub_file);
+    assert_int_equal(chmod(sub, 0700), 0);
+
+    unlink(link);
+    unlink(file);
+    rmdir(sub);
+    rmdir(dir);
+}
+
 static void test_string_list(void **state)
 {
     char err[256], **list;
@@ -985,6 +1033,7 @@ int main(void)
         cmocka_unit_test(test_bool_table),
         cmocka_unit_test(test_number_readers),
         cmocka_unit_test(test_string_list),
+        cmocka_unit_test(test_config_path),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
