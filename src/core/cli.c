@@ -209,6 +209,12 @@ int mxp_cli_parse(int argc, char **argv, struct mxp_cli *cli, char *err,
             }
             break;
         case 'f':
+            /* -f "" (an unset variable in a command definition) would read
+             * as the error of a file without a name. */
+            if (optarg[0] == '\0') {
+                snprintf(err, errlen, "-f: empty file name");
+                return MXP_ERR_INVALID;
+            }
             cli->config = optarg;
             break;
         case OPT_DNS_SERVER:

@@ -163,6 +163,7 @@ static void test_parse_errors(void **state)
         {{"-H", "x", "-j", "8x", NULL}, "is not a number of targets"},
         {{"-H", "x", "-4", "-6", NULL}, "-4 and -6 exclude each other"},
         {{"-H", "x", "--submit", "", NULL}, "--submit: empty destination"},
+        {{"-H", "x", "-f", "", NULL}, "-f: empty file name"},
         {{"-D", "example.org", "--all", NULL}, "-D and --all exclude"},
         {{"-q", NULL}, "give -H HOST, -D DOMAIN or --all"},
     };
