@@ -332,7 +332,7 @@ static int dane_match_ta(const struct dane_rr *rr, X509 *const *chain,
                          size_t n_chain, const size_t *path, size_t n_path,
                          struct dane_rr_result *r)
 {
-    size_t i, unsigned_hit = 0;
+    size_t i, off_path = 0;
     int found_off_path = 0;
 
     for (i = 1; i < n_path; i++) {
@@ -364,7 +364,7 @@ static int dane_match_ta(const struct dane_rr *rr, X509 *const *chain,
             return -1;
         if (m == 1) {
             found_off_path = 1;
-            unsigned_hit = i;
+            off_path = i;
             break;
         }
     }
@@ -372,10 +372,11 @@ static int dane_match_ta(const struct dane_rr *rr, X509 *const *chain,
         snprintf(r->why, sizeof r->why,
                  "matches the certificate at chain position %zu, but no "
                  "valid signature chain leads from the leaf to it",
-                 unsigned_hit);
+                 off_path);
         return 0;
     }
-    /* RFC 7671 5.2.3: a TA public key in full need not be sent. */
+    /* RFC 7671 5.2.3: a TA public key in full need not be sent; its
+     * signature on the top of the path is then the only link checked. */
     if (rr->selector == DANE_SEL_SPKI && rr->mtype == DANE_FULL) {
         const unsigned char *p = rr->data;
         EVP_PKEY *k = d2i_PUBKEY(NULL, &p, (long)rr->len);

@@ -98,8 +98,13 @@ struct dane_summary {
  * matches when no sent certificate does but that key signed the top of
  * the path (RFC 7671 5.2.3: such a TA need not be sent); a digest of an
  * unsent TA cannot be checked and does not match (RFC 7671 5.2.2, RFC
- * 7672 3.1.2: the server must send its TA then).  Returns 0, -1 when out
- * of memory (the results are then unreliable). */
+ * 7672 3.1.2: the server must send its TA then).  The leaf is never its
+ * own DANE-TA (as in OpenSSL's DANE: a record for the leaf is usage 3).
+ * No names and no dates are checked here: after a DANE-TA match the
+ * caller still checks the leaf's names against the MX name (RFC 7672
+ * 3.2.3) and the dates; after a DANE-EE match neither applies (RFC 7672
+ * 3.1.1).  Returns 0, -1 when out of memory (the results are then
+ * unreliable). */
 int dane_match(const struct dane_rr *rrs, size_t n, X509 *const *chain,
                size_t n_chain, struct dane_rr_result *res,
                struct dane_summary *sum);
