@@ -326,6 +326,37 @@ static void test_ta_depth(void **state)
     dane_rr_free(&rr);
 }
 
+/* A stray certificate in the chain: skipped on the path, and matching
+ * it as TA is no match; a 2 1 0 record that is no key at all. */
+static void test_ta_stray(void **state)
+{
+    X509 *chain[] = {leaf.cert, other.cert, ca.cert};
+    X509 *no_ca[] = {leaf.cert};
+    static const unsigned char junk[] = {2, 1, 0, 0x30, 0x03, 0x02, 0x01};
+    struct dane_rr rr;
+    struct dane_rr_result r;
+    struct dane_summary sum;
+
+    (void)state;
+    rr_for(2, 0, 1, &ca, &rr);
+    assert_int_equal(match1(&rr, chain, 3, &r, &sum), DANE_MATCH);
+    assert_int_equal(r.position, 2);
+    dane_rr_free(&rr);
+    rr_for(2, 1, 1, &other, &rr);
+    assert_int_equal(match1(&rr, chain, 3, &r, &sum), DANE_NO_MATCH);
+    assert_non_null(strstr(r.why, "chain position 1, but no valid"));
+    dane_rr_free(&rr);
+    rr_raw(junk, sizeof junk, &rr);
+    assert_true(rr.usable);
+    assert_int_equal(match1(&rr, no_ca, 1, &r, &sum), DANE_NO_MATCH);
+    dane_rr_free(&rr);
+    /* the CA's key in full, the CA not sent: matches (RFC 7671 5.2.3) */
+    rr_for(2, 1, 0, &ca, &rr);
+    assert_int_equal(match1(&rr, no_ca, 1, &r, &sum), DANE_MATCH);
+    assert_int_equal(r.position, DANE_TA_ABSENT);
+    dane_rr_free(&rr);
+}
+
 /* ---- unusable records ----------------------------------------------- */
 
 static void test_pkix_not_for_smtp(void **state)
@@ -590,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_ta_key),
         cmocka_unit_test(test_ta_broken_signature),
         cmocka_unit_test(test_ta_depth),
+        cmocka_unit_test(test_ta_stray),
         cmocka_unit_test(test_pkix_not_for_smtp),
         cmocka_unit_test(test_unusable_table),
         cmocka_unit_test(test_several_one_matches),
