@@ -115,7 +115,9 @@ static int domain_ok(const char *s, size_t n)
 /* The fields of a TXT record after its version tag: *WSP ";" *WSP
  * field, repeated, an optional final ";".  field(arg, name, value) is
  * called for each (value up to ';' with outer white space trimmed) and
- * returns MTA_STS_OK to go on. */
+ * returns MTA_STS_OK to go on, or MTA_STS_NONE for a field it does not
+ * know: an extension, whose value is then checked here for both kinds of
+ * record. */
 typedef enum mta_sts_rc (*field_fn)(void *arg, const char *name, size_t nl,
                                     const char *value, size_t vl, char *err,
                                     size_t errlen);
@@ -125,7 +127,7 @@ static enum mta_sts_rc txt_fields(const char *txt, size_t len,
                                   void *arg, char *err, size_t errlen)
 {
     size_t vlen = strlen(version), i = vlen, n_fields = 0;
-    char a[80];
+    char a[80], b[80];
 
     if (len < vlen || memcmp(txt, version, vlen) != 0) {
         say(err, errlen, "the record does not begin with %s (exact case)",
@@ -175,7 +177,15 @@ static enum mta_sts_rc txt_fields(const char *txt, size_t len,
         while (ve > val && is_wsp((unsigned char)txt[ve - 1]))
             ve--;
         rc = field(arg, txt + name, nl, txt + val, ve - val, err, errlen);
-        if (rc != MTA_STS_OK)
+        if (rc == MTA_STS_NONE && !ext_value_ok(txt + val, ve - val)) {
+            say(err, errlen,
+                "field %s has the value '%s' (one or more printable "
+                "characters, no space, '=' or ';')",
+                shown(txt + name, nl, a, sizeof a),
+                shown(txt + val, ve - val, b, sizeof b));
+            return MTA_STS_BAD;
+        }
+        if (rc != MTA_STS_OK && rc != MTA_STS_NONE)
             return rc;
         n_fields++;
         i = end;
@@ -207,7 +217,7 @@ static enum mta_sts_rc sts_txt_field(void *arg, const char *name, size_t nl,
                                      size_t errlen)
 {
     struct sts_txt_state *st = arg;
-    char a[80], b[80];
+    char a[80];
 
     if (nl == 2 && memcmp(name, "id", 2) == 0) {
         int ok = vl >= 1 && vl <= 32;
@@ -229,14 +239,7 @@ static enum mta_sts_rc sts_txt_field(void *arg, const char *name, size_t nl,
         st->have_id = 1;
         return MTA_STS_OK;
     }
-    if (!ext_value_ok(value, vl)) {
-        say(err, errlen,
-            "field %s has the value '%s' (one or more printable characters, "
-            "no space, '=' or ';')",
-            shown(name, nl, a, sizeof a), shown(value, vl, b, sizeof b));
-        return MTA_STS_BAD;
-    }
-    return MTA_STS_OK;
+    return MTA_STS_NONE; /* an extension: txt_fields checks it */
 }
 
 int mta_sts_txt_is_record(const char *txt, size_t len)
@@ -268,16 +271,30 @@ enum mta_sts_rc mta_sts_txt_parse(const char *txt, size_t len,
     return rc;
 }
 
-/* The index of the one record of kind among texts, or the count. */
-static size_t count_records(const char *const *texts, const size_t *lens,
-                            size_t n, const char *version, size_t *which)
+/* The one TXT record among texts that begins with version (its index in
+ * *which): MTA_STS_OK, or MTA_STS_NONE / MTA_STS_SEVERAL with the reason
+ * (senders ignore several, per rfc). */
+static enum mta_sts_rc select_record(const char *const *texts,
+                                     const size_t *lens, size_t n,
+                                     const char *version, const char *rfc,
+                                     size_t *which, char *err, size_t errlen)
 {
     size_t found = 0;
 
     for (size_t i = 0; i < n; i++)
         if (begins_record(texts[i], lens[i], version) && found++ == 0)
             *which = i;
-    return found;
+    if (found == 0) {
+        say(err, errlen, "no TXT record begins with %s", version);
+        return MTA_STS_NONE;
+    }
+    if (found > 1) {
+        say(err, errlen,
+            "%zu TXT records begin with %s: senders ignore them all (%s)",
+            found, version, rfc);
+        return MTA_STS_SEVERAL;
+    }
+    return MTA_STS_OK;
 }
 
 enum mta_sts_rc mta_sts_txt_select(const char *const *texts, const size_t *lens,
@@ -285,20 +302,12 @@ enum mta_sts_rc mta_sts_txt_select(const char *const *texts, const size_t *lens,
                                    struct mta_sts_txt *out, char *err,
                                    size_t errlen)
 {
-    size_t k = count_records(texts, lens, n, "v=STSv1", which);
+    enum mta_sts_rc rc = select_record(texts, lens, n, "v=STSv1",
+                                       "RFC 8461 3.1", which, err, errlen);
 
     memset(out, 0, sizeof *out);
-    if (k == 0) {
-        say(err, errlen, "no TXT record begins with v=STSv1");
-        return MTA_STS_NONE;
-    }
-    if (k > 1) {
-        say(err, errlen,
-            "%zu TXT records begin with v=STSv1: senders ignore them all "
-            "(RFC 8461 3.1)",
-            k);
-        return MTA_STS_SEVERAL;
-    }
+    if (rc != MTA_STS_OK)
+        return rc;
     return mta_sts_txt_parse(texts[*which], lens[*which], out, err, errlen);
 }
 
@@ -732,7 +741,6 @@ static enum mta_sts_rc rpt_field(void *arg, const char *name, size_t nl,
                                  size_t errlen)
 {
     struct rpt_state *st = arg;
-    char a[80], b[80];
 
     if (nl == 3 && memcmp(name, "rua", 3) == 0) {
         size_t i = 0;
@@ -762,14 +770,7 @@ static enum mta_sts_rc rpt_field(void *arg, const char *name, size_t nl,
             i++;
         }
     }
-    if (!ext_value_ok(value, vl)) {
-        say(err, errlen,
-            "field %s has the value '%s' (one or more printable characters, "
-            "no space, '=' or ';')",
-            shown(name, nl, a, sizeof a), shown(value, vl, b, sizeof b));
-        return MTA_STS_BAD;
-    }
-    return MTA_STS_OK;
+    return MTA_STS_NONE; /* an extension: txt_fields checks it */
 }
 
 int tlsrpt_is_record(const char *txt, size_t len)
@@ -806,19 +807,11 @@ enum mta_sts_rc tlsrpt_select(const char *const *texts, const size_t *lens,
                               struct tlsrpt_record *out, char *err,
                               size_t errlen)
 {
-    size_t k = count_records(texts, lens, n, "v=TLSRPTv1", which);
+    enum mta_sts_rc rc = select_record(texts, lens, n, "v=TLSRPTv1",
+                                       "RFC 8460 3", which, err, errlen);
 
     memset(out, 0, sizeof *out);
-    if (k == 0) {
-        say(err, errlen, "no TXT record begins with v=TLSRPTv1");
-        return MTA_STS_NONE;
-    }
-    if (k > 1) {
-        say(err, errlen,
-            "%zu TXT records begin with v=TLSRPTv1: senders ignore them all "
-            "(RFC 8460 3)",
-            k);
-        return MTA_STS_SEVERAL;
-    }
+    if (rc != MTA_STS_OK)
+        return rc;
     return tlsrpt_parse(texts[*which], lens[*which], out, err, errlen);
 }
