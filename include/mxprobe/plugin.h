@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define MXP_ABI_MAJOR 1
-#define MXP_ABI_MINOR 4
+#define MXP_ABI_MINOR 5
 #define MXP_PLUGIN_SYMBOL "mxp_plugin"
 
 #if defined(__GNUC__)
@@ -101,6 +101,7 @@ enum mxp_dns_type {
     MXP_DNS_MX = 15,
     MXP_DNS_TXT = 16,
     MXP_DNS_AAAA = 28,
+    MXP_DNS_TLSA = 52, /* ABI 1.5: text/text_len hold the raw RDATA */
 };
 
 enum mxp_dns_result {
@@ -262,6 +263,31 @@ struct mxp_tls_info {
     const unsigned char *const *chain_der; /* each certificate's DER */
     const size_t *chain_len;
     double handshake_time;   /* seconds from start to finish */
+};
+
+/* ---- HTTPS (ABI 1.5) ------------------------------------------------ */
+
+/* One HTTPS GET (svc->https_get).  url, ca_file, max_body and timeout are
+ * inputs, the rest outputs. */
+struct mxp_https_get {
+    const char *url;     /* "https://host[:port]/path": https only */
+    const char *ca_file; /* PEM file of trusted CAs; NULL or "": the
+                            system store */
+    size_t max_body;     /* body bytes kept; 0: 64 KiB; at most 1 MiB */
+    double timeout;      /* seconds for the whole request; <= 0:
+                            probe.command_timeout; never past the
+                            deadline */
+    long status;         /* HTTP status of the response, 0 when none */
+    const char *body;    /* the body, NUL-terminated (it may hold NULs:
+                            body_len says), owned by the job until run()
+                            returns; NULL when there is none */
+    size_t body_len;
+    char content_type[128]; /* the Content-Type header as sent, or "" */
+    char location[256];     /* a redirect's Location (never followed), cut
+                               to fit, or "" */
+    char addr[48];          /* the address connected to, or "" */
+    double elapsed;         /* seconds from the start to the end */
+    char words[256];        /* why there is no response, in words */
 };
 
 /* The outcome of a bare ClientHello (svc->tls_hello). */
@@ -581,6 +607,35 @@ struct mxp_services {
     int (*tls_hello_start)(struct mxp_smtp *s, int version,
                            const uint16_t *ciphers, size_t n, const char *sni);
     int (*tls_hello_result)(struct mxp_smtp *s, struct mxp_tls_hello *out);
+
+    /* ---- ABI 1.5: DNSSEC, HTTPS ---- */
+
+    /* Whether the response that gave q its outcome (by dns_batch or
+     * dns_collect in this run) carried the AD bit: its resolver says it
+     * validated the answer, or the denial (NXDOMAIN, NODATA), with
+     * DNSSEC.  1 AD set; 0 a response without AD (unsigned, or a
+     * resolver that does not validate: an authoritative server never
+     * sets it); -1 no response (timeout, SERVFAIL from no server, never
+     * asked) or q unknown.  The core asks with the AD bit set (RFC 6840
+     * 5.7) and no DO bit, so answers stay small.  mxprobe trusts AD as
+     * Postfix does: the resolver must validate and be local or reached
+     * over a trusted path. */
+    int (*dns_authenticated)(struct mxp_ctx *ctx,
+                             const struct mxp_dns_query *q);
+    /* One HTTPS GET, bounded by g->timeout and the deadline: the URL's
+     * host is resolved through this run's DNS (--dns-server, never the
+     * system's resolver; A, and AAAA when the run may use IPv6), the
+     * certificate verified against g->ca_file or the system store and
+     * the host name, no redirect followed, no proxy, no cookies, at most
+     * g->max_body bytes of body.  MXP_OK when a response came, whatever
+     * its status (a 3xx fills location); else, with g->words:
+     * MXP_ERR_DNS the host has no address (words: "mta-sts.example.org:
+     * NXDOMAIN"), MXP_ERR_CONNECT, MXP_ERR_TIMEOUT, MXP_ERR_PROTOCOL TLS
+     * or HTTP failed (a certificate that does not verify: "certificate
+     * verify failed: ..."), MXP_ERR_TOO_BIG the body was longer than
+     * max_body (body NULL), MXP_ERR_INVALID a bad g (not https, no
+     * host). */
+    int (*https_get)(struct mxp_ctx *ctx, struct mxp_https_get *g);
 };
 
 

@@ -511,6 +511,23 @@ static int svc_udp_exchange(struct mxp_ctx *ctx, struct mxp_udp_exchange *x)
                             job_of(ctx)->deadline);
 }
 
+/* ABI 1.5.  Contract stubs, to be replaced by the dnssec and https
+ * branches: no AD known yet, no HTTPS yet. */
+static int svc_dns_authenticated(struct mxp_ctx *ctx,
+                                 const struct mxp_dns_query *q)
+{
+    (void)ctx;
+    (void)q;
+    return -1;
+}
+
+static int svc_https_get(struct mxp_ctx *ctx, struct mxp_https_get *g)
+{
+    (void)ctx;
+    snprintf(g->words, sizeof(g->words), "HTTPS is not built in yet");
+    return MXP_ERR_UNSUPPORTED;
+}
+
 static const struct mxp_services services = {
     .size = sizeof(struct mxp_services),
     .now = mxp_now,
@@ -580,6 +597,9 @@ static const struct mxp_services services = {
     .tls_hello = mxp_smtp_tls_hello,
     .tls_hello_start = mxp_smtp_tls_hello_start,
     .tls_hello_result = mxp_smtp_tls_hello_result,
+    /* ---- ABI 1.5: DNSSEC, HTTPS ---- */
+    .dns_authenticated = svc_dns_authenticated,
+    .https_get = svc_https_get,
 };
 
 const struct mxp_services *mxp_core_services(void)

@@ -8,7 +8,7 @@ PACKAGES="
 build-essential pkg-config clang libclang-rt-14-dev
 libc-ares-dev libyaml-dev libmaxminddb-dev libssl-dev libpsl-dev publicsuffix
 libcmocka-dev libcurl4-openssl-dev
-knot knot-dnsutils
+knot knot-dnsutils unbound nginx-light
 icinga2
 nagios4-core
 postfix

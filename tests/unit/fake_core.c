@@ -59,6 +59,21 @@ struct fake_dns_entry {
     enum mxp_dns_result result;
     struct mxp_dns_rr *rr;
     size_t n_rr;
+    int ad; /* ABI 1.5: dns_authenticated's answer, when ad_set */
+    int ad_set;
+};
+
+/* ABI 1.5: one scripted HTTPS answer. */
+struct fake_https_entry {
+    char *url;
+    int status; /* MXP_OK: a response; else the failure */
+    long http_status;
+    char *body;
+    size_t len;
+    int has_body;
+    char *content_type;
+    char *location;
+    char *words;
 };
 
 struct fake_script_item {
@@ -105,6 +120,13 @@ static struct {
     struct fake_dns_entry *dns;
     size_t n_dns;
     enum mxp_dns_result dns_default;
+    int dns_ad_default; /* ABI 1.5 */
+    struct fake_https_entry *https; /* ABI 1.5 */
+    size_t n_https;
+    char **https_urls; /* asked, in order */
+    char **https_cas;
+    size_t n_https_asked;
+    double https_delay;
     int dns_batch_status;
     double dns_delay;
     size_t dns_open;       /* started batches not collected yet */
@@ -1600,6 +1622,164 @@ int fake_field_number(const char *key, double *out)
     return 0;
 }
 
+/* ---- ABI 1.5: DNSSEC, HTTPS ------------------------------------------ */
+
+void fake_dns_push_raw(const char *name, uint16_t type, const void *rdata,
+                       size_t len)
+{
+    struct fake_dns_entry *e = fake_dns_find(name, type);
+
+    if (e == NULL) {
+        e = fake_dns_slot(name, type);
+        e->result = MXP_DNS_ANSWER;
+    }
+    fake_dns_push_rr(e, rdata, len);
+}
+
+void fake_dns_set_ad(const char *name, uint16_t type, int ad)
+{
+    struct fake_dns_entry *e = fake_dns_find(name, type);
+
+    if (e == NULL)
+        abort(); /* a test that sets AD of an answer it never added */
+    e->ad = ad;
+    e->ad_set = 1;
+}
+
+void fake_dns_ad_default(int ad)
+{
+    F.dns_ad_default = ad;
+}
+
+static int fake_dns_authenticated_fn(struct mxp_ctx *ctx,
+                                     const struct mxp_dns_query *q)
+{
+    struct fake_dns_entry *e;
+
+    (void)ctx;
+    if (q == NULL || q->name == NULL || q->result == MXP_DNS_TIMEOUT ||
+        q->result == MXP_DNS_FAILED)
+        return -1;
+    e = fake_dns_find(q->name, q->type);
+    return e != NULL && e->ad_set ? e->ad : F.dns_ad_default;
+}
+
+static struct fake_https_entry *fake_https_slot(const char *url)
+{
+    struct fake_https_entry *e = NULL;
+
+    for (size_t i = 0; i < F.n_https && e == NULL; i++)
+        if (strcmp(F.https[i].url, url) == 0)
+            e = &F.https[i];
+    if (e != NULL) {
+        free(e->url);
+        free(e->body);
+        free(e->content_type);
+        free(e->location);
+        free(e->words);
+    } else {
+        F.https = fake_xgrow(F.https, F.n_https + 1, sizeof(*F.https));
+        e = &F.https[F.n_https++];
+    }
+    memset(e, 0, sizeof(*e));
+    e->url = fake_xstrdup(url);
+    return e;
+}
+
+void fake_https_add(const char *url, long status, const char *body,
+                    size_t len, const char *content_type,
+                    const char *location)
+{
+    struct fake_https_entry *e = fake_https_slot(url);
+
+    e->status = MXP_OK;
+    e->http_status = status;
+    if (body != NULL) {
+        e->body = fake_xalloc(len + 1);
+        memcpy(e->body, body, len);
+        e->len = len;
+        e->has_body = 1;
+    }
+    e->content_type = fake_xstrdup(content_type != NULL ? content_type : "");
+    e->location = fake_xstrdup(location != NULL ? location : "");
+}
+
+void fake_https_fail(const char *url, int status, const char *words)
+{
+    struct fake_https_entry *e = fake_https_slot(url);
+
+    e->status = status;
+    e->words = fake_xstrdup(words);
+}
+
+void fake_https_set_delay(double seconds)
+{
+    F.https_delay = seconds;
+}
+
+size_t fake_https_gets(void)
+{
+    return F.n_https_asked;
+}
+
+const char *fake_https_url(size_t i)
+{
+    return i < F.n_https_asked ? F.https_urls[i] : NULL;
+}
+
+const char *fake_https_ca_file(size_t i)
+{
+    return i < F.n_https_asked ? F.https_cas[i] : NULL;
+}
+
+static int fake_https_get_fn(struct mxp_ctx *ctx, struct mxp_https_get *g)
+{
+    const struct fake_https_entry *e = NULL;
+    size_t cap = g->max_body != 0 ? g->max_body : 64 * 1024;
+
+    (void)ctx;
+    g->status = 0;
+    g->body = NULL;
+    g->body_len = 0;
+    g->content_type[0] = g->location[0] = g->addr[0] = g->words[0] = '\0';
+    g->elapsed = F.https_delay;
+    F.now += F.https_delay;
+    if (g->url == NULL)
+        return MXP_ERR_INVALID;
+    F.https_urls =
+        fake_xgrow(F.https_urls, F.n_https_asked + 1, sizeof(*F.https_urls));
+    F.https_cas =
+        fake_xgrow(F.https_cas, F.n_https_asked + 1, sizeof(*F.https_cas));
+    F.https_urls[F.n_https_asked] = fake_xstrdup(g->url);
+    F.https_cas[F.n_https_asked++] =
+        fake_xstrdup(g->ca_file != NULL ? g->ca_file : "");
+    for (size_t i = 0; i < F.n_https && e == NULL; i++)
+        if (strcmp(F.https[i].url, g->url) == 0)
+            e = &F.https[i];
+    if (e == NULL) {
+        snprintf(g->words, sizeof(g->words), "connection refused");
+        return MXP_ERR_CONNECT;
+    }
+    if (e->status != MXP_OK) {
+        snprintf(g->words, sizeof(g->words), "%s", e->words);
+        return e->status;
+    }
+    if (e->has_body && e->len > cap) {
+        snprintf(g->words, sizeof(g->words),
+                 "the body is longer than %zu bytes", cap);
+        return MXP_ERR_TOO_BIG;
+    }
+    g->status = e->http_status;
+    if (e->has_body) {
+        g->body = e->body;
+        g->body_len = e->len;
+    }
+    snprintf(g->content_type, sizeof(g->content_type), "%s", e->content_type);
+    snprintf(g->location, sizeof(g->location), "%s", e->location);
+    snprintf(g->addr, sizeof(g->addr), "127.0.0.1");
+    return MXP_OK;
+}
+
 /* ---- ABI 1.3: TLS ---- */
 
 /* Per session (by id): where its TLS stands and what the responder said.
@@ -1917,6 +2097,9 @@ const struct mxp_services fake_services = {
     .tls_hello = fake_tls_hello_fn,
     .tls_hello_start = fake_tls_hello_start_fn,
     .tls_hello_result = fake_tls_hello_result_fn,
+    /* ---- ABI 1.5: DNSSEC, HTTPS ---- */
+    .dns_authenticated = fake_dns_authenticated_fn,
+    .https_get = fake_https_get_fn,
 };
 
 /* ---- lifecycle ------------------------------------------------------- */
@@ -1953,6 +2136,16 @@ void fake_reset(void)
     for (size_t i = 0; i < F.n_dns; i++)
         fake_dns_entry_clear(&F.dns[i]);
     free(F.dns);
+    for (size_t i = 0; i < F.n_https; i++) { /* ABI 1.5 */
+        free(F.https[i].url);
+        free(F.https[i].body);
+        free(F.https[i].content_type);
+        free(F.https[i].location);
+        free(F.https[i].words);
+    }
+    free(F.https);
+    fake_free_list(F.https_urls, F.n_https_asked);
+    fake_free_list(F.https_cas, F.n_https_asked);
     fake_free_list(F.asked_names, F.n_asked);
     free(F.asked_types);
     free(F.open_error);

@@ -180,6 +180,33 @@ size_t fake_tls_hellos(void);     /* tls_hello (and _start) calls */
  * reports the session ready once, and tls_hello_result gives what the
  * responder said. */
 
+/* ---- ABI 1.5: DNSSEC, HTTPS ------------------------------------------ */
+
+/* Appends one record of raw RDATA (TLSA...) to (name, type), creating
+ * the entry as an ANSWER when it is not there. */
+void fake_dns_push_raw(const char *name, uint16_t type, const void *rdata,
+                       size_t len);
+/* dns_authenticated's answer for (name, type), which must have been
+ * added; fake_dns_ad_default for every other query (default 0).  A query
+ * whose result is TIMEOUT or FAILED gets -1 whatever was set. */
+void fake_dns_set_ad(const char *name, uint16_t type, int ad);
+void fake_dns_ad_default(int ad);
+
+/* https_get's answer for url (exact match): a response with status,
+ * body (len bytes; NULL: none), content type and Location (NULL: "").
+ * A body over the request's max_body is MXP_ERR_TOO_BIG, as the core
+ * does.  fake_https_fail: the request fails with status and words.  An
+ * url not added fails with MXP_ERR_CONNECT, "connection refused".  Each
+ * call advances the clock by delay seconds (fake_https_set_delay). */
+void fake_https_add(const char *url, long status, const char *body,
+                    size_t len, const char *content_type,
+                    const char *location);
+void fake_https_fail(const char *url, int status, const char *words);
+void fake_https_set_delay(double seconds);
+size_t fake_https_gets(void);              /* https_get calls */
+const char *fake_https_url(size_t i);      /* the url of call i */
+const char *fake_https_ca_file(size_t i);  /* its ca_file, "" for none */
+
 /* ---- results --------------------------------------------------------- */
 
 int fake_result_calls(void);

@@ -151,6 +151,9 @@ static void test_table_is_complete(void **state)
     assert_non_null(s->smtp_tls_info);
     assert_non_null(s->smtp_unsolicited);
     assert_non_null(s->tls_hello);
+    /* ABI 1.5: DNSSEC, HTTPS */
+    assert_non_null(s->dns_authenticated);
+    assert_non_null(s->https_get);
 }
 
 static void test_prepare_fills_ctx(void **state)
