@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "https.h"
 #include "ipc.h"
 #include "names.h"
 #include "probe.h"
@@ -505,20 +506,50 @@ static int svc_udp_exchange(struct mxp_ctx *ctx, struct mxp_udp_exchange *x)
                             job_of(ctx)->deadline);
 }
 
-/* ABI 1.5: the AD bit of q's response, kept by the job's resolver until
- * the job is released (dns.h). */
+/* ABI 1.5.  Contract stub, to be replaced by the dnssec branch: no AD
+ * known yet. */
 static int svc_dns_authenticated(struct mxp_ctx *ctx,
                                  const struct mxp_dns_query *q)
 {
-    return mxp_dns_authenticated(job_of(ctx)->resolver, q);
+    (void)ctx;
+    (void)q;
+    return -1;
 }
 
-/* ABI 1.5.  Contract stub, to be replaced by the https branch. */
+static void https_transcript(void *user, char dir, const char *line)
+{
+    struct mxp_job *job = user;
+
+    transcript_to_parent(job, dir, mxp_now() - job->t0, line);
+}
+
+/* The run's DNS and the job's arena, deadline and timeouts (https.c). */
 static int svc_https_get(struct mxp_ctx *ctx, struct mxp_https_get *g)
 {
-    (void)ctx;
-    snprintf(g->words, sizeof(g->words), "HTTPS is not built in yet");
-    return MXP_ERR_UNSUPPORTED;
+    struct mxp_job *job = job_of(ctx);
+    struct mxp_https_env env;
+    int rc;
+
+    if (g == NULL)
+        return MXP_ERR_INVALID;
+    rc = dns_ready(ctx);
+    if (rc != MXP_OK) {
+        snprintf(g->words, sizeof(g->words), "%s",
+                 ctx->target == NULL ? "no network during init()"
+                                     : "the DNS resolver did not start");
+        return rc == MXP_ERR_INVALID ? rc : MXP_ERR_DNS;
+    }
+    memset(&env, 0, sizeof(env));
+    env.resolver = job->resolver;
+    env.arena = job->arena;
+    env.family = job->run->family;
+    env.connect_timeout = ctx->probe->connect_timeout;
+    env.command_timeout = ctx->probe->command_timeout;
+    env.dns_deadline = dns_deadline(job);
+    env.deadline = job->deadline;
+    env.transcript = https_transcript;
+    env.transcript_user = job;
+    return mxp_https_get(&env, g);
 }
 
 static const struct mxp_services services = {
