@@ -22,7 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "clock.h"
 
@@ -30,6 +32,7 @@
 #define DEFAULT_TRIES 2
 #define MAX_RR 256 /* records kept per answer */
 #define DNS_HEADER 12
+#define AD_BIT 0x20 /* in header byte 3 (RFC 4035 3.2.3, RFC 6840 5.7) */
 #define RR_FIXED 10 /* type, class, ttl, rdlength */
 #define CLASS_IN 1
 /* Queries of one batch in flight at once.  Answers that arrive together
@@ -50,7 +53,21 @@ struct pending {
     struct mxp_dns_batch *b;
     struct mxp_dns_query *q;
     int sent, done;
+    int in_ares; /* handed to c-ares, not called back: qid in use */
+    uint16_t qid;
+    signed char ad; /* the AD bit of the response that gave the outcome,
+                       -1 none came */
     double sent_at;
+};
+
+/* What a collected batch's responses said about AD, for
+ * mxp_dns_authenticated() after the batch handle is gone: the address
+ * range of its q array and one AD byte per query. */
+struct ad_record {
+    struct ad_record *next; /* older */
+    const struct mxp_dns_query *q;
+    size_t n;
+    signed char ad[];
 };
 
 /* A started batch (dns.h).  It stays on the resolver's list until it is
@@ -79,6 +96,15 @@ struct mxp_resolver {
     int sock_nomem; /* a socket could not be tracked: fail the batch */
     struct mxp_dns_batch *batches; /* started, not yet freed */
     size_t inflight;               /* over all batches: the window */
+    struct ad_record *ad_log;      /* collected batches, newest first */
+    /* Query ids in flight.  c-ares 1.18's ares_send() keeps the id the
+     * query carries (only ares_query() picks one) and matches answers by
+     * id, then question: two queries in flight with one id would lose
+     * an answer. */
+    unsigned char qid_used[65536 / 8];
+    uint16_t rnd[64]; /* getrandom() ids, used from the end */
+    size_t n_rnd;
+    uint32_t rnd_state; /* fallback when getrandom() fails */
 };
 
 /* A parsed server string. */
@@ -247,6 +273,9 @@ int mxp_resolver_new(const struct mxp_dns_config *cfg,
     if (r == NULL)
         return MXP_ERR_NOMEM;
 
+    r->rnd_state = (uint32_t)time(NULL) ^ (uint32_t)(uintptr_t)r ^ 0x9e3779b9u;
+    if (r->rnd_state == 0)
+        r->rnd_state = 1;
     memset(&opts, 0, sizeof(opts));
     /* NOCHECKRESP: c-ares 1.18 would otherwise turn SERVFAIL, REFUSED
      * and NOTIMP into ECONNREFUSED after trying the other servers; a
@@ -333,6 +362,12 @@ void mxp_resolver_free(struct mxp_resolver *r)
     for (b = r->batches; b != NULL; b = next) {
         next = b->next;
         free(b);
+    }
+    while (r->ad_log != NULL) {
+        struct ad_record *old = r->ad_log;
+
+        r->ad_log = old->next;
+        free(old);
     }
     free(r->socks);
     free(r);
@@ -530,8 +565,8 @@ static int follow_chain(const unsigned char *abuf, size_t alen, size_t off,
                 get16(abuf + at + 2) == CLASS_IN) {
                 /* Every CNAME must be exactly one name: a short one would
                  * borrow the next record's owner as its target. */
-                st = name_at(abuf, alen, at + RR_FIXED, target,
-                             sizeof(target), &used);
+                st = name_at(abuf, alen, at + RR_FIXED, target, sizeof(target),
+                             &used);
                 if (st != 0)
                     return st;
                 if (used != rdlen)
@@ -697,6 +732,94 @@ static enum mxp_dns_result map_status(int status)
     }
 }
 
+static void query_cb(void *arg, int status, int timeouts, unsigned char *abuf,
+                     int alen);
+
+static uint16_t random_id(struct mxp_resolver *r)
+{
+    if (r->n_rnd == 0) {
+        ssize_t got = getrandom(r->rnd, sizeof(r->rnd), GRND_NONBLOCK);
+
+        if (got == (ssize_t)sizeof(r->rnd)) {
+            r->n_rnd = sizeof(r->rnd) / sizeof(r->rnd[0]);
+        } else {
+            /* xorshift32: ids stay distinct, if not unpredictable. */
+            r->rnd_state ^= r->rnd_state << 13;
+            r->rnd_state ^= r->rnd_state >> 17;
+            r->rnd_state ^= r->rnd_state << 5;
+            return (uint16_t)(r->rnd_state >> 8);
+        }
+    }
+    return r->rnd[--r->n_rnd];
+}
+
+/* A random id no query in flight has (at most a few hundred of 65536
+ * are taken: a handful of draws). */
+static uint16_t take_qid(struct mxp_resolver *r)
+{
+    uint16_t id;
+
+    do
+        id = random_id(r);
+    while (r->qid_used[id >> 3] & (1u << (id & 7)));
+    r->qid_used[id >> 3] |= (unsigned char)(1u << (id & 7));
+    return id;
+}
+
+static void release_qid(struct mxp_resolver *r, uint16_t id)
+{
+    r->qid_used[id >> 3] &= (unsigned char)~(1u << (id & 7));
+}
+
+/* What ares_query() would have made of a response's RCODE and answer
+ * count (its qcallback); ares_send() hands us the bare response. */
+static int rcode_status(const unsigned char *abuf)
+{
+    switch (abuf[3] & 0x0f) {
+    case 0: /* NOERROR */
+        return get16(abuf + 6) > 0 ? ARES_SUCCESS : ARES_ENODATA;
+    case 1:
+        return ARES_EFORMERR;
+    case 2:
+        return ARES_ESERVFAIL;
+    case 3:
+        return ARES_ENOTFOUND;
+    case 4:
+        return ARES_ENOTIMP;
+    case 5:
+        return ARES_EREFUSED;
+    default:
+        return ARES_SUCCESS; /* as c-ares 1.18: left to the parser */
+    }
+}
+
+/* Sends one query as ares_query() would (RD set, no EDNS: the resolver
+ * does not ask for ARES_FLAG_EDNS) but with the AD bit set, so that a
+ * validating resolver reports AD (RFC 6840 5.7); no DO bit: no RRSIGs
+ * come back.  c-ares 1.18's ares_send() sends the id given here (only
+ * ares_query() picks one) and matches the answer by id and question:
+ * take_qid() keeps ids in flight distinct. */
+static void send_query(struct mxp_resolver *r, struct pending *p)
+{
+    unsigned char *qbuf = NULL;
+    int qlen = 0;
+    int st;
+
+    p->qid = take_qid(r);
+    p->in_ares = 1;
+    st = ares_create_query(p->q->name, CLASS_IN, p->q->type, p->qid, 1, &qbuf,
+                           &qlen, 0);
+    if (st != ARES_SUCCESS || qbuf == NULL || qlen < DNS_HEADER) {
+        if (qbuf != NULL)
+            ares_free_string(qbuf);
+        query_cb(p, st != ARES_SUCCESS ? st : ARES_EBADQUERY, 0, NULL, 0);
+        return;
+    }
+    qbuf[3] |= AD_BIT;
+    ares_send(r->ch, qbuf, qlen, query_cb, p);
+    ares_free_string(qbuf);
+}
+
 static void batch_unlink_free(struct mxp_dns_batch *b)
 {
     struct mxp_dns_batch **pp = &b->r->batches;
@@ -716,6 +839,10 @@ static void query_cb(void *arg, int status, int timeouts, unsigned char *abuf,
     struct mxp_resolver *r = b->r;
 
     (void)timeouts;
+    if (p->in_ares) {
+        p->in_ares = 0;
+        release_qid(r, p->qid);
+    }
     b->inflight--;
     r->inflight--;
     if (b->abandoned) {
@@ -731,6 +858,11 @@ static void query_cb(void *arg, int status, int timeouts, unsigned char *abuf,
     if (status == ARES_ECANCELLED || status == ARES_EDESTRUCTION) {
         p->q->result = MXP_DNS_TIMEOUT;
         return;
+    }
+    if (abuf != NULL && alen >= DNS_HEADER) {
+        p->ad = (abuf[3] & AD_BIT) != 0;
+        if (status == ARES_SUCCESS)
+            status = rcode_status(abuf);
     }
     if (status == ARES_SUCCESS && abuf != NULL && alen > 0) {
         if (mxp_dns_parse_answer(abuf, (size_t)alen, b->arena, p->q) !=
@@ -808,13 +940,13 @@ static void submit(struct mxp_resolver *r)
 
             if (p->done)
                 continue;
-            /* Count first: the callback may run inside ares_query(),
+            /* Count first: the callback may run inside send_query(),
              * e.g. for a name c-ares cannot encode. */
             p->sent = 1;
             p->sent_at = mxp_now();
             b->inflight++;
             r->inflight++;
-            ares_query(r->ch, p->q->name, CLASS_IN, p->q->type, query_cb, p);
+            send_query(r, p);
         }
         if (b->next_send < b->n)
             return; /* the window is full */
@@ -851,6 +983,7 @@ int mxp_dns_start(struct mxp_resolver *r, struct mxp_arena *arena,
         q[i].elapsed = 0;
         b->pend[i].b = b;
         b->pend[i].q = &q[i];
+        b->pend[i].ad = -1;
         b->pend[i].done = q[i].name == NULL;
         if (!b->pend[i].done)
             b->pending++;
@@ -918,6 +1051,42 @@ static int others_live(const struct mxp_resolver *r,
     return 0;
 }
 
+/* Keeps b's AD bytes on r for mxp_dns_authenticated().  Without memory
+ * they are lost: those queries then say -1 (unknown), never AD. */
+static void log_ad(struct mxp_resolver *r, const struct mxp_dns_batch *b)
+{
+    struct ad_record *rec;
+
+    if (b->n == 0 || b->n > (SIZE_MAX - sizeof(*rec)))
+        return;
+    rec = malloc(sizeof(*rec) + b->n);
+    if (rec == NULL)
+        return;
+    rec->q = b->q;
+    rec->n = b->n;
+    for (size_t i = 0; i < b->n; i++)
+        rec->ad[i] = b->pend[i].ad;
+    rec->next = r->ad_log;
+    r->ad_log = rec;
+}
+
+int mxp_dns_authenticated(const struct mxp_resolver *r,
+                          const struct mxp_dns_query *q)
+{
+    if (r == NULL || q == NULL)
+        return -1;
+    for (const struct ad_record *rec = r->ad_log; rec != NULL;
+         rec = rec->next) {
+        /* Compared as addresses: q may point into any batch's array. */
+        uintptr_t lo = (uintptr_t)rec->q, at = (uintptr_t)q;
+
+        if (at >= lo && at < lo + rec->n * sizeof(*q) &&
+            (at - lo) % sizeof(*q) == 0)
+            return rec->ad[(at - lo) / sizeof(*q)];
+    }
+    return -1;
+}
+
 int mxp_dns_collect(struct mxp_resolver *r, struct mxp_dns_batch *b)
 {
     struct pollfd *pfds = NULL;
@@ -965,6 +1134,7 @@ int mxp_dns_collect(struct mxp_resolver *r, struct mxp_dns_batch *b)
         if (!others_live(r, b))
             ares_cancel(r->ch);
     }
+    log_ad(r, b);
     b->abandoned = 1;
     if (b->inflight == 0)
         batch_unlink_free(b);

@@ -80,6 +80,20 @@ int mxp_dns_collect(struct mxp_resolver *r, struct mxp_dns_batch *b);
  * asked again rather than reported as a timeout. */
 void mxp_dns_extend(struct mxp_dns_batch *b, double deadline);
 
+/* svc->dns_authenticated: whether the response that gave q its outcome
+ * in a batch collected on r (mxp_dns_batch or mxp_dns_collect) had the
+ * AD bit set.  Every query goes out with AD set and without DO (RFC 6840
+ * 5.7: a validating resolver then reports AD; no RRSIGs come back) and
+ * without EDNS, as before.  1 AD (answer, NXDOMAIN or NODATA alike); 0 a
+ * response without AD; -1 no response (timeout, nothing sent) or q not
+ * part of any collected batch (or not yet collected).  q is looked up
+ * by address among the q arrays of collected batches, newest first:
+ * a query asked again reports its latest answer.  The record lives as
+ * long as r (the job's run).  AD is only as good as the path to the
+ * resolver: see README "DNSSEC". */
+int mxp_dns_authenticated(const struct mxp_resolver *r,
+                          const struct mxp_dns_query *q);
+
 /* Parses one raw DNS response for records of q->type (q->name is not
  * looked at) into q->result, q->rr and q->n_rr, from arena memory.  Only
  * IN-class answer records of the queried type are kept (at most 256);

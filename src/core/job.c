@@ -506,14 +506,12 @@ static int svc_udp_exchange(struct mxp_ctx *ctx, struct mxp_udp_exchange *x)
                             job_of(ctx)->deadline);
 }
 
-/* ABI 1.5.  Contract stub, to be replaced by the dnssec branch: no AD
- * known yet. */
+/* ABI 1.5: the AD bit of q's response, kept by the job's resolver until
+ * the job is released (dns.h). */
 static int svc_dns_authenticated(struct mxp_ctx *ctx,
                                  const struct mxp_dns_query *q)
 {
-    (void)ctx;
-    (void)q;
-    return -1;
+    return mxp_dns_authenticated(job_of(ctx)->resolver, q);
 }
 
 static void https_transcript(void *user, char dir, const char *line)

@@ -39,6 +39,10 @@ DNS_PORT=5353
 DNS=$DNS_ADDR:$DNS_PORT
 DROP_DNS=127.0.0.54:$DNS_PORT # forwards to $DNS, drops *.slow.mxprobe.test
 HOLE_DNS=127.0.0.55:$DNS_PORT # never answers reverse (in-addr.arpa) lookups
+# unbound validating Knot's signed zone dnssec.test (start_unbound): the
+# resolver whose AD bit mxprobe trusts (cases-dnssec.sh, DANE cases).
+VALIDATING_DNS=127.0.0.56:$DNS_PORT
+export VALIDATING_DNS
 PORT=2525
 
 # The built-in config, whatever config file this machine has (an installed
@@ -230,7 +234,7 @@ expect_run() {
 
 [ "$(id -u)" = 0 ] || die "must run as root (Postfix)"
 [ -x "$MXPROBE" ] || die "$MXPROBE not built (make asan?)"
-for tool in knotd knotc kdig postfix python3 timeout flock ss pgrep setsid; do
+for tool in knotd knotc kdig unbound unbound-checkconf openssl postfix python3 timeout flock ss pgrep setsid; do
     command -v "$tool" >/dev/null || die "$tool not installed"
 done
 [ -f "$HERE/fakesmtp.py" ] || die "$HERE/fakesmtp.py missing"
@@ -243,7 +247,7 @@ flock -w 600 9 || die "another integration run holds the lock"
 # Servers left behind by a run that was killed would answer in place of
 # ours (a second Postfix cannot bind, the old one still greets).
 busy=$(ss -H -lntu | awk '{print $5}' |
-    grep -E '^(127\.0\.0\.(2[1-8]|4[1-9]|50|6[1-9]|7[12]|10[1-8]|11[1-9]|12[0-2])|0\.0\.0\.0|\*):2525$|^(127\.0\.0\.5[34]|0\.0\.0\.0|\*):5353$|^(127\.0\.0\.10[2-7]|0\.0\.0\.0|\*):(465|587)$|^(127\.0\.0\.5[78]|0\.0\.0\.0|\*):443$')
+    grep -E '^(127\.0\.0\.(2[1-8]|4[1-9]|50|6[1-9]|7[12]|10[1-8]|11[1-9]|12[0-2])|0\.0\.0\.0|\*):2525$|^(127\.0\.0\.5[3-6]|0\.0\.0\.0|\*):5353$|^(127\.0\.0\.10[2-7]|0\.0\.0\.0|\*):(465|587)$|^(127\.0\.0\.5[78]|0\.0\.0\.0|\*):443$')
 [ -z "$busy" ] || die "in use, by an earlier run's leftovers? ${busy//$'\n'/ }"
 
 TMP=$(mktemp -d /tmp/mxprobe-it.XXXXXX) || die "mktemp"
@@ -288,6 +292,8 @@ done
     --name mail6.mxprobe.test >"$TMP/fakesmtp-ipv6.log" 2>&1 9>&- &
 PIDS+=($!)
 start_knot || die "knotd did not start"
+start_unbound "${VALIDATING_DNS%:*}@${VALIDATING_DNS#*:}" ||
+    die "unbound (validating, $VALIDATING_DNS) did not start"
 wait "$TLS_SETUP" || { cat "$TMP/tls-setup.log"; die "test PKI (tls-setup.sh)"; }
 # The TLS scenarios of fakesmtp.py (cases-tls.sh).
 TLS_FAKES=(

@@ -11,6 +11,9 @@
 #   TLS        the folder of the certificates (mail.pem for Postfix, the
 #              fakes' fake.pem)
 #   BUILD      the build folder (the dnsdelay tool, when built)
+# Knot signs the zone $SIGNED_ZONE (dnssec.test) when its file is there;
+# start_unbound validates it; zone_add/signed_zone_add add records at run
+# time, tlsa_rdata computes TLSA data from a certificate.
 #   PIDS=() POSTFIXES=()  the arrays the servers started are added to
 # and optionally PY (the Python interpreter) and SPAWN (a command put
 # before each server process started here, e.g. setsid to detach them
@@ -108,6 +111,11 @@ start_knot() {
         zone=$(basename "$zone" .zone)
         list="$list  - domain: $zone
 "
+        # The one signed zone (start_unbound validates it): Knot's own
+        # automatic signing, keys made at first load.
+        [ "$zone" = "$SIGNED_ZONE" ] && list="$list    dnssec-signing: on
+    dnssec-policy: mxprobe-test
+"
     done
     cat >"$d/knot.conf" <<EOF
 server:
@@ -121,6 +129,10 @@ log:
     any: info
 database:
     storage: "$d/db"
+policy:
+  - id: mxprobe-test
+    algorithm: ecdsap256sha256
+    nsec3: off
 control:
     listen: "$d/run/knot.sock"
 template:
@@ -139,6 +151,149 @@ EOF
     PIDS+=($!)
     wait_for 10 dns_answers "$@" ||
         { cat "$d/knotd.log"; return 1; }
+}
+
+# ---------------------------------------------------------------- DNSSEC
+
+SIGNED_ZONE=dnssec.test
+
+knotc_() { knotc -c "$TMP/knot/knot.conf" "$@"; }
+
+# start_unbound ADDR@PORT: Debian's unbound, validating, on ADDR@PORT,
+# forwarding everything to Knot ($DNS) with the KSK of the zone Knot
+# signs ($SIGNED_ZONE) as its only trust anchor (no root key: every other
+# zone is insecure, answered without AD).  Caches are short (1 s), so
+# that records added at run time are seen at once.  Up when it answers
+# $SIGNED_ZONE SOA with AD.  Log (val-log-level 2): $TMP/unbound/unbound.log
+start_unbound() {
+    local d=$TMP/unbound addr=${1%@*} port=${1#*@}
+    mkdir -p "$d" || return 1
+    # The zone is signed at load: wait for its KSK.
+    wait_for 10 has_ksk || { echo "no DNSKEY for $SIGNED_ZONE"; return 1; }
+    kdig @"$DNS_ADDR" -p "$DNS_PORT" +time=1 +retry=0 +short \
+        "$SIGNED_ZONE" DNSKEY | awk -v z="$SIGNED_ZONE." \
+        '$1 == 257 { print z, "IN DNSKEY", $0 }' >"$d/anchor.key" || return 1
+    [ -s "$d/anchor.key" ] || return 1
+    cat >"$d/unbound.conf" <<EOF
+server:
+    verbosity: 1
+    interface: $addr
+    port: $port
+    do-ip6: no
+    access-control: 127.0.0.0/8 allow
+    username: ""
+    chroot: ""
+    directory: "$d"
+    pidfile: "$d/unbound.pid"
+    use-syslog: no
+    logfile: "$d/unbound.log"
+    log-servfail: yes
+    val-log-level: 2
+    num-threads: 1
+    so-reuseport: no
+    do-not-query-localhost: no
+    trust-anchor-file: "$d/anchor.key"
+    # Short caches: records added at run time (zone_add) are seen.
+    cache-max-ttl: 1
+    cache-max-negative-ttl: 1
+    msg-cache-size: 1m
+    rrset-cache-size: 1m
+    key-cache-size: 1m
+    neg-cache-size: 1m
+    prefetch: no
+    aggressive-nsec: no
+    qname-minimisation: no
+    # The tests' zones are under test. and 127.in-addr.arpa., which
+    # unbound answers itself by default (RFC 6761, localhost).
+    local-zone: "test." nodefault
+    local-zone: "127.in-addr.arpa." nodefault
+    local-zone: "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa." nodefault
+    unblock-lan-zones: yes
+    insecure-lan-zones: yes
+remote-control:
+    control-enable: no
+forward-zone:
+    name: "."
+    forward-addr: $DNS_ADDR@$DNS_PORT
+EOF
+    unbound-checkconf "$d/unbound.conf" >"$d/check.log" 2>&1 ||
+        { cat "$d/check.log"; return 1; }
+    ${SPAWN:-} unbound -d -c "$d/unbound.conf" >"$d/stderr.log" 2>&1 9>&- </dev/null &
+    PIDS+=($!)
+    wait_for 10 answers_ad "$addr" "$port" "$SIGNED_ZONE" SOA ||
+        { cat "$d/stderr.log" "$d/unbound.log"; return 1; }
+}
+
+has_ksk() {
+    kdig @"$DNS_ADDR" -p "$DNS_PORT" +time=1 +retry=0 +short \
+        "$SIGNED_ZONE" DNSKEY | grep -q '^257 '
+}
+
+# answers_ad ADDR PORT NAME TYPE: the server at ADDR:PORT answers NAME
+# TYPE with the AD bit (kdig +adflag asks for it, RFC 6840 5.7).
+answers_ad() {
+    kdig @"$1" -p "$2" +time=1 +retry=0 +adflag "$3" "$4" |
+        grep -q '^;; Flags:.* ad[ ;]'
+}
+
+# zone_add ZONE 'NAME TTL TYPE RDATA'...: adds records to a zone Knot
+# serves (NAME relative to ZONE, @, or absolute with a final dot) in one
+# transaction; Knot signs a signed zone ($SIGNED_ZONE) again.  Returns
+# when Knot serves the last record (with its RRSIG in a signed zone);
+# unbound's caches (1 s) then follow.
+zone_add() {
+    local zone=$1 rec name ttl type rdata fq
+    shift
+    knotc_ zone-begin "$zone" >/dev/null || return 1
+    for rec in "$@"; do
+        read -r name ttl type rdata <<<"$rec"
+        # shellcheck disable=SC2086 # rdata: its fields
+        knotc_ zone-set "$zone" "$name" "$ttl" "$type" $rdata >/dev/null ||
+            { knotc_ zone-abort "$zone" >/dev/null; return 1; }
+    done
+    knotc_ zone-commit "$zone" >/dev/null || return 1
+    case $name in
+    *.) fq=${name%.} ;;
+    @) fq=$zone ;;
+    *) fq=$name.$zone ;;
+    esac
+    if [ "$zone" = "$SIGNED_ZONE" ]; then
+        wait_for 10 served_signed "$fq" "$type"
+    else
+        wait_for 10 dns_answers "$fq" "$type"
+    fi
+}
+
+# signed_zone_add 'NAME TTL TYPE RDATA'...: zone_add to $SIGNED_ZONE.
+signed_zone_add() { zone_add "$SIGNED_ZONE" "$@"; }
+
+served_signed() {
+    kdig @"$DNS_ADDR" -p "$DNS_PORT" +time=1 +retry=0 +dnssec "$1" "$2" |
+        grep -Eq "[[:space:]]RRSIG[[:space:]]+$2[[:space:]]"
+}
+
+# tlsa_rdata PEM USAGE SELECTOR MTYPE [INDEX]: the TLSA presentation data
+# ("3 1 1 <hex>") of certificate INDEX of PEM (0, the default: the first,
+# the leaf of a chain file): selector 0 the whole certificate, 1 its
+# SubjectPublicKeyInfo; matching type 0 the data, 1 SHA-256, 2 SHA-512.
+tlsa_rdata() {
+    local pem=$1 usage=$2 sel=$3 mtype=$4 idx=${5:-0} hex
+    hex=$(awk -v want="$idx" '
+            /-----BEGIN CERTIFICATE-----/ { n++; on = (n - 1 == want) }
+            on { print }
+            /-----END CERTIFICATE-----/ { on = 0 }' "$pem" |
+        if [ "$sel" = 0 ]; then
+            openssl x509 -outform DER
+        else
+            openssl x509 -noout -pubkey | openssl pkey -pubin -outform DER
+        fi |
+        case $mtype in
+        0) cat ;;
+        1) openssl dgst -sha256 -binary ;;
+        2) openssl dgst -sha512 -binary ;;
+        esac | od -An -v -tx1 | tr -d ' \n')
+    [ -n "$hex" ] || return 1
+    printf '%s %s %s %s\n' "$usage" "$sel" "$mtype" "$hex"
 }
 
 # start_postfix NAME ADDR MYHOSTNAME [MAIN_CF] [SERVICES]: a private

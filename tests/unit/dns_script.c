@@ -28,6 +28,7 @@ struct dnss_answer {
     int delay_ms;
     char records[2048]; /* longer: cut (dnss_add) */
     unsigned asked;
+    int ad; /* the AD bit in the answer (dnss_set_ad) */
 };
 
 struct dnss_pending {
@@ -55,6 +56,7 @@ static struct {
     struct dnss_answer ans[DNSS_MAX_ANSWERS];
     size_t n_ans;
     unsigned nx_asked;
+    unsigned last_flags, last_arcount; /* of the last query */
     struct dnss_pending *pend;
     size_t n_pend;
     unsigned peak;
@@ -185,7 +187,7 @@ static int answer(const unsigned char *q, size_t len, unsigned char *out,
     struct pk p = {out, 0};
     unsigned type, rcode = 3, an = 0;
     size_t qend, i, anpos;
-    int delay = 0;
+    int delay = 0, ad = 0;
 
     if (dnss_parse_question(q, len, name, sizeof(name), &type, &qend) != 0)
         return -1;
@@ -200,17 +202,20 @@ static int answer(const unsigned char *q, size_t len, unsigned char *out,
         a->asked++;
         rcode = a->rcode;
         delay = a->delay_ms;
+        ad = a->ad;
         snprintf(recs, sizeof(recs), "%s", a->records);
     } else {
         S.nx_asked++;
     }
+    S.last_flags = (unsigned)q[2] << 8 | q[3];
+    S.last_arcount = (unsigned)q[10] << 8 | q[11];
     pthread_mutex_unlock(&S.mu);
     if (delay < 0)
         return -1;
     memcpy(out, q, qend);
     p.len = qend;
     out[2] = 0x81; /* QR, RD */
-    out[3] = (unsigned char)(0x80 | rcode);
+    out[3] = (unsigned char)(0x80 | (ad ? 0x20 : 0) | rcode);
     out[4] = 0;
     out[5] = 1;
     anpos = 6;
@@ -440,7 +445,25 @@ void dnss_add(const char *name, uint16_t type, unsigned rcode, int delay_ms,
         snprintf(a->records, sizeof(a->records), "%s",
                  records != NULL ? records : "");
         a->asked = 0;
+        a->ad = 0;
     }
+    pthread_mutex_unlock(&S.mu);
+}
+
+void dnss_set_ad(const char *name, uint16_t type, int ad)
+{
+    pthread_mutex_lock(&S.mu);
+    for (size_t i = 0; i < S.n_ans; i++)
+        if (S.ans[i].type == type && strcasecmp(S.ans[i].name, name) == 0)
+            S.ans[i].ad = ad;
+    pthread_mutex_unlock(&S.mu);
+}
+
+void dnss_last_query(unsigned *flags, unsigned *arcount)
+{
+    pthread_mutex_lock(&S.mu);
+    *flags = S.last_flags;
+    *arcount = S.last_arcount;
     pthread_mutex_unlock(&S.mu);
 }
 

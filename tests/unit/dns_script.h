@@ -24,6 +24,12 @@ void dnss_clear(void);
  * records after delay_ms; delay_ms < 0: never answer. */
 void dnss_add(const char *name, uint16_t type, unsigned rcode, int delay_ms,
               const char *records);
+/* The answers to name/type carry the AD bit (ad 1) or not (0, the
+ * default), whatever their rcode. */
+void dnss_set_ad(const char *name, uint16_t type, int ad);
+/* Header bytes 2-3 (flags: RD 0x0100, AD 0x0020, CD 0x0010) and ARCOUNT
+ * (an EDNS OPT record, where the DO bit would be) of the last query. */
+void dnss_last_query(unsigned *flags, unsigned *arcount);
 /* Queries seen for name/type (type 0: any). */
 unsigned dnss_asked(const char *name, uint16_t type);
 /* The most queries that were waiting for their answers at once. */

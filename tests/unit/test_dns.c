@@ -364,8 +364,8 @@ static void read_udp(struct fake *f)
     len = recvfrom(f->fd, q, sizeof(q), 0, (struct sockaddr *)&from, &fromlen);
     if (len <= 0)
         return;
-    if (dnss_parse_question(q, (size_t)len, name, sizeof(name), &type,
-                            NULL) != 0 ||
+    if (dnss_parse_question(q, (size_t)len, name, sizeof(name), &type, NULL) !=
+            0 ||
         strstr(name, ".gather.test") == NULL) {
         answer_udp(f, q, (size_t)len, &from, fromlen);
         return;
@@ -1388,6 +1388,132 @@ static void test_async_uncollected(void **state)
     mxp_resolver_free(r);
 }
 
+/* ---- the AD bit (svc->dns_authenticated) ----------------------------- */
+
+/* A resolver on the scripted server of dns_script.c, which sets AD where
+ * dnss_set_ad says so. */
+static struct mxp_resolver *resolver_on_script(int timeout_ms)
+{
+    const char *servers[1] = {dnss_server()};
+    struct mxp_dns_config cfg = {servers, 1, timeout_ms, 1};
+    struct mxp_resolver *r = NULL;
+
+    assert_int_equal(mxp_resolver_new(&cfg, &r), MXP_OK);
+    return r;
+}
+
+/* Queries go out with RD and AD (RFC 6840 5.7), without CD and without
+ * EDNS (no OPT, so no DO bit: no RRSIGs come back); the AD bit of each
+ * response is what mxp_dns_authenticated() reports, NXDOMAIN too; no
+ * response is -1, as is a query of no collected batch. */
+static void test_ad_bit(void **state)
+{
+    struct mxp_resolver *r;
+    struct mxp_arena *arena = mxp_arena_new();
+    struct mxp_dns_query q[5],
+        other = {.name = "signed.test", .type = MXP_DNS_A};
+    unsigned flags = 0, arcount = 9;
+
+    (void)state;
+    assert_non_null(arena);
+    assert_true(dnss_start() != 0);
+    dnss_add("signed.test", MXP_DNS_MX, 0, 0, "MX 10 mx.signed.test");
+    dnss_set_ad("signed.test", MXP_DNS_MX, 1);
+    dnss_add("plain.test", MXP_DNS_MX, 0, 0, "MX 10 mx.plain.test");
+    dnss_add("gone.signed.test", MXP_DNS_A, 3, 0, "");
+    dnss_set_ad("gone.signed.test", MXP_DNS_A, 1);
+    dnss_add("gone.plain.test", MXP_DNS_A, 3, 0, "");
+    dnss_add("drop.test", MXP_DNS_A, 0, -1, "");
+    r = resolver_on_script(200);
+    memset(q, 0, sizeof(q));
+    q[0].name = "signed.test";
+    q[0].type = MXP_DNS_MX;
+    q[1].name = "plain.test";
+    q[1].type = MXP_DNS_MX;
+    q[2].name = "gone.signed.test";
+    q[2].type = MXP_DNS_A;
+    q[3].name = "gone.plain.test";
+    q[3].type = MXP_DNS_A;
+    q[4].name = "drop.test";
+    q[4].type = MXP_DNS_A;
+    assert_int_equal(mxp_dns_authenticated(r, &q[0]), -1); /* not asked */
+    assert_int_equal(mxp_dns_batch(r, arena, q, 5, mxp_now() + 1), MXP_OK);
+    assert_int_equal(q[0].result, MXP_DNS_ANSWER);
+    assert_int_equal(q[1].result, MXP_DNS_ANSWER);
+    assert_int_equal(q[2].result, MXP_DNS_NXDOMAIN);
+    assert_int_equal(q[3].result, MXP_DNS_NXDOMAIN);
+    assert_int_equal(q[4].result, MXP_DNS_TIMEOUT);
+    assert_int_equal(mxp_dns_authenticated(r, &q[0]), 1);
+    assert_int_equal(mxp_dns_authenticated(r, &q[1]), 0);
+    assert_int_equal(mxp_dns_authenticated(r, &q[2]), 1);
+    assert_int_equal(mxp_dns_authenticated(r, &q[3]), 0);
+    assert_int_equal(mxp_dns_authenticated(r, &q[4]), -1);
+    /* Not a query of any batch (an address inside none of the arrays). */
+    assert_int_equal(mxp_dns_authenticated(r, &other), -1);
+    assert_int_equal(mxp_dns_authenticated(r, NULL), -1);
+    assert_int_equal(mxp_dns_authenticated(NULL, &q[0]), -1);
+    dnss_last_query(&flags, &arcount);
+    assert_int_equal(flags & 0x0100, 0x0100); /* RD */
+    assert_int_equal(flags & 0x0020, 0x0020); /* AD */
+    assert_int_equal(flags & 0x0010, 0);      /* no CD */
+    assert_int_equal(arcount, 0);             /* no OPT: no DO bit */
+    mxp_resolver_free(r);
+    mxp_arena_free(arena);
+    dnss_clear();
+    dnss_stop();
+}
+
+/* A query asked again reports its latest answer, through dns_start and
+ * dns_collect as through dns_batch; a batch started and not yet
+ * collected changes nothing. */
+static void test_ad_latest(void **state)
+{
+    struct mxp_resolver *r;
+    struct mxp_arena *arena = mxp_arena_new();
+    struct mxp_dns_query q[2], again[1];
+    struct mxp_dns_batch *b = NULL;
+
+    (void)state;
+    assert_non_null(arena);
+    assert_true(dnss_start() != 0);
+    dnss_add("flip.test", MXP_DNS_MX, 0, 0, "MX 10 mx.flip.test");
+    dnss_add("slow.test", MXP_DNS_MX, 0, 150, "MX 10 mx.slow.test");
+    dnss_set_ad("slow.test", MXP_DNS_MX, 1);
+    r = resolver_on_script(1000);
+    memset(q, 0, sizeof(q));
+    q[0].name = "flip.test";
+    q[0].type = MXP_DNS_MX;
+    q[1].name = "slow.test";
+    q[1].type = MXP_DNS_MX;
+    assert_int_equal(mxp_dns_batch(r, arena, q, 1, mxp_now() + 1), MXP_OK);
+    assert_int_equal(mxp_dns_authenticated(r, &q[0]), 0);
+
+    dnss_set_ad("flip.test", MXP_DNS_MX, 1);
+    assert_int_equal(mxp_dns_start(r, arena, q, 2, mxp_now() + 1, &b), MXP_OK);
+    assert_int_equal(mxp_dns_authenticated(r, &q[0]), 0); /* not collected */
+    assert_int_equal(mxp_dns_authenticated(r, &q[1]), -1);
+    assert_int_equal(mxp_dns_collect(r, b), MXP_OK);
+    assert_int_equal(q[1].result, MXP_DNS_ANSWER);
+    assert_int_equal(mxp_dns_authenticated(r, &q[0]), 1);
+    assert_int_equal(mxp_dns_authenticated(r, &q[1]), 1);
+
+    /* Another array: its own record; q's stays. */
+    dnss_set_ad("flip.test", MXP_DNS_MX, 0);
+    memset(again, 0, sizeof(again));
+    again[0] = q[0];
+    assert_int_equal(mxp_dns_batch(r, arena, again, 1, mxp_now() + 1), MXP_OK);
+    assert_int_equal(mxp_dns_authenticated(r, &again[0]), 0);
+    assert_int_equal(mxp_dns_authenticated(r, &q[0]), 1);
+    /* q[0] alone asked again: latest answer, q[1] keeps its own. */
+    assert_int_equal(mxp_dns_batch(r, arena, q, 1, mxp_now() + 1), MXP_OK);
+    assert_int_equal(mxp_dns_authenticated(r, &q[0]), 0);
+    assert_int_equal(mxp_dns_authenticated(r, &q[1]), 1);
+    mxp_resolver_free(r);
+    mxp_arena_free(arena);
+    dnss_clear();
+    dnss_stop();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1412,6 +1538,8 @@ int main(void)
         cmocka_unit_test(test_async_retry_after_wait),
         cmocka_unit_test(test_async_done),
         cmocka_unit_test(test_async_uncollected),
+        cmocka_unit_test(test_ad_bit),
+        cmocka_unit_test(test_ad_latest),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

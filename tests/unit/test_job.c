@@ -5,7 +5,9 @@
  * config readers accept and refuse values with positioned messages, and
  * thresholds come from the plugin's slot.
  */
+#include <arpa/inet.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,8 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +22,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "dns_script.h"
 #include "ipc.h"
 #include "job.h"
 #include "report.h"
@@ -1096,6 +1097,46 @@ static void test_smtp_open_own_mailbox(void **state)
     }
 }
 
+/* ---- dns_authenticated through the table ------------------------------ */
+
+/* The AD bit of the job's own answers, by dns_batch and by
+ * dns_start/dns_collect, kept until the job is released. */
+static void test_dns_authenticated(void **state)
+{
+    struct fx f;
+    const char *servers[1];
+    struct mxp_dns_query q[2] = {{.name = "signed.test", .type = MXP_DNS_MX},
+                                 {.name = "plain.test", .type = MXP_DNS_MX}};
+    struct mxp_dns_query late = {.name = "plain.test", .type = MXP_DNS_MX};
+    struct mxp_dns_batch *b = NULL;
+    const struct mxp_services *s;
+
+    (void)state;
+    assert_true(dnss_start() != 0);
+    dnss_add("signed.test", MXP_DNS_MX, 0, 0, "MX 10 mx.signed.test");
+    dnss_set_ad("signed.test", MXP_DNS_MX, 1);
+    dnss_add("plain.test", MXP_DNS_MX, 0, 0, "MX 10 mx.plain.test");
+    fx_start(&f);
+    servers[0] = dnss_server();
+    f.run.dns.servers = servers;
+    f.run.dns.n_servers = 1;
+    f.run.dns.timeout_ms = 500;
+    f.run.dns.tries = 1;
+    s = f.job.ctx.svc;
+    assert_int_equal(s->dns_authenticated(&f.job.ctx, &q[0]), -1);
+    assert_int_equal(s->dns_batch(&f.job.ctx, q, 2), MXP_OK);
+    assert_int_equal(s->dns_authenticated(&f.job.ctx, &q[0]), 1);
+    assert_int_equal(s->dns_authenticated(&f.job.ctx, &q[1]), 0);
+    assert_int_equal(s->dns_start(&f.job.ctx, &late, 1, &b), MXP_OK);
+    assert_int_equal(s->dns_collect(&f.job.ctx, b), MXP_OK);
+    assert_int_equal(late.result, MXP_DNS_ANSWER);
+    assert_int_equal(s->dns_authenticated(&f.job.ctx, &late), 0);
+    assert_int_equal(s->dns_authenticated(&f.job.ctx, &q[0]), 1);
+    fx_end(&f);
+    dnss_clear();
+    dnss_stop();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1118,6 +1159,7 @@ int main(void)
         cmocka_unit_test(test_config_parse),
         cmocka_unit_test(test_init_plugin),
         cmocka_unit_test(test_smtp_open_own_mailbox),
+        cmocka_unit_test(test_dns_authenticated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
