@@ -8,7 +8,8 @@
  * test's end (probes.h is what these three share).  suites.c knows the
  * cipher suites of each class.  verdict.c judges what the probes found,
  * cert.c the certificate, names.c gathers the names the certificate must
- * carry, tls.c is the plugin (config, run, summary).
+ * carry, dane_check.c asks and judges the TLSA records (DANE), tls.c is
+ * the plugin (config, run, summary).
  */
 #ifndef MXP_TLS_PLUGIN_H
 #define MXP_TLS_PLUGIN_H
