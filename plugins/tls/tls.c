@@ -4,12 +4,13 @@
  * STARTTLS on port 25 and 587 (RFC 3207), implicit TLS on 465 (RFC 8314,
  * or plugins.tls.implicit).  The probes (probes.c) ask every question at
  * once, each on its own connection; verdict.c and cert.c judge the
- * answers; dane_check.c the TLSA records of the MX names (DANE, RFC
- * 7672), whose match changes how cert.c ranks PKIX problems.  The status line
- * is the worst finding, or when all is well the session a sender gets: "TLSv1.3
- * TLS_AES_256_GCM_SHA384, certificate valid 81 days".  Perfdata: tls_cert_days
- * (warning and critical in days: plugins.tls.cert_warning / cert_critical, or
- * -w/-c when tls runs alone), tls_handshake (seconds).
+ * answers, dane_check.c the TLSA records of the MX names (DANE, RFC
+ * 7672), whose match changes how cert.c ranks PKIX problems.  The status
+ * line is the worst finding, or when all is well the session a sender
+ * gets: "TLSv1.3 TLS_AES_256_GCM_SHA384, certificate valid 81 days".
+ * Perfdata: tls_cert_days (warning and critical in days:
+ * plugins.tls.cert_warning / cert_critical, or -w/-c when tls runs
+ * alone), tls_handshake (seconds).
  */
 #include <arpa/inet.h>
 #include <math.h>

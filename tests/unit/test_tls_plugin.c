@@ -953,6 +953,7 @@ static void test_dane_ee_match_lowers_pkix_findings(void **state)
     assert_detail("for senders without DANE: self-signed certificate",
                   MXP_STATE_OK);
     assert_detail("DANE-EE matches", MXP_STATE_OK);
+    tls_testcert_free(&bad);
     teardown(NULL);
     setup(NULL);
     /* The same certificate without TLSA: all of it counts. */
@@ -1073,6 +1074,40 @@ static void test_dane_failed_lookup(void **state)
     assert_detail("cannot tell whether DANE applies", MXP_STATE_OK);
 }
 
+static void test_dane_each_mx_name_judged(void **state)
+{
+    struct tls_testcert ca, mx;
+    size_t len;
+    unsigned char *rd;
+
+    (void)state;
+    /* Two MX names point here: mail's TLSA is DANE-EE, mx2's DANE-TA.
+     * A sender to mx2 checks the leaf's names against mx2.tls.test. */
+    make_cert("Private CA", 365, 1, NULL, &ca);
+    make_cert("mail.tls.test", 60, 0, &ca, &mx);
+    present(&mx, &ca);
+    fake_set_domain("tls.test");
+    fake_dns_add("tls.test", MXP_DNS_MX, MXP_DNS_ANSWER, "mail.tls.test",
+                 "mx2.tls.test", NULL);
+    fake_dns_add("mail.tls.test", MXP_DNS_A, MXP_DNS_ANSWER, "192.0.2.25",
+                 NULL);
+    fake_dns_add("mx2.tls.test", MXP_DNS_A, MXP_DNS_ANSWER, "192.0.2.25", NULL);
+    push_tlsa(&mx, 3, 1, 1, NULL);
+    fake_dns_set_ad(TLSA_NAME, MXP_DNS_TLSA, 1);
+    rd = tls_testcert_tlsa(&ca, 2, 0, 1, &len);
+    fake_dns_push_raw("_25._tcp.mx2.tls.test", MXP_DNS_TLSA, rd, len);
+    free(rd);
+    fake_dns_set_ad("_25._tcp.mx2.tls.test", MXP_DNS_TLSA, 1);
+    assert_int_equal(run_with(NULL), MXP_STATE_CRITICAL);
+    assert_detail("(DANE-EE) matches the leaf certificate", MXP_STATE_OK);
+    assert_detail("(DANE-TA) matches certificate 2 of the chain", MXP_STATE_OK);
+    assert_detail("certificate name does not match mx2.tls.test (TLSA base "
+                  "domain)",
+                  MXP_STATE_CRITICAL);
+    tls_testcert_free(&mx);
+    tls_testcert_free(&ca);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1116,6 +1151,7 @@ int main(void)
         T(test_dane_signed_without_starttls_is_critical),
         T(test_dane_mx_names_are_the_base),
         T(test_dane_failed_lookup),
+        T(test_dane_each_mx_name_judged),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
