@@ -334,10 +334,16 @@ static enum tls_dane_mode dn_judge_name(struct mxp_ctx *ctx,
     case MXP_DNS_ANSWER:
         if (svc->dns_authenticated(ctx, q) == 1)
             return dn_match_signed(ctx, nm, info, applies);
+        /* Without DO the resolver's AD is all there is: when the
+         * address lacks it too, the resolver may not validate at all. */
         svc->add_detail(ctx, MXP_STATE_WARNING,
                         "TLSA records at %s are not DNSSEC-signed: senders "
-                        "ignore them",
-                        q->name);
+                        "ignore them%s",
+                        q->name,
+                        svc->dns_authenticated(ctx, &nm->q[1]) == 1
+                            ? ""
+                            : " (no AD on the address either: an unsigned "
+                              "zone, or a resolver that does not validate)");
         return TLS_DANE_NONE;
     default:
         dn_failed(ctx, nm);

@@ -895,6 +895,20 @@ static void test_dane_unsigned_tlsa_warns(void **state)
                   "senders ignore them",
                   MXP_STATE_WARNING);
     assert_int_equal(fake_detail_find("matches the leaf", NULL), -1);
+    assert_detail("(no AD on the address either: an unsigned zone, or a "
+                  "resolver that does not validate)",
+                  MXP_STATE_WARNING);
+    teardown(NULL);
+    setup(NULL);
+    /* A signed address: the resolver validates, the TLSA is unsigned. */
+    dane_target();
+    push_tlsa(&leaf, 3, 1, 1, NULL);
+    fake_dns_add("mail.tls.test", MXP_DNS_A, MXP_DNS_ANSWER, "192.0.2.25",
+                 NULL);
+    fake_dns_set_ad("mail.tls.test", MXP_DNS_A, 1);
+    assert_int_equal(run_with(NULL), MXP_STATE_WARNING);
+    assert_detail("not DNSSEC-signed: senders ignore them", MXP_STATE_WARNING);
+    assert_int_equal(fake_detail_find("no AD on the address", NULL), -1);
 }
 
 static void test_dane_usage_1_only_warns(void **state)
