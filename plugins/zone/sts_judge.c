@@ -12,6 +12,7 @@
  * enforce policy that is still fresh: they go on applying it, which the
  * cache of plugins.zone.mta_sts_cache stands for (sts_cache.c).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,8 +281,10 @@ static void judge_policy(struct zone_run *R, const struct zone_domain *d,
 struct sts_fetch {
     char url[ZONE_NAME_LEN + 48];
     char reason[ZONE_TEXT_LEN / 2]; /* why there is no policy */
-    int unknown;                    /* cut by the run's time: cannot tell */
-    int ok;                         /* pol holds the policy */
+    /* mxprobe cannot tell: "" when it can, else why not (the run's time
+     * too short, no HTTPS in this core) */
+    const char *unknown;
+    int ok; /* pol holds the policy */
     struct mta_sts_policy pol;
     const char *body;
     size_t body_len;
@@ -314,18 +317,31 @@ static void fetch_policy(struct zone_run *R, const struct zone_domain *d,
     g.max_body = MTA_STS_POLICY_MAX;
     /* the run's time, less a second to report in */
     g.timeout = left > 4 ? left - 1 : left * 0.75;
+    f->unknown = "";
     if (g.timeout <= 0.05) {
-        f->unknown = 1;
+        f->unknown = ", with too little of the run's time left to tell "
+                     "(raise -t)";
         snprintf(f->reason, sizeof f->reason, "no time left in the run");
         return;
     }
-    rc = svc->https_get(R->ctx, &g);
+    /* a core older than ABI 1.5 has no https_get */
+    rc = svc->size >= offsetof(struct mxp_services, https_get) +
+                          sizeof svc->https_get
+             ? svc->https_get(R->ctx, &g)
+             : MXP_ERR_UNSUPPORTED;
     if (rc == MXP_ERR_TOO_BIG) {
         snprintf(f->reason, sizeof f->reason,
                  "it is larger than %d KiB (senders refuse it, RFC 8461 3.3)",
                  MTA_STS_POLICY_MAX / 1024);
     } else if (rc != MXP_OK) {
-        f->unknown = rc == MXP_ERR_TIMEOUT && g.timeout < STS_MIN_FETCH_TIME;
+        /* our own failures, and a timeout the run cut short, say
+         * nothing about the server */
+        if (rc == MXP_ERR_TIMEOUT && g.timeout < STS_MIN_FETCH_TIME)
+            f->unknown = ", with too little of the run's time left to tell "
+                         "(raise -t)";
+        else if (rc == MXP_ERR_UNSUPPORTED || rc == MXP_ERR_INVALID ||
+                 rc == MXP_ERR_NOMEM)
+            f->unknown = ": mxprobe cannot tell";
         snprintf(f->reason, sizeof f->reason, "%s",
                  g.words[0] != '\0' ? g.words : svc->strerror(rc));
     } else if (g.status >= 300 && g.status < 400) {
@@ -458,11 +474,10 @@ static void policy_check(struct zone_run *R, const struct zone_domain *d,
     fetch_policy(R, d, &f);
     if (f.ok) {
         policy_fetched(R, d, txt, &f, &c, have_c, now);
-    } else if (f.unknown) {
+    } else if (f.unknown[0] != '\0') {
         zone_finding(R, MXP_STATE_UNKNOWN,
-                     "MTA-STS policy of %s not fetched from %s: %s, with too "
-                     "little of the run's time left to tell (raise -t)",
-                     d->name, f.url, f.reason);
+                     "MTA-STS policy of %s not fetched from %s: %s%s", d->name,
+                     f.url, f.reason, f.unknown);
     } else {
         snprintf(why, sizeof why,
                  "MTA-STS policy of %s cannot be fetched from %s: %s", d->name,

@@ -410,6 +410,18 @@ static void test_fetch_times_out(void **state)
                        "time left to tell (raise -t)");
 }
 
+/* mxprobe's own failure (a core without HTTPS) is no finding. */
+static void test_fetch_unsupported(void **state)
+{
+    (void)state;
+    sts_domain("1", NULL, NULL);
+    fake_https_fail(URL, MXP_ERR_UNSUPPORTED, "HTTPS is not built in yet");
+    run_zone("d.test");
+    assert_state(MXP_STATE_UNKNOWN);
+    assert_summary_has("MTA-STS policy of d.test not fetched from " URL
+                       ": HTTPS is not built in yet: mxprobe cannot tell");
+}
+
 /* ---- the cache ---------------------------------------------------------- */
 
 static void test_cache_written_then_used(void **state)
@@ -738,6 +750,7 @@ int main(void)
         T(test_oversized),
         T(test_fetch_fails),
         T(test_fetch_times_out),
+        T(test_fetch_unsupported),
         T(test_cache_written_then_used),
         T(test_cache_expired),
         T(test_cache_testing_not_critical),
