@@ -340,7 +340,7 @@ static void fetch_policy(struct zone_run *R, const struct zone_domain *d,
             f->unknown = ", with too little of the run's time left to tell "
                          "(raise -t)";
         else if (rc == MXP_ERR_UNSUPPORTED || rc == MXP_ERR_INVALID ||
-                 rc == MXP_ERR_NOMEM)
+                 rc == MXP_ERR_NOMEM || rc == MXP_ERR_CONFIG)
             f->unknown = ": mxprobe cannot tell";
         snprintf(f->reason, sizeof f->reason, "%s",
                  g.words[0] != '\0' ? g.words : svc->strerror(rc));
