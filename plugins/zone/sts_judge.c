@@ -300,6 +300,29 @@ static int text_plain(const char *ct)
            (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
 }
 
+/* After https_get found no address for host (up to the URL's '/'): 1
+ * when the DNS says so for certain (NXDOMAIN or NODATA for A and AAAA),
+ * which senders see too; 0 when a lookup failed (SERVFAIL, timeout),
+ * which may be this resolver's trouble. */
+static int host_surely_missing(struct zone_run *R, const char *host)
+{
+    char name[ZONE_NAME_LEN + 16];
+    size_t n = strcspn(host, "/");
+    struct mxp_dns_query q[2];
+
+    if (n >= sizeof name)
+        return 0;
+    memcpy(name, host, n);
+    name[n] = '\0';
+    memset(q, 0, sizeof q);
+    q[0].name = q[1].name = name;
+    q[0].type = MXP_DNS_A;
+    q[1].type = MXP_DNS_AAAA;
+    if (zone_dns_get(R, q, 2) != MXP_OK)
+        return 0;
+    return zone_dns_definite(q[0].result) && zone_dns_definite(q[1].result);
+}
+
 static void fetch_policy(struct zone_run *R, const struct zone_domain *d,
                          struct sts_fetch *f)
 {
@@ -342,6 +365,9 @@ static void fetch_policy(struct zone_run *R, const struct zone_domain *d,
         else if (rc == MXP_ERR_UNSUPPORTED || rc == MXP_ERR_INVALID ||
                  rc == MXP_ERR_NOMEM || rc == MXP_ERR_CONFIG)
             f->unknown = ": mxprobe cannot tell";
+        else if (rc == MXP_ERR_DNS && !host_surely_missing(R, f->url + 8))
+            f->unknown = ": the DNS gave no definite answer, so mxprobe "
+                         "cannot tell";
         snprintf(f->reason, sizeof f->reason, "%s",
                  g.words[0] != '\0' ? g.words : svc->strerror(rc));
     } else if (g.status >= 300 && g.status < 400) {

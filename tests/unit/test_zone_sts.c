@@ -213,6 +213,25 @@ static void test_enforce_target_not_matched(void **state)
     assert_summary_has("no mx pattern matches), and it is the target");
 }
 
+/* A run over the whole domain (-D without -H): every MX is the run's,
+ * none singled out as the target. */
+static void test_domain_run(void **state)
+{
+    (void)state;
+    sts_domain("1", ENFORCE_MX, "text/plain");
+    second_mx("mx2.d.test");
+    fake_set_host("d.test");
+    fake_add_peer("mx2.d.test", "192.0.2.26", 25);
+    run_zone("d.test");
+    assert_detail("mail to MX mx2.d.test is refused by MTA-STS senders (mode "
+                  "enforce, no mx pattern matches): MTA-STS policy of d.test",
+                  MXP_STATE_CRITICAL);
+    assert_detail("matching the MTA-STS policy: mx.d.test (mx.d.test)",
+                  MXP_STATE_OK);
+    assert_no_detail("the target");
+    assert_int_equal(fake_https_gets(), 1);
+}
+
 /* A target that is no MX of the domain is not judged by its policy. */
 static void test_target_not_an_mx(void **state)
 {
@@ -408,6 +427,28 @@ static void test_fetch_times_out(void **state)
     assert_summary_has("MTA-STS policy of d.test not fetched from " URL
                        ": timed out after 2.0 s, with too little of the run's "
                        "time left to tell (raise -t)");
+}
+
+/* No address for the policy host: a WARNING when the DNS says so for
+ * certain, UNKNOWN when the lookup failed. */
+static void test_policy_host_missing(void **state)
+{
+    (void)state;
+    sts_domain("1", NULL, NULL);
+    fake_https_fail(URL, MXP_ERR_DNS, "mta-sts.d.test: NXDOMAIN");
+    run_zone("d.test");
+    assert_unfetchable("mta-sts.d.test: NXDOMAIN");
+    assert_int_equal(fake_dns_asked("mta-sts.d.test", MXP_DNS_A), 1);
+    teardown(NULL);
+    setup(NULL);
+    sts_domain("1", NULL, NULL);
+    fake_dns_add("mta-sts.d.test", MXP_DNS_A, MXP_DNS_SERVFAIL, NULL);
+    fake_https_fail(URL, MXP_ERR_DNS, "mta-sts.d.test: A lookup: SERVFAIL");
+    run_zone("d.test");
+    assert_state(MXP_STATE_UNKNOWN);
+    assert_summary_has("MTA-STS policy of d.test not fetched from " URL
+                       ": mta-sts.d.test: A lookup: SERVFAIL: the DNS gave no "
+                       "definite answer, so mxprobe cannot tell");
 }
 
 /* mxprobe's own failure (a core without HTTPS) is no finding. */
@@ -739,6 +780,7 @@ int main(void)
         T(test_enforce_mx_not_matched),
         T(test_enforce_target_not_matched),
         T(test_target_not_an_mx),
+        T(test_domain_run),
         T(test_wildcard_one_label),
         T(test_testing_mode),
         T(test_none_mode),
@@ -751,6 +793,7 @@ int main(void)
         T(test_fetch_fails),
         T(test_fetch_times_out),
         T(test_fetch_unsupported),
+        T(test_policy_host_missing),
         T(test_cache_written_then_used),
         T(test_cache_expired),
         T(test_cache_testing_not_critical),
