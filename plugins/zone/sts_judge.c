@@ -191,11 +191,11 @@ static void judge_mx(struct zone_run *R, const struct zone_domain *d,
                   zone_names_equal(mx->rr[k].text, host);
         if (dup)
             continue;
-        if (n++ == ZONE_MAX_MX) {
+        if (n == ZONE_MAX_MX) {
             more++;
-            n--;
             continue;
         }
+        n++;
         target = is_target_mx(R, name);
         target_seen |= target;
         pat = matching_pattern(p, name);
@@ -208,10 +208,10 @@ static void judge_mx(struct zone_run *R, const struct zone_domain *d,
                 off += (size_t)w;
         } else if (p->mode == MTA_STS_MODE_ENFORCE) {
             zone_finding(R, MXP_STATE_CRITICAL,
-                         "mail to MX %s is refused by MTA-STS senders (mode "
-                         "enforce, no mx pattern matches)%s: %s of %s",
-                         name, target ? ", and it is the target" : "", which,
-                         d->name);
+                         "%s of %s: mail to MX %s is refused by MTA-STS "
+                         "senders (mode enforce, no mx pattern matches)%s",
+                         which, d->name, name,
+                         target ? "; it is the target" : "");
         } else {
             R->svc->add_detail(R->ctx, MXP_STATE_OK,
                                "MX %s%s matches no mx pattern of the %s of "

@@ -95,7 +95,7 @@ if begin sts_enforce_matching_details; then
 fi
 
 sts_case sts_enforce_not_matching 2 \
-    '^MXPROBE CRITICAL - 127\.0\.0\.21: mail to MX mail\.mxprobe\.test is refused by MTA-STS senders \(mode enforce, no mx pattern matches\), and it is the target: MTA-STS policy of mismatch\.sts\.test' \
+    '^MXPROBE CRITICAL - 127\.0\.0\.21: MTA-STS policy of mismatch\.sts\.test: mail to MX mail\.mxprobe\.test is refused by MTA-STS senders \(mode enforce, no mx pattern matches\); it is the target' \
     'TLS-RPT record of mismatch\.sts\.test is invalid: rua URI .tlsrpt@sts\.test. is neither mailto: nor https:' \
     mismatch.sts.test
 

@@ -182,9 +182,9 @@ static void test_enforce_mx_not_matched(void **state)
     second_mx("mx2.d.test");
     run_zone("d.test");
     assert_state(MXP_STATE_CRITICAL);
-    assert_summary_has("mail to MX mx2.d.test is refused by MTA-STS senders "
-                       "(mode enforce, no mx pattern matches): MTA-STS policy "
-                       "of d.test");
+    assert_summary_has("MTA-STS policy of d.test: mail to MX mx2.d.test is "
+                       "refused by MTA-STS senders (mode enforce, no mx "
+                       "pattern matches)");
     assert_no_detail("mail to MX mx.d.test");
     assert_detail("matching the MTA-STS policy: mx.d.test (the target)",
                   MXP_STATE_OK);
@@ -201,7 +201,7 @@ static void test_enforce_target_not_matched(void **state)
     run_zone("d.test");
     assert_state(MXP_STATE_CRITICAL);
     assert_summary_has("mail to MX mx.d.test is refused by MTA-STS senders "
-                       "(mode enforce, no mx pattern matches), and it is the "
+                       "(mode enforce, no mx pattern matches); it is the "
                        "target");
     /* by its -H name alone (the MX's address moved meanwhile) */
     teardown(NULL);
@@ -210,7 +210,7 @@ static void test_enforce_target_not_matched(void **state)
     fake_dns_add("mx.d.test", MXP_DNS_A, MXP_DNS_ANSWER, "192.0.2.99", NULL);
     fake_set_host("MX.d.test.");
     run_zone("d.test");
-    assert_summary_has("no mx pattern matches), and it is the target");
+    assert_summary_has("no mx pattern matches); it is the target");
 }
 
 /* A run over the whole domain (-D without -H): every MX is the run's,
@@ -223,8 +223,9 @@ static void test_domain_run(void **state)
     fake_set_host("d.test");
     fake_add_peer("mx2.d.test", "192.0.2.26", 25);
     run_zone("d.test");
-    assert_detail("mail to MX mx2.d.test is refused by MTA-STS senders (mode "
-                  "enforce, no mx pattern matches): MTA-STS policy of d.test",
+    assert_detail("MTA-STS policy of d.test: mail to MX mx2.d.test is "
+                  "refused by MTA-STS senders (mode enforce, no mx pattern "
+                  "matches)",
                   MXP_STATE_CRITICAL);
     assert_detail("matching the MTA-STS policy: mx.d.test (mx.d.test)",
                   MXP_STATE_OK);
@@ -493,10 +494,11 @@ static void test_cache_written_then_used(void **state)
                   ": HTTP status 503; senders keep applying the enforce "
                   "policy they cached (id 20240101, fetched ",
                   MXP_STATE_CRITICAL);
-    assert_detail("mail to MX mx2.d.test is refused by MTA-STS senders (mode "
-                  "enforce, no mx pattern matches): cached MTA-STS policy "
-                  "(fetched ",
+    /* ") of": the cached policy's "(fetched ...)" just before */
+    assert_detail(") of d.test: mail to MX mx2.d.test is refused by MTA-STS "
+                  "senders (mode enforce, no mx pattern matches)",
                   MXP_STATE_CRITICAL);
+    assert_detail("cached MTA-STS policy (fetched ", MXP_STATE_CRITICAL);
     assert_no_detail("senders without a cached policy");
 }
 
