@@ -42,6 +42,10 @@ int sts_cache_name_ok(const char *domain);
 int sts_cache_read(const char *dir, const char *domain, long long now,
                    struct sts_cached *out, char *why, size_t wlen);
 void sts_cached_free(struct sts_cached *c);
+/* The checks of sts_cache_read over a file's bytes buf[len] (any bytes). */
+int sts_cache_parse(const char *buf, size_t len, const char *domain,
+                    long long now, struct sts_cached *out, char *why,
+                    size_t wlen);
 
 /* Writes the policy body[len] fetched at fetched under id for domain to
  * dir, atomically (a temporary file renamed over the old one, mode

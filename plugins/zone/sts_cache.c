@@ -77,8 +77,13 @@ static int header_line(const char **p, const char *end, const char *key,
     if (lf == NULL)
         return 0;
     n = (size_t)(lf - (*p + kl + 1));
+    /* printable ASCII only: a NUL would cut the value short of what
+     * the file says ("example.org\0junk") */
     if (n == 0 || n >= vlen)
         return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((*p)[kl + 1 + i] <= ' ' || (*p)[kl + 1 + i] >= 0x7f)
+            return 0;
     memcpy(val, *p + kl + 1, n);
     val[n] = '\0';
     *p = lf + 1;
@@ -156,33 +161,20 @@ done:
     return got;
 }
 
-int sts_cache_read(const char *dir, const char *domain, long long now,
-                   struct sts_cached *out, char *why, size_t wlen)
+int sts_cache_parse(const char *buf, size_t len, const char *domain,
+                    long long now, struct sts_cached *out, char *why,
+                    size_t wlen)
 {
-    char path[4096 + MTA_STS_NAME_LEN], val[MTA_STS_NAME_LEN], err[256];
-    char *buf = NULL;
-    const char *p, *end;
-    long len;
+    char val[MTA_STS_NAME_LEN], err[256];
+    const char *p = buf, *end = buf + len;
+    size_t ml = strlen(MAGIC);
     int rc = -1;
 
     memset(out, 0, sizeof *out);
     why[0] = '\0';
-    if (!sts_cache_name_ok(domain) ||
-        !cache_path(dir, domain, ".mta-sts", path, sizeof path))
-        BROKEN("no cache file name for this domain");
-    buf = malloc(STS_CACHE_FILE_MAX + 1);
-    if (buf == NULL)
-        BROKEN("out of memory");
-    len = read_file(path, buf, why, wlen);
-    if (len <= 0) {
-        rc = (int)len;
-        goto done;
-    }
-    p = buf;
-    end = buf + len;
-    if ((size_t)len < strlen(MAGIC) || memcmp(p, MAGIC, strlen(MAGIC)) != 0)
+    if (len < ml || memcmp(p, MAGIC, ml) != 0)
         BROKEN("not an mxprobe MTA-STS cache file");
-    p += strlen(MAGIC);
+    p += ml;
     if (!header_line(&p, end, "domain", val, sizeof val) ||
         strcmp(val, domain) != 0)
         BROKEN("its domain line does not name %s", domain);
@@ -205,11 +197,35 @@ int sts_cache_read(const char *dir, const char *domain, long long now,
         BROKEN("its policy is invalid: %s", err);
     rc = 1;
 done:
-    free(buf);
     if (rc != 1) {
         mta_sts_policy_free(&out->policy);
         memset(out, 0, sizeof *out);
     }
+    return rc;
+}
+
+int sts_cache_read(const char *dir, const char *domain, long long now,
+                   struct sts_cached *out, char *why, size_t wlen)
+{
+    char path[4096 + MTA_STS_NAME_LEN];
+    char *buf = NULL;
+    long len;
+    int rc = -1;
+
+    memset(out, 0, sizeof *out);
+    why[0] = '\0';
+    if (!sts_cache_name_ok(domain) ||
+        !cache_path(dir, domain, ".mta-sts", path, sizeof path))
+        BROKEN("no cache file name for this domain");
+    buf = malloc(STS_CACHE_FILE_MAX + 1);
+    if (buf == NULL)
+        BROKEN("out of memory");
+    len = read_file(path, buf, why, wlen);
+    rc = len <= 0
+             ? (int)len
+             : sts_cache_parse(buf, (size_t)len, domain, now, out, why, wlen);
+done:
+    free(buf);
     return rc;
 }
 

@@ -568,6 +568,26 @@ static void test_cache_broken_ignored(void **state)
                       MXP_STATE_OK);
         teardown(NULL);
     }
+    /* a NUL inside a header value: not cut short there */
+    {
+        static const char nul[] =
+            "mxprobe-mta-sts-cache 1\ndomain d.test\0x\nfetched 1\nid 1\n\n"
+            "version: STSv1\nmode: enforce\nmx: mx.d.test\nmax_age: 604800\n";
+        struct sts_cached c;
+        char why[256];
+        FILE *f;
+
+        setup(NULL);
+        snprintf(path, sizeof path, "%s/d.test.mta-sts", tmpdir);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        assert_int_equal(fwrite(nul, 1, sizeof nul - 1, f), sizeof nul - 1);
+        fclose(f);
+        assert_int_equal(
+            sts_cache_read(tmpdir, "d.test", 10, &c, why, sizeof why), -1);
+        assert_string_equal(why, "its domain line does not name d.test");
+        teardown(NULL);
+    }
     /* a good file, writable by others: not trusted */
     setup(NULL);
     cached("1", 60, ENFORCE_MX);
