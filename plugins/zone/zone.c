@@ -6,8 +6,8 @@
  * the SPF lookups together (lookup.c, plan.c), and hands the answers to
  * the MX analysis (mx.c) and the policy checks (spf_verdict.c: SPF
  * check_host() of each address judged; policy.c: DMARC; sts_judge.c:
- * MTA-STS, TLS-RPT).  In a run over a whole mail domain it runs once, for all the
- * domain's MX addresses (the target and its peers, ABI 1.4).  State: the
+ * MTA-STS, TLS-RPT).  In a run over a whole mail domain it runs once, for all
+ * the domain's MX addresses (the target and its peers, ABI 1.4).  State: the
  * worst finding; one set of perfdata whatever the number of addresses;
  * main metric: the SPF DNS lookups of the worst domain and address,
  * because a record close to RFC 7208's limit of 10 breaks with the next
