@@ -74,7 +74,7 @@ int mxp_https_url_parse(const char *url, struct mxp_https_url *u, char *err,
 {
     const char *auth, *end, *hp, *he, *path, *p;
     unsigned char bytes[16];
-    int family, n;
+    int family = 0, v6, n;
     size_t hl, i;
 
     memset(u, 0, sizeof(*u));
@@ -88,7 +88,7 @@ int mxp_https_url_parse(const char *url, struct mxp_https_url *u, char *err,
             return bad(err, errlen, "space, control or non-ASCII byte in URL");
     if (memchr(auth, '@', (size_t)(end - auth)) != NULL)
         return bad(err, errlen, "user information in URL");
-    if (*end == '#' || strchr(end, '#') != NULL)
+    if (strchr(auth, '#') != NULL)
         return bad(err, errlen, "fragment in URL");
     hp = auth;
     if (*hp == '[') {
@@ -126,16 +126,10 @@ int mxp_https_url_parse(const char *url, struct mxp_https_url *u, char *err,
         return bad(err, errlen, "URL host is not a DNS name");
     }
     path = *end == '\0' ? "/" : end;
-    if (*path == '?')
-        n = snprintf(u->url, sizeof(u->url), "https://%s%s%s:%u/%s",
-                     family == AF_INET6 && u->literal ? "[" : "", u->host,
-                     family == AF_INET6 && u->literal ? "]" : "", u->port,
-                     path);
-    else
-        n = snprintf(u->url, sizeof(u->url), "https://%s%s%s:%u%s",
-                     family == AF_INET6 && u->literal ? "[" : "", u->host,
-                     family == AF_INET6 && u->literal ? "]" : "", u->port,
-                     path);
+    v6 = u->literal && family == AF_INET6;
+    n = snprintf(u->url, sizeof(u->url), "https://%s%s%s:%u%s%s", v6 ? "[" : "",
+                 u->host, v6 ? "]" : "", u->port, *path == '?' ? "/" : "",
+                 path);
     if (n < 0 || (size_t)n >= sizeof(u->url))
         return bad(err, errlen, "URL too long");
     return MXP_OK;
