@@ -10,6 +10,7 @@
 #include "https.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -48,6 +49,30 @@ static int ldh_name(const char *s, size_t n)
         }
     }
     return label > 0;
+}
+
+/* The last label of s[0..n) is a number (digits, or 0x and hex digits).
+ * libcurl reads such a host as an IPv4 address in one of inet_aton's
+ * forms ("127.1", "2130706433", "0x7f.0.0.1") and connects there itself,
+ * past the addresses we resolved and pinned for the name; the URL
+ * standard refuses such a host, and no real name ends so. */
+static int ends_in_number(const char *s, size_t n)
+{
+    size_t start = n, i;
+
+    while (start > 0 && s[start - 1] != '.')
+        start--;
+    if (n - start >= 2 && s[start] == '0' &&
+        (s[start + 1] == 'x' || s[start + 1] == 'X')) {
+        for (i = start + 2; i < n; i++)
+            if (!isxdigit((unsigned char)s[i]))
+                return 0;
+        return 1;
+    }
+    for (i = start; i < n; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+    return n > start;
 }
 
 /* Port digits s[0..n): 1..65535. */
@@ -124,6 +149,8 @@ int mxp_https_url_parse(const char *url, struct mxp_https_url *u, char *err,
             return bad(err, errlen, "bad address in URL host");
     } else if (auth[0] == '[' || !ldh_name(u->host, hl)) {
         return bad(err, errlen, "URL host is not a DNS name");
+    } else if (ends_in_number(u->host, hl)) {
+        return bad(err, errlen, "URL host ends in a number: no DNS name");
     }
     path = *end == '\0' ? "/" : end;
     v6 = u->literal && family == AF_INET6;

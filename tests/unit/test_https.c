@@ -74,6 +74,18 @@ static const struct url_case url_cases[] = {
     {"https://[h.test]/", MXP_ERR_INVALID, 0, 0, 0, 0},
     {"https://::1/", MXP_ERR_INVALID, 0, 0, 0, 0},
     {"https://h\\x.test/", MXP_ERR_INVALID, 0, 0, 0, 0},
+    /* Hosts libcurl reads as IPv4 numbers (it would connect there, not
+     * to what DNS said for the name); a name with a number is fine. */
+    {"https://127.1/", MXP_ERR_INVALID, 0, 0, 0, 0},
+    {"https://2130706433/", MXP_ERR_INVALID, 0, 0, 0, 0},
+    {"https://0x7f.0.0.1/", MXP_ERR_INVALID, 0, 0, 0, 0},
+    {"https://0177.0.0.1/", MXP_ERR_INVALID, 0, 0, 0, 0},
+    {"https://a.test.0X1f/", MXP_ERR_INVALID, 0, 0, 0, 0},
+    {"https://a.test.123/", MXP_ERR_INVALID, 0, 0, 0, 0},
+    {"https://1.2.3.test/", MXP_OK, "1.2.3.test", "https://1.2.3.test:443/",
+     443, 0},
+    {"https://h.0xg/", MXP_OK, "h.0xg", "https://h.0xg:443/", 443, 0},
+    {"https://h.0x/", MXP_ERR_INVALID, 0, 0, 0, 0},
 };
 
 static void test_url_table(void **state)
