@@ -191,6 +191,21 @@ size_t mxp_https_resolve_entry(const char *host, unsigned port,
     return len;
 }
 
+/* 0.0.0.0, :: or ::ffff:0.0.0.0: a connect there reaches this very
+ * machine, so an answer of it is dropped (as the target expansion does). */
+static int unspecified(const struct mxp_dns_rr *rr)
+{
+    static const unsigned char zero[16];
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0,    0,
+                                             0, 0, 0, 0, 0xff, 0xff};
+
+    if (rr->type == MXP_DNS_A)
+        return memcmp(rr->addr, zero, 4) == 0;
+    return memcmp(rr->addr + 12, zero, 4) == 0 &&
+           (memcmp(rr->addr, zero, 12) == 0 ||
+            memcmp(rr->addr, mapped, 12) == 0);
+}
+
 /* A and AAAA of u->host through the job's resolver into addrs (arena
  * strings): the count, or 0 with g->words and *rc set. */
 static size_t resolve(const struct mxp_https_env *env,
@@ -199,7 +214,7 @@ static size_t resolve(const struct mxp_https_env *env,
 {
     struct mxp_dns_query q[2] = {{.name = u->host, .type = MXP_DNS_A},
                                  {.name = u->host, .type = MXP_DNS_AAAA}};
-    size_t nq = env->family == AF_INET ? 1 : 2, n = 0, i, j;
+    size_t nq = env->family == AF_INET ? 1 : 2, n = 0, zero = 0, i, j;
 
     *rc = mxp_dns_batch(env->resolver, env->arena, q, nq, env->dns_deadline);
     if (*rc != MXP_OK) {
@@ -209,13 +224,26 @@ static size_t resolve(const struct mxp_https_env *env,
         return 0;
     }
     for (i = 0; i < nq; i++)
-        for (j = 0; j < q[i].n_rr && n < MXP_HTTPS_MAX_ADDRS; j++)
-            if (q[i].rr[j].type == q[i].type && q[i].rr[j].text != NULL)
-                addrs[n++] = q[i].rr[j].text;
+        for (j = 0; j < q[i].n_rr && n < MXP_HTTPS_MAX_ADDRS; j++) {
+            const struct mxp_dns_rr *rr = &q[i].rr[j];
+
+            if (rr->type != q[i].type || rr->text == NULL)
+                continue;
+            if (unspecified(rr)) {
+                zero++;
+                continue;
+            }
+            addrs[n++] = rr->text;
+        }
     if (n > 0)
         return n;
     *rc = MXP_ERR_DNS;
-    if (q[0].result == MXP_DNS_NXDOMAIN)
+    if (zero > 0)
+        snprintf(g->words, sizeof(g->words),
+                 "%.160s: only the unspecified address (0.0.0.0 or ::), "
+                 "which would reach this machine",
+                 u->host);
+    else if (q[0].result == MXP_DNS_NXDOMAIN)
         snprintf(g->words, sizeof(g->words), "%.200s: NXDOMAIN", u->host);
     else if (q[0].result != MXP_DNS_NODATA && q[0].result != MXP_DNS_ANSWER)
         snprintf(g->words, sizeof(g->words), "%.200s: A lookup: %s", u->host,

@@ -338,6 +338,32 @@ static void test_get_refused(void **state)
     close(fd);
 }
 
+/* 0.0.0.0 and :: would reach this machine: never given to libcurl. */
+static void test_get_unspecified(void **state)
+{
+    struct mxp_https_env env = env_now(0, 5);
+    struct mxp_https_get g;
+    char url[128];
+    int fd;
+    unsigned port = dead_port(&fd);
+    (void)state;
+
+    dnss_clear();
+    dnss_add("zero.test", MXP_DNS_A, 0, 0, "A 0.0.0.0");
+    dnss_add("zero.test", MXP_DNS_AAAA, 0, 0, "AAAA ::");
+    snprintf(url, sizeof(url), "https://zero.test:%u/", port);
+    assert_int_equal(get(&env, url, &g), MXP_ERR_DNS);
+    assert_non_null(strstr(g.words, "zero.test: only the unspecified"));
+    assert_string_equal(g.addr, "");
+    /* ::ffff:0.0.0.0 is the same; a real address beside it is kept. */
+    dnss_add("mixed.test", MXP_DNS_A, 0, 0, "A 127.0.0.1");
+    dnss_add("mixed.test", MXP_DNS_AAAA, 0, 0, "AAAA ::ffff:0.0.0.0");
+    snprintf(url, sizeof(url), "https://mixed.test:%u/", port);
+    assert_int_equal(get(&env, url, &g), MXP_ERR_CONNECT);
+    assert_non_null(strstr(g.words, "refused"));
+    close(fd);
+}
+
 static void test_get_invalid_and_deadline(void **state)
 {
     struct mxp_https_env env = env_now(0, 5);
@@ -394,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_curl_failures),
         cmocka_unit_test(test_get_dns),
         cmocka_unit_test(test_get_refused),
+        cmocka_unit_test(test_get_unspecified),
         cmocka_unit_test(test_get_invalid_and_deadline),
     };
 
