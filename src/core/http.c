@@ -95,7 +95,6 @@ int mxp_http_failure(int c, const char *curl_words, char *out, size_t outlen)
         return MXP_ERR_CONNECT;
     case CURLE_OUT_OF_MEMORY:
         return MXP_ERR_NOMEM;
-    case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
         return MXP_ERR_INVALID;
     /* Ours, not the peer's: the CA file could not be read. */
@@ -103,7 +102,11 @@ int mxp_http_failure(int c, const char *curl_words, char *out, size_t outlen)
     case CURLE_SSL_CRL_BADFILE:
     case CURLE_SSL_CERTPROBLEM:
         return MXP_ERR_CONFIG;
-    /* The peer spoke no TLS or HTTP that we understand. */
+    /* The peer spoke no TLS or HTTP that we understand.  The URL was
+     * checked for https:// before curl saw it, so "unsupported protocol"
+     * is said of the reply ("Received HTTP/0.9 when not allowed",
+     * "Unsupported HTTP version in response"). */
+    case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CIPHER:
     case CURLE_SSL_SHUTDOWN_FAILED:

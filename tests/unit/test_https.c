@@ -197,7 +197,10 @@ static const struct curl_case curl_cases[] = {
     {CURLE_COULDNT_CONNECT, "Failed to connect", MXP_ERR_CONNECT, "Failed"},
     {CURLE_COULDNT_RESOLVE_HOST, "x", MXP_ERR_CONNECT, "x"},
     {CURLE_OUT_OF_MEMORY, NULL, MXP_ERR_NOMEM, ""},
-    {CURLE_UNSUPPORTED_PROTOCOL, NULL, MXP_ERR_INVALID, ""},
+    /* What libcurl says of a reply that is no HTTP/1.x, 2 or 3. */
+    {CURLE_UNSUPPORTED_PROTOCOL, "Received HTTP/0.9 when not allowed",
+     MXP_ERR_PROTOCOL, "HTTP/0.9"},
+    {CURLE_URL_MALFORMAT, NULL, MXP_ERR_INVALID, ""},
     {CURLE_SSL_CACERT_BADFILE, "error setting certificate file: /x",
      MXP_ERR_CONFIG, "/x"},
     {CURLE_RECV_ERROR, "Connection reset by peer", MXP_ERR_IO, "reset"},
