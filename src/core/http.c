@@ -22,7 +22,24 @@ struct sink {
     char *p;
     size_t len, cap, max;
     int too_big;
+    int header_done; /* the blank line that ends a response header came */
 };
+
+/* Only watches for the end of the header: libcurl refuses a header line
+ * over CURL_MAX_HTTP_HEADER with CURLE_OUT_OF_MEMORY, which is then the
+ * server's doing, not ours.  A status line starts a header (after a 1xx). */
+static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
+{
+    struct sink *s = user;
+    size_t n = size * nmemb;
+
+    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0)
+        s->header_done = 0;
+    else if ((n == 2 && data[0] == '\r' && data[1] == '\n') ||
+             (n == 1 && data[0] == '\n'))
+        s->header_done = 1;
+    return n;
+}
 
 static size_t on_data(char *data, size_t size, size_t nmemb, void *user)
 {
@@ -132,6 +149,15 @@ static void info_str(CURL *h, CURLINFO what, char *out, size_t outlen)
         snprintf(out, outlen, "%s", v);
 }
 
+/* The TLS handshake with the server was over. */
+static int tls_done(CURL *h)
+{
+    curl_off_t t = 0;
+
+    return curl_easy_getinfo(h, CURLINFO_APPCONNECT_TIME_T, &t) == CURLE_OK &&
+           t > 0;
+}
+
 int mxp_http_request(const struct mxp_http_request *rq,
                      struct mxp_http_response *rs)
 {
@@ -191,6 +217,8 @@ int mxp_http_request(const struct mxp_http_request *rq,
     SET(CURLOPT_TIMEOUT_MS, (long)(rq->timeout * 1000));
     SET(CURLOPT_WRITEFUNCTION, on_data);
     SET(CURLOPT_WRITEDATA, &sink);
+    SET(CURLOPT_HEADERFUNCTION, on_header);
+    SET(CURLOPT_HEADERDATA, &sink);
     SET(CURLOPT_USERAGENT, "mxprobe/" MXP_VERSION);
     if (rq->user != NULL) {
         SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
@@ -233,6 +261,11 @@ int mxp_http_request(const struct mxp_http_request *rq,
         snprintf(rs->error, sizeof(rs->error), "response larger than %zu bytes",
                  sink.max);
         rc = MXP_ERR_TOO_BIG;
+    } else if (c == CURLE_OUT_OF_MEMORY && !sink.header_done && tls_done(h)) {
+        snprintf(rs->error, sizeof(rs->error),
+                 "response header line longer than %d bytes",
+                 CURL_MAX_HTTP_HEADER);
+        rc = MXP_ERR_PROTOCOL;
     } else {
         long os_errno = 0;
 

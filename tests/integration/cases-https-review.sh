@@ -45,3 +45,7 @@ hr_case https_review_http09 3 \
     'https_get PROTOCOL: .*HTTP/0\.9' http09.https.test
 hr_case https_review_bad_version 3 \
     'https_get PROTOCOL: .*Unsupported HTTP version' badver.https.test
+# A header line over libcurl's 100 KB is refused with CURLE_OUT_OF_MEMORY:
+# the server's doing, not ours.
+hr_case https_review_long_header_line 3 \
+    'https_get PROTOCOL: response header line longer than' longline.https.test
