@@ -255,11 +255,16 @@ int mxp_http_request(const struct mxp_http_request *rq,
     info_str(h, CURLINFO_CONTENT_TYPE, rs->content_type,
              sizeof(rs->content_type));
     info_str(h, CURLINFO_REDIRECT_URL, rs->location, sizeof(rs->location));
+    /* The status line may have come even when the rest failed: a 404 page
+     * over the cap is still a 404, and the words say so. */
+    if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rs->status) != CURLE_OK)
+        rs->status = 0;
     if (c == CURLE_OK) {
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rs->status);
+        /* rs->status is set */
     } else if (sink.too_big) {
-        snprintf(rs->error, sizeof(rs->error), "response larger than %zu bytes",
-                 sink.max);
+        snprintf(rs->error, sizeof(rs->error),
+                 "response larger than %zu bytes (HTTP %ld)", sink.max,
+                 rs->status);
         rc = MXP_ERR_TOO_BIG;
     } else if (c == CURLE_OUT_OF_MEMORY && !sink.header_done && tls_done(h)) {
         snprintf(rs->error, sizeof(rs->error),

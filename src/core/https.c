@@ -320,11 +320,11 @@ static int fetch(const struct mxp_https_env *env, const struct mxp_https_url *u,
     snprintf(g->content_type, sizeof(g->content_type), "%s", rs.content_type);
     snprintf(g->location, sizeof(g->location), "%s", rs.location);
     snprintf(g->addr, sizeof(g->addr), "%s", rs.primary_ip);
+    g->status = rs.status;
     if (rc != MXP_OK) {
         snprintf(g->words, sizeof(g->words), "%s", rs.error);
         return rc;
     }
-    g->status = rs.status;
     body = mxp_arena_alloc(env->arena, rs.body_len + 1);
     if (body == NULL) {
         mxp_http_response_free(&rs);

@@ -49,3 +49,8 @@ hr_case https_review_bad_version 3 \
 # the server's doing, not ours.
 hr_case https_review_long_header_line 3 \
     'https_get PROTOCOL: response header line longer than' longline.https.test
+# A 404 page over the cap: too big, and still a 404 (what a plugin and its
+# operator need: the policy is missing, not oversized).
+hr_case https_review_big_404 3 \
+    'https_get TOO_BIG: response larger than 65536 bytes \(HTTP 404\)' \
+    big404.https.test

@@ -6,6 +6,7 @@ Host header:
   http09    no status line, only a body (HTTP/0.9), then close
   badver    "HTTP/9.9 200 OK": a status line of no HTTP version known
   longline  a status line, then one header line of 200 KB and a body
+  big404    a 404 whose page is 100000 bytes (over the 64 KiB cap)
   hostile   a 64-byte policy, Content-Length: the server is up
 
     hostilehttps.py --listen 127.0.0.236:443 --cert KEY_AND_CHAIN.pem
@@ -28,6 +29,8 @@ REPLIES = {
     "badver": b"HTTP/9.9 200 OK\r\nContent-Length: 64\r\n\r\n" + POLICY,
     "longline": b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 200000 +
                 b"\r\nContent-Length: 64\r\n\r\n" + POLICY,
+    "big404": b"HTTP/1.1 404 Not Found\r\nContent-Length: 100000\r\n\r\n" +
+              b"n" * 100000,
     "hostile": b"HTTP/1.1 200 OK\r\nContent-Length: 64\r\n\r\n" + POLICY,
 }
 
