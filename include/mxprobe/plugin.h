@@ -277,7 +277,9 @@ struct mxp_https_get {
     double timeout;      /* seconds for the whole request; <= 0:
                             probe.command_timeout; never past the
                             deadline */
-    long status;         /* HTTP status of the response, 0 when none */
+    long status;         /* HTTP status of the response, 0 when none;
+                            also with MXP_ERR_TOO_BIG (a 404 page over
+                            the cap is a 404) */
     const char *body;    /* the body, NUL-terminated (it may hold NULs:
                             body_len says), owned by the job until run()
                             returns; NULL when there is none */

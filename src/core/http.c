@@ -22,7 +22,24 @@ struct sink {
     char *p;
     size_t len, cap, max;
     int too_big;
+    int header_done; /* the blank line that ends a response header came */
 };
+
+/* Only watches for the end of the header: libcurl refuses a header line
+ * over CURL_MAX_HTTP_HEADER with CURLE_OUT_OF_MEMORY, which is then the
+ * server's doing, not ours.  A status line starts a header (after a 1xx). */
+static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
+{
+    struct sink *s = user;
+    size_t n = size * nmemb;
+
+    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0)
+        s->header_done = 0;
+    else if ((n == 2 && data[0] == '\r' && data[1] == '\n') ||
+             (n == 1 && data[0] == '\n'))
+        s->header_done = 1;
+    return n;
+}
 
 static size_t on_data(char *data, size_t size, size_t nmemb, void *user)
 {
@@ -95,7 +112,6 @@ int mxp_http_failure(int c, const char *curl_words, char *out, size_t outlen)
         return MXP_ERR_CONNECT;
     case CURLE_OUT_OF_MEMORY:
         return MXP_ERR_NOMEM;
-    case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
         return MXP_ERR_INVALID;
     /* Ours, not the peer's: the CA file could not be read. */
@@ -103,7 +119,11 @@ int mxp_http_failure(int c, const char *curl_words, char *out, size_t outlen)
     case CURLE_SSL_CRL_BADFILE:
     case CURLE_SSL_CERTPROBLEM:
         return MXP_ERR_CONFIG;
-    /* The peer spoke no TLS or HTTP that we understand. */
+    /* The peer spoke no TLS or HTTP that we understand.  The URL was
+     * checked for https:// before curl saw it, so "unsupported protocol"
+     * is said of the reply ("Received HTTP/0.9 when not allowed",
+     * "Unsupported HTTP version in response"). */
+    case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CIPHER:
     case CURLE_SSL_SHUTDOWN_FAILED:
@@ -127,6 +147,15 @@ static void info_str(CURL *h, CURLINFO what, char *out, size_t outlen)
     out[0] = '\0';
     if (curl_easy_getinfo(h, what, &v) == CURLE_OK && v != NULL)
         snprintf(out, outlen, "%s", v);
+}
+
+/* The TLS handshake with the server was over. */
+static int tls_done(CURL *h)
+{
+    curl_off_t t = 0;
+
+    return curl_easy_getinfo(h, CURLINFO_APPCONNECT_TIME_T, &t) == CURLE_OK &&
+           t > 0;
 }
 
 int mxp_http_request(const struct mxp_http_request *rq,
@@ -188,6 +217,8 @@ int mxp_http_request(const struct mxp_http_request *rq,
     SET(CURLOPT_TIMEOUT_MS, (long)(rq->timeout * 1000));
     SET(CURLOPT_WRITEFUNCTION, on_data);
     SET(CURLOPT_WRITEDATA, &sink);
+    SET(CURLOPT_HEADERFUNCTION, on_header);
+    SET(CURLOPT_HEADERDATA, &sink);
     SET(CURLOPT_USERAGENT, "mxprobe/" MXP_VERSION);
     if (rq->user != NULL) {
         SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
@@ -224,12 +255,22 @@ int mxp_http_request(const struct mxp_http_request *rq,
     info_str(h, CURLINFO_CONTENT_TYPE, rs->content_type,
              sizeof(rs->content_type));
     info_str(h, CURLINFO_REDIRECT_URL, rs->location, sizeof(rs->location));
+    /* The status line may have come even when the rest failed: a 404 page
+     * over the cap is still a 404, and the words say so. */
+    if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rs->status) != CURLE_OK)
+        rs->status = 0;
     if (c == CURLE_OK) {
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rs->status);
+        /* rs->status is set */
     } else if (sink.too_big) {
-        snprintf(rs->error, sizeof(rs->error), "response larger than %zu bytes",
-                 sink.max);
+        snprintf(rs->error, sizeof(rs->error),
+                 "response larger than %zu bytes (HTTP %ld)", sink.max,
+                 rs->status);
         rc = MXP_ERR_TOO_BIG;
+    } else if (c == CURLE_OUT_OF_MEMORY && !sink.header_done && tls_done(h)) {
+        snprintf(rs->error, sizeof(rs->error),
+                 "response header line longer than %d bytes",
+                 CURL_MAX_HTTP_HEADER);
+        rc = MXP_ERR_PROTOCOL;
     } else {
         long os_errno = 0;
 

@@ -37,7 +37,8 @@ struct mxp_http_request {
 };
 
 struct mxp_http_response {
-    long status; /* HTTP status, 0 when no response */
+    long status; /* HTTP status, 0 when no status line came (set also
+                    when the rest failed: a body over the cap) */
     char *body;  /* malloc()ed, NUL-terminated, may be NULL */
     size_t body_len;
     char error[256]; /* the failure, when not MXP_OK */

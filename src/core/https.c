@@ -10,6 +10,7 @@
 #include "https.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -48,6 +49,30 @@ static int ldh_name(const char *s, size_t n)
         }
     }
     return label > 0;
+}
+
+/* The last label of s[0..n) is a number (digits, or 0x and hex digits).
+ * libcurl reads such a host as an IPv4 address in one of inet_aton's
+ * forms ("127.1", "2130706433", "0x7f.0.0.1") and connects there itself,
+ * past the addresses we resolved and pinned for the name; the URL
+ * standard refuses such a host, and no real name ends so. */
+static int ends_in_number(const char *s, size_t n)
+{
+    size_t start = n, i;
+
+    while (start > 0 && s[start - 1] != '.')
+        start--;
+    if (n - start >= 2 && s[start] == '0' &&
+        (s[start + 1] == 'x' || s[start + 1] == 'X')) {
+        for (i = start + 2; i < n; i++)
+            if (!isxdigit((unsigned char)s[i]))
+                return 0;
+        return 1;
+    }
+    for (i = start; i < n; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+    return n > start;
 }
 
 /* Port digits s[0..n): 1..65535. */
@@ -124,6 +149,8 @@ int mxp_https_url_parse(const char *url, struct mxp_https_url *u, char *err,
             return bad(err, errlen, "bad address in URL host");
     } else if (auth[0] == '[' || !ldh_name(u->host, hl)) {
         return bad(err, errlen, "URL host is not a DNS name");
+    } else if (ends_in_number(u->host, hl)) {
+        return bad(err, errlen, "URL host ends in a number: no DNS name");
     }
     path = *end == '\0' ? "/" : end;
     v6 = u->literal && family == AF_INET6;
@@ -164,6 +191,21 @@ size_t mxp_https_resolve_entry(const char *host, unsigned port,
     return len;
 }
 
+/* 0.0.0.0, :: or ::ffff:0.0.0.0: a connect there reaches this very
+ * machine, so an answer of it is dropped (as the target expansion does). */
+static int unspecified(const struct mxp_dns_rr *rr)
+{
+    static const unsigned char zero[16];
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0,    0,
+                                             0, 0, 0, 0, 0xff, 0xff};
+
+    if (rr->type == MXP_DNS_A)
+        return memcmp(rr->addr, zero, 4) == 0;
+    return memcmp(rr->addr + 12, zero, 4) == 0 &&
+           (memcmp(rr->addr, zero, 12) == 0 ||
+            memcmp(rr->addr, mapped, 12) == 0);
+}
+
 /* A and AAAA of u->host through the job's resolver into addrs (arena
  * strings): the count, or 0 with g->words and *rc set. */
 static size_t resolve(const struct mxp_https_env *env,
@@ -172,7 +214,7 @@ static size_t resolve(const struct mxp_https_env *env,
 {
     struct mxp_dns_query q[2] = {{.name = u->host, .type = MXP_DNS_A},
                                  {.name = u->host, .type = MXP_DNS_AAAA}};
-    size_t nq = env->family == AF_INET ? 1 : 2, n = 0, i, j;
+    size_t nq = env->family == AF_INET ? 1 : 2, n = 0, zero = 0, i, j;
 
     *rc = mxp_dns_batch(env->resolver, env->arena, q, nq, env->dns_deadline);
     if (*rc != MXP_OK) {
@@ -182,13 +224,26 @@ static size_t resolve(const struct mxp_https_env *env,
         return 0;
     }
     for (i = 0; i < nq; i++)
-        for (j = 0; j < q[i].n_rr && n < MXP_HTTPS_MAX_ADDRS; j++)
-            if (q[i].rr[j].type == q[i].type && q[i].rr[j].text != NULL)
-                addrs[n++] = q[i].rr[j].text;
+        for (j = 0; j < q[i].n_rr && n < MXP_HTTPS_MAX_ADDRS; j++) {
+            const struct mxp_dns_rr *rr = &q[i].rr[j];
+
+            if (rr->type != q[i].type || rr->text == NULL)
+                continue;
+            if (unspecified(rr)) {
+                zero++;
+                continue;
+            }
+            addrs[n++] = rr->text;
+        }
     if (n > 0)
         return n;
     *rc = MXP_ERR_DNS;
-    if (q[0].result == MXP_DNS_NXDOMAIN)
+    if (zero > 0)
+        snprintf(g->words, sizeof(g->words),
+                 "%.160s: only the unspecified address (0.0.0.0 or ::), "
+                 "which would reach this machine",
+                 u->host);
+    else if (q[0].result == MXP_DNS_NXDOMAIN)
         snprintf(g->words, sizeof(g->words), "%.200s: NXDOMAIN", u->host);
     else if (q[0].result != MXP_DNS_NODATA && q[0].result != MXP_DNS_ANSWER)
         snprintf(g->words, sizeof(g->words), "%.200s: A lookup: %s", u->host,
@@ -265,11 +320,11 @@ static int fetch(const struct mxp_https_env *env, const struct mxp_https_url *u,
     snprintf(g->content_type, sizeof(g->content_type), "%s", rs.content_type);
     snprintf(g->location, sizeof(g->location), "%s", rs.location);
     snprintf(g->addr, sizeof(g->addr), "%s", rs.primary_ip);
+    g->status = rs.status;
     if (rc != MXP_OK) {
         snprintf(g->words, sizeof(g->words), "%s", rs.error);
         return rc;
     }
-    g->status = rs.status;
     body = mxp_arena_alloc(env->arena, rs.body_len + 1);
     if (body == NULL) {
         mxp_http_response_free(&rs);

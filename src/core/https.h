@@ -30,7 +30,8 @@ struct mxp_https_url {
 
 /* Parses "https://host[:port][/path]": MXP_OK, or MXP_ERR_INVALID with
  * the words in err (not https, user info, a host that is not a DNS name
- * or an address, a bad port, spaces or control bytes, too long). */
+ * or an address, a name ending in a number, which libcurl would read as
+ * an IPv4 address, a bad port, spaces or control bytes, too long). */
 int mxp_https_url_parse(const char *url, struct mxp_https_url *u, char *err,
                         size_t errlen);
 

@@ -74,6 +74,18 @@ static const struct url_case url_cases[] = {
     {"https://[h.test]/", MXP_ERR_INVALID, 0, 0, 0, 0},
     {"https://::1/", MXP_ERR_INVALID, 0, 0, 0, 0},
     {"https://h\\x.test/", MXP_ERR_INVALID, 0, 0, 0, 0},
+    /* Hosts libcurl reads as IPv4 numbers (it would connect there, not
+     * to what DNS said for the name); a name with a number is fine. */
+    {"https://127.1/", MXP_ERR_INVALID, 0, 0, 0, 0},
+    {"https://2130706433/", MXP_ERR_INVALID, 0, 0, 0, 0},
+    {"https://0x7f.0.0.1/", MXP_ERR_INVALID, 0, 0, 0, 0},
+    {"https://0177.0.0.1/", MXP_ERR_INVALID, 0, 0, 0, 0},
+    {"https://a.test.0X1f/", MXP_ERR_INVALID, 0, 0, 0, 0},
+    {"https://a.test.123/", MXP_ERR_INVALID, 0, 0, 0, 0},
+    {"https://1.2.3.test/", MXP_OK, "1.2.3.test", "https://1.2.3.test:443/",
+     443, 0},
+    {"https://h.0xg/", MXP_OK, "h.0xg", "https://h.0xg:443/", 443, 0},
+    {"https://h.0x/", MXP_ERR_INVALID, 0, 0, 0, 0},
 };
 
 static void test_url_table(void **state)
@@ -185,7 +197,10 @@ static const struct curl_case curl_cases[] = {
     {CURLE_COULDNT_CONNECT, "Failed to connect", MXP_ERR_CONNECT, "Failed"},
     {CURLE_COULDNT_RESOLVE_HOST, "x", MXP_ERR_CONNECT, "x"},
     {CURLE_OUT_OF_MEMORY, NULL, MXP_ERR_NOMEM, ""},
-    {CURLE_UNSUPPORTED_PROTOCOL, NULL, MXP_ERR_INVALID, ""},
+    /* What libcurl says of a reply that is no HTTP/1.x, 2 or 3. */
+    {CURLE_UNSUPPORTED_PROTOCOL, "Received HTTP/0.9 when not allowed",
+     MXP_ERR_PROTOCOL, "HTTP/0.9"},
+    {CURLE_URL_MALFORMAT, NULL, MXP_ERR_INVALID, ""},
     {CURLE_SSL_CACERT_BADFILE, "error setting certificate file: /x",
      MXP_ERR_CONFIG, "/x"},
     {CURLE_RECV_ERROR, "Connection reset by peer", MXP_ERR_IO, "reset"},
@@ -326,6 +341,32 @@ static void test_get_refused(void **state)
     close(fd);
 }
 
+/* 0.0.0.0 and :: would reach this machine: never given to libcurl. */
+static void test_get_unspecified(void **state)
+{
+    struct mxp_https_env env = env_now(0, 5);
+    struct mxp_https_get g;
+    char url[128];
+    int fd;
+    unsigned port = dead_port(&fd);
+    (void)state;
+
+    dnss_clear();
+    dnss_add("zero.test", MXP_DNS_A, 0, 0, "A 0.0.0.0");
+    dnss_add("zero.test", MXP_DNS_AAAA, 0, 0, "AAAA ::");
+    snprintf(url, sizeof(url), "https://zero.test:%u/", port);
+    assert_int_equal(get(&env, url, &g), MXP_ERR_DNS);
+    assert_non_null(strstr(g.words, "zero.test: only the unspecified"));
+    assert_string_equal(g.addr, "");
+    /* ::ffff:0.0.0.0 is the same; a real address beside it is kept. */
+    dnss_add("mixed.test", MXP_DNS_A, 0, 0, "A 127.0.0.1");
+    dnss_add("mixed.test", MXP_DNS_AAAA, 0, 0, "AAAA ::ffff:0.0.0.0");
+    snprintf(url, sizeof(url), "https://mixed.test:%u/", port);
+    assert_int_equal(get(&env, url, &g), MXP_ERR_CONNECT);
+    assert_non_null(strstr(g.words, "refused"));
+    close(fd);
+}
+
 static void test_get_invalid_and_deadline(void **state)
 {
     struct mxp_https_env env = env_now(0, 5);
@@ -382,6 +423,7 @@ int main(void)
         cmocka_unit_test(test_curl_failures),
         cmocka_unit_test(test_get_dns),
         cmocka_unit_test(test_get_refused),
+        cmocka_unit_test(test_get_unspecified),
         cmocka_unit_test(test_get_invalid_and_deadline),
     };
 
