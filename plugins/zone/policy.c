@@ -1,6 +1,6 @@
 /*
- * policy.c - the zone plugin's settings, DMARC, MTA-STS and TLS-RPT (the
- * SPF verdict is spf_verdict.c's).
+ * policy.c - the zone plugin's settings and DMARC (the SPF verdict is
+ * spf_verdict.c's, MTA-STS and TLS-RPT sts_judge.c's).
  *
  * DMARC: the record at _dmarc.<domain>, else at the organizational
  * domain, whose sp= then applies (RFC 7489 6.3, 6.6.3).  A policy that
@@ -263,41 +263,4 @@ void zone_dmarc_check(struct zone_run *R, struct zone_domain *d,
                      d->name, org_where);
     else
         zone_finding(R, MXP_STATE_WARNING, "no DMARC record for %s", d->name);
-}
-
-/* ---- MTA-STS and TLS-RPT --------------------------------------------- */
-
-static void txt_presence(struct zone_run *R, struct zone_domain *d,
-                         const char *what, const char *version,
-                         const struct mxp_dns_query *q)
-{
-    char text[ZONE_TEXT_LEN];
-    size_t vl = strlen(version);
-
-    if (!zone_dns_definite(q->result)) {
-        R->svc->add_detail(R->ctx, MXP_STATE_OK, "%s lookup of %s failed: %s",
-                           what, d->name, R->svc->dns_result_name(q->result));
-        return;
-    }
-    for (size_t i = 0; q->result == MXP_DNS_ANSWER && i < q->n_rr; i++) {
-        const struct mxp_dns_rr *rr = &q->rr[i];
-
-        if (rr->text == NULL || rr->text_len < vl ||
-            strncmp(rr->text, version, vl) != 0)
-            continue;
-        zone_printable(rr->text, rr->text_len, text, sizeof text);
-        R->svc->add_detail(R->ctx, MXP_STATE_OK, "%s record of %s: %s", what,
-                           d->name, text);
-        return;
-    }
-    R->svc->add_detail(R->ctx, MXP_STATE_OK, "no %s record for %s", what,
-                       d->name);
-}
-
-void zone_sts_check(struct zone_run *R, struct zone_domain *d,
-                    const struct mxp_dns_query *sts,
-                    const struct mxp_dns_query *rpt)
-{
-    txt_presence(R, d, "MTA-STS", "v=STSv1", sts);
-    txt_presence(R, d, "TLS-RPT", "v=TLSRPTv1", rpt);
 }

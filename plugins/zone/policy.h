@@ -2,8 +2,8 @@
  * policy.h - what a mail domain's published policies say about the
  * addresses judged: the SPF verdict (spf.c's check_host() over the core's
  * DNS; spf_verdict.c, spf_others.c), DMARC (dmarc.c's parser, with the
- * organizational-domain fallback), and whether MTA-STS and TLS-RPT
- * records exist (policy.c).
+ * organizational-domain fallback; policy.c), MTA-STS and TLS-RPT
+ * (sts_judge.c).
  */
 #ifndef MXP_ZONE_POLICY_H
 #define MXP_ZONE_POLICY_H
@@ -26,7 +26,9 @@ void zone_spf_check(struct zone_run *R, struct zone_domain *d);
 void zone_dmarc_check(struct zone_run *R, struct zone_domain *d,
                       const struct mxp_dns_query *dq);
 
-/* sts, rpt: TXT answers for _mta-sts.<d> and _smtp._tls.<d>. */
+/* sts_judge.c: MTA-STS (the policy fetched and held against the MX
+ * hosts) and TLS-RPT; sts, rpt: TXT answers for _mta-sts.<d> and
+ * _smtp._tls.<d>. */
 void zone_sts_check(struct zone_run *R, struct zone_domain *d,
                     const struct mxp_dns_query *sts,
                     const struct mxp_dns_query *rpt);

@@ -5,9 +5,9 @@
  * TXT, _dmarc, _mta-sts and _smtp._tls together, then the MX hosts and
  * the SPF lookups together (lookup.c, plan.c), and hands the answers to
  * the MX analysis (mx.c) and the policy checks (spf_verdict.c: SPF
- * check_host() of each address judged; policy.c: DMARC, MTA-STS,
- * TLS-RPT).  In a run over a whole mail domain it runs once, for all the
- * domain's MX addresses (the target and its peers, ABI 1.4).  State: the
+ * check_host() of each address judged; policy.c: DMARC; sts_judge.c:
+ * MTA-STS, TLS-RPT).  In a run over a whole mail domain it runs once, for all
+ * the domain's MX addresses (the target and its peers, ABI 1.4).  State: the
  * worst finding; one set of perfdata whatever the number of addresses;
  * main metric: the SPF DNS lookups of the worst domain and address,
  * because a record close to RFC 7208's limit of 10 breaks with the next
@@ -25,6 +25,7 @@
 #include "mx.h"
 #include "policy.h"
 #include "spf.h"
+#include "sts.h"
 #include "zone.h"
 
 /* ---- shared helpers (zone.h) ----------------------------------------- */
@@ -397,6 +398,8 @@ static int zone_init(struct mxp_ctx *ctx, void **state)
     if (set == NULL)
         return MXP_ERR_NOMEM;
     rc = zone_settings_load(ctx, set);
+    if (rc == MXP_OK)
+        rc = zone_sts_settings_load(ctx, set);
     if (rc != MXP_OK) {
         free(set);
         return rc;
@@ -410,13 +413,15 @@ static void zone_free(void *state)
     free(state);
 }
 
-static const char *const zone_keys[] = {"dmarc_none", NULL};
+static const char *const zone_keys[] = {"dmarc_none", "ca_file",
+                                        "mta_sts_cache", NULL};
 
 MXP_PLUGIN_DEFINE(.name = "zone",
                   .summary = "the mail domain in the DNS: MX, SPF "
                              "check_host() of the target (of every MX "
                              "address in a run over a domain), DMARC, "
-                             "MTA-STS and TLS-RPT records",
+                             "MTA-STS (the policy fetched and held against "
+                             "the MX hosts) and TLS-RPT",
                   .config_keys = zone_keys, .default_warning = "8",
                   .default_critical = NULL, .init = zone_init, .run = zone_run,
                   .free = zone_free, .flags = MXP_PLUGIN_DOMAIN_WIDE);

@@ -6,7 +6,8 @@
  * summary, perfdata); lookup.c holds the DNS answers and sends the waves;
  * domain.c guesses the mail domain; mx.c judges the MX records;
  * spf_verdict.c the SPF verdict of each address judged, spf_others.c what
- * SPF says about everybody else; policy.c DMARC, MTA-STS and TLS-RPT;
+ * SPF says about everybody else; policy.c DMARC; sts_judge.c MTA-STS
+ * and TLS-RPT (sts_cache.c the policies senders remember);
  * plan.c finds the SPF lookups ahead of the verdict; dmarc.c parses DMARC
  * records.
  *
@@ -50,6 +51,11 @@ struct zone_settings {
     /* dmarc_none: ok: p=none and pct below 100 are OK (domains rolling
      * DMARC out); 0, the default: they warn. */
     int dmarc_none_ok;
+    /* MTA-STS (sts_judge.c): the PEM file of CAs trusted for the policy
+     * server ("": the system store), and the policy cache directory
+     * ("": none). */
+    char ca_file[4096];
+    char sts_cache[4096];
 };
 
 /* What one run found; lives on the heap for run()'s duration. */

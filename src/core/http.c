@@ -69,8 +69,24 @@ int mxp_http_init(void)
                                                              : MXP_ERR_NOMEM;
 }
 
-static int curl_status(CURLcode c)
+/* Peer verification failures: the server's certificate or chain. */
+static int is_verify_failure(int c)
 {
+    return c == CURLE_PEER_FAILED_VERIFICATION || c == CURLE_SSL_ISSUER_ERROR ||
+           c == CURLE_SSL_INVALIDCERTSTATUS ||
+           c == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
+}
+
+int mxp_http_failure(int c, const char *curl_words, char *out, size_t outlen)
+{
+    const char *w = curl_words != NULL && curl_words[0] != '\0'
+                        ? curl_words
+                        : curl_easy_strerror((CURLcode)c);
+
+    snprintf(out, outlen, "%s%s",
+             is_verify_failure(c) ? "certificate verify failed: " : "", w);
+    if (is_verify_failure(c))
+        return MXP_ERR_PROTOCOL;
     switch (c) {
     case CURLE_OPERATION_TIMEDOUT:
         return MXP_ERR_TIMEOUT;
@@ -82,9 +98,35 @@ static int curl_status(CURLcode c)
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
         return MXP_ERR_INVALID;
+    /* Ours, not the peer's: the CA file could not be read. */
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+        return MXP_ERR_CONFIG;
+    /* The peer spoke no TLS or HTTP that we understand. */
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_GOT_NOTHING:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_PARTIAL_FILE:
+        return MXP_ERR_PROTOCOL;
     default:
         return MXP_ERR_IO;
     }
+}
+
+/* A string info of h into out, cut to fit; "" when curl has none. */
+static void info_str(CURL *h, CURLINFO what, char *out, size_t outlen)
+{
+    char *v = NULL;
+
+    out[0] = '\0';
+    if (curl_easy_getinfo(h, what, &v) == CURLE_OK && v != NULL)
+        snprintf(out, outlen, "%s", v);
 }
 
 int mxp_http_request(const struct mxp_http_request *rq,
@@ -92,7 +134,7 @@ int mxp_http_request(const struct mxp_http_request *rq,
 {
     char curl_err[CURL_ERROR_SIZE] = "";
     struct sink sink = {0};
-    struct curl_slist *hdrs = NULL;
+    struct curl_slist *hdrs = NULL, *resolve = NULL;
     char hdr[160];
     CURL *h;
     CURLcode c = CURLE_OK;
@@ -130,8 +172,18 @@ int mxp_http_request(const struct mxp_http_request *rq,
     SET(CURLOPT_SSL_VERIFYHOST, 2L);
     if (rq->ca_file != NULL && rq->ca_file[0] != '\0')
         SET(CURLOPT_CAINFO, rq->ca_file);
-    if (!rq->use_env_proxy)
+    if (!rq->use_env_proxy) {
         SET(CURLOPT_PROXY, "");
+        SET(CURLOPT_NOPROXY, "*");
+    }
+    if (rq->resolve != NULL) {
+        CURLcode rc2 = CURLE_OK;
+
+        add_header(&resolve, rq->resolve, &rc2);
+        if (c == CURLE_OK)
+            c = rc2;
+        SET(CURLOPT_RESOLVE, resolve);
+    }
     SET(CURLOPT_CONNECTTIMEOUT_MS, (long)(rq->connect_timeout * 1000));
     SET(CURLOPT_TIMEOUT_MS, (long)(rq->timeout * 1000));
     SET(CURLOPT_WRITEFUNCTION, on_data);
@@ -161,6 +213,17 @@ int mxp_http_request(const struct mxp_http_request *rq,
 #undef SET
     if (c == CURLE_OK)
         c = curl_easy_perform(h);
+    /* What came, even from a failed request (the address it reached). */
+    {
+        double t = 0;
+
+        if (curl_easy_getinfo(h, CURLINFO_TOTAL_TIME, &t) == CURLE_OK)
+            rs->elapsed = t;
+    }
+    info_str(h, CURLINFO_PRIMARY_IP, rs->primary_ip, sizeof(rs->primary_ip));
+    info_str(h, CURLINFO_CONTENT_TYPE, rs->content_type,
+             sizeof(rs->content_type));
+    info_str(h, CURLINFO_REDIRECT_URL, rs->location, sizeof(rs->location));
     if (c == CURLE_OK) {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rs->status);
     } else if (sink.too_big) {
@@ -168,9 +231,19 @@ int mxp_http_request(const struct mxp_http_request *rq,
                  sink.max);
         rc = MXP_ERR_TOO_BIG;
     } else {
-        snprintf(rs->error, sizeof(rs->error), "%s",
-                 curl_err[0] ? curl_err : curl_easy_strerror(c));
-        rc = curl_status(c);
+        long os_errno = 0;
+
+        rc = mxp_http_failure(c, curl_err, rs->error, sizeof(rs->error));
+        /* "Couldn't connect to server" says not why: the system's words
+         * do ("Connection refused", "No route to host"). */
+        if (c == CURLE_COULDNT_CONNECT &&
+            curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK &&
+            os_errno > 0) {
+            size_t l = strlen(rs->error);
+
+            snprintf(rs->error + l, sizeof(rs->error) - l, " (%s)",
+                     strerror((int)os_errno));
+        }
     }
     if (rc == MXP_OK) {
         rs->body = sink.p;
@@ -180,6 +253,7 @@ int mxp_http_request(const struct mxp_http_request *rq,
     free(sink.p);
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(h);
+    curl_slist_free_all(resolve);
     return rc;
 }
 

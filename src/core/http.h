@@ -6,6 +6,8 @@
  * the environment unless asked, the peer verified against ca_file or the
  * system's CAs, both a connect and a whole-request timeout, and a cap on
  * the response body (a larger one is an error, not a truncation).
+ * mxp_http_init may run any number of times (once per process is
+ * enough): a forked job calls it whether or not its parent did.
  * Returns MXP_OK when an HTTP response came, whatever its status; else a
  * status and one sentence in rs->error.
  */
@@ -28,6 +30,10 @@ struct mxp_http_request {
     double timeout;         /* seconds for the whole request, > 0 */
     size_t max_response;    /* body bytes; 0: 64 KiB */
     int use_env_proxy;      /* 1: honour https_proxy and the like */
+    /* CURLOPT_RESOLVE entry "host:port:addr[,addr...]": libcurl connects
+     * to these addresses and never resolves the host itself; NULL: it
+     * resolves as it would (the Icinga API endpoint). */
+    const char *resolve;
 };
 
 struct mxp_http_response {
@@ -35,6 +41,11 @@ struct mxp_http_response {
     char *body;  /* malloc()ed, NUL-terminated, may be NULL */
     size_t body_len;
     char error[256]; /* the failure, when not MXP_OK */
+    /* Filled whenever a response (or part of one) came: */
+    char content_type[128]; /* Content-Type as sent, or "" */
+    char location[256];     /* a redirect's target (never followed), or "" */
+    char primary_ip[48];    /* the address connected to, or "" */
+    double elapsed;         /* seconds of the whole request */
 };
 
 /* Once per process before the first request (curl_global_init). */
@@ -43,5 +54,13 @@ int mxp_http_init(void);
 int mxp_http_request(const struct mxp_http_request *rq,
                      struct mxp_http_response *rs);
 void mxp_http_response_free(struct mxp_http_response *rs);
+
+/* The mxp_status of a libcurl failure (a CURLcode) and its words:
+ * TLS and certificate failures are MXP_ERR_PROTOCOL ("certificate verify
+ * failed: ..." for a peer that does not verify), a bad local CA file
+ * MXP_ERR_CONFIG.  curl_words is curl's error buffer, may be "" or NULL.
+ * Public for tests. */
+int mxp_http_failure(int curl_code, const char *curl_words, char *out,
+                     size_t outlen);
 
 #endif

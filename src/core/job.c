@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "https.h"
 #include "ipc.h"
 #include "names.h"
 #include "probe.h"
@@ -76,8 +77,8 @@ static void svc_set_result(struct mxp_ctx *ctx, enum mxp_state st,
 }
 
 /* Keeps what set_result_from_details needs of a detail. */
-static void note_detail(struct mxp_job *job, enum mxp_state st,
-                        const char *fmt, va_list ap)
+static void note_detail(struct mxp_job *job, enum mxp_state st, const char *fmt,
+                        va_list ap)
 {
     char *text;
 
@@ -86,8 +87,8 @@ static void note_detail(struct mxp_job *job, enum mxp_state st,
     if (st > MXP_STATE_UNKNOWN)
         st = MXP_STATE_UNKNOWN;
     job->n_problems++;
-    if (job->worst_text != NULL && mxp_state_worst(job->worst, st) ==
-                                       job->worst)
+    if (job->worst_text != NULL &&
+        mxp_state_worst(job->worst, st) == job->worst)
         return; /* not strictly worse: the first of equals stays */
     text = mxp_strdup_vprintf(fmt, ap);
     if (text == NULL)
@@ -177,8 +178,7 @@ static size_t svc_node_len(const struct mxp_node *n)
     return n != NULL && n->kind != MXP_NODE_SCALAR ? n->n : 0;
 }
 
-static const struct mxp_node *svc_node_at(const struct mxp_node *n,
-                                          size_t i)
+static const struct mxp_node *svc_node_at(const struct mxp_node *n, size_t i)
 {
     if (n == NULL || n->kind == MXP_NODE_SCALAR || i >= n->n)
         return NULL;
@@ -219,14 +219,13 @@ static void svc_config_error(struct mxp_ctx *ctx, const struct mxp_node *at,
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = '?';
     if (at != NULL) {
-        char *full = mxp_strdup_printf(
-            "%s: plugins.%s: %s", mxp_node_where(at, where, sizeof(where)),
-            ctx->plugin_name, msg);
+        char *full = mxp_strdup_printf("%s: plugins.%s: %s",
+                                       mxp_node_where(at, where, sizeof(where)),
+                                       ctx->plugin_name, msg);
         free(msg);
         msg = full;
     } else {
-        char *full = mxp_strdup_printf("plugins.%s: %s", ctx->plugin_name,
-                                       msg);
+        char *full = mxp_strdup_printf("plugins.%s: %s", ctx->plugin_name, msg);
         free(msg);
         msg = full;
     }
@@ -235,8 +234,7 @@ static void svc_config_error(struct mxp_ctx *ctx, const struct mxp_node *at,
 }
 
 /* The node of key in map, or NULL when absent or written with no value. */
-static const struct mxp_node *given(const struct mxp_node *map,
-                                    const char *key)
+static const struct mxp_node *given(const struct mxp_node *map, const char *key)
 {
     const struct mxp_node *n = map != NULL ? mxp_node_get(map, key) : NULL;
 
@@ -246,8 +244,7 @@ static const struct mxp_node *given(const struct mxp_node *map,
 }
 
 /* What was written instead, for messages: "'maybe'", "a list". */
-static const char *shown_value(const struct mxp_node *n, char *buf,
-                               size_t len)
+static const char *shown_value(const struct mxp_node *n, char *buf, size_t len)
 {
     if (n->kind == MXP_NODE_SEQ)
         return "a list";
@@ -280,8 +277,8 @@ static int svc_config_long(struct mxp_ctx *ctx, const struct mxp_node *map,
         mxp_node_to_long(n, key, min, max, out, err, sizeof(err)) == MXP_OK)
         return MXP_OK;
     svc_config_error(ctx, n,
-                     "%s: expected a whole number from %ld to %ld, got %s",
-                     key, min, max, shown_value(n, err, sizeof(err)));
+                     "%s: expected a whole number from %ld to %ld, got %s", key,
+                     min, max, shown_value(n, err, sizeof(err)));
     return MXP_ERR_CONFIG;
 }
 
@@ -346,8 +343,7 @@ static double dns_deadline(const struct mxp_job *job)
     return mxp_min_deadline(job->deadline, mxp_now() + dns_budget(job));
 }
 
-static int svc_dns_batch(struct mxp_ctx *ctx, struct mxp_dns_query *q,
-                         size_t n)
+static int svc_dns_batch(struct mxp_ctx *ctx, struct mxp_dns_query *q, size_t n)
 {
     struct mxp_job *job = job_of(ctx);
     int rc = dns_ready(ctx);
@@ -359,8 +355,8 @@ static int svc_dns_batch(struct mxp_ctx *ctx, struct mxp_dns_query *q,
 
 /* ---- ABI 1.2: asynchronous DNS, generic names ---- */
 
-static int svc_dns_start(struct mxp_ctx *ctx, struct mxp_dns_query *q,
-                         size_t n, struct mxp_dns_batch **out)
+static int svc_dns_start(struct mxp_ctx *ctx, struct mxp_dns_query *q, size_t n,
+                         struct mxp_dns_batch **out)
 {
     struct mxp_job *job = job_of(ctx);
     int rc;
@@ -389,8 +385,8 @@ static int svc_dns_collect(struct mxp_ctx *ctx, struct mxp_dns_batch *b)
         return MXP_OK;
     /* Collected late (SMTP took long): one more try's time, not past the
      * job's deadline, for what timed out unnoticed meanwhile. */
-    mxp_dns_extend(b, mxp_min_deadline(job->deadline,
-                                       mxp_now() + (double)ms / 1000.0));
+    mxp_dns_extend(
+        b, mxp_min_deadline(job->deadline, mxp_now() + (double)ms / 1000.0));
     return mxp_dns_collect(job->resolver, b);
 }
 
@@ -406,15 +402,15 @@ static void transcript_to_parent(void *user, char dir, double t,
 /* plugins.<name>.deliver is true. */
 static int delivery_allowed(const struct mxp_job *job)
 {
-    const struct mxp_node *n =
-        job->slot != NULL && job->slot->cfg != NULL
-            ? mxp_node_get(job->slot->cfg, "deliver")
-            : NULL;
+    const struct mxp_node *n = job->slot != NULL && job->slot->cfg != NULL
+                                   ? mxp_node_get(job->slot->cfg, "deliver")
+                                   : NULL;
     char err[128];
     int on = 0;
 
-    return n != NULL && mxp_node_to_bool(n, "deliver", &on, err,
-                                         sizeof(err)) == MXP_OK && on;
+    return n != NULL &&
+           mxp_node_to_bool(n, "deliver", &on, err, sizeof(err)) == MXP_OK &&
+           on;
 }
 
 /* The session options of this job: its timeouts, deadline, transcript
@@ -450,8 +446,8 @@ static int open_session(struct mxp_ctx *ctx, const char *addr, unsigned port,
                         : mxp_smtp_open_start(&opt, addr, port, out);
 }
 
-static int svc_smtp_open(struct mxp_ctx *ctx, const char *addr,
-                         unsigned port, struct mxp_smtp **out)
+static int svc_smtp_open(struct mxp_ctx *ctx, const char *addr, unsigned port,
+                         struct mxp_smtp **out)
 {
     return open_session(ctx, addr, port, out, 1);
 }
@@ -464,8 +460,7 @@ static int svc_smtp_open_start(struct mxp_ctx *ctx, const char *addr,
     return open_session(ctx, addr, port, out, 0);
 }
 
-static const char *svc_registered_domain(struct mxp_ctx *ctx,
-                                         const char *name)
+static const char *svc_registered_domain(struct mxp_ctx *ctx, const char *name)
 {
     (void)ctx;
     return mxp_registered_domain(name);
@@ -519,13 +514,40 @@ static int svc_dns_authenticated(struct mxp_ctx *ctx,
     return mxp_dns_authenticated(job_of(ctx)->resolver, q);
 }
 
-/* ABI 1.5.  Contract stub, to be replaced by the https branch: no HTTPS
- * yet. */
+static void https_transcript(void *user, char dir, const char *line)
+{
+    struct mxp_job *job = user;
+
+    transcript_to_parent(job, dir, mxp_now() - job->t0, line);
+}
+
+/* The run's DNS and the job's arena, deadline and timeouts (https.c). */
 static int svc_https_get(struct mxp_ctx *ctx, struct mxp_https_get *g)
 {
-    (void)ctx;
-    snprintf(g->words, sizeof(g->words), "HTTPS is not built in yet");
-    return MXP_ERR_UNSUPPORTED;
+    struct mxp_job *job = job_of(ctx);
+    struct mxp_https_env env;
+    int rc;
+
+    if (g == NULL)
+        return MXP_ERR_INVALID;
+    rc = dns_ready(ctx);
+    if (rc != MXP_OK) {
+        snprintf(g->words, sizeof(g->words), "%s",
+                 ctx->target == NULL ? "no network during init()"
+                                     : "the DNS resolver did not start");
+        return rc == MXP_ERR_INVALID ? rc : MXP_ERR_DNS;
+    }
+    memset(&env, 0, sizeof(env));
+    env.resolver = job->resolver;
+    env.arena = job->arena;
+    env.family = job->run->family;
+    env.connect_timeout = ctx->probe->connect_timeout;
+    env.command_timeout = ctx->probe->command_timeout;
+    env.dns_deadline = dns_deadline(job);
+    env.deadline = job->deadline;
+    env.transcript = https_transcript;
+    env.transcript_user = job;
+    return mxp_https_get(&env, g);
 }
 
 static const struct mxp_services services = {
@@ -609,8 +631,7 @@ const struct mxp_services *mxp_core_services(void)
 
 void mxp_job_prepare(struct mxp_job *job, const struct mxp_run_settings *run,
                      struct mxp_plugin_slot *slot,
-                     const struct mxp_target *target, double deadline,
-                     int fd)
+                     const struct mxp_target *target, double deadline, int fd)
 {
     memset(job, 0, sizeof(*job));
     job->ctx.svc = &services;
@@ -639,8 +660,7 @@ void mxp_job_release(struct mxp_job *job)
 }
 
 int mxp_job_init_plugin(const struct mxp_run_settings *run,
-                        struct mxp_plugin_slot *slot, char *err,
-                        size_t errlen)
+                        struct mxp_plugin_slot *slot, char *err, size_t errlen)
 {
     struct mxp_job job;
     int rc = MXP_OK;

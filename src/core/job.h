@@ -23,6 +23,7 @@ struct mxp_run_settings {
     struct mxp_probe_settings probe;
     struct mxp_dns_config dns;
     int verbosity;
+    int family; /* AF_INET (-4) or AF_INET6 (-6) only, else 0 */
 };
 
 /* Per plugin, decided once by main: thresholds and config section. */

@@ -574,6 +574,7 @@ static int run(struct app *a, int argc, char **argv)
 
     a->run.cfg = a->cfg;
     a->run.verbosity = a->cli.verbosity;
+    a->run.family = a->cli.family;
     a->run.probe.helo_name = a->cfg->helo_name;
     a->run.probe.mail_from = a->cfg->mail_from;
     a->run.probe.my_email = a->cfg->my_email;

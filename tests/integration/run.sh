@@ -10,8 +10,9 @@
 # (.101-.108, also on real ports 465 and 587) and TLS fakes (.111-.122,
 # see cases-tls.sh), the fake SMTP servers of
 # fakesmtp.py, a dropping DNS forwarder and unbound on 127.0.0.56:5353
-# validating the zone Knot signs (dnssec.test, cases-dnssec.sh), then
-# runs every case in
+# validating the zone Knot signs (dnssec.test, cases-dnssec.sh)
+# (cases-https.sh starts nginx on 127.0.0.57:443 itself), then runs
+# every case in
 # cases.sh and cases-*.sh: one line per case ("ok NAME" / "FAIL NAME: why"
 # plus the output), a final "integration: N passed, M failed", exit 1 on
 # failure.
@@ -248,7 +249,7 @@ flock -w 600 9 || die "another integration run holds the lock"
 # Servers left behind by a run that was killed would answer in place of
 # ours (a second Postfix cannot bind, the old one still greets).
 busy=$(ss -H -lntu | awk '{print $5}' |
-    grep -E '^(127\.0\.0\.(2[1-8]|4[1-9]|50|6[1-9]|7[12]|10[1-8]|11[1-9]|12[0-2])|0\.0\.0\.0|\*):2525$|^(127\.0\.0\.5[3-6]|0\.0\.0\.0|\*):5353$|^(127\.0\.0\.10[2-7]|0\.0\.0\.0|\*):(465|587)$')
+    grep -E '^(127\.0\.0\.(2[1-8]|4[1-9]|50|6[1-9]|7[12]|10[1-8]|11[1-9]|12[0-2])|0\.0\.0\.0|\*):2525$|^(127\.0\.0\.5[3-6]|0\.0\.0\.0|\*):5353$|^(127\.0\.0\.10[2-7]|0\.0\.0\.0|\*):(465|587)$|^(127\.0\.0\.5[78]|0\.0\.0\.0|\*):443$')
 [ -z "$busy" ] || die "in use, by an earlier run's leftovers? ${busy//$'\n'/ }"
 
 TMP=$(mktemp -d /tmp/mxprobe-it.XXXXXX) || die "mktemp"

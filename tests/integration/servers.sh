@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # tests/integration/servers.sh - start and stop the test servers on
 # loopback: Knot DNS, private Postfix instances, the fake SMTP servers of
-# fakesmtp.py and the dropping DNS forwarder.  Sourced (bash) by
+# fakesmtp.py, the dropping DNS forwarder and nginx as an HTTPS (MTA-STS
+# policy) server (start_https).  Sourced (bash) by
 # tests/integration/run.sh and tests/demo/demo.sh, which set first:
 #   TMP        the folder of the servers' state and logs (mode 755: the
 #              Postfix daemons drop to the postfix user)
@@ -429,4 +430,96 @@ start_dnsdrop() {
     PIDS+=($!)
     wait_for 10 kdig @"${listen%:*}" -p "${listen#*:}" +time=1 \
         +retry=0 mail.mxprobe.test A || { cat "$log"; return 1; }
+}
+
+# start_https ADDR SITES [CERT]: Debian's nginx(-light) in the foreground
+# on ADDR:443 (the port RFC 8461 fixes: ADDR must be one no other test
+# uses), its config, pid, logs and temp files in $TMP/nginx-ADDR, added
+# to PIDS; waits until it listens.  SITES is a file of lines
+#   HOSTNAME MODE [FILE] [CERT]
+# (# comments and blank lines skipped), one server block (server_name)
+# per line, with /.well-known/mta-sts.txt answered by MODE:
+#   file       FILE, Content-Type text/plain
+#   type:TYPE  FILE, Content-Type TYPE (no spaces)
+#   missing    404
+#   redirect   301 to FILE when it is a URL, else to https://elsewhere.test/
+#   slow       FILE at a rate that makes its body last about 60 s
+#   big        FILE (meant to be over 64 KiB), text/plain
+# Every other path is a 404.  CERT (key + chain PEM, default
+# $TLS/mta-sts.pem: *.https.test, *.sts.test...) is the server's
+# certificate; a line's own CERT (e.g. $TLS/mta-sts-wrong.pem, another
+# name) replaces it for that name.  The first line is the default server
+# (a client without SNI, or an unknown name, gets it).
+start_https() {
+    local addr=$1 sites=$2 cert=${3:-$TLS/mta-sts.pem}
+    local d=$TMP/nginx-$1
+    mkdir -p "$d/tmp" || return 1
+    https_conf "$addr" "$sites" "$cert" "$d" >"$d/nginx.conf" || return 1
+    nginx -t -q -c "$d/nginx.conf" -g 'daemon off;' >"$d/check.log" 2>&1 ||
+        { cat "$d/check.log"; return 1; }
+    ${SPAWN:-} nginx -c "$d/nginx.conf" -g 'daemon off;' \
+        >"$d/nginx.log" 2>&1 9>&- </dev/null &
+    PIDS+=($!)
+    wait_for 10 tcp_listens "$addr" 443 ||
+        { cat "$d/nginx.log" "$d/error.log"; return 1; }
+}
+
+# https_conf ADDR SITES CERT DIR: start_https's nginx.conf on stdout.
+https_conf() {
+    local addr=$1 sites=$2 cert=$3 d=$4 host mode file c size rate
+    local first=default_server
+    # As root nginx would switch its worker to nobody, who may not read
+    # the test's files: the worker stays root (it serves loopback only).
+    [ "$(id -u)" = 0 ] && echo "user root;"
+    cat <<EOF
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/error.log info;
+events { worker_connections 64; }
+http {
+    access_log $d/access.log;
+    client_body_temp_path $d/tmp/body;
+    proxy_temp_path $d/tmp/proxy;
+    fastcgi_temp_path $d/tmp/fastcgi;
+    uwsgi_temp_path $d/tmp/uwsgi;
+    scgi_temp_path $d/tmp/scgi;
+    types { }
+    default_type text/plain;
+    server_tokens off;
+EOF
+    while read -r host mode file c; do
+        case $host in '' | '#'*) continue ;; esac
+        printf '    server {\n        listen %s:443 ssl %s;\n' "$addr" "$first"
+        first=
+        printf '        server_name %s;\n' "$host"
+        printf '        ssl_certificate %s;\n        ssl_certificate_key %s;\n' \
+            "${c:-$cert}" "${c:-$cert}"
+        printf '        location / { return 404; }\n'
+        printf '        location = /.well-known/mta-sts.txt {\n'
+        case $mode in
+        file | big) printf '            alias %s;\n' "$file" ;;
+        type:*)
+            printf '            default_type "%s";\n            alias %s;\n' \
+                "${mode#type:}" "$file"
+            ;;
+        missing) printf '            return 404;\n' ;;
+        redirect)
+            case $file in https://* | http://*) ;; *) file=https://elsewhere.test/ ;; esac
+            printf '            return 301 %s;\n' "$file"
+            ;;
+        slow)
+            size=$(wc -c <"$file")
+            rate=$((size / 60))
+            [ "$rate" -ge 1 ] || rate=1
+            printf '            alias %s;\n            sendfile off;\n' "$file"
+            printf '            limit_rate %s;\n            limit_rate_after 0;\n' "$rate"
+            ;;
+        *)
+            echo "start_https: $host: unknown mode $mode" >&2
+            return 1
+            ;;
+        esac
+        printf '        }\n    }\n'
+    done <"$sites"
+    echo "}"
 }

@@ -13,6 +13,11 @@
 #   expired.pem            self-signed tlsold.mxprobe.test, expired in 2021
 #   weak.pem               CA-signed RSA 1024 with a SHA-1 signature
 #   fake.pem               the fakes' certificate: SANs for *.mxprobe.test
+#   mta-sts.pem            the test HTTPS server's (start_https):
+#                          *.https.test, *.sts.test, *.<label>.sts.test
+#                          for a few labels (see below)
+#   mta-sts-wrong.pem      CA-signed, but only for mta-sts.other.test: a
+#                          name mismatch on any https.test/sts.test name
 #   chain50.pem            a leaf and 49 intermediates up to the CA (50
 #                          certificates sent)
 #   chainlong.pem          a leaf and 15 intermediates of 7 KB each: more
@@ -149,6 +154,20 @@ server weak weak
 key fake
 sign fake fake.mxprobe.test "DNS:*.mxprobe.test" 0 90 ca leaf
 server fake fake
+
+# The MTA-STS policy server's names (RFC 8461: mta-sts.<domain>): the
+# https.test names of cases-https.sh and the sts.test policy domains of
+# the zone cases, one wildcard a domain level.
+key mta-sts
+sign mta-sts mta-sts.https.test "DNS:*.https.test,DNS:*.sts.test,\
+DNS:*.enforce.sts.test,DNS:*.testing.sts.test,DNS:*.none.sts.test,\
+DNS:*.bad.sts.test,DNS:*.big.sts.test,DNS:*.missing.sts.test,\
+DNS:*.redirect.sts.test,DNS:*.slow.sts.test,DNS:*.mismatch.sts.test" \
+    0 90 ca leaf
+server mta-sts mta-sts
+key mta-sts-wrong
+sign mta-sts-wrong mta-sts.other.test "DNS:mta-sts.other.test" 0 90 ca leaf
+server mta-sts-wrong mta-sts-wrong
 
 # chain50: CA -> c1 -> ... -> c49 -> leaf, sent leaf first.
 prev=ca
