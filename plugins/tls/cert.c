@@ -34,9 +34,10 @@
     "senders to port 25 rarely verify certificates (RFC 7435); "               \
     "plugins.tls.strict: true makes this critical"
 
-/* How a problem is ranked: CERT_POLICY ones (trust, name, dates) follow
- * pol->strict; CERT_WEAK ones (key, signature) are WARNING anywhere. */
-enum cert_class { CERT_NOTE, CERT_WEAK, CERT_POLICY };
+/* How a problem is ranked: CERT_POLICY ones (name, dates) and
+ * CERT_TRUST ones follow pol->strict; CERT_WEAK ones (key, signature)
+ * are WARNING anywhere.  A DANE match (pol->dane) reads them anew. */
+enum cert_class { CERT_NOTE, CERT_WEAK, CERT_POLICY, CERT_TRUST };
 
 struct judge {
     struct mxp_ctx *ctx;
@@ -208,18 +209,31 @@ static void detail(struct judge *j, enum cert_class cls, enum mxp_state st,
                    const char *fmt, ...)
 {
     char text[CERT_TEXT_MAX];
+    const char *pre = "";
     va_list ap;
 
+    /* DANE-EE: trust, names and dates are no matter to DANE senders
+     * (RFC 7672 3.1.1); DANE-TA: trust is (RFC 7672 3.2.2). */
+    if (st != MXP_STATE_OK &&
+        ((j->pol->dane == TLS_DANE_EE &&
+          (cls == CERT_POLICY || cls == CERT_TRUST)) ||
+         (j->pol->dane == TLS_DANE_TA && cls == CERT_TRUST))) {
+        st = MXP_STATE_OK;
+        pre = "for senders without DANE: ";
+    }
     if (cls == CERT_WEAK && st == MXP_STATE_CRITICAL)
         st = MXP_STATE_WARNING;
-    if (cls == CERT_POLICY && st == MXP_STATE_CRITICAL && !j->pol->strict) {
+    /* DANE-TA senders defer mail on a wrong name or date, port 25 or not. */
+    if ((cls == CERT_POLICY || cls == CERT_TRUST) && st == MXP_STATE_CRITICAL &&
+        !j->pol->strict &&
+        !(j->pol->dane == TLS_DANE_TA && cls == CERT_POLICY)) {
         st = MXP_STATE_WARNING;
         j->capped = 1;
     }
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    j->ctx->svc->add_detail(j->ctx, st, "%s", text);
+    j->ctx->svc->add_detail(j->ctx, st, "%s%s", pre, text);
     j->out->state = j->ctx->svc->state_worst(j->out->state, st);
 }
 
@@ -370,7 +384,7 @@ static void judge_dates(struct judge *j, time_t now)
                j->out->days_left, plural(j->out->days_left), until,
                pol->crit_days);
     else if (pol->warn_days >= 0 && j->out->days_left < pol->warn_days)
-        detail(j, CERT_WEAK, MXP_STATE_WARNING,
+        detail(j, CERT_POLICY, MXP_STATE_WARNING,
                "certificate expires in %ld day%s (%s), fewer than %ld",
                j->out->days_left, plural(j->out->days_left), until,
                pol->warn_days);
@@ -413,15 +427,15 @@ static void judge_trust(struct judge *j, const struct mxp_tls_info *info)
          * ends, a self-signed leaf, a root nobody trusts, or an issuer
          * nobody has. */
         if (j->out->self_signed) {
-            detail(j, CERT_POLICY, MXP_STATE_CRITICAL,
+            detail(j, CERT_TRUST, MXP_STATE_CRITICAL,
                    "self-signed certificate");
         } else if (is_self_signed(top)) {
             dn_text(X509_get_subject_name(top), dn, sizeof dn);
-            detail(j, CERT_POLICY, MXP_STATE_CRITICAL,
+            detail(j, CERT_TRUST, MXP_STATE_CRITICAL,
                    "issuer not trusted (unknown root CA: %s)", dn);
         } else {
             dn_text(X509_get_issuer_name(top), dn, sizeof dn);
-            detail(j, CERT_POLICY, MXP_STATE_CRITICAL,
+            detail(j, CERT_TRUST, MXP_STATE_CRITICAL,
                    "issuer not trusted (unknown CA: %s)", dn);
         }
         return;
@@ -448,10 +462,10 @@ static void judge_trust(struct judge *j, const struct mxp_tls_info *info)
     }
     subject_of(j, depth >= 0 ? (size_t)depth : (size_t)-1, dn, sizeof dn);
     if (dn[0])
-        detail(j, CERT_POLICY, MXP_STATE_CRITICAL,
+        detail(j, CERT_TRUST, MXP_STATE_CRITICAL,
                "certificate not trusted: %s (depth %d: %s)", words, depth, dn);
     else
-        detail(j, CERT_POLICY, MXP_STATE_CRITICAL,
+        detail(j, CERT_TRUST, MXP_STATE_CRITICAL,
                "certificate not trusted: %s (error %ld, depth %d)", words, r,
                depth);
 }

@@ -21,6 +21,15 @@ struct tls_cert_name {
     const char *role;
 };
 
+/* How a DANE match bears on the PKIX findings (dane_check.c decides). */
+enum tls_dane_mode {
+    TLS_DANE_NONE = 0, /* no TLSA matched: PKIX as ever */
+    TLS_DANE_EE,       /* DANE-EE matched: trust, names and dates do not
+                          count for DANE senders (RFC 7672 3.1.1) */
+    TLS_DANE_TA,       /* DANE-TA matched: trusted through the TA, names and
+                          dates still count (RFC 7672 3.2.2, 3.2.3) */
+};
+
 struct tls_cert_policy {
     /* 1 (port 587/465, or plugins.tls.strict): trust, name and date
      * problems are CRITICAL.  0 (port 25): at most WARNING, and one note
@@ -34,6 +43,11 @@ struct tls_cert_policy {
     long warn_days;
     long crit_days;
     const char *strict_why;
+    /* TLS_DANE_EE: trust, name and date problems become OK notes "for
+     * senders without DANE: ...".  TLS_DANE_TA: trust problems do; name
+     * and date problems are CRITICAL whatever strict says (DANE senders
+     * defer mail on them). */
+    enum tls_dane_mode dane;
 };
 
 struct tls_cert_facts {

@@ -626,6 +626,8 @@ void tls_probe_all(struct tls_run *r)
 
         if (r->names != NULL)
             tls_names_poll(r->ctx, r->names);
+        if (r->dane != NULL)
+            tls_dane_poll(r->ctx, r->dane, r->names);
         for (i = 0; i < TP_COUNT; i++) {
             ss[i] = waiting(l.c[i].ph) ? l.c[i].s : NULL;
             n_wait += ss[i] != NULL;

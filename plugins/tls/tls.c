@@ -4,11 +4,13 @@
  * STARTTLS on port 25 and 587 (RFC 3207), implicit TLS on 465 (RFC 8314,
  * or plugins.tls.implicit).  The probes (probes.c) ask every question at
  * once, each on its own connection; verdict.c and cert.c judge the
- * answers.  The status line is the worst finding, or when all is well
- * the session a sender gets: "TLSv1.3 TLS_AES_256_GCM_SHA384,
- * certificate valid 81 days".  Perfdata: tls_cert_days (warning and
- * critical in days: plugins.tls.cert_warning / cert_critical, or -w/-c
- * when tls runs alone), tls_handshake (seconds).
+ * answers, dane_check.c the TLSA records of the MX names (DANE, RFC
+ * 7672), whose match changes how cert.c ranks PKIX problems.  The status
+ * line is the worst finding, or when all is well the session a sender
+ * gets: "TLSv1.3 TLS_AES_256_GCM_SHA384, certificate valid 81 days".
+ * Perfdata: tls_cert_days (warning and critical in days:
+ * plugins.tls.cert_warning / cert_critical, or -w/-c when tls runs
+ * alone), tls_handshake (seconds).
  */
 #include <arpa/inet.h>
 #include <math.h>
@@ -24,7 +26,7 @@
 
 static const char *const tls_keys[] = {
     "implicit",      "strict",      "ca_file", "cert_warning",
-    "cert_critical", "connections", NULL};
+    "cert_critical", "connections", "dane",    NULL};
 
 static void tls_free(void *state)
 {
@@ -50,12 +52,14 @@ static int tls_init(struct mxp_ctx *ctx, void **state)
     cfg->cert_warning = 21;
     cfg->cert_critical = 7;
     cfg->connections = 12;
+    cfg->dane = 1;
     bad |= svc->config_bool(ctx, map, "implicit", &cfg->implicit) != MXP_OK;
     bad |= svc->config_bool(ctx, map, "strict", &cfg->strict) != MXP_OK;
     bad |= svc->config_long(ctx, map, "cert_warning", 0, 3650,
                             &cfg->cert_warning) != MXP_OK;
     bad |= svc->config_long(ctx, map, "cert_critical", 0, 3650,
                             &cfg->cert_critical) != MXP_OK;
+    bad |= svc->config_bool(ctx, map, "dane", &cfg->dane) != MXP_OK;
     bad |= svc->config_long(ctx, map, "connections", 1, TLS_MAX_CONNECTIONS,
                             &cfg->connections) != MXP_OK;
     ca = map != NULL ? svc->node_get(map, "ca_file") : NULL;
@@ -151,8 +155,7 @@ static int run_days(struct mxp_ctx *ctx, const struct tls_config *cfg,
     return 1;
 }
 
-/* An IPv4 or IPv6 address, which is_host_name takes or leaves. */
-static int is_address(const char *s)
+int tls_is_address(const char *s)
 {
     unsigned char b[16];
 
@@ -169,7 +172,8 @@ static size_t wanted_names(struct mxp_ctx *ctx, const struct tls_survey *sv,
     size_t k = 0;
 
     /* The names senders reach it by: -H, and the MX hosts. */
-    if (host != NULL && !is_address(host) && svc->is_host_name(host) && k < cap)
+    if (host != NULL && !tls_is_address(host) && svc->is_host_name(host) &&
+        k < cap)
         out[k++] = (struct tls_cert_name){host, "-H name"};
     for (size_t i = 0; i < n->n_mx && k < cap; i++)
         out[k++] = (struct tls_cert_name){n->mx_names[i], "MX name"};
@@ -179,11 +183,26 @@ static size_t wanted_names(struct mxp_ctx *ctx, const struct tls_survey *sv,
      * certificate for its own greeting name is the best there is to
      * hold it to, but not when the operator named it otherwise (a
      * server greeting as mx2 with mx2's certificate is not mx1). */
-    if (host != NULL && is_address(host) && k < cap)
+    if (host != NULL && tls_is_address(host) && k < cap)
         out[k++] = (struct tls_cert_name){host, "-H address"}; /* IP SANs */
     if (sv->greet_name[0] != '\0' && svc->is_host_name(sv->greet_name) &&
         k < cap)
         out[k++] = (struct tls_cert_name){sv->greet_name, "greeting name"};
+    return k;
+}
+
+/* After a DANE-TA match the leaf must carry the TLSA base domain (the
+ * MX name) or the next-hop domain (RFC 7672 3.2.3). */
+static size_t dane_names(struct mxp_ctx *ctx, const char *const *ta,
+                         size_t n_ta, struct tls_cert_name *out, size_t cap)
+{
+    const char *domain = ctx->target->domain;
+    size_t k = 0;
+
+    for (size_t i = 0; i < n_ta && k < cap; i++)
+        out[k++] = (struct tls_cert_name){ta[i], "TLSA base domain"};
+    if (domain != NULL && ctx->svc->is_host_name(domain) && k < cap)
+        out[k++] = (struct tls_cert_name){domain, "next-hop domain"};
     return k;
 }
 
@@ -243,7 +262,11 @@ static int tls_run(struct mxp_ctx *ctx, void *state)
     const struct mxp_target *t = ctx->target;
     struct tls_run r;
     struct tls_names names;
+    struct tls_dane dane;
     struct tls_cert_facts cf;
+    enum tls_dane_mode mode;
+    const char *ta[TLS_DANE_NAMES];
+    size_t n_ta = 0;
     long warn_days, crit_days;
     int up;
 
@@ -262,22 +285,30 @@ static int tls_run(struct mxp_ctx *ctx, void *state)
     r.sv.implicit = cfg->implicit >= 0 ? cfg->implicit : t->port == 465;
     r.sv.submission = t->port == 587 || r.sv.implicit;
     tls_names_start(ctx, &names);
+    tls_dane_start(ctx, cfg, &dane);
     r.names = &names;
+    r.dane = &dane;
     tls_probe_all(&r);
     tls_names_finish(ctx, &names);
+    tls_dane_finish(ctx, &dane, &names);
     if (cannot_tell(ctx, &r.sv)) {
         tls_run_end(&r);
         return MXP_OK;
     }
     up = tls_judge(ctx, &r.sv);
+    mode = tls_dane_judge(ctx, &dane, &names, up ? r.sv.info : NULL, ta,
+                          TLS_DANE_NAMES, &n_ta);
     if (up) {
         struct tls_cert_name list[TLS_MAX_NAMES];
         struct tls_cert_policy pol = {
             .strict = r.sv.submission || cfg->strict,
             .warn_days = warn_days,
             .crit_days = crit_days,
+            .dane = mode,
         };
-        size_t n = wanted_names(ctx, &r.sv, &names, list, TLS_MAX_NAMES);
+        size_t n = mode == TLS_DANE_TA
+                       ? dane_names(ctx, ta, n_ta, list, TLS_MAX_NAMES)
+                       : wanted_names(ctx, &r.sv, &names, list, TLS_MAX_NAMES);
 
         tls_cert_judge(ctx, r.sv.info, list, n, &pol, time(NULL), &cf);
         svc->add_metric(ctx, "handshake", r.sv.info->handshake_time, "s", NAN,
@@ -296,6 +327,6 @@ static int tls_run(struct mxp_ctx *ctx, void *state)
 MXP_PLUGIN_DEFINE(.name = "tls",
                   .summary = "STARTTLS or implicit TLS: protocols, weak "
                              "ciphers, certificate, AUTH in clear, "
-                             "command injection",
+                             "command injection, DANE",
                   .config_keys = tls_keys, .init = tls_init, .run = tls_run,
                   .free = tls_free);

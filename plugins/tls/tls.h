@@ -8,7 +8,8 @@
  * test's end (probes.h is what these three share).  suites.c knows the
  * cipher suites of each class.  verdict.c judges what the probes found,
  * cert.c the certificate, names.c gathers the names the certificate must
- * carry, tls.c is the plugin (config, run, summary).
+ * carry, dane_check.c asks and judges the TLSA records (DANE), tls.c is
+ * the plugin (config, run, summary).
  */
 #ifndef MXP_TLS_PLUGIN_H
 #define MXP_TLS_PLUGIN_H
@@ -17,6 +18,8 @@
 #include <stdint.h>
 
 #include <mxprobe/plugin.h>
+
+#include "cert.h" /* enum tls_dane_mode */
 
 #define TLS_TEXT 320           /* a reply or an error as shown */
 #define TLS_MAX_CONNECTIONS 16 /* plugins.tls.connections at most */
@@ -29,6 +32,7 @@ struct tls_config {
     char *ca_file; /* NULL: the system store */
     long cert_warning, cert_critical; /* days */
     long connections;                 /* at once */
+    int dane;                         /* plugins.tls.dane: TLSA checked */
 };
 
 /* The questions, each asked on a connection of its own. */
@@ -114,6 +118,23 @@ struct tls_names {
     char mx_names[8][TLS_NAME_LEN];
     size_t n_mx;
 };
+/* dane_check.c: the TLSA records (RFC 7672) of the names senders reach
+ * the target by, asked while the probes run. */
+#define TLS_DANE_NAMES 4 /* base names judged at most */
+#define TLS_DANE_ASKED 8 /* names asked at most (-H's, the MXs') */
+struct tls_dane_name {
+    char base[TLS_NAME_LEN];       /* the TLSA base domain (an MX name) */
+    char qname[TLS_NAME_LEN + 16]; /* _25._tcp.<base> */
+    struct mxp_dns_query q[2];     /* TLSA, and base's address record */
+    struct mxp_dns_batch *b;
+};
+struct tls_dane {
+    int on;       /* plugins.tls.dane and a core with DNSSEC (1.5) */
+    int mx_asked; /* the MX names are asked */
+    struct tls_dane_name n[TLS_DANE_ASKED];
+    size_t n_names;
+};
+
 /* A probe run: the survey, and the main session kept open so that its
  * tls_info (the certificate chain) stays valid while it is judged. */
 struct tls_run {
@@ -124,6 +145,7 @@ struct tls_run {
     struct mxp_smtp *main_session;
     int main_quit;           /* its QUIT went out already */
     struct tls_names *names; /* polled while the probes run, or NULL */
+    struct tls_dane *dane;   /* polled likewise, or NULL */
 };
 
 /* probes.c: asks every question; sv of r filled.  tls_run_end closes
@@ -138,6 +160,9 @@ const char *tls_suite_name(uint16_t id);
 /* "TLSv1.0" for 0x0301, "SSLv3", "TLSv1.3"; "version 0x...." else. */
 const char *tls_version_name(int version, char *buf, size_t len);
 
+/* tls.c: an IPv4 or IPv6 address (which is_host_name takes too). */
+int tls_is_address(const char *s);
+
 void tls_names_start(struct mxp_ctx *ctx, struct tls_names *n);
 /* Moves the lookups on without waiting (the addresses are asked as soon
  * as the MX answer is in). */
@@ -145,6 +170,25 @@ void tls_names_poll(struct mxp_ctx *ctx, struct tls_names *n);
 /* Waits for the answers: mx_names[0..n_mx) are then the MX hosts of the
  * domain that have the target's address. */
 void tls_names_finish(struct mxp_ctx *ctx, struct tls_names *n);
+
+/* Asks TLSA for -H's name at once; tls_dane_poll asks it for the MX
+ * names once names has them; tls_dane_finish waits for every answer. */
+void tls_dane_start(struct mxp_ctx *ctx, const struct tls_config *cfg,
+                    struct tls_dane *d);
+void tls_dane_poll(struct mxp_ctx *ctx, struct tls_dane *d,
+                   const struct tls_names *names);
+void tls_dane_finish(struct mxp_ctx *ctx, struct tls_dane *d,
+                     const struct tls_names *names);
+/* Judges the TLSA records of the base names (the MX names that point at
+ * the target, else -H's name) against info's chain (NULL: no TLS),
+ * adding the details.  Returns how the PKIX findings are to be read; for
+ * TLS_DANE_TA the names the leaf must carry go into ta_names (at most
+ * cap, *n_ta set). */
+enum tls_dane_mode tls_dane_judge(struct mxp_ctx *ctx, struct tls_dane *d,
+                                  const struct tls_names *names,
+                                  const struct mxp_tls_info *info,
+                                  const char **ta_names, size_t cap,
+                                  size_t *n_ta);
 
 /* verdict.c: the details of everything but the certificate; 1 when the
  * main session got TLS (its certificate is then to be judged). */

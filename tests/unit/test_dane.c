@@ -71,53 +71,17 @@ static int group_teardown(void **state)
 
 /* ---- TLSA data computed by the test --------------------------------- */
 
-/* The selected bytes: the certificate's DER, or the SPKI DER of the key
- * the test made (i2d_PUBKEY, not the certificate's copy). malloc()ed. */
-static unsigned char *selected(const struct tls_testcert *c, int selector,
-                               size_t *len)
-{
-    unsigned char *der = NULL, *copy;
-    int n;
-
-    if (selector == 0)
-        return tls_testcert_der(c->cert, len);
-    n = i2d_PUBKEY(c->key, &der);
-    assert_true(n > 0);
-    copy = malloc((size_t)n);
-    assert_non_null(copy);
-    memcpy(copy, der, (size_t)n);
-    OPENSSL_free(der);
-    *len = (size_t)n;
-    return copy;
-}
-
-/* rdata U S M + data for c, parsed into *rr (usable or not). */
+/* rdata U S M + data for c (computed by tls_testcert from the key the
+ * test made, not the certificate's copy), parsed into *rr. */
 static void rr_for(int usage, int selector, int mtype,
                    const struct tls_testcert *c, struct dane_rr *rr)
 {
-    size_t len, n = 0;
-    unsigned char *sel = selected(c, selector, &len);
-    unsigned char *rdata = malloc(3 + len + EVP_MAX_MD_SIZE);
-    unsigned int md_len = 0;
+    size_t len;
+    unsigned char *rdata = tls_testcert_tlsa(c, usage, selector, mtype, &len);
 
-    assert_non_null(rdata);
-    rdata[0] = (unsigned char)usage;
-    rdata[1] = (unsigned char)selector;
-    rdata[2] = (unsigned char)mtype;
-    if (mtype == 0) {
-        memcpy(rdata + 3, sel, len);
-        n = len;
-    } else {
-        assert_int_equal(EVP_Digest(sel, len, rdata + 3, &md_len,
-                                    mtype == 1 ? EVP_sha256() : EVP_sha512(),
-                                    NULL),
-                         1);
-        assert_int_equal(md_len, mtype == 1 ? 32 : 64);
-        n = md_len;
-    }
-    assert_int_equal(dane_rr_parse(rdata, 3 + n, rr), 0);
+    assert_int_equal(len, mtype == 1 ? 35 : mtype == 2 ? 67 : len);
+    assert_int_equal(dane_rr_parse(rdata, len, rr), 0);
     free(rdata);
-    free(sel);
 }
 
 static void rr_raw(const unsigned char *rdata, size_t len, struct dane_rr *rr)

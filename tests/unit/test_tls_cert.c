@@ -28,8 +28,8 @@
 
 #define DAY 86400L
 
-static const struct tls_cert_policy STRICT = {1, 21, 7, NULL};
-static const struct tls_cert_policy PORT25 = {0, 21, 7, NULL};
+static const struct tls_cert_policy STRICT = {1, 21, 7, NULL, TLS_DANE_NONE};
+static const struct tls_cert_policy PORT25 = {0, 21, 7, NULL, TLS_DANE_NONE};
 
 /* The CA the tests trust, made once. */
 static struct tls_testcert ca;
@@ -486,7 +486,7 @@ static void test_days_thresholds(void **state)
 /* A negative threshold is off: no state from it, no range. */
 static void test_thresholds_off(void **state)
 {
-    const struct tls_cert_policy off = {1, -1, -1, NULL};
+    const struct tls_cert_policy off = {1, -1, -1, NULL, TLS_DANE_NONE};
     struct tls_testcert_spec s = {0};
     struct tls_testcert leaf;
     struct tls_cert_facts f;

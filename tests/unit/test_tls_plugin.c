@@ -20,6 +20,8 @@
 #include <openssl/x509_vfy.h>
 
 #include "../../plugins/tls/cert.c"
+#include "../../plugins/tls/dane.c"
+#include "../../plugins/tls/dane_check.c"
 #include "../../plugins/tls/hello.c"
 #include "../../plugins/tls/inject.c"
 #include "../../plugins/tls/names.c"
@@ -33,32 +35,34 @@
 /* ---- the scripted server --------------------------------------------- */
 
 static struct {
-    int no_starttls;       /* EHLO offers no STARTTLS */
-    int starttls_code;     /* 0: 220 */
-    const char *auth;      /* an AUTH line offered before TLS, or NULL */
-    int versions[5];       /* accepted: [0] SSL3 [1] 1.0 [2] 1.1 [3] 1.2
-                              [4] 1.3 */
+    int no_starttls;        /* EHLO offers no STARTTLS */
+    int starttls_code;      /* 0: 220 */
+    const char *auth;       /* an AUTH line offered before TLS, or NULL */
+    int versions[5];        /* accepted: [0] SSL3 [1] 1.0 [2] 1.1 [3] 1.2
+                               [4] 1.3 */
     int anon, rc4, null_ok; /* suite classes accepted by bare hellos */
     int rc4_version;        /* the protocol RC4 is taken with (0: 1.2) */
-    int dh_bits;           /* DHE offered with this group, 0: none */
-    int vulnerable;        /* answers a smuggled NOOP inside TLS */
-    int help_250;          /* answers HELP with 250 (not vulnerable) */
-    int stall_tls10;       /* the TLS 1.0 handshake times out */
-    int junk;              /* answers every ClientHello with junk */
-    int stall_all;         /* every handshake times out */
-    int any_suite;         /* bare hellos get ECDHE-RSA-AES128-GCM-SHA256,
-                              offered or not */
-    unsigned turn_away;    /* sessions open above this get 421 */
-    unsigned linger;       /* and so many after the first 421 though under
-                              it (the ones just closed still counted) */
-    int late;              /* the run's time is all but out after a 421 */
-    int refuse_all;        /* every connection greeted with 421 */
+    int dh_bits;            /* DHE offered with this group, 0: none */
+    int vulnerable;         /* answers a smuggled NOOP inside TLS */
+    int help_250;           /* answers HELP with 250 (not vulnerable) */
+    int stall_tls10;        /* the TLS 1.0 handshake times out */
+    int junk;               /* answers every ClientHello with junk */
+    int stall_all;          /* every handshake times out */
+    int any_suite;          /* bare hellos get ECDHE-RSA-AES128-GCM-SHA256,
+                               offered or not */
+    unsigned turn_away;     /* sessions open above this get 421 */
+    unsigned linger;        /* and so many after the first 421 though under
+                               it (the ones just closed still counted) */
+    int late;               /* the run's time is all but out after a 421 */
+    int refuse_all;         /* every connection greeted with 421 */
     unsigned turned_away;
     unsigned tls_sessions[64]; /* session -> handshook */
     unsigned long long der_len;
     unsigned char *der;
-    const unsigned char *chain[1];
-    size_t chain_len[1];
+    unsigned char *der2; /* the chain's second certificate, or NULL */
+    const unsigned char *chain[2];
+    size_t chain_len[2];
+    size_t n_chain;
     long verify;
 } srv;
 
@@ -92,7 +96,8 @@ static void respond(void *user, const char *line)
         fake_smtp_reply(250, 0.001, text);
     } else if (strcmp(line, "STARTTLS") == 0) {
         if (srv.starttls_code != 0)
-            fake_smtp_reply(srv.starttls_code, 0.001, "4.7.0 TLS not available");
+            fake_smtp_reply(srv.starttls_code, 0.001,
+                            "4.7.0 TLS not available");
         else
             fake_smtp_reply(220, 0.001, "2.0.0 Ready to start TLS");
     } else if (strcmp(line, "NOOP") == 0) {
@@ -119,8 +124,8 @@ static int version_index(int v)
 static void fill_info(struct mxp_tls_info *info, int version,
                       const char *cipher, const char *kx, int kx_bits)
 {
-    static const char *const names[] = {"SSLv3", "TLSv1", "TLSv1.1",
-                                        "TLSv1.2", "TLSv1.3"};
+    static const char *const names[] = {"SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2",
+                                        "TLSv1.3"};
 
     info->version = version;
     snprintf(info->protocol, sizeof info->protocol, "%s",
@@ -130,7 +135,7 @@ static void fill_info(struct mxp_tls_info *info, int version,
     snprintf(info->kx, sizeof info->kx, "%s", kx);
     info->kx_bits = kx_bits;
     info->verify_result = srv.verify;
-    info->n_chain = info->chain_total = 1;
+    info->n_chain = info->chain_total = srv.n_chain;
     info->chain_der = srv.chain;
     info->chain_len = srv.chain_len;
     info->handshake_time = 0.004;
@@ -229,7 +234,8 @@ static int hello_respond(void *user, unsigned session, int version,
         out->version = srv.rc4_version ? srv.rc4_version : MXP_TLS_1_2;
         out->cipher = 0x0005;
     } else if (version != MXP_SSL_3_0 && srv.null_ok &&
-               has_suite(ciphers, n, 0x0002) && !has_suite(ciphers, n, 0x00A7)) {
+               has_suite(ciphers, n, 0x0002) &&
+               !has_suite(ciphers, n, 0x00A7)) {
         out->accepted = 1;
         out->version = MXP_TLS_1_2;
         out->cipher = 0x0002;
@@ -303,6 +309,7 @@ static int setup(void **state)
     srv.der = tls_testcert_der(leaf.cert, &len);
     srv.chain[0] = srv.der;
     srv.chain_len[0] = len;
+    srv.n_chain = 1;
     fake_smtp_set_responder(respond, NULL);
     fake_tls_set_responder(tls_respond, NULL);
     fake_tls_hello_set_responder(hello_respond, NULL);
@@ -317,6 +324,7 @@ static int teardown(void **state)
     tls_free(state_of_init);
     fake_reset();
     free(srv.der);
+    free(srv.der2);
     tls_testcert_free(&leaf);
     return 0;
 }
@@ -438,8 +446,9 @@ static void test_silent_probe_is_unknown_not_refused(void **state)
     (void)state;
     srv.stall_tls10 = 1;
     assert_int_equal(run_with(NULL), MXP_STATE_UNKNOWN);
-    assert_detail("TLSv1.0: cannot tell (TLS handshake: no answer within 20.0 s)",
-                  MXP_STATE_UNKNOWN);
+    assert_detail(
+        "TLSv1.0: cannot tell (TLS handshake: no answer within 20.0 s)",
+        MXP_STATE_UNKNOWN);
     assert_int_equal(fake_detail_find("TLSv1.0 TLSv1.1 refused", NULL), -1);
 }
 
@@ -511,7 +520,8 @@ static void test_auth_in_clear_warns(void **state)
     (void)state;
     srv.auth = "AUTH PLAIN LOGIN CRAM-MD5";
     assert_int_equal(run_with(NULL), MXP_STATE_WARNING);
-    assert_detail("AUTH PLAIN LOGIN offered before STARTTLS", MXP_STATE_WARNING);
+    assert_detail("AUTH PLAIN LOGIN offered before STARTTLS",
+                  MXP_STATE_WARNING);
 }
 
 static void test_command_injection(void **state)
@@ -564,8 +574,7 @@ static void test_names_from_h_and_mx_win(void **state)
     setup(NULL);
     /* -H an address (Nagios' $HOSTADDRESS$) and -D: the MX names. */
     fake_set_domain("tls.test");
-    fake_dns_add("tls.test", MXP_DNS_MX, MXP_DNS_ANSWER, "mail.tls.test",
-                 NULL);
+    fake_dns_add("tls.test", MXP_DNS_MX, MXP_DNS_ANSWER, "mail.tls.test", NULL);
     fake_dns_add("mail.tls.test", MXP_DNS_A, MXP_DNS_ANSWER, "192.0.2.25",
                  NULL);
     assert_int_equal(run_with(NULL), MXP_STATE_OK);
@@ -740,15 +749,12 @@ static void test_config_errors(void **state)
     (void)state;
     assert_int_equal(fake_config_set("cert_warning: 5\ncert_critical: 9\n"),
                      MXP_OK);
-    assert_int_equal(tls_init(fake_init_ctx(), &state_of_init),
-                     MXP_ERR_CONFIG);
+    assert_int_equal(tls_init(fake_init_ctx(), &state_of_init), MXP_ERR_CONFIG);
     assert_non_null(strstr(fake_config_error(0), "must not exceed"));
     assert_int_equal(fake_config_set("ca_file: /nonexistent/ca.pem\n"), MXP_OK);
-    assert_int_equal(tls_init(fake_init_ctx(), &state_of_init),
-                     MXP_ERR_CONFIG);
+    assert_int_equal(tls_init(fake_init_ctx(), &state_of_init), MXP_ERR_CONFIG);
     assert_int_equal(fake_config_set("connections: 99\n"), MXP_OK);
-    assert_int_equal(tls_init(fake_init_ctx(), &state_of_init),
-                     MXP_ERR_CONFIG);
+    assert_int_equal(tls_init(fake_init_ctx(), &state_of_init), MXP_ERR_CONFIG);
 }
 
 /* A directory or a FIFO as ca_file: a config error at once (a FIFO's
@@ -776,6 +782,345 @@ static void test_ca_file_not_regular(void **state)
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+/* ---- DANE (dane_check.c) ---------------------------------------------- */
+
+#define TLSA_NAME "_25._tcp.mail.tls.test"
+
+/* The server presents c (and above it ca, when not NULL). */
+static void present(const struct tls_testcert *c, const struct tls_testcert *ca)
+{
+    size_t len;
+
+    free(srv.der);
+    free(srv.der2);
+    srv.der2 = NULL;
+    srv.der = tls_testcert_der(c->cert, &len);
+    srv.chain[0] = srv.der;
+    srv.chain_len[0] = len;
+    srv.n_chain = 1;
+    if (ca != NULL) {
+        srv.der2 = tls_testcert_der(ca->cert, &len);
+        srv.chain[1] = srv.der2;
+        srv.chain_len[1] = len;
+        srv.n_chain = 2;
+    }
+}
+
+/* A TLSA record for c at TLSA_NAME; its first 8 hex digits into hex. */
+static void push_tlsa(const struct tls_testcert *c, int u, int s, int m,
+                      char *hex)
+{
+    size_t len;
+    unsigned char *rd = tls_testcert_tlsa(c, u, s, m, &len);
+
+    fake_dns_push_raw(TLSA_NAME, MXP_DNS_TLSA, rd, len);
+    if (hex != NULL)
+        snprintf(hex, 9, "%02X%02X%02X%02X", rd[3], rd[4], rd[5], rd[6]);
+    free(rd);
+}
+
+/* -H mail.tls.test, the name the setup's certificate carries. */
+static void dane_target(void)
+{
+    fake_set_host("mail.tls.test");
+}
+
+static void make_cert(const char *cn, int after_days, int is_ca,
+                      const struct tls_testcert *issuer,
+                      struct tls_testcert *out)
+{
+    const char *san[] = {cn, NULL};
+    struct tls_testcert_spec spec = {.cn = cn,
+                                     .san = is_ca ? NULL : san,
+                                     .is_ca = is_ca,
+                                     .not_before_days = -30,
+                                     .not_after_days = after_days};
+
+    if (issuer != NULL) {
+        spec.issuer_cert = issuer->cert;
+        spec.issuer_key = issuer->key;
+    }
+    tls_testcert_make(&spec, out);
+}
+
+static void test_dane_ee_match_named_with_rollover_note(void **state)
+{
+    char hex[9], words[80];
+
+    (void)state;
+    dane_target();
+    push_tlsa(&leaf, 3, 1, 1, hex);
+    fake_dns_set_ad(TLSA_NAME, MXP_DNS_TLSA, 1);
+    assert_int_equal(run_with(NULL), MXP_STATE_OK);
+    snprintf(words, sizeof words,
+             "TLSA 3 1 1 %s... (DANE-EE) matches the leaf certificate", hex);
+    assert_detail(words, MXP_STATE_OK);
+    assert_detail("one usable TLSA record at " TLSA_NAME
+                  ": publish a second one",
+                  MXP_STATE_OK);
+    assert_detail("DANE-EE matches: names and expiry are not checked by DANE "
+                  "senders (RFC 7672 3.1.1)",
+                  MXP_STATE_OK);
+    assert_int_equal(fake_dns_asked(TLSA_NAME, MXP_DNS_TLSA), 1);
+}
+
+static void test_dane_signed_not_matching_is_critical(void **state)
+{
+    struct tls_testcert other;
+
+    (void)state;
+    dane_target();
+    make_cert("mail.tls.test", 60, 0, NULL, &other);
+    push_tlsa(&other, 3, 1, 1, NULL);
+    fake_dns_set_ad(TLSA_NAME, MXP_DNS_TLSA, 1);
+    assert_int_equal(run_with(NULL), MXP_STATE_CRITICAL);
+    assert_non_null(strstr(fake_summary(),
+                           "no TLSA record at " TLSA_NAME
+                           " matches the certificate chain: DANE senders "
+                           "defer all mail"));
+    assert_detail("(DANE-EE): does not match the server certificate",
+                  MXP_STATE_OK);
+    tls_testcert_free(&other);
+}
+
+static void test_dane_unsigned_tlsa_warns(void **state)
+{
+    (void)state;
+    dane_target();
+    push_tlsa(&leaf, 3, 1, 1, NULL);
+    fake_dns_set_ad(TLSA_NAME, MXP_DNS_TLSA, 0);
+    assert_int_equal(run_with(NULL), MXP_STATE_WARNING);
+    assert_detail("TLSA records at " TLSA_NAME " are not DNSSEC-signed: "
+                  "senders ignore them",
+                  MXP_STATE_WARNING);
+    assert_int_equal(fake_detail_find("matches the leaf", NULL), -1);
+    assert_detail("(no AD on the address either: an unsigned zone, or a "
+                  "resolver that does not validate)",
+                  MXP_STATE_WARNING);
+    teardown(NULL);
+    setup(NULL);
+    /* A signed address: the resolver validates, the TLSA is unsigned. */
+    dane_target();
+    push_tlsa(&leaf, 3, 1, 1, NULL);
+    fake_dns_add("mail.tls.test", MXP_DNS_A, MXP_DNS_ANSWER, "192.0.2.25",
+                 NULL);
+    fake_dns_set_ad("mail.tls.test", MXP_DNS_A, 1);
+    assert_int_equal(run_with(NULL), MXP_STATE_WARNING);
+    assert_detail("not DNSSEC-signed: senders ignore them", MXP_STATE_WARNING);
+    assert_int_equal(fake_detail_find("no AD on the address", NULL), -1);
+}
+
+static void test_dane_usage_1_only_warns(void **state)
+{
+    (void)state;
+    dane_target();
+    push_tlsa(&leaf, 1, 1, 1, NULL);
+    fake_dns_set_ad(TLSA_NAME, MXP_DNS_TLSA, 1);
+    assert_int_equal(run_with(NULL), MXP_STATE_WARNING);
+    assert_detail("TLSA records at " TLSA_NAME " are of usage 0/1 "
+                  "(PKIX-TA/PKIX-EE) only, which SMTP senders ignore (RFC "
+                  "7672 3.1.3): DANE senders use TLS without authentication",
+                  MXP_STATE_WARNING);
+    assert_detail("ignored by senders", MXP_STATE_OK);
+}
+
+static void test_dane_several_records_one_matches(void **state)
+{
+    struct tls_testcert other;
+    char hex[9], words[80];
+
+    (void)state;
+    dane_target();
+    make_cert("mail.tls.test", 60, 0, NULL, &other);
+    push_tlsa(&other, 3, 1, 1, NULL);
+    push_tlsa(&leaf, 3, 0, 2, hex);
+    push_tlsa(&other, 2, 0, 1, NULL);
+    fake_dns_set_ad(TLSA_NAME, MXP_DNS_TLSA, 1);
+    assert_int_equal(run_with(NULL), MXP_STATE_OK);
+    snprintf(words, sizeof words,
+             "TLSA 3 0 2 %s... (DANE-EE) matches the leaf certificate", hex);
+    assert_detail(words, MXP_STATE_OK);
+    assert_detail("(DANE-TA): matches no issuer", MXP_STATE_OK);
+    /* Three usable records: a rollover is provided for. */
+    assert_int_equal(fake_detail_find("one usable TLSA record", NULL), -1);
+    tls_testcert_free(&other);
+}
+
+static void test_dane_ee_match_lowers_pkix_findings(void **state)
+{
+    struct tls_testcert bad;
+
+    (void)state;
+    dane_target();
+    /* Expired two days ago, for another name, self-signed. */
+    make_cert("other.tls.test", -2, 0, NULL, &bad);
+    present(&bad, NULL);
+    srv.verify = X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT;
+    push_tlsa(&bad, 3, 1, 1, NULL);
+    fake_dns_set_ad(TLSA_NAME, MXP_DNS_TLSA, 1);
+    assert_int_equal(run_with("strict: true"), MXP_STATE_OK);
+    assert_detail("for senders without DANE: certificate expired 2 days ago",
+                  MXP_STATE_OK);
+    assert_detail("for senders without DANE: certificate name does not match",
+                  MXP_STATE_OK);
+    assert_detail("for senders without DANE: self-signed certificate",
+                  MXP_STATE_OK);
+    assert_detail("DANE-EE matches", MXP_STATE_OK);
+    tls_testcert_free(&bad);
+    teardown(NULL);
+    setup(NULL);
+    /* The same certificate without TLSA: all of it counts. */
+    dane_target();
+    make_cert("other.tls.test", -2, 0, NULL, &bad);
+    present(&bad, NULL);
+    assert_int_equal(run_with("strict: true"), MXP_STATE_CRITICAL);
+    tls_testcert_free(&bad);
+}
+
+static void test_dane_ta_match_still_checks_the_name(void **state)
+{
+    struct tls_testcert ca, mx;
+
+    (void)state;
+    dane_target();
+    make_cert("Private CA", 365, 1, NULL, &ca);
+    make_cert("other.tls.test", 60, 0, &ca, &mx);
+    present(&mx, &ca);
+    srv.verify = X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
+    push_tlsa(&ca, 2, 0, 1, NULL);
+    fake_dns_set_ad(TLSA_NAME, MXP_DNS_TLSA, 1);
+    /* Port 25, not strict: still CRITICAL, DANE senders defer. */
+    assert_int_equal(run_with(NULL), MXP_STATE_CRITICAL);
+    assert_detail("(DANE-TA) matches certificate 2 of the chain", MXP_STATE_OK);
+    assert_detail("certificate name does not match mail.tls.test (TLSA base "
+                  "domain)",
+                  MXP_STATE_CRITICAL);
+    assert_detail("for senders without DANE: issuer not trusted", MXP_STATE_OK);
+    tls_testcert_free(&mx);
+    teardown(NULL);
+    setup(NULL);
+    /* The right name: trusted through the TA, OK. */
+    dane_target();
+    make_cert("mail.tls.test", 60, 0, &ca, &mx);
+    present(&mx, &ca);
+    srv.verify = X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
+    push_tlsa(&ca, 2, 0, 1, NULL);
+    fake_dns_set_ad(TLSA_NAME, MXP_DNS_TLSA, 1);
+    assert_int_equal(run_with(NULL), MXP_STATE_OK);
+    assert_detail("DANE-TA matches", MXP_STATE_OK);
+    assert_detail("certificate matches mail.tls.test (TLSA base domain)",
+                  MXP_STATE_OK);
+    tls_testcert_free(&mx);
+    tls_testcert_free(&ca);
+}
+
+static void test_dane_no_tlsa_is_an_ok_detail(void **state)
+{
+    (void)state;
+    dane_target();
+    assert_int_equal(run_with(NULL), MXP_STATE_OK);
+    assert_detail("no TLSA at " TLSA_NAME ": no DANE", MXP_STATE_OK);
+    teardown(NULL);
+    setup(NULL);
+    /* Turned off: not asked. */
+    dane_target();
+    assert_int_equal(run_with("dane: false"), MXP_STATE_OK);
+    assert_int_equal(fake_dns_asked(TLSA_NAME, MXP_DNS_TLSA), 0);
+    assert_int_equal(fake_detail_find("TLSA", NULL), -1);
+}
+
+static void test_dane_signed_without_starttls_is_critical(void **state)
+{
+    (void)state;
+    dane_target();
+    srv.no_starttls = 1;
+    push_tlsa(&leaf, 3, 1, 1, NULL);
+    fake_dns_set_ad(TLSA_NAME, MXP_DNS_TLSA, 1);
+    assert_int_equal(run_with(NULL), MXP_STATE_CRITICAL);
+    assert_detail("TLSA records at " TLSA_NAME " are DNSSEC-signed but no "
+                  "TLS session could be had: DANE senders defer all mail",
+                  MXP_STATE_CRITICAL);
+}
+
+static void test_dane_mx_names_are_the_base(void **state)
+{
+    char hex[9], words[80];
+
+    (void)state;
+    /* -H an address, -D the domain: its MX pointing here is the base. */
+    fake_set_domain("tls.test");
+    fake_dns_add("tls.test", MXP_DNS_MX, MXP_DNS_ANSWER, "mail.tls.test",
+                 "mx9.tls.test", NULL);
+    fake_dns_add("mail.tls.test", MXP_DNS_A, MXP_DNS_ANSWER, "192.0.2.25",
+                 NULL);
+    fake_dns_add("mx9.tls.test", MXP_DNS_A, MXP_DNS_ANSWER, "192.0.2.99", NULL);
+    push_tlsa(&leaf, 3, 1, 1, hex);
+    fake_dns_set_ad(TLSA_NAME, MXP_DNS_TLSA, 1);
+    assert_int_equal(run_with(NULL), MXP_STATE_OK);
+    snprintf(words, sizeof words, "TLSA 3 1 1 %s... (DANE-EE) matches", hex);
+    assert_detail(words, MXP_STATE_OK);
+    /* The MX that points elsewhere is no base name. */
+    assert_int_equal(fake_detail_find("_25._tcp.mx9.tls.test", NULL), -1);
+}
+
+static void test_dane_failed_lookup(void **state)
+{
+    (void)state;
+    dane_target();
+    fake_dns_add(TLSA_NAME, MXP_DNS_TLSA, MXP_DNS_SERVFAIL, NULL);
+    fake_dns_add("mail.tls.test", MXP_DNS_A, MXP_DNS_ANSWER, "192.0.2.25",
+                 NULL);
+    fake_dns_set_ad("mail.tls.test", MXP_DNS_A, 1);
+    assert_int_equal(run_with(NULL), MXP_STATE_WARNING);
+    assert_detail("TLSA lookup of " TLSA_NAME " failed (SERVFAIL) while "
+                  "mail.tls.test's address is DNSSEC-signed: DANE senders "
+                  "defer mail to it",
+                  MXP_STATE_WARNING);
+    teardown(NULL);
+    setup(NULL);
+    /* An unsigned address: DANE senders do not ask; no alarm. */
+    dane_target();
+    fake_dns_add(TLSA_NAME, MXP_DNS_TLSA, MXP_DNS_SERVFAIL, NULL);
+    fake_dns_add("mail.tls.test", MXP_DNS_A, MXP_DNS_ANSWER, "192.0.2.25",
+                 NULL);
+    assert_int_equal(run_with(NULL), MXP_STATE_OK);
+    assert_detail("cannot tell whether DANE applies", MXP_STATE_OK);
+}
+
+static void test_dane_each_mx_name_judged(void **state)
+{
+    struct tls_testcert ca, mx;
+    size_t len;
+    unsigned char *rd;
+
+    (void)state;
+    /* Two MX names point here: mail's TLSA is DANE-EE, mx2's DANE-TA.
+     * A sender to mx2 checks the leaf's names against mx2.tls.test. */
+    make_cert("Private CA", 365, 1, NULL, &ca);
+    make_cert("mail.tls.test", 60, 0, &ca, &mx);
+    present(&mx, &ca);
+    fake_set_domain("tls.test");
+    fake_dns_add("tls.test", MXP_DNS_MX, MXP_DNS_ANSWER, "mail.tls.test",
+                 "mx2.tls.test", NULL);
+    fake_dns_add("mail.tls.test", MXP_DNS_A, MXP_DNS_ANSWER, "192.0.2.25",
+                 NULL);
+    fake_dns_add("mx2.tls.test", MXP_DNS_A, MXP_DNS_ANSWER, "192.0.2.25", NULL);
+    push_tlsa(&mx, 3, 1, 1, NULL);
+    fake_dns_set_ad(TLSA_NAME, MXP_DNS_TLSA, 1);
+    rd = tls_testcert_tlsa(&ca, 2, 0, 1, &len);
+    fake_dns_push_raw("_25._tcp.mx2.tls.test", MXP_DNS_TLSA, rd, len);
+    free(rd);
+    fake_dns_set_ad("_25._tcp.mx2.tls.test", MXP_DNS_TLSA, 1);
+    assert_int_equal(run_with(NULL), MXP_STATE_CRITICAL);
+    assert_detail("(DANE-EE) matches the leaf certificate", MXP_STATE_OK);
+    assert_detail("(DANE-TA) matches certificate 2 of the chain", MXP_STATE_OK);
+    assert_detail("certificate name does not match mx2.tls.test (TLSA base "
+                  "domain)",
+                  MXP_STATE_CRITICAL);
+    tls_testcert_free(&mx);
+    tls_testcert_free(&ca);
+}
 
 int main(void)
 {
@@ -809,6 +1154,18 @@ int main(void)
         T(test_bad_day_thresholds),
         T(test_config_errors),
         T(test_ca_file_not_regular),
+        T(test_dane_ee_match_named_with_rollover_note),
+        T(test_dane_signed_not_matching_is_critical),
+        T(test_dane_unsigned_tlsa_warns),
+        T(test_dane_usage_1_only_warns),
+        T(test_dane_several_records_one_matches),
+        T(test_dane_ee_match_lowers_pkix_findings),
+        T(test_dane_ta_match_still_checks_the_name),
+        T(test_dane_no_tlsa_is_an_ok_detail),
+        T(test_dane_signed_without_starttls_is_critical),
+        T(test_dane_mx_names_are_the_base),
+        T(test_dane_failed_lookup),
+        T(test_dane_each_mx_name_judged),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

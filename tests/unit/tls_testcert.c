@@ -189,23 +189,61 @@ void tls_testcert_write_pem(const struct tls_testcert *c, const char *cert_path,
     TC_CHECK(fclose(f) == 0, "fclose");
 }
 
+/* OPENSSL_malloc()ed bytes handed over as malloc()ed ones. */
+static unsigned char *tls_testcert_own(unsigned char *der, int n)
+{
+    unsigned char *copy;
+
+    TC_CHECK(n > 0, "i2d");
+    copy = malloc((size_t)n);
+    TC_CHECK(copy != NULL, "malloc");
+    memcpy(copy, der, (size_t)n);
+    OPENSSL_free(der);
+    return copy;
+}
+
 unsigned char *tls_testcert_der(X509 *cert, size_t *len)
 {
     unsigned char *der = NULL;
     int n = i2d_X509(cert, &der);
 
     TC_CHECK(n > 0, "i2d_X509");
-    /* OPENSSL_malloc memory, handed over as malloc()ed: copy it. */
-    {
-        unsigned char *copy = malloc((size_t)n);
-
-        TC_CHECK(copy != NULL, "malloc");
-        memcpy(copy, der, (size_t)n);
-        OPENSSL_free(der);
-        der = copy;
-    }
     *len = (size_t)n;
-    return der;
+    return tls_testcert_own(der, n);
+}
+
+unsigned char *tls_testcert_tlsa(const struct tls_testcert *c, int usage,
+                                 int selector, int mtype, size_t *len)
+{
+    unsigned char *der = NULL, *sel, *rdata;
+    size_t sel_len;
+    unsigned int md_len = 0;
+
+    if (selector == 0) {
+        sel = tls_testcert_der(c->cert, &sel_len);
+    } else {
+        int n = i2d_PUBKEY(c->key, &der);
+
+        sel = tls_testcert_own(der, n);
+        sel_len = (size_t)n;
+    }
+    rdata = malloc(3 + sel_len + EVP_MAX_MD_SIZE);
+    TC_CHECK(rdata != NULL, "malloc");
+    rdata[0] = (unsigned char)usage;
+    rdata[1] = (unsigned char)selector;
+    rdata[2] = (unsigned char)mtype;
+    if (mtype == 0) {
+        memcpy(rdata + 3, sel, sel_len);
+        *len = 3 + sel_len;
+    } else {
+        TC_CHECK(EVP_Digest(sel, sel_len, rdata + 3, &md_len,
+                            mtype == 1 ? EVP_sha256() : EVP_sha512(),
+                            NULL) == 1,
+                 "EVP_Digest");
+        *len = 3 + md_len;
+    }
+    free(sel);
+    return rdata;
 }
 
 static char tls_testcert_dir_path[64];

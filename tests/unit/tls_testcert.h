@@ -67,6 +67,13 @@ void tls_testcert_write_pem(const struct tls_testcert *c, const char *cert_path,
 /* The certificate's DER, malloc()ed (free it), length in *len. */
 unsigned char *tls_testcert_der(X509 *cert, size_t *len);
 
+/* TLSA rdata (usage, selector, matching type, data) for c as RFC 6698
+ * computes it: selector 0 the certificate's DER, 1 the SPKI of the key
+ * the test made; mtype 0 those bytes, 1 SHA-256, 2 SHA-512.  malloc()ed
+ * (free it), length in *len. */
+unsigned char *tls_testcert_tlsa(const struct tls_testcert *c, int usage,
+                                 int selector, int mtype, size_t *len);
+
 /* A temporary directory for such files ("/tmp/mxp-testcert-XXXXXX"),
  * made once per process and removed with its files at exit. */
 const char *tls_testcert_dir(void);
