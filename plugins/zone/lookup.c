@@ -21,6 +21,7 @@ struct entry {
     uint16_t type;
     enum entry_state state;
     int rc; /* of its batch as a whole */
+    int ad; /* svc->dns_authenticated of the batch's own copy */
     struct mxp_dns_query q;
 };
 
@@ -90,12 +91,17 @@ int zone_dns_want(struct zone_run *R, const char *name, uint16_t type)
 
 /* A wave's outcome into the table; a batch that failed as a whole
  * leaves its questions MXP_DNS_FAILED. */
-static void wave_done(struct zone_cache *c, struct wave *w, int rc)
+static void wave_done(struct zone_run *R, struct wave *w, int rc)
 {
+    struct zone_cache *c = R->dns;
+
     for (size_t i = 0; i < w->n; i++) {
         struct entry *e = &c->e[w->idx[i]];
 
         e->state = E_ANSWERED;
+        /* The core knows the query it sent, the wave's copy: asked now,
+         * before that copy is freed. */
+        e->ad = rc == MXP_OK ? R->svc->dns_authenticated(R->ctx, &w->q[i]) : -1;
         e->rc = rc;
         e->q.result = rc == MXP_OK ? w->q[i].result : MXP_DNS_FAILED;
         e->q.rr = rc == MXP_OK ? w->q[i].rr : NULL;
@@ -142,7 +148,7 @@ void zone_dns_send(struct zone_run *R)
     w->n = n;
     rc = R->svc->dns_start(R->ctx, w->q, n, &w->b);
     if (rc != MXP_OK) {
-        wave_done(c, w, rc);
+        wave_done(R, w, rc);
         return;
     }
     c->n_waves++;
@@ -165,7 +171,7 @@ int zone_dns_fetched(struct zone_run *R, const char *name, uint16_t type)
             continue;
         if (!R->svc->dns_done(R->ctx, w->b))
             return 0;
-        wave_done(c, w, R->svc->dns_collect(R->ctx, w->b));
+        wave_done(R, w, R->svc->dns_collect(R->ctx, w->b));
         c->w[i] = c->w[--c->n_waves];
     }
     return e->state == E_ANSWERED;
@@ -178,7 +184,7 @@ void zone_dns_wait(struct zone_run *R)
     if (c == NULL)
         return;
     for (size_t i = 0; i < c->n_waves; i++)
-        wave_done(c, &c->w[i], R->svc->dns_collect(R->ctx, c->w[i].b));
+        wave_done(R, &c->w[i], R->svc->dns_collect(R->ctx, c->w[i].b));
     c->n_waves = 0;
 }
 
@@ -188,6 +194,15 @@ const struct mxp_dns_query *zone_dns_peek(struct zone_run *R, const char *name,
     struct entry *e = R->dns != NULL ? find(R->dns, name, type) : NULL;
 
     return e != NULL && e->state == E_ANSWERED ? &e->q : NULL;
+}
+
+int zone_dns_authenticated(struct zone_run *R, const struct mxp_dns_query *q)
+{
+    struct entry *e = R->dns != NULL ? find(R->dns, q->name, q->type) : NULL;
+
+    if (e != NULL && e->state == E_ANSWERED)
+        return e->ad;
+    return R->svc->dns_authenticated(R->ctx, q); /* asked uncached */
 }
 
 int zone_dns_get(struct zone_run *R, struct mxp_dns_query *q, size_t n)

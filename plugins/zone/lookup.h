@@ -45,4 +45,7 @@ const struct mxp_dns_query *zone_dns_peek(struct zone_run *R, const char *name,
  * questions are then MXP_DNS_FAILED). */
 int zone_dns_get(struct zone_run *R, struct mxp_dns_query *q, size_t n);
 
+/* svc->dns_authenticated of the answer q got from zone_dns_get (from
+ * the cache, or asked directly): 1 AD, 0 no AD, -1 no response. */
+int zone_dns_authenticated(struct zone_run *R, const struct mxp_dns_query *q);
 #endif

@@ -200,6 +200,30 @@ static int domain_answers(struct zone_run *R, struct zone_domain *d,
     return 1;
 }
 
+/* Whether the resolver validated d's MX answer (its AD bit): a detail,
+ * never a problem, as senders that do not use DANE do not care.  AD is
+ * only as good as the resolver and the path to it (README, DNSSEC). */
+static void mx_dnssec(struct zone_run *R, const struct zone_domain *d,
+                      const struct mxp_dns_query *mx)
+{
+    int ad;
+
+    if (mx->result != MXP_DNS_ANSWER)
+        return;
+    ad = zone_dns_authenticated(R, mx);
+    if (ad < 0)
+        return;
+    R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                       ad ? "MX records of %s are DNSSEC-signed (validated "
+                            "by the resolver)"
+                          : "MX records of %s are not DNSSEC-signed (or the "
+                            "resolver does not validate)",
+                       d->name);
+    /* The first domain's (the -D domain when given) */
+    if (d == &R->dom[0])
+        R->svc->add_field(R->ctx, "mx_dnssec", ad ? "signed" : "unsigned");
+}
+
 static void check_domain(struct zone_run *R, struct zone_domain *d)
 {
     struct mxp_dns_query q[Q_N];
@@ -208,6 +232,7 @@ static void check_domain(struct zone_run *R, struct zone_domain *d)
     if (d->dropped || !domain_answers(R, d, q, &dn))
         return;
     zone_mx_check(R, d, &q[Q_MX], &q[Q_A], &q[Q_AAAA]);
+    mx_dnssec(R, d, &q[Q_MX]);
     zone_spf_check(R, d);
     zone_dmarc_check(R, d, &q[Q_DMARC]);
     zone_sts_check(R, d, &q[Q_STS], &q[Q_RPT]);

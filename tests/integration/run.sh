@@ -9,8 +9,10 @@
 # tls-setup.sh makes at start), the tls plugin's Postfix instances
 # (.101-.108, also on real ports 465 and 587) and TLS fakes (.111-.122,
 # see cases-tls.sh), the fake SMTP servers of
-# fakesmtp.py and a dropping DNS forwarder (cases-https.sh starts nginx on
-# 127.0.0.57:443 itself), then runs every case in
+# fakesmtp.py, a dropping DNS forwarder and unbound on 127.0.0.56:5353
+# validating the zone Knot signs (dnssec.test, cases-dnssec.sh)
+# (cases-https.sh starts nginx on 127.0.0.57:443 itself), then runs
+# every case in
 # cases.sh and cases-*.sh: one line per case ("ok NAME" / "FAIL NAME: why"
 # plus the output), a final "integration: N passed, M failed", exit 1 on
 # failure.

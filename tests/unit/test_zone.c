@@ -1648,6 +1648,64 @@ static void test_helpers(void **state)
     assert_false(is_ip_literal("192.0.2.1.example.org", bin));
 }
 
+/* ---- DNSSEC of the MX answer --------------------------------------------- */
+
+/* The resolver's AD bit on the domain's MX answer is a detail and a JSON
+ * field, never a problem. */
+static void test_mx_dnssec_signed(void **state)
+{
+    (void)state;
+    clean_domain("example.org");
+    fake_dns_set_ad("example.org", MXP_DNS_MX, 1);
+    run_zone("example.org");
+    assert_state(MXP_STATE_OK);
+    assert_detail("MX records of example.org are DNSSEC-signed (validated by "
+                  "the resolver)",
+                  MXP_STATE_OK);
+    assert_no_detail("not DNSSEC-signed");
+    assert_non_null(fake_field_text("mx_dnssec"));
+    assert_string_equal(fake_field_text("mx_dnssec"), "signed");
+}
+
+static void test_mx_dnssec_unsigned(void **state)
+{
+    (void)state;
+    clean_domain("example.org");
+    fake_dns_set_ad("example.org", MXP_DNS_MX, 0);
+    fake_dns_ad_default(1); /* only the MX answer counts */
+    run_zone("example.org");
+    assert_state(MXP_STATE_OK);
+    assert_detail("MX records of example.org are not DNSSEC-signed (or the "
+                  "resolver does not validate)",
+                  MXP_STATE_OK);
+    assert_non_null(fake_field_text("mx_dnssec"));
+    assert_string_equal(fake_field_text("mx_dnssec"), "unsigned");
+}
+
+/* No response known (-1), or no MX records (a validated NODATA is no
+ * "MX records ... signed"): nothing said. */
+static void test_mx_dnssec_unknown(void **state)
+{
+    (void)state;
+    clean_domain("example.org");
+    fake_dns_set_ad("example.org", MXP_DNS_MX, -1);
+    run_zone("example.org");
+    assert_state(MXP_STATE_OK);
+    assert_no_detail("DNSSEC");
+    assert_null(fake_field_text("mx_dnssec"));
+}
+
+static void test_mx_dnssec_no_mx(void **state)
+{
+    (void)state;
+    clean_domain("example.org");
+    fake_dns_add("example.org", MXP_DNS_MX, MXP_DNS_NODATA, NULL);
+    fake_dns_ad_default(1);
+    run_zone("example.org");
+    assert_no_detail("DNSSEC");
+    assert_null(fake_field_text("mx_dnssec"));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1658,6 +1716,10 @@ int main(void)
         T(test_guess_more_ptr_names_counted),
         T(test_ptr_lookup_wording),
         T(test_configured_domain_wins),
+        T(test_mx_dnssec_signed),
+        T(test_mx_dnssec_unsigned),
+        T(test_mx_dnssec_unknown),
+        T(test_mx_dnssec_no_mx),
         T(test_configured_domain_bad),
         T(test_address_names_rejected),
         T(test_guess_greeting_before_more_ptrs),

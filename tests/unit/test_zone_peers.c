@@ -460,6 +460,9 @@ static const struct {
     {MXP_STATE_OK, "MX of example.org: 0 mx1.example.org (192.0.2.25, "
                    "2001:db8::25), 0 mx2.example.org (192.0.2.26)"},
     {MXP_STATE_OK, "192.0.2.25 is an MX of example.org (mx1.example.org)"},
+    /* ABI 1.5: the AD bit of the MX answer (the fake's default: none) */
+    {MXP_STATE_OK, "MX records of example.org are not DNSSEC-signed (or the "
+                   "resolver does not validate)"},
     {MXP_STATE_CRITICAL, "SPF fail: 192.0.2.25 not permitted by example.org "
                          "(-all)"},
     {MXP_STATE_OK, "SPF record of example.org: v=spf1 ip4:192.0.2.26 -all"},
