@@ -411,13 +411,9 @@ static enum mta_sts_rc policy_field(struct policy_state *st, unsigned ln,
         seen = &st->max_age;
     else if (KEY("mx"))
         seen = &st->mx;
-    if (st->fields++ == 0 && seen != &st->version) {
-        say(err, errlen,
-            "line %u: the first field is '%s', not version (a policy "
-            "begins with version: STSv1)",
-            ln, shown(k, kl, a, sizeof a));
-        return MTA_STS_BAD;
-    }
+    /* RFC 8461 3.2: sts-policy-field is any of the fields, in any
+     * order; version is required, not first */
+    st->fields++;
     if (seen == NULL) {
         for (size_t i = 0; i < sizeof known_keys / sizeof *known_keys; i++)
             if (strlen(known_keys[i]) == kl &&
@@ -430,10 +426,17 @@ static enum mta_sts_rc policy_field(struct policy_state *st, unsigned ln,
             }
         return MTA_STS_OK; /* an extension: ignored */
     }
+    /* RFC 8461 3.2: "If any non-repeated field -- i.e., all fields
+     * excepting "mx" -- is duplicated, all entries except for the first
+     * SHOULD be ignored": senders go by the first, and so does this */
     if (*seen != 0 && seen != &st->mx) {
-        say(err, errlen, "line %u: a second %s field (the first is on line %u)",
-            ln, shown(k, kl, a, sizeof a), *seen);
-        return MTA_STS_BAD;
+        if (p->dup_line == 0) {
+            p->dup_line = ln;
+            p->dup_key = seen == &st->version ? "version"
+                         : seen == &st->mode  ? "mode"
+                                              : "max_age";
+        }
+        return MTA_STS_OK;
     }
     if (*seen == 0)
         *seen = ln;
@@ -598,6 +601,9 @@ enum mta_sts_rc mta_sts_policy_parse(const char *body, size_t len,
     if (rc == MTA_STS_OK) {
         if (st.fields == 0) {
             say(err, errlen, "the policy is empty (no version: STSv1 line)");
+            rc = MTA_STS_BAD;
+        } else if (st.version == 0) {
+            say(err, errlen, "the policy has no version field");
             rc = MTA_STS_BAD;
         } else if (st.mode == 0) {
             say(err, errlen, "the policy has no mode field");

@@ -79,6 +79,11 @@ struct mta_sts_policy {
      * empty lines, but senders commonly skip them, so this is only kept
      * for a note. */
     unsigned blank_line;
+    /* The first repeat of a field other than mx (1-based line; 0: none)
+     * and its key: RFC 8461 3.2 has senders keep the first and ignore
+     * the others, so this too is only kept for a note. */
+    unsigned dup_line;
+    const char *dup_key; /* "version", "mode", "max_age" (static) */
 };
 
 /* Parses body[len] into *out (zeroed first).  On MTA_STS_OK the caller

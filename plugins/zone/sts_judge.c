@@ -252,6 +252,12 @@ static void judge_policy(struct zone_run *R, const struct zone_domain *d,
                            "RFC 8461 3.2 does not allow; senders commonly "
                            "skip it",
                            which, d->name, p->blank_line);
+    if (p->dup_line > 0 && p->dup_key != NULL)
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "%s of %s repeats its %s field (line %u): senders "
+                           "go by the first and ignore the others (RFC 8461 "
+                           "3.2)",
+                           which, d->name, p->dup_key, p->dup_line);
     if (p->mode == MTA_STS_MODE_NONE) {
         /* a policy being withdrawn: a short max_age is what RFC 8461
          * 8.3 asks for then, so no warning about it */

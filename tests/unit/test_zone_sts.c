@@ -213,6 +213,29 @@ static void test_enforce_target_not_matched(void **state)
     assert_summary_has("no mx pattern matches); it is the target");
 }
 
+/* Fields in any order, and of a repeated one the first (RFC 8461 3.2):
+ * senders refuse mail to the target, not ignore a malformed policy. */
+static void test_enforce_repeated_fields(void **state)
+{
+    static const char pol[] =
+        "mx: other.d.test\nmode: enforce\nversion: STSv1\nmode: testing\n"
+        "max_age: 604800\nmax_age: 60\n";
+
+    (void)state;
+    sts_domain("1", pol, "text/plain");
+    run_zone("d.test");
+    assert_state(MXP_STATE_CRITICAL);
+    assert_summary_has("mail to MX mx.d.test is refused by MTA-STS senders "
+                       "(mode enforce, no mx pattern matches); it is the "
+                       "target");
+    assert_detail("MTA-STS policy of d.test repeats its mode field (line 4): "
+                  "senders go by the first and ignore the others (RFC 8461 "
+                  "3.2)",
+                  MXP_STATE_OK);
+    assert_no_detail("invalid policy");
+    assert_no_detail("under a day");
+}
+
 /* A run over the whole domain (-D without -H): every MX is the run's,
  * none singled out as the target. */
 static void test_domain_run(void **state)
@@ -802,6 +825,7 @@ int main(void)
         T(test_enforce_mx_not_matched),
         T(test_enforce_target_not_matched),
         T(test_target_not_an_mx),
+        T(test_enforce_repeated_fields),
         T(test_domain_run),
         T(test_wildcard_one_label),
         T(test_testing_mode),
