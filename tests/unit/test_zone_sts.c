@@ -649,7 +649,26 @@ static void test_cache_changed_without_new_id(void **state)
     assert_state(MXP_STATE_WARNING);
     assert_summary_has("MTA-STS policy of d.test changed since ");
     assert_summary_has("but its id 7 did not: senders that cached it do not "
-                       "fetch the new one until it expires (RFC 8461 3.1)");
+                       "fetch the new one until it expires (RFC 8461 3.1), ");
+    /* the cache keeps what senders keep: the next run says so again */
+    teardown(NULL);
+    setup(NULL);
+    sts_domain("7", pol2, "text/plain");
+    run_zone_set("d.test", &set);
+    assert_state(MXP_STATE_WARNING);
+    assert_summary_has("but its id 7 did not");
+    /* the cached one ran out: senders fetch the new one, the cache too */
+    cached("7", 2 * 604800, ENFORCE_MX);
+    teardown(NULL);
+    setup(NULL);
+    sts_domain("7", pol2, "text/plain");
+    run_zone_set("d.test", &set);
+    assert_state(MXP_STATE_OK);
+    teardown(NULL);
+    setup(NULL);
+    sts_domain("7", pol2, "text/plain");
+    run_zone_set("d.test", &set);
+    assert_state(MXP_STATE_OK);
     /* a pattern gone is a change too */
     teardown(NULL);
     setup(NULL);
