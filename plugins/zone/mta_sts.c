@@ -416,13 +416,12 @@ static enum mta_sts_rc policy_field(struct policy_state *st, unsigned ln,
     st->fields++;
     if (seen == NULL) {
         for (size_t i = 0; i < sizeof known_keys / sizeof *known_keys; i++)
+            /* %s"mode": to senders "Mode" is an extension, ignored
+             * (a policy without the real one fails below, saying so) */
             if (strlen(known_keys[i]) == kl &&
-                strncasecmp(known_keys[i], k, kl) == 0) {
-                say(err, errlen,
-                    "line %u: key '%s' must be written '%s' (keys are "
-                    "case-sensitive)",
-                    ln, shown(k, kl, a, sizeof a), known_keys[i]);
-                return MTA_STS_BAD;
+                strncasecmp(known_keys[i], k, kl) == 0 && p->case_line == 0) {
+                p->case_line = ln;
+                p->case_key = known_keys[i];
             }
         return MTA_STS_OK; /* an extension: ignored */
     }
@@ -602,19 +601,31 @@ enum mta_sts_rc mta_sts_policy_parse(const char *body, size_t len,
         if (st.fields == 0) {
             say(err, errlen, "the policy is empty (no version: STSv1 line)");
             rc = MTA_STS_BAD;
-        } else if (st.version == 0) {
-            say(err, errlen, "the policy has no version field");
-            rc = MTA_STS_BAD;
-        } else if (st.mode == 0) {
-            say(err, errlen, "the policy has no mode field");
-            rc = MTA_STS_BAD;
-        } else if (st.max_age == 0) {
-            say(err, errlen, "the policy has no max_age field");
-            rc = MTA_STS_BAD;
-        } else if (out->mode != MTA_STS_MODE_NONE && out->n_mx == 0) {
-            say(err, errlen, "the policy has mode %s but no mx field",
-                mta_sts_mode_name(out->mode));
-            rc = MTA_STS_BAD;
+        } else {
+            const char *missing = NULL;
+            char hint[96] = "";
+
+            if (st.version == 0)
+                missing = "version";
+            else if (st.mode == 0)
+                missing = "mode";
+            else if (st.max_age == 0)
+                missing = "max_age";
+            else if (out->mode != MTA_STS_MODE_NONE && out->n_mx == 0)
+                missing = "mx";
+            if (missing != NULL && out->case_key != NULL &&
+                strcmp(missing, out->case_key) == 0)
+                snprintf(hint, sizeof hint,
+                         " (line %u writes it in another case, which senders "
+                         "ignore: keys are case-sensitive)",
+                         out->case_line);
+            if (missing != NULL && strcmp(missing, "mx") == 0)
+                say(err, errlen, "the policy has mode %s but no mx field%s",
+                    mta_sts_mode_name(out->mode), hint);
+            else if (missing != NULL)
+                say(err, errlen, "the policy has no %s field%s", missing, hint);
+            if (missing != NULL)
+                rc = MTA_STS_BAD;
         }
     }
     if (rc == MTA_STS_NOMEM)
@@ -658,7 +669,8 @@ int mta_sts_mx_matches(const struct mta_sts_policy *p, const char *mx_name)
     return 0;
 }
 
-/* ---- _smtp._tls TXT --------------------------------------------------- */
+/* ---- _smtp._tls TXT ---------------------------------------------------
+ */
 
 struct rpt_state {
     struct tlsrpt_record *out;

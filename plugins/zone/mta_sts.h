@@ -84,6 +84,11 @@ struct mta_sts_policy {
      * the others, so this too is only kept for a note. */
     unsigned dup_line;
     const char *dup_key; /* "version", "mode", "max_age" (static) */
+    /* The first line whose key is a known one in another case ("Mode",
+     * "MX"; 0: none) and that known key: keys are case-sensitive, so
+     * senders take it for an extension and ignore it. */
+    unsigned case_line;
+    const char *case_key; /* static */
 };
 
 /* Parses body[len] into *out (zeroed first).  On MTA_STS_OK the caller

@@ -258,6 +258,12 @@ static void judge_policy(struct zone_run *R, const struct zone_domain *d,
                            "go by the first and ignore the others (RFC 8461 "
                            "3.2)",
                            which, d->name, p->dup_key, p->dup_line);
+    if (p->case_line > 0 && p->case_key != NULL)
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "%s of %s writes the key %s in another case on "
+                           "line %u: senders ignore that line (keys are "
+                           "case-sensitive, RFC 8461 3.2)",
+                           which, d->name, p->case_key, p->case_line);
     if (p->mode == MTA_STS_MODE_NONE) {
         /* a policy being withdrawn: a short max_age is what RFC 8461
          * 8.3 asks for then, so no warning about it */

@@ -146,8 +146,11 @@ static void test_policy_bad(void **state)
          "line 1: ' version' is no key"},
         {"version: STSv1\n: none\nmax_age: 1\n", 0, "line 2: '' is no key"},
         {"version: STSv1\nMode: none\nmax_age: 1\n", 0,
-         "line 2: key 'Mode' must be written 'mode' (keys are "
-         "case-sensitive)"},
+         "the policy has no mode field (line 2 writes it in another case, "
+         "which senders ignore: keys are case-sensitive)"},
+        {"version: STSv1\nmode: enforce\nMX: a.example\nmax_age: 1\n", 0,
+         "the policy has mode enforce but no mx field (line 3 writes it in "
+         "another case"},
         {"version: STSv1\nmode: enforce\nmx: mx..example.com\nmax_age: 1\n", 0,
          "line 3: mx 'mx..example.com' is not a domain name or '*.' and a "
          "domain name"},
@@ -212,6 +215,10 @@ static void test_policy_order_and_duplicates(void **state)
          MTA_STS_MODE_NONE, 1, 0, 4, "max_age"},
         {"version: STSv1\r\nversion: STSv2\r\nmode: none\r\nmax_age: 1\r\n",
          MTA_STS_MODE_NONE, 1, 0, 2, "version"},
+        /* a known key in another case is an extension to senders */
+        {"version: STSv1\nmode: enforce\nmx: a.example\nMX: b.example\n"
+         "Max_Age: 5\nmax_age: 86400\n",
+         MTA_STS_MODE_ENFORCE, 86400, 1, 0, NULL},
         /* mx repeats by design: no note */
         {"version: STSv1\nmode: enforce\nmx: a.example\nmx: a.example\n"
          "max_age: 1\n",
@@ -234,6 +241,10 @@ static void test_policy_order_and_duplicates(void **state)
             fail_msg("policy %zu: mode %s max_age %ld n_mx %zu dup %u %s", i,
                      mta_sts_mode_name(p.mode), p.max_age, p.n_mx, p.dup_line,
                      p.dup_key != NULL ? p.dup_key : "-");
+        if (strstr(t[i].body, "MX: b") != NULL &&
+            (p.case_line != 4 || p.case_key == NULL ||
+             strcmp(p.case_key, "mx") != 0))
+            fail_msg("policy %zu: case line %u", i, p.case_line);
         mta_sts_policy_free(&p);
     }
 }

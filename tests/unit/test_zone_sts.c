@@ -236,6 +236,26 @@ static void test_enforce_repeated_fields(void **state)
     assert_no_detail("under a day");
 }
 
+/* "MX:" is no mx field to senders: mail to the MX it names is refused,
+ * not a policy to ignore. */
+static void test_enforce_key_case(void **state)
+{
+    static const char pol[] = "version: STSv1\nmode: enforce\nmx: mx.d.test\n"
+                              "MX: mx2.d.test\nmax_age: 604800\n";
+
+    (void)state;
+    sts_domain("1", pol, "text/plain");
+    second_mx("mx2.d.test");
+    run_zone("d.test");
+    assert_state(MXP_STATE_CRITICAL);
+    assert_summary_has("mail to MX mx2.d.test is refused by MTA-STS senders");
+    assert_detail("MTA-STS policy of d.test writes the key mx in another case "
+                  "on line 4: senders ignore that line (keys are "
+                  "case-sensitive, RFC 8461 3.2)",
+                  MXP_STATE_OK);
+    assert_no_detail("invalid policy");
+}
+
 /* A run over the whole domain (-D without -H): every MX is the run's,
  * none singled out as the target. */
 static void test_domain_run(void **state)
@@ -845,6 +865,7 @@ int main(void)
         T(test_enforce_target_not_matched),
         T(test_target_not_an_mx),
         T(test_enforce_repeated_fields),
+        T(test_enforce_key_case),
         T(test_domain_run),
         T(test_wildcard_one_label),
         T(test_testing_mode),
