@@ -23,10 +23,11 @@ rv_up() {
         >"$RV_DIR/keycase.txt"
     # exactly 65536 bytes: the valid policy, then an extension line
     # filling the rest (its "x: ", its value, its LF)
-    local head='version: STSv1\nmode: enforce\nmx: mail.mxprobe.test\nmax_age: 604800\n'
     local n
-    n=$(printf "$head" | wc -c)
-    { printf "$head"; printf 'x: '; head -c $((65536 - n - 4)) /dev/zero | tr '\0' a; printf '\n'; } \
+    printf 'version: STSv1\nmode: enforce\nmx: mail.mxprobe.test\nmax_age: 604800\n' \
+        >"$RV_DIR/head.txt"
+    n=$(wc -c <"$RV_DIR/head.txt")
+    { cat "$RV_DIR/head.txt"; printf 'x: '; head -c $((65536 - n - 4)) /dev/zero | tr '\0' a; printf '\n'; } \
         >"$RV_DIR/exact.txt"
     { cat "$RV_DIR/exact.txt"; printf '\n'; } >"$RV_DIR/over.txt"
     cat >"$RV_DIR/sites" <<EOT
