@@ -222,15 +222,15 @@ static enum mta_sts_rc sts_txt_field(void *arg, const char *name, size_t nl,
     if (nl == 2 && memcmp(name, "id", 2) == 0) {
         int ok = vl >= 1 && vl <= 32;
 
+        /* RFC 8461 3.2: of a repeated field the first counts */
+        if (st->have_id) {
+            st->out->dup_id = 1;
+            return MTA_STS_OK;
+        }
         for (size_t i = 0; ok && i < vl; i++)
             ok = is_alnum((unsigned char)value[i]);
         if (!ok) {
             say(err, errlen, "id '%s' is not 1 to 32 letters and digits",
-                shown(value, vl, a, sizeof a));
-            return MTA_STS_BAD;
-        }
-        if (st->have_id) {
-            say(err, errlen, "the record has a second id (%s)",
                 shown(value, vl, a, sizeof a));
             return MTA_STS_BAD;
         }

@@ -46,6 +46,10 @@ enum mta_sts_mode {
 
 struct mta_sts_txt {
     char id[MTA_STS_ID_LEN];
+    /* A second id= was there: RFC 8461 3.2 has parsers keep the first
+     * of a field and ignore the others (TXT records and policies
+     * alike), so it only makes a note. */
+    int dup_id;
 };
 
 /* 1 when txt[len] begins like an MTA-STS record ("v=STSv1" then the end,
@@ -53,8 +57,9 @@ struct mta_sts_txt {
 int mta_sts_txt_is_record(const char *txt, size_t len);
 
 /* Parses one record (its strings already concatenated): "v=STSv1" first
- * (exact case), then ';'-separated fields, exactly one id= of 1..32
- * letters and digits, extensions name=value allowed. */
+ * (exact case), then ';'-separated fields, an id= of 1..32 letters and
+ * digits (the first one; others only set dup_id), extensions name=value
+ * allowed. */
 enum mta_sts_rc mta_sts_txt_parse(const char *txt, size_t len,
                                   struct mta_sts_txt *out, char *err,
                                   size_t errlen);

@@ -676,6 +676,12 @@ void zone_sts_check(struct zone_run *R, struct zone_domain *d,
         R->svc->add_detail(R->ctx, MXP_STATE_OK,
                            "MTA-STS record of %s: id %s (_mta-sts.%s)", d->name,
                            txt.id, d->name);
+        if (txt.dup_id)
+            R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                               "MTA-STS record of %s has a second id field: "
+                               "senders go by the first (RFC 8461 3.2), some "
+                               "by the last; keep one",
+                               d->name);
         policy_check(R, d, &txt);
     }
     tlsrpt_check(R, d, rpt, have);

@@ -380,7 +380,10 @@ static void test_sts_txt(void **state)
         {"v=STSv1; id=ABCdef0123456789abcdef01234567890", NULL, /* 33 */
          "is not 1 to 32 letters and digits"},
         {"v=STSv1; id=a b", NULL, "id 'a b' is not 1 to 32"},
-        {"v=STSv1; id=a; id=b", NULL, "the record has a second id (b)"},
+        /* RFC 8461 3.2: the first of a repeated field, the rest ignored */
+        {"v=STSv1; id=a; id=b", "a", NULL},
+        {"v=STSv1; id=a; id=not-an-id", "a", NULL},
+        {"v=STSv1; id=no-dash; id=a", NULL, "id 'no-dash' is not 1 to 32"},
         {"v=STSv1 id=abc", NULL, "'id=abc' follows v=STSv1 where ';' belongs"},
         {"v=STSv1; id", NULL, "field 'id' has no '='"},
         {"v=STSv1; id=a; _x=1", NULL, "'_x' is no field name"},
@@ -396,8 +399,12 @@ static void test_sts_txt(void **state)
             mta_sts_txt_parse(t[i].txt, strlen(t[i].txt), &r, err, sizeof err);
 
         if (t[i].why == NULL) {
-            if (rc != MTA_STS_OK || strcmp(r.id, t[i].id) != 0)
-                fail_msg("'%s': rc %d id '%s' (%s)", t[i].txt, rc, r.id, err);
+            if (rc != MTA_STS_OK || strcmp(r.id, t[i].id) != 0 ||
+                /* a second "id=" in the record sets dup_id */
+                r.dup_id !=
+                    (strstr(strstr(t[i].txt, "id=") + 3, "id=") != NULL))
+                fail_msg("'%s': rc %d id '%s' dup %d (%s)", t[i].txt, rc, r.id,
+                         r.dup_id, err);
         } else if (rc != MTA_STS_BAD || strstr(err, t[i].why) == NULL) {
             fail_msg("'%s': rc %d, error '%s' lacks '%s'", t[i].txt, rc, err,
                      t[i].why);

@@ -142,6 +142,24 @@ static void test_invalid_record(void **state)
     assert_int_equal(fake_https_gets(), 0);
 }
 
+/* A second id is ignored as RFC 8461 3.2 says (a note): the policy is
+ * fetched and judged. */
+static void test_record_second_id(void **state)
+{
+    (void)state;
+    sts_domain("1; id=2", ENFORCE_MX, "text/plain");
+    second_mx("mx2.d.test");
+    run_zone("d.test");
+    assert_state(MXP_STATE_CRITICAL);
+    assert_detail("MTA-STS record of d.test: id 1 (_mta-sts.d.test)",
+                  MXP_STATE_OK);
+    assert_detail("MTA-STS record of d.test has a second id field: senders "
+                  "go by the first (RFC 8461 3.2), some by the last; keep one",
+                  MXP_STATE_OK);
+    assert_summary_has("mail to MX mx2.d.test is refused by MTA-STS senders");
+    assert_int_equal(fake_https_gets(), 1);
+}
+
 static void test_record_lookup_fails(void **state)
 {
     (void)state;
@@ -859,6 +877,7 @@ int main(void)
         T(test_no_record),
         T(test_two_records),
         T(test_invalid_record),
+        T(test_record_second_id),
         T(test_record_lookup_fails),
         T(test_enforce_matching),
         T(test_enforce_mx_not_matched),
