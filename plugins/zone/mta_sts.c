@@ -552,6 +552,14 @@ static enum mta_sts_rc policy_line(struct policy_state *st, unsigned ln,
         return MTA_STS_BAD;
     }
     kl = (size_t)(colon - s);
+    /* what an editor saving "UTF-8 with BOM" leaves: say so, since the
+     * bytes of an invisible mark are no help to the admin */
+    if (ln == 1 && n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
+        say(err, errlen,
+            "line 1 begins with a UTF-8 byte order mark (EF BB BF), which "
+            "makes its key no key to senders: save the policy without it");
+        return MTA_STS_BAD;
+    }
     if (!ext_name_ok(s, kl)) {
         say(err, errlen,
             "line %u: '%s' is no key (a letter or digit, then up to 31 "

@@ -145,6 +145,8 @@ static void test_policy_bad(void **state)
         {" version: STSv1\nmode: none\nmax_age: 1\n", 0,
          "line 1: ' version' is no key"},
         {"version: STSv1\n: none\nmax_age: 1\n", 0, "line 2: '' is no key"},
+        {"\xef\xbb\xbfversion: STSv1\r\nmode: none\r\nmax_age: 1\r\n", 0,
+         "line 1 begins with a UTF-8 byte order mark (EF BB BF)"},
         {"version: STSv1\nMode: none\nmax_age: 1\n", 0,
          "the policy has no mode field (line 2 writes it in another case, "
          "which senders ignore: keys are case-sensitive)"},
