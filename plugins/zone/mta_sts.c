@@ -222,15 +222,15 @@ static enum mta_sts_rc sts_txt_field(void *arg, const char *name, size_t nl,
     if (nl == 2 && memcmp(name, "id", 2) == 0) {
         int ok = vl >= 1 && vl <= 32;
 
+        /* RFC 8461 3.2: of a repeated field the first counts */
+        if (st->have_id) {
+            st->out->dup_id = 1;
+            return MTA_STS_OK;
+        }
         for (size_t i = 0; ok && i < vl; i++)
             ok = is_alnum((unsigned char)value[i]);
         if (!ok) {
             say(err, errlen, "id '%s' is not 1 to 32 letters and digits",
-                shown(value, vl, a, sizeof a));
-            return MTA_STS_BAD;
-        }
-        if (st->have_id) {
-            say(err, errlen, "the record has a second id (%s)",
                 shown(value, vl, a, sizeof a));
             return MTA_STS_BAD;
         }
@@ -411,29 +411,31 @@ static enum mta_sts_rc policy_field(struct policy_state *st, unsigned ln,
         seen = &st->max_age;
     else if (KEY("mx"))
         seen = &st->mx;
-    if (st->fields++ == 0 && seen != &st->version) {
-        say(err, errlen,
-            "line %u: the first field is '%s', not version (a policy "
-            "begins with version: STSv1)",
-            ln, shown(k, kl, a, sizeof a));
-        return MTA_STS_BAD;
-    }
+    /* RFC 8461 3.2: sts-policy-field is any of the fields, in any
+     * order; version is required, not first */
+    st->fields++;
     if (seen == NULL) {
         for (size_t i = 0; i < sizeof known_keys / sizeof *known_keys; i++)
+            /* %s"mode": to senders "Mode" is an extension, ignored
+             * (a policy without the real one fails below, saying so) */
             if (strlen(known_keys[i]) == kl &&
-                strncasecmp(known_keys[i], k, kl) == 0) {
-                say(err, errlen,
-                    "line %u: key '%s' must be written '%s' (keys are "
-                    "case-sensitive)",
-                    ln, shown(k, kl, a, sizeof a), known_keys[i]);
-                return MTA_STS_BAD;
+                strncasecmp(known_keys[i], k, kl) == 0 && p->case_line == 0) {
+                p->case_line = ln;
+                p->case_key = known_keys[i];
             }
         return MTA_STS_OK; /* an extension: ignored */
     }
+    /* RFC 8461 3.2: "If any non-repeated field -- i.e., all fields
+     * excepting "mx" -- is duplicated, all entries except for the first
+     * SHOULD be ignored": senders go by the first, and so does this */
     if (*seen != 0 && seen != &st->mx) {
-        say(err, errlen, "line %u: a second %s field (the first is on line %u)",
-            ln, shown(k, kl, a, sizeof a), *seen);
-        return MTA_STS_BAD;
+        if (p->dup_line == 0) {
+            p->dup_line = ln;
+            p->dup_key = seen == &st->version ? "version"
+                         : seen == &st->mode  ? "mode"
+                                              : "max_age";
+        }
+        return MTA_STS_OK;
     }
     if (*seen == 0)
         *seen = ln;
@@ -550,6 +552,14 @@ static enum mta_sts_rc policy_line(struct policy_state *st, unsigned ln,
         return MTA_STS_BAD;
     }
     kl = (size_t)(colon - s);
+    /* what an editor saving "UTF-8 with BOM" leaves: say so, since the
+     * bytes of an invisible mark are no help to the admin */
+    if (ln == 1 && n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
+        say(err, errlen,
+            "line 1 begins with a UTF-8 byte order mark (EF BB BF), which "
+            "makes its key no key to senders: save the policy without it");
+        return MTA_STS_BAD;
+    }
     if (!ext_name_ok(s, kl)) {
         say(err, errlen,
             "line %u: '%s' is no key (a letter or digit, then up to 31 "
@@ -599,16 +609,31 @@ enum mta_sts_rc mta_sts_policy_parse(const char *body, size_t len,
         if (st.fields == 0) {
             say(err, errlen, "the policy is empty (no version: STSv1 line)");
             rc = MTA_STS_BAD;
-        } else if (st.mode == 0) {
-            say(err, errlen, "the policy has no mode field");
-            rc = MTA_STS_BAD;
-        } else if (st.max_age == 0) {
-            say(err, errlen, "the policy has no max_age field");
-            rc = MTA_STS_BAD;
-        } else if (out->mode != MTA_STS_MODE_NONE && out->n_mx == 0) {
-            say(err, errlen, "the policy has mode %s but no mx field",
-                mta_sts_mode_name(out->mode));
-            rc = MTA_STS_BAD;
+        } else {
+            const char *missing = NULL;
+            char hint[96] = "";
+
+            if (st.version == 0)
+                missing = "version";
+            else if (st.mode == 0)
+                missing = "mode";
+            else if (st.max_age == 0)
+                missing = "max_age";
+            else if (out->mode != MTA_STS_MODE_NONE && out->n_mx == 0)
+                missing = "mx";
+            if (missing != NULL && out->case_key != NULL &&
+                strcmp(missing, out->case_key) == 0)
+                snprintf(hint, sizeof hint,
+                         " (line %u writes it in another case, which senders "
+                         "ignore: keys are case-sensitive)",
+                         out->case_line);
+            if (missing != NULL && strcmp(missing, "mx") == 0)
+                say(err, errlen, "the policy has mode %s but no mx field%s",
+                    mta_sts_mode_name(out->mode), hint);
+            else if (missing != NULL)
+                say(err, errlen, "the policy has no %s field%s", missing, hint);
+            if (missing != NULL)
+                rc = MTA_STS_BAD;
         }
     }
     if (rc == MTA_STS_NOMEM)
@@ -652,7 +677,8 @@ int mta_sts_mx_matches(const struct mta_sts_policy *p, const char *mx_name)
     return 0;
 }
 
-/* ---- _smtp._tls TXT --------------------------------------------------- */
+/* ---- _smtp._tls TXT ---------------------------------------------------
+ */
 
 struct rpt_state {
     struct tlsrpt_record *out;

@@ -46,6 +46,10 @@ enum mta_sts_mode {
 
 struct mta_sts_txt {
     char id[MTA_STS_ID_LEN];
+    /* A second id= was there: RFC 8461 3.2 has parsers keep the first
+     * of a field and ignore the others (TXT records and policies
+     * alike), so it only makes a note. */
+    int dup_id;
 };
 
 /* 1 when txt[len] begins like an MTA-STS record ("v=STSv1" then the end,
@@ -53,8 +57,9 @@ struct mta_sts_txt {
 int mta_sts_txt_is_record(const char *txt, size_t len);
 
 /* Parses one record (its strings already concatenated): "v=STSv1" first
- * (exact case), then ';'-separated fields, exactly one id= of 1..32
- * letters and digits, extensions name=value allowed. */
+ * (exact case), then ';'-separated fields, an id= of 1..32 letters and
+ * digits (the first one; others only set dup_id), extensions name=value
+ * allowed. */
 enum mta_sts_rc mta_sts_txt_parse(const char *txt, size_t len,
                                   struct mta_sts_txt *out, char *err,
                                   size_t errlen);
@@ -79,6 +84,16 @@ struct mta_sts_policy {
      * empty lines, but senders commonly skip them, so this is only kept
      * for a note. */
     unsigned blank_line;
+    /* The first repeat of a field other than mx (1-based line; 0: none)
+     * and its key: RFC 8461 3.2 has senders keep the first and ignore
+     * the others, so this too is only kept for a note. */
+    unsigned dup_line;
+    const char *dup_key; /* "version", "mode", "max_age" (static) */
+    /* The first line whose key is a known one in another case ("Mode",
+     * "MX"; 0: none) and that known key: keys are case-sensitive, so
+     * senders take it for an extension and ignore it. */
+    unsigned case_line;
+    const char *case_key; /* static */
 };
 
 /* Parses body[len] into *out (zeroed first).  On MTA_STS_OK the caller

@@ -252,6 +252,18 @@ static void judge_policy(struct zone_run *R, const struct zone_domain *d,
                            "RFC 8461 3.2 does not allow; senders commonly "
                            "skip it",
                            which, d->name, p->blank_line);
+    if (p->dup_line > 0 && p->dup_key != NULL)
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "%s of %s repeats its %s field (line %u): senders "
+                           "go by the first and ignore the others (RFC 8461 "
+                           "3.2)",
+                           which, d->name, p->dup_key, p->dup_line);
+    if (p->case_line > 0 && p->case_key != NULL)
+        R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                           "%s of %s writes the key %s in another case on "
+                           "line %u: senders ignore that line (keys are "
+                           "case-sensitive, RFC 8461 3.2)",
+                           which, d->name, p->case_key, p->case_line);
     if (p->mode == MTA_STS_MODE_NONE) {
         /* a policy being withdrawn: a short max_age is what RFC 8461
          * 8.3 asks for then, so no warning about it */
@@ -463,21 +475,29 @@ static void policy_fetched(struct zone_run *R, const struct zone_domain *d,
                            const struct sts_cached *c, int have_c,
                            long long now)
 {
-    char words[ZONE_TEXT_LEN / 2 + 64], why[256], fetched[40];
+    char words[ZONE_TEXT_LEN / 2 + 64], why[256], fetched[40], until[40];
+    int keep = 0;
 
     policy_words(&f->pol, words, sizeof words);
     R->svc->add_detail(R->ctx, MXP_STATE_OK, "MTA-STS policy of %s (id %s): %s",
                        d->name, txt->id, words);
+    /* Senders holding the old one under this id keep it until its
+     * max_age runs out: so does the cache, or the warning would go with
+     * the next run while they still apply the old policy; once it ran
+     * out they fetch the new one, and nothing is wrong. */
     if (have_c && strcmp(c->id, txt->id) == 0 &&
+        c->fetched + c->policy.max_age > now &&
         !sts_policy_same(&c->policy, &f->pol)) {
+        keep = 1;
         utc_time(c->fetched, fetched, sizeof fetched);
+        utc_time(c->fetched + c->policy.max_age, until, sizeof until);
         zone_finding(R, MXP_STATE_WARNING,
                      "MTA-STS policy of %s changed since %s but its id %s "
                      "did not: senders that cached it do not fetch the new "
-                     "one until it expires (RFC 8461 3.1)",
-                     d->name, fetched, txt->id);
+                     "one until it expires (RFC 8461 3.1), %s at the latest",
+                     d->name, fetched, txt->id, until);
     }
-    if (R->set != NULL && R->set->sts_cache[0] != '\0' &&
+    if (!keep && R->set != NULL && R->set->sts_cache[0] != '\0' &&
         sts_cache_write(R->set->sts_cache, d->name, txt->id, now, f->body,
                         f->body_len, why, sizeof why) != 0)
         R->svc->add_detail(R->ctx, MXP_STATE_OK,
@@ -656,6 +676,12 @@ void zone_sts_check(struct zone_run *R, struct zone_domain *d,
         R->svc->add_detail(R->ctx, MXP_STATE_OK,
                            "MTA-STS record of %s: id %s (_mta-sts.%s)", d->name,
                            txt.id, d->name);
+        if (txt.dup_id)
+            R->svc->add_detail(R->ctx, MXP_STATE_OK,
+                               "MTA-STS record of %s has a second id field: "
+                               "senders go by the first (RFC 8461 3.2), some "
+                               "by the last; keep one",
+                               d->name);
         policy_check(R, d, &txt);
     }
     tlsrpt_check(R, d, rpt, have);

@@ -162,7 +162,9 @@ key mta-sts
 sign mta-sts mta-sts.https.test "DNS:*.https.test,DNS:*.sts.test,\
 DNS:*.enforce.sts.test,DNS:*.testing.sts.test,DNS:*.none.sts.test,\
 DNS:*.bad.sts.test,DNS:*.big.sts.test,DNS:*.missing.sts.test,\
-DNS:*.redirect.sts.test,DNS:*.slow.sts.test,DNS:*.mismatch.sts.test" \
+DNS:*.redirect.sts.test,DNS:*.slow.sts.test,DNS:*.mismatch.sts.test,\
+DNS:*.dupmode.rv.test,DNS:*.order.rv.test,DNS:*.keycase.rv.test,\
+DNS:*.exact.rv.test,DNS:*.over.rv.test" \
     0 90 ca leaf
 server mta-sts mta-sts
 key mta-sts-wrong

@@ -92,11 +92,9 @@ static void test_policy_bad(void **state)
         {"", 0, "the policy is empty"},
         {"\n\n", 0, "the policy is empty"},
         {"mode: enforce\nmx: mx.example.com\nmax_age: 86400\n", 0,
-         "line 1: the first field is 'mode', not version"},
-        {"mode: enforce\nversion: STSv1\nmx: mx.example.com\nmax_age: 1\n", 0,
-         "line 1: the first field is 'mode', not version"},
-        {"x-a: b\nversion: STSv1\nmode: none\nmax_age: 1\n", 0,
-         "line 1: the first field is 'x-a', not version"},
+         "the policy has no version field"},
+        {"x-a: b\nmode: none\nmax_age: 1\n", 0,
+         "the policy has no version field"},
         {"version: STSv2\nmode: none\nmax_age: 1\n", 0,
          "line 1: version is 'STSv2', not STSv1"},
         {"version: stsv1\nmode: none\nmax_age: 1\n", 0,
@@ -129,12 +127,9 @@ static void test_policy_bad(void **state)
          "line 3: max_age '1 2' is not a number of seconds"},
         {"version: STSv1\nmode: none\nmax_age:\n", 0,
          "line 3: max_age '' is not a number of seconds"},
-        {"version: STSv1\nmode: none\nmode: enforce\nmax_age: 1\n", 0,
-         "line 3: a second mode field (the first is on line 2)"},
-        {"version: STSv1\nmode: none\nmax_age: 1\nmax_age: 2\n", 0,
-         "line 4: a second max_age field (the first is on line 3)"},
-        {"version: STSv1\nversion: STSv1\nmode: none\nmax_age: 1\n", 0,
-         "line 2: a second version field (the first is on line 1)"},
+        /* a bad first of a field counts, whatever a second says */
+        {"version: STSv1\nmode: bogus\nmode: none\nmax_age: 1\n", 0,
+         "line 2: mode 'bogus' is not enforce, testing or none"},
         {"version: STSv1\nmode: none\x00\nmax_age: 1\n", 33,
          "line 2: control byte 0x00 at column 11"},
         {"version: STSv1\nmode: none\nmax_age: 1\n\x01\x02\xff", 0,
@@ -150,9 +145,14 @@ static void test_policy_bad(void **state)
         {" version: STSv1\nmode: none\nmax_age: 1\n", 0,
          "line 1: ' version' is no key"},
         {"version: STSv1\n: none\nmax_age: 1\n", 0, "line 2: '' is no key"},
+        {"\xef\xbb\xbfversion: STSv1\r\nmode: none\r\nmax_age: 1\r\n", 0,
+         "line 1 begins with a UTF-8 byte order mark (EF BB BF)"},
         {"version: STSv1\nMode: none\nmax_age: 1\n", 0,
-         "line 2: key 'Mode' must be written 'mode' (keys are "
-         "case-sensitive)"},
+         "the policy has no mode field (line 2 writes it in another case, "
+         "which senders ignore: keys are case-sensitive)"},
+        {"version: STSv1\nmode: enforce\nMX: a.example\nmax_age: 1\n", 0,
+         "the policy has mode enforce but no mx field (line 3 writes it in "
+         "another case"},
         {"version: STSv1\nmode: enforce\nmx: mx..example.com\nmax_age: 1\n", 0,
          "line 3: mx 'mx..example.com' is not a domain name or '*.' and a "
          "domain name"},
@@ -186,6 +186,68 @@ static void test_policy_bad(void **state)
             fail_msg("policy %zu: error '%s' lacks '%s'", i, err, t[i].why);
         assert_null(p.mx);
         assert_int_equal(p.n_mx, 0);
+    }
+}
+
+/* RFC 8461 3.2: the fields come in any order (sts-policy-field is any of
+ * them), and of a field other than mx given twice the first counts, the
+ * others are ignored; which line repeated one is kept for a note. */
+static void test_policy_order_and_duplicates(void **state)
+{
+    static const struct {
+        const char *body;
+        enum mta_sts_mode mode;
+        long max_age;
+        size_t n_mx;
+        unsigned dup_line;
+        const char *dup_key;
+    } t[] = {
+        {"mode: enforce\nversion: STSv1\nmx: mx.example.com\nmax_age: 1\n",
+         MTA_STS_MODE_ENFORCE, 1, 1, 0, NULL},
+        {"max_age: 86400\nmx: a.example\nmode: testing\nversion: STSv1\n",
+         MTA_STS_MODE_TESTING, 86400, 1, 0, NULL},
+        {"x-a: b\nversion: STSv1\nmode: none\nmax_age: 1\n", MTA_STS_MODE_NONE,
+         1, 0, 0, NULL},
+        {"version: STSv1\nmode: none\nmode: enforce\nmax_age: 1\n",
+         MTA_STS_MODE_NONE, 1, 0, 3, "mode"},
+        {"version: STSv1\nmode: enforce\nmx: a.example\nmax_age: 86400\n"
+         "mode: bogus\nmax_age: x\n",
+         MTA_STS_MODE_ENFORCE, 86400, 1, 5, "mode"},
+        {"version: STSv1\nmode: none\nmax_age: 1\nmax_age: 2\n",
+         MTA_STS_MODE_NONE, 1, 0, 4, "max_age"},
+        {"version: STSv1\r\nversion: STSv2\r\nmode: none\r\nmax_age: 1\r\n",
+         MTA_STS_MODE_NONE, 1, 0, 2, "version"},
+        /* a known key in another case is an extension to senders */
+        {"version: STSv1\nmode: enforce\nmx: a.example\nMX: b.example\n"
+         "Max_Age: 5\nmax_age: 86400\n",
+         MTA_STS_MODE_ENFORCE, 86400, 1, 0, NULL},
+        /* mx repeats by design: no note */
+        {"version: STSv1\nmode: enforce\nmx: a.example\nmx: a.example\n"
+         "max_age: 1\n",
+         MTA_STS_MODE_ENFORCE, 1, 2, 0, NULL},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        struct mta_sts_policy p;
+        char err[256] = "";
+        enum mta_sts_rc rc = mta_sts_policy_parse(t[i].body, strlen(t[i].body),
+                                                  &p, err, sizeof err);
+
+        if (rc != MTA_STS_OK)
+            fail_msg("policy %zu: rc %d: %s", i, rc, err);
+        if (p.mode != t[i].mode || p.max_age != t[i].max_age ||
+            p.n_mx != t[i].n_mx || p.dup_line != t[i].dup_line ||
+            (t[i].dup_key == NULL) != (p.dup_key == NULL) ||
+            (t[i].dup_key != NULL && strcmp(p.dup_key, t[i].dup_key) != 0))
+            fail_msg("policy %zu: mode %s max_age %ld n_mx %zu dup %u %s", i,
+                     mta_sts_mode_name(p.mode), p.max_age, p.n_mx, p.dup_line,
+                     p.dup_key != NULL ? p.dup_key : "-");
+        if (strstr(t[i].body, "MX: b") != NULL &&
+            (p.case_line != 4 || p.case_key == NULL ||
+             strcmp(p.case_key, "mx") != 0))
+            fail_msg("policy %zu: case line %u", i, p.case_line);
+        mta_sts_policy_free(&p);
     }
 }
 
@@ -320,7 +382,10 @@ static void test_sts_txt(void **state)
         {"v=STSv1; id=ABCdef0123456789abcdef01234567890", NULL, /* 33 */
          "is not 1 to 32 letters and digits"},
         {"v=STSv1; id=a b", NULL, "id 'a b' is not 1 to 32"},
-        {"v=STSv1; id=a; id=b", NULL, "the record has a second id (b)"},
+        /* RFC 8461 3.2: the first of a repeated field, the rest ignored */
+        {"v=STSv1; id=a; id=b", "a", NULL},
+        {"v=STSv1; id=a; id=not-an-id", "a", NULL},
+        {"v=STSv1; id=no-dash; id=a", NULL, "id 'no-dash' is not 1 to 32"},
         {"v=STSv1 id=abc", NULL, "'id=abc' follows v=STSv1 where ';' belongs"},
         {"v=STSv1; id", NULL, "field 'id' has no '='"},
         {"v=STSv1; id=a; _x=1", NULL, "'_x' is no field name"},
@@ -336,8 +401,12 @@ static void test_sts_txt(void **state)
             mta_sts_txt_parse(t[i].txt, strlen(t[i].txt), &r, err, sizeof err);
 
         if (t[i].why == NULL) {
-            if (rc != MTA_STS_OK || strcmp(r.id, t[i].id) != 0)
-                fail_msg("'%s': rc %d id '%s' (%s)", t[i].txt, rc, r.id, err);
+            if (rc != MTA_STS_OK || strcmp(r.id, t[i].id) != 0 ||
+                /* a second "id=" in the record sets dup_id */
+                r.dup_id !=
+                    (strstr(strstr(t[i].txt, "id=") + 3, "id=") != NULL))
+                fail_msg("'%s': rc %d id '%s' dup %d (%s)", t[i].txt, rc, r.id,
+                         r.dup_id, err);
         } else if (rc != MTA_STS_BAD || strstr(err, t[i].why) == NULL) {
             fail_msg("'%s': rc %d, error '%s' lacks '%s'", t[i].txt, rc, err,
                      t[i].why);
@@ -493,6 +562,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_policy_good),
         cmocka_unit_test(test_policy_bad),
+        cmocka_unit_test(test_policy_order_and_duplicates),
         cmocka_unit_test(test_policy_oversized),
         cmocka_unit_test(test_policy_many_mx),
         cmocka_unit_test(test_mx_match),

@@ -142,6 +142,24 @@ static void test_invalid_record(void **state)
     assert_int_equal(fake_https_gets(), 0);
 }
 
+/* A second id is ignored as RFC 8461 3.2 says (a note): the policy is
+ * fetched and judged. */
+static void test_record_second_id(void **state)
+{
+    (void)state;
+    sts_domain("1; id=2", ENFORCE_MX, "text/plain");
+    second_mx("mx2.d.test");
+    run_zone("d.test");
+    assert_state(MXP_STATE_CRITICAL);
+    assert_detail("MTA-STS record of d.test: id 1 (_mta-sts.d.test)",
+                  MXP_STATE_OK);
+    assert_detail("MTA-STS record of d.test has a second id field: senders "
+                  "go by the first (RFC 8461 3.2), some by the last; keep one",
+                  MXP_STATE_OK);
+    assert_summary_has("mail to MX mx2.d.test is refused by MTA-STS senders");
+    assert_int_equal(fake_https_gets(), 1);
+}
+
 static void test_record_lookup_fails(void **state)
 {
     (void)state;
@@ -211,6 +229,49 @@ static void test_enforce_target_not_matched(void **state)
     fake_set_host("MX.d.test.");
     run_zone("d.test");
     assert_summary_has("no mx pattern matches); it is the target");
+}
+
+/* Fields in any order, and of a repeated one the first (RFC 8461 3.2):
+ * senders refuse mail to the target, not ignore a malformed policy. */
+static void test_enforce_repeated_fields(void **state)
+{
+    static const char pol[] =
+        "mx: other.d.test\nmode: enforce\nversion: STSv1\nmode: testing\n"
+        "max_age: 604800\nmax_age: 60\n";
+
+    (void)state;
+    sts_domain("1", pol, "text/plain");
+    run_zone("d.test");
+    assert_state(MXP_STATE_CRITICAL);
+    assert_summary_has("mail to MX mx.d.test is refused by MTA-STS senders "
+                       "(mode enforce, no mx pattern matches); it is the "
+                       "target");
+    assert_detail("MTA-STS policy of d.test repeats its mode field (line 4): "
+                  "senders go by the first and ignore the others (RFC 8461 "
+                  "3.2)",
+                  MXP_STATE_OK);
+    assert_no_detail("invalid policy");
+    assert_no_detail("under a day");
+}
+
+/* "MX:" is no mx field to senders: mail to the MX it names is refused,
+ * not a policy to ignore. */
+static void test_enforce_key_case(void **state)
+{
+    static const char pol[] = "version: STSv1\nmode: enforce\nmx: mx.d.test\n"
+                              "MX: mx2.d.test\nmax_age: 604800\n";
+
+    (void)state;
+    sts_domain("1", pol, "text/plain");
+    second_mx("mx2.d.test");
+    run_zone("d.test");
+    assert_state(MXP_STATE_CRITICAL);
+    assert_summary_has("mail to MX mx2.d.test is refused by MTA-STS senders");
+    assert_detail("MTA-STS policy of d.test writes the key mx in another case "
+                  "on line 4: senders ignore that line (keys are "
+                  "case-sensitive, RFC 8461 3.2)",
+                  MXP_STATE_OK);
+    assert_no_detail("invalid policy");
 }
 
 /* A run over the whole domain (-D without -H): every MX is the run's,
@@ -626,7 +687,26 @@ static void test_cache_changed_without_new_id(void **state)
     assert_state(MXP_STATE_WARNING);
     assert_summary_has("MTA-STS policy of d.test changed since ");
     assert_summary_has("but its id 7 did not: senders that cached it do not "
-                       "fetch the new one until it expires (RFC 8461 3.1)");
+                       "fetch the new one until it expires (RFC 8461 3.1), ");
+    /* the cache keeps what senders keep: the next run says so again */
+    teardown(NULL);
+    setup(NULL);
+    sts_domain("7", pol2, "text/plain");
+    run_zone_set("d.test", &set);
+    assert_state(MXP_STATE_WARNING);
+    assert_summary_has("but its id 7 did not");
+    /* the cached one ran out: senders fetch the new one, the cache too */
+    cached("7", 2 * 604800, ENFORCE_MX);
+    teardown(NULL);
+    setup(NULL);
+    sts_domain("7", pol2, "text/plain");
+    run_zone_set("d.test", &set);
+    assert_state(MXP_STATE_OK);
+    teardown(NULL);
+    setup(NULL);
+    sts_domain("7", pol2, "text/plain");
+    run_zone_set("d.test", &set);
+    assert_state(MXP_STATE_OK);
     /* a pattern gone is a change too */
     teardown(NULL);
     setup(NULL);
@@ -797,11 +877,14 @@ int main(void)
         T(test_no_record),
         T(test_two_records),
         T(test_invalid_record),
+        T(test_record_second_id),
         T(test_record_lookup_fails),
         T(test_enforce_matching),
         T(test_enforce_mx_not_matched),
         T(test_enforce_target_not_matched),
         T(test_target_not_an_mx),
+        T(test_enforce_repeated_fields),
+        T(test_enforce_key_case),
         T(test_domain_run),
         T(test_wildcard_one_label),
         T(test_testing_mode),
