@@ -947,6 +947,32 @@ static void test_dane_several_records_one_matches(void **state)
     tls_testcert_free(&other);
 }
 
+/* A large RRset (a rollover of many keys, or one per server of a pool):
+ * the matching record after sixteen others still counts, as it does for
+ * senders, which use every record; the details stay bounded. */
+static void test_dane_match_after_many_records(void **state)
+{
+    static unsigned char junk[3 + 32] = {3, 1, 1};
+    char words[80];
+
+    (void)state;
+    dane_target();
+    for (int i = 0; i < 40; i++) {
+        junk[3] = (unsigned char)i;
+        fake_dns_push_raw(TLSA_NAME, MXP_DNS_TLSA, junk, sizeof junk);
+    }
+    push_tlsa(&leaf, 3, 1, 1, NULL);
+    fake_dns_set_ad(TLSA_NAME, MXP_DNS_TLSA, 1);
+    assert_int_equal(run_with(NULL), MXP_STATE_OK);
+    assert_int_equal(fake_detail_find("matches the certificate chain", NULL),
+                     -1);
+    assert_detail("(DANE-EE) matches the leaf certificate", MXP_STATE_OK);
+    /* 16 of the 40 others shown, the match too */
+    snprintf(words, sizeof words, "and %d more TLSA records at " TLSA_NAME,
+             40 - 16);
+    assert_detail(words, MXP_STATE_OK);
+}
+
 static void test_dane_ee_match_lowers_pkix_findings(void **state)
 {
     struct tls_testcert bad;
@@ -1159,6 +1185,7 @@ int main(void)
         T(test_dane_unsigned_tlsa_warns),
         T(test_dane_usage_1_only_warns),
         T(test_dane_several_records_one_matches),
+        T(test_dane_match_after_many_records),
         T(test_dane_ee_match_lowers_pkix_findings),
         T(test_dane_ta_match_still_checks_the_name),
         T(test_dane_no_tlsa_is_an_ok_detail),
