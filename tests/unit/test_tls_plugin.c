@@ -1148,6 +1148,38 @@ static void test_dane_each_mx_name_judged(void **state)
     tls_testcert_free(&ca);
 }
 
+/* Every MX name (of the eight the names module keeps) that points at the
+ * target is judged: a DANE sender may pick any of them.  The sixth's
+ * signed TLSA does not match: CRITICAL, not left out unsaid. */
+static void test_dane_every_mx_name_judged(void **state)
+{
+    static const char *const mx[] = {"mx1.tls.test", "mx2.tls.test",
+                                     "mx3.tls.test", "mx4.tls.test",
+                                     "mx5.tls.test", "mx6.tls.test"};
+    struct tls_testcert other;
+    size_t len;
+    unsigned char *rd;
+
+    (void)state;
+    make_cert("mx6.tls.test", 60, 0, NULL, &other);
+    fake_set_domain("tls.test");
+    /* -H another name: asked first, then the MX names */
+    fake_set_host("mail.tls.test");
+    fake_dns_add("tls.test", MXP_DNS_MX, MXP_DNS_ANSWER, mx[0], mx[1], mx[2],
+                 mx[3], mx[4], mx[5], NULL);
+    for (size_t i = 0; i < 6; i++)
+        fake_dns_add(mx[i], MXP_DNS_A, MXP_DNS_ANSWER, "192.0.2.25", NULL);
+    rd = tls_testcert_tlsa(&other, 3, 1, 1, &len);
+    fake_dns_push_raw("_25._tcp.mx6.tls.test", MXP_DNS_TLSA, rd, len);
+    free(rd);
+    fake_dns_set_ad("_25._tcp.mx6.tls.test", MXP_DNS_TLSA, 1);
+    assert_int_equal(run_with(NULL), MXP_STATE_CRITICAL);
+    assert_detail("no TLSA record at _25._tcp.mx6.tls.test matches",
+                  MXP_STATE_CRITICAL);
+    assert_int_equal(fake_dns_asked("_25._tcp.mx5.tls.test", MXP_DNS_TLSA), 1);
+    tls_testcert_free(&other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1186,6 +1218,7 @@ int main(void)
         T(test_dane_usage_1_only_warns),
         T(test_dane_several_records_one_matches),
         T(test_dane_match_after_many_records),
+        T(test_dane_every_mx_name_judged),
         T(test_dane_ee_match_lowers_pkix_findings),
         T(test_dane_ta_match_still_checks_the_name),
         T(test_dane_no_tlsa_is_an_ok_detail),
