@@ -1,0 +1,74 @@
+# tests/integration/cases-dane-review.sh - DANE cases from the review of
+# the tls check's DANE, sourced by run.sh like cases-dane.sh (the same
+# tls Postfix on 127.0.0.101:2525, Knot's signed dnssec.test and the
+# validating unbound $VALIDATING_DNS).  Own names (dr*), so that the
+# records do not meet cases-dane.sh's.
+#
+#   drc.dnssec.test  _2525._tcp CNAME to _2525._tcp.drt (signed), whose
+#                    TLSA 3 1 1 of tls.pem matches
+#   dru.dnssec.test  _2525._tcp CNAME (signed) into the unsigned zone
+#                    mxprobe.test, a non-matching TLSA there: the RRset
+#                    is not validated, senders ignore it
+#
+# shellcheck shell=bash disable=SC2034 # read by run.sh
+
+DANE_REVIEW_UP=
+
+dane_review_up() {
+    [ -n "$DANE_REVIEW_UP" ] && return "$DANE_REVIEW_UP"
+    local ee wrong
+    DANE_REVIEW_UP=1
+    ee=$(tlsa_rdata "$TLS/tls.pem" 3 1 1) &&
+        wrong=$(tlsa_rdata "$TLS/wrong.pem" 3 1 1) || return 1
+    zone_add mxprobe.test "_2525._tcp.dane-review-u 300 TLSA $wrong" ||
+        return 1
+    signed_zone_add \
+        "drc 300 A 127.0.0.101" "dru 300 A 127.0.0.101" \
+        "_2525._tcp.drc 300 CNAME _2525._tcp.drt" \
+        "_2525._tcp.drt 300 TLSA $ee" \
+        "_2525._tcp.dru 300 CNAME _2525._tcp.dane-review-u.mxprobe.test." ||
+        return 1
+    sleep 1.1 # unbound's 1 s caches of names asked before
+    DANE_REVIEW_UP=0
+}
+
+dane_review_run() {
+    local name=$1
+    shift
+    begin "$name" || return 1
+    if ! dane_review_up; then
+        OUT=$TMP/cases/$CASE.out ERR=$TMP/cases/$CASE.err RC=0 ELAPSED_MS=0
+        : >"$OUT"
+        : >"$ERR"
+        echo "(dane_review_up)" >"$TMP/cases/$CASE.cmd"
+        why "the TLSA records could not be added to the zones"
+        return 0
+    fi
+    mx 10 -v -C tls --dns-server "$VALIDATING_DNS" "$@"
+    want_status '^MXPROBE (OK|WARNING|CRITICAL|UNKNOWN) - '
+    want_time 10
+}
+
+if dane_review_run dane_review_cname_signed -H drc.dnssec.test; then
+    # RFC 7672 2.2.3: a signed CNAME to a signed TLSA RRset is DANE.
+    want_exit 0
+    want_out '^\[OK\] tls: TLSA 3 1 1 [0-9A-F]{8}\.\.\. \(DANE-EE\) matches the leaf certificate'
+    want_out '^\[OK\] tls: DANE-EE matches'
+    finish
+fi
+
+if dane_review_run dane_review_cname_into_unsigned -H dru.dnssec.test; then
+    # The CNAME is signed, the TLSA it leads to is not: no AD, senders
+    # ignore the (non-matching) record: a WARNING, never CRITICAL.
+    want_exit 1
+    want_out '^\[WARNING\] tls: TLSA records at _2525\._tcp\.dru\.dnssec\.test are not DNSSEC-signed: senders ignore them$'
+    want_no_out 'matches the certificate chain'
+    finish
+fi
+
+if dane_review_run dane_review_upper_case_name -H DRC.DNSSEC.TEST; then
+    # Names are case-blind: the same TLSA, the same match.
+    want_exit 0
+    want_out '^\[OK\] tls: TLSA 3 1 1 [0-9A-F]{8}\.\.\. \(DANE-EE\) matches the leaf certificate'
+    finish
+fi
