@@ -372,6 +372,31 @@ static enum tls_dane_mode dn_judge_name(struct mxp_ctx *ctx,
     }
 }
 
+/* No base name: why, for -D's MX lookup may be what failed (a bogus
+ * zone is SERVFAIL), and then DANE cannot be told, not absent. */
+static void dn_no_bases(struct mxp_ctx *ctx, const struct tls_names *names)
+{
+    const struct mxp_dns_query *mx = names != NULL ? &names->mx : NULL;
+
+    if (mx == NULL || mx->name == NULL)
+        ctx->svc->add_detail(ctx, MXP_STATE_OK,
+                             "DANE not checked: no host name to ask TLSA for "
+                             "(-D gives the MX names, or -H a name)");
+    else if (mx->result != MXP_DNS_ANSWER && mx->result != MXP_DNS_NODATA &&
+             mx->result != MXP_DNS_NXDOMAIN)
+        ctx->svc->add_detail(ctx, MXP_STATE_OK,
+                             "DANE not checked: the MX lookup of %s failed "
+                             "(%s), so the names senders ask TLSA for are "
+                             "not known",
+                             mx->name, dn_result_words(mx->result));
+    else
+        ctx->svc->add_detail(ctx, MXP_STATE_OK,
+                             "DANE not checked: no MX name of %s points at "
+                             "the target, and -H gives no name to ask TLSA "
+                             "for",
+                             mx->name);
+}
+
 enum tls_dane_mode tls_dane_judge(struct mxp_ctx *ctx, struct tls_dane *d,
                                   const struct tls_names *names,
                                   const struct mxp_tls_info *info,
@@ -386,9 +411,7 @@ enum tls_dane_mode tls_dane_judge(struct mxp_ctx *ctx, struct tls_dane *d,
         return TLS_DANE_NONE;
     n = dn_bases(ctx, names, bases);
     if (n == 0) {
-        ctx->svc->add_detail(ctx, MXP_STATE_OK,
-                             "DANE not checked: no host name to ask TLSA for "
-                             "(-D gives the MX names, or -H a name)");
+        dn_no_bases(ctx, names);
         return TLS_DANE_NONE;
     }
     for (size_t i = 0; i < n; i++) {

@@ -1180,6 +1180,33 @@ static void test_dane_every_mx_name_judged(void **state)
     tls_testcert_free(&other);
 }
 
+/* -H an address, -D's MX lookup failed (a bogus zone is SERVFAIL): the
+ * detail says that DANE could not be told and why, not that no name was
+ * given; an MX answer that names other hosts says so too. */
+static void test_dane_mx_lookup_failed_says_why(void **state)
+{
+    (void)state;
+    fake_set_domain("tls.test");
+    fake_dns_add("tls.test", MXP_DNS_MX, MXP_DNS_SERVFAIL, NULL);
+    run_with(NULL);
+    assert_detail("DANE not checked: the MX lookup of tls.test failed "
+                  "(SERVFAIL), so the names senders ask TLSA for are not "
+                  "known",
+                  MXP_STATE_OK);
+    assert_int_equal(fake_detail_find("-D gives the MX names", NULL), -1);
+    teardown(NULL);
+    setup(NULL);
+    fake_set_domain("tls.test");
+    fake_dns_add("tls.test", MXP_DNS_MX, MXP_DNS_ANSWER, "elsewhere.tls.test",
+                 NULL);
+    fake_dns_add("elsewhere.tls.test", MXP_DNS_A, MXP_DNS_ANSWER, "192.0.2.99",
+                 NULL);
+    run_with(NULL);
+    assert_detail("DANE not checked: no MX name of tls.test points at the "
+                  "target",
+                  MXP_STATE_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1219,6 +1246,7 @@ int main(void)
         T(test_dane_several_records_one_matches),
         T(test_dane_match_after_many_records),
         T(test_dane_every_mx_name_judged),
+        T(test_dane_mx_lookup_failed_says_why),
         T(test_dane_ee_match_lowers_pkix_findings),
         T(test_dane_ta_match_still_checks_the_name),
         T(test_dane_no_tlsa_is_an_ok_detail),
