@@ -9,6 +9,8 @@
 #   dru.dnssec.test  _2525._tcp CNAME (signed) into the unsigned zone
 #                    mxprobe.test, a non-matching TLSA there: the RRset
 #                    is not validated, senders ignore it
+#   $BOGUS_DNS       unbound with a wrong trust anchor: all of
+#                    dnssec.test is SERVFAIL (bogus), never a verdict
 #
 # shellcheck shell=bash disable=SC2034 # read by run.sh
 
@@ -70,5 +72,36 @@ if dane_review_run dane_review_upper_case_name -H DRC.DNSSEC.TEST; then
     # Names are case-blind: the same TLSA, the same match.
     want_exit 0
     want_out '^\[OK\] tls: TLSA 3 1 1 [0-9A-F]{8}\.\.\. \(DANE-EE\) matches the leaf certificate'
+    finish
+fi
+
+# bogus_run NAME ARGS...: the records, mxprobe -v against the resolver
+# whose trust anchor is wrong ($BOGUS_DNS): dnssec.test is SERVFAIL.
+bogus_run() {
+    local name=$1
+    shift
+    begin "$name" || return 1
+    dane_review_up || why "the TLSA records could not be added"
+    mx 10 -v --dns-server "$BOGUS_DNS" "$@"
+    want_status '^MXPROBE (OK|WARNING|CRITICAL|UNKNOWN) - '
+    want_time 15
+}
+
+if bogus_run dane_review_bogus_mx -H 127.0.0.101 -D dnssec.test -C tls,zone; then
+    # Everything of dnssec.test is SERVFAIL: the zone check cannot tell
+    # (UNKNOWN), the tls check says why DANE was not checked, no TLSA
+    # match, nothing called signed.
+    want_exit 3
+    want_out '^\[OK\] tls: DANE not checked: the MX lookup of dnssec\.test failed \(SERVFAIL\)'
+    want_out '^\[UNKNOWN\] zone: MX lookup of dnssec\.test failed: SERVFAIL'
+    want_no_out 'TLSA .*matches'
+    want_no_out 'DNSSEC-signed'
+    finish
+fi
+
+if bogus_run dane_review_bogus_name -H drc.dnssec.test -C tls; then
+    # The target's own name does not resolve: UNKNOWN, not a verdict.
+    want_exit 3
+    want_status "cannot resolve 'drc\.dnssec\.test': SERVFAIL"
     finish
 fi
