@@ -9,6 +9,9 @@
 #   dru.dnssec.test  _2525._tcp CNAME (signed) into the unsigned zone
 #                    mxprobe.test, a non-matching TLSA there: the RRset
 #                    is not validated, senders ignore it
+#   drd.dnssec.test  signed A and TLSA, but the TLSA query is dropped on
+#                    the way ($DROP_TLSA_DNS, dnsdrop.py before the
+#                    validating unbound): DANE senders defer, a WARNING
 #   $BOGUS_DNS       unbound with a wrong trust anchor: all of
 #                    dnssec.test is SERVFAIL (bogus), never a verdict
 #
@@ -26,6 +29,7 @@ dane_review_up() {
         return 1
     signed_zone_add \
         "drc 300 A 127.0.0.101" "dru 300 A 127.0.0.101" \
+        "drd 300 A 127.0.0.101" "_2525._tcp.drd 300 TLSA $ee" \
         "_2525._tcp.drc 300 CNAME _2525._tcp.drt" \
         "_2525._tcp.drt 300 TLSA $ee" \
         "_2525._tcp.dru 300 CNAME _2525._tcp.dane-review-u.mxprobe.test." ||
@@ -46,7 +50,7 @@ dane_review_run() {
         why "the TLSA records could not be added to the zones"
         return 0
     fi
-    mx 10 -v -C tls --dns-server "$VALIDATING_DNS" "$@"
+    mx 10 -v -C tls --dns-server "${DR_DNS:-$VALIDATING_DNS}" "$@"
     want_status '^MXPROBE (OK|WARNING|CRITICAL|UNKNOWN) - '
     want_time 10
 }
@@ -103,5 +107,24 @@ if bogus_run dane_review_bogus_name -H drc.dnssec.test -C tls; then
     # The target's own name does not resolve: UNKNOWN, not a verdict.
     want_exit 3
     want_status "cannot resolve 'drc\.dnssec\.test': SERVFAIL"
+    finish
+fi
+
+# A forwarder to the validating unbound that swallows the TLSA query of
+# drd.dnssec.test (its address still comes, with AD).
+DROP_TLSA_DNS=127.0.0.59:${VALIDATING_DNS#*:}
+"$PY" "$HERE/dnsdrop.py" --listen "$DROP_TLSA_DNS" \
+    --upstream "$VALIDATING_DNS" --drop _tcp.drd.dnssec.test \
+    >"$TMP/dnsdrop-tlsa.log" 2>&1 9>&- &
+PIDS+=($!)
+wait_for 10 kdig @"${DROP_TLSA_DNS%:*}" -p "${DROP_TLSA_DNS#*:}" +time=1 \
+    +retry=0 dnssec.test SOA ||
+    echo "dnsdrop on $DROP_TLSA_DNS did not answer" >&2
+
+if DR_DNS=$DROP_TLSA_DNS dane_review_run dane_review_tlsa_timeout \
+    -H drd.dnssec.test; then
+    want_exit 1
+    want_out "^\\[WARNING\\] tls: TLSA lookup of _2525\\._tcp\\.drd\\.dnssec\\.test failed \\(no answer\\) while drd\\.dnssec\\.test's address is DNSSEC-signed: DANE senders defer mail to it"
+    want_no_out 'TLSA .*matches'
     finish
 fi

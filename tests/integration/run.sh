@@ -251,7 +251,7 @@ flock -w 600 9 || die "another integration run holds the lock"
 # Servers left behind by a run that was killed would answer in place of
 # ours (a second Postfix cannot bind, the old one still greets).
 busy=$(ss -H -lntu | awk '{print $5}' |
-    grep -E '^(127\.0\.0\.(2[1-8]|4[1-9]|50|6[1-9]|7[12]|10[1-8]|11[1-9]|12[0-2])|0\.0\.0\.0|\*):2525$|^(127\.0\.0\.(5[3-6]|60)|0\.0\.0\.0|\*):5353$|^(127\.0\.0\.10[2-7]|0\.0\.0\.0|\*):(465|587)$|^(127\.0\.0\.5[78]|0\.0\.0\.0|\*):443$')
+    grep -E '^(127\.0\.0\.(2[1-8]|4[1-9]|50|6[1-9]|7[12]|10[1-8]|11[1-9]|12[0-2])|0\.0\.0\.0|\*):2525$|^(127\.0\.0\.(5[3-6]|59|60)|0\.0\.0\.0|\*):5353$|^(127\.0\.0\.10[2-7]|0\.0\.0\.0|\*):(465|587)$|^(127\.0\.0\.5[78]|0\.0\.0\.0|\*):443$')
 [ -z "$busy" ] || die "in use, by an earlier run's leftovers? ${busy//$'\n'/ }"
 
 TMP=$(mktemp -d /tmp/mxprobe-it.XXXXXX) || die "mktemp"
