@@ -290,12 +290,23 @@ static int dane_match_cert(const struct dane_rr *rr, X509 *x)
     return hit;
 }
 
-/* 1: issuer issued (names, key identifiers, key usage) and signed x. */
+/* 1: x may issue certificates.  X509_check_issued() looks at names, key
+ * identifiers and key usage only; OpenSSL's chain check, which DANE-TA
+ * senders such as Postfix run, also wants basicConstraints CA:TRUE of
+ * every certificate above the leaf (a v1 root passes) and rejects the
+ * chain with "invalid CA certificate" otherwise. */
+static int dane_is_ca(X509 *x)
+{
+    return X509_check_ca(x) != 0;
+}
+
+/* 1: issuer, a CA, issued (names, key identifiers, key usage) and
+ * signed x. */
 static int dane_signed_by(X509 *x, X509 *issuer)
 {
     EVP_PKEY *k;
 
-    if (X509_check_issued(issuer, x) != X509_V_OK)
+    if (!dane_is_ca(issuer) || X509_check_issued(issuer, x) != X509_V_OK)
         return 0;
     k = X509_get0_pubkey(issuer);
     return k != NULL && X509_verify(x, k) == 1;
@@ -367,6 +378,14 @@ static int dane_match_ta(const struct dane_rr *rr, X509 *const *chain,
             off_path = i;
             break;
         }
+    }
+    if (found_off_path && !dane_is_ca(chain[off_path])) {
+        snprintf(r->why, sizeof r->why,
+                 "matches the certificate at chain position %zu, which is "
+                 "not a CA (no basicConstraints CA:TRUE): DANE senders "
+                 "reject it as trust anchor",
+                 off_path);
+        return 0;
     }
     if (found_off_path) {
         snprintf(r->why, sizeof r->why,

@@ -13,6 +13,7 @@
  * and matches; this file decides and words it.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -22,7 +23,7 @@
 #include "dane.h"
 #include "tls.h"
 
-#define DN_MAX_RR 16   /* TLSA records of one name looked at */
+#define DN_SHOWN_RR 16 /* records of one name shown besides matches */
 #define DN_HEX_SHOWN 8 /* association data shown in a detail */
 
 /* A core older than ABI 1.5 cannot say whether an answer was signed. */
@@ -176,13 +177,19 @@ static void dn_where(const struct dane_rr_result *r, char *buf, size_t cap)
 }
 
 /* One line per record: what matched, what did not and why, what a
- * sender ignores. */
-static void dn_records(struct mxp_ctx *ctx, const struct dane_rr *rrs,
+ * sender ignores.  Every match is shown, of the rest the first
+ * DN_SHOWN_RR, then how many more. */
+static void dn_records(struct mxp_ctx *ctx, const char *qname,
+                       const struct dane_rr *rrs,
                        const struct dane_rr_result *res, size_t n)
 {
+    size_t shown = 0;
+
     for (size_t i = 0; i < n; i++) {
         char text[DN_HEX_SHOWN + 24], where[64];
 
+        if (res[i].outcome != DANE_MATCH && shown++ >= DN_SHOWN_RR)
+            continue;
         dane_rr_format(&rrs[i], text, sizeof text, DN_HEX_SHOWN);
         if (res[i].outcome == DANE_MATCH) {
             dn_where(&res[i], where, sizeof where);
@@ -197,6 +204,11 @@ static void dn_records(struct mxp_ctx *ctx, const struct dane_rr *rrs,
                                  res[i].why);
         }
     }
+    if (shown > DN_SHOWN_RR)
+        ctx->svc->add_detail(ctx, MXP_STATE_OK,
+                             "and %zu more TLSA records at %s that match "
+                             "nothing (not shown)",
+                             shown - DN_SHOWN_RR, qname);
 }
 
 /* Only usages 0/1 (or nothing usable at all): why, in words. */
@@ -231,13 +243,13 @@ static enum tls_dane_mode dn_match_signed(struct mxp_ctx *ctx,
 {
     const struct mxp_services *svc = ctx->svc;
     const struct mxp_dns_query *q = &nm->q[0];
-    struct dane_rr rrs[DN_MAX_RR];
-    struct dane_rr_result res[DN_MAX_RR];
+    struct dane_rr *rrs = NULL;
+    struct dane_rr_result *res = NULL;
     struct dane_summary sum;
     X509 *chain[MXP_TLS_MAX_CHAIN];
     size_t n = 0, n_chain = 0;
     enum tls_dane_mode mode = TLS_DANE_NONE;
-    int rc;
+    int rc = -1;
 
     *applies = 1;
     if (info == NULL) {
@@ -248,7 +260,13 @@ static enum tls_dane_mode dn_match_signed(struct mxp_ctx *ctx,
                         q->name);
         return mode;
     }
-    for (size_t i = 0; i < q->n_rr && n < DN_MAX_RR; i++) {
+    /* Every record of the RRset (the core bounds it): senders use any
+     * one that matches, so none may be left out. */
+    if (q->n_rr > 0) {
+        rrs = calloc(q->n_rr, sizeof *rrs);
+        res = calloc(q->n_rr, sizeof *res);
+    }
+    for (size_t i = 0; rrs != NULL && res != NULL && i < q->n_rr; i++) {
         const struct mxp_dns_rr *r = &q->rr[i];
 
         if (r->type != MXP_DNS_TLSA || r->text == NULL)
@@ -259,7 +277,8 @@ static enum tls_dane_mode dn_match_signed(struct mxp_ctx *ctx,
         n++;
     }
     n_chain = dn_chain(info, chain);
-    rc = n_chain == 0 ? -1 : dane_match(rrs, n, chain, n_chain, res, &sum);
+    if (n_chain > 0 && (q->n_rr == 0 || (rrs != NULL && res != NULL)))
+        rc = dane_match(rrs, n, chain, n_chain, res, &sum);
     if (rc != 0) {
         svc->add_detail(ctx, MXP_STATE_UNKNOWN,
                         "TLSA records at %s could not be matched (%s)", q->name,
@@ -267,16 +286,16 @@ static enum tls_dane_mode dn_match_signed(struct mxp_ctx *ctx,
                                      : "out of memory");
     } else if (sum.n_usable == 0) {
         dn_unusable(ctx, nm, rrs, n);
-        dn_records(ctx, rrs, res, n);
+        dn_records(ctx, q->name, rrs, res, n);
     } else if (sum.n_matched == 0) {
         svc->add_detail(ctx, MXP_STATE_CRITICAL,
                         "no TLSA record at %s matches the certificate chain: "
                         "DANE senders defer all mail",
                         q->name);
-        dn_records(ctx, rrs, res, n);
+        dn_records(ctx, q->name, rrs, res, n);
     } else {
         mode = sum.matched_ee ? TLS_DANE_EE : TLS_DANE_TA;
-        dn_records(ctx, rrs, res, n);
+        dn_records(ctx, q->name, rrs, res, n);
         if (sum.single_usable)
             svc->add_detail(ctx, MXP_STATE_OK,
                             "one usable TLSA record at %s: publish a second "
@@ -286,6 +305,8 @@ static enum tls_dane_mode dn_match_signed(struct mxp_ctx *ctx,
     }
     for (size_t i = 0; i < n; i++)
         dane_rr_free(&rrs[i]);
+    free(rrs);
+    free(res);
     for (size_t i = 0; i < n_chain; i++)
         X509_free(chain[i]);
     return mode;
@@ -351,6 +372,31 @@ static enum tls_dane_mode dn_judge_name(struct mxp_ctx *ctx,
     }
 }
 
+/* No base name: why, for -D's MX lookup may be what failed (a bogus
+ * zone is SERVFAIL), and then DANE cannot be told, not absent. */
+static void dn_no_bases(struct mxp_ctx *ctx, const struct tls_names *names)
+{
+    const struct mxp_dns_query *mx = names != NULL ? &names->mx : NULL;
+
+    if (mx == NULL || mx->name == NULL)
+        ctx->svc->add_detail(ctx, MXP_STATE_OK,
+                             "DANE not checked: no host name to ask TLSA for "
+                             "(-D gives the MX names, or -H a name)");
+    else if (mx->result != MXP_DNS_ANSWER && mx->result != MXP_DNS_NODATA &&
+             mx->result != MXP_DNS_NXDOMAIN)
+        ctx->svc->add_detail(ctx, MXP_STATE_OK,
+                             "DANE not checked: the MX lookup of %s failed "
+                             "(%s), so the names senders ask TLSA for are "
+                             "not known",
+                             mx->name, dn_result_words(mx->result));
+    else
+        ctx->svc->add_detail(ctx, MXP_STATE_OK,
+                             "DANE not checked: no MX name of %s points at "
+                             "the target, and -H gives no name to ask TLSA "
+                             "for",
+                             mx->name);
+}
+
 enum tls_dane_mode tls_dane_judge(struct mxp_ctx *ctx, struct tls_dane *d,
                                   const struct tls_names *names,
                                   const struct mxp_tls_info *info,
@@ -365,9 +411,7 @@ enum tls_dane_mode tls_dane_judge(struct mxp_ctx *ctx, struct tls_dane *d,
         return TLS_DANE_NONE;
     n = dn_bases(ctx, names, bases);
     if (n == 0) {
-        ctx->svc->add_detail(ctx, MXP_STATE_OK,
-                             "DANE not checked: no host name to ask TLSA for "
-                             "(-D gives the MX names, or -H a name)");
+        dn_no_bases(ctx, names);
         return TLS_DANE_NONE;
     }
     for (size_t i = 0; i < n; i++) {

@@ -110,18 +110,21 @@ struct tls_survey {
 /* names.c: the names the certificate is held against: the -H name,
  * the greeting's name, and the names of the domain's MX hosts that
  * point at the target (-D), asked while the probes run. */
+#define TLS_MX_NAMES 8 /* MX hosts kept */
 struct tls_names {
     struct mxp_dns_query mx;
     struct mxp_dns_batch *b_mx, *b_addr;
-    struct mxp_dns_query addr[8];
+    struct mxp_dns_query addr[TLS_MX_NAMES];
     size_t n_addr;
-    char mx_names[8][TLS_NAME_LEN];
+    char mx_names[TLS_MX_NAMES][TLS_NAME_LEN];
     size_t n_mx;
 };
 /* dane_check.c: the TLSA records (RFC 7672) of the names senders reach
- * the target by, asked while the probes run. */
-#define TLS_DANE_NAMES 4 /* base names judged at most */
-#define TLS_DANE_ASKED 8 /* names asked at most (-H's, the MXs') */
+ * the target by, asked while the probes run.  Every MX name kept is
+ * judged: a DANE sender may pick any one, and one left out could hide a
+ * mismatch that defers its mail. */
+#define TLS_DANE_NAMES TLS_MX_NAMES         /* base names judged at most */
+#define TLS_DANE_ASKED (TLS_DANE_NAMES + 1) /* and -H's name */
 struct tls_dane_name {
     char base[TLS_NAME_LEN];       /* the TLSA base domain (an MX name) */
     char qname[TLS_NAME_LEN + 16]; /* _25._tcp.<base> */

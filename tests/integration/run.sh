@@ -45,6 +45,10 @@ HOLE_DNS=127.0.0.55:$DNS_PORT # never answers reverse (in-addr.arpa) lookups
 # resolver whose AD bit mxprobe trusts (cases-dnssec.sh, DANE cases).
 VALIDATING_DNS=127.0.0.56:$DNS_PORT
 export VALIDATING_DNS
+# The same with a wrong trust anchor: dnssec.test is bogus, SERVFAIL
+# (cases-dane-review.sh).
+BOGUS_DNS=127.0.0.60:$DNS_PORT
+export BOGUS_DNS
 PORT=2525
 
 # The built-in config, whatever config file this machine has (an installed
@@ -249,7 +253,7 @@ flock -w 600 9 || die "another integration run holds the lock"
 # Servers left behind by a run that was killed would answer in place of
 # ours (a second Postfix cannot bind, the old one still greets).
 busy=$(ss -H -lntu | awk '{print $5}' |
-    grep -E '^(127\.0\.0\.(2[1-8]|4[1-9]|50|6[1-9]|7[12]|10[1-8]|11[1-9]|12[0-2])|0\.0\.0\.0|\*):2525$|^(127\.0\.0\.5[3-6]|0\.0\.0\.0|\*):5353$|^(127\.0\.0\.10[2-7]|0\.0\.0\.0|\*):(465|587)$|^(127\.0\.0\.5[78]|0\.0\.0\.0|\*):443$')
+    grep -E '^(127\.0\.0\.(2[1-8]|4[1-9]|50|6[1-9]|7[12]|10[1-8]|11[1-9]|12[0-2])|0\.0\.0\.0|\*):2525$|^(127\.0\.0\.(5[3-6]|59|60)|0\.0\.0\.0|\*):5353$|^(127\.0\.0\.10[2-7]|0\.0\.0\.0|\*):(465|587)$|^(127\.0\.0\.5[78]|0\.0\.0\.0|\*):443$')
 [ -z "$busy" ] || die "in use, by an earlier run's leftovers? ${busy//$'\n'/ }"
 
 TMP=$(mktemp -d /tmp/mxprobe-it.XXXXXX) || die "mktemp"
@@ -296,6 +300,8 @@ PIDS+=($!)
 start_knot || die "knotd did not start"
 start_unbound "${VALIDATING_DNS%:*}@${VALIDATING_DNS#*:}" ||
     die "unbound (validating, $VALIDATING_DNS) did not start"
+start_unbound "${BOGUS_DNS%:*}@${BOGUS_DNS#*:}" bogus ||
+    die "unbound (wrong trust anchor, $BOGUS_DNS) did not start"
 wait "$TLS_SETUP" || { cat "$TMP/tls-setup.log"; die "test PKI (tls-setup.sh)"; }
 # The TLS scenarios of fakesmtp.py (cases-tls.sh).
 TLS_FAKES=(

@@ -165,14 +165,24 @@ knotc_() { knotc -c "$TMP/knot/knot.conf" "$@"; }
 # zone is insecure, answered without AD).  Caches are short (1 s), so
 # that records added at run time are seen at once.  Up when it answers
 # $SIGNED_ZONE SOA with AD.  Log (val-log-level 2): $TMP/unbound/unbound.log
+# start_unbound ADDR@PORT [bogus]: with "bogus" the trust anchor is a
+# key Knot never signed with (its key data altered), so every answer of
+# the signed zone fails validation: SERVFAIL (BOGUS_DNS, the review's
+# cases); the unsigned zones are still answered.
 start_unbound() {
-    local d=$TMP/unbound addr=${1%@*} port=${1#*@}
+    local d=$TMP/unbound addr=${1%@*} port=${1#*@} bogus=${2:-}
+    [ -n "$bogus" ] && d=$TMP/unbound-bogus
     mkdir -p "$d" || return 1
     # The zone is signed at load: wait for its KSK.
     wait_for 10 has_ksk || { echo "no DNSKEY for $SIGNED_ZONE"; return 1; }
     kdig @"$DNS_ADDR" -p "$DNS_PORT" +time=1 +retry=0 +short \
-        "$SIGNED_ZONE" DNSKEY | awk -v z="$SIGNED_ZONE." \
-        '$1 == 257 { print z, "IN DNSKEY", $0 }' >"$d/anchor.key" || return 1
+        "$SIGNED_ZONE" DNSKEY | awk -v z="$SIGNED_ZONE." -v bogus="$bogus" \
+        '$1 == 257 {
+            if (bogus != "") { # one base64 digit of the key changed
+                k = $4; c = substr(k, 10, 1)
+                $4 = substr(k, 1, 9) (c == "A" ? "B" : "A") substr(k, 11)
+            }
+            print z, "IN DNSKEY", $0 }' >"$d/anchor.key" || return 1
     [ -s "$d/anchor.key" ] || return 1
     cat >"$d/unbound.conf" <<EOF
 server:
@@ -220,8 +230,18 @@ EOF
         { cat "$d/check.log"; return 1; }
     ${SPAWN:-} unbound -d -c "$d/unbound.conf" >"$d/stderr.log" 2>&1 9>&- </dev/null &
     PIDS+=($!)
-    wait_for 10 answers_ad "$addr" "$port" "$SIGNED_ZONE" SOA ||
-        { cat "$d/stderr.log" "$d/unbound.log"; return 1; }
+    if [ -n "$bogus" ]; then
+        wait_for 10 answers_servfail "$addr" "$port" "$SIGNED_ZONE" SOA ||
+            { cat "$d/stderr.log" "$d/unbound.log"; return 1; }
+    else
+        wait_for 10 answers_ad "$addr" "$port" "$SIGNED_ZONE" SOA ||
+            { cat "$d/stderr.log" "$d/unbound.log"; return 1; }
+    fi
+}
+
+answers_servfail() {
+    kdig @"$1" -p "$2" +time=1 +retry=0 "$3" "$4" |
+        grep -q 'status: SERVFAIL'
 }
 
 has_ksk() {

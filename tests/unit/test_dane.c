@@ -26,6 +26,10 @@
  * stranger's key, and a forgery: issuer name and key identifier of ca,
  * signed by the stranger. */
 static struct tls_testcert root, inter, leaf3, ca, leaf, other, forged;
+/* Not CAs (basicConstraints CA:FALSE) that signed a leaf anyway: a
+ * self-made "CA" without the extension, and an intermediate under the
+ * real root. */
+static struct tls_testcert notca, leaf_nc, mid_nc, leaf_mid;
 
 static void make(const char *cn, int is_ca, struct tls_testcert *issuer,
                  EVP_PKEY *signer, struct tls_testcert *out)
@@ -53,6 +57,10 @@ static int group_setup(void **state)
     make("mx.example.org", 0, &ca, NULL, &leaf);
     make("other.example.org", 0, NULL, NULL, &other);
     make("mx.example.org", 0, &ca, other.key, &forged);
+    make("Homemade Not A CA", 0, NULL, NULL, &notca);
+    make("mx.example.org", 0, &notca, NULL, &leaf_nc);
+    make("Not A CA Intermediate", 0, &root, NULL, &mid_nc);
+    make("mx.example.org", 0, &mid_nc, NULL, &leaf_mid);
     return 0;
 }
 
@@ -66,6 +74,10 @@ static int group_teardown(void **state)
     tls_testcert_free(&leaf);
     tls_testcert_free(&other);
     tls_testcert_free(&forged);
+    tls_testcert_free(&notca);
+    tls_testcert_free(&leaf_nc);
+    tls_testcert_free(&mid_nc);
+    tls_testcert_free(&leaf_mid);
     return 0;
 }
 
@@ -308,7 +320,7 @@ static void test_ta_stray(void **state)
     dane_rr_free(&rr);
     rr_for(2, 1, 1, &other, &rr);
     assert_int_equal(match1(&rr, chain, 3, &r, &sum), DANE_NO_MATCH);
-    assert_non_null(strstr(r.why, "chain position 1, but no valid"));
+    assert_non_null(strstr(r.why, "chain position 1, which is not a CA"));
     dane_rr_free(&rr);
     rr_raw(junk, sizeof junk, &rr);
     assert_true(rr.usable);
@@ -319,6 +331,46 @@ static void test_ta_stray(void **state)
     assert_int_equal(match1(&rr, no_ca, 1, &r, &sum), DANE_MATCH);
     assert_int_equal(r.position, DANE_TA_ABSENT);
     dane_rr_free(&rr);
+}
+
+/* DANE-TA: every certificate above the leaf, the trust anchor too,
+ * must be a CA (OpenSSL's DANE, hence Postfix, rejects the chain with
+ * "invalid CA certificate" otherwise); a signature alone is no match. */
+static void test_ta_not_a_ca(void **state)
+{
+    static const int forms[][2] = {{0, 1}, {1, 1}, {0, 0}, {1, 2}};
+    X509 *direct[] = {leaf_nc.cert, notca.cert};
+    X509 *via[] = {leaf_mid.cert, mid_nc.cert, root.cert};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        struct dane_rr rr;
+        struct dane_rr_result r;
+        struct dane_summary sum;
+
+        rr_for(2, forms[i][0], forms[i][1], &notca, &rr);
+        assert_int_equal(match1(&rr, direct, 2, &r, &sum), DANE_NO_MATCH);
+        assert_non_null(strstr(r.why, "not a CA"));
+        dane_rr_free(&rr);
+        rr_for(2, forms[i][0], forms[i][1], &mid_nc, &rr);
+        assert_int_equal(match1(&rr, via, 3, &r, &sum), DANE_NO_MATCH);
+        assert_non_null(strstr(r.why, "not a CA"));
+        dane_rr_free(&rr);
+        rr_for(2, forms[i][0], forms[i][1], &root, &rr);
+        assert_int_equal(match1(&rr, via, 3, &r, &sum), DANE_NO_MATCH);
+        assert_int_equal(sum.n_matched, 0);
+        dane_rr_free(&rr);
+    }
+    /* DANE-EE of that leaf still matches: no issuer is looked at */
+    {
+        struct dane_rr rr;
+        struct dane_rr_result r;
+        struct dane_summary sum;
+
+        rr_for(3, 1, 1, &leaf_nc, &rr);
+        assert_int_equal(match1(&rr, direct, 2, &r, &sum), DANE_MATCH);
+        dane_rr_free(&rr);
+    }
 }
 
 /* ---- unusable records ----------------------------------------------- */
@@ -586,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_ta_broken_signature),
         cmocka_unit_test(test_ta_depth),
         cmocka_unit_test(test_ta_stray),
+        cmocka_unit_test(test_ta_not_a_ca),
         cmocka_unit_test(test_pkix_not_for_smtp),
         cmocka_unit_test(test_unusable_table),
         cmocka_unit_test(test_several_one_matches),

@@ -947,6 +947,32 @@ static void test_dane_several_records_one_matches(void **state)
     tls_testcert_free(&other);
 }
 
+/* A large RRset (a rollover of many keys, or one per server of a pool):
+ * the matching record after sixteen others still counts, as it does for
+ * senders, which use every record; the details stay bounded. */
+static void test_dane_match_after_many_records(void **state)
+{
+    static unsigned char junk[3 + 32] = {3, 1, 1};
+    char words[80];
+
+    (void)state;
+    dane_target();
+    for (int i = 0; i < 40; i++) {
+        junk[3] = (unsigned char)i;
+        fake_dns_push_raw(TLSA_NAME, MXP_DNS_TLSA, junk, sizeof junk);
+    }
+    push_tlsa(&leaf, 3, 1, 1, NULL);
+    fake_dns_set_ad(TLSA_NAME, MXP_DNS_TLSA, 1);
+    assert_int_equal(run_with(NULL), MXP_STATE_OK);
+    assert_int_equal(fake_detail_find("matches the certificate chain", NULL),
+                     -1);
+    assert_detail("(DANE-EE) matches the leaf certificate", MXP_STATE_OK);
+    /* 16 of the 40 others shown, the match too */
+    snprintf(words, sizeof words, "and %d more TLSA records at " TLSA_NAME,
+             40 - 16);
+    assert_detail(words, MXP_STATE_OK);
+}
+
 static void test_dane_ee_match_lowers_pkix_findings(void **state)
 {
     struct tls_testcert bad;
@@ -1122,6 +1148,65 @@ static void test_dane_each_mx_name_judged(void **state)
     tls_testcert_free(&ca);
 }
 
+/* Every MX name (of the eight the names module keeps) that points at the
+ * target is judged: a DANE sender may pick any of them.  The sixth's
+ * signed TLSA does not match: CRITICAL, not left out unsaid. */
+static void test_dane_every_mx_name_judged(void **state)
+{
+    static const char *const mx[] = {"mx1.tls.test", "mx2.tls.test",
+                                     "mx3.tls.test", "mx4.tls.test",
+                                     "mx5.tls.test", "mx6.tls.test"};
+    struct tls_testcert other;
+    size_t len;
+    unsigned char *rd;
+
+    (void)state;
+    make_cert("mx6.tls.test", 60, 0, NULL, &other);
+    fake_set_domain("tls.test");
+    /* -H another name: asked first, then the MX names */
+    fake_set_host("mail.tls.test");
+    fake_dns_add("tls.test", MXP_DNS_MX, MXP_DNS_ANSWER, mx[0], mx[1], mx[2],
+                 mx[3], mx[4], mx[5], NULL);
+    for (size_t i = 0; i < 6; i++)
+        fake_dns_add(mx[i], MXP_DNS_A, MXP_DNS_ANSWER, "192.0.2.25", NULL);
+    rd = tls_testcert_tlsa(&other, 3, 1, 1, &len);
+    fake_dns_push_raw("_25._tcp.mx6.tls.test", MXP_DNS_TLSA, rd, len);
+    free(rd);
+    fake_dns_set_ad("_25._tcp.mx6.tls.test", MXP_DNS_TLSA, 1);
+    assert_int_equal(run_with(NULL), MXP_STATE_CRITICAL);
+    assert_detail("no TLSA record at _25._tcp.mx6.tls.test matches",
+                  MXP_STATE_CRITICAL);
+    assert_int_equal(fake_dns_asked("_25._tcp.mx5.tls.test", MXP_DNS_TLSA), 1);
+    tls_testcert_free(&other);
+}
+
+/* -H an address, -D's MX lookup failed (a bogus zone is SERVFAIL): the
+ * detail says that DANE could not be told and why, not that no name was
+ * given; an MX answer that names other hosts says so too. */
+static void test_dane_mx_lookup_failed_says_why(void **state)
+{
+    (void)state;
+    fake_set_domain("tls.test");
+    fake_dns_add("tls.test", MXP_DNS_MX, MXP_DNS_SERVFAIL, NULL);
+    run_with(NULL);
+    assert_detail("DANE not checked: the MX lookup of tls.test failed "
+                  "(SERVFAIL), so the names senders ask TLSA for are not "
+                  "known",
+                  MXP_STATE_OK);
+    assert_int_equal(fake_detail_find("-D gives the MX names", NULL), -1);
+    teardown(NULL);
+    setup(NULL);
+    fake_set_domain("tls.test");
+    fake_dns_add("tls.test", MXP_DNS_MX, MXP_DNS_ANSWER, "elsewhere.tls.test",
+                 NULL);
+    fake_dns_add("elsewhere.tls.test", MXP_DNS_A, MXP_DNS_ANSWER, "192.0.2.99",
+                 NULL);
+    run_with(NULL);
+    assert_detail("DANE not checked: no MX name of tls.test points at the "
+                  "target",
+                  MXP_STATE_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1159,6 +1244,9 @@ int main(void)
         T(test_dane_unsigned_tlsa_warns),
         T(test_dane_usage_1_only_warns),
         T(test_dane_several_records_one_matches),
+        T(test_dane_match_after_many_records),
+        T(test_dane_every_mx_name_judged),
+        T(test_dane_mx_lookup_failed_says_why),
         T(test_dane_ee_match_lowers_pkix_findings),
         T(test_dane_ta_match_still_checks_the_name),
         T(test_dane_no_tlsa_is_an_ok_detail),
