@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,11 +49,33 @@ int sts_cache_name_ok(const char *domain)
     return 1;
 }
 
+/* Longest domain kept whole in a file name: with ".mta-sts.XXXXXX" it
+ * stays under the 255 bytes a file name may have (a domain may have
+ * 253).  A longer one is cut there and a hash of the whole added after a
+ * '~', which no domain holds; the domain line inside the file tells two
+ * domains with one name apart. */
+#define WHOLE_NAME_MAX 200
+
+static uint64_t fnv1a64(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3u;
+    return h;
+}
+
 static int cache_path(const char *dir, const char *domain, const char *suffix,
                       char *out, size_t len)
 {
-    int w = snprintf(out, len, "%s/%s%s", dir, domain, suffix);
+    size_t dl = strlen(domain);
+    int w;
 
+    if (dl <= WHOLE_NAME_MAX)
+        w = snprintf(out, len, "%s/%s%s", dir, domain, suffix);
+    else
+        w = snprintf(out, len, "%s/%.*s~%016llx%s", dir, WHOLE_NAME_MAX, domain,
+                     (unsigned long long)fnv1a64(domain), suffix);
     return w > 0 && (size_t)w < len;
 }
 

@@ -756,6 +756,41 @@ static void test_cache_names(void **state)
     assert_false(sts_cache_name_ok("D.test"));
 }
 
+/* A domain of 250 bytes: with ".mta-sts.XXXXXX" its file name would pass
+ * the 255 bytes a name may have, so the cache never worked for it.  Two
+ * such domains alike in their first 200 bytes keep files of their own. */
+static void test_cache_long_domain(void **state)
+{
+    struct zone_settings set;
+    struct sts_cached c;
+    char a[254], b[254], why[256];
+    static const char pol[] = "version: STSv1\nmode: enforce\nmx: mx.d.test\n"
+                              "max_age: 604800\n";
+
+    (void)state;
+    /* 3 labels of 63, one of 51, "test": 250 bytes */
+    memset(a, 'a', sizeof a);
+    a[63] = a[127] = a[191] = a[243] = '.';
+    memcpy(a + 244, "test", 5);
+    assert_int_equal(strlen(a), 248);
+    memcpy(b, a, sizeof b);
+    b[240] = 'b';
+    with_cache(&set);
+    assert_int_equal(sts_cache_write(tmpdir, a, "ida", 1000, pol,
+                                     sizeof pol - 1, why, sizeof why),
+                     0);
+    assert_int_equal(sts_cache_read(tmpdir, b, 2000, &c, why, sizeof why), 0);
+    assert_int_equal(sts_cache_write(tmpdir, b, "idb", 1000, pol,
+                                     sizeof pol - 1, why, sizeof why),
+                     0);
+    assert_int_equal(sts_cache_read(tmpdir, a, 2000, &c, why, sizeof why), 1);
+    assert_string_equal(c.id, "ida");
+    sts_cached_free(&c);
+    assert_int_equal(sts_cache_read(tmpdir, b, 2000, &c, why, sizeof why), 1);
+    assert_string_equal(c.id, "idb");
+    sts_cached_free(&c);
+}
+
 /* ---- settings ----------------------------------------------------------- */
 
 static void test_settings(void **state)
@@ -906,6 +941,7 @@ int main(void)
         T(test_cache_changed_without_new_id),
         T(test_record_gone_cache_binds),
         T(test_cache_names),
+        T(test_cache_long_domain),
         T(test_settings),
         T(test_ca_file_used),
         T(test_tlsrpt),
