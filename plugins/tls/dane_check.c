@@ -131,22 +131,6 @@ void tls_dane_finish(struct mxp_ctx *ctx, struct tls_dane *d,
         }
 }
 
-static const char *dn_result_words(enum mxp_dns_result r)
-{
-    switch (r) {
-    case MXP_DNS_SERVFAIL:
-        return "SERVFAIL";
-    case MXP_DNS_REFUSED:
-        return "REFUSED";
-    case MXP_DNS_TIMEOUT:
-        return "no answer";
-    case MXP_DNS_BADRESP:
-        return "malformed answer";
-    default:
-        return "lookup failed";
-    }
-}
-
 /* The server's chain as X509s (leaf first); how many parsed. */
 static size_t dn_chain(const struct mxp_tls_info *info, X509 **out)
 {
@@ -318,7 +302,7 @@ static void dn_failed(struct mxp_ctx *ctx, const struct tls_dane_name *nm)
 {
     const struct mxp_services *svc = ctx->svc;
     const struct mxp_dns_query *a = &nm->q[1];
-    const char *why = dn_result_words(nm->q[0].result);
+    const char *why = ctx->svc->dns_result_name(nm->q[0].result);
 
     if (a->result == MXP_DNS_ANSWER && svc->dns_authenticated(ctx, a) == 1)
         svc->add_detail(ctx, MXP_STATE_WARNING,
@@ -388,7 +372,7 @@ static void dn_no_bases(struct mxp_ctx *ctx, const struct tls_names *names)
                              "DANE not checked: the MX lookup of %s failed "
                              "(%s), so the names senders ask TLSA for are "
                              "not known",
-                             mx->name, dn_result_words(mx->result));
+                             mx->name, ctx->svc->dns_result_name(mx->result));
     else
         ctx->svc->add_detail(ctx, MXP_STATE_OK,
                              "DANE not checked: no MX name of %s points at "
