@@ -43,11 +43,8 @@ dane_review_run() {
     shift
     begin "$name" || return 1
     if ! dane_review_up; then
-        OUT=$TMP/cases/$CASE.out ERR=$TMP/cases/$CASE.err RC=0 ELAPSED_MS=0
-        : >"$OUT"
-        : >"$ERR"
-        echo "(dane_review_up)" >"$TMP/cases/$CASE.cmd"
         why "the TLSA records could not be added to the zones"
+        no_mx
         return 0
     fi
     mx 10 -v -C tls --dns-server "${DR_DNS:-$VALIDATING_DNS}" "$@"
